@@ -1,0 +1,253 @@
+package db
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/crmhub/crmhub"
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+)
+
+var (
+	_ crmhub.AuthService      = (*AuthService)(nil)
+	_ crmhub.WorkspaceService = (*AuthService)(nil)
+	_ crmhub.APIKeyService    = (*AuthService)(nil)
+)
+
+// keyPrefix starts every API key, so leaked keys are easy to recognise.
+const keyPrefix = "crm_"
+
+// keyBytes is the decoded size of a key after its prefix: key id (16),
+// workspace id (16) and secret (32). Only the secret's SHA-256 is stored.
+const keyBytes = 64
+
+// lastUsedGranularity limits last_used_at writes to one per key and period.
+const lastUsedGranularity = time.Minute
+
+// AuthService implements workspaces, API keys and authentication.
+type AuthService struct{ db *DB }
+
+// NewAuthService returns the service over db.
+func NewAuthService(db *DB) *AuthService { return &AuthService{db: db} }
+
+type workspaceRow struct {
+	bun.BaseModel `bun:"table:workspaces"`
+
+	ID        uuid.UUID `bun:"id,pk,type:uuid"`
+	Name      string    `bun:"name"`
+	CreatedAt time.Time `bun:"created_at"`
+}
+
+type apiKeyRow struct {
+	bun.BaseModel `bun:"table:api_keys"`
+
+	WorkspaceID uuid.UUID  `bun:"workspace_id,pk,type:uuid"`
+	ID          uuid.UUID  `bun:"id,pk,type:uuid"`
+	Name        string     `bun:"name"`
+	Prefix      string     `bun:"prefix"`
+	SecretHash  []byte     `bun:"secret_hash"`
+	Scopes      []string   `bun:"scopes,array"`
+	CreatedAt   time.Time  `bun:"created_at"`
+	LastUsedAt  *time.Time `bun:"last_used_at"`
+	RevokedAt   *time.Time `bun:"revoked_at"`
+}
+
+func (r *apiKeyRow) domain() *crmhub.APIKey {
+	k := &crmhub.APIKey{ID: r.ID, WorkspaceID: r.WorkspaceID, Name: r.Name, Prefix: r.Prefix,
+		CreatedAt: r.CreatedAt, LastUsedAt: r.LastUsedAt, RevokedAt: r.RevokedAt}
+	for _, s := range r.Scopes {
+		k.Scopes = append(k.Scopes, crmhub.Scope(s))
+	}
+	return k
+}
+
+// Authenticate checks a bearer token against the stored hash of its secret.
+func (s *AuthService) Authenticate(ctx context.Context, token string) (*crmhub.Principal, error) {
+	unauth := crmhub.Errorf(crmhub.EUNAUTHENTICATED, "invalid or revoked API key")
+	keyID, wsID, secret, ok := parseKey(token)
+	if !ok {
+		return nil, unauth
+	}
+	var row apiKeyRow
+	err := s.db.inWorkspace(ctx, wsID, "system", false, func(ctx context.Context, t *tx) error {
+		err := t.NewSelect().Model(&row).Where("workspace_id = ? AND id = ?", wsID, keyID).Scan(ctx)
+		if err != nil {
+			return err
+		}
+		if row.RevokedAt != nil || !hashMatches(row.SecretHash, secret) {
+			return unauth
+		}
+		if row.LastUsedAt == nil || t.now.Sub(*row.LastUsedAt) >= lastUsedGranularity {
+			_, err = t.NewUpdate().Model((*apiKeyRow)(nil)).Set("last_used_at = ?", t.now).
+				Where("workspace_id = ? AND id = ?", wsID, keyID).Exec(ctx)
+		}
+		return err
+	})
+	if err != nil {
+		if crmhub.ErrorCode(err) == crmhub.EINTERNAL && !isNoRows(err) {
+			return nil, fmt.Errorf("db: authenticate: %w", err)
+		}
+		return nil, unauth
+	}
+	return &crmhub.Principal{WorkspaceID: wsID, APIKeyID: keyID, Scopes: row.domain().Scopes}, nil
+}
+
+// CreateWorkspace creates a workspace and an admin key for it.
+func (s *AuthService) CreateWorkspace(ctx context.Context, name string) (*crmhub.Workspace, *crmhub.APIKey, string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || utf8.RuneCountInString(name) > crmhub.MaxAPIKeyNameLength {
+		return nil, nil, "", crmhub.Invalid("name", "name must have 1 to %d characters", crmhub.MaxAPIKeyNameLength)
+	}
+	ws := &workspaceRow{ID: newID(), Name: name}
+	var key *crmhub.APIKey
+	var secret string
+	err := s.db.inWorkspace(ctx, ws.ID, "system", false, func(ctx context.Context, t *tx) error {
+		ws.CreatedAt = t.now
+		if _, err := t.NewInsert().Model(ws).Exec(ctx); err != nil {
+			return fmt.Errorf("db: create workspace: %w", err)
+		}
+		var err error
+		key, secret, err = createKey(ctx, t, "admin", []crmhub.Scope{crmhub.ScopeAdmin})
+		return err
+	})
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return &crmhub.Workspace{ID: ws.ID, Name: ws.Name, CreatedAt: ws.CreatedAt}, key, secret, nil
+}
+
+// Workspace returns the principal's workspace. Any authenticated key may
+// read it.
+func (s *AuthService) Workspace(ctx context.Context) (*crmhub.Workspace, error) {
+	p := crmhub.FromContext(ctx)
+	if p == nil {
+		return nil, crmhub.Errorf(crmhub.EUNAUTHENTICATED, "authentication required")
+	}
+	var row workspaceRow
+	err := s.db.inWorkspace(ctx, p.WorkspaceID, actorOf(p), true, func(ctx context.Context, t *tx) error {
+		return t.NewSelect().Model(&row).Where("id = ?", p.WorkspaceID).Scan(ctx)
+	})
+	if err != nil {
+		return nil, notFound(err, crmhub.KindWorkspace, "get workspace")
+	}
+	return &crmhub.Workspace{ID: row.ID, Name: row.Name, CreatedAt: row.CreatedAt}, nil
+}
+
+// CreateAPIKey creates a key in the principal's workspace.
+func (s *AuthService) CreateAPIKey(ctx context.Context, name string, scopes []crmhub.Scope) (*crmhub.APIKey, string, error) {
+	var key *crmhub.APIKey
+	var secret string
+	err := s.db.write(ctx, crmhub.ScopeKeysManage, func(ctx context.Context, t *tx) error {
+		var err error
+		key, secret, err = createKey(ctx, t, name, scopes)
+		return err
+	})
+	return key, secret, err
+}
+
+// APIKeys lists the workspace's keys, newest first.
+func (s *AuthService) APIKeys(ctx context.Context) ([]*crmhub.APIKey, error) {
+	var rows []apiKeyRow
+	err := s.db.read(ctx, crmhub.ScopeKeysManage, func(ctx context.Context, t *tx) error {
+		return t.NewSelect().Model(&rows).Where("workspace_id = ?", t.ws).
+			Order("created_at DESC", "id DESC").Limit(1000).Scan(ctx)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("db: list keys: %w", err)
+	}
+	out := make([]*crmhub.APIKey, len(rows))
+	for i := range rows {
+		out[i] = rows[i].domain()
+	}
+	return out, nil
+}
+
+// APIKey returns one key of the workspace.
+func (s *AuthService) APIKey(ctx context.Context, id uuid.UUID) (*crmhub.APIKey, error) {
+	var row apiKeyRow
+	err := s.db.read(ctx, crmhub.ScopeKeysManage, func(ctx context.Context, t *tx) error {
+		return t.NewSelect().Model(&row).Where("workspace_id = ? AND id = ?", t.ws, id).Scan(ctx)
+	})
+	if err != nil {
+		return nil, notFound(err, crmhub.KindAPIKey, "get key")
+	}
+	return row.domain(), nil
+}
+
+// RevokeAPIKey revokes a key; the next request with it fails. Revoking a
+// revoked key keeps its first revocation time.
+func (s *AuthService) RevokeAPIKey(ctx context.Context, id uuid.UUID) (*crmhub.APIKey, error) {
+	var row apiKeyRow
+	err := s.db.write(ctx, crmhub.ScopeKeysManage, func(ctx context.Context, t *tx) error {
+		return t.NewUpdate().Model(&row).Set("revoked_at = coalesce(revoked_at, ?)", t.now).
+			Where("workspace_id = ? AND id = ?", t.ws, id).Returning("*").Scan(ctx)
+	})
+	if err != nil {
+		return nil, notFound(err, crmhub.KindAPIKey, "revoke key")
+	}
+	return row.domain(), nil
+}
+
+func createKey(ctx context.Context, t *tx, name string, scopes []crmhub.Scope) (*crmhub.APIKey, string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || utf8.RuneCountInString(name) > crmhub.MaxAPIKeyNameLength {
+		return nil, "", crmhub.Invalid("name", "name must have 1 to %d characters", crmhub.MaxAPIKeyNameLength)
+	}
+	names := make([]string, len(scopes))
+	for i, sc := range scopes {
+		names[i] = string(sc)
+	}
+	parsed, err := crmhub.ParseScopes(names)
+	if err != nil {
+		return nil, "", err
+	}
+	row := &apiKeyRow{WorkspaceID: t.ws, ID: newID(), Name: name, CreatedAt: t.now}
+	for _, sc := range parsed {
+		row.Scopes = append(row.Scopes, string(sc))
+	}
+	var raw [keyBytes]byte
+	copy(raw[0:16], row.ID[:])
+	copy(raw[16:32], t.ws[:])
+	if _, err := rand.Read(raw[32:]); err != nil {
+		return nil, "", fmt.Errorf("db: key secret: %w", err)
+	}
+	token := keyPrefix + base64.RawURLEncoding.EncodeToString(raw[:])
+	row.Prefix = token[:len(keyPrefix)+8]
+	sum := sha256.Sum256(raw[32:])
+	row.SecretHash = sum[:]
+	if _, err := t.NewInsert().Model(row).Exec(ctx); err != nil {
+		return nil, "", fmt.Errorf("db: create key: %w", err)
+	}
+	return row.domain(), token, nil
+}
+
+// parseKey splits a token into key id, workspace id and secret.
+func parseKey(token string) (keyID, wsID uuid.UUID, secret []byte, ok bool) {
+	rest, found := strings.CutPrefix(token, keyPrefix)
+	if !found || len(rest) != base64.RawURLEncoding.EncodedLen(keyBytes) {
+		return keyID, wsID, nil, false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(rest)
+	if err != nil || len(raw) != keyBytes {
+		return keyID, wsID, nil, false
+	}
+	copy(keyID[:], raw[0:16])
+	copy(wsID[:], raw[16:32])
+	return keyID, wsID, raw[32:], true
+}
+
+func hashMatches(stored, secret []byte) bool {
+	sum := sha256.Sum256(secret)
+	return subtle.ConstantTimeCompare(stored, sum[:]) == 1
+}
+
+func isNoRows(err error) bool { return errors.Is(err, errNoRows) }

@@ -1,0 +1,142 @@
+// Package db implements crmhub's services on PostgreSQL: bun models over one
+// pgx pool, embedded SQL migrations, and the event log that every write
+// appends to in its own transaction.
+//
+// Two roles are involved. Migrations run as the connecting user, who owns the
+// tables. The service switches every pooled connection to crmhub_app, a role
+// that owns nothing and is subject to row-level security, and sets the tenant
+// per transaction with set_config('app.workspace_id', id, true). Explicit
+// workspace_id filters in every query are the first wall; RLS is the second.
+package db
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/crmhub/crmhub"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+)
+
+// AppRole is the database role the service runs as. Migrations create it.
+const AppRole = "crmhub_app"
+
+// DefaultURL is the local PostgreSQL of a development machine.
+const DefaultURL = "postgres://postgres@127.0.0.1:5432/crmhub?sslmode=disable"
+
+// Config says how to reach the database.
+type Config struct {
+	// URL is a PostgreSQL connection URL; its user must own the schema
+	// (to migrate) and be allowed to SET ROLE crmhub_app.
+	URL string
+	// MaxConns bounds the pool; 0 means pgxpool's default.
+	MaxConns int32
+	// Clock stamps rows; nil means the system clock.
+	Clock crmhub.Clock
+}
+
+// DB is an open database: one pgx pool, shared by bun and anything else that
+// needs a connection (the event listener, River).
+type DB struct {
+	Pool  *pgxpool.Pool
+	Bun   *bun.DB
+	clock crmhub.Clock
+}
+
+// Open connects as the service role. It does not migrate; see Migrate.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	pcfg, err := pgxpool.ParseConfig(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("db: parse url: %w", err)
+	}
+	if cfg.MaxConns > 0 {
+		pcfg.MaxConns = cfg.MaxConns
+	}
+	pcfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		_, err := c.Exec(ctx, "SET ROLE "+AppRole)
+		return err
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("db: open pool: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("db: connect: %w", err)
+	}
+	clock := cfg.Clock
+	if clock == nil {
+		clock = crmhub.SystemClock{}
+	}
+	sqldb := stdlib.OpenDBFromPool(pool)
+	return &DB{Pool: pool, Bun: bun.NewDB(sqldb, pgdialect.New()), clock: clock}, nil
+}
+
+// Close closes the pool.
+func (db *DB) Close() {
+	db.Bun.Close()
+	db.Pool.Close()
+}
+
+// Ping checks that the database answers; /readyz uses it.
+func (db *DB) Ping(ctx context.Context) error { return db.Pool.Ping(ctx) }
+
+// Now is the database layer's clock.
+func (db *DB) Now() time.Time { return db.clock.Now() }
+
+// EnsureDatabase creates the database named in rawURL if it does not exist,
+// connecting to the server's "postgres" database to do so.
+func EnsureDatabase(ctx context.Context, rawURL string) error {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return fmt.Errorf("db: parse url: %w", err)
+	}
+	name := strings.TrimPrefix(u.Path, "/")
+	if name == "" || name == "postgres" {
+		return nil
+	}
+	admin := *u
+	admin.Path = "/postgres"
+	conn, err := pgx.Connect(ctx, admin.String())
+	if err != nil {
+		return fmt.Errorf("db: connect to create database: %w", err)
+	}
+	defer conn.Close(ctx)
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
+		return fmt.Errorf("db: look up database: %w", err)
+	}
+	if exists {
+		return nil
+	}
+	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "42P04" { // created meanwhile
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("db: create database %s: %w", name, err)
+	}
+	return nil
+}
+
+// openOwner opens a plain connection pool as the connecting user (no role
+// switch), for migrations.
+func openOwner(rawURL string) (*bun.DB, error) {
+	cfg, err := pgx.ParseConfig(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("db: parse url: %w", err)
+	}
+	sqldb := stdlib.OpenDB(*cfg)
+	sqldb.SetMaxOpenConns(4)
+	return bun.NewDB(sqldb, pgdialect.New()), nil
+}
+

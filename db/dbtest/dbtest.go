@@ -1,0 +1,198 @@
+// Package dbtest gives each test package a fresh PostgreSQL database cloned
+// from a migrated template, and helpers to make workspaces in it.
+//
+// The template is built once per set of migrations (its name carries their
+// hash) under an advisory lock, so concurrent test packages share it safely.
+// Tests never mock the database.
+package dbtest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/crmhub/crmhub"
+	"github.com/crmhub/crmhub/db"
+	"github.com/jackc/pgx/v5"
+)
+
+// EnvURL names the environment variable with the server to test against
+// (any database on it; the user must be able to create databases).
+const EnvURL = "CRMHUB_TEST_DATABASE_URL"
+
+const defaultServerURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+// lockID serialises template builds across test processes.
+const lockID = 0x63726d6875627474 // "crmhubtt"
+
+var packageURL string
+
+// Main runs a test package against its own database: call it from TestMain.
+func Main(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	server := os.Getenv(EnvURL)
+	if server == "" {
+		server = defaultServerURL
+	}
+	name, err := createPackageDB(ctx, server)
+	cancel()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "dbtest: %v\n", err)
+		return 1
+	}
+	packageURL = withDatabase(server, name)
+	code := m.Run()
+	if err := dropDB(context.Background(), server, name); err != nil {
+		fmt.Fprintf(os.Stderr, "dbtest: %v\n", err)
+	}
+	return code
+}
+
+// URL is the connection URL of this test package's database.
+func URL(t testing.TB) string {
+	t.Helper()
+	if packageURL == "" {
+		t.Fatal("dbtest: call dbtest.Main from TestMain")
+	}
+	return packageURL
+}
+
+// Open opens the package database as the service role (row-level security
+// applies) and closes it when the test ends.
+func Open(t testing.TB, clock crmhub.Clock) *db.DB {
+	t.Helper()
+	d, err := db.Open(context.Background(), db.Config{URL: URL(t), Clock: clock, MaxConns: 8})
+	if err != nil {
+		t.Fatalf("dbtest: open: %v", err)
+	}
+	t.Cleanup(d.Close)
+	return d
+}
+
+// Workspace creates a workspace and returns a context acting as its admin key
+// and the key's secret.
+func Workspace(t testing.TB, d *db.DB) (context.Context, *crmhub.Workspace, string) {
+	t.Helper()
+	ws, key, secret, err := db.NewAuthService(d).CreateWorkspace(context.Background(), "test "+t.Name())
+	if err != nil {
+		t.Fatalf("dbtest: create workspace: %v", err)
+	}
+	p := &crmhub.Principal{WorkspaceID: ws.ID, APIKeyID: key.ID, Scopes: key.Scopes}
+	return crmhub.NewContext(context.Background(), p), ws, secret
+}
+
+func createPackageDB(ctx context.Context, server string) (string, error) {
+	tpl, err := ensureTemplate(ctx, server)
+	if err != nil {
+		return "", err
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	name := "crmhub_test_" + hex.EncodeToString(b[:])
+	conn, err := pgx.Connect(ctx, withDatabase(server, "postgres"))
+	if err != nil {
+		return "", fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s",
+		pgx.Identifier{name}.Sanitize(), pgx.Identifier{tpl}.Sanitize()))
+	if err != nil {
+		return "", fmt.Errorf("clone template: %w", err)
+	}
+	return name, nil
+}
+
+// ensureTemplate builds crmhub_tpl_<hash of migrations> if it is missing or
+// was left half-built (not yet marked as a template).
+func ensureTemplate(ctx context.Context, server string) (string, error) {
+	sum, err := migrationsHash()
+	if err != nil {
+		return "", err
+	}
+	tpl := "crmhub_tpl_" + sum[:12]
+	conn, err := pgx.Connect(ctx, withDatabase(server, "postgres"))
+	if err != nil {
+		return "", fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", int64(lockID)); err != nil {
+		return "", fmt.Errorf("lock: %w", err)
+	}
+	defer conn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", int64(lockID))
+
+	var isTemplate *bool
+	err = conn.QueryRow(ctx, "SELECT datistemplate FROM pg_database WHERE datname = $1", tpl).Scan(&isTemplate)
+	if err == nil && isTemplate != nil && *isTemplate {
+		return tpl, nil
+	}
+	if err == nil {
+		if _, err := conn.Exec(ctx, "DROP DATABASE "+pgx.Identifier{tpl}.Sanitize()+" WITH (FORCE)"); err != nil {
+			return "", fmt.Errorf("drop half-built template: %w", err)
+		}
+	}
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{tpl}.Sanitize()); err != nil {
+		return "", fmt.Errorf("create template: %w", err)
+	}
+	if _, err := db.Migrate(ctx, withDatabase(server, tpl)); err != nil {
+		return "", fmt.Errorf("migrate template: %w", err)
+	}
+	if _, err := conn.Exec(ctx, "ALTER DATABASE "+pgx.Identifier{tpl}.Sanitize()+" IS_TEMPLATE true"); err != nil {
+		return "", fmt.Errorf("mark template: %w", err)
+	}
+	return tpl, nil
+}
+
+func dropDB(ctx context.Context, server, name string) error {
+	conn, err := pgx.Connect(ctx, withDatabase(server, "postgres"))
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+	return err
+}
+
+func migrationsHash() (string, error) {
+	h := sha256.New()
+	var names []string
+	err := fs.WalkDir(db.Migrations(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			names = append(names, p)
+		}
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		b, err := fs.ReadFile(db.Migrations(), n)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", n, len(b))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func withDatabase(server, name string) string {
+	u, err := url.Parse(server)
+	if err != nil {
+		return server
+	}
+	u.Path = "/" + name
+	return u.String()
+}

@@ -1,0 +1,88 @@
+package crmhub
+
+import (
+	"encoding/hex"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// Kind names the type of an entity behind a global id.
+type Kind string
+
+// Kinds of entities that have global ids. The value is the id's prefix.
+const (
+	KindWorkspace Kind = "ws"
+	KindAPIKey    Kind = "key"
+	KindContact   Kind = "ct"
+	KindNote      Kind = "nt"
+)
+
+var kinds = map[Kind]bool{KindWorkspace: true, KindAPIKey: true, KindContact: true, KindNote: true}
+
+// GlobalID encodes an internal UUID as the opaque, type-prefixed id the API
+// exposes, for example "ct_0192f1c4a2b87c3e9d1f00aa11bb22cc".
+func GlobalID(k Kind, id uuid.UUID) string {
+	var b [32]byte
+	hex.Encode(b[:], id[:])
+	return string(k) + "_" + string(b[:])
+}
+
+// ParseID decodes a global id of the wanted kind. Any malformed id, or an id
+// of another kind, is reported as ENOTFOUND: to a client an id of the wrong
+// type is an id that does not exist.
+func ParseID(want Kind, s string) (uuid.UUID, error) {
+	k, id, ok := splitID(s)
+	if !ok || k != want {
+		return uuid.Nil, Errorf(ENOTFOUND, "no %s with id %q", want.Name(), truncate(s, 80))
+	}
+	return id, nil
+}
+
+// ParseAnyID decodes a global id of any known kind.
+func ParseAnyID(s string) (Kind, uuid.UUID, error) {
+	k, id, ok := splitID(s)
+	if !ok || !kinds[k] {
+		return "", uuid.Nil, Errorf(ENOTFOUND, "no object with id %q", truncate(s, 80))
+	}
+	return k, id, nil
+}
+
+func splitID(s string) (Kind, uuid.UUID, bool) {
+	prefix, rest, ok := strings.Cut(s, "_")
+	if !ok || len(rest) != 32 {
+		return "", uuid.Nil, false
+	}
+	var id uuid.UUID
+	if _, err := hex.Decode(id[:], []byte(rest)); err != nil {
+		return "", uuid.Nil, false
+	}
+	return Kind(prefix), id, true
+}
+
+// Name is the human name of the kind, used in error messages.
+func (k Kind) Name() string {
+	switch k {
+	case KindWorkspace:
+		return "workspace"
+	case KindAPIKey:
+		return "API key"
+	case KindContact:
+		return "contact"
+	case KindNote:
+		return "note"
+	}
+	return string(k)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// Node is anything with a global id; the GraphQL Node interface binds to it.
+type Node interface {
+	GlobalID() string
+}

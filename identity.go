@@ -1,0 +1,259 @@
+package crmhub
+
+import (
+	"fmt"
+	"io"
+	"net/mail"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// IdentityType is the kind of an identifier a contact can be found by.
+type IdentityType string
+
+// Identity types, as spelled in the API.
+const (
+	IdentityPhone      IdentityType = "PHONE"
+	IdentityWhatsApp   IdentityType = "WHATSAPP"
+	IdentityWAID       IdentityType = "WA_ID"
+	IdentityEmail      IdentityType = "EMAIL"
+	IdentityTelegram   IdentityType = "TELEGRAM"
+	IdentityInstagram  IdentityType = "INSTAGRAM"
+	IdentityVK         IdentityType = "VK"
+	IdentityExternalID IdentityType = "EXTERNAL_ID"
+	// IdentityContactID names a contact by its global id. It is only used to
+	// find contacts and is never stored as an identity.
+	IdentityContactID IdentityType = "CONTACT_ID"
+)
+
+// IdentityTypes lists every identity type in the order the API declares them.
+var IdentityTypes = []IdentityType{IdentityPhone, IdentityWhatsApp, IdentityWAID, IdentityEmail,
+	IdentityTelegram, IdentityInstagram, IdentityVK, IdentityExternalID, IdentityContactID}
+
+// Valid reports whether t is a known identity type.
+func (t IdentityType) Valid() bool {
+	for _, v := range IdentityTypes {
+		if t == v {
+			return true
+		}
+	}
+	return false
+}
+
+// UnmarshalGQL lets gqlgen decode the GraphQL enum straight into the type.
+func (t *IdentityType) UnmarshalGQL(v any) error {
+	s, ok := v.(string)
+	if !ok || !IdentityType(s).Valid() {
+		return fmt.Errorf("%v is not a valid IdentityType", v)
+	}
+	*t = IdentityType(s)
+	return nil
+}
+
+// MarshalGQL writes the enum value as a GraphQL string.
+func (t IdentityType) MarshalGQL(w io.Writer) { io.WriteString(w, strconv.Quote(string(t))) }
+
+// MatchClass groups identity types whose values match one another: a PHONE,
+// a WHATSAPP and a WA_ID with the same E.164 number are the same identity.
+func (t IdentityType) MatchClass() string {
+	switch t {
+	case IdentityPhone, IdentityWhatsApp, IdentityWAID:
+		return "phone"
+	}
+	return strings.ToLower(string(t))
+}
+
+// IsPhoneLike reports whether values of t are phone numbers.
+func (t IdentityType) IsPhoneLike() bool { return t.MatchClass() == "phone" }
+
+// Identifier is a typed value that identifies a contact, as given by a client
+// or a connector. After Normalize, Value is in canonical form.
+type Identifier struct {
+	Type  IdentityType
+	Value string
+	// Source is the system that issued an EXTERNAL_ID (required there) or,
+	// for other types, optional provenance that does not take part in matching.
+	Source string
+}
+
+// Limits on identifier parts.
+const (
+	MaxIdentifierValueLength  = 255
+	MaxIdentifierSourceLength = 100
+	// MaxIdentifiers is the most identifiers one contact input may carry.
+	MaxIdentifiers = 20
+)
+
+// MatchKey is the part of an identifier that decides which contact it belongs
+// to: two identifiers with equal match keys are the same identity.
+type MatchKey struct {
+	Class  string
+	Source string // only set for EXTERNAL_ID
+	Value  string
+}
+
+// MatchKey returns the key of a normalized identifier.
+func (id Identifier) MatchKey() MatchKey {
+	k := MatchKey{Class: id.Type.MatchClass(), Value: id.Value}
+	if id.Type == IdentityExternalID {
+		k.Source = id.Source
+	}
+	return k
+}
+
+// String renders the key for locks and messages.
+func (k MatchKey) String() string { return k.Class + ":" + k.Source + ":" + k.Value }
+
+// Normalize validates id and returns it in canonical form: phone-like values
+// in E.164, emails trimmed and lower-cased, usernames without a leading "@"
+// and lower-cased, external ids trimmed. Errors are EINVALID with Field set
+// relative to the identifier ("value", "source" or "type").
+func (id Identifier) Normalize() (Identifier, error) {
+	if !id.Type.Valid() {
+		return id, Invalid("type", "unknown identity type %q", id.Type)
+	}
+	out := Identifier{Type: id.Type, Value: strings.TrimSpace(id.Value), Source: strings.TrimSpace(id.Source)}
+	if out.Value == "" {
+		return id, Invalid("value", "%s value is empty", id.Type)
+	}
+	if utf8.RuneCountInString(out.Value) > MaxIdentifierValueLength {
+		return id, Invalid("value", "%s value is longer than %d characters", id.Type, MaxIdentifierValueLength)
+	}
+	if utf8.RuneCountInString(out.Source) > MaxIdentifierSourceLength {
+		return id, Invalid("source", "source is longer than %d characters", MaxIdentifierSourceLength)
+	}
+	var err error
+	switch id.Type {
+	case IdentityPhone, IdentityWhatsApp, IdentityWAID:
+		out.Value, err = NormalizePhone(out.Value)
+	case IdentityEmail:
+		out.Value, err = normalizeEmail(out.Value)
+	case IdentityTelegram:
+		out.Value, err = normalizeTelegram(out.Value)
+	case IdentityInstagram:
+		out.Value, err = normalizeHandle(out.Value, "instagram.com/", 30)
+	case IdentityVK:
+		out.Value, err = normalizeHandle(out.Value, "vk.com/", 64)
+	case IdentityExternalID:
+		if out.Source == "" {
+			return id, Invalid("source", "EXTERNAL_ID needs a source")
+		}
+	case IdentityContactID:
+		if _, perr := ParseID(KindContact, out.Value); perr != nil {
+			return id, Invalid("value", "CONTACT_ID value is not a contact id")
+		}
+	}
+	if err != nil {
+		return id, Invalid("value", "%s", err.Error())
+	}
+	return out, nil
+}
+
+// NormalizePhone returns the E.164 form of a phone number that carries its
+// country code, either with a leading "+" or as digits starting with the
+// country code (as Wazzup and WhatsApp write them). Spaces, dashes, dots and
+// parentheses are ignored. There is no default country.
+func NormalizePhone(s string) (string, error) {
+	var b strings.Builder
+	for i, r := range strings.TrimSpace(s) {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r == '+' && i == 0:
+		case r == ' ' || r == '-' || r == '.' || r == '(' || r == ')':
+		default:
+			return "", fmt.Errorf("phone number %q contains %q", truncate(s, 40), r)
+		}
+	}
+	digits := b.String()
+	if len(digits) < 7 || len(digits) > 15 {
+		return "", fmt.Errorf("phone number %q must have 7 to 15 digits including the country code", truncate(s, 40))
+	}
+	num, err := phonenumbers.Parse("+"+digits, "")
+	if err != nil {
+		return "", fmt.Errorf("phone number %q does not parse: it must start with a country code", truncate(s, 40))
+	}
+	if phonenumbers.IsPossibleNumberWithReason(num) != phonenumbers.IS_POSSIBLE {
+		return "", fmt.Errorf("phone number %q is not a possible number", truncate(s, 40))
+	}
+	return phonenumbers.Format(num, phonenumbers.E164), nil
+}
+
+func normalizeEmail(s string) (string, error) {
+	s = strings.ToLower(s)
+	addr, err := mail.ParseAddress(s)
+	if err != nil || addr.Address != s || addr.Name != "" || !strings.Contains(s, "@") {
+		return "", fmt.Errorf("%q is not an email address", truncate(s, 40))
+	}
+	return s, nil
+}
+
+// normalizeTelegram accepts a Telegram username (with or without "@" or a
+// t.me link), a numeric chat id, or a phone number with "+".
+func normalizeTelegram(s string) (string, error) {
+	if strings.HasPrefix(s, "+") {
+		return NormalizePhone(s)
+	}
+	if isDigits(s) {
+		return s, nil
+	}
+	return normalizeHandle(s, "t.me/", 64)
+}
+
+// normalizeHandle lower-cases a username and strips a leading "@" or a
+// profile link on host.
+func normalizeHandle(s, host string, max int) (string, error) {
+	s = strings.ToLower(s)
+	for _, p := range []string{"https://", "http://", "www."} {
+		s = strings.TrimPrefix(s, p)
+	}
+	s = strings.TrimPrefix(s, host)
+	s = strings.TrimSuffix(strings.TrimPrefix(s, "@"), "/")
+	if s == "" || utf8.RuneCountInString(s) > max {
+		return "", fmt.Errorf("username must have 1 to %d characters", max)
+	}
+	for _, r := range s {
+		if !(r == '_' || r == '.' || unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			return "", fmt.Errorf("username %q contains %q", truncate(s, 40), r)
+		}
+	}
+	return s, nil
+}
+
+func isDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// NormalizeIdentifiers normalizes a list of identifiers and drops exact
+// duplicates. It needs at least one identifier and at most MaxIdentifiers.
+// Errors carry Field relative to the list ("[2].value").
+func NormalizeIdentifiers(ids []Identifier) ([]Identifier, error) {
+	if len(ids) == 0 {
+		return nil, Invalid("", "at least one identifier is required")
+	}
+	if len(ids) > MaxIdentifiers {
+		return nil, Invalid("", "at most %d identifiers are allowed, got %d", MaxIdentifiers, len(ids))
+	}
+	out := make([]Identifier, 0, len(ids))
+	seen := make(map[Identifier]bool, len(ids))
+	for i, id := range ids {
+		n, err := id.Normalize()
+		if err != nil {
+			return nil, err.(*Error).WithField(fmt.Sprintf("[%d]", i))
+		}
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
