@@ -139,4 +139,3 @@ func openOwner(rawURL string) (*bun.DB, error) {
 	sqldb.SetMaxOpenConns(4)
 	return bun.NewDB(sqldb, pgdialect.New()), nil
 }
-
