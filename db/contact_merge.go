@@ -1,0 +1,170 @@
+package db
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/crmhub/crmhub"
+	"github.com/google/uuid"
+	"github.com/uptrace/bun/dialect/pgdialect"
+)
+
+// errDryRun rolls back a dry-run merge after its result was read.
+var errDryRun = errors.New("dry run")
+
+// MergeContacts moves everything the sources own onto the target, deletes
+// the sources and leaves redirects from their ids to the target. A dry run
+// does all of it in a transaction that is rolled back, so the preview is
+// exactly what a real merge would produce.
+func (s *ContactService) MergeContacts(ctx context.Context, target uuid.UUID, sources []uuid.UUID, dryRun bool) (*crmhub.MergeResult, error) {
+	if len(sources) == 0 {
+		return nil, crmhub.Invalid("sourceIds", "at least one source contact is required")
+	}
+	if len(sources) > crmhub.MaxBatch {
+		return nil, tooMany(len(sources))
+	}
+	var res *crmhub.MergeResult
+	err := s.db.write(ctx, crmhub.ScopeContactsWrite, func(ctx context.Context, t *tx) error {
+		var err error
+		res, err = merge(ctx, t, target, sources)
+		if err == nil && dryRun {
+			t.events = nil
+			return errDryRun
+		}
+		return err
+	})
+	if err != nil && !errors.Is(err, errDryRun) {
+		return nil, err
+	}
+	return res, nil
+}
+
+func merge(ctx context.Context, t *tx, target uuid.UUID, sources []uuid.UUID) (*crmhub.MergeResult, error) {
+	all := append([]uuid.UUID{target}, sources...)
+	resolved, err := resolveContactIDs(ctx, t, all)
+	if err != nil {
+		return nil, err
+	}
+	tid, ok := resolved[target]
+	if !ok {
+		return nil, &crmhub.Error{Code: crmhub.ENOTFOUND, Field: "targetId", Message: "target contact not found"}
+	}
+	var srcs []uuid.UUID
+	for i, sid := range sources {
+		r, ok := resolved[sid]
+		if !ok {
+			return nil, &crmhub.Error{Code: crmhub.ENOTFOUND, Field: fmt.Sprintf("sourceIds[%d]", i), Message: "source contact not found"}
+		}
+		if r == tid {
+			return nil, crmhub.Invalid(fmt.Sprintf("sourceIds[%d]", i), "a contact cannot be merged into itself")
+		}
+		if !slices.Contains(srcs, r) {
+			srcs = append(srcs, r)
+		}
+	}
+
+	// Lock the identities the merge moves, then the contacts, in the same
+	// order applyChanges uses, so a concurrent upsert cannot link one of
+	// them to a source that is about to vanish.
+	var idents []identityRow
+	if err := t.NewSelect().Model(&idents).Where("workspace_id = ? AND contact_id = ANY(?)", t.ws, pgdialect.Array(srcs)).
+		Scan(ctx); err != nil {
+		return nil, fmt.Errorf("db: merge: read identities: %w", err)
+	}
+	keys := make([]crmhub.MatchKey, len(idents))
+	for i := range idents {
+		keys[i] = idents[i].key()
+	}
+	if err := lockKeys(ctx, t, keys); err != nil {
+		return nil, err
+	}
+	states, err := loadStates(ctx, t, append([]uuid.UUID{tid}, srcs...))
+	if err != nil {
+		return nil, err
+	}
+	tgt := states[tid]
+	if tgt == nil {
+		return nil, &crmhub.Error{Code: crmhub.ENOTFOUND, Field: "targetId", Message: "target contact not found"}
+	}
+	res := &crmhub.MergeResult{MergedIDs: srcs}
+
+	// Fields: the target's values win; a source fills what the target lacks.
+	changed := false
+	for _, sid := range srcs {
+		src := states[sid]
+		if src == nil {
+			return nil, crmhub.Errorf(crmhub.ENOTFOUND, "source contact not found")
+		}
+		if tgt.row.Name == nil && src.row.Name != nil {
+			tgt.row.Name, changed = src.row.Name, true
+		}
+		if tgt.row.URI == nil && src.row.URI != nil {
+			tgt.row.URI, changed = src.row.URI, true
+		}
+		for k, v := range src.row.CustomFields {
+			if _, has := tgt.row.CustomFields[k]; !has {
+				tgt.row.CustomFields[k], changed = v, true
+			}
+		}
+		for _, tag := range src.tags {
+			if !slices.Contains(tgt.tags, tag) {
+				res.MovedTags++
+			}
+		}
+	}
+
+	moved, err := t.NewUpdate().Model((*identityRow)(nil)).Set("contact_id = ?", tid).
+		Where("workspace_id = ? AND contact_id = ANY(?)", t.ws, pgdialect.Array(srcs)).Exec(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("db: merge: move identities: %w", err)
+	}
+	n, _ := moved.RowsAffected()
+	res.MovedIdentities = int(n)
+	moved, err = t.NewUpdate().Model((*noteRow)(nil)).Set("contact_id = ?", tid).
+		Where("workspace_id = ? AND contact_id = ANY(?)", t.ws, pgdialect.Array(srcs)).Exec(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("db: merge: move notes: %w", err)
+	}
+	n, _ = moved.RowsAffected()
+	res.MovedNotes = int(n)
+	if _, err := t.NewRaw(`INSERT INTO contact_tags (workspace_id, contact_id, tag, created_at)
+		SELECT workspace_id, ?, tag, created_at FROM contact_tags WHERE workspace_id = ? AND contact_id = ANY(?)
+		ON CONFLICT DO NOTHING`, tid, t.ws, pgdialect.Array(srcs)).Exec(ctx); err != nil {
+		return nil, fmt.Errorf("db: merge: copy tags: %w", err)
+	}
+	// Redirects that led to a source now lead to the target, and each
+	// source's own id does too. Both must happen before the sources are
+	// deleted, which cascades to redirects that still point at them.
+	if _, err := t.NewRaw("UPDATE contact_redirects SET target_id = ? WHERE workspace_id = ? AND target_id = ANY(?)",
+		tid, t.ws, pgdialect.Array(srcs)).Exec(ctx); err != nil {
+		return nil, fmt.Errorf("db: merge: move redirects: %w", err)
+	}
+	if _, err := t.NewRaw(`INSERT INTO contact_redirects (workspace_id, old_id, target_id, merged_at)
+		SELECT ?, unnest(?::uuid[]), ?, ?`, t.ws, pgdialect.Array(srcs), tid, t.now).Exec(ctx); err != nil {
+		return nil, fmt.Errorf("db: merge: add redirects: %w", err)
+	}
+	if _, err := t.NewDelete().Model((*contactRow)(nil)).Where("workspace_id = ? AND id = ANY(?)", t.ws, pgdialect.Array(srcs)).
+		Exec(ctx); err != nil {
+		return nil, fmt.Errorf("db: merge: delete sources: %w", err)
+	}
+	tgt.row.UpdatedAt = t.now
+	cols := []string{"updated_at"}
+	if changed {
+		cols = append(cols, "name", "uri", "custom_fields")
+	}
+	if _, err := t.NewUpdate().Model(tgt.row).Column(cols...).WherePK().Exec(ctx); err != nil {
+		return nil, fmt.Errorf("db: merge: update target: %w", err)
+	}
+
+	gid := crmhub.GlobalID(crmhub.KindContact, tid)
+	srcIDs := make([]string, len(srcs))
+	for i, sid := range srcs {
+		srcIDs[i] = crmhub.GlobalID(crmhub.KindContact, sid)
+	}
+	t.emit("contact.merged", gid, map[string]any{"id": gid, "sourceIds": srcIDs,
+		"movedIdentities": res.MovedIdentities, "movedNotes": res.MovedNotes})
+	res.Contact = tgt.row.domain()
+	return res, nil
+}
