@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"maps"
@@ -364,10 +365,22 @@ func writeStates(ctx context.Context, t *tx, states map[uuid.UUID]*contactState)
 			return fmt.Errorf("db: insert contacts: %w", err)
 		}
 	}
-	for _, r := range updates {
-		_, err := t.NewUpdate().Model(r).Column("name", "uri", "custom_fields", "updated_at").WherePK().Exec(ctx)
+	if len(updates) > 0 {
+		ids, names, uris, fields := make([]uuid.UUID, len(updates)), make([]*string, len(updates)),
+			make([]*string, len(updates)), make([]string, len(updates))
+		for i, r := range updates {
+			b, err := json.Marshal(r.CustomFields)
+			if err != nil {
+				return fmt.Errorf("db: encode custom fields: %w", err)
+			}
+			ids[i], names[i], uris[i], fields[i] = r.ID, r.Name, r.URI, string(b)
+		}
+		_, err := t.NewRaw(`UPDATE contacts AS c SET name = v.name, uri = v.uri, custom_fields = v.fields, updated_at = ?
+			FROM unnest(?::uuid[], ?::text[], ?::text[], ?::jsonb[]) AS v(id, name, uri, fields)
+			WHERE c.workspace_id = ? AND c.id = v.id`, t.now, pgdialect.Array(ids), pgdialect.Array(names),
+			pgdialect.Array(uris), pgdialect.Array(fields), t.ws).Exec(ctx)
 		if err != nil {
-			return fmt.Errorf("db: update contact: %w", err)
+			return fmt.Errorf("db: update contacts: %w", err)
 		}
 	}
 	if len(idents) > 0 {

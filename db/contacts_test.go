@@ -168,6 +168,17 @@ func TestUpdateContactMergesCustomFields(t *testing.T) {
 	if fmt.Sprint(u.CustomFields) != fmt.Sprint(want) || u.Name == nil || *u.Name != "A" {
 		t.Errorf("after patch: name %v fields %v, want A %v", u.Name, u.CustomFields, want)
 	}
+	// What was stored, read back: quotes, braces and unicode survive the
+	// bulk update's array encoding, and an empty name clears it.
+	tricky := map[string]any{"q": `a "quoted", {braced} \ value`, "ru": "Привет"}
+	if _, err := svc.UpdateContact(ctx, c.ID, crmhub.ContactPatch{Name: ptr(""), URI: ptr("https://crm.example/c/1"), CustomFields: tricky}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := svc.Contact(ctx, c.ID)
+	if err != nil || got.Name != nil || got.URI == nil || *got.URI != "https://crm.example/c/1" ||
+		got.CustomFields["q"] != tricky["q"] || got.CustomFields["ru"] != "Привет" || got.CustomFields["keep"] != "k" {
+		t.Errorf("stored contact: %+v %v", got, err)
+	}
 	if _, err := svc.UpdateContact(ctx, uuid.New(), crmhub.ContactPatch{Name: ptr("x")}); crmhub.ErrorCode(err) != crmhub.ENOTFOUND {
 		t.Errorf("update unknown contact: %v", err)
 	}
