@@ -1,0 +1,92 @@
+package db_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/crmhub/crmhub"
+	"github.com/crmhub/crmhub/db"
+	"github.com/crmhub/crmhub/db/dbtest"
+	"github.com/google/uuid"
+)
+
+// batch returns n upsert items with fresh identities, unique per run.
+func batch(run, n int) []crmhub.ContactInput {
+	items := make([]crmhub.ContactInput, n)
+	for i := range items {
+		items[i] = crmhub.ContactInput{Name: ptr(fmt.Sprintf("Bench %d-%d", run, i)),
+			Identifiers: []crmhub.Identifier{
+				phone(fmt.Sprintf("+4477%08d", run*100+i)),
+				{Type: crmhub.IdentityExternalID, Value: fmt.Sprintf("%d-%d", run, i), Source: "bench"},
+			},
+			Tags: []string{"bench", fmt.Sprint("t", i%5)}, CustomFields: map[string]any{"i": i}}
+	}
+	return items
+}
+
+// BenchmarkUpsert compares creating 100 contacts in one upsertContacts call,
+// the same 100 one createContact call each, and re-sending an unchanged
+// batch (what a sync with nothing new costs).
+func BenchmarkUpsert(b *testing.B) {
+	d := dbtest.Open(b, nil)
+	svc := db.NewContactService(d)
+	ctx, _, _ := dbtest.Workspace(b, d)
+
+	b.Run("batch100/create", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			if _, err := svc.UpsertContacts(ctx, batch(i, 100)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("single100/create", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			for _, it := range batch(5000+i, 100) {
+				if _, err := svc.CreateContact(ctx, it); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	same := batch(999999, 100)
+	if _, err := svc.UpsertContacts(ctx, same); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("batch100/unchanged", func(b *testing.B) {
+		for b.Loop() {
+			res, err := svc.UpsertContacts(ctx, same)
+			if err != nil || res[0].Status != crmhub.UpsertUnchanged {
+				b.Fatal(err, res[0].Status)
+			}
+		}
+	})
+}
+
+// BenchmarkContactsPage measures one page of 100 contacts with their
+// identities and tags, as the GraphQL dataloaders fetch them.
+func BenchmarkContactsPage(b *testing.B) {
+	d := dbtest.Open(b, nil)
+	svc := db.NewContactService(d)
+	ctx, _, _ := dbtest.Workspace(b, d)
+	for i := range 10 {
+		if _, err := svc.UpsertContacts(ctx, batch(i, 100)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		page, err := svc.Contacts(ctx, crmhub.ContactFilter{}, crmhub.ContactOrder{}, 100, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids := make([]uuid.UUID, len(page.Edges))
+		for i, e := range page.Edges {
+			ids[i] = e.Node.ID
+		}
+		if _, err := svc.IdentitiesByContact(ctx, ids); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := svc.TagsByContact(ctx, ids); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
