@@ -12,13 +12,19 @@ type Kind string
 
 // Kinds of entities that have global ids. The value is the id's prefix.
 const (
-	KindWorkspace Kind = "ws"
-	KindAPIKey    Kind = "key"
-	KindContact   Kind = "ct"
-	KindNote      Kind = "nt"
+	KindWorkspace    Kind = "ws"
+	KindAPIKey       Kind = "key"
+	KindContact      Kind = "ct"
+	KindNote         Kind = "nt"
+	KindSuppression  Kind = "sup"
+	KindUser         Kind = "usr"
+	KindDeal         Kind = "deal"
+	KindConversation Kind = "cv"
+	KindMessage      Kind = "msg"
 )
 
-var kinds = map[Kind]bool{KindWorkspace: true, KindAPIKey: true, KindContact: true, KindNote: true}
+var kinds = map[Kind]bool{KindWorkspace: true, KindAPIKey: true, KindContact: true, KindNote: true,
+	KindSuppression: true, KindUser: true, KindDeal: true, KindConversation: true, KindMessage: true}
 
 // GlobalID encodes an internal UUID as the opaque, type-prefixed id the API
 // exposes, for example "ct_0192f1c4a2b87c3e9d1f00aa11bb22cc".
@@ -71,6 +77,16 @@ func (k Kind) Name() string {
 		return "contact"
 	case KindNote:
 		return "note"
+	case KindSuppression:
+		return "suppression"
+	case KindUser:
+		return "user"
+	case KindDeal:
+		return "deal"
+	case KindConversation:
+		return "conversation"
+	case KindMessage:
+		return "message"
 	}
 	return string(k)
 }

@@ -1,0 +1,43 @@
+package db_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/crmhub/crmhub/db"
+	"github.com/crmhub/crmhub/db/dbtest"
+)
+
+// TestMigrateDownUp rolls every migration back and applies it again on the
+// package database, so down migrations are known to work.
+func TestMigrateDownUp(t *testing.T) {
+	ctx := context.Background()
+	url := dbtest.URL(t)
+	before, err := db.Status(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range before {
+		if !s.Applied {
+			t.Fatalf("migration %s not applied in the template", s.Name)
+		}
+	}
+	for range before {
+		if _, err := db.Rollback(ctx, url); err != nil {
+			t.Fatalf("rollback: %v", err)
+		}
+	}
+	after, err := db.Status(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range after {
+		if s.Applied {
+			t.Fatalf("migration %s still applied after rolling back", s.Name)
+		}
+	}
+	applied, err := db.Migrate(ctx, url)
+	if err != nil || len(applied) != len(before) {
+		t.Fatalf("migrate up again: %v %v", applied, err)
+	}
+}
