@@ -17,8 +17,10 @@ type Contact struct {
 	Name         *string
 	URI          *string
 	CustomFields map[string]any
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// ResponsibleUserID is the user in charge of the contact, if any.
+	ResponsibleUserID *uuid.UUID
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
 }
 
 // GlobalID is the contact's API id.
@@ -63,6 +65,8 @@ type ContactInput struct {
 	CustomFields map[string]any
 	Tags         []string
 	URI          *string
+	// ResponsibleUserID must name a user of the workspace.
+	ResponsibleUserID *uuid.UUID
 }
 
 // ContactPatch changes a contact. Nil fields stay as they are; CustomFields
@@ -72,6 +76,10 @@ type ContactPatch struct {
 	CustomFields map[string]any
 	Tags         *[]string
 	URI          *string
+	// ResponsibleUserID, when set, must name a user of the workspace;
+	// ClearResponsibleUser removes the responsible user.
+	ResponsibleUserID    *uuid.UUID
+	ClearResponsibleUser bool
 }
 
 // UpsertStatus is the outcome of one item of a bulk upsert.
@@ -111,8 +119,9 @@ type ContactFilter struct {
 	// Tags keeps contacts that carry all of these tags.
 	Tags []string
 	// Identity keeps the contact that owns this identifier.
-	Identity     *Identifier
-	UpdatedSince *time.Time
+	Identity          *Identifier
+	UpdatedSince      *time.Time
+	ResponsibleUserID *uuid.UUID
 }
 
 // ContactOrderField is what a contact listing is sorted by.
@@ -232,6 +241,8 @@ type ContactService interface {
 	DeleteNote(ctx context.Context, id uuid.UUID) error
 	// Note returns one note. ENOTFOUND.
 	Note(ctx context.Context, id uuid.UUID) (*Note, error)
+	// CountNotes counts a contact's notes (NoteConnection.totalCount).
+	CountNotes(ctx context.Context, contactID uuid.UUID) (int, error)
 
 	// Batch reads for dataloaders: results are keyed by contact id, one
 	// statement per call whatever the number of ids.

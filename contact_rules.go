@@ -126,7 +126,10 @@ func MergeCustomFields(stored, patch map[string]any) (map[string]any, bool) {
 // Normalize validates a patch and returns it in canonical form. Field paths
 // are relative to the patch ("name", "tags[2]").
 func (p ContactPatch) Normalize() (ContactPatch, error) {
-	var out ContactPatch
+	out := ContactPatch{ResponsibleUserID: p.ResponsibleUserID, ClearResponsibleUser: p.ClearResponsibleUser}
+	if p.ResponsibleUserID != nil && p.ClearResponsibleUser {
+		return out, Invalid("responsibleUserId", "set the responsible user or clear it, not both")
+	}
 	var err error
 	if p.Name != nil {
 		if out.Name, err = NormalizeName(p.Name); err != nil {
@@ -164,7 +167,7 @@ func (in ContactInput) Normalize() (Identifiers []Identifier, patch ContactPatch
 	if err != nil {
 		return nil, patch, err.(*Error).WithField("identifiers")
 	}
-	p := ContactPatch{Name: in.Name, URI: in.URI, CustomFields: in.CustomFields}
+	p := ContactPatch{Name: in.Name, URI: in.URI, CustomFields: in.CustomFields, ResponsibleUserID: in.ResponsibleUserID}
 	if in.Tags != nil {
 		p.Tags = &in.Tags
 	}

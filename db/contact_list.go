@@ -177,6 +177,9 @@ func applyFilter(q *bun.SelectQuery, t *tx, f crmhub.ContactFilter) {
 	if f.UpdatedSince != nil {
 		q.Where("c.updated_at >= ?", *f.UpdatedSince)
 	}
+	if f.ResponsibleUserID != nil {
+		q.Where("c.responsible_user_id = ?", *f.ResponsibleUserID)
+	}
 }
 
 func escapeLike(s string) string {

@@ -134,6 +134,9 @@ func merge(ctx context.Context, t *tx, target uuid.UUID, sources []uuid.UUID) (*
 		ON CONFLICT DO NOTHING`, tid, t.ws, pgdialect.Array(srcs)).Exec(ctx); err != nil {
 		return nil, fmt.Errorf("db: merge: copy tags: %w", err)
 	}
+	if err := mergeOwned(ctx, t, tid, srcs); err != nil {
+		return nil, err
+	}
 	// Redirects that led to a source now lead to the target, and each
 	// source's own id does too. Both must happen before the sources are
 	// deleted, which cascades to redirects that still point at them.
@@ -167,4 +170,61 @@ func merge(ctx context.Context, t *tx, target uuid.UUID, sources []uuid.UUID) (*
 		"movedIdentities": res.MovedIdentities, "movedNotes": res.MovedNotes})
 	res.Contact = tgt.row.domain()
 	return res, nil
+}
+
+// mergeOwned moves what the data model hangs on contacts beyond identities,
+// notes and tags: deal links, conversations, consent history, suppressions,
+// and current consents, where per channel the most restrictive status wins.
+func mergeOwned(ctx context.Context, t *tx, tid uuid.UUID, srcs []uuid.UUID) error {
+	srcArr := pgdialect.Array(srcs)
+	stmts := []struct {
+		op, sql string
+	}{
+		{"link deals", `INSERT INTO deal_contacts (workspace_id, deal_id, contact_id, created_at)
+			SELECT workspace_id, deal_id, ?0, created_at FROM deal_contacts WHERE workspace_id = ?1 AND contact_id = ANY(?2)
+			ON CONFLICT DO NOTHING`},
+		// Two live conversations on one chat cannot both survive: the
+		// source's is closed, its messages kept.
+		{"close clashing conversations", `UPDATE conversations AS s SET status = 'CLOSED' WHERE s.workspace_id = ?1
+			AND s.contact_id = ANY(?2) AND s.status <> 'CLOSED' AND EXISTS (SELECT 1 FROM conversations c
+			WHERE c.workspace_id = ?1 AND c.contact_id = ?0 AND c.channel = s.channel AND c.chat_id = s.chat_id AND c.status <> 'CLOSED')`},
+		{"move conversations", `UPDATE conversations SET contact_id = ?0 WHERE workspace_id = ?1 AND contact_id = ANY(?2)`},
+		{"move consent history", `UPDATE consent_history SET contact_id = ?0 WHERE workspace_id = ?1 AND contact_id = ANY(?2)`},
+		{"move suppressions", `UPDATE suppressions SET contact_id = ?0 WHERE workspace_id = ?1 AND contact_id = ANY(?2)`},
+	}
+	for _, st := range stmts {
+		if _, err := t.NewRaw(st.sql, tid, t.ws, srcArr).Exec(ctx); err != nil {
+			return fmt.Errorf("db: merge: %s: %w", st.op, err)
+		}
+	}
+	var rows []consentRow
+	all := append([]uuid.UUID{tid}, srcs...)
+	// The target's record comes first, so it wins ties.
+	if err := t.NewSelect().Model(&rows).Where("workspace_id = ? AND contact_id = ANY(?)", t.ws, pgdialect.Array(all)).
+		OrderExpr("contact_id = ? DESC", tid).For("UPDATE").Scan(ctx); err != nil {
+		return fmt.Errorf("db: merge: read consents: %w", err)
+	}
+	winners := map[string]consentRow{}
+	for _, r := range rows {
+		w, ok := winners[r.Channel]
+		if !ok || crmhub.MoreRestrictive(crmhub.ConsentStatus(w.Status), crmhub.ConsentStatus(r.Status)) != crmhub.ConsentStatus(w.Status) {
+			winners[r.Channel] = r
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	if _, err := t.NewDelete().Model((*consentRow)(nil)).Where("workspace_id = ? AND contact_id = ANY(?)", t.ws, pgdialect.Array(all)).
+		Exec(ctx); err != nil {
+		return fmt.Errorf("db: merge: clear consents: %w", err)
+	}
+	keep := make([]consentRow, 0, len(winners))
+	for _, w := range winners {
+		w.ContactID = tid
+		keep = append(keep, w)
+	}
+	if _, err := t.NewInsert().Model(&keep).Exec(ctx); err != nil {
+		return fmt.Errorf("db: merge: keep consents: %w", err)
+	}
+	return nil
 }

@@ -41,6 +41,9 @@ type contactChange struct {
 	patch  crmhub.ContactPatch // normalized
 	// addTags and removeTags adjust the tag set without replacing it.
 	addTags, removeTags []string
+	// nameIfNew names the contact only if this change creates it (an inbound
+	// message's sender name must not overwrite a name the CRM keeps).
+	nameIfNew *string
 }
 
 // changeResult is the outcome of one change.
@@ -105,6 +108,10 @@ func applyChanges(ctx context.Context, t *tx, changes []contactChange) ([]change
 	if err != nil {
 		return nil, err
 	}
+	users, err := existingUsers(ctx, t, changes)
+	if err != nil {
+		return nil, err
+	}
 
 	// Pass 1: decide which contact each change writes to.
 	targets := make([]uuid.UUID, len(changes))
@@ -112,6 +119,9 @@ func applyChanges(ctx context.Context, t *tx, changes []contactChange) ([]change
 	var existing []uuid.UUID
 	for i, c := range changes {
 		target, isNew, cerr := matchChange(c, owner, resolved)
+		if u := c.patch.ResponsibleUserID; cerr == nil && u != nil && !users[*u] {
+			cerr = &crmhub.Error{Code: crmhub.ENOTFOUND, Field: "responsibleUserId", Message: "user not found"}
+		}
 		if cerr != nil {
 			results[i] = changeResult{status: crmhub.UpsertFailed, err: cerr}
 			continue
@@ -154,6 +164,9 @@ func applyChanges(ctx context.Context, t *tx, changes []contactChange) ([]change
 			results[i] = changeResult{status: crmhub.UpsertFailed,
 				err: crmhub.Errorf(crmhub.ENOTFOUND, "contact not found")}
 			continue
+		}
+		if status == crmhub.UpsertCreated && c.patch.Name == nil {
+			c.patch.Name = c.nameIfNew
 		}
 		changed, linked := applyToState(t, st, c, hasType)
 		switch {
@@ -246,6 +259,10 @@ func applyToState(t *tx, st *contactState, c contactChange, hasType map[identTyp
 	}
 	if setString(&r.URI, c.patch.URI) {
 		changed = append(changed, "uri")
+	}
+	if u := c.patch.ResponsibleUserID; (u != nil || c.patch.ClearResponsibleUser) && !reflect.DeepEqual(r.ResponsibleUserID, u) {
+		r.ResponsibleUserID = u
+		changed = append(changed, "responsibleUser")
 	}
 	if c.patch.CustomFields != nil {
 		if merged, ok := crmhub.MergeCustomFields(r.CustomFields, c.patch.CustomFields); ok {
@@ -368,17 +385,24 @@ func writeStates(ctx context.Context, t *tx, states map[uuid.UUID]*contactState)
 	if len(updates) > 0 {
 		ids, names, uris, fields := make([]uuid.UUID, len(updates)), make([]*string, len(updates)),
 			make([]*string, len(updates)), make([]string, len(updates))
+		responsible := make([]*string, len(updates)) // nil *uuid.UUID elements do not encode
+
 		for i, r := range updates {
 			b, err := json.Marshal(r.CustomFields)
 			if err != nil {
 				return fmt.Errorf("db: encode custom fields: %w", err)
 			}
 			ids[i], names[i], uris[i], fields[i] = r.ID, r.Name, r.URI, string(b)
+			if u := r.ResponsibleUserID; u != nil {
+				s := u.String()
+				responsible[i] = &s
+			}
 		}
-		_, err := t.NewRaw(`UPDATE contacts AS c SET name = v.name, uri = v.uri, custom_fields = v.fields, updated_at = ?
-			FROM unnest(?::uuid[], ?::text[], ?::text[], ?::jsonb[]) AS v(id, name, uri, fields)
+		_, err := t.NewRaw(`UPDATE contacts AS c SET name = v.name, uri = v.uri, custom_fields = v.fields,
+				responsible_user_id = v.responsible, updated_at = ?
+			FROM unnest(?::uuid[], ?::text[], ?::text[], ?::jsonb[], ?::uuid[]) AS v(id, name, uri, fields, responsible)
 			WHERE c.workspace_id = ? AND c.id = v.id`, t.now, pgdialect.Array(ids), pgdialect.Array(names),
-			pgdialect.Array(uris), pgdialect.Array(fields), t.ws).Exec(ctx)
+			pgdialect.Array(uris), pgdialect.Array(fields), pgdialect.Array(responsible), t.ws).Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("db: update contacts: %w", err)
 		}
@@ -495,4 +519,28 @@ func setString(dst **string, patch *string) bool {
 	}
 	*dst = v
 	return true
+}
+
+// existingUsers reports which of the responsible users the changes name
+// exist in the workspace.
+func existingUsers(ctx context.Context, t *tx, changes []contactChange) (map[uuid.UUID]bool, error) {
+	var ids []uuid.UUID
+	for _, c := range changes {
+		if u := c.patch.ResponsibleUserID; u != nil && !slices.Contains(ids, *u) {
+			ids = append(ids, *u)
+		}
+	}
+	out := make(map[uuid.UUID]bool, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var found []uuid.UUID
+	if err := t.NewSelect().Table("users").Column("id").Where("workspace_id = ? AND id = ANY(?)", t.ws, pgdialect.Array(ids)).
+		Scan(ctx, &found); err != nil {
+		return nil, fmt.Errorf("db: find users: %w", err)
+	}
+	for _, id := range found {
+		out[id] = true
+	}
+	return out, nil
 }

@@ -28,8 +28,10 @@ type contactRow struct {
 	Name         *string        `bun:"name"`
 	URI          *string        `bun:"uri"`
 	CustomFields map[string]any `bun:"custom_fields,type:jsonb,notnull"`
-	CreatedAt    time.Time      `bun:"created_at"`
-	UpdatedAt    time.Time      `bun:"updated_at"`
+	// ResponsibleUserID is cleared by the database when the user is deleted.
+	ResponsibleUserID *uuid.UUID `bun:"responsible_user_id,type:uuid"`
+	CreatedAt         time.Time  `bun:"created_at"`
+	UpdatedAt         time.Time  `bun:"updated_at"`
 }
 
 func (r *contactRow) domain() *crmhub.Contact {
@@ -38,7 +40,7 @@ func (r *contactRow) domain() *crmhub.Contact {
 		cf = map[string]any{}
 	}
 	return &crmhub.Contact{ID: r.ID, WorkspaceID: r.WorkspaceID, Name: r.Name, URI: r.URI,
-		CustomFields: cf, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		CustomFields: cf, ResponsibleUserID: r.ResponsibleUserID, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
 type identityRow struct {
@@ -112,15 +114,7 @@ func (s *ContactService) ContactsByIDs(ctx context.Context, ids []uuid.UUID) ([]
 	if err != nil {
 		return nil, fmt.Errorf("db: contacts by id: %w", err)
 	}
-	byID := make(map[uuid.UUID]*crmhub.Contact, len(rows))
-	for i := range rows {
-		byID[rows[i].ID] = rows[i].domain()
-	}
-	out := make([]*crmhub.Contact, len(ids))
-	for i, id := range ids {
-		out[i] = byID[id]
-	}
-	return out, nil
+	return inOrder(ids, rows, func(r *contactRow) (uuid.UUID, *crmhub.Contact) { return r.ID, r.domain() }), nil
 }
 
 // IdentitiesByContact returns the identities of each contact, oldest first.

@@ -77,7 +77,8 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		clock = crmhub.SystemClock{}
 	}
 	sqldb := stdlib.OpenDBFromPool(pool)
-	return &DB{Pool: pool, Bun: bun.NewDB(sqldb, pgdialect.New()), clock: clock}, nil
+	// Paged reads select row_number() beside the model columns; ignore it.
+	return &DB{Pool: pool, Bun: bun.NewDB(sqldb, pgdialect.New(), bun.WithDiscardUnknownColumns()), clock: clock}, nil
 }
 
 // Close closes the pool.

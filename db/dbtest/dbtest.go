@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"sort"
+	"sync"
 	"testing"
 	"time"
 
@@ -195,4 +196,30 @@ func withDatabase(server, name string) string {
 	}
 	u.Path = "/" + name
 	return u.String()
+}
+
+// Clock is a settable clock for tests of time rules (service windows,
+// expiries). It starts at a fixed instant.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock returns a clock at 2026-01-15 12:00 UTC.
+func NewClock() *Clock {
+	return &Clock{now: time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)}
+}
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
 }

@@ -1,0 +1,422 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/crmhub/crmhub"
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+)
+
+var _ crmhub.ConversationService = (*ConversationService)(nil)
+
+// ConversationService implements crmhub.ConversationService. Outbound
+// messages are stored QUEUED in the transaction that accepts them and then
+// handed to the channel; see outbox.go for delivery and retries.
+type ConversationService struct {
+	db      *DB
+	channel crmhub.OutboundChannel
+	// sendTimeout bounds the delivery attempt sendMessage makes before it
+	// answers; a message not delivered by then stays QUEUED for the outbox.
+	sendTimeout time.Duration
+}
+
+// NewConversationService returns the service over db, delivering through ch.
+func NewConversationService(db *DB, ch crmhub.OutboundChannel) *ConversationService {
+	return &ConversationService{db: db, channel: ch, sendTimeout: 10 * time.Second}
+}
+
+type conversationRow struct {
+	bun.BaseModel `bun:"table:conversations,alias:cv"`
+
+	WorkspaceID   uuid.UUID  `bun:"workspace_id,pk,type:uuid"`
+	ID            uuid.UUID  `bun:"id,pk,type:uuid"`
+	ContactID     uuid.UUID  `bun:"contact_id,type:uuid"`
+	Channel       string     `bun:"channel"`
+	ChatID        string     `bun:"chat_id"`
+	Status        string     `bun:"status"`
+	AssigneeID    *uuid.UUID `bun:"assignee_id,type:uuid"`
+	LastMessageAt *time.Time `bun:"last_message_at"`
+	LastInboundAt *time.Time `bun:"last_inbound_at"`
+	Unanswered    bool       `bun:"unanswered,notnull"`
+	CreatedAt     time.Time  `bun:"created_at"`
+	UpdatedAt     time.Time  `bun:"updated_at"`
+}
+
+func (r *conversationRow) domain() *crmhub.Conversation {
+	return &crmhub.Conversation{ID: r.ID, ContactID: r.ContactID, Channel: crmhub.Channel(r.Channel), ChatID: r.ChatID,
+		Status: crmhub.ConversationStatus(r.Status), AssigneeID: r.AssigneeID, LastMessageAt: r.LastMessageAt,
+		LastInboundAt: r.LastInboundAt, Unanswered: r.Unanswered, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+}
+
+type messageRow struct {
+	bun.BaseModel `bun:"table:messages,alias:m"`
+
+	WorkspaceID    uuid.UUID        `bun:"workspace_id,pk,type:uuid"`
+	ID             uuid.UUID        `bun:"id,pk,type:uuid"`
+	ConversationID uuid.UUID        `bun:"conversation_id,type:uuid"`
+	Channel        string           `bun:"channel"`
+	Direction      string           `bun:"direction"`
+	Type           string           `bun:"type"`
+	Text           *string          `bun:"text"`
+	ContentURL     *string          `bun:"content_url"`
+	Template       *crmhub.Template `bun:"template,type:jsonb"`
+	ReplyToID      *uuid.UUID       `bun:"reply_to_id,type:uuid"`
+	Status         string           `bun:"status"`
+	ErrorCode      *string          `bun:"error_code"`
+	ExternalID     *string          `bun:"external_id"`
+	Attempts       int              `bun:"attempts,notnull"`
+	NextAttemptAt  *time.Time       `bun:"next_attempt_at"`
+	CreatedAt      time.Time        `bun:"created_at"`
+	UpdatedAt      time.Time        `bun:"updated_at"`
+}
+
+func (r *messageRow) domain() *crmhub.Message {
+	return &crmhub.Message{ID: r.ID, ConversationID: r.ConversationID, Direction: crmhub.Direction(r.Direction),
+		Type: crmhub.MessageType(r.Type), Text: r.Text, ContentURL: r.ContentURL, Template: r.Template,
+		ReplyToID: r.ReplyToID, Status: crmhub.MessageStatus(r.Status), ErrorCode: r.ErrorCode,
+		ExternalID: r.ExternalID, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+}
+
+func conversationPayload(r *conversationRow) map[string]any {
+	c := r.domain()
+	p := map[string]any{"id": c.GlobalID(), "contactId": crmhub.GlobalID(crmhub.KindContact, r.ContactID),
+		"channel": r.Channel, "chatId": r.ChatID, "status": r.Status, "unanswered": r.Unanswered}
+	if r.AssigneeID != nil {
+		p["assigneeId"] = crmhub.GlobalID(crmhub.KindUser, *r.AssigneeID)
+	}
+	return p
+}
+
+func messagePayload(r *messageRow) map[string]any {
+	m := r.domain()
+	p := map[string]any{"id": m.GlobalID(), "conversationId": crmhub.GlobalID(crmhub.KindConversation, r.ConversationID),
+		"direction": r.Direction, "type": r.Type, "text": r.Text, "contentUrl": r.ContentURL, "status": r.Status}
+	if r.ErrorCode != nil {
+		p["errorCode"] = *r.ErrorCode
+	}
+	return p
+}
+
+// Conversation returns one conversation.
+func (s *ConversationService) Conversation(ctx context.Context, id uuid.UUID) (*crmhub.Conversation, error) {
+	var row conversationRow
+	err := s.db.read(ctx, crmhub.ScopeConversationsRead, func(ctx context.Context, t *tx) error {
+		return t.NewSelect().Model(&row).Where("workspace_id = ? AND id = ?", t.ws, id).Scan(ctx)
+	})
+	if err != nil {
+		return nil, notFound(err, crmhub.KindConversation, "get conversation")
+	}
+	return row.domain(), nil
+}
+
+// ConversationsByIDs returns conversations in the order of ids.
+func (s *ConversationService) ConversationsByIDs(ctx context.Context, ids []uuid.UUID) ([]*crmhub.Conversation, error) {
+	var rows []conversationRow
+	err := s.db.read(ctx, crmhub.ScopeConversationsRead, func(ctx context.Context, t *tx) error {
+		return t.NewSelect().Model(&rows).Where("workspace_id = ? AND id = ANY(?)", t.ws, pgdialect.Array(ids)).Scan(ctx)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("db: conversations by id: %w", err)
+	}
+	return inOrder(ids, rows, func(r *conversationRow) (uuid.UUID, *crmhub.Conversation) { return r.ID, r.domain() }), nil
+}
+
+// inOrder arranges rows in the order of ids, nil where a row is missing.
+func inOrder[R any, D any](ids []uuid.UUID, rows []R, conv func(*R) (uuid.UUID, *D)) []*D {
+	byID := make(map[uuid.UUID]*D, len(rows))
+	for i := range rows {
+		id, d := conv(&rows[i])
+		byID[id] = d
+	}
+	out := make([]*D, len(ids))
+	for i, id := range ids {
+		out[i] = byID[id]
+	}
+	return out
+}
+
+const conversationOrder = "ACTIVITY:DESC"
+
+// Conversations lists one page, most recent activity first.
+func (s *ConversationService) Conversations(ctx context.Context, f crmhub.ConversationFilter, first int, after string) (*crmhub.ConversationConnection, error) {
+	n, err := pageSize(first)
+	if err != nil {
+		return nil, err
+	}
+	cur, err := decodeCursor(after, conversationOrder)
+	if err != nil {
+		return nil, err
+	}
+	var rows []conversationRow
+	err = s.db.read(ctx, crmhub.ScopeConversationsRead, func(ctx context.Context, t *tx) error {
+		q := t.NewSelect().Model(&rows).Where("cv.workspace_id = ?", t.ws)
+		if f.Status != nil {
+			q.Where("cv.status = ?", string(*f.Status))
+		}
+		if f.AssigneeID != nil {
+			q.Where("cv.assignee_id = ?", *f.AssigneeID)
+		}
+		if f.ContactID != nil {
+			q.Where("cv.contact_id = ?", *f.ContactID)
+		}
+		if f.Channel != nil {
+			q.Where("cv.channel = ?", string(*f.Channel))
+		}
+		if f.Unanswered != nil {
+			q.Where("cv.unanswered = ? AND cv.status <> 'CLOSED'", *f.Unanswered)
+		}
+		if cur != nil {
+			ts, err := time.Parse(time.RFC3339Nano, cur.Value)
+			if err != nil {
+				return crmhub.Invalid("after", "malformed cursor")
+			}
+			q.Where("(coalesce(cv.last_message_at, cv.created_at), cv.id) < (?, ?)", ts, cur.ID)
+		}
+		return q.OrderExpr("coalesce(cv.last_message_at, cv.created_at) DESC, cv.id DESC").Limit(int64(n + 1)).Scan(ctx)
+	})
+	if err != nil {
+		return nil, passOrWrap(err, "list conversations")
+	}
+	conn := &crmhub.ConversationConnection{Filter: f, Edges: []*crmhub.ConversationEdge{}}
+	edges, info := page(rows, n, cur != nil, func(r *conversationRow) cursor {
+		return cursor{Order: conversationOrder, Value: activity(r).Format(time.RFC3339Nano), ID: r.ID}
+	})
+	for i, r := range edges {
+		conn.Edges = append(conn.Edges, &crmhub.ConversationEdge{Cursor: info.cursors[i], Node: r.domain()})
+	}
+	conn.PageInfo = info.PageInfo
+	return conn, nil
+}
+
+func activity(r *conversationRow) time.Time {
+	if r.LastMessageAt != nil {
+		return *r.LastMessageAt
+	}
+	return r.CreatedAt
+}
+
+// pageInfo is a page's Relay info plus each row's cursor.
+type pageInfo struct {
+	crmhub.PageInfo
+	cursors []string
+}
+
+// page trims rows fetched with limit n+1 to n and computes cursors.
+func page[R any](rows []R, n int, hasPrev bool, cur func(*R) cursor) ([]*R, pageInfo) {
+	info := pageInfo{PageInfo: crmhub.PageInfo{HasPreviousPage: hasPrev}}
+	if len(rows) > n {
+		rows = rows[:n]
+		info.HasNextPage = true
+	}
+	out := make([]*R, len(rows))
+	for i := range rows {
+		out[i] = &rows[i]
+		info.cursors = append(info.cursors, cur(&rows[i]).encode())
+	}
+	if len(out) > 0 {
+		info.StartCursor = &info.cursors[0]
+		info.EndCursor = &info.cursors[len(info.cursors)-1]
+	}
+	return out, info
+}
+
+// passOrWrap passes client-facing errors through and wraps the rest.
+func passOrWrap(err error, op string) error {
+	if crmhub.ErrorCode(err) != crmhub.EINTERNAL {
+		return err
+	}
+	return fmt.Errorf("db: %s: %w", op, err)
+}
+
+// ConversationsByContact returns one page of conversations per contact.
+func (s *ConversationService) ConversationsByContact(ctx context.Context, keys []crmhub.PageKey) (map[crmhub.PageKey]*crmhub.ConversationConnection, error) {
+	out := make(map[crmhub.PageKey]*crmhub.ConversationConnection, len(keys))
+	err := s.db.read(ctx, crmhub.ScopeConversationsRead, func(ctx context.Context, t *tx) error {
+		return pagesByParent(ctx, t, keys, pagedQuery{table: "conversations", parent: "contact_id",
+			sortExpr: "coalesce(last_message_at, created_at)", order: conversationOrder},
+			func(rows []conversationRow, k crmhub.PageKey, n int, hasPrev bool) {
+				conn := &crmhub.ConversationConnection{Edges: []*crmhub.ConversationEdge{}}
+				edges, info := page(rows, n, hasPrev, func(r *conversationRow) cursor {
+					return cursor{Order: conversationOrder, Value: activity(r).Format(time.RFC3339Nano), ID: r.ID}
+				})
+				for i, r := range edges {
+					conn.Edges = append(conn.Edges, &crmhub.ConversationEdge{Cursor: info.cursors[i], Node: r.domain()})
+				}
+				conn.PageInfo = info.PageInfo
+				out[k] = conn
+			}, func(r *conversationRow) uuid.UUID { return r.ContactID })
+	})
+	if err != nil {
+		return nil, passOrWrap(err, "conversations by contact")
+	}
+	return out, nil
+}
+
+// pagedQuery describes a child table paged newest first per parent.
+type pagedQuery struct {
+	table, parent, sortExpr, order string
+}
+
+// pagesByParent loads one page per key with one statement per distinct
+// (first, after) pair: row_number() over each parent's rows, newest first.
+func pagesByParent[R any](ctx context.Context, t *tx, keys []crmhub.PageKey, q pagedQuery,
+	emit func(rows []R, k crmhub.PageKey, n int, hasPrev bool), parentOf func(*R) uuid.UUID) error {
+	type group struct {
+		first int
+		after string
+	}
+	groups := map[group][]uuid.UUID{}
+	for _, k := range keys {
+		g := group{k.First, k.After}
+		if !slices.Contains(groups[g], k.ParentID) {
+			groups[g] = append(groups[g], k.ParentID)
+		}
+	}
+	for g, parents := range groups {
+		n, err := pageSize(g.first)
+		if err != nil {
+			return err
+		}
+		cur, err := decodeCursor(g.after, q.order)
+		if err != nil {
+			return err
+		}
+		cond := ""
+		args := []any{t.ws, pgdialect.Array(parents)}
+		if cur != nil {
+			ts, err := time.Parse(time.RFC3339Nano, cur.Value)
+			if err != nil {
+				return crmhub.Invalid("after", "malformed cursor")
+			}
+			cond = fmt.Sprintf(" AND (%s, id) < (?, ?)", q.sortExpr)
+			args = append(args, ts, cur.ID)
+		}
+		args = append(args, n+1)
+		var rows []R
+		err = t.NewRaw(fmt.Sprintf(`SELECT * FROM (
+				SELECT *, row_number() OVER (PARTITION BY %[2]s ORDER BY %[3]s DESC, id DESC) AS rn
+				FROM %[1]s WHERE workspace_id = ? AND %[2]s = ANY(?)%[4]s) AS p
+			WHERE rn <= ? ORDER BY %[2]s, %[3]s DESC, id DESC`, q.table, q.parent, q.sortExpr, cond), args...).Scan(ctx, &rows)
+		if err != nil {
+			return fmt.Errorf("db: page %s: %w", q.table, err)
+		}
+		byParent := map[uuid.UUID][]R{}
+		for i := range rows {
+			p := parentOf(&rows[i])
+			byParent[p] = append(byParent[p], rows[i])
+		}
+		for _, p := range parents {
+			emit(byParent[p], crmhub.PageKey{ParentID: p, First: g.first, After: g.after}, n, cur != nil)
+		}
+	}
+	return nil
+}
+
+// AssignConversation sets or clears the assignee.
+func (s *ConversationService) AssignConversation(ctx context.Context, id uuid.UUID, userID *uuid.UUID) (*crmhub.Conversation, error) {
+	var row conversationRow
+	err := s.db.write(ctx, crmhub.ScopeConversationsWrite, func(ctx context.Context, t *tx) error {
+		if userID != nil {
+			ok, err := t.NewSelect().Table("users").Where("workspace_id = ? AND id = ?", t.ws, *userID).Exists(ctx)
+			if err != nil {
+				return fmt.Errorf("db: find user: %w", err)
+			}
+			if !ok {
+				return &crmhub.Error{Code: crmhub.ENOTFOUND, Field: "userId", Message: "user not found"}
+			}
+		}
+		err := t.NewUpdate().Model(&row).Set("assignee_id = ?, updated_at = ?", userID, t.now).
+			Where("workspace_id = ? AND id = ?", t.ws, id).Returning("*").Scan(ctx)
+		if err != nil {
+			return notFound(err, crmhub.KindConversation, "assign conversation")
+		}
+		t.emit("conversation.assigned", row.domain().GlobalID(), conversationPayload(&row))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return row.domain(), nil
+}
+
+// SetConversationStatus moves a conversation to a status. Reopening a
+// closed conversation while another one with the contact on the same chat
+// is live is a CONFLICT.
+func (s *ConversationService) SetConversationStatus(ctx context.Context, id uuid.UUID, status crmhub.ConversationStatus) (*crmhub.Conversation, error) {
+	if !slices.Contains(crmhub.ConversationStatuses, status) {
+		return nil, crmhub.Invalid("status", "unknown conversation status %q", status)
+	}
+	var row conversationRow
+	err := s.db.write(ctx, crmhub.ScopeConversationsWrite, func(ctx context.Context, t *tx) error {
+		var prev string
+		if err := t.NewSelect().Model((*conversationRow)(nil)).Column("status").
+			Where("workspace_id = ? AND id = ?", t.ws, id).For("UPDATE").Scan(ctx, &prev); err != nil {
+			return notFound(err, crmhub.KindConversation, "set conversation status")
+		}
+		err := t.NewUpdate().Model(&row).Set("status = ?, updated_at = ?", string(status), t.now).
+			Where("workspace_id = ? AND id = ?", t.ws, id).Returning("*").Scan(ctx)
+		if pgCode(err) == codeUniqueViolation {
+			return crmhub.Errorf(crmhub.ECONFLICT, "another conversation with this contact on this chat is open")
+		}
+		if err != nil {
+			return fmt.Errorf("db: set conversation status: %w", err)
+		}
+		if prev != string(status) {
+			p := conversationPayload(&row)
+			p["previousStatus"] = prev
+			t.emit("conversation.status_changed", row.domain().GlobalID(), p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return row.domain(), nil
+}
+
+// UnansweredCount counts live conversations whose last message is inbound.
+func (s *ConversationService) UnansweredCount(ctx context.Context, userID *uuid.UUID) (int, error) {
+	var n int
+	err := s.db.read(ctx, crmhub.ScopeConversationsRead, func(ctx context.Context, t *tx) error {
+		q := t.NewSelect().Model((*conversationRow)(nil)).Where("workspace_id = ? AND unanswered AND status <> 'CLOSED'", t.ws)
+		if userID != nil {
+			q.Where("assignee_id = ?", *userID)
+		}
+		c, err := q.Count(ctx)
+		n = int(c)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("db: unanswered count: %w", err)
+	}
+	return n, nil
+}
+
+// openConversation returns the live conversation of a contact on a chat,
+// opening one if there is none. The partial unique index settles races.
+func openConversation(ctx context.Context, t *tx, contactID uuid.UUID, ch crmhub.Channel, chatID string) (*conversationRow, error) {
+	row := &conversationRow{WorkspaceID: t.ws, ID: newID(), ContactID: contactID, Channel: string(ch), ChatID: chatID,
+		Status: string(crmhub.ConversationOpen), CreatedAt: t.now, UpdatedAt: t.now}
+	res, err := t.NewInsert().Model(row).
+		On("CONFLICT (workspace_id, contact_id, channel, chat_id) WHERE status <> 'CLOSED' DO NOTHING").Exec(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("db: open conversation: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		t.emit("conversation.created", row.domain().GlobalID(), conversationPayload(row))
+		return row, nil
+	}
+	row = &conversationRow{}
+	err = t.NewSelect().Model(row).
+		Where("workspace_id = ? AND contact_id = ? AND channel = ? AND chat_id = ? AND status <> 'CLOSED'", t.ws, contactID, string(ch), chatID).
+		For("UPDATE").Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("db: find live conversation: %w", err)
+	}
+	return row, nil
+}
