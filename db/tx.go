@@ -120,6 +120,12 @@ func (t *tx) appendEvents(ctx context.Context) error {
 	if _, err := t.NewInsert().Model(&rows).Exec(ctx); err != nil {
 		return fmt.Errorf("db: append events: %w", err)
 	}
+	// One notification per transaction, sent by PostgreSQL only if it
+	// commits, carrying ids only: listeners read the rows themselves.
+	payload := fmt.Sprintf("%s:%d:%d", t.ws, rows[0].Position, last)
+	if _, err := t.ExecContext(ctx, "SELECT pg_notify(?, ?)", eventsChannel, payload); err != nil {
+		return fmt.Errorf("db: notify events: %w", err)
+	}
 	t.events = nil
 	return nil
 }

@@ -1,0 +1,353 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/crmhub/crmhub"
+	"github.com/google/uuid"
+)
+
+// ErrSlowSubscriber ends a subscription whose reader stopped taking events.
+var ErrSlowSubscriber = crmhub.Errorf(crmhub.ERATELIMITED, "subscriber too slow: it did not take an event in time")
+
+// ErrHubStopped ends subscriptions when the process shuts down.
+var ErrHubStopped = crmhub.Errorf(crmhub.EINTERNAL, "server is shutting down")
+
+// HubConfig tunes the fan-out.
+type HubConfig struct {
+	// Buffer is how many live events may wait for one subscriber before it
+	// falls back to reading the log itself (default 256).
+	Buffer int
+	// SendTimeout is how long a subscriber may take to accept one event
+	// before it is disconnected (default 10 s).
+	SendTimeout time.Duration
+	Log         *slog.Logger
+}
+
+// Hub fans committed events out to the subscribers of this process. One
+// listener connection waits for NOTIFY (ids only), reads the new rows with
+// the tenant check, and pushes them into each subscriber's bounded buffer
+// without ever blocking. A subscriber whose buffer overflows does not lose
+// events: it notices the gap and reads them from the log. A subscriber that
+// stops reading altogether is disconnected after SendTimeout.
+type Hub struct {
+	db  *DB
+	cfg HubConfig
+
+	mu   sync.Mutex
+	subs map[uuid.UUID]map[*subscription]struct{}
+	last map[uuid.UUID]int64 // last position fanned out, per workspace with subscribers
+	stop error               // set once Run has ended
+
+	listening chan struct{}
+	listenOK  sync.Once
+}
+
+// NewHub returns a hub; Run starts its listener.
+func NewHub(db *DB, cfg HubConfig) *Hub {
+	if cfg.Buffer <= 0 {
+		cfg.Buffer = 256
+	}
+	if cfg.SendTimeout <= 0 {
+		cfg.SendTimeout = 10 * time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	return &Hub{db: db, cfg: cfg, subs: map[uuid.UUID]map[*subscription]struct{}{}, last: map[uuid.UUID]int64{},
+		listening: make(chan struct{})}
+}
+
+// Listening is closed once the listener has subscribed to notifications the
+// first time.
+func (h *Hub) Listening() <-chan struct{} { return h.listening }
+
+// Run listens until ctx ends, reconnecting with backoff. After every
+// (re)connection it catches up from the log, since notifications sent while
+// it was away are lost.
+func (h *Hub) Run(ctx context.Context) {
+	wait := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := h.listen(ctx)
+		if ctx.Err() != nil {
+			break
+		}
+		h.cfg.Log.Warn("event listener disconnected; reconnecting", "err", err, "in", wait)
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, 10*time.Second)
+	}
+	h.mu.Lock()
+	h.stop = ErrHubStopped
+	for _, set := range h.subs {
+		for s := range set {
+			s.fail(ErrHubStopped)
+		}
+	}
+	h.mu.Unlock()
+}
+
+func (h *Hub) listen(ctx context.Context) error {
+	pc, err := h.db.Pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	conn := pc.Hijack() // LISTEN state must not go back to the pool
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+eventsChannel); err != nil {
+		return err
+	}
+	h.listenOK.Do(func() { close(h.listening) })
+	h.mu.Lock()
+	var known []uuid.UUID
+	for ws := range h.last {
+		known = append(known, ws)
+	}
+	h.mu.Unlock()
+	for _, ws := range known {
+		h.fanOut(ctx, ws, 0)
+	}
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		ws, first, ok := parseNotice(n.Payload)
+		if ok {
+			h.fanOut(ctx, ws, first)
+		}
+	}
+}
+
+// parseNotice reads "workspace:first:last".
+func parseNotice(p string) (uuid.UUID, int64, bool) {
+	parts := strings.Split(p, ":")
+	if len(parts) != 3 {
+		return uuid.Nil, 0, false
+	}
+	ws, err1 := uuid.Parse(parts[0])
+	first, err2 := strconv.ParseInt(parts[1], 10, 64)
+	return ws, first, err1 == nil && err2 == nil
+}
+
+// fanOut reads the workspace's events after the last one fanned out (or
+// from `first` when none was) and pushes them to its subscribers.
+func (h *Hub) fanOut(ctx context.Context, ws uuid.UUID, first int64) {
+	h.mu.Lock()
+	if len(h.subs[ws]) == 0 {
+		h.mu.Unlock()
+		return
+	}
+	from, ok := h.last[ws]
+	if !ok {
+		from = max(first-1, 0)
+	}
+	h.mu.Unlock()
+	for {
+		var rows []eventRow
+		err := h.db.inWorkspace(ctx, ws, "system", true, func(ctx context.Context, t *tx) error {
+			var err error
+			rows, err = readEvents(ctx, t, crmhub.EventFilter{}, from, 500)
+			return err
+		})
+		if err != nil {
+			h.cfg.Log.Error("event fan-out: read events", "workspace", ws, "err", err)
+			return
+		}
+		h.mu.Lock()
+		for i := range rows {
+			e := rows[i].domain()
+			for s := range h.subs[ws] {
+				s.push(e)
+			}
+			from = e.Position
+		}
+		if len(h.subs[ws]) > 0 {
+			h.last[ws] = from
+		}
+		h.mu.Unlock()
+		if len(rows) < 500 {
+			return
+		}
+	}
+}
+
+func (h *Hub) subscribe(ctx context.Context, ws uuid.UUID, f crmhub.EventFilter, after int64) (*subscription, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	s := &subscription{hub: h, ws: ws, filter: f, live: make(chan *crmhub.Event, h.cfg.Buffer),
+		out: make(chan *crmhub.Event), done: make(chan struct{}), cancel: cancel}
+	h.mu.Lock()
+	if h.stop != nil {
+		h.mu.Unlock()
+		cancel()
+		return nil, h.stop
+	}
+	if h.subs[ws] == nil {
+		h.subs[ws] = map[*subscription]struct{}{}
+	}
+	h.subs[ws][s] = struct{}{}
+	h.mu.Unlock()
+	// Registered before the replay reads the log, so nothing committed from
+	// now on can be missed; the position check drops the overlap.
+	go s.run(ctx, after)
+	return s, nil
+}
+
+func (h *Hub) remove(s *subscription) {
+	h.mu.Lock()
+	delete(h.subs[s.ws], s)
+	if len(h.subs[s.ws]) == 0 {
+		delete(h.subs, s.ws)
+		delete(h.last, s.ws)
+	}
+	h.mu.Unlock()
+}
+
+// Subscribers counts live subscriptions (for metrics and tests).
+func (h *Hub) Subscribers() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, set := range h.subs {
+		n += len(set)
+	}
+	return n
+}
+
+type subscription struct {
+	hub    *Hub
+	ws     uuid.UUID
+	filter crmhub.EventFilter
+	live   chan *crmhub.Event
+	gap    atomic.Bool
+	out    chan *crmhub.Event
+	done   chan struct{}
+	cancel context.CancelFunc
+
+	errMu sync.Mutex
+	err   error
+}
+
+func (s *subscription) C() <-chan *crmhub.Event { return s.out }
+
+func (s *subscription) Done() <-chan struct{} { return s.done }
+
+func (s *subscription) Err() error {
+	s.errMu.Lock()
+	defer s.errMu.Unlock()
+	return s.err
+}
+
+func (s *subscription) Close() { s.cancel() }
+
+func (s *subscription) fail(err error) {
+	s.errMu.Lock()
+	if s.err == nil {
+		s.err = err
+	}
+	s.errMu.Unlock()
+	s.cancel()
+}
+
+// push hands a live event over without blocking; a full buffer marks a gap
+// that the subscription fills from the log.
+func (s *subscription) push(e *crmhub.Event) {
+	select {
+	case s.live <- e:
+	default:
+		s.gap.Store(true)
+	}
+}
+
+func (s *subscription) matches(e *crmhub.Event) bool {
+	if len(s.filter.Types) > 0 && !slices.Contains(s.filter.Types, e.Type) {
+		return false
+	}
+	return s.filter.SubjectID == "" || s.filter.SubjectID == e.SubjectID
+}
+
+func (s *subscription) run(ctx context.Context, pos int64) {
+	defer close(s.done)
+	defer close(s.out)
+	defer s.hub.remove(s)
+	var err error
+	if pos, err = s.replay(ctx, pos); err != nil {
+		s.fail(err)
+		return
+	}
+	for {
+		if s.gap.Swap(false) {
+			if pos, err = s.replay(ctx, pos); err != nil {
+				s.fail(err)
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case e := <-s.live:
+			if e.Position <= pos {
+				continue
+			}
+			pos = e.Position
+			if s.matches(e) && !s.send(ctx, e) {
+				return
+			}
+		}
+	}
+}
+
+// replay sends the logged events after pos and returns the last position
+// it covered.
+func (s *subscription) replay(ctx context.Context, pos int64) (int64, error) {
+	for {
+		var rows []eventRow
+		err := s.hub.db.inWorkspace(ctx, s.ws, "system", true, func(ctx context.Context, t *tx) error {
+			var err error
+			rows, err = readEvents(ctx, t, s.filter, pos, 500)
+			return err
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				return pos, nil
+			}
+			return pos, fmt.Errorf("db: replay events: %w", err)
+		}
+		for i := range rows {
+			e := rows[i].domain()
+			pos = e.Position
+			if !s.send(ctx, e) {
+				return pos, nil
+			}
+		}
+		if len(rows) < 500 {
+			return pos, nil
+		}
+	}
+}
+
+// send delivers one event, giving up when the subscriber is gone or has not
+// taken it within SendTimeout.
+func (s *subscription) send(ctx context.Context, e *crmhub.Event) bool {
+	t := time.NewTimer(s.hub.cfg.SendTimeout)
+	defer t.Stop()
+	select {
+	case s.out <- e:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		s.fail(ErrSlowSubscriber)
+		return false
+	}
+}

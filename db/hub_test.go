@@ -1,0 +1,179 @@
+package db_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/crmhub/crmhub"
+	"github.com/crmhub/crmhub/db"
+	"github.com/crmhub/crmhub/db/dbtest"
+	"github.com/jackc/pgx/v5"
+)
+
+// startHub runs a hub until the test ends and waits until it listens.
+func startHub(t *testing.T, d *db.DB, cfg db.HubConfig) *db.Hub {
+	t.Helper()
+	h := db.NewHub(d, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { h.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	select {
+	case <-h.Listening():
+	case <-time.After(10 * time.Second):
+		t.Fatal("hub did not start listening")
+	}
+	return h
+}
+
+// collect reads n events or fails after a deadline.
+func collect(t *testing.T, sub crmhub.Subscription, n int) []*crmhub.Event {
+	t.Helper()
+	var got []*crmhub.Event
+	deadline := time.After(20 * time.Second)
+	for len(got) < n {
+		select {
+		case e, ok := <-sub.C():
+			if !ok {
+				t.Fatalf("subscription ended after %d of %d events: %v", len(got), n, sub.Err())
+			}
+			got = append(got, e)
+		case <-deadline:
+			t.Fatalf("got %d of %d events", len(got), n)
+		}
+	}
+	return got
+}
+
+func createN(t *testing.T, svc *db.ContactService, ctx context.Context, prefix string, n int) {
+	t.Helper()
+	for i := range n {
+		if _, err := svc.CreateContact(ctx, crmhub.ContactInput{Identifiers: []crmhub.Identifier{email(fmt.Sprintf("%s%d@x.io", prefix, i))}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func assertContiguous(t *testing.T, evs []*crmhub.Event, from int64) {
+	t.Helper()
+	for i, e := range evs {
+		if e.Position != from+int64(i) {
+			t.Fatalf("event %d has position %d, want %d (gap or duplicate)", i, e.Position, from+int64(i))
+		}
+	}
+}
+
+func TestSubscribeReplaysThenFollows(t *testing.T) {
+	d := dbtest.Open(t, nil)
+	hub := startHub(t, d, db.HubConfig{})
+	events := db.NewEventService(d, hub)
+	svc := db.NewContactService(d)
+	ctx, _, _ := dbtest.Workspace(t, d)
+	ctxB, _, _ := dbtest.Workspace(t, d)
+	createN(t, svc, ctx, "before", 3)
+
+	sub, err := events.Subscribe(ctx, crmhub.EventFilter{}, crmhub.EventCursor(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	subB, err := events.Subscribe(ctxB, crmhub.EventFilter{}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer subB.Close()
+	// Writes race with the replay: the subscriber must see each once.
+	go createN(t, svc, ctx, "during", 20)
+	got := collect(t, sub, 22)
+	assertContiguous(t, got, 2)
+	select {
+	case e := <-subB.C():
+		t.Fatalf("workspace B received A's event %s", e.Type)
+	case <-time.After(200 * time.Millisecond):
+	}
+
+	page, err := events.Events(ctx, crmhub.EventFilter{Types: []string{crmhub.EventContactCreated}}, 10, crmhub.EventCursor(20))
+	if err != nil || len(page.Edges) != 3 || page.PageInfo.HasNextPage {
+		t.Fatalf("events after 20: %d edges, %v", len(page.Edges), err)
+	}
+	if _, err := events.Subscribe(ctx, crmhub.EventFilter{Types: []string{"contact.exploded"}}, ""); crmhub.ErrorCode(err) != crmhub.EINVALID {
+		t.Errorf("unknown type: %v", err)
+	}
+	if _, err := events.Subscribe(ctx, crmhub.EventFilter{}, "nonsense"); crmhub.ErrorCode(err) != crmhub.EINVALID {
+		t.Errorf("malformed cursor: %v", err)
+	}
+}
+
+func TestSubscriberOverflowReadsTheLog(t *testing.T) {
+	d := dbtest.Open(t, nil)
+	hub := startHub(t, d, db.HubConfig{Buffer: 1})
+	events := db.NewEventService(d, hub)
+	svc := db.NewContactService(d)
+	ctx, _, _ := dbtest.Workspace(t, d)
+	sub, err := events.Subscribe(ctx, crmhub.EventFilter{}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	createN(t, svc, ctx, "burst", 40) // nobody reads meanwhile: the 1-slot buffer overflows
+	assertContiguous(t, collect(t, sub, 40), 1)
+}
+
+func TestStuckSubscriberIsDropped(t *testing.T) {
+	d := dbtest.Open(t, nil)
+	hub := startHub(t, d, db.HubConfig{Buffer: 4, SendTimeout: 50 * time.Millisecond})
+	events := db.NewEventService(d, hub)
+	svc := db.NewContactService(d)
+	ctx, _, _ := dbtest.Workspace(t, d)
+	stuck, err := events.Subscribe(ctx, crmhub.EventFilter{}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader, err := events.Subscribe(ctx, crmhub.EventFilter{}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	createN(t, svc, ctx, "s", 10)
+	assertContiguous(t, collect(t, reader, 10), 1) // the stuck one slows nobody
+	select {
+	case <-stuck.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("stuck subscriber was not dropped")
+	}
+	if stuck.Err() != db.ErrSlowSubscriber {
+		t.Errorf("stuck subscriber ended with %v, want ErrSlowSubscriber", stuck.Err())
+	}
+}
+
+func TestListenerReconnectCatchesUp(t *testing.T) {
+	d := dbtest.Open(t, nil)
+	hub := startHub(t, d, db.HubConfig{})
+	events := db.NewEventService(d, hub)
+	svc := db.NewContactService(d)
+	ctx, _, _ := dbtest.Workspace(t, d)
+	sub, err := events.Subscribe(ctx, crmhub.EventFilter{}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	createN(t, svc, ctx, "a", 2)
+	collect(t, sub, 2)
+
+	// Kill the listener's connection (as the superuser the tests run as)
+	// and write while it is away: those notifications are lost for good.
+	admin, err := pgx.Connect(context.Background(), dbtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	var killed int
+	if err := admin.QueryRow(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = current_database() AND query = 'LISTEN crmhub_events'`).Scan(&killed); err != nil || killed != 1 {
+		t.Fatalf("terminated %d listeners (%v), want 1", killed, err)
+	}
+	createN(t, svc, ctx, "b", 5)
+	assertContiguous(t, collect(t, sub, 5), 3)
+}

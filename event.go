@@ -1,0 +1,131 @@
+package crmhub
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Event types. Every committed change emits one or more, in the transaction
+// that made the change.
+const (
+	EventContactCreated            = "contact.created"
+	EventContactUpdated            = "contact.updated"
+	EventContactDeleted            = "contact.deleted"
+	EventContactMerged             = "contact.merged"
+	EventIdentityLinked            = "identity.linked"
+	EventConsentChanged            = "consent.changed"
+	EventSuppressionChanged        = "suppression.changed"
+	EventDealCreated               = "deal.created"
+	EventDealUpdated               = "deal.updated"
+	EventDealDeleted               = "deal.deleted"
+	EventConversationCreated       = "conversation.created"
+	EventConversationAssigned      = "conversation.assigned"
+	EventConversationStatusChanged = "conversation.status_changed"
+	EventMessageReceived           = "message.received"
+	EventMessageSent               = "message.sent"
+	EventMessageStatusChanged      = "message.status_changed"
+	EventUserUpserted              = "user.upserted"
+	EventUserDeleted               = "user.deleted"
+	EventSyncCompleted             = "sync.completed"
+)
+
+// EventTypes lists every event type.
+var EventTypes = []string{EventContactCreated, EventContactUpdated, EventContactDeleted, EventContactMerged,
+	EventIdentityLinked, EventConsentChanged, EventSuppressionChanged, EventDealCreated, EventDealUpdated,
+	EventDealDeleted, EventConversationCreated, EventConversationAssigned, EventConversationStatusChanged,
+	EventMessageReceived, EventMessageSent, EventMessageStatusChanged, EventUserUpserted, EventUserDeleted,
+	EventSyncCompleted}
+
+// ValidateEventTypes checks a filter of event types; field names the input.
+func ValidateEventTypes(types []string, field string) error {
+	if len(types) > len(EventTypes) {
+		return Invalid(field, "at most %d event types", len(EventTypes))
+	}
+	for i, t := range types {
+		if !slices.Contains(EventTypes, t) {
+			return Invalid(field+"["+strconv.Itoa(i)+"]", "unknown event type %q", truncate(t, 60))
+		}
+	}
+	return nil
+}
+
+// Event is one entry of a workspace's event log.
+type Event struct {
+	ID uuid.UUID
+	// Position numbers the workspace's events in commit order, from 1.
+	Position   int64
+	Type       string
+	SubjectID  string // the global id of the entity the event is about
+	Actor      string // "api_key:key_...", "system", later "connection:..."
+	Origin     string
+	Payload    json.RawMessage
+	OccurredAt time.Time
+}
+
+// Cursor is the event's position as an opaque string.
+func (e *Event) Cursor() string { return EventCursor(e.Position) }
+
+// EventCursor encodes a position.
+func EventCursor(pos int64) string { return "ev" + strconv.FormatInt(pos, 10) }
+
+// ParseEventCursor decodes a cursor; "" is the start of the log.
+func ParseEventCursor(s, field string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	if len(s) < 3 || len(s) > 22 || s[:2] != "ev" {
+		return 0, Invalid(field, "malformed event cursor")
+	}
+	n, err := strconv.ParseInt(s[2:], 10, 64)
+	if err != nil || n < 0 {
+		return 0, Invalid(field, "malformed event cursor")
+	}
+	return n, nil
+}
+
+// EventFilter narrows the event log.
+type EventFilter struct {
+	Types     []string
+	SubjectID string
+}
+
+// EventEdge is one event of a page.
+type EventEdge struct {
+	Cursor string
+	Node   *Event
+}
+
+// EventConnection is one page of the log, oldest first.
+type EventConnection struct {
+	Edges    []*EventEdge
+	PageInfo PageInfo
+}
+
+// Subscription delivers a workspace's events: first those after the
+// cursor it was opened with, then new ones as they commit, each once and in
+// order. C closes when the subscription ends; Err then says why (nil when
+// the subscriber cancelled).
+type Subscription interface {
+	C() <-chan *Event
+	// Done is closed when the subscription has ended, whether or not its
+	// last events were read.
+	Done() <-chan struct{}
+	Err() error
+	Close()
+}
+
+// EventService reads and streams the event log (events:read).
+type EventService interface {
+	// Events lists one page of the log after a cursor. EINVALID for an
+	// unknown type or a malformed cursor.
+	Events(ctx context.Context, filter EventFilter, first int, after string) (*EventConnection, error)
+	// Subscribe replays the events after `after` and then follows the log
+	// live. A subscriber that falls too far behind is dropped with an error
+	// rather than slowing anyone else.
+	Subscribe(ctx context.Context, filter EventFilter, after string) (Subscription, error)
+}
