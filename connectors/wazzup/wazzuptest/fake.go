@@ -1,0 +1,314 @@
+package wazzuptest
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"maps"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultAPIKey is the key a Fake accepts when Options.APIKey is empty.
+const DefaultAPIKey = "wazzup-test-key"
+
+// Routes, as http.ServeMux patterns; Calls counts requests by them.
+const (
+	RouteUpsertContacts     = "POST /v3/contacts"
+	RouteListContacts       = "GET /v3/contacts"
+	RouteGetContact         = "GET /v3/contacts/{id}"
+	RouteDeleteContact      = "DELETE /v3/contacts/{id}"
+	RouteBulkDeleteContacts = "PATCH /v3/contacts/bulk_delete"
+	RouteUpsertDeals        = "PATCH /v2/deals"
+	RouteListDeals          = "GET /v2/deals"
+	RouteGetDeal            = "GET /v2/deals/{id}"
+	RouteDeleteDeal         = "DELETE /v2/deals/{id}"
+	RouteListUsers          = "GET /v2/users"
+	RouteGetUser            = "GET /v2/users/{id}"
+	RouteUpsertUsers        = "PATCH /v2/users"
+	RouteReplaceUsers       = "PUT /v2/users"
+	RouteDeleteUser         = "DELETE /v2/users/{id}"
+	RouteSendMessage        = "POST /v2/send_message"
+	RouteListChannels       = "GET /v2/channels"
+)
+
+// Options configure a Fake. The zero value serves every route with
+// DefaultAPIKey and injects nothing.
+type Options struct {
+	// APIKey is the only key accepted; DefaultAPIKey when empty.
+	APIKey string
+
+	// RateLimitEvery answers every Nth request (all routes counted
+	// together) with 429 and RetryAfter; 0 disables.
+	RateLimitEvery int
+	// RetryAfter is the Retry-After header of the 429s RateLimitEvery
+	// injects: seconds or an HTTP date; "" sends no header.
+	RetryAfter string
+	// FailEvery answers every Nth request with 500 UNKNOWN_ERROR; 0
+	// disables.
+	FailEvery int
+	// Inject decides per request, after the queue of InjectNext: it gets
+	// the route and the 1-based number of the request among all, and
+	// returns the failure to answer or nil to serve the request.
+	Inject func(route string, n int) *Fault
+
+	// Latency delays every answer, or until the client gives up.
+	Latency time.Duration
+
+	// RequireKnownUsers refuses a contact or deal whose responsibleUserId
+	// is not a stored user.
+	RequireKnownUsers bool
+	// RefuseMessage, when it returns a code, refuses a send_message that
+	// passed every other check with that documented code.
+	RefuseMessage func(m Message) string
+
+	// Contacts, Deals, Users and Channels seed the state.
+	Contacts []Contact
+	Deals    []Deal
+	Users    []User
+	Channels []Channel
+}
+
+// Fault is a failure a Fake answers instead of serving a request.
+type Fault struct {
+	Status int
+	// RetryAfter is sent as the Retry-After header when not empty.
+	RetryAfter string
+	// Code and Description form the body; when empty they default to
+	// TOO_MANY_REQUESTS for 429 and UNKNOWN_ERROR otherwise.
+	Code        string
+	Description string
+}
+
+// Request records one request the Fake received.
+type Request struct {
+	Route    string // the Route* pattern, "" when none matched
+	Method   string
+	Path     string
+	RawQuery string
+	// AuthScheme is the scheme of the Authorization header ("Bearer",
+	// "Basic", ...), "" when absent.
+	AuthScheme string
+	Status     int
+}
+
+// Fake is an in-memory Wazzup API. It is safe for concurrent use; every
+// accessor returns copies.
+type Fake struct {
+	opts Options
+	mux  *http.ServeMux
+
+	mu       sync.Mutex
+	total    int
+	calls    map[string]int
+	requests []Request
+	queue    []Fault
+
+	contacts table[string, Contact]
+	deals    table[int64, Deal]
+	users    []User // in the order they were first added
+	channels []Channel
+	messages []Message
+}
+
+// New returns a Fake seeded from opts.
+func New(opts Options) *Fake {
+	if opts.APIKey == "" {
+		opts.APIKey = DefaultAPIKey
+	}
+	f := &Fake{
+		opts:     opts,
+		mux:      http.NewServeMux(),
+		calls:    map[string]int{},
+		contacts: table[string, Contact]{},
+		deals:    table[int64, Deal]{},
+	}
+	f.PutContacts(opts.Contacts...)
+	f.PutDeals(opts.Deals...)
+	f.PutUsers(opts.Users...)
+	f.SetChannels(opts.Channels...)
+
+	routes := map[string]http.HandlerFunc{
+		RouteUpsertContacts:     f.upsertContacts,
+		RouteListContacts:       f.listContacts,
+		RouteGetContact:         f.getContact,
+		RouteDeleteContact:      f.deleteContact,
+		RouteBulkDeleteContacts: f.bulkDeleteContacts,
+		RouteUpsertDeals:        f.upsertDeals,
+		RouteListDeals:          f.listDeals,
+		RouteGetDeal:            f.getDeal,
+		RouteDeleteDeal:         f.deleteDeal,
+		RouteListUsers:          f.listUsers,
+		RouteGetUser:            f.getUser,
+		RouteUpsertUsers:        f.writeUsers(false),
+		RouteReplaceUsers:       f.writeUsers(true),
+		RouteDeleteUser:         f.deleteUser,
+		RouteSendMessage:        f.sendMessage,
+		RouteListChannels:       f.listChannels,
+	}
+	for pattern, h := range routes {
+		f.mux.Handle(pattern, h)
+	}
+	return f
+}
+
+// ServeHTTP records the request, applies latency, injected failures and
+// authentication, then serves the route.
+func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_, route := f.mux.Handler(r)
+	rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	scheme, key, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	fault := f.begin(route)
+	defer func() {
+		f.mu.Lock()
+		f.requests = append(f.requests, Request{
+			Route: route, Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
+			AuthScheme: scheme, Status: rec.status,
+		})
+		f.mu.Unlock()
+	}()
+
+	if d := f.opts.Latency; d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			rec.status = 0 // nobody is listening any more
+			return
+		}
+	}
+	if fault != nil {
+		writeFault(rec, *fault)
+		return
+	}
+	if route != "" && !f.authorized(scheme, key) {
+		writeError(rec, http.StatusUnauthorized, "UNAUTHORIZED", "Wrong or missing API key.", nil)
+		return
+	}
+	f.mux.ServeHTTP(rec, r)
+}
+
+// begin counts the request and returns the failure to inject, if any.
+func (f *Fake) begin(route string) *Fault {
+	f.mu.Lock()
+	f.total++
+	n := f.total
+	if route != "" {
+		f.calls[route]++
+	}
+	if len(f.queue) > 0 {
+		fault := f.queue[0]
+		f.queue = f.queue[1:]
+		f.mu.Unlock()
+		return &fault
+	}
+	f.mu.Unlock()
+
+	if f.opts.Inject != nil {
+		if fault := f.opts.Inject(route, n); fault != nil {
+			return fault
+		}
+	}
+	if k := f.opts.RateLimitEvery; k > 0 && n%k == 0 {
+		return &Fault{Status: http.StatusTooManyRequests, RetryAfter: f.opts.RetryAfter}
+	}
+	if k := f.opts.FailEvery; k > 0 && n%k == 0 {
+		return &Fault{Status: http.StatusInternalServerError}
+	}
+	return nil
+}
+
+func (f *Fake) authorized(scheme, key string) bool {
+	if !strings.EqualFold(scheme, "Bearer") && !strings.EqualFold(scheme, "Basic") {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(key), []byte(f.opts.APIKey)) == 1
+}
+
+// InjectNext queues failures answered, in order, to the next requests
+// whatever their route, before any other check.
+func (f *Fake) InjectNext(faults ...Fault) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.queue = append(f.queue, faults...)
+}
+
+// Calls returns how many requests matched route (a Route* constant),
+// failed ones included.
+func (f *Fake) Calls(route string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[route]
+}
+
+// CallCounts returns the number of requests per route.
+func (f *Fake) CallCounts() map[string]int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return maps.Clone(f.calls)
+}
+
+// Requests returns every request received so far, in the order they were
+// answered.
+func (f *Fake) Requests() []Request {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Request(nil), f.requests...)
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	w.status = status
+	w.ResponseWriter.WriteHeader(status)
+}
+
+// errorBody is the documented error shape.
+type errorBody struct {
+	Error       string `json:"error"`
+	Description string `json:"description"`
+	Data        any    `json:"data,omitempty"`
+}
+
+func writeFault(w http.ResponseWriter, fault Fault) {
+	code, desc := fault.Code, fault.Description
+	if code == "" && fault.Status == http.StatusTooManyRequests {
+		code, desc = "TOO_MANY_REQUESTS", "Too many requests."
+	} else if code == "" {
+		code, desc = "UNKNOWN_ERROR", messageErrors["UNKNOWN_ERROR"]
+	}
+	if fault.RetryAfter != "" {
+		w.Header().Set("Retry-After", fault.RetryAfter)
+	}
+	writeError(w, fault.Status, code, desc, nil)
+}
+
+func writeError(w http.ResponseWriter, status int, code, desc string, data any) {
+	writeJSON(w, status, errorBody{Error: code, Description: desc, Data: data})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// notFound answers a GET or DELETE of a record that does not exist.
+func notFound(w http.ResponseWriter) {
+	writeError(w, http.StatusNotFound, "NOT_FOUND", "Not found.", nil)
+}
+
+// validationError answers a malformed query or body.
+func validationError(w http.ResponseWriter, desc string, data any) {
+	writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", desc, data)
+}
