@@ -72,6 +72,7 @@ type Options struct {
 
 // Fault is a failure a Fake answers instead of serving a request.
 type Fault struct {
+	// Status is the HTTP status; 500 when zero.
 	Status int
 	// RetryAfter is sent as the Retry-After header when not empty.
 	RetryAfter string
@@ -276,6 +277,9 @@ type errorBody struct {
 }
 
 func writeFault(w http.ResponseWriter, fault Fault) {
+	if fault.Status == 0 {
+		fault.Status = http.StatusInternalServerError
+	}
 	code, desc := fault.Code, fault.Description
 	if code == "" && fault.Status == http.StatusTooManyRequests {
 		code, desc = "TOO_MANY_REQUESTS", "Too many requests."
