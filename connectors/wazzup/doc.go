@@ -1,0 +1,38 @@
+// Package wazzup is the wire client for the Wazzup24 API: v3 contacts and
+// the v2 deals, users, channels and send_message routes, as documented in
+// shared/crm-apis/wazzup-v3-contacts.txt and wazzup-v2.txt.
+//
+// The client stays at the wire level: one method per documented route, wire
+// types shaped like the documentation's JSON, and the typed errors of package
+// connectors so the sync engine can branch with errors.As. It never retries
+// and never sleeps; the engine decides what to do with a
+// *connectors.RateLimitError or a *connectors.TransientError. Converting wire
+// values to crmhub domain values belongs to the mapping layer, not here.
+//
+// Where the documentation is silent, the client reads it as follows and
+// stays tolerant of the alternatives:
+//
+//   - Authorization: the v3 document shows "Bearer {apiKey}" and the v2
+//     document "Basic {apiKey}" (the raw key, not base64). The client sends
+//     Bearer on /v3 routes and Basic on /v2 routes.
+//   - Error bodies are {"error": CODE, "description": TEXT, "data": ...} on
+//     every route, as the v3 examples show; a body of another shape still
+//     yields the right typed error from the HTTP status alone.
+//   - A 400 INVALID_CONTACTS_DATA rejects the whole batch: nothing of it is
+//     stored. UpsertContacts returns a *BatchError holding one
+//     connectors.ItemError per bad record; DropRejected splits the batch so
+//     the caller can resend the valid records. A v2 VALIDATION_ERROR that
+//     names indexes is reported the same way.
+//   - GET /v3/contacts answers {"count": N, "data": [...]}; a bare array is
+//     accepted too. Pages hold up to 100 records.
+//   - Ids the v2 document types as "any" (string or number) decode from
+//     either into ID and are sent as strings. Deal ids are numbers, as the
+//     v2 document says.
+//   - Write batches are capped client-side at MaxBatch (100) records: the v3
+//     limit for contacts, assumed for deals, users and bulk_delete since the
+//     v2 document gives no limit. ReplaceUsers replaces the whole list in
+//     one request and is capped at MaxReplaceUsers instead.
+//   - v2 contacts (PATCH/GET /v2/contacts) are superseded by v3 contacts and
+//     not implemented; nor are the iframe, webhooks settings and the
+//     socket.io unanswered-messages counter, which a sync does not need.
+package wazzup
