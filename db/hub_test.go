@@ -47,11 +47,14 @@ func collect(t *testing.T, sub crmhub.Subscription, n int) []*crmhub.Event {
 	return got
 }
 
+// createN creates n contacts; safe to call from a goroutine (it reports
+// with Errorf, not Fatal).
 func createN(t *testing.T, svc *db.ContactService, ctx context.Context, prefix string, n int) {
 	t.Helper()
 	for i := range n {
 		if _, err := svc.CreateContact(ctx, crmhub.ContactInput{Identifiers: []crmhub.Identifier{email(fmt.Sprintf("%s%d@x.io", prefix, i))}}); err != nil {
-			t.Fatal(err)
+			t.Errorf("create contact: %v", err)
+			return
 		}
 	}
 }
