@@ -5,13 +5,20 @@ import (
 	"encoding/json"
 	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 )
 
-// DefaultAPIKey is the key a Fake accepts when Options.APIKey is empty.
-const DefaultAPIKey = "wazzup-test-key"
+const (
+	// DefaultAPIKey is the key a Fake accepts when Options.APIKey is empty.
+	DefaultAPIKey = "wazzup-test-key"
+
+	// DefaultRequestLog is how many requests Requests keeps when
+	// Options.RequestLog is zero.
+	DefaultRequestLog = 10000
+)
 
 // Routes, as http.ServeMux patterns; Calls counts requests by them.
 const (
@@ -50,7 +57,8 @@ type Options struct {
 	FailEvery int
 	// Inject decides per request, after the queue of InjectNext: it gets
 	// the route and the 1-based number of the request among all, and
-	// returns the failure to answer or nil to serve the request.
+	// returns the failure to answer or nil to serve the request. It is
+	// called from concurrent requests.
 	Inject func(route string, n int) *Fault
 
 	// Latency delays every answer, or until the client gives up.
@@ -62,6 +70,11 @@ type Options struct {
 	// RefuseMessage, when it returns a code, refuses a send_message that
 	// passed every other check with that documented code.
 	RefuseMessage func(m Message) string
+
+	// RequestLog bounds how many of the latest requests Requests keeps,
+	// so a long-running fake does not grow without end;
+	// DefaultRequestLog when zero.
+	RequestLog int
 
 	// Contacts, Deals, Users and Channels seed the state.
 	Contacts []Contact
@@ -91,7 +104,9 @@ type Request struct {
 	// AuthScheme is the scheme of the Authorization header ("Bearer",
 	// "Basic", ...), "" when absent.
 	AuthScheme string
-	Status     int
+	// Status is the answer's HTTP status, 0 when the client gave up
+	// during Options.Latency.
+	Status int
 }
 
 // Fake is an in-memory Wazzup API. It is safe for concurrent use; every
@@ -117,6 +132,9 @@ type Fake struct {
 func New(opts Options) *Fake {
 	if opts.APIKey == "" {
 		opts.APIKey = DefaultAPIKey
+	}
+	if opts.RequestLog <= 0 {
+		opts.RequestLog = DefaultRequestLog
 	}
 	f := &Fake{
 		opts:     opts,
@@ -163,6 +181,9 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fault := f.begin(route)
 	defer func() {
 		f.mu.Lock()
+		if len(f.requests) >= f.opts.RequestLog {
+			f.requests = slices.Delete(f.requests, 0, len(f.requests)-f.opts.RequestLog+1)
+		}
 		f.requests = append(f.requests, Request{
 			Route: route, Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
 			AuthScheme: scheme, Status: rec.status,
@@ -251,8 +272,8 @@ func (f *Fake) CallCounts() map[string]int {
 	return maps.Clone(f.calls)
 }
 
-// Requests returns every request received so far, in the order they were
-// answered.
+// Requests returns the latest requests received (up to
+// Options.RequestLog), in the order they were answered.
 func (f *Fake) Requests() []Request {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -125,6 +125,20 @@ func TestCountersUnderConcurrency(t *testing.T) {
 	}
 }
 
+func TestRequestLogIsBounded(t *testing.T) {
+	s := wazzuptest.NewServer(t, wazzuptest.Options{RequestLog: 3})
+	for _, path := range []string{"/v2/users", "/v2/channels", "/v2/deals", "/v3/contacts", "/v2/users/x"} {
+		call(t, s, "GET", path, nil)
+	}
+	reqs := s.Requests()
+	if len(reqs) != 3 || reqs[0].Path != "/v2/deals" || reqs[2].Path != "/v2/users/x" || reqs[2].Status != http.StatusNotFound {
+		t.Fatalf("requests %+v", reqs)
+	}
+	if s.Calls(wazzuptest.RouteListUsers) != 1 {
+		t.Fatal("counters are not bounded by the log")
+	}
+}
+
 func TestUnknownRouteIsNotCounted(t *testing.T) {
 	s := wazzuptest.NewServer(t, wazzuptest.Options{})
 	if a := call(t, s, "GET", "/v2/contacts", nil); a.status != http.StatusNotFound {
