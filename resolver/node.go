@@ -1,0 +1,78 @@
+package resolver
+
+import (
+	"context"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/crmhub/crmhub"
+	"github.com/crmhub/crmhub/graph/model"
+)
+
+// Node loads any object by its global id. An id that does not decode, names
+// a kind without a Node type, or belongs to another workspace is null: to a
+// client it does not exist. Other errors (a missing scope) are reported.
+func (r *queryResolver) Node(ctx context.Context, id string) (crmhub.Node, error) {
+	kind, uid, err := crmhub.ParseAnyID(id)
+	if err != nil {
+		return nil, nil
+	}
+	var n crmhub.Node
+	switch kind {
+	case crmhub.KindContact:
+		c, err := nilIfNotFound(r.Resolver.Contacts.Contact(ctx, uid))
+		if c == nil || err != nil {
+			return nil, err
+		}
+		n = c
+	case crmhub.KindNote:
+		note, err := nilIfNotFound(r.Resolver.Contacts.Note(ctx, uid))
+		if note == nil || err != nil {
+			return nil, err
+		}
+		n = note
+	case crmhub.KindAPIKey:
+		k, err := nilIfNotFound(r.Resolver.APIKeys.APIKey(ctx, uid))
+		if k == nil || err != nil {
+			return nil, err
+		}
+		n = k
+	case crmhub.KindWorkspace:
+		ws, err := nilIfNotFound(r.Workspaces.Workspace(ctx))
+		if ws == nil || err != nil || ws.ID != uid {
+			return nil, err
+		}
+		n = ws
+	}
+	return n, nil
+}
+
+// Viewer describes the caller. It reads only what the query selects, so a
+// key without keys:manage can still ask for its workspace and scopes.
+func (r *queryResolver) Viewer(ctx context.Context) (*model.Viewer, error) {
+	p := crmhub.FromContext(ctx)
+	if p == nil {
+		return nil, crmhub.Errorf(crmhub.EUNAUTHENTICATED, "authentication required")
+	}
+	v := &model.Viewer{Scopes: scopeNames(p.Scopes)}
+	var err error
+	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
+		switch f.Name {
+		case "workspace":
+			v.Workspace, err = r.Workspaces.Workspace(ctx)
+		case "apiKey":
+			v.APIKey, err = r.Resolver.APIKeys.APIKey(ctx, p.APIKeyID)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
+}
+
+func scopeNames(scopes []crmhub.Scope) []string {
+	out := make([]string, len(scopes))
+	for i, s := range scopes {
+		out[i] = string(s)
+	}
+	return out
+}
