@@ -1,0 +1,180 @@
+package resolver
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/coder/websocket"
+	"github.com/crmhub/crmhub"
+	"github.com/crmhub/crmhub/graph"
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// Config is what the handler needs; cmd/crmhub fills it.
+type Config struct {
+	Contacts   crmhub.ContactService
+	Auth       crmhub.AuthService
+	APIKeys    crmhub.APIKeyService
+	Workspaces crmhub.WorkspaceService
+	Ready      func(context.Context) error // /readyz
+	Gatherer   prometheus.Gatherer         // /metrics (nil: prometheus.DefaultGatherer)
+	Registerer prometheus.Registerer       // nil: a fresh registry per handler is fine, but don't panic on double registration in tests
+
+	Introspection   bool
+	ComplexityLimit int // 0 means 1000
+	CORSOrigins     []string
+	Logger          *slog.Logger
+}
+
+// Limits of the HTTP surface.
+const (
+	defaultComplexityLimit = 1000
+	// maxBodyBytes bounds a request body; 100 upserted contacts with
+	// generous custom fields stay far below it.
+	maxBodyBytes   = 1 << 20
+	queryCacheSize = 1000
+	apqCacheSize   = 100
+	// wsPingInterval keeps idle sockets open through proxies that drop
+	// silent connections, and finds dead peers.
+	wsPingInterval = 25 * time.Second
+	wsInitTimeout  = 10 * time.Second
+	readyTimeout   = 2 * time.Second
+)
+
+// NewHandler returns the HTTP handler of the whole API:
+//
+//	POST, GET /graphql   GraphQL over HTTP (Bearer key required)
+//	WS /graphql          graphql-transport-ws (key in connection_init)
+//	GET /                GraphiQL
+//	GET /healthz         200 "ok" while the process runs
+//	GET /readyz          200 when cfg.Ready succeeds, else 503
+//	GET /metrics         Prometheus
+func NewHandler(cfg Config) http.Handler {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	reg, gatherer := registries(cfg.Registerer, cfg.Gatherer)
+	m := newMetrics(reg)
+
+	r := chi.NewRouter()
+	r.Use(m.observe(log), cors(cfg.CORSOrigins))
+	r.Get("/", playground.Handler("crmhub", "/graphql"))
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok")
+	})
+	r.Get("/readyz", readyz(cfg.Ready, log))
+	r.Handle("/metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
+	r.With(limitBody, authenticate(cfg.Auth, log)).Handle("/graphql", newGraphQLServer(cfg, m, log))
+	return r
+}
+
+// newGraphQLServer builds the gqlgen server by hand (NewDefaultServer is
+// deprecated and would enable introspection unconditionally). The
+// websocket transport comes first: the HTTP transports would otherwise
+// claim GET upgrade requests.
+func newGraphQLServer(cfg Config, m *metrics, log *slog.Logger) *handler.Server {
+	res := &Resolver{Contacts: cfg.Contacts, APIKeys: cfg.APIKeys, Workspaces: cfg.Workspaces}
+	es := graph.NewExecutableSchema(graph.Config{
+		Resolvers:  res,
+		Directives: graph.DirectiveRoot{HasScope: hasScope},
+	})
+	srv := handler.New(es)
+	srv.AddTransport(transport.Websocket{
+		Implementation: transport.CoderWebsocketImplementation{
+			AcceptOptions: websocket.AcceptOptions{OriginPatterns: cfg.CORSOrigins},
+		},
+		InitFunc:              wsInit(cfg.Auth, log),
+		InitTimeout:           wsInitTimeout,
+		KeepAlivePingInterval: wsPingInterval, // graphql-ws (legacy) clients
+		PingPongInterval:      wsPingInterval, // graphql-transport-ws clients
+		MissingPongOk:         true,
+		ErrorFunc: func(ctx context.Context, err error) {
+			log.DebugContext(ctx, "websocket", "err", err)
+		},
+	})
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](queryCacheSize))
+	if cfg.Introspection {
+		srv.Use(extension.Introspection{})
+	}
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](apqCacheSize)})
+	limit := cfg.ComplexityLimit
+	if limit <= 0 {
+		limit = defaultComplexityLimit
+	}
+	srv.Use(extension.FixedComplexityLimit(limit))
+	srv.Use(queryLimits{maxDepth: maxDepth, introspection: cfg.Introspection})
+
+	srv.SetErrorPresenter(errorPresenter(log))
+	srv.SetRecoverFunc(recoverFunc(log))
+	srv.AroundOperations(m.operationMetrics)
+	srv.AroundOperations(loaderMiddleware(cfg.Contacts))
+	return srv
+}
+
+// registries picks where metrics are registered and where /metrics reads
+// them. Without a Registerer the handler gets its own registry (tests build
+// many handlers), served next to the default one so that the Go runtime
+// and process metrics still appear.
+func registries(reg prometheus.Registerer, g prometheus.Gatherer) (prometheus.Registerer, prometheus.Gatherer) {
+	if reg == nil {
+		own := prometheus.NewRegistry()
+		reg = own
+		if g == nil {
+			g = prometheus.Gatherers{prometheus.DefaultGatherer, own}
+		}
+	}
+	if g == nil {
+		g = prometheus.DefaultGatherer
+		if own, ok := reg.(prometheus.Gatherer); ok && reg != prometheus.DefaultRegisterer {
+			g = prometheus.Gatherers{prometheus.DefaultGatherer, own}
+		}
+	}
+	return reg, g
+}
+
+// limitBody refuses bodies over maxBodyBytes: at once when the length is
+// declared, otherwise when reading passes the limit.
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > maxBodyBytes {
+			writeError(w, http.StatusRequestEntityTooLarge, crmhub.EINVALID, "request body is larger than 1 MiB")
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func readyz(ready func(context.Context) error, log *slog.Logger) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if ready != nil {
+			ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+			defer cancel()
+			if err := ready(ctx); err != nil {
+				log.WarnContext(r.Context(), "not ready", "err", err)
+				w.WriteHeader(http.StatusServiceUnavailable)
+				io.WriteString(w, "not ready")
+				return
+			}
+		}
+		io.WriteString(w, "ok")
+	}
+}
