@@ -1,0 +1,252 @@
+package resolver_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/crmhub/crmhub/db"
+	"github.com/crmhub/crmhub/db/dbtest"
+	"github.com/crmhub/crmhub/resolver"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+// env is one API server over the package's test database.
+type env struct {
+	t   *testing.T
+	db  *db.DB
+	srv *httptest.Server
+}
+
+// newEnv starts the real handler, as cmd/crmhub wires it, over services on
+// PostgreSQL. Options adjust the Config before the handler is built.
+func newEnv(t *testing.T, opts ...func(*resolver.Config)) *env {
+	t.Helper()
+	d := dbtest.Open(t, nil)
+	return newEnvOn(t, d, opts...)
+}
+
+func newEnvOn(t *testing.T, d *db.DB, opts ...func(*resolver.Config)) *env {
+	t.Helper()
+	auth := db.NewAuthService(d)
+	cfg := resolver.Config{
+		Contacts:   db.NewContactService(d),
+		Auth:       auth,
+		APIKeys:    auth,
+		Workspaces: auth,
+		Ready:      d.Ping,
+		Logger:     slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv := httptest.NewServer(resolver.NewHandler(cfg))
+	t.Cleanup(srv.Close)
+	return &env{t: t, db: d, srv: srv}
+}
+
+// workspace creates a workspace and returns a client holding its admin key.
+func (e *env) workspace() *client {
+	e.t.Helper()
+	_, _, secret := dbtest.Workspace(e.t, e.db)
+	return e.client(secret)
+}
+
+func (e *env) client(key string) *client {
+	return &client{t: e.t, url: e.srv.URL + "/graphql", key: key}
+}
+
+// client speaks GraphQL over HTTP with one API key.
+type client struct {
+	t   *testing.T
+	url string
+	key string
+}
+
+// gqlError is one entry of a response's errors array.
+type gqlError struct {
+	Message    string         `json:"message"`
+	Path       []any          `json:"path"`
+	Extensions map[string]any `json:"extensions"`
+}
+
+func (e gqlError) code() string {
+	s, _ := e.Extensions["code"].(string)
+	return s
+}
+
+func (e gqlError) field() string {
+	s, _ := e.Extensions["field"].(string)
+	return s
+}
+
+type response struct {
+	Status int
+	Data   json.RawMessage `json:"data"`
+	Errors []gqlError      `json:"errors"`
+	Raw    string
+}
+
+// post sends one operation and decodes the response whatever its status.
+func (c *client) post(query string, vars map[string]any) response {
+	c.t.Helper()
+	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+	if err != nil {
+		c.t.Fatalf("encode request: %v", err)
+	}
+	req, err := http.NewRequest(http.MethodPost, c.url, bytes.NewReader(body))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/graphql-response+json, application/json")
+	if c.key != "" {
+		req.Header.Set("Authorization", "Bearer "+c.key)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatalf("post: %v", err)
+	}
+	defer res.Body.Close()
+	var buf bytes.Buffer
+	buf.ReadFrom(res.Body)
+	out := response{Status: res.StatusCode, Raw: buf.String()}
+	if err := json.Unmarshal(buf.Bytes(), &out); err != nil {
+		c.t.Fatalf("decode response (status %d): %v\n%s", res.StatusCode, err, buf.String())
+	}
+	return out
+}
+
+// do runs an operation that must succeed and decodes its data into out.
+func (c *client) do(query string, vars map[string]any, out any) {
+	c.t.Helper()
+	res := c.post(query, vars)
+	if len(res.Errors) > 0 || res.Status != http.StatusOK {
+		c.t.Fatalf("unexpected errors (status %d) for\n%s\n%s", res.Status, query, res.Raw)
+	}
+	if out != nil {
+		if err := json.Unmarshal(res.Data, out); err != nil {
+			c.t.Fatalf("decode data: %v\n%s", err, res.Raw)
+		}
+	}
+}
+
+// fail runs an operation that must fail and returns its first error after
+// checking its code (and its field when one is given).
+func (c *client) fail(query string, vars map[string]any, code string, field ...string) gqlError {
+	c.t.Helper()
+	res := c.post(query, vars)
+	if len(res.Errors) == 0 {
+		c.t.Fatalf("want error %s, got success for\n%s\n%s", code, query, res.Raw)
+	}
+	e := res.Errors[0]
+	if e.code() != code {
+		c.t.Fatalf("want code %s, got %q\n%s", code, e.code(), res.Raw)
+	}
+	if len(field) > 0 && e.field() != field[0] {
+		c.t.Fatalf("want extensions.field %q, got %q\n%s", field[0], e.field(), res.Raw)
+	}
+	return e
+}
+
+// Shapes of the objects the tests read back.
+
+const contactFields = `id name email phone uri customFields tags identities { type value source }`
+
+type identity struct {
+	Type   string  `json:"type"`
+	Value  string  `json:"value"`
+	Source *string `json:"source"`
+}
+
+type contact struct {
+	ID           string         `json:"id"`
+	Name         *string        `json:"name"`
+	Email        *string        `json:"email"`
+	Phone        *string        `json:"phone"`
+	URI          *string        `json:"uri"`
+	CustomFields map[string]any `json:"customFields"`
+	Tags         []string       `json:"tags"`
+	Identities   []identity     `json:"identities"`
+}
+
+func (c contact) identityValues() []string {
+	out := make([]string, len(c.Identities))
+	for i, id := range c.Identities {
+		out[i] = id.Type + ":" + id.Value
+	}
+	return out
+}
+
+// ident builds an IdentifierInput variable.
+func ident(typ, value string) map[string]any {
+	return map[string]any{"type": typ, "value": value}
+}
+
+// createContact creates a contact with a name and identifiers.
+func (c *client) createContact(name string, ids ...map[string]any) contact {
+	c.t.Helper()
+	var out struct{ CreateContact contact }
+	c.do(`mutation($in: ContactInput!) { createContact(input: $in) { `+contactFields+` } }`,
+		map[string]any{"in": map[string]any{"name": name, "identifiers": ids}}, &out)
+	return out.CreateContact
+}
+
+// getContact reads a contact by id; nil when the API answers null.
+func (c *client) getContact(id string) *contact {
+	c.t.Helper()
+	var out struct{ Contact *contact }
+	c.do(`query($id: ID!) { contact(id: $id) { `+contactFields+` } }`, map[string]any{"id": id}, &out)
+	return out.Contact
+}
+
+// count is the workspace's number of contacts, through the API.
+func (c *client) count() int {
+	c.t.Helper()
+	var out struct{ Contacts struct{ TotalCount int } }
+	c.do(`{ contacts { totalCount } }`, nil, &out)
+	return out.Contacts.TotalCount
+}
+
+// addNote adds a note and returns its id.
+func (c *client) addNote(contactID, body string) string {
+	c.t.Helper()
+	var out struct{ AddNote struct{ ID string } }
+	c.do(`mutation($c: ID!, $b: String!) { addNote(contactId: $c, body: $b) { id } }`,
+		map[string]any{"c": contactID, "b": body}, &out)
+	return out.AddNote.ID
+}
+
+// snapshot renders everything the API shows of a workspace's contacts, so a
+// test can assert that a failed or foreign operation changed nothing.
+func (c *client) snapshot() string {
+	c.t.Helper()
+	var out struct {
+		Contacts struct {
+			TotalCount int
+			Edges      []struct {
+				Node json.RawMessage
+			}
+		}
+	}
+	c.do(`{ contacts(first: 100) { totalCount edges { node { `+contactFields+` updatedAt
+		notes(first: 100) { totalCount edges { node { id body updatedAt } } } } } } }`, nil, &out)
+	var b strings.Builder
+	fmt.Fprintf(&b, "total=%d\n", out.Contacts.TotalCount)
+	for _, e := range out.Contacts.Edges {
+		b.Write(e.Node)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+func ptr[T any](v T) *T { return &v }
+
+var _ = context.Background
