@@ -1,0 +1,90 @@
+package resolver_test
+
+import (
+	"strings"
+	"testing"
+)
+
+const (
+	createMutation = `mutation($input: ContactInput!) { createContact(input: $input) { id } }`
+	listTotal      = `query($filter: ContactFilter, $first: Int) { contacts(filter: $filter, first: $first) { totalCount } }`
+)
+
+// withIDs builds a ContactInput variable.
+func withIDs(ids ...map[string]any) map[string]any {
+	return map[string]any{"input": map[string]any{"name": "X", "identifiers": ids}}
+}
+
+// TestBadInputChangesNothing sends every kind of bad input the contract
+// names and checks the error code, the input path in extensions.field, and
+// that the workspace is exactly as it was.
+func TestBadInputChangesNothing(t *testing.T) {
+	c := newEnv(t).workspace()
+	a := c.createContact("A", ident("EMAIL", "a@example.com"))
+	note := c.addNote(a.ID, "a note")
+	otherKind := map[string]any{"id": note, "input": map[string]any{"name": "renamed"}}
+
+	cases := []struct {
+		name  string
+		query string
+		vars  map[string]any
+		code  string
+		field string // "-" when the error names no field
+	}{
+		{"empty identifier value", createMutation, withIDs(ident("EMAIL", "  ")), "VALIDATION_ERROR", "input.identifiers[0].value"},
+		{"malformed email", createMutation, withIDs(ident("PHONE", "+14155552671"), ident("EMAIL", "a@@b")), "VALIDATION_ERROR", "input.identifiers[1].value"},
+		{"unparsable phone", createMutation, withIDs(ident("PHONE", "+12")), "VALIDATION_ERROR", "input.identifiers[0].value"},
+		{"phone without country code", createMutation, withIDs(ident("PHONE", "(415) 555")), "VALIDATION_ERROR", "input.identifiers[0].value"},
+		{"external id without source", createMutation, withIDs(ident("EXTERNAL_ID", "42")), "VALIDATION_ERROR", "input.identifiers[0].source"},
+		{"unknown identity type (variables)", createMutation, withIDs(ident("FAX", "123")), "VALIDATION_ERROR", "input.identifiers[0].type"},
+		{"unknown identity type (inline)", `mutation { createContact(input: {identifiers: [{type: FAX, value: "1"}]}) { id } }`, nil, "VALIDATION_ERROR", "-"},
+		{"wrong scalar type (inline)", `{ contacts(first: "ten") { totalCount } }`, nil, "VALIDATION_ERROR", "-"},
+		{"wrong scalar type (variables)", listTotal, map[string]any{"first": "ten"}, "VALIDATION_ERROR", "first"},
+		{"custom fields not an object", createMutation, map[string]any{"input": map[string]any{
+			"identifiers": []any{ident("EMAIL", "n@example.com")}, "customFields": "oops"}}, "VALIDATION_ERROR", "input.customFields"},
+		{"bad time in filter", listTotal, map[string]any{"filter": map[string]any{"updatedSince": "yesterday"}}, "VALIDATION_ERROR", "filter.updatedSince"},
+		{"no identifiers", createMutation, withIDs(), "VALIDATION_ERROR", "input.identifiers"},
+		{"name over 200 characters", createMutation, map[string]any{"input": map[string]any{
+			"name": strings.Repeat("n", 201), "identifiers": []any{ident("EMAIL", "n@example.com")}}}, "VALIDATION_ERROR", "input.name"},
+		{"bad uri", createMutation, map[string]any{"input": map[string]any{
+			"uri": "ftp://x", "identifiers": []any{ident("EMAIL", "n@example.com")}}}, "VALIDATION_ERROR", "input.uri"},
+		{"update: name over 200 characters", updateQuery, map[string]any{"id": a.ID, "input": map[string]any{"name": strings.Repeat("n", 201)}},
+			"VALIDATION_ERROR", "input.name"},
+		{"update: empty tag", updateQuery, map[string]any{"id": a.ID, "input": map[string]any{"tags": []string{"ok", " "}}},
+			"VALIDATION_ERROR", "input.tags[1]"},
+		{"update: a note id", updateQuery, otherKind, "NOT_FOUND", "-"},
+		{"update: malformed id", updateQuery, map[string]any{"id": "ct_nope", "input": map[string]any{"name": "x"}}, "NOT_FOUND", "-"},
+		{"update: unknown id", updateQuery, map[string]any{"id": "ct_" + strings.Repeat("e", 32), "input": map[string]any{"name": "x"}}, "NOT_FOUND", "-"},
+		{"delete: a note id", `mutation($id: ID!) { deleteContact(id: $id) }`, map[string]any{"id": note}, "NOT_FOUND", "-"},
+		{"updateNote: a contact id", `mutation($id: ID!) { updateNote(id: $id, body: "x") { id } }`, map[string]any{"id": a.ID}, "NOT_FOUND", "-"},
+		{"addNote: empty body", `mutation($id: ID!) { addNote(contactId: $id, body: " ") { id } }`, map[string]any{"id": a.ID}, "VALIDATION_ERROR", "body"},
+		{"addTags: empty tag", `mutation($id: ID!) { addTags(contactId: $id, tags: [""]) { id } }`, map[string]any{"id": a.ID}, "VALIDATION_ERROR", "tags[0]"},
+		{"addContactIdentities: bad phone", `mutation($id: ID!) { addContactIdentities(contactId: $id, identifiers: [{type: WHATSAPP, value: "12"}]) { id } }`,
+			map[string]any{"id": a.ID}, "VALIDATION_ERROR", "identifiers[0].value"},
+		{"removeContactIdentity: not linked", `mutation($id: ID!) { removeContactIdentity(contactId: $id, identifier: {type: EMAIL, value: "zz@example.com"}) { id } }`,
+			map[string]any{"id": a.ID}, "NOT_FOUND", "-"},
+		{"resolveContact: no identifiers", resolveQuery, map[string]any{"ids": []any{}}, "VALIDATION_ERROR", "identifiers"},
+		{"resolveContact: bad email", resolveQuery, map[string]any{"ids": []any{ident("EMAIL", "x")}}, "VALIDATION_ERROR", "identifiers[0].value"},
+		{"filter: bad identity", listTotal, map[string]any{"filter": map[string]any{"identity": ident("PHONE", "abc")}}, "VALIDATION_ERROR", "filter.identity.value"},
+		{"first over 100", listTotal, map[string]any{"first": 101}, "VALIDATION_ERROR", "first"},
+		{"merge into itself", mergeQuery, map[string]any{"t": a.ID, "s": []string{a.ID}}, "VALIDATION_ERROR", "-"},
+	}
+
+	before := c.snapshot()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := *c
+			c.t = t
+			e := c.fail(tc.query, tc.vars, tc.code)
+			if tc.field != "-" && e.field() != tc.field {
+				t.Errorf("extensions.field = %q, want %q (%s)", e.field(), tc.field, e.Message)
+			}
+			if e.Message == "" || strings.Contains(e.Message, "internal") {
+				t.Errorf("message = %q", e.Message)
+			}
+			if after := c.snapshot(); after != before {
+				t.Fatalf("the database changed:\n%s\n%s", before, after)
+			}
+		})
+	}
+}
