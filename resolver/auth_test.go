@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -189,8 +190,8 @@ func wsDial(t *testing.T, e *env, header http.Header, payload map[string]any) (*
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
-	url := "ws" + strings.TrimPrefix(e.srv.URL, "http") + "/graphql"
-	conn, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{
+	wsURL := "ws" + strings.TrimPrefix(e.srv.URL, "http") + "/graphql"
+	conn, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{
 		Subprotocols: []string{"graphql-transport-ws"}, HTTPHeader: header})
 	if err != nil {
 		return nil, nil, err
@@ -383,5 +384,53 @@ func TestRequestBodyLimit(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Fatalf("status %d", res.StatusCode)
+	}
+}
+
+func TestGraphQLOverHTTP(t *testing.T) {
+	e := newEnv(t)
+	admin := e.workspace()
+	send := func(method, accept string) (*http.Response, string) {
+		var req *http.Request
+		if method == http.MethodGet {
+			req, _ = http.NewRequest(method, admin.url+"?query="+url.QueryEscape("{ viewer { scopes } }"), nil)
+		} else {
+			req, _ = http.NewRequest(method, admin.url, strings.NewReader(`{"query":"{ viewer { scopes } }"}`))
+			req.Header.Set("Content-Type", "application/json")
+		}
+		req.Header.Set("Authorization", "Bearer "+admin.key)
+		if accept != "" {
+			req.Header.Set("Accept", accept)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res, string(b)
+	}
+	for _, tc := range []struct{ method, accept, contentType string }{
+		{http.MethodPost, "application/json", "application/json"},
+		{http.MethodPost, "application/graphql-response+json", "application/graphql-response+json"},
+		{http.MethodGet, "application/json", "application/json"},
+		{http.MethodGet, "application/graphql-response+json", "application/graphql-response+json"},
+	} {
+		res, body := send(tc.method, tc.accept)
+		if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), tc.contentType) ||
+			body != `{"data":{"viewer":{"scopes":["admin"]}}}` {
+			t.Errorf("%s Accept %s: %d %s %s", tc.method, tc.accept, res.StatusCode, res.Header.Get("Content-Type"), body)
+		}
+	}
+	// Mutations are not allowed over GET.
+	req, _ := http.NewRequest(http.MethodGet, admin.url+"?query="+url.QueryEscape(`mutation { deleteContact(id: "x") }`), nil)
+	req.Header.Set("Authorization", "Bearer "+admin.key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode < 400 {
+		t.Errorf("mutation over GET: %d", res.StatusCode)
 	}
 }
