@@ -1,0 +1,200 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/crmhub/crmhub/db"
+)
+
+// Config is every setting of the binary. It is filled from the environment
+// first (loadConfig) and then from the flags of the subcommand being run,
+// which override the environment. It is passed down, never kept in a global.
+type Config struct {
+	// DatabaseURL is the PostgreSQL connection URL (DATABASE_URL). Its user
+	// must own the schema to migrate it. Default: db.DefaultURL, the local
+	// server's "crmhub" database.
+	DatabaseURL string
+	// Addr is where serve listens (CRMHUB_ADDR, --addr). Default ":8080".
+	Addr string
+	// CORSOrigins are the browser origins allowed to call the API and open
+	// websockets (CRMHUB_CORS_ORIGINS, --cors-origins; comma separated).
+	// Default: none, only same-origin.
+	CORSOrigins []string
+	// Introspection enables GraphQL introspection (CRMHUB_INTROSPECTION,
+	// --introspection). Default true.
+	Introspection bool
+	// ComplexityLimit is the largest query complexity accepted
+	// (CRMHUB_COMPLEXITY_LIMIT, --complexity-limit). Default 1000.
+	ComplexityLimit int
+	// LogFormat is "text" or "json" (CRMHUB_LOG_FORMAT, --log-format).
+	// Default "text".
+	LogFormat string
+	// ShutdownTimeout is how long serve lets in-flight requests finish after
+	// SIGINT or SIGTERM (CRMHUB_SHUTDOWN_TIMEOUT, --shutdown-timeout).
+	// Default 20s.
+	ShutdownTimeout time.Duration
+	// WebhookAllowPrivate lets webhooks target private and loopback
+	// addresses (CRMHUB_WEBHOOK_ALLOW_PRIVATE). Default false. Parsed now and
+	// kept for the webhook dispatcher.
+	WebhookAllowPrivate bool
+	// NoMigrate skips applying migrations at start (--no-migrate, flag only).
+	NoMigrate bool
+	// DevKey makes serve print an admin key of a development workspace
+	// (--dev-key, flag only; make run uses it).
+	DevKey bool
+	// DevKeyFile is where --dev-key keeps its key so that the next run reuses
+	// the same workspace (--dev-key-file, flag only). Default ".crmhub-dev-key".
+	DevKeyFile string
+}
+
+// Defaults of the settings that have one.
+const (
+	defaultAddr            = ":8080"
+	defaultComplexityLimit = 1000
+	defaultLogFormat       = "text"
+	defaultShutdownTimeout = 20 * time.Second
+	defaultDevKeyFile      = ".crmhub-dev-key"
+)
+
+// loadConfig returns the defaults overridden by the environment read through
+// getenv. An unparsable value is an error naming its variable.
+func loadConfig(getenv func(string) string) (Config, error) {
+	cfg := Config{
+		DatabaseURL:     db.DefaultURL,
+		Addr:            defaultAddr,
+		Introspection:   true,
+		ComplexityLimit: defaultComplexityLimit,
+		LogFormat:       defaultLogFormat,
+		ShutdownTimeout: defaultShutdownTimeout,
+		DevKeyFile:      defaultDevKeyFile,
+	}
+	var errs []error
+	env := func(name string, set func(string) error) {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			if err := set(v); err != nil {
+				errs = append(errs, fmt.Errorf("environment variable %s: %w", name, err))
+			}
+		}
+	}
+	env("DATABASE_URL", func(v string) error {
+		if err := checkDatabaseURL(v); err != nil {
+			return err
+		}
+		cfg.DatabaseURL = v
+		return nil
+	})
+	env("CRMHUB_ADDR", setString(&cfg.Addr))
+	env("CRMHUB_CORS_ORIGINS", (*listValue)(&cfg.CORSOrigins).Set)
+	env("CRMHUB_INTROSPECTION", setBool(&cfg.Introspection))
+	env("CRMHUB_COMPLEXITY_LIMIT", setPositiveInt(&cfg.ComplexityLimit))
+	env("CRMHUB_LOG_FORMAT", (*logFormatValue)(&cfg.LogFormat).Set)
+	env("CRMHUB_SHUTDOWN_TIMEOUT", setDuration(&cfg.ShutdownTimeout))
+	env("CRMHUB_WEBHOOK_ALLOW_PRIVATE", setBool(&cfg.WebhookAllowPrivate))
+	return cfg, errors.Join(errs...)
+}
+
+// checkDatabaseURL accepts postgres:// and postgresql:// URLs. Its errors
+// never repeat the URL, which may hold a password.
+func checkDatabaseURL(v string) error {
+	u, err := url.Parse(v)
+	if err != nil {
+		return errors.New("not a valid URL (want postgres://user@host:port/dbname)")
+	}
+	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
+		return errors.New("want a postgres:// URL")
+	}
+	return nil
+}
+
+func setString(p *string) func(string) error {
+	return func(v string) error { *p = v; return nil }
+}
+
+func setBool(p *bool) func(string) error {
+	return func(v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("want true or false, got %q", v)
+		}
+		*p = b
+		return nil
+	}
+}
+
+func setPositiveInt(p *int) func(string) error {
+	return func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("want a positive integer, got %q", v)
+		}
+		*p = n
+		return nil
+	}
+}
+
+func setDuration(p *time.Duration) func(string) error {
+	return func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return fmt.Errorf("want a duration such as 20s, got %q", v)
+		}
+		*p = d
+		return nil
+	}
+}
+
+// listValue is a comma-separated list flag; empty items are dropped.
+type listValue []string
+
+func (l *listValue) String() string { return strings.Join(*l, ",") }
+
+func (l *listValue) Set(v string) error {
+	*l = nil
+	for s := range strings.SplitSeq(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*l = append(*l, s)
+		}
+	}
+	return nil
+}
+
+// logFormatValue is "text" or "json".
+type logFormatValue string
+
+func (f *logFormatValue) String() string { return string(*f) }
+
+func (f *logFormatValue) Set(v string) error {
+	switch v = strings.ToLower(strings.TrimSpace(v)); v {
+	case "text", "json":
+		*f = logFormatValue(v)
+		return nil
+	}
+	return fmt.Errorf("want text or json, got %q", v)
+}
+
+// positiveIntValue is an int flag that must be above zero.
+type positiveIntValue int
+
+func (n *positiveIntValue) String() string { return strconv.Itoa(int(*n)) }
+
+func (n *positiveIntValue) Set(v string) error { return setPositiveInt((*int)(n))(v) }
+
+// serveFlags binds serve's flags to cfg; the values cfg already holds (the
+// environment's) are the defaults the flags override.
+func serveFlags(fs *flag.FlagSet, cfg *Config) {
+	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "`address` to listen on (CRMHUB_ADDR)")
+	fs.BoolVar(&cfg.NoMigrate, "no-migrate", cfg.NoMigrate, "do not apply pending migrations at start")
+	fs.BoolVar(&cfg.Introspection, "introspection", cfg.Introspection, "allow GraphQL introspection (CRMHUB_INTROSPECTION)")
+	fs.Var((*positiveIntValue)(&cfg.ComplexityLimit), "complexity-limit", "largest accepted query complexity (CRMHUB_COMPLEXITY_LIMIT)")
+	fs.Var((*listValue)(&cfg.CORSOrigins), "cors-origins", "comma-separated browser `origins` allowed by CORS and the websocket check (CRMHUB_CORS_ORIGINS)")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long in-flight requests may finish after a stop signal (CRMHUB_SHUTDOWN_TIMEOUT)")
+	fs.Var((*logFormatValue)(&cfg.LogFormat), "log-format", "log `format`: text or json (CRMHUB_LOG_FORMAT)")
+	fs.BoolVar(&cfg.DevKey, "dev-key", cfg.DevKey, "print an admin API key of a development workspace (see --dev-key-file)")
+	fs.StringVar(&cfg.DevKeyFile, "dev-key-file", cfg.DevKeyFile, "`file` where --dev-key keeps its key to reuse it on the next run")
+}
