@@ -1,0 +1,53 @@
+# crmhub development tasks. `make run` serves the API on :8080 with a
+# development API key; `make test` runs every test against the local
+# PostgreSQL, which both start if it is not running.
+
+GO       ?= go
+BIN      := bin/crmhub
+PG_HOST  ?= 127.0.0.1
+PG_PORT  ?= 5432
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+
+.PHONY: run build test generate bench lint pg clean
+
+## run: start PostgreSQL, build, and serve with a development API key
+run: pg build
+	./$(BIN) serve --dev-key
+
+## build: compile the binary to bin/crmhub
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/crmhub
+
+## test: start PostgreSQL and run every test
+test: pg
+	$(GO) test -count=1 -race=false -timeout 20m ./...
+
+## generate: regenerate graph/ from schema.graphqls and gqlgen.yml
+generate:
+	$(GO) tool gqlgen generate
+
+## bench: run the Go benchmarks (they need PostgreSQL too)
+bench: pg
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## lint: gofmt and go vet
+lint:
+	@files=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$files" ]; then echo "gofmt needed:"; echo "$$files"; exit 1; fi
+	$(GO) vet ./...
+
+## pg: start the local PostgreSQL cluster unless it answers, then wait for it
+pg:
+	@pg_isready -h $(PG_HOST) -p $(PG_PORT) -q || \
+		pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | sort -V | tail -n 1) main start
+	@for i in $$(seq 1 30); do \
+		pg_isready -h $(PG_HOST) -p $(PG_PORT) -q && exit 0; \
+		sleep 1; \
+	done; \
+	echo "PostgreSQL is not ready on $(PG_HOST):$(PG_PORT) after 30s" >&2; exit 1
+
+## clean: remove build output
+clean:
+	rm -rf bin
