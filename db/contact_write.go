@@ -178,9 +178,11 @@ func applyChanges(ctx context.Context, t *tx, changes []contactChange) ([]change
 			for _, l := range linked {
 				t.emit("identity.linked", gid, map[string]any{"contactId": gid, "type": l.Type, "value": l.Value, "source": l.Source})
 			}
+			// A linked identity changes the contact too: updatedSince
+			// filters and syncs must see it.
+			st.row.UpdatedAt = t.now
+			st.dirty = !st.isNew
 			if len(changed) > 0 {
-				st.row.UpdatedAt = t.now
-				st.dirty = !st.isNew
 				t.emit("contact.updated", gid, contactPayload(st, changed))
 			}
 		default:
