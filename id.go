@@ -21,10 +21,14 @@ const (
 	KindDeal         Kind = "deal"
 	KindConversation Kind = "cv"
 	KindMessage      Kind = "msg"
+	// KindWebhookEndpoint and KindWebhookDelivery are outgoing webhooks.
+	KindWebhookEndpoint Kind = "wh"
+	KindWebhookDelivery Kind = "whd"
 )
 
 var kinds = map[Kind]bool{KindWorkspace: true, KindAPIKey: true, KindContact: true, KindNote: true,
-	KindSuppression: true, KindUser: true, KindDeal: true, KindConversation: true, KindMessage: true}
+	KindSuppression: true, KindUser: true, KindDeal: true, KindConversation: true, KindMessage: true,
+	KindWebhookEndpoint: true, KindWebhookDelivery: true}
 
 // GlobalID encodes an internal UUID as the opaque, type-prefixed id the API
 // exposes, for example "ct_0192f1c4a2b87c3e9d1f00aa11bb22cc".
@@ -87,6 +91,10 @@ func (k Kind) Name() string {
 		return "conversation"
 	case KindMessage:
 		return "message"
+	case KindWebhookEndpoint:
+		return "webhook endpoint"
+	case KindWebhookDelivery:
+		return "webhook delivery"
 	}
 	return string(k)
 }
