@@ -32,8 +32,9 @@ func Migrations() fs.FS {
 	return sub
 }
 
-// Migrate applies every pending migration as the URL's user and returns the
-// names applied. It holds an advisory lock while it works.
+// Migrate applies every pending migration as the URL's user, then River's
+// (see migrateRiver), and returns the names of ours applied. It holds an
+// advisory lock while it works.
 func Migrate(ctx context.Context, rawURL string) ([]string, error) {
 	var names []string
 	err := withMigrator(ctx, rawURL, func(m *migrate.Migrator) error {
@@ -44,7 +45,7 @@ func Migrate(ctx context.Context, rawURL string) ([]string, error) {
 		for _, mig := range group.Migrations {
 			names = append(names, mig.Name+"_"+mig.Comment)
 		}
-		return nil
+		return migrateRiver(ctx, rawURL)
 	})
 	return names, err
 }
