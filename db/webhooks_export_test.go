@@ -1,0 +1,10 @@
+package db
+
+// Pure webhook rules and the sealer's primitives, exported for the tests of
+// package db_test.
+var (
+	WebhookRetryWait  = webhookRetryWait
+	WebhookPublicAddr = publicAddr
+	SealerSeal        = (*Sealer).seal
+	SealerOpen        = (*Sealer).open
+)

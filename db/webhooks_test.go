@@ -1,0 +1,1060 @@
+package db_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/crmhub/crmhub"
+	"github.com/crmhub/crmhub/db"
+	"github.com/crmhub/crmhub/db/dbtest"
+	"github.com/google/uuid"
+)
+
+// webhookQueues numbers the River queue of each test, so that a test's
+// River works only the deliveries of its own service.
+var webhookQueues atomic.Int64
+
+type webhookEnv struct {
+	d    *db.DB
+	svc  *db.WebhookService
+	disp *db.WebhookDispatcher
+}
+
+// newWebhooks builds a webhook service with test defaults: the development
+// sealer, retries 10 ms apart, a queue of its own.
+func newWebhooks(t *testing.T, d *db.DB, cfg db.WebhookConfig) *webhookEnv {
+	t.Helper()
+	if cfg.Sealer == nil {
+		cfg.Sealer = db.NewDevSealer()
+	}
+	if cfg.RetrySchedule == nil {
+		cfg.RetrySchedule = []time.Duration{10 * time.Millisecond, 10 * time.Millisecond, 10 * time.Millisecond}
+	}
+	if cfg.Queue == "" {
+		cfg.Queue = newQueueName()
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 5 * time.Second
+	}
+	svc, err := db.NewWebhookService(d, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &webhookEnv{d: d, svc: svc, disp: db.NewWebhookDispatcher(svc, 20*time.Millisecond)}
+}
+
+func newQueueName() string { return fmt.Sprintf("wh_test_%d", webhookQueues.Add(1)) }
+
+// run starts River with the service's worker, and the dispatcher, until
+// the test ends.
+func (e *webhookEnv) run(t *testing.T) *webhookEnv {
+	t.Helper()
+	riv, err := db.NewRiver(e.d, db.RiverConfig{FetchPollInterval: 20 * time.Millisecond, TestOnly: true}, e.svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := riv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	e.disp.Start(context.Background())
+	t.Cleanup(func() {
+		e.disp.Stop()
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if err := riv.Stop(ctx); err != nil {
+			t.Errorf("stop river: %v", err)
+		}
+	})
+	return e
+}
+
+// hook registers rc as an endpoint of ctx's workspace for the event types
+// and has it verify every request with the endpoint's secret.
+func (e *webhookEnv) hook(t *testing.T, ctx context.Context, rc *receiver, types ...string) *crmhub.WebhookEndpoint {
+	t.Helper()
+	ep, secret, err := e.svc.CreateWebhookEndpoint(ctx, rc.srv.URL, types, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.setSecrets(secret)
+	return ep
+}
+
+// received is one request a receiver got.
+type received struct {
+	id, timestamp, signature string
+	body                     []byte
+	msg                      crmhub.WebhookMessage
+}
+
+// receiver is a webhook endpoint that verifies every request against the
+// Standard Webhooks spec, independently of the code under test.
+type receiver struct {
+	srv    *httptest.Server
+	answer func(n int, w http.ResponseWriter, r *http.Request)
+	got    chan received
+
+	mu       sync.Mutex
+	secrets  []string // every one must verify a signature of every request
+	n        int
+	failures []string
+}
+
+// newReceiver starts a receiver on 127.0.0.1; answer (nil: 204) writes
+// the answer to the n-th request, counting from 1.
+func newReceiver(t *testing.T, answer func(n int, w http.ResponseWriter, r *http.Request)) *receiver {
+	rc := &receiver{answer: answer, got: make(chan received, 4096)}
+	rc.srv = httptest.NewServer(http.HandlerFunc(rc.serve))
+	t.Cleanup(rc.srv.Close)
+	t.Cleanup(func() {
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		for _, f := range rc.failures {
+			t.Errorf("receiver: %s", f)
+		}
+	})
+	return rc
+}
+
+func (rc *receiver) setSecrets(s ...string) {
+	rc.mu.Lock()
+	rc.secrets = s
+	rc.mu.Unlock()
+}
+
+func (rc *receiver) count() int {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.n
+}
+
+func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	got := received{id: r.Header.Get("webhook-id"), timestamp: r.Header.Get("webhook-timestamp"),
+		signature: r.Header.Get("webhook-signature"), body: body}
+	rc.mu.Lock()
+	rc.n++
+	n, secrets := rc.n, slices.Clone(rc.secrets)
+	rc.mu.Unlock()
+
+	var problems []string
+	if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json" {
+		problems = append(problems, fmt.Sprintf("%s with content type %q", r.Method, r.Header.Get("Content-Type")))
+	}
+	if got.id == "" {
+		problems = append(problems, "no webhook-id")
+	}
+	if _, err := strconv.ParseInt(got.timestamp, 10, 64); err != nil {
+		problems = append(problems, fmt.Sprintf("webhook-timestamp %q is not unix seconds", got.timestamp))
+	}
+	for _, s := range secrets {
+		if !verifySignature(s, got.id, got.timestamp, body, got.signature) {
+			problems = append(problems, fmt.Sprintf("request %d (%s): no signature verifies with secret %.12s…", n, got.id, s))
+		}
+	}
+	if err := json.Unmarshal(body, &got.msg); err != nil {
+		problems = append(problems, fmt.Sprintf("body is not a webhook message: %v", err))
+	}
+	if len(problems) > 0 {
+		rc.mu.Lock()
+		rc.failures = append(rc.failures, problems...)
+		rc.mu.Unlock()
+	}
+	if rc.answer != nil {
+		rc.answer(n, w, r)
+	} else {
+		w.WriteHeader(http.StatusNoContent)
+	}
+	rc.got <- got
+}
+
+// next waits for the next request.
+func (rc *receiver) next(t *testing.T) received {
+	t.Helper()
+	select {
+	case r := <-rc.got:
+		return r
+	case <-time.After(30 * time.Second):
+		t.Fatalf("receiver: no request within 30 s (got %d so far)", rc.count())
+	}
+	return received{}
+}
+
+// verifySignature checks a webhook-signature header per Standard Webhooks:
+// some space-separated "v1,<base64>" is HMAC-SHA256 of id.timestamp.body
+// under the base64-decoded part of the secret after "whsec_".
+func verifySignature(secret, id, ts string, body []byte, header string) bool {
+	enc, ok := strings.CutPrefix(secret, "whsec_")
+	key, err := base64.StdEncoding.DecodeString(enc)
+	if !ok || err != nil {
+		return false
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(id + "." + ts + "."))
+	mac.Write(body)
+	want := mac.Sum(nil)
+	for _, part := range strings.Split(header, " ") {
+		version, sig, ok := strings.Cut(part, ",")
+		if !ok || version != "v1" {
+			continue
+		}
+		if got, err := base64.StdEncoding.DecodeString(sig); err == nil && hmac.Equal(got, want) {
+			return true
+		}
+	}
+	return false
+}
+
+// eventually polls a condition of the database until it holds or a
+// deadline passes: background work is awaited, never slept on blindly.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// countIn runs a count query inside workspace ws, as the service role.
+func countIn(t *testing.T, d *db.DB, ws uuid.UUID, query string, args ...any) int {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := d.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, "SELECT set_config('app.workspace_id', $1, true)", ws.String()); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := tx.QueryRow(ctx, query, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+func newContacts(t *testing.T, ctx context.Context, svc *db.ContactService, prefix string, n int) []*crmhub.Contact {
+	t.Helper()
+	var out []*crmhub.Contact
+	for i := range n {
+		c, err := svc.CreateContact(ctx, crmhub.ContactInput{Identifiers: []crmhub.Identifier{
+			{Type: crmhub.IdentityEmail, Value: fmt.Sprintf("%s%d@hooks.example", prefix, i)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func wantCode(t *testing.T, what string, err error, code string) {
+	t.Helper()
+	if crmhub.ErrorCode(err) != code {
+		t.Errorf("%s: err = %v, want %s", what, err, code)
+	}
+}
+
+func wantInvalid(t *testing.T, what string, err error, field string) {
+	t.Helper()
+	e, ok := err.(*crmhub.Error)
+	if !ok || e.Code != crmhub.EINVALID || e.Field != field {
+		t.Errorf("%s: err = %v, want VALIDATION_ERROR on %q", what, err, field)
+	}
+}
+
+// onlyDelivery returns the endpoint's one delivery once it is final.
+func onlyDelivery(t *testing.T, svc *db.WebhookService, ctx context.Context, ep uuid.UUID) *crmhub.WebhookDelivery {
+	t.Helper()
+	var d *crmhub.WebhookDelivery
+	eventually(t, "the delivery is final", func() bool {
+		conn, err := svc.WebhookDeliveries(ctx, &ep, 10, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(conn.Edges) != 1 {
+			return false
+		}
+		d = conn.Edges[0].Node
+		return d.Status == crmhub.WebhookDelivered || d.Status == crmhub.WebhookFailed
+	})
+	return d
+}
+
+func TestWebhookSecretIsShownOnceAndSealed(t *testing.T) {
+	d := dbtest.Open(t, nil)
+	e := newWebhooks(t, d, db.WebhookConfig{AllowPrivate: true})
+	ctx, ws, _ := dbtest.Workspace(t, d)
+	desc := "  orders  "
+	ep, secret, err := e.svc.CreateWebhookEndpoint(ctx, "http://127.0.0.1:9/hook",
+		[]string{crmhub.EventContactDeleted, crmhub.EventContactCreated, crmhub.EventContactDeleted}, &desc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	if !strings.HasPrefix(secret, "whsec_") || err != nil || len(key) != 32 {
+		t.Fatalf("secret %q is not whsec_ + base64 of 32 bytes", secret)
+	}
+	if !ep.Enabled || *ep.Description != "orders" || !slices.Equal(ep.Events, []string{crmhub.EventContactCreated, crmhub.EventContactDeleted}) ||
+		!strings.HasPrefix(ep.GlobalID(), "wh_") {
+		t.Fatalf("endpoint = %+v", ep)
+	}
+
+	// No read shows the secret again.
+	got, err := e.svc.WebhookEndpoint(ctx, ep.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := e.svc.WebhookEndpoints(ctx, 0, "")
+	if err != nil || len(list.Edges) != 1 {
+		t.Fatalf("list: %+v %v", list, err)
+	}
+	on := false
+	updated, err := e.svc.UpdateWebhookEndpoint(ctx, ep.ID, crmhub.WebhookEndpointPatch{Enabled: &on})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []any{ep, got, list, updated} {
+		b, _ := json.Marshal(v)
+		if bytes.Contains(b, []byte(secret)) || bytes.Contains(b, []byte("whsec_")) || bytes.Contains(b, []byte(secret[6:])) {
+			t.Fatalf("a read returns the secret: %s", b)
+		}
+	}
+
+	// At rest it is sealed: neither the key nor its text is in the row.
+	stored := func() []byte {
+		tx, err := d.Pool.Begin(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback(context.Background())
+		tx.Exec(context.Background(), "SELECT set_config('app.workspace_id', $1, true)", ws.ID.String())
+		var b []byte
+		if err := tx.QueryRow(context.Background(), "SELECT secret FROM webhook_endpoints WHERE id = $1", ep.ID).Scan(&b); err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	sealed := stored()
+	if len(sealed) <= len(key) || bytes.Contains(sealed, key) || bytes.Contains(sealed, []byte(secret[6:])) {
+		t.Fatalf("stored secret %x holds the plaintext", sealed)
+	}
+
+	// Rotation hands out a new secret once, and stores it sealed too.
+	s2, err := e.svc.RotateWebhookSecret(ctx, ep.ID, time.Hour)
+	if err != nil || s2 == secret || !strings.HasPrefix(s2, "whsec_") {
+		t.Fatalf("rotate: %q %v", s2, err)
+	}
+	if bytes.Equal(stored(), sealed) || bytes.Contains(stored(), []byte(s2[6:])) {
+		t.Fatal("rotation did not store a new sealed secret")
+	}
+	if got, _ := e.svc.WebhookEndpoint(ctx, ep.ID); got.PreviousSecretExpiresAt == nil {
+		t.Fatal("rotation with grace leaves no expiry of the old secret")
+	}
+
+	// Bad input.
+	_, _, err = e.svc.CreateWebhookEndpoint(ctx, "http://127.0.0.1:9/", nil, nil)
+	wantInvalid(t, "no events", err, "events")
+	_, _, err = e.svc.CreateWebhookEndpoint(ctx, "http://127.0.0.1:9/", []string{"contact.created", "contact.exploded"}, nil)
+	wantInvalid(t, "unknown event", err, "events[1]")
+	long := strings.Repeat("d", crmhub.MaxWebhookDescriptionLength+1)
+	_, _, err = e.svc.CreateWebhookEndpoint(ctx, "http://127.0.0.1:9/", []string{"contact.created"}, &long)
+	wantInvalid(t, "long description", err, "description")
+	_, err = e.svc.RotateWebhookSecret(ctx, ep.ID, -time.Second)
+	wantInvalid(t, "negative grace", err, "grace")
+	_, err = e.svc.RotateWebhookSecret(ctx, ep.ID, crmhub.MaxWebhookSecretGrace+time.Second)
+	wantInvalid(t, "long grace", err, "grace")
+	_, err = e.svc.RotateWebhookSecret(ctx, uuid.New(), 0)
+	wantCode(t, "rotate unknown", err, crmhub.ENOTFOUND)
+
+	// Scope.
+	key2, _, err := db.NewAuthService(d).CreateAPIKey(ctx, "reader", []crmhub.Scope{crmhub.ScopeEventsRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader := crmhub.NewContext(context.Background(), &crmhub.Principal{WorkspaceID: ws.ID, APIKeyID: key2.ID, Scopes: key2.Scopes})
+	_, _, err = e.svc.CreateWebhookEndpoint(reader, "http://127.0.0.1:9/", []string{"contact.created"}, nil)
+	wantCode(t, "create without webhooks:manage", err, crmhub.EFORBIDDEN)
+	_, err = e.svc.WebhookEndpoints(reader, 0, "")
+	wantCode(t, "list without webhooks:manage", err, crmhub.EFORBIDDEN)
+	_, err = e.svc.SendTestWebhook(reader, ep.ID)
+	wantCode(t, "test without webhooks:manage", err, crmhub.EFORBIDDEN)
+	_, err = e.svc.WebhookDeliveries(context.Background(), nil, 0, "")
+	wantCode(t, "anonymous", err, crmhub.EUNAUTHENTICATED)
+}
+
+func TestSealer(t *testing.T) {
+	key, err := db.ParseSecretKey(db.NewSecretKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := db.NewSealer(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, aad := []byte("signing key"), []byte("row 1")
+	sealed := db.SealerSeal(s, plain, aad)
+	if bytes.Contains(sealed, plain) || bytes.Equal(sealed, db.SealerSeal(s, plain, aad)) {
+		t.Fatal("sealing shows the plaintext or is deterministic")
+	}
+	if got, err := db.SealerOpen(s, sealed, aad); err != nil || !bytes.Equal(got, plain) {
+		t.Fatalf("open: %q %v", got, err)
+	}
+	if _, err := db.SealerOpen(s, sealed, []byte("row 2")); err == nil {
+		t.Fatal("a value sealed for one row opens for another")
+	}
+	if _, err := db.SealerOpen(db.NewDevSealer(), sealed, aad); err == nil {
+		t.Fatal("a value opens under another key")
+	}
+	tampered := bytes.Clone(sealed)
+	tampered[len(tampered)-1] ^= 1
+	if _, err := db.SealerOpen(s, tampered, aad); err == nil {
+		t.Fatal("a tampered value opens")
+	}
+	for _, bad := range []string{"", "not base64!", base64.StdEncoding.EncodeToString(make([]byte, 16))} {
+		if _, err := db.ParseSecretKey(bad); err == nil {
+			t.Errorf("ParseSecretKey(%q) accepted", bad)
+		}
+	}
+	if _, err := db.NewSealer(make([]byte, 16)); err == nil {
+		t.Error("NewSealer accepted a 16-byte key")
+	}
+	if _, err := db.NewWebhookService(nil, db.WebhookConfig{}); err == nil {
+		t.Error("NewWebhookService without a sealer")
+	}
+}
+
+func TestWebhookURLRules(t *testing.T) {
+	d := dbtest.Open(t, nil)
+	deny := newWebhooks(t, d, db.WebhookConfig{})
+	ctx, _, _ := dbtest.Workspace(t, d)
+	events := []string{crmhub.EventContactCreated}
+	for _, u := range []string{
+		"ftp://example.com/hook", "http://", "example.com/hook", "/hook", "javascript:alert(1)",
+		"https://example.com/" + strings.Repeat("a", crmhub.MaxWebhookURLLength),
+		"http://127.0.0.1/hook", "http://127.0.0.1:8080/hook", "http://10.0.0.1/hook", "http://192.168.1.10/",
+		"http://[::1]:80/", "http://169.254.169.254/latest/meta-data", "http://0.0.0.0/", "http://[::ffff:127.0.0.1]/",
+		"http://localhost/hook",
+	} {
+		_, _, err := deny.svc.CreateWebhookEndpoint(ctx, u, events, nil)
+		wantInvalid(t, fmt.Sprintf("create %.60q", u), err, "url")
+	}
+	ep, _, err := deny.svc.CreateWebhookEndpoint(ctx, "https://93.184.216.34/hook", events, nil)
+	if err != nil {
+		t.Fatalf("public address refused: %v", err)
+	}
+	private := "http://10.0.0.1/hook"
+	_, err = deny.svc.UpdateWebhookEndpoint(ctx, ep.ID, crmhub.WebhookEndpointPatch{URL: &private})
+	wantInvalid(t, "update to a private address", err, "url")
+
+	allow := newWebhooks(t, d, db.WebhookConfig{AllowPrivate: true})
+	if _, _, err := allow.svc.CreateWebhookEndpoint(ctx, "http://127.0.0.1:8080/hook", events, nil); err != nil {
+		t.Fatalf("loopback refused with AllowPrivate: %v", err)
+	}
+	if _, _, err := allow.svc.CreateWebhookEndpoint(ctx, "ftp://127.0.0.1/", events, nil); err == nil {
+		t.Fatal("ftp accepted with AllowPrivate")
+	}
+}
+
+func TestWebhookPublicAddr(t *testing.T) {
+	for _, tc := range []struct {
+		addr   string
+		public bool
+	}{
+		{"127.0.0.1", false}, {"127.8.8.8", false}, {"10.1.2.3", false}, {"172.16.0.1", false}, {"192.168.1.1", false},
+		{"169.254.169.254", false}, {"0.0.0.0", false}, {"0.1.2.3", false}, {"224.0.0.1", false}, {"255.255.255.255", false},
+		{"100.64.0.1", false}, {"198.18.0.1", false}, {"::1", false}, {"::", false}, {"fe80::1", false}, {"fc00::1", false},
+		{"ff02::1", false}, {"::ffff:10.0.0.1", false}, {"64:ff9b::7f00:1", false},
+		{"93.184.216.34", true}, {"8.8.8.8", true}, {"2606:4700:4700::1111", true}, {"64:ff9b::808:808", true},
+	} {
+		a, err := netip.ParseAddr(tc.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := db.WebhookPublicAddr(a); got != tc.public {
+			t.Errorf("publicAddr(%s) = %v, want %v", tc.addr, got, tc.public)
+		}
+	}
+}
+
+func TestWebhookRetryWait(t *testing.T) {
+	sched := db.StandardWebhookSchedule
+	want := []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour,
+		10 * time.Hour, 14 * time.Hour, 20 * time.Hour, 24 * time.Hour}
+	if !slices.Equal(sched, want) {
+		t.Fatalf("schedule = %v, want Standard Webhooks' %v", sched, want)
+	}
+	now := time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)
+	for i, step := range want {
+		failed := i + 1
+		for _, tc := range []struct {
+			jitter float64
+			lo, hi time.Duration
+		}{{0.5, step, step}, {0, step * 9 / 10, step * 9 / 10}, {0.999999, step, step * 11 / 10}} {
+			got, ok := db.WebhookRetryWait(sched, failed, "", now, tc.jitter)
+			if !ok || got < tc.lo || got > tc.hi {
+				t.Errorf("after %d failures (jitter %v): wait %v %v, want in [%v, %v]", failed, tc.jitter, got, ok, tc.lo, tc.hi)
+			}
+		}
+	}
+	for _, failed := range []int{0, len(want) + 1, 100} {
+		if _, ok := db.WebhookRetryWait(sched, failed, "", now, 0.5); ok {
+			t.Errorf("after %d failures: a retry, want none", failed)
+		}
+	}
+	for _, tc := range []struct {
+		failed     int
+		retryAfter string
+		want       time.Duration
+	}{
+		{1, "600", 10 * time.Minute},  // longer than the step: honoured
+		{3, "600", 30 * time.Minute},  // shorter than the step: the schedule wins
+		{1, " 120 ", 2 * time.Minute}, // whitespace
+		{1, "-5", 5 * time.Second},    // negative: ignored
+		{1, "soon", 5 * time.Second},  // garbage: ignored
+		{1, "90000", 5 * time.Second}, // over a day: ignored
+		{1, "86400", 24 * time.Hour},  // exactly a day
+		{1, now.Add(2 * time.Hour).Format(http.TimeFormat), 2 * time.Hour},
+		{1, now.Add(-time.Hour).Format(http.TimeFormat), 5 * time.Second},
+		{1, now.Add(48 * time.Hour).Format(http.TimeFormat), 5 * time.Second},
+	} {
+		got, ok := db.WebhookRetryWait(sched, tc.failed, tc.retryAfter, now, 0.5)
+		if !ok || got != tc.want {
+			t.Errorf("after %d failures with Retry-After %q: wait %v %v, want %v", tc.failed, tc.retryAfter, got, ok, tc.want)
+		}
+	}
+}
+
+func TestWebhookDeliveriesAreSignedAndMatchTheLog(t *testing.T) {
+	d := dbtest.Open(t, nil)
+	e := newWebhooks(t, d, db.WebhookConfig{AllowPrivate: true}).run(t)
+	contacts := db.NewContactService(d)
+	ctxA, wsA, _ := dbtest.Workspace(t, d)
+	ctxB, _, _ := dbtest.Workspace(t, d)
+
+	created, both, other := newReceiver(t, nil), newReceiver(t, nil), newReceiver(t, nil)
+	ep1, s1, err := e.svc.CreateWebhookEndpoint(ctxA, created.srv.URL+"/created", []string{crmhub.EventContactCreated}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep2, s2, err := e.svc.CreateWebhookEndpoint(ctxA, both.srv.URL+"/both",
+		[]string{crmhub.EventContactCreated, crmhub.EventContactDeleted}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, s3, err := e.svc.CreateWebhookEndpoint(ctxB, other.srv.URL, []string{crmhub.EventContactCreated}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created.setSecrets(s1)
+	both.setSecrets(s2)
+	other.setSecrets(s3)
+
+	cs := newContacts(t, ctxA, contacts, "a", 5)
+	for _, c := range cs[:2] {
+		if err := contacts.DeleteContact(ctxA, c.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	newContacts(t, ctxB, contacts, "b", 1)
+
+	log, err := db.NewEventService(d, nil).Events(ctxA, crmhub.EventFilter{}, 100, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]*crmhub.Event{}
+	for _, edge := range log.Edges {
+		byID[edge.Node.ID.String()] = edge.Node
+	}
+	check := func(rc *receiver, n int, types ...string) {
+		t.Helper()
+		ids := map[string]bool{}
+		events := map[string]bool{}
+		for range n {
+			r := rc.next(t)
+			ev := byID[r.msg.ID]
+			if ev == nil || !slices.Contains(types, r.msg.Type) {
+				t.Fatalf("delivered %s, not an event of workspace A of types %v", r.body, types)
+			}
+			want, _ := json.Marshal(crmhub.NewWebhookMessage(ev))
+			var a, b any
+			json.Unmarshal(want, &a)
+			json.Unmarshal(r.body, &b)
+			if fmt.Sprint(a) != fmt.Sprint(b) || r.msg.Cursor == nil || *r.msg.Cursor != ev.Cursor() {
+				t.Fatalf("body %s, want %s", r.body, want)
+			}
+			if ids[r.id] || events[r.msg.ID] {
+				t.Fatalf("event %s delivered twice", r.msg.ID)
+			}
+			ids[r.id], events[r.msg.ID] = true, true
+		}
+	}
+	check(created, 5, crmhub.EventContactCreated)
+	check(both, 7, crmhub.EventContactCreated, crmhub.EventContactDeleted)
+	r := other.next(t)
+	if r.msg.Type != crmhub.EventContactCreated || byID[r.msg.ID] != nil {
+		t.Fatalf("workspace B got %s", r.body)
+	}
+
+	// Every delivery is recorded as delivered on the first attempt.
+	eventually(t, "all deliveries of A are DELIVERED", func() bool {
+		return countIn(t, d, wsA.ID, "SELECT count(*) FROM webhook_deliveries WHERE status = 'DELIVERED'") == 12
+	})
+	for _, ep := range []uuid.UUID{ep1.ID, ep2.ID} {
+		conn, err := e.svc.WebhookDeliveries(ctxA, &ep, 100, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, edge := range conn.Edges {
+			dl := edge.Node
+			if dl.AttemptCount != 1 || len(dl.Attempts) != 1 || dl.Attempts[0].StatusCode != http.StatusNoContent ||
+				dl.NextAttemptAt != nil || dl.EventID == nil || dl.EndpointID != ep {
+				t.Fatalf("delivery %+v, attempts %+v", dl, dl.Attempts)
+			}
+		}
+	}
+	if n := created.count() + both.count(); n != 12 {
+		t.Fatalf("receivers of A got %d requests, want 12", n)
+	}
+	if n := other.count(); n != 1 {
+		t.Fatalf("receiver of B got %d requests, want 1", n)
+	}
+}
+
+func TestWebhookRetriesUntilDelivered(t *testing.T) {
+	d := dbtest.Open(t, nil)
+	e := newWebhooks(t, d, db.WebhookConfig{AllowPrivate: true}).run(t)
+	rc := newReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if n == 1 {
+			w.WriteHeader(http.StatusInternalServerError)
+			io.WriteString(w, "boom: "+strings.Repeat("x", 2000))
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	ctx, _, _ := dbtest.Workspace(t, d)
+	ep := e.hook(t, ctx, rc, crmhub.EventContactCreated)
+	newContacts(t, ctx, db.NewContactService(d), "r", 1)
+
+	first, second := rc.next(t), rc.next(t)
+	if first.id != second.id || !bytes.Equal(first.body, second.body) {
+		t.Fatalf("retry changed the message: %s %s / %s %s", first.id, first.body, second.id, second.body)
+	}
+	dl := onlyDelivery(t, e.svc, ctx, ep.ID)
+	if dl.Status != crmhub.WebhookDelivered || dl.AttemptCount != 2 || len(dl.Attempts) != 2 || dl.WebhookID != first.id {
+		t.Fatalf("delivery %+v", dl)
+	}
+	a1, a2 := dl.Attempts[0], dl.Attempts[1]
+	if a1.StatusCode != 500 || !strings.HasPrefix(a1.ResponseSnippet, "boom: xx") || len(a1.ResponseSnippet) != crmhub.MaxWebhookResponseSnippet ||
+		a2.StatusCode != 200 || a2.At.Before(a1.At) {
+		t.Fatalf("attempts %+v %+v", a1, a2)
+	}
+}
+
+func TestWebhookRetriesEnd(t *testing.T) {
+	d := dbtest.Open(t, nil)
+	e := newWebhooks(t, d, db.WebhookConfig{AllowPrivate: true,
+		RetrySchedule: []time.Duration{10 * time.Millisecond, 10 * time.Millisecond}}).run(t)
+	rc := newReceiver(t, func(_ int, w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) })
+	ctx, _, _ := dbtest.Workspace(t, d)
+	ep := e.hook(t, ctx, rc, crmhub.EventContactCreated)
+	newContacts(t, ctx, db.NewContactService(d), "f", 1)
+	dl := onlyDelivery(t, e.svc, ctx, ep.ID)
+	if dl.Status != crmhub.WebhookFailed || len(dl.Attempts) != 3 || dl.NextAttemptAt != nil {
+		t.Fatalf("delivery %+v with %d attempts, want FAILED after 3", dl, len(dl.Attempts))
+	}
+	if n := rc.count(); n != 3 {
+		t.Fatalf("receiver got %d requests, want 3", n)
+	}
+	if got, _ := e.svc.WebhookEndpoint(ctx, ep.ID); !got.Enabled {
+		t.Fatal("failed deliveries disabled the endpoint; only 410 does")
+	}
+}
+
+func TestWebhookTimeoutIsRetried(t *testing.T) {
+	d := dbtest.Open(t, nil)
+	e := newWebhooks(t, d, db.WebhookConfig{AllowPrivate: true, Timeout: 300 * time.Millisecond}).run(t)
+	rc := newReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if n == 1 {
+			select { // slower than the timeout: the sender hangs up
+			case <-r.Context().Done():
+			case <-time.After(10 * time.Second):
+			}
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+	})
+	ctx, _, _ := dbtest.Workspace(t, d)
+	ep := e.hook(t, ctx, rc, crmhub.EventContactCreated)
+	newContacts(t, ctx, db.NewContactService(d), "t", 1)
+	first, second := rc.next(t), rc.next(t)
+	if first.id != second.id {
+		t.Fatalf("webhook-id changed on retry: %s, %s", first.id, second.id)
+	}
+	dl := onlyDelivery(t, e.svc, ctx, ep.ID)
+	if dl.Status != crmhub.WebhookDelivered || len(dl.Attempts) != 2 {
+		t.Fatalf("delivery %+v", dl)
+	}
+	a1 := dl.Attempts[0]
+	if a1.StatusCode != 0 || !strings.Contains(a1.Error, "timed out") || a1.LatencyMS < 300 || a1.LatencyMS > 5000 {
+		t.Fatalf("timed-out attempt recorded as %+v", a1)
+	}
+}
+
+func TestWebhookGoneDisablesEndpoint(t *testing.T) {
+	d := dbtest.Open(t, nil)
+	e := newWebhooks(t, d, db.WebhookConfig{AllowPrivate: true}).run(t)
+	rc := newReceiver(t, func(n int, w http.ResponseWriter, _ *http.Request) {
+		if n == 1 {
+			w.WriteHeader(http.StatusGone)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	contacts := db.NewContactService(d)
+	ctx, _, _ := dbtest.Workspace(t, d)
+	ep := e.hook(t, ctx, rc, crmhub.EventContactCreated)
+	newContacts(t, ctx, contacts, "g", 1)
+	rc.next(t)
+	dl := onlyDelivery(t, e.svc, ctx, ep.ID)
+	if dl.Status != crmhub.WebhookFailed || len(dl.Attempts) != 1 || dl.Attempts[0].StatusCode != http.StatusGone {
+		t.Fatalf("delivery %+v", dl)
+	}
+	got, err := e.svc.WebhookEndpoint(ctx, ep.ID)
+	if err != nil || got.Enabled || got.DisabledReason == nil || !strings.Contains(*got.DisabledReason, "410") {
+		t.Fatalf("endpoint after 410: %+v %v", got, err)
+	}
+
+	// Disabled: new events make no deliveries, manual sends are refused.
+	newContacts(t, ctx, contacts, "g2_", 1)
+	if _, _, err := e.disp.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.svc.SendTestWebhook(ctx, ep.ID)
+	wantCode(t, "test to a disabled endpoint", err, crmhub.ECONFLICT)
+	_, err = e.svc.ReplayWebhookDelivery(ctx, dl.ID)
+	wantCode(t, "replay to a disabled endpoint", err, crmhub.ECONFLICT)
+	if conn, _ := e.svc.WebhookDeliveries(ctx, &ep.ID, 10, ""); len(conn.Edges) != 1 {
+		t.Fatalf("%d deliveries to a disabled endpoint, want the first only", len(conn.Edges))
+	}
+
+	// Enabled again, it gets what commits from then on, not what it missed.
+	on := true
+	got, err = e.svc.UpdateWebhookEndpoint(ctx, ep.ID, crmhub.WebhookEndpointPatch{Enabled: &on})
+	if err != nil || !got.Enabled || got.DisabledReason != nil {
+		t.Fatalf("enable: %+v %v", got, err)
+	}
+	later := newContacts(t, ctx, contacts, "g3_", 1)[0]
+	if r := rc.next(t); r.msg.SubjectID != later.GlobalID() {
+		t.Fatalf("re-enabled endpoint got %s, want the event of %s", r.body, later.GlobalID())
+	}
+	if n := rc.count(); n != 2 {
+		t.Fatalf("receiver got %d requests, want 2", n)
+	}
+}
+
+func TestWebhookSecretRotation(t *testing.T) {
+	clock := dbtest.NewClock()
+	d := dbtest.Open(t, clock)
+	e := newWebhooks(t, d, db.WebhookConfig{AllowPrivate: true}).run(t)
+	rc := newReceiver(t, nil)
+	ctx, _, _ := dbtest.Workspace(t, d)
+	ep, s1, err := e.svc.CreateWebhookEndpoint(ctx, rc.srv.URL, []string{crmhub.EventContactCreated}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func() received {
+		t.Helper()
+		if _, err := e.svc.SendTestWebhook(ctx, ep.ID); err != nil {
+			t.Fatal(err)
+		}
+		return rc.next(t)
+	}
+
+	s2, err := e.svc.RotateWebhookSecret(ctx, ep.ID, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.setSecrets(s1, s2) // the receiver checks that each verifies
+	if r := send(); len(strings.Fields(r.signature)) != 2 || r.timestamp != strconv.FormatInt(clock.Now().Unix(), 10) {
+		t.Fatalf("during the grace period: signature %q, timestamp %s", r.signature, r.timestamp)
+	}
+	if got, _ := e.svc.WebhookEndpoint(ctx, ep.ID); got.PreviousSecretExpiresAt == nil || !got.PreviousSecretExpiresAt.Equal(clock.Now().Add(time.Hour)) {
+		t.Fatalf("old secret expires at %v, want in an hour", got.PreviousSecretExpiresAt)
+	}
+
+	clock.Advance(time.Hour + time.Second)
+	rc.setSecrets(s2)
+	if r := send(); len(strings.Fields(r.signature)) != 1 || verifySignature(s1, r.id, r.timestamp, r.body, r.signature) {
+		t.Fatalf("after the grace period the old secret still signs: %q", r.signature)
+	}
+
+	s3, err := e.svc.RotateWebhookSecret(ctx, ep.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.setSecrets(s3)
+	if r := send(); len(strings.Fields(r.signature)) != 1 || verifySignature(s2, r.id, r.timestamp, r.body, r.signature) {
+		t.Fatalf("rotation without grace: the old secret still signs: %q", r.signature)
+	}
+}
+
+func TestWebhookReplayAndTestMessage(t *testing.T) {
+	d := dbtest.Open(t, nil)
+	e := newWebhooks(t, d, db.WebhookConfig{AllowPrivate: true}).run(t)
+	rc := newReceiver(t, nil)
+	ctx, _, _ := dbtest.Workspace(t, d)
+	ep := e.hook(t, ctx, rc, crmhub.EventContactCreated)
+	c := newContacts(t, ctx, db.NewContactService(d), "p", 1)[0]
+	first := rc.next(t)
+	orig := onlyDelivery(t, e.svc, ctx, ep.ID)
+	if first.msg.SubjectID != c.GlobalID() || orig.WebhookID != first.id || orig.EventID == nil || orig.EventID.String() != first.msg.ID {
+		t.Fatalf("first delivery %+v of %s", orig, first.body)
+	}
+
+	replay, err := e.svc.ReplayWebhookDelivery(ctx, orig.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if replay.ID == orig.ID || replay.ReplayOf == nil || *replay.ReplayOf != orig.ID || replay.WebhookID != orig.WebhookID ||
+		replay.Status != crmhub.WebhookPending {
+		t.Fatalf("replay %+v of %+v", replay, orig)
+	}
+	again := rc.next(t)
+	if again.id != first.id || again.msg.ID != first.msg.ID || !bytes.Equal(again.body, first.body) {
+		t.Fatalf("replay sent %s %s, want %s %s", again.id, again.body, first.id, first.body)
+	}
+
+	test, err := e.svc.SendTestWebhook(ctx, ep.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rc.next(t)
+	if r.msg.Type != crmhub.WebhookTestEvent || r.id != test.WebhookID || r.msg.SubjectID != ep.GlobalID() || r.msg.Cursor != nil ||
+		test.EventID != nil || test.EventType != crmhub.WebhookTestEvent {
+		t.Fatalf("test delivery %+v sent %s", test, r.body)
+	}
+
+	// Newest first, paged, each with its attempt.
+	eventually(t, "three deliveries are DELIVERED", func() bool {
+		conn, err := e.svc.WebhookDeliveries(ctx, nil, 10, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, edge := range conn.Edges {
+			if edge.Node.Status != crmhub.WebhookDelivered {
+				return false
+			}
+		}
+		return len(conn.Edges) == 3
+	})
+	var seen []uuid.UUID
+	after := ""
+	for {
+		conn, err := e.svc.WebhookDeliveries(ctx, &ep.ID, 1, after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, edge := range conn.Edges {
+			if len(edge.Node.Attempts) != 1 {
+				t.Fatalf("delivery %+v has %d attempts", edge.Node, len(edge.Node.Attempts))
+			}
+			seen = append(seen, edge.Node.ID)
+		}
+		if !conn.PageInfo.HasNextPage {
+			break
+		}
+		after = *conn.PageInfo.EndCursor
+	}
+	if !slices.Equal(seen, []uuid.UUID{test.ID, replay.ID, orig.ID}) {
+		t.Fatalf("pages list %v, want test, replay, original", seen)
+	}
+	if got, err := e.svc.WebhookDelivery(ctx, test.ID); err != nil || got.Status != crmhub.WebhookDelivered {
+		t.Fatalf("WebhookDelivery: %+v %v", got, err)
+	}
+	_, err = e.svc.WebhookDeliveries(ctx, nil, 10, "bogus")
+	wantInvalid(t, "malformed cursor", err, "after")
+	_, err = e.svc.ReplayWebhookDelivery(ctx, uuid.New())
+	wantCode(t, "replay unknown", err, crmhub.ENOTFOUND)
+	_, err = e.svc.SendTestWebhook(ctx, uuid.New())
+	wantCode(t, "test unknown", err, crmhub.ENOTFOUND)
+}
+
+func TestWebhookWorkspaceIsolation(t *testing.T) {
+	d := dbtest.Open(t, nil)
+	e := newWebhooks(t, d, db.WebhookConfig{AllowPrivate: true})
+	ctxA, _, _ := dbtest.Workspace(t, d)
+	ctxB, _, _ := dbtest.Workspace(t, d)
+	ep, _, err := e.svc.CreateWebhookEndpoint(ctxA, "http://127.0.0.1:9/a", []string{crmhub.EventContactCreated}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dl, err := e.svc.SendTestWebhook(ctxA, ep.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, on := "http://127.0.0.1:9/b", false
+	_, err = e.svc.WebhookEndpoint(ctxB, ep.ID)
+	wantCode(t, "get", err, crmhub.ENOTFOUND)
+	_, err = e.svc.UpdateWebhookEndpoint(ctxB, ep.ID, crmhub.WebhookEndpointPatch{URL: &url, Enabled: &on})
+	wantCode(t, "update", err, crmhub.ENOTFOUND)
+	_, err = e.svc.RotateWebhookSecret(ctxB, ep.ID, 0)
+	wantCode(t, "rotate", err, crmhub.ENOTFOUND)
+	_, err = e.svc.SendTestWebhook(ctxB, ep.ID)
+	wantCode(t, "send test", err, crmhub.ENOTFOUND)
+	_, err = e.svc.WebhookDeliveries(ctxB, &ep.ID, 0, "")
+	wantCode(t, "list deliveries", err, crmhub.ENOTFOUND)
+	_, err = e.svc.WebhookDelivery(ctxB, dl.ID)
+	wantCode(t, "get delivery", err, crmhub.ENOTFOUND)
+	_, err = e.svc.ReplayWebhookDelivery(ctxB, dl.ID)
+	wantCode(t, "replay", err, crmhub.ENOTFOUND)
+	_, err = e.svc.DeleteWebhookEndpoint(ctxB, ep.ID)
+	wantCode(t, "delete", err, crmhub.ENOTFOUND)
+	if eps, err := e.svc.WebhookEndpoints(ctxB, 0, ""); err != nil || len(eps.Edges) != 0 {
+		t.Fatalf("B lists %d endpoints (%v)", len(eps.Edges), err)
+	}
+	if ds, err := e.svc.WebhookDeliveries(ctxB, nil, 0, ""); err != nil || len(ds.Edges) != 0 {
+		t.Fatalf("B lists %d deliveries (%v)", len(ds.Edges), err)
+	}
+
+	got, err := e.svc.WebhookEndpoint(ctxA, ep.ID)
+	if err != nil || got.URL != ep.URL || !got.Enabled {
+		t.Fatalf("A's endpoint after B's attempts: %+v %v", got, err)
+	}
+	if _, err := e.svc.DeleteWebhookEndpoint(ctxA, ep.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.svc.WebhookDelivery(ctxA, dl.ID)
+	wantCode(t, "delivery of a deleted endpoint", err, crmhub.ENOTFOUND)
+}
+
+// TestWebhookDispatchExactlyOnce makes 1,000 concurrent writes, dispatches
+// them with two dispatchers at once and again, and then delivers them to a
+// receiver that verifies every signature: each event once.
+func TestWebhookDispatchExactlyOnce(t *testing.T) {
+	d := dbtest.Open(t, nil)
+	e := newWebhooks(t, d, db.WebhookConfig{AllowPrivate: true})
+	contacts := db.NewContactService(d)
+	ctx, ws, _ := dbtest.Workspace(t, d)
+	rc := newReceiver(t, nil)
+	e.hook(t, ctx, rc, crmhub.EventContactCreated)
+	if _, _, err := e.svc.CreateWebhookEndpoint(ctx, rc.srv.URL, []string{crmhub.EventContactDeleted}, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	const writers, each = 10, 100
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				_, err := contacts.CreateContact(ctx, crmhub.ContactInput{Identifiers: []crmhub.Identifier{
+					{Type: crmhub.IdentityEmail, Value: fmt.Sprintf("w%d_%d@hooks.example", w, i)}}})
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+
+	drain := func(disp *db.WebhookDispatcher) error {
+		for {
+			n, more, err := disp.RunOnce(context.Background())
+			if err != nil || (n == 0 && !more) {
+				return err
+			}
+		}
+	}
+	second := db.NewWebhookDispatcher(e.svc, time.Second)
+	var dispErrs [2]error
+	wg.Go(func() { dispErrs[0] = drain(e.disp) })
+	wg.Go(func() { dispErrs[1] = drain(second) })
+	wg.Wait()
+	if dispErrs[0] != nil || dispErrs[1] != nil {
+		t.Fatal(dispErrs)
+	}
+	const total = writers * each
+	counts := func() (int, int, int) {
+		return countIn(t, d, ws.ID, "SELECT count(*) FROM webhook_deliveries"),
+			countIn(t, d, ws.ID, "SELECT count(DISTINCT event_position) FROM webhook_deliveries"),
+			countIn(t, d, ws.ID, "SELECT count(*) FROM river_job WHERE args->>'workspace_id' = $1", ws.ID.String())
+	}
+	if all, distinct, jobs := counts(); all != total || distinct != total || jobs != total {
+		t.Fatalf("after dispatch: %d deliveries of %d events with %d jobs, want %d of each", all, distinct, jobs, total)
+	}
+	if err := drain(e.disp); err != nil {
+		t.Fatal(err)
+	}
+	if all, _, jobs := counts(); all != total || jobs != total {
+		t.Fatalf("dispatching again made %d deliveries and %d jobs, want %d", all, jobs, total)
+	}
+
+	e.run(t)
+	ids, events := map[string]bool{}, map[string]bool{}
+	for range total {
+		r := rc.next(t)
+		if ids[r.id] || events[r.msg.ID] || r.msg.Type != crmhub.EventContactCreated {
+			t.Fatalf("duplicate or unexpected delivery %s %s", r.id, r.body)
+		}
+		ids[r.id], events[r.msg.ID] = true, true
+	}
+	eventually(t, "every delivery is DELIVERED", func() bool {
+		return countIn(t, d, ws.ID, "SELECT count(*) FROM webhook_deliveries WHERE status = 'DELIVERED'") == total
+	})
+	if n := rc.count(); n != total {
+		t.Fatalf("receiver got %d requests, want %d", n, total)
+	}
+}
+
+// TestWebhookDialRefusesPrivateAddress checks the address at connection
+// time: an endpoint saved while private addresses were allowed (or whose
+// name now resolves elsewhere) is not reached once they are not.
+func TestWebhookDialRefusesPrivateAddress(t *testing.T) {
+	d := dbtest.Open(t, nil)
+	queue := newQueueName()
+	allow := newWebhooks(t, d, db.WebhookConfig{AllowPrivate: true, Queue: queue})
+	newWebhooks(t, d, db.WebhookConfig{Queue: queue}).run(t) // works the queue, refusing private addresses
+	rc := newReceiver(t, nil)
+	ctx, _, _ := dbtest.Workspace(t, d)
+	ep := allow.hook(t, ctx, rc, crmhub.EventContactCreated)
+	if _, err := allow.svc.SendTestWebhook(ctx, ep.ID); err != nil {
+		t.Fatal(err)
+	}
+	dl := onlyDelivery(t, allow.svc, ctx, ep.ID)
+	if dl.Status != crmhub.WebhookFailed || len(dl.Attempts) != 4 {
+		t.Fatalf("delivery %+v with %d attempts, want FAILED after 4", dl, len(dl.Attempts))
+	}
+	for _, a := range dl.Attempts {
+		if a.StatusCode != 0 || !strings.Contains(a.Error, "not allowed") {
+			t.Fatalf("attempt %+v, want refused by the dialer", a)
+		}
+	}
+	if n := rc.count(); n != 0 {
+		t.Fatalf("receiver on a loopback address got %d requests", n)
+	}
+}
