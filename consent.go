@@ -117,6 +117,8 @@ type ConsentService interface {
 	// SuppressContact adds a suppression. EINVALID for an unknown channel, an
 	// empty reason or an expiry in the past; ENOTFOUND.
 	SuppressContact(ctx context.Context, contactID uuid.UUID, in SuppressionInput) (*Suppression, error)
+	// Suppression returns one suppression. ENOTFOUND.
+	Suppression(ctx context.Context, id uuid.UUID) (*Suppression, error)
 	// LiftSuppression ends a suppression now. ENOTFOUND.
 	LiftSuppression(ctx context.Context, id uuid.UUID) (*Suppression, error)
 

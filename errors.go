@@ -89,3 +89,10 @@ func ErrorMessage(err error) string {
 	}
 	return "internal error"
 }
+
+// TooMany is the ETOOMANY error of a bulk call given n items where limit
+// is the most it takes; it writes nothing.
+func TooMany(n, limit int) *Error {
+	return &Error{Code: ETOOMANY, Message: fmt.Sprintf("at most %d items per call, got %d", limit, n),
+		Extensions: map[string]any{"count": n, "limit": limit}}
+}

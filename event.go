@@ -125,7 +125,12 @@ type EventService interface {
 	// unknown type or a malformed cursor.
 	Events(ctx context.Context, filter EventFilter, first int, after string) (*EventConnection, error)
 	// Subscribe replays the events after `after` and then follows the log
-	// live. A subscriber that falls too far behind is dropped with an error
-	// rather than slowing anyone else.
+	// live; without `after` it starts live at the moment it is registered
+	// (EventCursor(0) replays the whole log). A subscriber that stops
+	// reading is dropped with an error rather than slowing anyone else.
 	Subscribe(ctx context.Context, filter EventFilter, after string) (Subscription, error)
+	// Watch follows the log live for a caller holding scope rather than
+	// events:read: the GraphQL subscriptions on messages, conversations and
+	// contacts are built on it.
+	Watch(ctx context.Context, scope Scope, filter EventFilter) (Subscription, error)
 }

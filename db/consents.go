@@ -188,6 +188,18 @@ func (s *ConsentService) SuppressContact(ctx context.Context, contactID uuid.UUI
 	return row.domain(), nil
 }
 
+// Suppression returns one suppression.
+func (s *ConsentService) Suppression(ctx context.Context, id uuid.UUID) (*crmhub.Suppression, error) {
+	var row suppressionRow
+	err := s.db.read(ctx, crmhub.ScopeContactsRead, func(ctx context.Context, t *tx) error {
+		return t.NewSelect().Model(&row).Where("workspace_id = ? AND id = ?", t.ws, id).Scan(ctx)
+	})
+	if err != nil {
+		return nil, notFound(err, crmhub.KindSuppression, "get suppression")
+	}
+	return row.domain(), nil
+}
+
 // LiftSuppression ends a suppression; lifting it twice keeps the first time.
 func (s *ConsentService) LiftSuppression(ctx context.Context, id uuid.UUID) (*crmhub.Suppression, error) {
 	var row suppressionRow

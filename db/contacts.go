@@ -204,8 +204,4 @@ func (s *ContactService) DeleteContacts(ctx context.Context, ids []uuid.UUID) ([
 	return missing, nil
 }
 
-func tooMany(n int) error {
-	return &crmhub.Error{Code: crmhub.ETOOMANY,
-		Message:    fmt.Sprintf("at most %d items per call, got %d", crmhub.MaxBatch, n),
-		Extensions: map[string]any{"count": n, "limit": crmhub.MaxBatch}}
-}
+func tooMany(n int) error { return crmhub.TooMany(n, crmhub.MaxBatch) }

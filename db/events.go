@@ -84,11 +84,24 @@ func readEvents(ctx context.Context, t *tx, f crmhub.EventFilter, pos int64, lim
 
 // Subscribe opens a subscription of the principal's workspace.
 func (s *EventService) Subscribe(ctx context.Context, f crmhub.EventFilter, after string) (crmhub.Subscription, error) {
-	p, err := crmhub.Require(ctx, crmhub.ScopeEventsRead)
-	if err != nil {
-		return nil, err
+	pos := int64(-1) // from now
+	if after != "" {
+		var err error
+		if pos, err = crmhub.ParseEventCursor(after, "after"); err != nil {
+			return nil, err
+		}
 	}
-	pos, err := crmhub.ParseEventCursor(after, "after")
+	return s.subscribe(ctx, crmhub.ScopeEventsRead, f, pos)
+}
+
+// Watch follows the principal's workspace live, checking scope instead of
+// events:read.
+func (s *EventService) Watch(ctx context.Context, scope crmhub.Scope, f crmhub.EventFilter) (crmhub.Subscription, error) {
+	return s.subscribe(ctx, scope, f, -1)
+}
+
+func (s *EventService) subscribe(ctx context.Context, scope crmhub.Scope, f crmhub.EventFilter, pos int64) (crmhub.Subscription, error) {
+	p, err := crmhub.Require(ctx, scope)
 	if err != nil {
 		return nil, err
 	}

@@ -82,7 +82,7 @@ func TestSubscribeReplaysThenFollows(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	subB, err := events.Subscribe(ctxB, crmhub.EventFilter{}, "")
+	subB, err := events.Subscribe(ctxB, crmhub.EventFilter{}, crmhub.EventCursor(0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +107,16 @@ func TestSubscribeReplaysThenFollows(t *testing.T) {
 	if _, err := events.Subscribe(ctx, crmhub.EventFilter{}, "nonsense"); crmhub.ErrorCode(err) != crmhub.EINVALID {
 		t.Errorf("malformed cursor: %v", err)
 	}
+	// Without a cursor a subscription starts at the end of the log.
+	live, err := events.Subscribe(ctx, crmhub.EventFilter{}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	createN(t, svc, ctx, "after", 1)
+	if got := collect(t, live, 1); got[0].Position != 24 {
+		t.Errorf("live-only subscription started at position %d, want 24", got[0].Position)
+	}
 }
 
 func TestSubscriberOverflowReadsTheLog(t *testing.T) {
@@ -115,7 +125,7 @@ func TestSubscriberOverflowReadsTheLog(t *testing.T) {
 	events := db.NewEventService(d, hub)
 	svc := db.NewContactService(d)
 	ctx, _, _ := dbtest.Workspace(t, d)
-	sub, err := events.Subscribe(ctx, crmhub.EventFilter{}, "")
+	sub, err := events.Subscribe(ctx, crmhub.EventFilter{}, crmhub.EventCursor(0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,11 +140,11 @@ func TestStuckSubscriberIsDropped(t *testing.T) {
 	events := db.NewEventService(d, hub)
 	svc := db.NewContactService(d)
 	ctx, _, _ := dbtest.Workspace(t, d)
-	stuck, err := events.Subscribe(ctx, crmhub.EventFilter{}, "")
+	stuck, err := events.Subscribe(ctx, crmhub.EventFilter{}, crmhub.EventCursor(0))
 	if err != nil {
 		t.Fatal(err)
 	}
-	reader, err := events.Subscribe(ctx, crmhub.EventFilter{}, "")
+	reader, err := events.Subscribe(ctx, crmhub.EventFilter{}, crmhub.EventCursor(0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +167,7 @@ func TestListenerReconnectCatchesUp(t *testing.T) {
 	events := db.NewEventService(d, hub)
 	svc := db.NewContactService(d)
 	ctx, _, _ := dbtest.Workspace(t, d)
-	sub, err := events.Subscribe(ctx, crmhub.EventFilter{}, "")
+	sub, err := events.Subscribe(ctx, crmhub.EventFilter{}, crmhub.EventCursor(0))
 	if err != nil {
 		t.Fatal(err)
 	}

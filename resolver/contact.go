@@ -170,11 +170,20 @@ func (r *mutationResolver) UpsertContacts(ctx context.Context, input []*model.Co
 // kind) cannot name a contact; it is sent to the service as the nil UUID,
 // which never exists, so the service's batch limit still counts every id.
 func (r *mutationResolver) DeleteContacts(ctx context.Context, ids []string) ([]string, error) {
+	return deleteByIDs(ctx, crmhub.KindContact, ids, r.Contacts.DeleteContacts)
+}
+
+// deleteByIDs runs a bulk delete and answers with the ids, as the client
+// wrote them, that were not found. Ids that do not decode (malformed, of
+// another type) are passed on as the nil UUID, so the batch limit still
+// counts them, and reported as not found.
+func deleteByIDs(ctx context.Context, k crmhub.Kind, ids []string,
+	del func(context.Context, []uuid.UUID) ([]uuid.UUID, error)) ([]string, error) {
 	uids := make([]uuid.UUID, len(ids))
 	for i, id := range ids {
-		uids[i], _ = crmhub.ParseID(crmhub.KindContact, id)
+		uids[i], _ = crmhub.ParseID(k, id)
 	}
-	missing, err := r.Contacts.DeleteContacts(ctx, uids)
+	missing, err := del(ctx, uids)
 	if err != nil {
 		return nil, err
 	}

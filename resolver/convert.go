@@ -2,9 +2,11 @@ package resolver
 
 import (
 	"errors"
+	"strconv"
 
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/graph/model"
+	"github.com/google/uuid"
 )
 
 // This file holds the pure mappings from graph/model inputs to domain
@@ -28,7 +30,18 @@ func identifiers(in []*model.IdentifierInput) []crmhub.Identifier {
 
 func contactInput(in model.ContactInput) crmhub.ContactInput {
 	return crmhub.ContactInput{Name: in.Name, Identifiers: identifiers(in.Identifiers),
-		CustomFields: in.CustomFields, Tags: in.Tags, URI: in.URI}
+		CustomFields: in.CustomFields, Tags: in.Tags, URI: in.URI, ResponsibleUserID: idOrNil(crmhub.KindUser, in.ResponsibleUserID)}
+}
+
+// idOrNil decodes an optional reference; one that does not decode becomes
+// the nil UUID, which names nothing, so the service reports it exactly
+// like an id of another workspace (NOT_FOUND on its field).
+func idOrNil(k crmhub.Kind, s *string) *uuid.UUID {
+	if s == nil {
+		return nil
+	}
+	id, _ := crmhub.ParseID(k, *s)
+	return &id
 }
 
 func upsertInput(in *model.ContactUpsertInput) crmhub.ContactInput {
@@ -36,14 +49,15 @@ func upsertInput(in *model.ContactUpsertInput) crmhub.ContactInput {
 		return crmhub.ContactInput{}
 	}
 	return crmhub.ContactInput{Name: in.Name, Identifiers: identifiers(in.Identifiers),
-		CustomFields: in.CustomFields, Tags: in.Tags, URI: in.URI}
+		CustomFields: in.CustomFields, Tags: in.Tags, URI: in.URI, ResponsibleUserID: idOrNil(crmhub.KindUser, in.ResponsibleUserID)}
 }
 
 // contactPatch keeps the difference between a list left out (nil: tags
 // stay) and an empty list (tags: [] clears them); gqlgen decodes the latter
 // to a non-nil empty slice.
 func contactPatch(in model.ContactPatch) crmhub.ContactPatch {
-	p := crmhub.ContactPatch{Name: in.Name, CustomFields: in.CustomFields, URI: in.URI}
+	p := crmhub.ContactPatch{Name: in.Name, CustomFields: in.CustomFields, URI: in.URI,
+		ResponsibleUserID: idOrNil(crmhub.KindUser, in.ResponsibleUserID), ClearResponsibleUser: deref(in.ClearResponsibleUser)}
 	if in.Tags != nil {
 		tags := in.Tags
 		p.Tags = &tags
@@ -55,7 +69,8 @@ func contactFilter(in *model.ContactFilter) crmhub.ContactFilter {
 	if in == nil {
 		return crmhub.ContactFilter{}
 	}
-	f := crmhub.ContactFilter{Search: deref(in.Search), Tags: in.Tags, UpdatedSince: in.UpdatedSince}
+	f := crmhub.ContactFilter{Search: deref(in.Search), Tags: in.Tags, UpdatedSince: in.UpdatedSince,
+		ResponsibleUserID: idOrNil(crmhub.KindUser, in.ResponsibleUserID)}
 	if in.Identity != nil {
 		id := identifier(in.Identity)
 		f.Identity = &id
@@ -102,3 +117,37 @@ func deref[T any](p *T) T {
 	}
 	return *p
 }
+
+// optionalID decodes an optional global id of kind k.
+func optionalID(k crmhub.Kind, s *string) (*uuid.UUID, error) {
+	if s == nil {
+		return nil, nil
+	}
+	id, err := crmhub.ParseID(k, *s)
+	if err != nil {
+		return nil, err
+	}
+	return &id, nil
+}
+
+// fieldNotFound names the input field of a NOT_FOUND id error.
+func fieldNotFound(err error, field string) error {
+	var e *crmhub.Error
+	if errors.As(err, &e) {
+		c := *e
+		c.Field = field
+		return &c
+	}
+	return err
+}
+
+// itemErrorOf turns an error about one bulk item into its ItemError.
+func itemErrorOf(err error) crmhub.ItemError {
+	var e *crmhub.Error
+	if errors.As(err, &e) {
+		return crmhub.ItemError{Field: e.Field, Code: e.Code, Message: e.Message, Extensions: e.Extensions}
+	}
+	return crmhub.ItemError{Code: crmhub.EINTERNAL, Message: "internal error"}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

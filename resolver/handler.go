@@ -23,13 +23,21 @@ import (
 
 // Config is what the handler needs; cmd/crmhub fills it.
 type Config struct {
-	Contacts   crmhub.ContactService
-	Auth       crmhub.AuthService
-	APIKeys    crmhub.APIKeyService
-	Workspaces crmhub.WorkspaceService
-	Ready      func(context.Context) error // /readyz
-	Gatherer   prometheus.Gatherer         // /metrics (nil: prometheus.DefaultGatherer)
-	Registerer prometheus.Registerer       // nil: a fresh registry per handler is fine, but don't panic on double registration in tests
+	Contacts      crmhub.ContactService
+	Auth          crmhub.AuthService
+	APIKeys       crmhub.APIKeyService
+	Workspaces    crmhub.WorkspaceService
+	Consents      crmhub.ConsentService
+	Users         crmhub.UserService
+	Deals         crmhub.DealService
+	Conversations crmhub.ConversationService
+	Events        crmhub.EventService
+	Webhooks      crmhub.WebhookService
+	// MaxSubscriptions bounds the subscriptions of one websocket (0: 20).
+	MaxSubscriptions int
+	Ready            func(context.Context) error // /readyz
+	Gatherer         prometheus.Gatherer         // /metrics (nil: prometheus.DefaultGatherer)
+	Registerer       prometheus.Registerer       // nil: a fresh registry per handler is fine, but don't panic on double registration in tests
 
 	Introspection   bool
 	ComplexityLimit int // 0 means 1000
@@ -86,7 +94,9 @@ func NewHandler(cfg Config) http.Handler {
 // websocket transport comes first: the HTTP transports would otherwise
 // claim GET upgrade requests.
 func newGraphQLServer(cfg Config, m *metrics, log *slog.Logger) *handler.Server {
-	res := &Resolver{Contacts: cfg.Contacts, APIKeys: cfg.APIKeys, Workspaces: cfg.Workspaces}
+	res := &Resolver{Contacts: cfg.Contacts, APIKeys: cfg.APIKeys, Workspaces: cfg.Workspaces,
+		Consents: cfg.Consents, Users: cfg.Users, Deals: cfg.Deals, Conversations: cfg.Conversations,
+		Events: cfg.Events, Webhooks: cfg.Webhooks}
 	es := graph.NewExecutableSchema(graph.Config{
 		Resolvers:  res,
 		Directives: graph.DirectiveRoot{HasScope: hasScope},
@@ -96,7 +106,7 @@ func newGraphQLServer(cfg Config, m *metrics, log *slog.Logger) *handler.Server 
 		Implementation: transport.CoderWebsocketImplementation{
 			AcceptOptions: websocket.AcceptOptions{OriginPatterns: cfg.CORSOrigins},
 		},
-		InitFunc:              wsInit(cfg.Auth, log),
+		InitFunc:              withSubscriptionLimit(wsInit(cfg.Auth, log), cfg.MaxSubscriptions),
 		InitTimeout:           wsInitTimeout,
 		KeepAlivePingInterval: wsPingInterval, // graphql-ws (legacy) clients
 		PingPongInterval:      wsPingInterval, // graphql-transport-ws clients
@@ -124,7 +134,7 @@ func newGraphQLServer(cfg Config, m *metrics, log *slog.Logger) *handler.Server 
 	srv.SetErrorPresenter(errorPresenter(log))
 	srv.SetRecoverFunc(recoverFunc(log))
 	srv.AroundOperations(m.operationMetrics)
-	srv.AroundOperations(loaderMiddleware(cfg.Contacts))
+	srv.AroundOperations(loaderMiddleware(res))
 	return srv
 }
 
@@ -176,5 +186,23 @@ func readyz(ready func(context.Context) error, log *slog.Logger) http.HandlerFun
 			}
 		}
 		io.WriteString(w, "ok")
+	}
+}
+
+// defaultMaxSubscriptions bounds the subscriptions of one websocket.
+const defaultMaxSubscriptions = 20
+
+// withSubscriptionLimit gives each authenticated socket its own count of
+// live subscriptions, capped at max (0: defaultMaxSubscriptions).
+func withSubscriptionLimit(init transport.WebsocketInitFunc, max int) transport.WebsocketInitFunc {
+	if max <= 0 {
+		max = defaultMaxSubscriptions
+	}
+	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		ctx, ack, err := init(ctx, payload)
+		if err != nil {
+			return ctx, ack, err
+		}
+		return withSubLimit(ctx, max), ack, nil
 	}
 }

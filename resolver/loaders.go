@@ -49,18 +49,24 @@ type loaders struct {
 	notes      *dataloader.Loader[crmhub.NotesKey, *crmhub.NoteConnection]
 	contacts   *dataloader.Loader[uuid.UUID, *crmhub.Contact]
 
+	// r reaches the other services for the reads of deals, users,
+	// conversations and messages, which always go through groups.
+	r *Resolver
+
 	mu    sync.Mutex
-	pages map[*crmhub.Contact]*pageGroup
+	pages map[any]*pageGroup // by parent pointer (*crmhub.Contact, *crmhub.Deal, ...)
 }
 
-func newLoaders(s crmhub.ContactService) *loaders {
+func newLoaders(r *Resolver) *loaders {
+	s := r.Contacts
 	return &loaders{
+		r:          r,
 		s:          s,
 		identities: newLoader(s.IdentitiesByContact),
 		tags:       newLoader(s.TagsByContact),
 		notes:      newLoader(s.NotesByContact),
 		contacts:   newLoader(contactsByID(s)),
-		pages:      map[*crmhub.Contact]*pageGroup{},
+		pages:      map[any]*pageGroup{},
 	}
 }
 
@@ -119,6 +125,7 @@ func unique[K comparable](keys []K) []K {
 // (identities, tags, notes with given arguments) runs once for all of them.
 type pageGroup struct {
 	ids   []uuid.UUID
+	items []any // the objects, for reads that follow a reference they hold
 	mu    sync.Mutex
 	reads map[any]*groupRead
 }
@@ -133,30 +140,37 @@ type groupRead struct {
 
 // addPage makes the contacts of a page one group.
 func (l *loaders) addPage(contacts []*crmhub.Contact) {
-	g := &pageGroup{ids: make([]uuid.UUID, 0, len(contacts)), reads: map[any]*groupRead{}}
+	addGroup(l, contacts, func(c *crmhub.Contact) uuid.UUID { return c.ID })
+}
+
+// addGroup makes objects returned together (a page, a list field) one
+// group, so that each nested field is read once for all of them.
+func addGroup[P any](l *loaders, items []*P, id func(*P) uuid.UUID) {
+	g := &pageGroup{ids: make([]uuid.UUID, 0, len(items)), reads: map[any]*groupRead{}}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, c := range contacts {
-		if c != nil {
-			g.ids = append(g.ids, c.ID)
-			l.pages[c] = g
+	for _, it := range items {
+		if it != nil {
+			g.ids = append(g.ids, id(it))
+			g.items = append(g.items, it)
+			l.pages[it] = g
 		}
 	}
 	g.ids = unique(g.ids)
 }
 
-func (l *loaders) pageOf(c *crmhub.Contact) *pageGroup {
+func (l *loaders) pageOf(parent any) *pageGroup {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.pages[c]
+	return l.pages[parent]
 }
 
-// load returns what fetch finds for contact c: through c's page group when
-// it has one, through the dataloader otherwise. key names the kind of read
-// within the group.
-func load[V any](ctx context.Context, l *loaders, c *crmhub.Contact, key any,
+// load returns what fetch finds for the object parent (whose id is id):
+// through its group when it has one, through single otherwise. key names
+// the kind of read within the group.
+func load[V any](ctx context.Context, l *loaders, parent any, id uuid.UUID, key any,
 	fetch func(context.Context, []uuid.UUID) (map[uuid.UUID]V, error), single func() (V, error)) (V, error) {
-	g := l.pageOf(c)
+	g := l.pageOf(parent)
 	if g == nil {
 		return single()
 	}
@@ -177,7 +191,17 @@ func load[V any](ctx context.Context, l *loaders, c *crmhub.Contact, key any,
 	if r.err != nil {
 		return zero, r.err
 	}
-	return r.got.(map[uuid.UUID]V)[c.ID], nil
+	return r.got.(map[uuid.UUID]V)[id], nil
+}
+
+// loadOne is load for reads without a dataloader: an object outside any
+// group is read on its own.
+func loadOne[V any](ctx context.Context, l *loaders, parent any, id uuid.UUID, key any,
+	fetch func(context.Context, []uuid.UUID) (map[uuid.UUID]V, error)) (V, error) {
+	return load(ctx, l, parent, id, key, fetch, func() (V, error) {
+		m, err := fetch(ctx, []uuid.UUID{id})
+		return m[id], err
+	})
 }
 
 // Reads by field.
@@ -190,12 +214,12 @@ const (
 )
 
 func (l *loaders) identitiesOf(ctx context.Context, c *crmhub.Contact) ([]*crmhub.Identity, error) {
-	return load(ctx, l, c, readIdentities, l.s.IdentitiesByContact,
+	return load(ctx, l, c, c.ID, readIdentities, l.s.IdentitiesByContact,
 		func() ([]*crmhub.Identity, error) { return l.identities.Load(ctx, c.ID)() })
 }
 
 func (l *loaders) tagsOf(ctx context.Context, c *crmhub.Contact) ([]string, error) {
-	return load(ctx, l, c, readTags, l.s.TagsByContact,
+	return load(ctx, l, c, c.ID, readTags, l.s.TagsByContact,
 		func() ([]string, error) { return l.tags.Load(ctx, c.ID)() })
 }
 
@@ -218,16 +242,16 @@ func (l *loaders) notesOf(ctx context.Context, c *crmhub.Contact, key crmhub.Not
 	}
 	key.ContactID = c.ID
 	args := crmhub.NotesKey{First: key.First, After: key.After}
-	return load(ctx, l, c, args, fetch,
+	return load(ctx, l, c, c.ID, args, fetch,
 		func() (*crmhub.NoteConnection, error) { return l.notes.Load(ctx, key)() })
 }
 
 type loadersKey struct{}
 
 // loaderMiddleware gives each operation its own loaders.
-func loaderMiddleware(s crmhub.ContactService) graphql.OperationMiddleware {
+func loaderMiddleware(r *Resolver) graphql.OperationMiddleware {
 	return func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
-		return next(context.WithValue(ctx, loadersKey{}, newLoaders(s)))
+		return next(context.WithValue(ctx, loadersKey{}, newLoaders(r)))
 	}
 }
 
@@ -238,5 +262,5 @@ func (r *Resolver) loadersFor(ctx context.Context) *loaders {
 	if l, ok := ctx.Value(loadersKey{}).(*loaders); ok {
 		return l
 	}
-	return newLoaders(r.Contacts)
+	return newLoaders(r)
 }

@@ -36,6 +36,20 @@ func (r *queryResolver) Node(ctx context.Context, id string) (crmhub.Node, error
 			return nil, err
 		}
 		n = k
+	case crmhub.KindUser:
+		n, err = node(r.Resolver.Users.User(ctx, uid))
+	case crmhub.KindDeal:
+		n, err = node(r.Resolver.Deals.Deal(ctx, uid))
+	case crmhub.KindConversation:
+		n, err = node(r.Resolver.Conversations.Conversation(ctx, uid))
+	case crmhub.KindMessage:
+		n, err = node(r.Resolver.Conversations.Message(ctx, uid))
+	case crmhub.KindSuppression:
+		n, err = node(r.Resolver.Consents.Suppression(ctx, uid))
+	case crmhub.KindWebhookEndpoint:
+		n, err = node(r.Resolver.Webhooks.WebhookEndpoint(ctx, uid))
+	case crmhub.KindWebhookDelivery:
+		n, err = node(r.Resolver.Webhooks.WebhookDelivery(ctx, uid))
 	case crmhub.KindWorkspace:
 		ws, err := nilIfNotFound(r.Workspaces.Workspace(ctx))
 		if ws == nil || err != nil || ws.ID != uid {
@@ -43,7 +57,22 @@ func (r *queryResolver) Node(ctx context.Context, id string) (crmhub.Node, error
 		}
 		n = ws
 	}
-	return n, nil
+	return n, err
+}
+
+// node turns a service answer into a Node: NOT_FOUND and a nil object are
+// null (an interface holding a nil pointer is not).
+func node[T any, P interface {
+	*T
+	crmhub.Node
+}](v P, err error) (crmhub.Node, error) {
+	if crmhub.ErrorCode(err) == crmhub.ENOTFOUND || (err == nil && v == nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
 // Viewer describes the caller. It reads only what the query selects, so a

@@ -18,9 +18,15 @@ import (
 // service; the resolvers hold no other state, so one Resolver serves every
 // request and every workspace.
 type Resolver struct {
-	Contacts   crmhub.ContactService
-	APIKeys    crmhub.APIKeyService
-	Workspaces crmhub.WorkspaceService
+	Contacts      crmhub.ContactService
+	APIKeys       crmhub.APIKeyService
+	Workspaces    crmhub.WorkspaceService
+	Consents      crmhub.ConsentService
+	Users         crmhub.UserService
+	Deals         crmhub.DealService
+	Conversations crmhub.ConversationService
+	Events        crmhub.EventService
+	Webhooks      crmhub.WebhookService
 }
 
 var _ graph.ResolverRoot = (*Resolver)(nil)
@@ -47,6 +53,32 @@ func (r *Resolver) NoteConnection() graph.NoteConnectionResolver {
 	return &noteConnectionResolver{r}
 }
 
+// Conversation returns the Conversation field resolvers.
+func (r *Resolver) Conversation() graph.ConversationResolver { return &conversationResolver{r} }
+
+// Deal returns the Deal field resolvers.
+func (r *Resolver) Deal() graph.DealResolver { return &dealResolver{root: r} }
+
+// DealConnection returns the DealConnection field resolvers.
+func (r *Resolver) DealConnection() graph.DealConnectionResolver { return &dealConnectionResolver{r} }
+
+// Event returns the Event field resolvers.
+func (r *Resolver) Event() graph.EventResolver { return &eventResolver{r} }
+
+// Message returns the Message field resolvers.
+func (r *Resolver) Message() graph.MessageResolver { return &messageResolver{root: r} }
+
+// Subscription returns the subscription resolvers.
+func (r *Resolver) Subscription() graph.SubscriptionResolver { return &subscriptionResolver{r} }
+
+// Suppression returns the Suppression field resolvers.
+func (r *Resolver) Suppression() graph.SuppressionResolver { return &suppressionResolver{r} }
+
+// WebhookDelivery returns the WebhookDelivery field resolvers.
+func (r *Resolver) WebhookDelivery() graph.WebhookDeliveryResolver {
+	return &webhookDeliveryResolver{r}
+}
+
 // Query returns the query resolvers.
 func (r *Resolver) Query() graph.QueryResolver { return &queryResolver{r} }
 
@@ -58,4 +90,15 @@ type (
 	noteResolver              struct{ *Resolver }
 	noteConnectionResolver    struct{ *Resolver }
 	queryResolver             struct{ *Resolver }
+	conversationResolver      struct{ *Resolver }
+	// dealResolver and messageResolver name their root instead of
+	// embedding it: their fields Contacts and Conversation would collide
+	// with the Resolver's own.
+	dealResolver            struct{ root *Resolver }
+	dealConnectionResolver  struct{ *Resolver }
+	eventResolver           struct{ *Resolver }
+	messageResolver         struct{ root *Resolver }
+	subscriptionResolver    struct{ *Resolver }
+	suppressionResolver     struct{ *Resolver }
+	webhookDeliveryResolver struct{ *Resolver }
 )

@@ -43,6 +43,14 @@ type Config struct {
 	// addresses (CRMHUB_WEBHOOK_ALLOW_PRIVATE). Default false. Parsed now and
 	// kept for the webhook dispatcher.
 	WebhookAllowPrivate bool
+	// SecretKey encrypts secrets at rest (webhook signing secrets): base64
+	// of 32 bytes (CRMHUB_SECRET_KEY; `crmhub secret-key` makes one).
+	// Required by serve, except with --dev-key, which then uses a fixed
+	// development key and says so.
+	SecretKey string
+	// MaxSubscriptions bounds the subscriptions of one websocket
+	// (CRMHUB_MAX_SUBSCRIPTIONS). Default 20.
+	MaxSubscriptions int
 	// NoMigrate skips applying migrations at start (--no-migrate, flag only).
 	NoMigrate bool
 	// DevKey makes serve print an admin key of a development workspace
@@ -55,24 +63,26 @@ type Config struct {
 
 // Defaults of the settings that have one.
 const (
-	defaultAddr            = ":8080"
-	defaultComplexityLimit = 1000
-	defaultLogFormat       = "text"
-	defaultShutdownTimeout = 20 * time.Second
-	defaultDevKeyFile      = ".crmhub-dev-key"
+	defaultAddr             = ":8080"
+	defaultComplexityLimit  = 1000
+	defaultLogFormat        = "text"
+	defaultShutdownTimeout  = 20 * time.Second
+	defaultDevKeyFile       = ".crmhub-dev-key"
+	defaultMaxSubscriptions = 20
 )
 
 // loadConfig returns the defaults overridden by the environment read through
 // getenv. An unparsable value is an error naming its variable.
 func loadConfig(getenv func(string) string) (Config, error) {
 	cfg := Config{
-		DatabaseURL:     db.DefaultURL,
-		Addr:            defaultAddr,
-		Introspection:   true,
-		ComplexityLimit: defaultComplexityLimit,
-		LogFormat:       defaultLogFormat,
-		ShutdownTimeout: defaultShutdownTimeout,
-		DevKeyFile:      defaultDevKeyFile,
+		DatabaseURL:      db.DefaultURL,
+		Addr:             defaultAddr,
+		Introspection:    true,
+		ComplexityLimit:  defaultComplexityLimit,
+		LogFormat:        defaultLogFormat,
+		ShutdownTimeout:  defaultShutdownTimeout,
+		DevKeyFile:       defaultDevKeyFile,
+		MaxSubscriptions: defaultMaxSubscriptions,
 	}
 	var errs []error
 	env := func(name string, set func(string) error) {
@@ -96,6 +106,14 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	env("CRMHUB_LOG_FORMAT", (*logFormatValue)(&cfg.LogFormat).Set)
 	env("CRMHUB_SHUTDOWN_TIMEOUT", setDuration(&cfg.ShutdownTimeout))
 	env("CRMHUB_WEBHOOK_ALLOW_PRIVATE", setBool(&cfg.WebhookAllowPrivate))
+	env("CRMHUB_SECRET_KEY", func(v string) error {
+		if _, err := db.ParseSecretKey(v); err != nil {
+			return errors.New("want the base64 of 32 random bytes (crmhub secret-key prints one)")
+		}
+		cfg.SecretKey = v
+		return nil
+	})
+	env("CRMHUB_MAX_SUBSCRIPTIONS", setPositiveInt(&cfg.MaxSubscriptions))
 	return cfg, errors.Join(errs...)
 }
 

@@ -32,6 +32,7 @@ Usage:
   crmhub apikey create --workspace ID --scopes a,b [--name NAME] [--json]
   crmhub apikey list --workspace ID [--json]
   crmhub apikey revoke --workspace ID KEYID [--json]
+  crmhub secret-key [--json]                        print a new CRMHUB_SECRET_KEY
   crmhub version [--json]
 
 Run "crmhub COMMAND --help" for the flags of a command.
@@ -112,6 +113,8 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 		return c.apikey(ctx, rest)
 	case "version":
 		return c.version(rest)
+	case "secret-key":
+		return c.secretKey(rest)
 	case "help", "-h", "-help", "--help":
 		io.WriteString(c.stdout, usage)
 		return nil

@@ -69,17 +69,19 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		}
 	}
 
-	var h http.Handler = resolver.NewHandler(resolver.Config{
-		Contacts:        db.NewContactService(d),
-		Auth:            auth,
-		APIKeys:         auth,
-		Workspaces:      auth,
-		Ready:           d.Ping,
-		Introspection:   cfg.Introspection,
-		ComplexityLimit: cfg.ComplexityLimit,
-		CORSOrigins:     cfg.CORSOrigins,
-		Logger:          log,
-	})
+	a, err := newApp(d, cfg, log)
+	if err != nil {
+		return err
+	}
+	if err := a.start(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+		defer cancel()
+		a.stop(sctx)
+	}()
+	var h http.Handler = resolver.NewHandler(a.handler)
 	if c.wrap != nil {
 		h = c.wrap(h)
 	}

@@ -22,17 +22,19 @@ type ContactFilter struct {
 	// Case-insensitive match on name, email and phone.
 	Search *string `json:"search,omitempty"`
 	// Contacts carrying all of these tags.
-	Tags         []string         `json:"tags,omitempty"`
-	Identity     *IdentifierInput `json:"identity,omitempty"`
-	UpdatedSince *time.Time       `json:"updatedSince,omitempty"`
+	Tags              []string         `json:"tags,omitempty"`
+	Identity          *IdentifierInput `json:"identity,omitempty"`
+	UpdatedSince      *time.Time       `json:"updatedSince,omitempty"`
+	ResponsibleUserID *string          `json:"responsibleUserId,omitempty"`
 }
 
 type ContactInput struct {
-	Name         *string            `json:"name,omitempty"`
-	Identifiers  []*IdentifierInput `json:"identifiers"`
-	CustomFields map[string]any     `json:"customFields,omitempty"`
-	Tags         []string           `json:"tags,omitempty"`
-	URI          *string            `json:"uri,omitempty"`
+	Name              *string            `json:"name,omitempty"`
+	Identifiers       []*IdentifierInput `json:"identifiers"`
+	CustomFields      map[string]any     `json:"customFields,omitempty"`
+	Tags              []string           `json:"tags,omitempty"`
+	URI               *string            `json:"uri,omitempty"`
+	ResponsibleUserID *string            `json:"responsibleUserId,omitempty"`
 }
 
 type ContactOrder struct {
@@ -45,8 +47,11 @@ type ContactPatch struct {
 	// Merged by key into the stored fields; a key set to null is removed.
 	CustomFields map[string]any `json:"customFields,omitempty"`
 	// Replaces the contact's tags.
-	Tags []string `json:"tags,omitempty"`
-	URI  *string  `json:"uri,omitempty"`
+	Tags              []string `json:"tags,omitempty"`
+	URI               *string  `json:"uri,omitempty"`
+	ResponsibleUserID *string  `json:"responsibleUserId,omitempty"`
+	// Removes the responsible user.
+	ClearResponsibleUser *bool `json:"clearResponsibleUser,omitempty"`
 }
 
 type ContactUpsertInput struct {
@@ -54,8 +59,47 @@ type ContactUpsertInput struct {
 	Identifiers  []*IdentifierInput `json:"identifiers"`
 	CustomFields map[string]any     `json:"customFields,omitempty"`
 	// Replaces the contact's tags when given.
-	Tags []string `json:"tags,omitempty"`
-	URI  *string  `json:"uri,omitempty"`
+	Tags              []string `json:"tags,omitempty"`
+	URI               *string  `json:"uri,omitempty"`
+	ResponsibleUserID *string  `json:"responsibleUserId,omitempty"`
+}
+
+type ConversationFilter struct {
+	Status     *crmhub.ConversationStatus `json:"status,omitempty"`
+	AssigneeID *string                    `json:"assigneeId,omitempty"`
+	ContactID  *string                    `json:"contactId,omitempty"`
+	Channel    *crmhub.Channel            `json:"channel,omitempty"`
+	Unanswered *bool                      `json:"unanswered,omitempty"`
+}
+
+type DealFilter struct {
+	Status            *crmhub.DealStatus `json:"status,omitempty"`
+	ResponsibleUserID *string            `json:"responsibleUserId,omitempty"`
+	ContactID         *string            `json:"contactId,omitempty"`
+	UpdatedSince      *time.Time         `json:"updatedSince,omitempty"`
+}
+
+type DealUpsertInput struct {
+	ID                *string            `json:"id,omitempty"`
+	ExternalRef       *ExternalRefInput  `json:"externalRef,omitempty"`
+	Name              *string            `json:"name,omitempty"`
+	Status            *crmhub.DealStatus `json:"status,omitempty"`
+	Amount            *float64           `json:"amount,omitempty"`
+	Currency          *string            `json:"currency,omitempty"`
+	Stage             *string            `json:"stage,omitempty"`
+	ResponsibleUserID *string            `json:"responsibleUserId,omitempty"`
+	// Replaces the deal's contacts when given.
+	ContactIds []string `json:"contactIds,omitempty"`
+}
+
+type EventFilter struct {
+	Types     []string `json:"types,omitempty"`
+	SubjectID *string  `json:"subjectId,omitempty"`
+}
+
+type ExternalRefInput struct {
+	Source     string `json:"source"`
+	ExternalID string `json:"externalId"`
 }
 
 type IdentifierInput struct {
@@ -65,20 +109,81 @@ type IdentifierInput struct {
 	Source *string `json:"source,omitempty"`
 }
 
+type InboundMessageInput struct {
+	Channel    crmhub.Channel     `json:"channel"`
+	ChatID     string             `json:"chatId"`
+	SenderName *string            `json:"senderName,omitempty"`
+	Type       crmhub.MessageType `json:"type"`
+	Text       *string            `json:"text,omitempty"`
+	ContentURL *string            `json:"contentUrl,omitempty"`
+	// Makes the call idempotent per channel.
+	ExternalID *string    `json:"externalId,omitempty"`
+	ReceivedAt *time.Time `json:"receivedAt,omitempty"`
+	// The connection the message came through (accepted; used once connectors land).
+	ConnectionID *string `json:"connectionId,omitempty"`
+}
+
 type Mutation struct {
 }
 
 type Query struct {
 }
 
+type SendMessageInput struct {
+	ConversationID *string            `json:"conversationId,omitempty"`
+	ContactID      *string            `json:"contactId,omitempty"`
+	Channel        *crmhub.Channel    `json:"channel,omitempty"`
+	Type           crmhub.MessageType `json:"type"`
+	Text           *string            `json:"text,omitempty"`
+	ContentURL     *string            `json:"contentUrl,omitempty"`
+	Template       *TemplateInput     `json:"template,omitempty"`
+	ReplyToID      *string            `json:"replyToId,omitempty"`
+}
+
+type Subscription struct {
+}
+
+type TemplateInput struct {
+	Name       string         `json:"name"`
+	Language   string         `json:"language"`
+	Components map[string]any `json:"components,omitempty"`
+}
+
 type UpsertContactsPayload struct {
 	Results []*crmhub.UpsertContactResult `json:"results"`
+}
+
+type UpsertDealsPayload struct {
+	Results []*crmhub.UpsertDealResult `json:"results"`
+}
+
+type UpsertUsersPayload struct {
+	Results []*crmhub.UpsertUserResult `json:"results"`
+}
+
+type UserInput struct {
+	ExternalID string  `json:"externalId"`
+	Name       string  `json:"name"`
+	Email      *string `json:"email,omitempty"`
 }
 
 type Viewer struct {
 	Workspace *crmhub.Workspace `json:"workspace"`
 	APIKey    *crmhub.APIKey    `json:"apiKey"`
 	Scopes    []string          `json:"scopes"`
+}
+
+type WebhookEndpointPatch struct {
+	URL         *string  `json:"url,omitempty"`
+	Events      []string `json:"events,omitempty"`
+	Description *string  `json:"description,omitempty"`
+	Enabled     *bool    `json:"enabled,omitempty"`
+}
+
+type WebhookEndpointWithSecret struct {
+	Endpoint *crmhub.WebhookEndpoint `json:"endpoint"`
+	// The signing secret (whsec_...). It is shown only here, once.
+	Secret string `json:"secret"`
 }
 
 type ContactOrderField string

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/crmhub/crmhub/connectors/loopback"
+	"github.com/crmhub/crmhub/db"
+	"github.com/crmhub/crmhub/resolver"
+)
+
+// Intervals of the background loops.
+const (
+	outboxInterval   = 5 * time.Second
+	dispatchInterval = time.Second
+)
+
+// app is the running service apart from HTTP: the domain services and the
+// background loops that serve them (event fan-out, message outbox, webhook
+// dispatcher, River workers).
+type app struct {
+	handler resolver.Config
+	hub     *db.Hub
+	outbox  *db.Outbox
+	disp    *db.WebhookDispatcher
+	river   *db.River
+	cancel  context.CancelFunc
+	hubDone chan struct{}
+	log     *slog.Logger
+}
+
+// newApp builds the services over d. Nothing runs until start.
+func newApp(d *db.DB, cfg Config, log *slog.Logger) (*app, error) {
+	sealer, err := secretSealer(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	webhooks, err := db.NewWebhookService(d, db.WebhookConfig{Sealer: sealer, AllowPrivate: cfg.WebhookAllowPrivate, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	riv, err := db.NewRiver(d, db.RiverConfig{Log: log}, webhooks)
+	if err != nil {
+		return nil, err
+	}
+	hub := db.NewHub(d, db.HubConfig{Log: log})
+	auth := db.NewAuthService(d)
+	// Until connectors carry real channels, messages go to the loopback
+	// channel, which logs them.
+	conversations := db.NewConversationService(d, &loopback.Channel{Log: log})
+	return &app{
+		handler: resolver.Config{
+			Contacts:         db.NewContactService(d),
+			Auth:             auth,
+			APIKeys:          auth,
+			Workspaces:       auth,
+			Consents:         db.NewConsentService(d),
+			Users:            db.NewUserService(d),
+			Deals:            db.NewDealService(d),
+			Conversations:    conversations,
+			Events:           db.NewEventService(d, hub),
+			Webhooks:         webhooks,
+			MaxSubscriptions: cfg.MaxSubscriptions,
+			Ready:            d.Ping,
+			Introspection:    cfg.Introspection,
+			ComplexityLimit:  cfg.ComplexityLimit,
+			CORSOrigins:      cfg.CORSOrigins,
+			Logger:           log,
+		},
+		hub:    hub,
+		outbox: db.NewOutbox(conversations, outboxInterval, log),
+		disp:   db.NewWebhookDispatcher(webhooks, dispatchInterval),
+		river:  riv,
+		log:    log,
+	}, nil
+}
+
+// secretSealer builds the at-rest encryption from CRMHUB_SECRET_KEY, or in
+// development (--dev-key without a key) from a fixed, published key.
+func secretSealer(cfg Config, log *slog.Logger) (*db.Sealer, error) {
+	if cfg.SecretKey == "" {
+		if !cfg.DevKey {
+			return nil, errors.New("CRMHUB_SECRET_KEY is not set: it encrypts webhook secrets at rest " +
+				"(run `crmhub secret-key` to make one, and keep it: losing it means rotating every webhook secret)")
+		}
+		log.Warn("CRMHUB_SECRET_KEY is not set: using the fixed development key; do not use this database in production")
+		return db.NewDevSealer(), nil
+	}
+	key, err := db.ParseSecretKey(cfg.SecretKey)
+	if err != nil {
+		return nil, fmt.Errorf("CRMHUB_SECRET_KEY: %w", err)
+	}
+	return db.NewSealer(key)
+}
+
+// start runs the background loops; the hub listens before start returns,
+// so subscriptions opened right after see every event.
+func (a *app) start(ctx context.Context) error {
+	ctx, a.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	a.hubDone = make(chan struct{})
+	go func() { a.hub.Run(ctx); close(a.hubDone) }()
+	select {
+	case <-a.hub.Listening():
+	case <-time.After(30 * time.Second):
+		a.cancel()
+		return errors.New("event listener did not start within 30s")
+	}
+	if err := a.river.Start(ctx); err != nil {
+		a.cancel()
+		return err
+	}
+	a.outbox.Start(ctx)
+	a.disp.Start(ctx)
+	return nil
+}
+
+// stop ends the loops: new work first, then the workers, then the
+// listener (which ends the subscriptions).
+func (a *app) stop(ctx context.Context) {
+	a.disp.Stop()
+	a.outbox.Stop()
+	if err := a.river.Stop(ctx); err != nil {
+		a.log.Warn("river did not stop cleanly", "err", err)
+	}
+	a.cancel()
+	<-a.hubDone
+}

@@ -1,0 +1,132 @@
+package resolver
+
+import (
+	"context"
+	"slices"
+
+	"github.com/crmhub/crmhub"
+	"github.com/google/uuid"
+)
+
+// Reads of the edges between deals, users, conversations and messages. All
+// go through groups (see loaders): a page or list registers its objects with
+// addGroup, and the first resolver of a nested field reads for all of them
+// in one call. An object outside any group is read alone.
+
+const (
+	readConsents readKind = iota + 100
+	readSuppressions
+	readDealContacts
+)
+
+// refKey names a reference read: the field that holds the reference.
+type refKey string
+
+// pageArgs names a paged child read within a group.
+type pageArgs struct {
+	kind  string
+	first int
+	after string
+}
+
+// loadRef follows the reference ref(parent) (a user, a contact, a
+// conversation id the parent holds), reading the referenced objects of the
+// parent's whole group at once.
+func loadRef[P any, V any](ctx context.Context, l *loaders, parent *P, ref func(*P) *uuid.UUID, key refKey,
+	get func(context.Context, []uuid.UUID) ([]*V, error)) (*V, error) {
+	id := ref(parent)
+	if id == nil {
+		return nil, nil
+	}
+	fetch := func(ctx context.Context, _ []uuid.UUID) (map[uuid.UUID]*V, error) {
+		var ids []uuid.UUID
+		if g := l.pageOf(parent); g != nil {
+			for _, it := range g.items {
+				if p, ok := it.(*P); ok {
+					if r := ref(p); r != nil && !slices.Contains(ids, *r) {
+						ids = append(ids, *r)
+					}
+				}
+			}
+		} else {
+			ids = []uuid.UUID{*id}
+		}
+		list, err := get(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[uuid.UUID]*V, len(ids))
+		for i, v := range list {
+			if i < len(ids) && v != nil {
+				out[ids[i]] = v
+			}
+		}
+		return out, nil
+	}
+	g := l.pageOf(parent)
+	if g == nil {
+		m, err := fetch(ctx, nil)
+		return m[*id], err
+	}
+	g.mu.Lock()
+	r := g.reads[key]
+	if r == nil {
+		r = &groupRead{}
+		g.reads[key] = r
+	}
+	g.mu.Unlock()
+	r.once.Do(func() {
+		r.err = errBatchFailed
+		r.got, r.err = fetch(ctx, nil)
+	})
+	if r.err != nil {
+		return nil, r.err
+	}
+	return r.got.(map[uuid.UUID]*V)[*id], nil
+}
+
+// pagesOf adapts a per-parent page read to the shape load takes, for one
+// pair of page arguments.
+func pagesOf[C any](get func(context.Context, []crmhub.PageKey) (map[crmhub.PageKey]*C, error), first int, after string) func(context.Context, []uuid.UUID) (map[uuid.UUID]*C, error) {
+	return func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*C, error) {
+		keys := make([]crmhub.PageKey, len(ids))
+		for i, id := range ids {
+			keys[i] = crmhub.PageKey{ParentID: id, First: first, After: after}
+		}
+		got, err := get(ctx, keys)
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[uuid.UUID]*C, len(got))
+		for k, v := range got {
+			out[k.ParentID] = v
+		}
+		return out, nil
+	}
+}
+
+// Groups of each kind of object.
+
+func (l *loaders) addDeals(ds []*crmhub.Deal) {
+	addGroup(l, ds, func(d *crmhub.Deal) uuid.UUID { return d.ID })
+}
+
+func (l *loaders) addConversations(cs []*crmhub.Conversation) {
+	addGroup(l, cs, func(c *crmhub.Conversation) uuid.UUID { return c.ID })
+}
+
+func (l *loaders) addMessages(ms []*crmhub.Message) {
+	addGroup(l, ms, func(m *crmhub.Message) uuid.UUID { return m.ID })
+}
+
+func (l *loaders) addSuppressions(ss []*crmhub.Suppression) {
+	addGroup(l, ss, func(s *crmhub.Suppression) uuid.UUID { return s.ID })
+}
+
+func nodes[E any, N any](edges []*E, node func(*E) *N) []*N {
+	out := make([]*N, len(edges))
+	for i, e := range edges {
+		out[i] = node(e)
+	}
+	return out
+}
