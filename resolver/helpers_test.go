@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/crmhub/crmhub/connectors/loopback"
 	"github.com/crmhub/crmhub/db"
 	"github.com/crmhub/crmhub/db/dbtest"
 	"github.com/crmhub/crmhub/resolver"
@@ -23,6 +24,14 @@ type env struct {
 	t   *testing.T
 	db  *db.DB
 	srv *httptest.Server
+	// ch is the outbound channel sendMessage delivers to.
+	ch *loopback.Channel
+	// hub fans events out to subscriptions; it listens before newEnv returns.
+	hub           *db.Hub
+	conversations *db.ConversationService
+	// webhooks signs with the development key and may target loopback; no
+	// River runs unless a test starts one (see db.NewRiver).
+	webhooks *db.WebhookService
 }
 
 // newEnv starts the real handler, as cmd/crmhub wires it, over services on
@@ -33,23 +42,50 @@ func newEnv(t *testing.T, opts ...func(*resolver.Config)) *env {
 	return newEnvOn(t, d, opts...)
 }
 
+// newEnvClock is newEnv with the services on a settable clock, for time
+// rules (the service window, expiries).
+func newEnvClock(t *testing.T, clock *dbtest.Clock, opts ...func(*resolver.Config)) *env {
+	t.Helper()
+	return newEnvOn(t, dbtest.Open(t, clock), opts...)
+}
+
 func newEnvOn(t *testing.T, d *db.DB, opts ...func(*resolver.Config)) *env {
 	t.Helper()
+	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	e := &env{t: t, db: d, ch: &loopback.Channel{}}
+	e.hub = db.NewHub(d, db.HubConfig{Log: log})
+	ctx, cancel := context.WithCancel(context.Background())
+	hubDone := make(chan struct{})
+	go func() { e.hub.Run(ctx); close(hubDone) }()
+	t.Cleanup(func() { cancel(); <-hubDone })
+	<-e.hub.Listening()
+	e.conversations = db.NewConversationService(d, e.ch)
+	var err error
+	e.webhooks, err = db.NewWebhookService(d, db.WebhookConfig{Sealer: db.NewDevSealer(), AllowPrivate: true, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
 	auth := db.NewAuthService(d)
 	cfg := resolver.Config{
-		Contacts:   db.NewContactService(d),
-		Auth:       auth,
-		APIKeys:    auth,
-		Workspaces: auth,
-		Ready:      d.Ping,
-		Logger:     slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Contacts:      db.NewContactService(d),
+		Auth:          auth,
+		APIKeys:       auth,
+		Workspaces:    auth,
+		Consents:      db.NewConsentService(d),
+		Users:         db.NewUserService(d),
+		Deals:         db.NewDealService(d),
+		Conversations: e.conversations,
+		Events:        db.NewEventService(d, e.hub),
+		Webhooks:      e.webhooks,
+		Ready:         d.Ping,
+		Logger:        log,
 	}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	srv := httptest.NewServer(resolver.NewHandler(cfg))
-	t.Cleanup(srv.Close)
-	return &env{t: t, db: d, srv: srv}
+	e.srv = httptest.NewServer(resolver.NewHandler(cfg))
+	t.Cleanup(e.srv.Close)
+	return e
 }
 
 // workspace creates a workspace and returns a client holding its admin key.
