@@ -14,8 +14,9 @@ import (
 
 // Intervals of the background loops.
 const (
-	outboxInterval   = 5 * time.Second
-	dispatchInterval = time.Second
+	outboxInterval    = 5 * time.Second
+	dispatchInterval  = time.Second
+	retentionInterval = time.Hour
 )
 
 // app is the running service apart from HTTP: the domain services and the
@@ -27,6 +28,7 @@ type app struct {
 	outbox  *db.Outbox
 	disp    *db.WebhookDispatcher
 	river   *db.River
+	retain  *db.Retention
 	cancel  context.CancelFunc
 	hubDone chan struct{}
 	log     *slog.Logger
@@ -74,6 +76,7 @@ func newApp(d *db.DB, cfg Config, log *slog.Logger) (*app, error) {
 		outbox: db.NewOutbox(conversations, outboxInterval, log),
 		disp:   db.NewWebhookDispatcher(webhooks, dispatchInterval),
 		river:  riv,
+		retain: db.NewRetention(d, cfg.EventRetention, retentionInterval, log),
 		log:    log,
 	}, nil
 }
@@ -114,12 +117,14 @@ func (a *app) start(ctx context.Context) error {
 	}
 	a.outbox.Start(ctx)
 	a.disp.Start(ctx)
+	a.retain.Start(ctx)
 	return nil
 }
 
 // stop ends the loops: new work first, then the workers, then the
 // listener (which ends the subscriptions).
 func (a *app) stop(ctx context.Context) {
+	a.retain.Stop()
 	a.disp.Stop()
 	a.outbox.Stop()
 	if err := a.river.Stop(ctx); err != nil {

@@ -48,6 +48,11 @@ type Config struct {
 	// Required by serve, except with --dev-key, which then uses a fixed
 	// development key and says so.
 	SecretKey string
+	// EventRetention is how long events are kept (CRMHUB_EVENT_RETENTION,
+	// a Go duration; 0 keeps them forever). Default 720h (30 days).
+	// Subscribers and webhooks resuming from an older cursor miss what was
+	// pruned.
+	EventRetention time.Duration
 	// MaxSubscriptions bounds the subscriptions of one websocket
 	// (CRMHUB_MAX_SUBSCRIPTIONS). Default 20.
 	MaxSubscriptions int
@@ -69,6 +74,7 @@ const (
 	defaultShutdownTimeout  = 20 * time.Second
 	defaultDevKeyFile       = ".crmhub-dev-key"
 	defaultMaxSubscriptions = 20
+	defaultEventRetention   = 30 * 24 * time.Hour
 )
 
 // loadConfig returns the defaults overridden by the environment read through
@@ -83,6 +89,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		ShutdownTimeout:  defaultShutdownTimeout,
 		DevKeyFile:       defaultDevKeyFile,
 		MaxSubscriptions: defaultMaxSubscriptions,
+		EventRetention:   defaultEventRetention,
 	}
 	var errs []error
 	env := func(name string, set func(string) error) {
@@ -114,6 +121,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		return nil
 	})
 	env("CRMHUB_MAX_SUBSCRIPTIONS", setPositiveInt(&cfg.MaxSubscriptions))
+	env("CRMHUB_EVENT_RETENTION", setDuration(&cfg.EventRetention))
 	return cfg, errors.Join(errs...)
 }
 

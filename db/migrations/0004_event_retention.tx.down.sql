@@ -1,0 +1,2 @@
+DROP INDEX IF EXISTS events_occurred_at;
+DROP FUNCTION IF EXISTS prune_events(timestamptz, int);
