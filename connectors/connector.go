@@ -1,0 +1,153 @@
+package connectors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/crmhub/crmhub"
+)
+
+// Kind names an external CRM a connector speaks to; the values are the
+// GraphQL ConnectorKind enum.
+type Kind string
+
+// Known kinds.
+const (
+	KindWazzup  Kind = "WAZZUP"
+	KindWazapin Kind = "WAZAPIN"
+	KindWazelo  Kind = "WAZELO"
+	KindWazera  Kind = "WAZERA"
+)
+
+// Entity is a kind of record a connection syncs.
+type Entity string
+
+// Entities.
+const (
+	Contacts Entity = "CONTACTS"
+	Deals    Entity = "DEALS"
+	Users    Entity = "USERS"
+)
+
+// ErrUnsupported is returned by a connector for an entity or operation its
+// remote does not offer.
+var ErrUnsupported = errors.New("connectors: not supported by this CRM")
+
+// Capabilities tell the sync engine how to talk to a connector.
+type Capabilities struct {
+	// Entities the connector can sync.
+	Entities []Entity
+	// MaxBatch is the most records one upsert or delete request may carry.
+	MaxBatch int
+	// ResolveByIdentifier says the remote can find a contact by its
+	// identifiers (Wazapin's POST /contacts/resolve), so a push need not
+	// know the remote id.
+	ResolveByIdentifier bool
+}
+
+// Supports reports whether the connector syncs e.
+func (c Capabilities) Supports(e Entity) bool { return slices.Contains(c.Entities, e) }
+
+// RemoteContact is a contact as an external CRM holds it, in domain terms.
+type RemoteContact struct {
+	// ExternalID is the remote's id of the record.
+	ExternalID string
+	Name       *string
+	URI        *string
+	// ResponsibleUserExternalID is the remote id of the responsible user.
+	ResponsibleUserExternalID *string
+	// Identifiers are the channels the record carries (phones, chats,
+	// usernames), not yet normalized; the engine adds the EXTERNAL_ID.
+	Identifiers  []crmhub.Identifier
+	Tags         []string
+	CustomFields map[string]any
+	// UpdatedAt is the remote's change time when it reports one.
+	UpdatedAt *time.Time
+}
+
+// RemoteDeal is a deal as an external CRM holds it.
+type RemoteDeal struct {
+	ExternalID                string
+	Name                      *string
+	Status                    *crmhub.DealStatus
+	Amount                    *float64
+	Currency                  *string
+	Stage                     *string
+	URI                       *string
+	ResponsibleUserExternalID *string
+	ContactExternalIDs        []string
+	UpdatedAt                 *time.Time
+}
+
+// RemoteUser is a user (agent) as an external CRM holds it.
+type RemoteUser struct {
+	ExternalID string
+	Name       string
+	Email      *string
+}
+
+// Page is one page of a remote listing. Next is the opaque cursor of the
+// following page, "" after the last one; the engine stores it with the
+// page's records so a killed run resumes where it stopped.
+type Page[T any] struct {
+	Items []T
+	Next  string
+}
+
+// Connector speaks to one external CRM. It returns domain values and never
+// touches the database; the sync engine hands what it pulls to the same
+// domain services the API calls. Methods return the typed errors of this
+// package (RateLimitError, AuthError, TransientError, RequestError) for
+// whole-request failures; per-record rejections come back as ItemErrors in
+// the result slice, in input order (nil where the record was accepted).
+type Connector interface {
+	Capabilities() Capabilities
+
+	// ListContacts returns the page of remote contacts at cursor ("" is
+	// the first page).
+	ListContacts(ctx context.Context, cursor string) (Page[RemoteContact], error)
+	// UpsertContacts creates or updates up to MaxBatch records by external
+	// id and reports each record's fate.
+	UpsertContacts(ctx context.Context, items []RemoteContact) ([]error, error)
+	// DeleteContacts deletes records by external id and returns those the
+	// remote did not have.
+	DeleteContacts(ctx context.Context, externalIDs []string) ([]string, error)
+
+	ListDeals(ctx context.Context, cursor string) (Page[RemoteDeal], error)
+	UpsertDeals(ctx context.Context, items []RemoteDeal) ([]error, error)
+	DeleteDeals(ctx context.Context, externalIDs []string) ([]string, error)
+
+	ListUsers(ctx context.Context, cursor string) (Page[RemoteUser], error)
+	UpsertUsers(ctx context.Context, items []RemoteUser) ([]error, error)
+}
+
+// Config is what a connection stores to reach its remote.
+type Config struct {
+	BaseURL string
+	// APIKey is decrypted only to build the connector; it is never logged.
+	APIKey string
+	// Options are the connection's free-form options (for Wazzup,
+	// "defaultResponsibleUserId").
+	Options    map[string]any
+	HTTPClient *http.Client
+}
+
+// Factory builds a connector for one connection.
+type Factory func(Config) (Connector, error)
+
+// Registry maps kinds to factories. It is built explicitly in cmd; no
+// package registers itself.
+type Registry map[Kind]Factory
+
+// New builds the connector of kind k.
+func (r Registry) New(k Kind, cfg Config) (Connector, error) {
+	f, ok := r[k]
+	if !ok {
+		return nil, fmt.Errorf("connectors: no connector for %q", k)
+	}
+	return f(cfg)
+}
