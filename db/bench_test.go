@@ -2,6 +2,7 @@ package db_test
 
 import (
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/crmhub/crmhub"
@@ -10,7 +11,11 @@ import (
 	"github.com/google/uuid"
 )
 
-// batch returns n upsert items with fresh identities, unique per run.
+// runs numbers batches across every benchmark run of the process, so that
+// "create" batches always carry identities no earlier run stored.
+var runs atomic.Int64
+
+// batch returns n upsert items with identities unique to run.
 func batch(run, n int) []crmhub.ContactInput {
 	items := make([]crmhub.ContactInput, n)
 	for i := range items {
@@ -33,22 +38,22 @@ func BenchmarkUpsert(b *testing.B) {
 	ctx, _, _ := dbtest.Workspace(b, d)
 
 	b.Run("batch100/create", func(b *testing.B) {
-		for i := 0; b.Loop(); i++ {
-			if _, err := svc.UpsertContacts(ctx, batch(i, 100)); err != nil {
+		for b.Loop() {
+			if _, err := svc.UpsertContacts(ctx, batch(int(runs.Add(1)), 100)); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
 	b.Run("single100/create", func(b *testing.B) {
-		for i := 0; b.Loop(); i++ {
-			for _, it := range batch(5000+i, 100) {
+		for b.Loop() {
+			for _, it := range batch(int(runs.Add(1)), 100) {
 				if _, err := svc.CreateContact(ctx, it); err != nil {
 					b.Fatal(err)
 				}
 			}
 		}
 	})
-	same := batch(999999, 100)
+	same := batch(int(runs.Add(1)), 100)
 	if _, err := svc.UpsertContacts(ctx, same); err != nil {
 		b.Fatal(err)
 	}
@@ -68,8 +73,8 @@ func BenchmarkContactsPage(b *testing.B) {
 	d := dbtest.Open(b, nil)
 	svc := db.NewContactService(d)
 	ctx, _, _ := dbtest.Workspace(b, d)
-	for i := range 10 {
-		if _, err := svc.UpsertContacts(ctx, batch(i, 100)); err != nil {
+	for range 10 {
+		if _, err := svc.UpsertContacts(ctx, batch(int(runs.Add(1)), 100)); err != nil {
 			b.Fatal(err)
 		}
 	}
