@@ -19,23 +19,11 @@ func (r *queryResolver) Node(ctx context.Context, id string) (crmhub.Node, error
 	var n crmhub.Node
 	switch kind {
 	case crmhub.KindContact:
-		c, err := nilIfNotFound(r.Resolver.Contacts.Contact(ctx, uid))
-		if c == nil || err != nil {
-			return nil, err
-		}
-		n = c
+		n, err = node(r.Resolver.Contacts.Contact(ctx, uid))
 	case crmhub.KindNote:
-		note, err := nilIfNotFound(r.Resolver.Contacts.Note(ctx, uid))
-		if note == nil || err != nil {
-			return nil, err
-		}
-		n = note
+		n, err = node(r.Resolver.Contacts.Note(ctx, uid))
 	case crmhub.KindAPIKey:
-		k, err := nilIfNotFound(r.Resolver.APIKeys.APIKey(ctx, uid))
-		if k == nil || err != nil {
-			return nil, err
-		}
-		n = k
+		n, err = node(r.Resolver.APIKeys.APIKey(ctx, uid))
 	case crmhub.KindUser:
 		n, err = node(r.Resolver.Users.User(ctx, uid))
 	case crmhub.KindDeal:
