@@ -52,7 +52,7 @@ func (r *suppressionResolver) Contact(ctx context.Context, obj *crmhub.Suppressi
 }
 
 func (r *suppressionResolver) Active(_ context.Context, obj *crmhub.Suppression) (bool, error) {
-	return obj.ActiveAt(time.Now()), nil
+	return obj.ActiveAt(r.Clock.Now()), nil
 }
 
 func (r *mutationResolver) SetConsent(ctx context.Context, contactID string, channel crmhub.Channel, status crmhub.ConsentStatus,

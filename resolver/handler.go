@@ -33,6 +33,9 @@ type Config struct {
 	Conversations crmhub.ConversationService
 	Events        crmhub.EventService
 	Webhooks      crmhub.WebhookService
+	// Clock judges time-dependent fields (Suppression.active); it must be
+	// the services' clock. nil means the system clock.
+	Clock crmhub.Clock
 	// MaxSubscriptions bounds the subscriptions of one websocket (0: 20).
 	MaxSubscriptions int
 	Ready            func(context.Context) error // /readyz
@@ -96,7 +99,10 @@ func NewHandler(cfg Config) http.Handler {
 func newGraphQLServer(cfg Config, m *metrics, log *slog.Logger) *handler.Server {
 	res := &Resolver{Contacts: cfg.Contacts, APIKeys: cfg.APIKeys, Workspaces: cfg.Workspaces,
 		Consents: cfg.Consents, Users: cfg.Users, Deals: cfg.Deals, Conversations: cfg.Conversations,
-		Events: cfg.Events, Webhooks: cfg.Webhooks}
+		Events: cfg.Events, Webhooks: cfg.Webhooks, Clock: cfg.Clock}
+	if res.Clock == nil {
+		res.Clock = crmhub.SystemClock{}
+	}
 	es := graph.NewExecutableSchema(graph.Config{
 		Resolvers:  res,
 		Directives: graph.DirectiveRoot{HasScope: hasScope},

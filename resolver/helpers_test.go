@@ -77,6 +77,7 @@ func newEnvOn(t *testing.T, d *db.DB, opts ...func(*resolver.Config)) *env {
 		Conversations: e.conversations,
 		Events:        db.NewEventService(d, e.hub),
 		Webhooks:      e.webhooks,
+		Clock:         d,
 		Ready:         d.Ping,
 		Logger:        log,
 	}

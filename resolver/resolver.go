@@ -27,6 +27,8 @@ type Resolver struct {
 	Conversations crmhub.ConversationService
 	Events        crmhub.EventService
 	Webhooks      crmhub.WebhookService
+	// Clock tells the time for fields judged at read time.
+	Clock crmhub.Clock
 }
 
 var _ graph.ResolverRoot = (*Resolver)(nil)
