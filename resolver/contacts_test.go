@@ -213,14 +213,7 @@ func (c *client) upsert(items []map[string]any) []upsertResult {
 }
 
 func statuses(rs []upsertResult) string {
-	s := make([]string, len(rs))
-	for i, r := range rs {
-		if r.Index != i {
-			return fmt.Sprintf("result %d has index %d", i, r.Index)
-		}
-		s[i] = r.Status
-	}
-	return strings.Join(s, ",")
+	return itemStatuses(rs, func(r upsertResult) (int, string) { return r.Index, r.Status })
 }
 
 func TestUpsertContacts(t *testing.T) {

@@ -58,6 +58,20 @@ func (c *client) suppress(contactID, channel, reason string, expiresAt *time.Tim
 	return out.SuppressContact
 }
 
+// itemStatuses renders the statuses of per-item results, checking that
+// each result carries its input index.
+func itemStatuses[R any](rs []R, of func(R) (index int, status string)) string {
+	s := make([]string, len(rs))
+	for i, r := range rs {
+		index, status := of(r)
+		if index != i {
+			return fmt.Sprintf("result %d has index %d", i, index)
+		}
+		s[i] = status
+	}
+	return strings.Join(s, ",")
+}
+
 type user struct {
 	ID, ExternalID, Name string
 	Email                *string
