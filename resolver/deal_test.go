@@ -141,14 +141,14 @@ func TestDealBadInput(t *testing.T) {
 		manyIDs[i] = fmt.Sprintf("deal_%032x", i)
 	}
 	runErrorCases(t, c, []errorCase{
-		{"101 items", upsertDealsMutation, map[string]any{"in": many}, "TOO_MANY_ENTITIES", "-"},
-		{"unknown status", upsertDealsMutation, map[string]any{"in": []any{map[string]any{"name": "x", "status": "MAYBE"}}},
-			"VALIDATION_ERROR", "in[0].status"},
+		{"101 items", upsertDealsMutation, map[string]any{"input": many}, "TOO_MANY_ENTITIES", "-"},
+		{"unknown status", upsertDealsMutation, map[string]any{"input": []any{map[string]any{"name": "x", "status": "MAYBE"}}},
+			"VALIDATION_ERROR", "input[0].status"},
 		{"delete 101 ids", del, map[string]any{"ids": manyIDs}, "TOO_MANY_ENTITIES", "-"},
 		{"bad filter status", `{ deals(filter: {status: MAYBE}) { totalCount } }`, nil, "VALIDATION_ERROR", "-"},
 		{"first over 100", `{ deals(first: 101) { totalCount } }`, nil, "VALIDATION_ERROR", "first"},
 	})
-	e := c.fail(upsertDealsMutation, map[string]any{"in": many}, "TOO_MANY_ENTITIES")
+	e := c.fail(upsertDealsMutation, map[string]any{"input": many}, "TOO_MANY_ENTITIES")
 	if e.Extensions["count"] != float64(101) || e.Extensions["limit"] != float64(100) {
 		t.Errorf("extensions = %v", e.Extensions)
 	}

@@ -86,7 +86,7 @@ type userResult struct {
 	Errors []itemError
 }
 
-const upsertUsersMutation = `mutation($in: [UserInput!]!) { upsertUsers(input: $in) {
+const upsertUsersMutation = `mutation($input: [UserInput!]!) { upsertUsers(input: $input) {
 	results { index status user { id externalId name email } errors { field code message } } } }`
 
 func userInput(ext, name string) map[string]any {
@@ -98,7 +98,7 @@ func (c *client) upsertUsers(items ...map[string]any) []userResult {
 	var out struct {
 		UpsertUsers struct{ Results []userResult }
 	}
-	c.do(upsertUsersMutation, map[string]any{"in": items}, &out)
+	c.do(upsertUsersMutation, map[string]any{"input": items}, &out)
 	return out.UpsertUsers.Results
 }
 
@@ -143,7 +143,7 @@ type dealResult struct {
 	Errors []itemError
 }
 
-const upsertDealsMutation = `mutation($in: [DealUpsertInput!]!) { upsertDeals(input: $in) {
+const upsertDealsMutation = `mutation($input: [DealUpsertInput!]!) { upsertDeals(input: $input) {
 	results { index status deal { ` + dealFields + ` } errors { field code message } } } }`
 
 func (c *client) upsertDeals(items ...map[string]any) []dealResult {
@@ -151,7 +151,7 @@ func (c *client) upsertDeals(items ...map[string]any) []dealResult {
 	var out struct {
 		UpsertDeals struct{ Results []dealResult }
 	}
-	c.do(upsertDealsMutation, map[string]any{"in": items}, &out)
+	c.do(upsertDealsMutation, map[string]any{"input": items}, &out)
 	return out.UpsertDeals.Results
 }
 
@@ -184,7 +184,7 @@ type message struct {
 const messageFields = `id direction type status text contentUrl errorCode externalId template { name language components }
 	replyTo { id } conversation { id channel chatId status unanswered contact { id name } }`
 
-const inboundMutation = `mutation($in: InboundMessageInput!) { recordInboundMessage(input: $in) { ` + messageFields + ` } }`
+const inboundMutation = `mutation($input: InboundMessageInput!) { recordInboundMessage(input: $input) { ` + messageFields + ` } }`
 
 // inbound records an inbound TEXT message; extra adds or replaces input
 // fields.
@@ -195,16 +195,16 @@ func (c *client) inbound(channel, chatID, text string, extra map[string]any) mes
 		in[k] = v
 	}
 	var out struct{ RecordInboundMessage message }
-	c.do(inboundMutation, map[string]any{"in": in}, &out)
+	c.do(inboundMutation, map[string]any{"input": in}, &out)
 	return out.RecordInboundMessage
 }
 
-const sendMutation = `mutation($in: SendMessageInput!) { sendMessage(input: $in) { ` + messageFields + ` } }`
+const sendMutation = `mutation($input: SendMessageInput!) { sendMessage(input: $input) { ` + messageFields + ` } }`
 
 func (c *client) send(in map[string]any) message {
 	c.t.Helper()
 	var out struct{ SendMessage message }
-	c.do(sendMutation, map[string]any{"in": in}, &out)
+	c.do(sendMutation, map[string]any{"input": in}, &out)
 	return out.SendMessage
 }
 

@@ -74,12 +74,12 @@ func TestUserBatchLimits(t *testing.T) {
 		thousand[i] = userInput(fmt.Sprintf("y%d", i), "Y")
 	}
 	runErrorCases(t, c, []errorCase{
-		{"upsertUsers: 101 items", upsertUsersMutation, map[string]any{"in": many}, "TOO_MANY_ENTITIES", "-"},
+		{"upsertUsers: 101 items", upsertUsersMutation, map[string]any{"input": many}, "TOO_MANY_ENTITIES", "-"},
 		{"replaceUsers: duplicate externalIds", replace, map[string]any{"input": dup}, "VALIDATION_ERROR", "input[2].externalId"},
 		{"replaceUsers: an invalid user", replace, map[string]any{"input": []any{userInput("a", "")}}, "VALIDATION_ERROR", "input[0].name"},
 		{"replaceUsers: 1,001 items", replace, map[string]any{"input": thousand}, "TOO_MANY_ENTITIES", "-"},
 	})
-	e := c.fail(upsertUsersMutation, map[string]any{"in": many}, "TOO_MANY_ENTITIES")
+	e := c.fail(upsertUsersMutation, map[string]any{"input": many}, "TOO_MANY_ENTITIES")
 	if e.Extensions["count"] != float64(101) || e.Extensions["limit"] != float64(100) {
 		t.Errorf("extensions = %v", e.Extensions)
 	}
