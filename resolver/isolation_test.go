@@ -37,21 +37,7 @@ func TestWorkspaceIsolation(t *testing.T) {
 		"node api key":     `query($key: ID!) { node(id: $key) { id } }`,
 	}
 	vars := map[string]any{"a": ca.ID, "b": cb.ID, "note": na, "ws": av.Viewer.Workspace.ID, "key": av.Viewer.ApiKey.ID}
-	for name, q := range nullQueries {
-		t.Run(name, func(t *testing.T) {
-			res := b.post(q, usedVars(q, vars))
-			if len(res.Errors) > 0 {
-				t.Fatalf("errors: %s", res.Raw)
-			}
-			var data map[string]json.RawMessage
-			json.Unmarshal(res.Data, &data)
-			for k, v := range data {
-				if string(v) != "null" {
-					t.Fatalf("%s = %s, want null", k, v)
-				}
-			}
-		})
-	}
+	expectNull(t, b, nullQueries, vars)
 
 	notFound := map[string]string{
 		"updateContact":         `mutation($a: ID!) { updateContact(id: $a, input: {name: "pwned"}) { id } }`,
@@ -68,13 +54,7 @@ func TestWorkspaceIsolation(t *testing.T) {
 		"removeContactIdentity": `mutation($a: ID!) { removeContactIdentity(contactId: $a, identifier: {type: EMAIL, value: "alice@example.com"}) { id } }`,
 		"revokeApiKey":          `mutation($key: ID!) { revokeApiKey(id: $key) { id } }`,
 	}
-	for name, q := range notFound {
-		t.Run(name, func(t *testing.T) {
-			c := *b
-			c.t = t
-			c.fail(q, usedVars(q, vars), "NOT_FOUND")
-		})
-	}
+	expectNotFound(t, b, notFound, vars)
 
 	var del struct{ DeleteContacts []string }
 	b.do(`mutation($ids: [ID!]!) { deleteContacts(ids: $ids) }`, map[string]any{"ids": []string{ca.ID}}, &del)
@@ -137,4 +117,38 @@ func containsVar(query, name string) bool {
 
 func isIdentChar(b byte) bool {
 	return b == '_' || b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z'
+}
+
+// expectNull runs each named query as c, with the variables it declares,
+// and checks that every root field answers null without errors.
+func expectNull(t *testing.T, c *client, queries map[string]string, vars map[string]any) {
+	t.Helper()
+	for name, q := range queries {
+		t.Run(name, func(t *testing.T) {
+			res := c.post(q, usedVars(q, vars))
+			if len(res.Errors) > 0 {
+				t.Fatalf("errors: %s", res.Raw)
+			}
+			var data map[string]json.RawMessage
+			json.Unmarshal(res.Data, &data)
+			for k, v := range data {
+				if string(v) != "null" {
+					t.Fatalf("%s = %s, want null", k, v)
+				}
+			}
+		})
+	}
+}
+
+// expectNotFound runs each named operation as c and checks that it fails
+// with NOT_FOUND.
+func expectNotFound(t *testing.T, c *client, ops map[string]string, vars map[string]any) {
+	t.Helper()
+	for name, q := range ops {
+		t.Run(name, func(t *testing.T) {
+			c := *c
+			c.t = t
+			c.fail(q, usedVars(q, vars), "NOT_FOUND")
+		})
+	}
 }
