@@ -32,8 +32,9 @@ func (r *contactResolver) ConsentHistory(ctx context.Context, obj *crmhub.Contac
 }
 
 func (r *contactResolver) Suppressions(ctx context.Context, obj *crmhub.Contact) ([]*crmhub.Suppression, error) {
-	list, err := loadOne(ctx, r.loadersFor(ctx), obj, obj.ID, readSuppressions, r.Resolver.Consents.SuppressionsByContact)
-	r.loadersFor(ctx).addSuppressions(list)
+	l := r.loadersFor(ctx)
+	list, err := loadOne(ctx, l, obj, obj.ID, readSuppressions,
+		childrenGrouped(r.Resolver.Consents.SuppressionsByContact, same[[]*crmhub.Suppression], l.addSuppressions))
 	return orEmpty(list), err
 }
 

@@ -29,7 +29,7 @@ func (r *queryResolver) Conversations(ctx context.Context, first *int, after *st
 	if err != nil {
 		return nil, err
 	}
-	r.loadersFor(ctx).addConversations(nodes(conn.Edges, func(e *crmhub.ConversationEdge) *crmhub.Conversation { return e.Node }))
+	r.loadersFor(ctx).addConversations(conversationNodes(conn))
 	return conn, nil
 }
 
@@ -72,14 +72,13 @@ func (r *contactResolver) Conversations(ctx context.Context, obj *crmhub.Contact
 	}
 	l := r.loadersFor(ctx)
 	conn, err := loadOne(ctx, l, obj, obj.ID, pageArgs{"conversations", n, deref(after)},
-		pagesOf(r.Resolver.Conversations.ConversationsByContact, n, deref(after)))
+		childrenGrouped(pagesOf(r.Resolver.Conversations.ConversationsByContact, n, deref(after)), conversationNodes, l.addConversations))
 	if err != nil {
 		return nil, err
 	}
 	if conn == nil {
 		conn = &crmhub.ConversationConnection{Edges: []*crmhub.ConversationEdge{}}
 	}
-	l.addConversations(nodes(conn.Edges, func(e *crmhub.ConversationEdge) *crmhub.Conversation { return e.Node }))
 	return conn, nil
 }
 
@@ -104,14 +103,13 @@ func (r *conversationResolver) Messages(ctx context.Context, obj *crmhub.Convers
 	}
 	l := r.loadersFor(ctx)
 	conn, err := loadOne(ctx, l, obj, obj.ID, pageArgs{"messages", n, deref(after)},
-		pagesOf(r.Resolver.Conversations.MessagesByConversation, n, deref(after)))
+		childrenGrouped(pagesOf(r.Resolver.Conversations.MessagesByConversation, n, deref(after)), messageNodes, l.addMessages))
 	if err != nil {
 		return nil, err
 	}
 	if conn == nil {
 		conn = &crmhub.MessageConnection{ConversationID: obj.ID, Edges: []*crmhub.MessageEdge{}}
 	}
-	l.addMessages(nodes(conn.Edges, func(e *crmhub.MessageEdge) *crmhub.Message { return e.Node }))
 	return conn, nil
 }
 

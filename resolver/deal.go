@@ -29,7 +29,7 @@ func (r *queryResolver) Deals(ctx context.Context, first *int, after *string, fi
 	if err != nil {
 		return nil, err
 	}
-	r.loadersFor(ctx).addDeals(nodes(conn.Edges, func(e *crmhub.DealEdge) *crmhub.Deal { return e.Node }))
+	r.loadersFor(ctx).addDeals(dealNodes(conn))
 	return conn, nil
 }
 
@@ -103,7 +103,8 @@ func (r *contactResolver) Deals(ctx context.Context, obj *crmhub.Contact, first 
 		return nil, err
 	}
 	l := r.loadersFor(ctx)
-	conn, err := loadOne(ctx, l, obj, obj.ID, pageArgs{"deals", n, deref(after)}, pagesOf(r.Resolver.Deals.DealsByContact, n, deref(after)))
+	conn, err := loadOne(ctx, l, obj, obj.ID, pageArgs{"deals", n, deref(after)},
+		childrenGrouped(pagesOf(r.Resolver.Deals.DealsByContact, n, deref(after)), dealNodes, l.addDeals))
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +112,6 @@ func (r *contactResolver) Deals(ctx context.Context, obj *crmhub.Contact, first 
 		conn = &crmhub.DealConnection{Edges: []*crmhub.DealEdge{}}
 	}
 	conn.Filter = crmhub.DealFilter{ContactID: &obj.ID}
-	l.addDeals(nodes(conn.Edges, func(e *crmhub.DealEdge) *crmhub.Deal { return e.Node }))
 	return conn, nil
 }
 

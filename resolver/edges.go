@@ -105,6 +105,42 @@ func pagesOf[C any](get func(context.Context, []crmhub.PageKey) (map[crmhub.Page
 	}
 }
 
+// childrenGrouped wraps the read of a nested edge so that the children it
+// finds for all parents of a group form one group in turn: their own nested
+// fields (a conversation's messages, a message's replyTo) are then read once
+// for all of them, not once per parent.
+func childrenGrouped[V any, N any](fetch func(context.Context, []uuid.UUID) (map[uuid.UUID]V, error),
+	children func(V) []*N, add func([]*N)) func(context.Context, []uuid.UUID) (map[uuid.UUID]V, error) {
+	return func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]V, error) {
+		got, err := fetch(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		var all []*N
+		for _, id := range ids {
+			if v, ok := got[id]; ok {
+				all = append(all, children(v)...)
+			}
+		}
+		add(all)
+		return got, nil
+	}
+}
+
+func dealNodes(c *crmhub.DealConnection) []*crmhub.Deal {
+	return nodes(c.Edges, func(e *crmhub.DealEdge) *crmhub.Deal { return e.Node })
+}
+
+func conversationNodes(c *crmhub.ConversationConnection) []*crmhub.Conversation {
+	return nodes(c.Edges, func(e *crmhub.ConversationEdge) *crmhub.Conversation { return e.Node })
+}
+
+func messageNodes(c *crmhub.MessageConnection) []*crmhub.Message {
+	return nodes(c.Edges, func(e *crmhub.MessageEdge) *crmhub.Message { return e.Node })
+}
+
+func same[T any](v T) T { return v }
+
 // Groups of each kind of object.
 
 func (l *loaders) addDeals(ds []*crmhub.Deal) {
