@@ -33,6 +33,7 @@ Usage:
   crmhub apikey list --workspace ID [--json]
   crmhub apikey revoke --workspace ID KEYID [--json]
   crmhub secret-key [--json]                        print a new CRMHUB_SECRET_KEY
+  crmhub fake-crm --kind wazzup [flags]             serve a fake external CRM for trying connections
   crmhub version [--json]
 
 Run "crmhub COMMAND --help" for the flags of a command.
@@ -115,6 +116,8 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 		return c.version(rest)
 	case "secret-key":
 		return c.secretKey(rest)
+	case "fake-crm":
+		return c.fakeCRM(ctx, rest)
 	case "help", "-h", "-help", "--help":
 		io.WriteString(c.stdout, usage)
 		return nil
