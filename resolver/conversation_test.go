@@ -3,6 +3,7 @@ package resolver_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -82,13 +83,19 @@ func TestRecordInboundMessage(t *testing.T) {
 		t.Fatalf("instagram message = %+v", img)
 	}
 
+	// A phone identity is the WhatsApp number's too.
+	carl := c.createContact("Carl", ident("PHONE", "+442071838750"))
+	if m := c.inbound("WHATSAPP", "442071838750", "hi", nil); m.Conversation.Contact.ID != carl.ID {
+		t.Fatalf("a WhatsApp message from Carl's phone went to %+v", m.Conversation.Contact)
+	}
+
 	// A closed conversation is not reused.
 	c.do(`mutation($id: ID!) { setConversationStatus(id: $id, status: CLOSED) { id } }`, map[string]any{"id": conv.ID}, nil)
 	next := c.inbound("WHATSAPP", "14155552671", "me again", nil)
 	if next.Conversation.ID == conv.ID || next.Conversation.Contact.ID != conv.Contact.ID || next.Conversation.Status != "OPEN" {
 		t.Fatalf("message after closing went to %+v", next.Conversation)
 	}
-	if n := c.count(); n != 2 {
+	if n := c.count(); n != 3 {
 		t.Fatalf("%d contacts", n)
 	}
 }
@@ -333,7 +340,7 @@ func TestChannelDown(t *testing.T) {
 	e := newEnvClock(t, clock)
 	c := e.workspace()
 	conv := c.inbound("WHATSAPP", "+14155552671", "hello", nil).Conversation.ID
-	outbox := db.NewOutbox(e.conversations, time.Hour, nil)
+	outbox := db.NewOutbox(e.conversations, time.Hour, slog.New(slog.DiscardHandler))
 	ctx := context.Background()
 
 	e.ch.FailWith(errors.New("connection refused"))
@@ -370,6 +377,17 @@ func TestChannelDown(t *testing.T) {
 	outbox.RunOnce(ctx)
 	if n := len(sentTo(e, m.ID)); n != 1 {
 		t.Fatalf("delivered %d times", n)
+	}
+
+	// A message the channel never takes fails after three days, visibly.
+	e.ch.FailWith(errors.New("still down"))
+	stuck := c.sendText(conv, "stuck")
+	for range 80 {
+		clock.Advance(time.Hour)
+		outbox.RunOnce(ctx)
+	}
+	if got := c.message(stuck.ID); got.Status != "FAILED" || deref(got.ErrorCode) != db.ErrDeliveryExpired {
+		t.Fatalf("a message queued for days = %+v", got)
 	}
 
 	e.ch.FailWith(&crmhub.SendError{Code: "CHANNEL_BLOCKED"})
@@ -448,5 +466,71 @@ func TestMessageBadInput(t *testing.T) {
 	// The longest text allowed is fine.
 	if m := c.sendText(conv, strings.Repeat("a", 10000)); len(deref(m.Text)) != 10000 {
 		t.Fatalf("a text of 10,000 characters came back with %d", len(deref(m.Text)))
+	}
+}
+
+// TestMergeMovesDealsAndConversations merges a contact with a deal and a
+// conversation into another and follows both through the API.
+func TestMergeMovesDealsAndConversations(t *testing.T) {
+	c := newEnv(t).workspace()
+	target := c.createContact("Target", ident("EMAIL", "t@example.com"))
+	in := c.inbound("WHATSAPP", "+14155552671", "hello", nil)
+	source := in.Conversation.Contact.ID
+	d := c.newDeal(map[string]any{"name": "Deal", "contactIds": []string{source}})
+	c.do(mergeQuery, map[string]any{"t": target.ID, "s": []string{source}}, nil)
+
+	var out struct {
+		Contact struct {
+			ID            string
+			Conversations struct {
+				Edges []struct{ Node struct{ ID string } }
+			}
+		}
+		Deal struct{ Contacts []struct{ ID string } }
+	}
+	c.do(`query($c: ID!, $d: ID!) { contact(id: $c) { id conversations(first: 5) { edges { node { id } } } }
+		deal(id: $d) { contacts { id } } }`, map[string]any{"c": target.ID, "d": d.ID}, &out)
+	if cv := out.Contact.Conversations.Edges; len(cv) != 1 || cv[0].Node.ID != in.Conversation.ID {
+		t.Errorf("target's conversations = %+v", cv)
+	}
+	if got := c.contactDeals(target.ID); len(got) != 1 || got[0] != "Deal" {
+		t.Errorf("target's deals = %v", got)
+	}
+	if cs := out.Deal.Contacts; len(cs) != 1 || cs[0].ID != target.ID {
+		t.Errorf("deal contacts = %+v", cs)
+	}
+	// The next inbound message on the chat reaches the target's conversation.
+	next := c.inbound("WHATSAPP", "+14155552671", "again", nil)
+	if next.Conversation.ID != in.Conversation.ID || next.Conversation.Contact.ID != target.ID {
+		t.Errorf("after the merge the message went to %+v", next.Conversation)
+	}
+}
+
+// TestDeleteContactWithModel deletes a contact that has consents, a
+// suppression, a deal and a conversation: the conversation goes with it,
+// the deal stays without it.
+func TestDeleteContactWithModel(t *testing.T) {
+	c := newEnv(t).workspace()
+	in := c.inbound("WHATSAPP", "+14155552671", "hello", nil)
+	id := in.Conversation.Contact.ID
+	c.setConsent(id, "WHATSAPP", "OPTED_IN", nil)
+	c.suppress(id, "SMS", "x", nil)
+	d := c.newDeal(map[string]any{"name": "Deal", "contactIds": []string{id}})
+	c.do(`mutation($id: ID!) { deleteContact(id: $id) }`, map[string]any{"id": id}, nil)
+	var out struct {
+		Conversation *struct{ ID string }
+		Deal         *deal
+	}
+	c.do(`query($cv: ID!, $d: ID!) { conversation(id: $cv) { id } deal(id: $d) { `+dealFields+` } }`,
+		map[string]any{"cv": in.Conversation.ID, "d": d.ID}, &out)
+	if out.Deal == nil || len(out.Deal.Contacts) != 0 {
+		t.Errorf("the deal after its contact was deleted = %+v", out.Deal)
+	}
+	if out.Conversation != nil {
+		t.Errorf("the conversation outlived its contact: %+v", out.Conversation)
+	}
+	// The number is free again: its next message makes a new contact.
+	if again := c.inbound("WHATSAPP", "+14155552671", "hello?", nil); again.Conversation.Contact.ID == id {
+		t.Errorf("a deleted contact came back: %+v", again.Conversation)
 	}
 }
