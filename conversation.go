@@ -278,6 +278,9 @@ type OutboundChannel interface {
 type ConversationService interface {
 	Conversation(ctx context.Context, id uuid.UUID) (*Conversation, error)
 	ConversationsByIDs(ctx context.Context, ids []uuid.UUID) ([]*Conversation, error)
+	// CountConversations counts a filter; CountMessages a conversation's messages.
+	CountConversations(ctx context.Context, filter ConversationFilter) (int, error)
+	CountMessages(ctx context.Context, conversationID uuid.UUID) (int, error)
 	Conversations(ctx context.Context, filter ConversationFilter, first int, after string) (*ConversationConnection, error)
 	// ConversationsByContact returns one page per contact (PageKey.ParentID).
 	ConversationsByContact(ctx context.Context, keys []PageKey) (map[PageKey]*ConversationConnection, error)

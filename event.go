@@ -104,6 +104,7 @@ type EventEdge struct {
 type EventConnection struct {
 	Edges    []*EventEdge
 	PageInfo PageInfo
+	Filter   EventFilter
 }
 
 // Subscription delivers a workspace's events: first those after the
@@ -124,6 +125,8 @@ type EventService interface {
 	// Events lists one page of the log after a cursor. EINVALID for an
 	// unknown type or a malformed cursor.
 	Events(ctx context.Context, filter EventFilter, first int, after string) (*EventConnection, error)
+	// CountEvents counts the events a filter keeps.
+	CountEvents(ctx context.Context, filter EventFilter) (int, error)
 	// Subscribe replays the events after `after` and then follows the log
 	// live; without `after` it starts live at the moment it is registered
 	// (EventCursor(0) replays the whole log). A subscriber that stops

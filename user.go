@@ -81,4 +81,6 @@ type UserService interface {
 	UsersByIDs(ctx context.Context, ids []uuid.UUID) ([]*User, error)
 	// Users lists one page. EINVALID for a bad page size or cursor.
 	Users(ctx context.Context, first int, after string) (*UserConnection, error)
+	// CountUsers counts the workspace's users.
+	CountUsers(ctx context.Context) (int, error)
 }

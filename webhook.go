@@ -171,6 +171,8 @@ type WebhookDeliveryEdge struct {
 type WebhookDeliveryConnection struct {
 	Edges    []*WebhookDeliveryEdge
 	PageInfo PageInfo
+	// EndpointID is the endpoint listed, nil for all (for totalCount).
+	EndpointID *uuid.UUID
 }
 
 // WebhookService manages the outgoing webhooks of the principal's
@@ -225,4 +227,7 @@ type WebhookService interface {
 	// SendTestWebhook sends a WebhookTestEvent to the endpoint, whatever
 	// event types it subscribes to. ENOTFOUND; ECONFLICT when disabled.
 	SendTestWebhook(ctx context.Context, endpointID uuid.UUID) (*WebhookDelivery, error)
+	// CountWebhookEndpoints and CountWebhookDeliveries serve totalCount.
+	CountWebhookEndpoints(ctx context.Context) (int, error)
+	CountWebhookDeliveries(ctx context.Context, endpointID *uuid.UUID) (int, error)
 }

@@ -155,21 +155,7 @@ func (s *ConversationService) Conversations(ctx context.Context, f crmhub.Conver
 	var rows []conversationRow
 	err = s.db.read(ctx, crmhub.ScopeConversationsRead, func(ctx context.Context, t *tx) error {
 		q := t.NewSelect().Model(&rows).Where("cv.workspace_id = ?", t.ws)
-		if f.Status != nil {
-			q.Where("cv.status = ?", string(*f.Status))
-		}
-		if f.AssigneeID != nil {
-			q.Where("cv.assignee_id = ?", *f.AssigneeID)
-		}
-		if f.ContactID != nil {
-			q.Where("cv.contact_id = ?", *f.ContactID)
-		}
-		if f.Channel != nil {
-			q.Where("cv.channel = ?", string(*f.Channel))
-		}
-		if f.Unanswered != nil {
-			q.Where("cv.unanswered = ? AND cv.status <> 'CLOSED'", *f.Unanswered)
-		}
+		applyConversationFilter(q, f)
 		if cur != nil {
 			ts, err := time.Parse(time.RFC3339Nano, cur.Value)
 			if err != nil {
@@ -191,6 +177,41 @@ func (s *ConversationService) Conversations(ctx context.Context, f crmhub.Conver
 	}
 	conn.PageInfo = info.PageInfo
 	return conn, nil
+}
+
+// applyConversationFilter adds the filter's conditions; the table is "cv".
+func applyConversationFilter(q *bun.SelectQuery, f crmhub.ConversationFilter) {
+	if f.Status != nil {
+		q.Where("cv.status = ?", string(*f.Status))
+	}
+	if f.AssigneeID != nil {
+		q.Where("cv.assignee_id = ?", *f.AssigneeID)
+	}
+	if f.ContactID != nil {
+		q.Where("cv.contact_id = ?", *f.ContactID)
+	}
+	if f.Channel != nil {
+		q.Where("cv.channel = ?", string(*f.Channel))
+	}
+	if f.Unanswered != nil {
+		q.Where("cv.unanswered = ? AND cv.status <> 'CLOSED'", *f.Unanswered)
+	}
+}
+
+// CountConversations counts the conversations a filter keeps.
+func (s *ConversationService) CountConversations(ctx context.Context, f crmhub.ConversationFilter) (int, error) {
+	return s.db.count(ctx, crmhub.ScopeConversationsRead, func(t *tx) *bun.SelectQuery {
+		q := t.NewSelect().Model((*conversationRow)(nil)).Where("cv.workspace_id = ?", t.ws)
+		applyConversationFilter(q, f)
+		return q
+	})
+}
+
+// CountMessages counts a conversation's messages.
+func (s *ConversationService) CountMessages(ctx context.Context, conversationID uuid.UUID) (int, error) {
+	return s.db.count(ctx, crmhub.ScopeConversationsRead, func(t *tx) *bun.SelectQuery {
+		return t.NewSelect().Model((*messageRow)(nil)).Where("m.workspace_id = ? AND m.conversation_id = ?", t.ws, conversationID)
+	})
 }
 
 func activity(r *conversationRow) time.Time {

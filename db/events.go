@@ -50,7 +50,7 @@ func (s *EventService) Events(ctx context.Context, f crmhub.EventFilter, first i
 	if err != nil {
 		return nil, passOrWrap(err, "list events")
 	}
-	conn := &crmhub.EventConnection{Edges: []*crmhub.EventEdge{}, PageInfo: crmhub.PageInfo{HasPreviousPage: pos > 0}}
+	conn := &crmhub.EventConnection{Edges: []*crmhub.EventEdge{}, PageInfo: crmhub.PageInfo{HasPreviousPage: pos > 0}, Filter: f}
 	if len(rows) > n {
 		rows = rows[:n]
 		conn.PageInfo.HasNextPage = true

@@ -161,3 +161,17 @@ func notFound(err error, k crmhub.Kind, op string) error {
 	}
 	return fmt.Errorf("db: %s: %w", op, err)
 }
+
+// count runs a counting query built by q in a read transaction needing scope.
+func (db *DB) count(ctx context.Context, scope crmhub.Scope, q func(*tx) *bun.SelectQuery) (int, error) {
+	var n int
+	err := db.read(ctx, scope, func(ctx context.Context, t *tx) error {
+		c, err := q(t).Count(ctx)
+		n = int(c)
+		return err
+	})
+	if err != nil {
+		return 0, passOrWrap(err, "count")
+	}
+	return n, nil
+}

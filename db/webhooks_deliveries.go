@@ -163,7 +163,7 @@ func (s *WebhookService) WebhookDeliveries(ctx context.Context, endpointID *uuid
 	if err != nil {
 		return nil, err
 	}
-	conn := &crmhub.WebhookDeliveryConnection{Edges: []*crmhub.WebhookDeliveryEdge{}}
+	conn := &crmhub.WebhookDeliveryConnection{Edges: []*crmhub.WebhookDeliveryEdge{}, EndpointID: endpointID}
 	err = s.db.read(ctx, crmhub.ScopeWebhooksManage, func(ctx context.Context, t *tx) error {
 		q := t.NewSelect().Model((*webhookDeliveryRow)(nil)).Where("workspace_id = ?", t.ws)
 		if endpointID != nil {

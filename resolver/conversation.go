@@ -79,6 +79,7 @@ func (r *contactResolver) Conversations(ctx context.Context, obj *crmhub.Contact
 	if conn == nil {
 		conn = &crmhub.ConversationConnection{Edges: []*crmhub.ConversationEdge{}}
 	}
+	conn.Filter = crmhub.ConversationFilter{ContactID: &obj.ID}
 	return conn, nil
 }
 
