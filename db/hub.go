@@ -186,6 +186,19 @@ func (h *Hub) subscribe(ctx context.Context, ws uuid.UUID, f crmhub.EventFilter,
 	ctx, cancel := context.WithCancel(ctx)
 	s := &subscription{hub: h, ws: ws, filter: f, live: make(chan *crmhub.Event, h.cfg.Buffer),
 		out: make(chan *crmhub.Event), done: make(chan struct{}), cancel: cancel}
+	// "From now" (after < 0) is the log's end read before registering: the
+	// replay below covers whatever commits between that read and the
+	// registration, so every event committed once the subscription is
+	// registered is delivered.
+	if after < 0 {
+		err := h.db.inWorkspace(ctx, ws, "system", true, func(ctx context.Context, t *tx) error {
+			return t.NewRaw("SELECT coalesce(max(position), 0) FROM events WHERE workspace_id = ?", t.ws).Scan(ctx, &after)
+		})
+		if err != nil {
+			cancel()
+			return nil, fmt.Errorf("db: subscribe: read log end: %w", err)
+		}
+	}
 	h.mu.Lock()
 	if h.stop != nil {
 		h.mu.Unlock()
@@ -198,19 +211,7 @@ func (h *Hub) subscribe(ctx context.Context, ws uuid.UUID, f crmhub.EventFilter,
 	h.subs[ws][s] = struct{}{}
 	h.mu.Unlock()
 	// Registered before the replay reads the log, so nothing committed from
-	// now on can be missed; the position check drops the overlap. "From
-	// now" (after < 0) is the log's end as read here, after registering and
-	// before Subscribe returns.
-	if after < 0 {
-		err := h.db.inWorkspace(ctx, ws, "system", true, func(ctx context.Context, t *tx) error {
-			return t.NewRaw("SELECT coalesce(max(position), 0) FROM events WHERE workspace_id = ?", t.ws).Scan(ctx, &after)
-		})
-		if err != nil {
-			h.remove(s)
-			cancel()
-			return nil, fmt.Errorf("db: subscribe: read log end: %w", err)
-		}
-	}
+	// now on can be missed; the position check drops the overlap.
 	go s.run(ctx, after)
 	return s, nil
 }
