@@ -112,7 +112,13 @@ func (r *subscriptionResolver) watch(ctx context.Context, scope crmhub.Scope, ty
 	f := crmhub.EventFilter{Types: types, SubjectID: subject}
 	var sub crmhub.Subscription
 	if after != nil || scope == crmhub.ScopeEventsRead {
-		sub, err = r.Resolver.Events.Subscribe(ctx, f, deref(after))
+		cursor := deref(after)
+		if after != nil && cursor == "" {
+			// An empty cursor is the log's start, as in the events query;
+			// only a missing one means "from now".
+			cursor = crmhub.EventCursor(0)
+		}
+		sub, err = r.Resolver.Events.Subscribe(ctx, f, cursor)
 	} else {
 		sub, err = r.Resolver.Events.Watch(ctx, scope, f)
 	}
