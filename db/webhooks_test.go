@@ -3,8 +3,6 @@ package db_test
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -23,6 +21,7 @@ import (
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/db"
 	"github.com/crmhub/crmhub/db/dbtest"
+	"github.com/crmhub/crmhub/internal/stdwebhook"
 	"github.com/google/uuid"
 )
 
@@ -164,7 +163,7 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 		problems = append(problems, fmt.Sprintf("webhook-timestamp %q is not unix seconds", got.timestamp))
 	}
 	for _, s := range secrets {
-		if !verifySignature(s, got.id, got.timestamp, body, got.signature) {
+		if !stdwebhook.Verify(s, got.id, got.timestamp, body, got.signature) {
 			problems = append(problems, fmt.Sprintf("request %d (%s): no signature verifies with secret %.12s…", n, got.id, s))
 		}
 	}
@@ -194,31 +193,6 @@ func (rc *receiver) next(t *testing.T) received {
 		t.Fatalf("receiver: no request within 30 s (got %d so far)", rc.count())
 	}
 	return received{}
-}
-
-// verifySignature checks a webhook-signature header per Standard Webhooks:
-// some space-separated "v1,<base64>" is HMAC-SHA256 of id.timestamp.body
-// under the base64-decoded part of the secret after "whsec_".
-func verifySignature(secret, id, ts string, body []byte, header string) bool {
-	enc, ok := strings.CutPrefix(secret, "whsec_")
-	key, err := base64.StdEncoding.DecodeString(enc)
-	if !ok || err != nil {
-		return false
-	}
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte(id + "." + ts + "."))
-	mac.Write(body)
-	want := mac.Sum(nil)
-	for _, part := range strings.Split(header, " ") {
-		version, sig, ok := strings.Cut(part, ",")
-		if !ok || version != "v1" {
-			continue
-		}
-		if got, err := base64.StdEncoding.DecodeString(sig); err == nil && hmac.Equal(got, want) {
-			return true
-		}
-	}
-	return false
 }
 
 // eventually polls a condition of the database until it holds or a
@@ -804,7 +778,7 @@ func TestWebhookSecretRotation(t *testing.T) {
 
 	clock.Advance(time.Hour + time.Second)
 	rc.setSecrets(s2)
-	if r := send(); len(strings.Fields(r.signature)) != 1 || verifySignature(s1, r.id, r.timestamp, r.body, r.signature) {
+	if r := send(); len(strings.Fields(r.signature)) != 1 || stdwebhook.Verify(s1, r.id, r.timestamp, r.body, r.signature) {
 		t.Fatalf("after the grace period the old secret still signs: %q", r.signature)
 	}
 
@@ -813,7 +787,7 @@ func TestWebhookSecretRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	rc.setSecrets(s3)
-	if r := send(); len(strings.Fields(r.signature)) != 1 || verifySignature(s2, r.id, r.timestamp, r.body, r.signature) {
+	if r := send(); len(strings.Fields(r.signature)) != 1 || stdwebhook.Verify(s2, r.id, r.timestamp, r.body, r.signature) {
 		t.Fatalf("rotation without grace: the old secret still signs: %q", r.signature)
 	}
 }

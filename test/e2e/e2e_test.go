@@ -1,0 +1,386 @@
+// Package e2e runs the crmhub binary end to end: the Node client test of
+// the subscriptions (graphql-ws over ws), and a SIGKILL while webhook
+// deliveries are pending.
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/crmhub/crmhub"
+	"github.com/crmhub/crmhub/db"
+	"github.com/crmhub/crmhub/db/dbtest"
+	"github.com/crmhub/crmhub/internal/stdwebhook"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+// tool finds a program the tests need; CI machines have go, node and npm, so
+// a missing one is a failure, not a reason to skip.
+func tool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		t.Fatalf("%s is required by the end-to-end tests (install Node.js 20 or later): %v", name, err)
+	}
+	return p
+}
+
+// TestNodeSubscriptions runs subscriptions.test.mjs with the real
+// graphql-ws client against the real binary.
+func TestNodeSubscriptions(t *testing.T) {
+	node, npm := tool(t, "node"), tool(t, "npm")
+	if _, err := os.Stat("node_modules/graphql-ws"); err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("npm ci: %v\n%s", err, out)
+		}
+	}
+	dir := t.TempDir()
+	s := start(t, build(t, dir), filepath.Join(dir, "dev-key"), []string{"DATABASE_URL=" + dbtest.URL(t)})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "--test", "subscriptions.test.mjs")
+	cmd.Env = append(os.Environ(), "CRMHUB_HTTP="+s.base+"/graphql", "CRMHUB_KEY="+s.key)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node --test subscriptions.test.mjs: %v\n%s\nserver log:\n%s", err, out, s.stderr)
+	}
+	if !bytes.Contains(out, []byte("# pass 2")) || !bytes.Contains(out, []byte("# fail 0")) {
+		t.Fatalf("node ran other than the two tests:\n%s", out)
+	}
+	t.Logf("node:\n%s", out)
+}
+
+// build compiles cmd/crmhub into dir and returns the binary's path.
+func build(t *testing.T, dir string) string {
+	t.Helper()
+	goBin := tool(t, "go")
+	bin := filepath.Join(dir, "crmhub")
+	cmd := exec.Command(goBin, "build", "-o", bin, "./cmd/crmhub")
+	cmd.Dir = filepath.Join("..", "..")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// server is one run of the crmhub binary.
+type server struct {
+	cmd    *exec.Cmd
+	base   string
+	key    string
+	exited chan error
+	stderr *lockedBuffer
+}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// start runs `crmhub serve` and waits for its address and dev key.
+func start(t *testing.T, bin, keyFile string, env []string) *server {
+	t.Helper()
+	s := &server{exited: make(chan error, 1), stderr: &lockedBuffer{}}
+	s.cmd = exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--dev-key", "--dev-key-file", keyFile)
+	s.cmd.Env = append(os.Environ(), env...)
+	s.cmd.Stderr = s.stderr
+	stdout, err := s.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+		s.exited <- s.cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		if s.cmd.ProcessState == nil {
+			s.cmd.Process.Kill()
+			<-s.exited
+		}
+	})
+	deadline := time.After(60 * time.Second)
+	for s.base == "" || s.key == "" {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("crmhub serve exited before it was ready:\n%s", s.stderr)
+			}
+			if v, ok := strings.CutPrefix(l, "crmhub listening on "); ok {
+				s.base = v
+			}
+			if v, ok := strings.CutPrefix(l, "Dev API key: "); ok {
+				s.key = v
+			}
+		case <-deadline:
+			t.Fatalf("crmhub serve not ready within 60 s:\n%s", s.stderr)
+		}
+	}
+	go func() {
+		for range lines {
+		}
+	}()
+	return s
+}
+
+// kill ends the process with SIGKILL: no shutdown code runs.
+func (s *server) kill(t *testing.T) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.exited:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the killed server did not exit")
+	}
+}
+
+// do runs a GraphQL operation that must succeed.
+func (s *server) do(t *testing.T, query string, vars map[string]any, out any) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req, _ := http.NewRequest(http.MethodPost, s.base+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+s.key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	var r struct {
+		Data   json.RawMessage
+		Errors []any
+	}
+	if err := json.Unmarshal(b, &r); err != nil || res.StatusCode != 200 || len(r.Errors) > 0 {
+		t.Fatalf("%s: status %d %s", query, res.StatusCode, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(r.Data, out); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// hit is one request the receiver got.
+type hit struct {
+	webhookID string
+	event     struct{ ID, Type, SubjectID string }
+}
+
+// TestWebhookSurvivesSIGKILL: events committed while their delivery is
+// still to come are delivered after the server is killed and started
+// again. One event's delivery has failed once (its River job is waiting
+// for the retry) and another event is committed while no server runs.
+func TestWebhookSurvivesSIGKILL(t *testing.T) {
+	dir := t.TempDir()
+	bin := build(t, dir)
+	env := []string{"DATABASE_URL=" + dbtest.URL(t), "CRMHUB_WEBHOOK_ALLOW_PRIVATE=true",
+		"CRMHUB_SECRET_KEY=" + db.NewSecretKey(), "CRMHUB_LOG_FORMAT=text"}
+	keyFile := filepath.Join(dir, "dev-key")
+
+	// The receiver refuses until told otherwise and verifies every
+	// signature with the endpoint's secret.
+	var (
+		mu      sync.Mutex
+		secret  string
+		accept  bool
+		problem []string
+	)
+	hits := make(chan hit, 100)
+	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var h hit
+		h.webhookID = r.Header.Get("webhook-id")
+		json.Unmarshal(body, &h.event)
+		mu.Lock()
+		ok, sec := accept, secret
+		if !stdwebhook.Verify(sec, h.webhookID, r.Header.Get("webhook-timestamp"), body, r.Header.Get("webhook-signature")) {
+			problem = append(problem, fmt.Sprintf("bad signature on %s", body))
+		}
+		mu.Unlock()
+		if ok {
+			w.WriteHeader(http.StatusNoContent)
+		} else {
+			http.Error(w, "not now", http.StatusServiceUnavailable)
+		}
+		hits <- h
+	}))
+	defer rc.Close()
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, p := range problem {
+			t.Error(p)
+		}
+	}()
+	var current *server // for its log when a wait fails
+	next := func(what string) hit {
+		t.Helper()
+		select {
+		case h := <-hits:
+			return h
+		case <-time.After(60 * time.Second):
+			t.Fatalf("receiver: no request within 60 s (%s); server log:\n%s", what, current.stderr)
+		}
+		return hit{}
+	}
+
+	s1 := start(t, bin, keyFile, env)
+	current = s1
+	var created struct {
+		CreateWebhookEndpoint struct {
+			Endpoint struct{ ID string }
+			Secret   string
+		}
+	}
+	s1.do(t, `mutation($url: String!) { createWebhookEndpoint(url: $url, events: ["contact.created"]) { endpoint { id } secret } }`,
+		map[string]any{"url": rc.URL}, &created)
+	mu.Lock()
+	secret = created.CreateWebhookEndpoint.Secret
+	mu.Unlock()
+	var c1 struct{ CreateContact struct{ ID string } }
+	s1.do(t, `mutation { createContact(input: {identifiers: [{type: EMAIL, value: "first@example.com"}]}) { id } }`, nil, &c1)
+	refused := next("first attempt")
+	if refused.event.SubjectID != c1.CreateContact.ID {
+		t.Fatalf("first attempt delivered %+v", refused.event)
+	}
+	// Kill only once the failed attempt is recorded and River has put its
+	// job back to wait for the retry: the job then waits in PostgreSQL,
+	// "scheduled", or "available" with a future scheduled_at when the wait
+	// is shorter than River's scheduler interval (the first retry's is).
+	// (A job still marked running when its process dies waits for River's
+	// stuck-job rescue instead, an hour by default.)
+	pool, err := pgxpool.New(context.Background(), dbtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var ds struct {
+			WebhookDeliveries struct {
+				Edges []struct{ Node struct{ Status string } }
+			}
+		}
+		s1.do(t, `{ webhookDeliveries { edges { node { status } } } }`, nil, &ds)
+		var jobs []string
+		rows, _ := pool.Query(context.Background(), "SELECT state::text FROM river_job")
+		jobs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := ds.WebhookDeliveries.Edges; len(e) == 1 && e[0].Node.Status == "RETRYING" && (slices.Equal(jobs, []string{"scheduled"}) || slices.Equal(jobs, []string{"available"})) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the failed attempt is not recorded: %+v, jobs %v", ds, jobs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s1.kill(t)
+
+	// An event committed while no server runs.
+	d := dbtest.Open(t, nil)
+	p, err := db.NewAuthService(d).Authenticate(context.Background(), s1.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := db.NewContactService(d).CreateContact(crmhub.NewContext(context.Background(), p), crmhub.ContactInput{
+		Identifiers: []crmhub.Identifier{{Type: crmhub.IdentityEmail, Value: "second@example.com"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	mu.Lock()
+	accept = true
+	mu.Unlock()
+	s2 := start(t, bin, keyFile, env)
+	current = s2
+	if s2.key != s1.key {
+		t.Fatalf("the restarted server uses another workspace")
+	}
+	want := map[string]bool{c1.CreateContact.ID: true, c2.GlobalID(): true}
+	got := map[string]string{}
+	for len(got) < len(want) {
+		h := next("after the restart")
+		if !want[h.event.SubjectID] {
+			t.Fatalf("unexpected delivery %+v", h)
+		}
+		got[h.event.SubjectID] = h.webhookID
+	}
+	if got[c1.CreateContact.ID] != refused.webhookID {
+		t.Fatalf("the retried delivery has webhook-id %s, the refused one had %s", got[c1.CreateContact.ID], refused.webhookID)
+	}
+	var ds struct {
+		WebhookDeliveries struct {
+			Edges []struct {
+				Node struct {
+					Status       string
+					AttemptCount int
+					Attempts     []struct {
+						StatusCode int
+						Error      string
+					}
+				}
+			}
+		}
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		s2.do(t, `{ webhookDeliveries { edges { node { status attemptCount attempts { statusCode error } } } } }`, nil, &ds)
+		e := ds.WebhookDeliveries.Edges
+		if len(e) == 2 && e[0].Node.Status == "DELIVERED" && e[1].Node.Status == "DELIVERED" {
+			if e[0].Node.AttemptCount != 1 || e[1].Node.AttemptCount != 2 {
+				t.Fatalf("deliveries %+v", e)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("deliveries not DELIVERED: %+v\nserver log:\n%s", e, s2.stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
