@@ -149,8 +149,13 @@ func TestStuckSubscriberIsDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer reader.Close()
-	createN(t, svc, ctx, "s", 10)
+	// The writes run beside the reader, which takes each event as it comes:
+	// a reader that only started after the writes could itself fall 50 ms
+	// behind and be dropped.
+	wrote := make(chan struct{})
+	go func() { createN(t, svc, ctx, "s", 10); close(wrote) }()
 	assertContiguous(t, collect(t, reader, 10), 1) // the stuck one slows nobody
+	<-wrote
 	select {
 	case <-stuck.Done():
 	case <-time.After(10 * time.Second):
