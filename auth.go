@@ -57,7 +57,11 @@ func ParseScopes(names []string) ([]Scope, error) {
 type Principal struct {
 	WorkspaceID uuid.UUID
 	APIKeyID    uuid.UUID
-	Scopes      []Scope
+	// ConnectionID is set when the sync engine writes for a connection:
+	// the writes' events carry the connection as actor and origin, so its
+	// push never echoes them back.
+	ConnectionID uuid.UUID
+	Scopes       []Scope
 }
 
 // Can reports whether the principal holds scope s (directly or through admin).

@@ -32,6 +32,12 @@ const (
 	EventUserUpserted              = "user.upserted"
 	EventUserDeleted               = "user.deleted"
 	EventSyncCompleted             = "sync.completed"
+	// EventSyncRecordGone: a full run found a linked record gone from the
+	// remote and unlinked (or, by option, deleted) its hub record.
+	EventSyncRecordGone = "sync.record_gone"
+	// EventIdentityConflict: a pulled record's identifiers point at
+	// different hub contacts; an operator must resolve it.
+	EventIdentityConflict = "identity.conflict"
 )
 
 // EventTypes lists every event type.
@@ -39,7 +45,7 @@ var EventTypes = []string{EventContactCreated, EventContactUpdated, EventContact
 	EventIdentityLinked, EventConsentChanged, EventSuppressionChanged, EventDealCreated, EventDealUpdated,
 	EventDealDeleted, EventConversationCreated, EventConversationAssigned, EventConversationStatusChanged,
 	EventMessageReceived, EventMessageSent, EventMessageStatusChanged, EventUserUpserted, EventUserDeleted,
-	EventSyncCompleted}
+	EventSyncCompleted, EventSyncRecordGone, EventIdentityConflict}
 
 // ValidateEventTypes checks a filter of event types; field names the input.
 func ValidateEventTypes(types []string, field string) error {

@@ -24,11 +24,17 @@ const (
 	// KindWebhookEndpoint and KindWebhookDelivery are outgoing webhooks.
 	KindWebhookEndpoint Kind = "wh"
 	KindWebhookDelivery Kind = "whd"
+	// KindConnection, KindSyncRun and KindIdentityConflict belong to sync
+	// with external CRMs.
+	KindConnection       Kind = "conn"
+	KindSyncRun          Kind = "sync"
+	KindIdentityConflict Kind = "icf"
 )
 
 var kinds = map[Kind]bool{KindWorkspace: true, KindAPIKey: true, KindContact: true, KindNote: true,
 	KindSuppression: true, KindUser: true, KindDeal: true, KindConversation: true, KindMessage: true,
-	KindWebhookEndpoint: true, KindWebhookDelivery: true}
+	KindWebhookEndpoint: true, KindWebhookDelivery: true, KindConnection: true, KindSyncRun: true,
+	KindIdentityConflict: true}
 
 // GlobalID encodes an internal UUID as the opaque, type-prefixed id the API
 // exposes, for example "ct_0192f1c4a2b87c3e9d1f00aa11bb22cc".
@@ -95,6 +101,12 @@ func (k Kind) Name() string {
 		return "webhook endpoint"
 	case KindWebhookDelivery:
 		return "webhook delivery"
+	case KindConnection:
+		return "connection"
+	case KindSyncRun:
+		return "sync run"
+	case KindIdentityConflict:
+		return "identity conflict"
 	}
 	return string(k)
 }

@@ -11,26 +11,25 @@ import (
 	"github.com/crmhub/crmhub"
 )
 
-// Kind names an external CRM a connector speaks to; the values are the
-// GraphQL ConnectorKind enum.
-type Kind string
+// Kind names an external CRM a connector speaks to.
+type Kind = crmhub.ConnectorKind
 
 // Known kinds.
 const (
-	KindWazzup  Kind = "WAZZUP"
-	KindWazapin Kind = "WAZAPIN"
-	KindWazelo  Kind = "WAZELO"
-	KindWazera  Kind = "WAZERA"
+	KindWazzup  = crmhub.ConnectorWazzup
+	KindWazapin = crmhub.ConnectorWazapin
+	KindWazelo  = crmhub.ConnectorWazelo
+	KindWazera  = crmhub.ConnectorWazera
 )
 
 // Entity is a kind of record a connection syncs.
-type Entity string
+type Entity = crmhub.SyncEntity
 
 // Entities.
 const (
-	Contacts Entity = "CONTACTS"
-	Deals    Entity = "DEALS"
-	Users    Entity = "USERS"
+	Contacts = crmhub.SyncContacts
+	Deals    = crmhub.SyncDeals
+	Users    = crmhub.SyncUsers
 )
 
 // ErrUnsupported is returned by a connector for an entity or operation its

@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -10,9 +9,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun/dialect/pgdialect"
 )
-
-// errDryRun rolls back a dry-run merge after its result was read.
-var errDryRun = errors.New("dry run")
 
 // MergeContacts moves everything the sources own onto the target, deletes
 // the sources and leaves redirects from their ids to the target. A dry run
@@ -25,17 +21,16 @@ func (s *ContactService) MergeContacts(ctx context.Context, target uuid.UUID, so
 	if len(sources) > crmhub.MaxBatch {
 		return nil, tooMany(len(sources))
 	}
+	if dryRun {
+		ctx = crmhub.WithDryRun(ctx)
+	}
 	var res *crmhub.MergeResult
 	err := s.db.write(ctx, crmhub.ScopeContactsWrite, func(ctx context.Context, t *tx) error {
 		var err error
 		res, err = merge(ctx, t, target, sources)
-		if err == nil && dryRun {
-			t.events = nil
-			return errDryRun
-		}
 		return err
 	})
-	if err != nil && !errors.Is(err, errDryRun) {
+	if err != nil {
 		return nil, err
 	}
 	return res, nil

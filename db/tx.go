@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/crmhub/crmhub"
@@ -22,6 +23,7 @@ type tx struct {
 	ws     uuid.UUID
 	now    time.Time
 	actor  string
+	origin string
 	events []pendingEvent
 }
 
@@ -60,19 +62,40 @@ func (db *DB) read(ctx context.Context, scope crmhub.Scope, fn func(context.Cont
 // security, runs fn and appends the events fn emitted.
 func (db *DB) inWorkspace(ctx context.Context, ws uuid.UUID, actor string, readOnly bool, fn func(context.Context, *tx) error) error {
 	opts := &sql.TxOptions{ReadOnly: readOnly}
-	return db.Bun.RunInTx(ctx, opts, func(ctx context.Context, btx bun.Tx) error {
+	dry := !readOnly && crmhub.IsDryRun(ctx)
+	err := db.Bun.RunInTx(ctx, opts, func(ctx context.Context, btx bun.Tx) error {
 		if _, err := btx.ExecContext(ctx, "SELECT set_config('app.workspace_id', ?, true)", ws.String()); err != nil {
 			return fmt.Errorf("db: set tenant: %w", err)
 		}
 		t := &tx{Tx: btx, ws: ws, now: db.clock.Now(), actor: actor}
+		if origin, ok := strings.CutPrefix(actor, "connection:"); ok {
+			t.origin = origin
+		}
 		if err := fn(ctx, t); err != nil {
 			return err
 		}
+		if dry {
+			return errDryRun
+		}
 		return t.appendEvents(ctx)
 	})
+	if errors.Is(err, errDryRun) {
+		return nil
+	}
+	return err
 }
 
+// errDryRun rolls back the transaction of a dry run (crmhub.WithDryRun)
+// after fn has computed its results.
+var errDryRun = errors.New("db: dry run rolled back")
+
+// actorOf names who writes, as events record it: "api_key:key_...",
+// "connection:conn_..." for the sync engine (the connection is then also
+// the events' origin), or "system".
 func actorOf(p *crmhub.Principal) string {
+	if p.ConnectionID != uuid.Nil {
+		return "connection:" + crmhub.GlobalID(crmhub.KindConnection, p.ConnectionID)
+	}
 	if p.APIKeyID == uuid.Nil {
 		return "system"
 	}
@@ -115,7 +138,7 @@ func (t *tx) appendEvents(ctx context.Context) error {
 		}
 		id, _ := uuid.NewV7()
 		rows[i] = eventRow{WorkspaceID: t.ws, Position: last - int64(len(t.events)) + int64(i) + 1, ID: id,
-			Type: e.typ, SubjectID: e.subject, Actor: t.actor, Payload: payload, OccurredAt: t.now}
+			Type: e.typ, SubjectID: e.subject, Actor: t.actor, Origin: t.origin, Payload: payload, OccurredAt: t.now}
 	}
 	if _, err := t.NewInsert().Model(&rows).Exec(ctx); err != nil {
 		return fmt.Errorf("db: append events: %w", err)
