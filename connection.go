@@ -292,6 +292,21 @@ type ConnectionService interface {
 	// Connections lists connections, oldest first. EINVALID for a bad
 	// `first` or a malformed `after`.
 	Connections(ctx context.Context, first int, after string) (*ConnectionConnection, error)
+	// ConnectionsByIDs returns connections in the order of ids, nil where
+	// one does not exist; it serves the batched reads of nested fields.
+	ConnectionsByIDs(ctx context.Context, ids []uuid.UUID) ([]*Connection, error)
+	// CountConnections serves totalCount.
+	CountConnections(ctx context.Context) (int, error)
+}
+
+// SyncLink ties a remote record to its hub record, for one connection
+// and entity.
+type SyncLink struct {
+	ExternalID string
+	LocalID    uuid.UUID
+	// Fingerprint hashes the remote record as last pulled or pushed: an
+	// equal hash means the record has not changed since.
+	Fingerprint []byte
 }
 
 // SyncStats counts what a run did, all entities together.

@@ -1,0 +1,362 @@
+// Package syncer is the sync engine: it runs one sync run of a connection,
+// pulling remote records into the hub through the same domain services the
+// API calls and pushing hub changes out through the connection's
+// connector. It keeps its state (run progress, links, fingerprints, push
+// position, conflicts) in a Store; it never touches the database itself.
+//
+// A run goes through steps in a fixed order: pull users, contacts, deals
+// (each followed, in a FULL run, by the detection of records gone from the
+// remote), then push. Progress is saved after every page, so a run killed
+// mid-way and worked again resumes at the page it was on; records it
+// handles twice come back UNCHANGED, matched by their EXTERNAL_ID.
+package syncer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"time"
+
+	"github.com/crmhub/crmhub"
+	"github.com/crmhub/crmhub/connectors"
+	"github.com/google/uuid"
+)
+
+// Store keeps the engine's state; *db.SyncService implements it.
+type Store interface {
+	// ClaimRun marks a run RUNNING and returns it with its saved progress;
+	// nil when it has already finished.
+	ClaimRun(ctx context.Context, ws, id uuid.UUID) (*crmhub.SyncRun, json.RawMessage, error)
+	SaveRun(ctx context.Context, ws uuid.UUID, run *crmhub.SyncRun, progress json.RawMessage) error
+	FinishRun(ctx context.Context, ws uuid.UUID, run *crmhub.SyncRun) error
+
+	Links(ctx context.Context, ws, conn uuid.UUID, entity crmhub.SyncEntity, externalIDs []string) (map[string]crmhub.SyncLink, error)
+	LinksByLocal(ctx context.Context, ws, conn uuid.UUID, entity crmhub.SyncEntity, ids []uuid.UUID) (map[uuid.UUID]crmhub.SyncLink, error)
+	SaveLinks(ctx context.Context, ws, conn uuid.UUID, entity crmhub.SyncEntity, links []crmhub.SyncLink, run *uuid.UUID) error
+	MarkSeen(ctx context.Context, ws, conn uuid.UUID, entity crmhub.SyncEntity, externalIDs []string, run uuid.UUID) error
+	UnseenLinks(ctx context.Context, ws, conn uuid.UUID, entity crmhub.SyncEntity, run uuid.UUID, limit int) ([]crmhub.SyncLink, error)
+	DeleteLinks(ctx context.Context, ws, conn uuid.UUID, entity crmhub.SyncEntity, links []crmhub.SyncLink, gone string) error
+
+	PushPosition(ctx context.Context, ws, conn uuid.UUID) (int64, error)
+	SetPushPosition(ctx context.Context, ws, conn uuid.UUID, pos int64) error
+	PushChanges(ctx context.Context, ws, conn uuid.UUID, after int64, limit int) ([]*crmhub.Event, int64, error)
+
+	RecordConflict(ctx context.Context, ws, conn uuid.UUID, entity crmhub.SyncEntity, externalID string,
+		idents []crmhub.Identifier, candidates []uuid.UUID) (bool, error)
+}
+
+// Connections opens a connection with its decrypted API key;
+// *db.ConnectionService implements it.
+type Connections interface {
+	Open(ctx context.Context, ws, id uuid.UUID) (*crmhub.Connection, string, error)
+}
+
+// Engine runs sync runs. Its zero values for the tunables are sensible.
+type Engine struct {
+	Store       Store
+	Connections Connections
+	Registry    connectors.Registry
+	Contacts    crmhub.ContactService
+	Deals       crmhub.DealService
+	Users       crmhub.UserService
+	// HTTPClient is the base client connectors use (it should refuse
+	// private addresses in production); nil means http.DefaultClient.
+	HTTPClient *http.Client
+	Log        *slog.Logger
+	// Progress, when set, hears about every page (the CLI's progress bar).
+	Progress func(Progress)
+
+	// Retries is how many times a transient failure (5xx, timeout) is
+	// retried with backoff before the run fails (default 5).
+	Retries int
+	// RateLimitWaits is how many 429 answers in a row one request may get
+	// before the run fails (default 30).
+	RateLimitWaits int
+	// MaxWait caps one wait for Retry-After (default 10 min).
+	MaxWait time.Duration
+	// Backoff is the first backoff of a transient retry (default 1 s),
+	// doubled each time, with jitter.
+	Backoff time.Duration
+	// Sleep waits; tests may shorten it. Default: a timer that ends early
+	// when ctx does.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Progress is a snapshot of a run in progress.
+type Progress struct {
+	RunID  uuid.UUID
+	Step   string // "pull", "gone" or "push"
+	Entity crmhub.SyncEntity
+	Stats  crmhub.SyncStats
+}
+
+// RunFailure is the error Run returns for a run it ended as FAILED.
+type RunFailure struct{ Message string }
+
+func (e *RunFailure) Error() string { return "sync run failed: " + e.Message }
+
+func (e *Engine) defaults() {
+	if e.Retries <= 0 {
+		e.Retries = 5
+	}
+	if e.RateLimitWaits <= 0 {
+		e.RateLimitWaits = 30
+	}
+	if e.MaxWait <= 0 {
+		e.MaxWait = 10 * time.Minute
+	}
+	if e.Backoff <= 0 {
+		e.Backoff = time.Second
+	}
+	if e.Sleep == nil {
+		e.Sleep = sleep
+	}
+	if e.Log == nil {
+		e.Log = slog.Default()
+	}
+	if e.HTTPClient == nil {
+		e.HTTPClient = http.DefaultClient
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Run works run id of workspace ws to its end: SUCCEEDED, or FAILED with
+// the cause in its errors (then Run returns a *RunFailure). When ctx ends
+// first, the run stays RUNNING with its progress saved and Run returns
+// ctx's error, so that working it again resumes it.
+func (e *Engine) Run(ctx context.Context, ws, id uuid.UUID) error {
+	e.defaults()
+	run, raw, err := e.Store.ClaimRun(ctx, ws, id)
+	if err != nil || run == nil {
+		return err
+	}
+	r := &runner{e: e, ws: ws, run: run, log: e.Log.With("syncRun", run.GlobalID())}
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &r.prog); err != nil {
+			return r.fail(ctx, fmt.Errorf("unreadable progress: %w", err))
+		}
+	}
+	conn, key, err := e.Connections.Open(ctx, ws, run.ConnectionID)
+	if err != nil {
+		if crmhub.ErrorCode(err) == crmhub.ENOTFOUND {
+			return r.fail(ctx, errors.New("the connection was deleted"))
+		}
+		return err
+	}
+	r.conn = conn
+	r.remote, err = e.Registry.New(conn.Kind, connectors.Config{BaseURL: conn.BaseURL, APIKey: key,
+		Options: conn.Options, HTTPClient: limitedClient(e.HTTPClient, conn.RateLimit)})
+	if err != nil {
+		return r.fail(ctx, err)
+	}
+	r.caps = r.remote.Capabilities()
+	p := &crmhub.Principal{WorkspaceID: ws, ConnectionID: conn.ID, Scopes: []crmhub.Scope{crmhub.ScopeAdmin}}
+	r.as = crmhub.NewContext(ctx, p)
+	r.write = r.as
+	if run.DryRun {
+		r.write = crmhub.WithDryRun(r.as)
+	}
+	if err := r.steps(); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return r.fail(ctx, err)
+	}
+	r.run.Status = crmhub.SyncSucceeded
+	if err := e.Store.FinishRun(context.WithoutCancel(ctx), ws, r.run); err != nil {
+		return err
+	}
+	r.log.Info("sync run succeeded", "stats", r.run.Stats)
+	return nil
+}
+
+// runner is one run in progress.
+type runner struct {
+	e      *Engine
+	ws     uuid.UUID
+	run    *crmhub.SyncRun
+	conn   *crmhub.Connection
+	remote connectors.Connector
+	caps   connectors.Capabilities
+	prog   progress
+	log    *slog.Logger
+	// as acts for the connection; write is as, marked dry for a dry run:
+	// only the domain writes take it, the store always writes for real.
+	as, write context.Context
+}
+
+// progress is what a run saves to resume: the step it is on and the
+// remote cursor of the next page.
+type progress struct {
+	Step   int    `json:"step"`
+	Cursor string `json:"cursor,omitempty"`
+	// Push is a dry run's push position (a real run stores it on the
+	// connection).
+	Push int64 `json:"push,omitempty"`
+}
+
+type step struct {
+	kind   string // "pull", "gone", "push"
+	entity crmhub.SyncEntity
+}
+
+func (r *runner) plan() []step {
+	var out []step
+	if r.conn.Direction.Pulls() {
+		for _, ent := range crmhub.SyncEntities {
+			if !r.conn.Syncs(ent) || !r.caps.Supports(ent) {
+				continue
+			}
+			out = append(out, step{"pull", ent})
+			if r.run.Mode == crmhub.SyncFull && !r.run.DryRun {
+				out = append(out, step{"gone", ent})
+			}
+		}
+	}
+	if r.conn.Direction.Pushes() {
+		out = append(out, step{kind: "push"})
+	}
+	return out
+}
+
+func (r *runner) steps() error {
+	for i, s := range r.plan() {
+		if i < r.prog.Step {
+			continue
+		}
+		var err error
+		switch s.kind {
+		case "pull":
+			err = r.pull(s.entity)
+		case "gone":
+			err = r.gone(s.entity)
+		case "push":
+			err = r.push()
+		}
+		if err != nil {
+			return err
+		}
+		r.prog = progress{Step: i + 1, Push: r.prog.Push}
+		if err := r.save(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// save stores the progress and tells the Progress hook.
+func (r *runner) save(s step) error {
+	raw, _ := json.Marshal(r.prog)
+	if err := r.e.Store.SaveRun(r.as, r.ws, r.run, raw); err != nil {
+		return err
+	}
+	if r.e.Progress != nil {
+		r.e.Progress(Progress{RunID: r.run.ID, Step: s.kind, Entity: s.entity, Stats: r.run.Stats})
+	}
+	return nil
+}
+
+// fail ends the run as FAILED with err's message, made safe to show.
+func (r *runner) fail(ctx context.Context, err error) error {
+	msg, code := failure(err)
+	r.run.Status = crmhub.SyncFailed
+	r.run.Errors = append(r.run.Errors, crmhub.SyncError{Message: msg, Code: code})
+	r.log.Warn("sync run failed", "err", err)
+	if ferr := r.e.Store.FinishRun(context.WithoutCancel(ctx), r.ws, r.run); ferr != nil {
+		return ferr
+	}
+	return &RunFailure{Message: msg}
+}
+
+// failure turns the error that ended a run into a message for operators
+// and a code.
+func failure(err error) (string, string) {
+	var auth *connectors.AuthError
+	var tr *connectors.TransientError
+	var rl *connectors.RateLimitError
+	var req *connectors.RequestError
+	switch {
+	case errors.As(err, &auth):
+		return fmt.Sprintf("the remote refused the connection's API key (HTTP %d); update the key", auth.Status), "REMOTE_AUTH_FAILED"
+	case errors.As(err, &rl):
+		return "the remote kept answering 429 Too Many Requests; lower the connection's rate limit", "REMOTE_RATE_LIMITED"
+	case errors.As(err, &tr):
+		if tr.Status == 0 {
+			return "the remote could not be reached: " + tr.Err.Error(), "REMOTE_UNREACHABLE"
+		}
+		return fmt.Sprintf("the remote kept failing with HTTP %d", tr.Status), "REMOTE_UNAVAILABLE"
+	case errors.As(err, &req):
+		return fmt.Sprintf("the remote rejected a request (HTTP %d %s): %s", req.Status, req.Code, req.Message), "REMOTE_REJECTED"
+	}
+	if e, ok := err.(*crmhub.Error); ok && e.Code != crmhub.EINTERNAL {
+		return e.Message, e.Code
+	}
+	return err.Error(), crmhub.EINTERNAL
+}
+
+// call makes one remote request, waiting out 429s (Retry-After, or
+// backoff when the remote gives none) and retrying transient failures
+// with exponential backoff and jitter.
+func (r *runner) call(what string, fn func() error) error {
+	backoff := r.e.Backoff
+	limited, transient := 0, 0
+	for {
+		err := fn()
+		var rl *connectors.RateLimitError
+		var tr *connectors.TransientError
+		var wait time.Duration
+		switch {
+		case err == nil:
+			return nil
+		case errors.As(err, &rl) && limited < r.e.RateLimitWaits:
+			limited++
+			wait = rl.RetryAfter
+			if wait <= 0 {
+				wait = backoff
+				backoff *= 2
+			}
+		case errors.As(err, &tr) && transient < r.e.Retries:
+			transient++
+			wait = backoff + time.Duration(rand.Int64N(int64(backoff)/2+1))
+			backoff *= 2
+		default:
+			return err
+		}
+		wait = min(wait, r.e.MaxWait)
+		r.log.Info("remote busy; waiting before retrying", "request", what, "wait", wait, "err", err)
+		if err := r.e.Sleep(r.as, wait); err != nil {
+			return err
+		}
+	}
+}
+
+// addError lists a problem of one record (the list is bounded; the stats
+// count them all).
+func (r *runner) addError(code, msg, recordID string) {
+	if len(r.run.Errors) < crmhub.MaxSyncErrors {
+		r.run.Errors = append(r.run.Errors, crmhub.SyncError{Message: msg, Code: code, RecordID: recordID})
+	}
+}
+
+// addPlan notes what a dry run would have done.
+func (r *runner) addPlan(entity crmhub.SyncEntity, action, recordID string) {
+	if r.run.DryRun && len(r.run.Plan) < crmhub.MaxSyncPlan {
+		r.run.Plan = append(r.run.Plan, crmhub.SyncPlanItem{Entity: entity, Action: action, RecordID: recordID})
+	}
+}
+
+func (r *runner) connGID() string { return r.conn.GlobalID() }

@@ -1,0 +1,389 @@
+package syncer
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"slices"
+
+	"github.com/crmhub/crmhub"
+	"github.com/crmhub/crmhub/connectors"
+	"github.com/google/uuid"
+)
+
+// pushChunk is how many events one push round reads.
+const pushChunk = 500
+
+// push sends the hub changes made since the connection's push position,
+// except those the connection itself made (no echo), and advances the
+// position after each round. Each round collapses its events to the
+// latest state of each record: created or updated records are upserted
+// on the remote, deleted ones deleted there.
+func (r *runner) push() error {
+	pos, err := r.e.Store.PushPosition(r.as, r.ws, r.conn.ID)
+	if err != nil {
+		return err
+	}
+	pos = max(pos, r.prog.Push)
+	for {
+		events, last, err := r.e.Store.PushChanges(r.as, r.ws, r.conn.ID, pos, pushChunk)
+		if err != nil {
+			return err
+		}
+		if last <= pos {
+			return nil
+		}
+		if err := r.pushRound(events); err != nil {
+			return err
+		}
+		pos = last
+		if r.run.DryRun {
+			r.prog.Push = pos
+		} else if err := r.e.Store.SetPushPosition(r.as, r.ws, r.conn.ID, pos); err != nil {
+			return err
+		}
+		if err := r.save(step{kind: "push"}); err != nil {
+			return err
+		}
+	}
+}
+
+// round is one push round's records, in order of first mention.
+type round struct {
+	upsert, del map[crmhub.SyncEntity][]uuid.UUID
+}
+
+func (rd *round) add(m map[crmhub.SyncEntity][]uuid.UUID, e crmhub.SyncEntity, id uuid.UUID) {
+	if !slices.Contains(m[e], id) {
+		m[e] = append(m[e], id)
+	}
+}
+
+func (r *runner) pushRound(events []*crmhub.Event) error {
+	rd := &round{upsert: map[crmhub.SyncEntity][]uuid.UUID{}, del: map[crmhub.SyncEntity][]uuid.UUID{}}
+	for _, ev := range events {
+		kind, id, err := crmhub.ParseAnyID(ev.SubjectID)
+		if err != nil {
+			continue
+		}
+		var ent crmhub.SyncEntity
+		switch kind {
+		case crmhub.KindContact:
+			ent = crmhub.SyncContacts
+		case crmhub.KindDeal:
+			ent = crmhub.SyncDeals
+		case crmhub.KindUser:
+			ent = crmhub.SyncUsers
+		default:
+			continue
+		}
+		switch ev.Type {
+		case crmhub.EventContactDeleted, crmhub.EventDealDeleted, crmhub.EventUserDeleted:
+			rd.upsert[ent] = slices.DeleteFunc(rd.upsert[ent], func(x uuid.UUID) bool { return x == id })
+			rd.add(rd.del, ent, id)
+		default:
+			rd.add(rd.upsert, ent, id)
+		}
+	}
+	for _, ent := range crmhub.SyncEntities {
+		if !r.conn.Syncs(ent) || !r.caps.Supports(ent) {
+			continue
+		}
+		var err error
+		switch ent {
+		case crmhub.SyncUsers:
+			err = r.pushUsers(rd.upsert[ent])
+		case crmhub.SyncContacts:
+			err = errors2(r.pushContacts(rd.upsert[ent]), r.pushDeletes(ent, rd.del[ent]))
+		case crmhub.SyncDeals:
+			err = errors2(r.pushDeals(rd.upsert[ent]), r.pushDeletes(ent, rd.del[ent]))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// outgoing is one record to push with its hub id and fingerprint.
+type outgoing[T any] struct {
+	local  uuid.UUID
+	ext    string
+	linked bool
+	rec    T
+	fp     []byte
+}
+
+// pushBatches sends records in batches the remote accepts, counts each
+// record's fate and saves the links of those it took. A record whose
+// fingerprint equals its link's is skipped: the remote has it already.
+func pushBatches[T any](r *runner, entity crmhub.SyncEntity, recs []outgoing[T], links map[uuid.UUID]crmhub.SyncLink,
+	send func(context.Context, []T) ([]error, error)) ([]outgoing[T], error) {
+	var todo []outgoing[T]
+	for _, o := range recs {
+		o.fp = fingerprint(o.rec)
+		if l, ok := links[o.local]; ok && bytes.Equal(l.Fingerprint, o.fp) {
+			continue
+		}
+		todo = append(todo, o)
+	}
+	if r.run.DryRun {
+		for _, o := range todo {
+			r.run.Stats.Pushed++
+			r.addPlan(entity, "PUSH", o.ext)
+		}
+		return nil, nil
+	}
+	var sent []outgoing[T]
+	size := max(1, min(r.caps.MaxBatch, crmhub.MaxBatch))
+	for batch := range slices.Chunk(todo, size) {
+		items := make([]T, len(batch))
+		for i, o := range batch {
+			items[i] = o.rec
+		}
+		var itemErrs []error
+		err := r.call("upsert "+string(entity), func() (err error) {
+			itemErrs, err = send(r.as, items)
+			return err
+		})
+		if err != nil {
+			return sent, err
+		}
+		var saved []crmhub.SyncLink
+		for i, o := range batch {
+			if i < len(itemErrs) && itemErrs[i] != nil {
+				r.run.Stats.Failed++
+				var ie connectors.ItemError
+				if errors.As(itemErrs[i], &ie) {
+					r.addError(ie.Code, ie.Message, o.ext)
+				} else {
+					r.addError("REMOTE_REJECTED", itemErrs[i].Error(), o.ext)
+				}
+				continue
+			}
+			r.run.Stats.Pushed++
+			saved = append(saved, crmhub.SyncLink{ExternalID: o.ext, LocalID: o.local, Fingerprint: o.fp})
+			sent = append(sent, o)
+		}
+		if err := r.e.Store.SaveLinks(r.as, r.ws, r.conn.ID, entity, saved, nil); err != nil {
+			return sent, err
+		}
+	}
+	return sent, nil
+}
+
+func (r *runner) pushUsers(ids []uuid.UUID) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	users, err := r.e.Users.UsersByIDs(r.as, ids)
+	if err != nil {
+		return err
+	}
+	links, err := r.e.Store.LinksByLocal(r.as, r.ws, r.conn.ID, crmhub.SyncUsers, ids)
+	if err != nil {
+		return err
+	}
+	var recs []outgoing[connectors.RemoteUser]
+	for _, u := range users {
+		if u == nil {
+			continue
+		}
+		recs = append(recs, outgoing[connectors.RemoteUser]{local: u.ID, ext: u.ExternalID,
+			rec: connectors.RemoteUser{ExternalID: u.ExternalID, Name: u.Name, Email: u.Email}})
+	}
+	_, err = pushBatches(r, crmhub.SyncUsers, recs, links, r.remote.UpsertUsers)
+	return err
+}
+
+func (r *runner) pushContacts(ids []uuid.UUID) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	contacts, err := r.e.Contacts.ContactsByIDs(r.as, ids)
+	if err != nil {
+		return err
+	}
+	var live []uuid.UUID
+	var owners []uuid.UUID
+	for _, c := range contacts {
+		if c != nil {
+			live = append(live, c.ID)
+			if c.ResponsibleUserID != nil {
+				owners = append(owners, *c.ResponsibleUserID)
+			}
+		}
+	}
+	idents, err := r.e.Contacts.IdentitiesByContact(r.as, live)
+	if err != nil {
+		return err
+	}
+	tags, err := r.e.Contacts.TagsByContact(r.as, live)
+	if err != nil {
+		return err
+	}
+	links, err := r.e.Store.LinksByLocal(r.as, r.ws, r.conn.ID, crmhub.SyncContacts, live)
+	if err != nil {
+		return err
+	}
+	userLinks, err := r.e.Store.LinksByLocal(r.as, r.ws, r.conn.ID, crmhub.SyncUsers, owners)
+	if err != nil {
+		return err
+	}
+	var recs []outgoing[connectors.RemoteContact]
+	for _, c := range contacts {
+		if c == nil {
+			continue
+		}
+		l, linked := links[c.ID]
+		ext := l.ExternalID
+		if !linked {
+			ext = c.GlobalID()
+		}
+		rc := connectors.RemoteContact{ExternalID: ext, Name: c.Name, URI: c.URI, Tags: tags[c.ID], CustomFields: c.CustomFields}
+		if c.ResponsibleUserID != nil {
+			if ul, ok := userLinks[*c.ResponsibleUserID]; ok {
+				rc.ResponsibleUserExternalID = &ul.ExternalID
+			}
+		}
+		for _, id := range idents[c.ID] {
+			if id.Type == crmhub.IdentityExternalID || id.Type == crmhub.IdentityContactID {
+				continue
+			}
+			rc.Identifiers = append(rc.Identifiers, crmhub.Identifier{Type: id.Type, Value: id.Value})
+		}
+		recs = append(recs, outgoing[connectors.RemoteContact]{local: c.ID, ext: ext, linked: linked, rec: rc})
+	}
+	sent, err := pushBatches(r, crmhub.SyncContacts, recs, links, r.remote.UpsertContacts)
+	// A contact the remote now has under the hub's id gets that id as its
+	// EXTERNAL_ID, so pulls match it. The write's origin is the
+	// connection: it is not pushed back.
+	for _, o := range sent {
+		if o.linked {
+			continue
+		}
+		if _, aerr := r.e.Contacts.AddIdentities(r.write, o.local, []crmhub.Identifier{r.externalID(o.ext)}); aerr != nil &&
+			crmhub.ErrorCode(aerr) != crmhub.ENOTFOUND {
+			return errors2(err, aerr)
+		}
+	}
+	return err
+}
+
+func (r *runner) pushDeals(ids []uuid.UUID) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	deals, err := r.e.Deals.DealsByIDs(r.as, ids)
+	if err != nil {
+		return err
+	}
+	var live, owners []uuid.UUID
+	for _, d := range deals {
+		if d != nil {
+			live = append(live, d.ID)
+			if d.ResponsibleUserID != nil {
+				owners = append(owners, *d.ResponsibleUserID)
+			}
+		}
+	}
+	dealContacts, err := r.e.Deals.ContactIDsByDeal(r.as, live)
+	if err != nil {
+		return err
+	}
+	var contactIDs []uuid.UUID
+	for _, cs := range dealContacts {
+		contactIDs = append(contactIDs, cs...)
+	}
+	links, err := r.e.Store.LinksByLocal(r.as, r.ws, r.conn.ID, crmhub.SyncDeals, live)
+	if err != nil {
+		return err
+	}
+	contactLinks, err := r.e.Store.LinksByLocal(r.as, r.ws, r.conn.ID, crmhub.SyncContacts, contactIDs)
+	if err != nil {
+		return err
+	}
+	userLinks, err := r.e.Store.LinksByLocal(r.as, r.ws, r.conn.ID, crmhub.SyncUsers, owners)
+	if err != nil {
+		return err
+	}
+	var recs []outgoing[connectors.RemoteDeal]
+	for _, d := range deals {
+		if d == nil {
+			continue
+		}
+		ext := d.GlobalID()
+		if l, ok := links[d.ID]; ok {
+			ext = l.ExternalID
+		} else {
+			for _, ref := range d.ExternalRefs {
+				if ref.Source == r.connGID() {
+					ext = ref.ExternalID
+				}
+			}
+		}
+		st := d.Status
+		rd := connectors.RemoteDeal{ExternalID: ext, Name: d.Name, Status: &st, Amount: d.Amount, Currency: d.Currency,
+			Stage: d.Stage, ContactExternalIDs: []string{}}
+		if d.ResponsibleUserID != nil {
+			if ul, ok := userLinks[*d.ResponsibleUserID]; ok {
+				rd.ResponsibleUserExternalID = &ul.ExternalID
+			}
+		}
+		for _, c := range dealContacts[d.ID] {
+			if cl, ok := contactLinks[c]; ok {
+				rd.ContactExternalIDs = append(rd.ContactExternalIDs, cl.ExternalID)
+			}
+		}
+		recs = append(recs, outgoing[connectors.RemoteDeal]{local: d.ID, ext: ext, rec: rd})
+	}
+	_, err = pushBatches(r, crmhub.SyncDeals, recs, links, r.remote.UpsertDeals)
+	return err
+}
+
+// pushDeletes deletes on the remote the linked records deleted in the hub.
+func (r *runner) pushDeletes(entity crmhub.SyncEntity, ids []uuid.UUID) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	links, err := r.e.Store.LinksByLocal(r.as, r.ws, r.conn.ID, entity, ids)
+	if err != nil || len(links) == 0 {
+		return err
+	}
+	var all []crmhub.SyncLink
+	for _, id := range ids {
+		if l, ok := links[id]; ok {
+			all = append(all, l)
+		}
+	}
+	if r.run.DryRun {
+		for _, l := range all {
+			r.run.Stats.Deleted++
+			r.addPlan(entity, "DELETE", l.ExternalID)
+		}
+		return nil
+	}
+	del := r.remote.DeleteContacts
+	if entity == crmhub.SyncDeals {
+		del = r.remote.DeleteDeals
+	}
+	size := max(1, min(r.caps.MaxBatch, crmhub.MaxBatch))
+	for batch := range slices.Chunk(all, size) {
+		ext := make([]string, len(batch))
+		for i, l := range batch {
+			ext[i] = l.ExternalID
+		}
+		err := r.call("delete "+string(entity), func() error {
+			_, err := del(r.as, ext) // ids the remote did not have are gone already
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if err := r.e.Store.DeleteLinks(r.as, r.ws, r.conn.ID, entity, batch, ""); err != nil {
+			return err
+		}
+		r.run.Stats.Deleted += len(batch)
+	}
+	return nil
+}
