@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/google/uuid"
 )
 
 // SecretKeySize is the size of the server's secret key: AES-256.
@@ -76,6 +78,12 @@ func NewDevSealer() *Sealer {
 	key := sha256.Sum256([]byte("crmhub development secret key; never use in production"))
 	s, _ := NewSealer(key[:])
 	return s
+}
+
+// rowAAD is the additional data that binds a sealed value to one row of
+// table in workspace ws.
+func rowAAD(table string, ws, id uuid.UUID) []byte {
+	return append(append([]byte(table+":"), ws[:]...), id[:]...)
 }
 
 // seal encrypts plain for the row identified by aad.

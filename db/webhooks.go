@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -125,9 +123,7 @@ func (r *webhookEndpointRow) domain() *crmhub.WebhookEndpoint {
 }
 
 // secretAAD binds a sealed secret to its endpoint.
-func secretAAD(ws, id uuid.UUID) []byte {
-	return append(append([]byte("webhook_endpoints:"), ws[:]...), id[:]...)
-}
+func secretAAD(ws, id uuid.UUID) []byte { return rowAAD("webhook_endpoints", ws, id) }
 
 // newWebhookSecret returns a signing key and its shown form.
 func newWebhookSecret() ([]byte, string) {
@@ -364,54 +360,12 @@ func (s *WebhookService) checkURL(ctx context.Context, raw string) (string, erro
 	if host == "" {
 		return "", crmhub.Invalid("url", "url must have a host")
 	}
-	if s.cfg.AllowPrivate {
-		return raw, nil
-	}
-	var addrs []netip.Addr
-	if a, err := netip.ParseAddr(host); err == nil {
-		addrs = []netip.Addr{a}
-	} else {
-		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		addrs, err = net.DefaultResolver.LookupNetIP(ctx, "ip", host)
-		if err != nil || len(addrs) == 0 {
-			return "", crmhub.Invalid("url", "the url's host %q does not resolve", truncateString(host, 100))
-		}
-	}
-	for _, a := range addrs {
-		if !publicAddr(a) {
-			return "", crmhub.Invalid("url", "the url's host resolves to %s, a loopback, private, link-local or otherwise non-public address", a)
+	if !s.cfg.AllowPrivate {
+		if err := checkPublicHost(ctx, "url", host); err != nil {
+			return "", err
 		}
 	}
 	return raw, nil
-}
-
-// nonPublic lists ranges refused beside those netip classifies: "this
-// network", shared address space (carrier NAT, some cloud metadata),
-// IETF protocol assignments, benchmarking and reserved space.
-var nonPublic = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/8"), netip.MustParsePrefix("100.64.0.0/10"),
-	netip.MustParsePrefix("192.0.0.0/24"), netip.MustParsePrefix("198.18.0.0/15"), netip.MustParsePrefix("240.0.0.0/4")}
-
-// nat64 embeds IPv4 addresses in IPv6 ones.
-var nat64 = netip.MustParsePrefix("64:ff9b::/96")
-
-// publicAddr reports whether a webhook may connect to a.
-func publicAddr(a netip.Addr) bool {
-	a = a.Unmap()
-	if nat64.Contains(a) {
-		b := a.As16()
-		a = netip.AddrFrom4([4]byte(b[12:]))
-	}
-	if !a.IsValid() || a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() ||
-		a.IsInterfaceLocalMulticast() || a.IsMulticast() || a.IsUnspecified() {
-		return false
-	}
-	for _, p := range nonPublic {
-		if p.Contains(a) {
-			return false
-		}
-	}
-	return true
 }
 
 // normalizeEventTypes drops duplicates, validates and sorts event types.
