@@ -23,6 +23,7 @@ import (
 	"github.com/crmhub/crmhub/db/dbtest"
 	"github.com/crmhub/crmhub/internal/stdwebhook"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 )
 
 // webhookQueues numbers the River queue of each test, so that a test's
@@ -208,22 +209,22 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// scanIn reads the one value of a query inside workspace ws into dst.
+func scanIn(t *testing.T, d *db.DB, ws uuid.UUID, dst any, query string, args ...any) {
+	t.Helper()
+	inTenant(t, d, ws, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(context.Background(), query, args...).Scan(dst); err != nil {
+			return fmt.Errorf("%s: %w", query, err)
+		}
+		return nil
+	})
+}
+
 // countIn runs a count query inside workspace ws, as the service role.
 func countIn(t *testing.T, d *db.DB, ws uuid.UUID, query string, args ...any) int {
 	t.Helper()
-	ctx := context.Background()
-	tx, err := d.Pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, "SELECT set_config('app.workspace_id', $1, true)", ws.String()); err != nil {
-		t.Fatal(err)
-	}
 	var n int
-	if err := tx.QueryRow(ctx, query, args...).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
+	scanIn(t, d, ws, &n, query, args...)
 	return n
 }
 

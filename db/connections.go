@@ -1,0 +1,298 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/crmhub/crmhub"
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+)
+
+var _ crmhub.ConnectionService = (*ConnectionService)(nil)
+
+// ConnectionConfig configures connections.
+type ConnectionConfig struct {
+	// Sealer encrypts the remote API keys at rest. Required.
+	Sealer *Sealer
+	// AllowPrivate lets base URLs resolve to loopback, private, link-local
+	// and other non-public addresses (as WebhookConfig.AllowPrivate does
+	// for endpoints). Off, such URLs are refused when saved.
+	AllowPrivate bool
+}
+
+// ConnectionService implements crmhub.ConnectionService: connections to
+// external CRMs with their API keys sealed, and Open, through which the
+// sync engine reads a key back.
+type ConnectionService struct {
+	db  *DB
+	cfg ConnectionConfig
+}
+
+// NewConnectionService returns the service. It panics without a Sealer:
+// API keys are never stored in plaintext.
+func NewConnectionService(d *DB, cfg ConnectionConfig) *ConnectionService {
+	if cfg.Sealer == nil {
+		panic("db: NewConnectionService: a Sealer (secret key) is required")
+	}
+	return &ConnectionService{db: d, cfg: cfg}
+}
+
+type connectionRow struct {
+	bun.BaseModel `bun:"table:connections"`
+
+	WorkspaceID     uuid.UUID      `bun:"workspace_id,pk,type:uuid"`
+	ID              uuid.UUID      `bun:"id,pk,type:uuid"`
+	Kind            string         `bun:"kind"`
+	Name            string         `bun:"name"`
+	BaseURL         string         `bun:"base_url"`
+	APIKey          []byte         `bun:"api_key"`
+	Direction       string         `bun:"direction"`
+	Entities        []string       `bun:"entities,array"`
+	Options         map[string]any `bun:"options,type:jsonb"`
+	Enabled         bool           `bun:"enabled"`
+	ScheduleSeconds int            `bun:"schedule_seconds"`
+	RateLimit       int            `bun:"rate_limit_per_minute"`
+	PushPosition    int64          `bun:"push_position"`
+	LastSyncAt      *time.Time     `bun:"last_sync_at"`
+	CreatedAt       time.Time      `bun:"created_at"`
+	UpdatedAt       time.Time      `bun:"updated_at"`
+}
+
+// connectionColumns are those a read needs: all but the sealed key, which
+// only Open and the writes touch.
+var connectionColumns = []string{"workspace_id", "id", "kind", "name", "base_url", "direction", "entities", "options",
+	"enabled", "schedule_seconds", "rate_limit_per_minute", "push_position", "last_sync_at", "created_at", "updated_at"}
+
+func (r *connectionRow) domain() *crmhub.Connection {
+	c := &crmhub.Connection{ID: r.ID, Kind: crmhub.ConnectorKind(r.Kind), Name: r.Name, BaseURL: r.BaseURL,
+		Direction: crmhub.SyncDirection(r.Direction), Entities: make([]crmhub.SyncEntity, len(r.Entities)),
+		Options: r.Options, Enabled: r.Enabled, Schedule: time.Duration(r.ScheduleSeconds) * time.Second,
+		RateLimit: r.RateLimit, LastSyncAt: r.LastSyncAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+	for i, e := range r.Entities {
+		c.Entities[i] = crmhub.SyncEntity(e)
+	}
+	if c.Options == nil {
+		c.Options = map[string]any{}
+	}
+	return c
+}
+
+// set copies the settings of c into the row.
+func (r *connectionRow) set(c *crmhub.Connection) {
+	r.Name, r.BaseURL, r.Direction, r.Enabled = c.Name, c.BaseURL, string(c.Direction), c.Enabled
+	r.Entities = make([]string, len(c.Entities))
+	for i, e := range c.Entities {
+		r.Entities[i] = string(e)
+	}
+	r.Options = c.Options
+	if r.Options == nil {
+		r.Options = map[string]any{}
+	}
+	r.ScheduleSeconds, r.RateLimit = int(c.Schedule/time.Second), c.RateLimit
+}
+
+// apiKeyAAD binds a sealed API key to its connection.
+func apiKeyAAD(ws, id uuid.UUID) []byte { return rowAAD("connections", ws, id) }
+
+// checkBaseURL refuses, unless private addresses are allowed, a base URL
+// whose host is not public. A URL without a host passes: the shape is
+// crmhub.ConnectionInput.Validate's to judge.
+func (s *ConnectionService) checkBaseURL(ctx context.Context, raw string) error {
+	if s.cfg.AllowPrivate {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Hostname() == "" {
+		return nil
+	}
+	return checkPublicHost(ctx, "baseUrl", u.Hostname())
+}
+
+// CreateConnection stores a connection with its API key sealed. The
+// connection pushes the hub changes committed after it was created.
+func (s *ConnectionService) CreateConnection(ctx context.Context, in crmhub.ConnectionInput) (*crmhub.Connection, error) {
+	if _, err := crmhub.Require(ctx, crmhub.ScopeConnectorsManage); err != nil {
+		return nil, err
+	}
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	if err := s.checkBaseURL(ctx, in.BaseURL); err != nil {
+		return nil, err
+	}
+	c := &crmhub.Connection{Kind: in.Kind, Name: in.Name, BaseURL: in.BaseURL, Direction: in.Direction,
+		Entities: in.Entities, Options: in.Options, Enabled: *in.Enabled, Schedule: in.Schedule, RateLimit: in.RateLimit}
+	row := &connectionRow{ID: newID(), Kind: string(in.Kind)}
+	row.set(c)
+	err := s.db.write(ctx, crmhub.ScopeConnectorsManage, func(ctx context.Context, t *tx) error {
+		if err := t.NewRaw("SELECT event_seq FROM workspaces WHERE id = ?", t.ws).Scan(ctx, &row.PushPosition); err != nil {
+			return fmt.Errorf("db: read event position: %w", err)
+		}
+		row.WorkspaceID, row.CreatedAt, row.UpdatedAt = t.ws, t.now, t.now
+		row.APIKey = s.cfg.Sealer.seal([]byte(in.APIKey), apiKeyAAD(t.ws, row.ID))
+		if _, err := t.NewInsert().Model(row).Exec(ctx); err != nil {
+			return fmt.Errorf("db: insert connection: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, passOrWrap(err, "create connection")
+	}
+	return row.domain(), nil
+}
+
+// UpdateConnection applies a patch; a new API key replaces the sealed one.
+func (s *ConnectionService) UpdateConnection(ctx context.Context, id uuid.UUID, patch crmhub.ConnectionPatch) (*crmhub.Connection, error) {
+	if _, err := crmhub.Require(ctx, crmhub.ScopeConnectorsManage); err != nil {
+		return nil, err
+	}
+	if patch.BaseURL != nil {
+		if err := s.checkBaseURL(ctx, *patch.BaseURL); err != nil {
+			return nil, err
+		}
+	}
+	var row connectionRow
+	err := s.db.write(ctx, crmhub.ScopeConnectorsManage, func(ctx context.Context, t *tx) error {
+		err := t.NewSelect().Model(&row).Column(connectionColumns...).Where("workspace_id = ? AND id = ?", t.ws, id).
+			For("UPDATE").Scan(ctx)
+		if err != nil {
+			return notFound(err, crmhub.KindConnection, "load connection")
+		}
+		c := row.domain()
+		key, err := patch.Apply(c)
+		if err != nil {
+			return err
+		}
+		row.set(c)
+		row.UpdatedAt = t.now
+		cols := []string{"name", "base_url", "direction", "entities", "options", "enabled", "schedule_seconds",
+			"rate_limit_per_minute", "updated_at"}
+		if key != nil {
+			row.APIKey = s.cfg.Sealer.seal([]byte(*key), apiKeyAAD(t.ws, row.ID))
+			cols = append(cols, "api_key")
+		}
+		_, err = t.NewUpdate().Model(&row).Column(cols...).WherePK().Exec(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, passOrWrap(err, "update connection")
+	}
+	return row.domain(), nil
+}
+
+// DeleteConnection deletes a connection; its runs, links and conflicts go
+// with it (foreign keys cascade), hub records stay.
+func (s *ConnectionService) DeleteConnection(ctx context.Context, id uuid.UUID) (*crmhub.Connection, error) {
+	var row connectionRow
+	err := s.db.write(ctx, crmhub.ScopeConnectorsManage, func(ctx context.Context, t *tx) error {
+		_, err := t.NewDelete().Model(&row).Where("workspace_id = ? AND id = ?", t.ws, id).
+			Returning(strings.Join(connectionColumns, ", ")).Exec(ctx, &row)
+		if err == nil && row.ID == uuid.Nil {
+			err = errNoRows
+		}
+		if err != nil {
+			return notFound(err, crmhub.KindConnection, "delete connection")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, passOrWrap(err, "delete connection")
+	}
+	return row.domain(), nil
+}
+
+// Connection returns one connection.
+func (s *ConnectionService) Connection(ctx context.Context, id uuid.UUID) (*crmhub.Connection, error) {
+	var row connectionRow
+	err := s.db.read(ctx, crmhub.ScopeConnectorsManage, func(ctx context.Context, t *tx) error {
+		if err := t.NewSelect().Model(&row).Column(connectionColumns...).Where("workspace_id = ? AND id = ?", t.ws, id).Scan(ctx); err != nil {
+			return notFound(err, crmhub.KindConnection, "get connection")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, passOrWrap(err, "get connection")
+	}
+	return row.domain(), nil
+}
+
+// ConnectionsByIDs returns connections in the order of ids, nil where
+// missing.
+func (s *ConnectionService) ConnectionsByIDs(ctx context.Context, ids []uuid.UUID) ([]*crmhub.Connection, error) {
+	var rows []connectionRow
+	err := s.db.read(ctx, crmhub.ScopeConnectorsManage, func(ctx context.Context, t *tx) error {
+		return t.NewSelect().Model(&rows).Column(connectionColumns...).
+			Where("workspace_id = ? AND id = ANY(?)", t.ws, pgdialect.Array(ids)).Scan(ctx)
+	})
+	if err != nil {
+		return nil, passOrWrap(err, "connections by id")
+	}
+	return inOrder(ids, rows, func(r *connectionRow) (uuid.UUID, *crmhub.Connection) { return r.ID, r.domain() }), nil
+}
+
+// connectionOrder is the cursor order of connection pages.
+const connectionOrder = "conn"
+
+// Connections lists connections, oldest first (ids are UUIDv7).
+func (s *ConnectionService) Connections(ctx context.Context, first int, after string) (*crmhub.ConnectionConnection, error) {
+	n, err := pageSize(first)
+	if err != nil {
+		return nil, err
+	}
+	cur, err := decodeCursor(after, connectionOrder)
+	if err != nil {
+		return nil, err
+	}
+	var rows []connectionRow
+	err = s.db.read(ctx, crmhub.ScopeConnectorsManage, func(ctx context.Context, t *tx) error {
+		q := t.NewSelect().Model(&rows).Column(connectionColumns...).Where("workspace_id = ?", t.ws)
+		if cur != nil {
+			q.Where("id > ?", cur.ID)
+		}
+		return q.Order("id").Limit(int64(n + 1)).Scan(ctx)
+	})
+	if err != nil {
+		return nil, passOrWrap(err, "list connections")
+	}
+	edges, info := page(rows, n, cur != nil, func(r *connectionRow) cursor {
+		return cursor{Order: connectionOrder, ID: r.ID}
+	})
+	conn := &crmhub.ConnectionConnection{Edges: []*crmhub.ConnectionEdge{}, PageInfo: info.PageInfo}
+	for i, r := range edges {
+		conn.Edges = append(conn.Edges, &crmhub.ConnectionEdge{Cursor: info.cursors[i], Node: r.domain()})
+	}
+	return conn, nil
+}
+
+// CountConnections counts the workspace's connections.
+func (s *ConnectionService) CountConnections(ctx context.Context) (int, error) {
+	return s.db.count(ctx, crmhub.ScopeConnectorsManage, func(t *tx) *bun.SelectQuery {
+		return t.NewSelect().Model((*connectionRow)(nil)).Where("workspace_id = ?", t.ws)
+	})
+}
+
+// Open returns a connection of workspace ws with its API key in plaintext.
+// It checks no principal: it is for the sync engine, which works for the
+// workspace itself, and must never be reachable from the API. ENOTFOUND.
+func (s *ConnectionService) Open(ctx context.Context, ws, id uuid.UUID) (*crmhub.Connection, string, error) {
+	var row connectionRow
+	err := s.db.inWorkspace(ctx, ws, "system", true, func(ctx context.Context, t *tx) error {
+		if err := t.NewSelect().Model(&row).Where("workspace_id = ? AND id = ?", t.ws, id).Scan(ctx); err != nil {
+			return notFound(err, crmhub.KindConnection, "open connection")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", passOrWrap(err, "open connection")
+	}
+	key, err := s.cfg.Sealer.open(row.APIKey, apiKeyAAD(ws, id))
+	if err != nil {
+		return nil, "", fmt.Errorf("db: open API key of %s: %w", crmhub.GlobalID(crmhub.KindConnection, id), err)
+	}
+	return row.domain(), string(key), nil
+}
