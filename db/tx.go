@@ -179,6 +179,9 @@ var errNoRows = sql.ErrNoRows
 // notFound reports sql.ErrNoRows as ENOTFOUND for kind and passes other
 // errors through wrapped.
 func notFound(err error, k crmhub.Kind, op string) error {
+	if err == nil {
+		return nil
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return crmhub.Errorf(crmhub.ENOTFOUND, "%s not found", k.Name())
 	}
