@@ -133,7 +133,20 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[syncJobArgs]) erro
 	if w.s.cfg.Runner == nil {
 		return river.JobSnooze(time.Minute)
 	}
-	return w.s.cfg.Runner.Run(ctx, job.Args.WorkspaceID, job.Args.RunID)
+	err := w.s.cfg.Runner.Run(ctx, job.Args.WorkspaceID, job.Args.RunID)
+	if err == nil || ctx.Err() != nil {
+		return err // cut short (shutdown, timeout): River works it again, and it resumes
+	}
+	// A run the engine ended as FAILED is done: its row says why.
+	var status string
+	serr := w.s.db.inWorkspace(context.WithoutCancel(ctx), job.Args.WorkspaceID, "system", true, func(ctx context.Context, t *tx) error {
+		return t.NewSelect().Model((*syncRunRow)(nil)).Column("status").
+			Where("workspace_id = ? AND id = ?", job.Args.WorkspaceID, job.Args.RunID).Scan(ctx, &status)
+	})
+	if serr == nil && status == string(crmhub.SyncFailed) {
+		return nil
+	}
+	return err
 }
 
 // RunSync queues a run.

@@ -263,11 +263,18 @@ type attemptResult struct {
 // errAddressNotAllowed is returned by the dialer for a non-public address.
 var errAddressNotAllowed = errors.New("address not allowed: loopback, private, link-local or otherwise non-public")
 
-// newWebhookHTTP returns a client that never follows redirects (a 3xx is a
-// failed attempt), uses no proxy, bounds each attempt by timeout and,
-// unless allowPrivate, refuses to connect to non-public addresses: the
-// check runs on the address actually dialled, after DNS resolution.
+// newWebhookHTTP returns the delivery client: see OutboundClient.
 func newWebhookHTTP(timeout time.Duration, allowPrivate bool) webhookHTTP {
+	return webhookHTTP{timeout: timeout, client: OutboundClient(timeout, allowPrivate)}
+}
+
+// OutboundClient returns a client for URLs that API clients give the
+// service (webhook endpoints, connection base URLs). It never follows
+// redirects (a 3xx is an answer), uses no proxy, bounds each request by
+// timeout and, unless allowPrivate, refuses to connect to non-public
+// addresses: the check runs on the address actually dialled, after DNS
+// resolution, so DNS rebinding cannot reach them.
+func OutboundClient(timeout time.Duration, allowPrivate bool) *http.Client {
 	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
 	if !allowPrivate {
 		dialer.Control = func(network, address string, _ syscall.RawConn) error {
@@ -280,8 +287,8 @@ func newWebhookHTTP(timeout time.Duration, allowPrivate bool) webhookHTTP {
 	}
 	transport := &http.Transport{DialContext: dialer.DialContext, TLSHandshakeTimeout: timeout,
 		ResponseHeaderTimeout: timeout, MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second, ForceAttemptHTTP2: true}
-	return webhookHTTP{timeout: timeout, client: &http.Client{Transport: transport, Timeout: timeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	return &http.Client{Transport: transport, Timeout: timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 // post makes one signed POST at time `at` and reports its result.
