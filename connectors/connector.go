@@ -95,6 +95,9 @@ type RemoteUser struct {
 type Page[T any] struct {
 	Items []T
 	Next  string
+	// Total is the number of records the remote holds, when it says
+	// (Wazzup's contact list does); 0 when unknown. It feeds progress bars.
+	Total int
 }
 
 // Connector speaks to one external CRM. It returns domain values and never

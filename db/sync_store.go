@@ -54,6 +54,34 @@ func (s *SyncService) ClaimRun(ctx context.Context, ws, id uuid.UUID) (*crmhub.S
 	return row.domain(), row.Progress, nil
 }
 
+// StoredRun loads a run of workspace ws without a principal (for the
+// CLI). ENOTFOUND.
+func (s *SyncService) StoredRun(ctx context.Context, ws, id uuid.UUID) (*crmhub.SyncRun, error) {
+	var row syncRunRow
+	err := s.db.inWorkspace(ctx, ws, "system", true, func(ctx context.Context, t *tx) error {
+		err := t.NewSelect().Model(&row).Where("workspace_id = ? AND id = ?", ws, id).Scan(ctx)
+		return notFound(err, crmhub.KindSyncRun, "load sync run")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return row.domain(), nil
+}
+
+// ConnectionWorkspace returns the workspace of a connection, for the
+// CLI, which knows only the connection's id. ENOTFOUND.
+func (s *SyncService) ConnectionWorkspace(ctx context.Context, conn uuid.UUID) (uuid.UUID, error) {
+	var ws *uuid.UUID
+	if err := s.db.Bun.NewRaw("SELECT connection_workspace(?)", conn).Scan(ctx, &ws); err != nil {
+		return uuid.Nil, fmt.Errorf("db: find the connection's workspace: %w", err)
+	}
+	if ws == nil {
+		return uuid.Nil, crmhub.Errorf(crmhub.ENOTFOUND, "no %s with id %q", crmhub.KindConnection.Name(),
+			crmhub.GlobalID(crmhub.KindConnection, conn))
+	}
+	return *ws, nil
+}
+
 // SaveRun stores a run's progress, stats, errors and plan so far.
 func (s *SyncService) SaveRun(ctx context.Context, ws uuid.UUID, run *crmhub.SyncRun, progress json.RawMessage) error {
 	err := s.db.inWorkspace(ctx, ws, "system", false, func(ctx context.Context, t *tx) error {

@@ -17,6 +17,7 @@ const (
 	outboxInterval    = 5 * time.Second
 	dispatchInterval  = time.Second
 	retentionInterval = time.Hour
+	scheduleInterval  = time.Minute
 )
 
 // app is the running service apart from HTTP: the domain services and the
@@ -29,6 +30,7 @@ type app struct {
 	disp    *db.WebhookDispatcher
 	river   *db.River
 	retain  *db.Retention
+	sched   *db.SyncScheduler
 	cancel  context.CancelFunc
 	hubDone chan struct{}
 	log     *slog.Logger
@@ -44,7 +46,11 @@ func newApp(d *db.DB, cfg Config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	riv, err := db.NewRiver(d, db.RiverConfig{Log: log}, webhooks)
+	sync, err := newSync(d, cfg, sealer, log)
+	if err != nil {
+		return nil, err
+	}
+	riv, err := db.NewRiver(d, db.RiverConfig{Log: log}, webhooks, sync.syncs)
 	if err != nil {
 		return nil, err
 	}
@@ -77,6 +83,7 @@ func newApp(d *db.DB, cfg Config, log *slog.Logger) (*app, error) {
 		disp:   db.NewWebhookDispatcher(webhooks, dispatchInterval),
 		river:  riv,
 		retain: db.NewRetention(d, cfg.EventRetention, retentionInterval, log),
+		sched:  db.NewSyncScheduler(sync.syncs, scheduleInterval, log),
 		log:    log,
 	}, nil
 }
@@ -86,8 +93,8 @@ func newApp(d *db.DB, cfg Config, log *slog.Logger) (*app, error) {
 func secretSealer(cfg Config, log *slog.Logger) (*db.Sealer, error) {
 	if cfg.SecretKey == "" {
 		if !cfg.DevKey {
-			return nil, errors.New("CRMHUB_SECRET_KEY is not set: it encrypts webhook secrets at rest " +
-				"(run `crmhub secret-key` to make one, and keep it: losing it means rotating every webhook secret)")
+			return nil, errors.New("CRMHUB_SECRET_KEY is not set: it encrypts webhook secrets and connection API keys at rest " +
+				"(run `crmhub secret-key` to make one, and keep it: losing it means rotating every webhook secret and re-entering every connection's key)")
 		}
 		log.Warn("CRMHUB_SECRET_KEY is not set: using the fixed development key; do not use this database in production")
 		return db.NewDevSealer(), nil
@@ -118,12 +125,14 @@ func (a *app) start(ctx context.Context) error {
 	a.outbox.Start(ctx)
 	a.disp.Start(ctx)
 	a.retain.Start(ctx)
+	a.sched.Start(ctx)
 	return nil
 }
 
 // stop ends the loops: new work first, then the workers, then the
 // listener (which ends the subscriptions).
 func (a *app) stop(ctx context.Context) {
+	a.sched.Stop()
 	a.retain.Stop()
 	a.disp.Stop()
 	a.outbox.Stop()

@@ -43,7 +43,15 @@ type Config struct {
 	// addresses (CRMHUB_WEBHOOK_ALLOW_PRIVATE). Default false. Parsed now and
 	// kept for the webhook dispatcher.
 	WebhookAllowPrivate bool
-	// SecretKey encrypts secrets at rest (webhook signing secrets): base64
+	// ConnectorAllowPrivate lets connections reach external CRMs at
+	// private and loopback addresses (CRMHUB_CONNECTOR_ALLOW_PRIVATE), for
+	// a CRM on the local network or `crmhub fake-crm`. Default false.
+	ConnectorAllowPrivate bool
+	// SyncWorkers is how many sync runs one process works at once
+	// (CRMHUB_SYNC_WORKERS). Default 4.
+	SyncWorkers int
+	// SecretKey encrypts secrets at rest (webhook signing secrets,
+	// connections' API keys): base64
 	// of 32 bytes (CRMHUB_SECRET_KEY; `crmhub secret-key` makes one).
 	// Required by serve, except with --dev-key, which then uses a fixed
 	// development key and says so.
@@ -75,6 +83,7 @@ const (
 	defaultDevKeyFile       = ".crmhub-dev-key"
 	defaultMaxSubscriptions = 20
 	defaultEventRetention   = 30 * 24 * time.Hour
+	defaultSyncWorkers      = 4
 )
 
 // loadConfig returns the defaults overridden by the environment read through
@@ -90,6 +99,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		DevKeyFile:       defaultDevKeyFile,
 		MaxSubscriptions: defaultMaxSubscriptions,
 		EventRetention:   defaultEventRetention,
+		SyncWorkers:      defaultSyncWorkers,
 	}
 	var errs []error
 	env := func(name string, set func(string) error) {
@@ -113,6 +123,8 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	env("CRMHUB_LOG_FORMAT", (*logFormatValue)(&cfg.LogFormat).Set)
 	env("CRMHUB_SHUTDOWN_TIMEOUT", setDuration(&cfg.ShutdownTimeout))
 	env("CRMHUB_WEBHOOK_ALLOW_PRIVATE", setBool(&cfg.WebhookAllowPrivate))
+	env("CRMHUB_CONNECTOR_ALLOW_PRIVATE", setBool(&cfg.ConnectorAllowPrivate))
+	env("CRMHUB_SYNC_WORKERS", setPositiveInt(&cfg.SyncWorkers))
 	env("CRMHUB_SECRET_KEY", func(v string) error {
 		if _, err := db.ParseSecretKey(v); err != nil {
 			return errors.New("want the base64 of 32 random bytes (crmhub secret-key prints one)")

@@ -33,6 +33,8 @@ Usage:
   crmhub apikey list --workspace ID [--json]
   crmhub apikey revoke --workspace ID KEYID [--json]
   crmhub secret-key [--json]                        print a new CRMHUB_SECRET_KEY
+  crmhub sync --connection ID [--full] [--dry-run] [--json]
+                                                    run one sync of a connection in the foreground
   crmhub fake-crm --kind wazzup [flags]             serve a fake external CRM for trying connections
   crmhub version [--json]
 
@@ -118,6 +120,8 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 		return c.secretKey(rest)
 	case "fake-crm":
 		return c.fakeCRM(ctx, rest)
+	case "sync":
+		return c.sync(ctx, rest)
 	case "help", "-h", "-help", "--help":
 		io.WriteString(c.stdout, usage)
 		return nil

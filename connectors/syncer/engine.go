@@ -91,7 +91,10 @@ type Progress struct {
 	RunID  uuid.UUID
 	Step   string // "pull", "gone" or "push"
 	Entity crmhub.SyncEntity
-	Stats  crmhub.SyncStats
+	// Done and Total count the records of this step's entity pulled so
+	// far and in all; Total is 0 when the remote does not say.
+	Done, Total int
+	Stats       crmhub.SyncStats
 }
 
 // RunFailure is the error Run returns for a run it ended as FAILED.
@@ -193,7 +196,9 @@ type runner struct {
 	remote connectors.Connector
 	caps   connectors.Capabilities
 	prog   progress
-	log    *slog.Logger
+	// done and total feed Progress for the current pull.
+	done, total int
+	log         *slog.Logger
 	// as acts for the connection; write is as, marked dry for a dry run:
 	// only the domain writes take it, the store always writes for real.
 	as, write context.Context
@@ -265,7 +270,7 @@ func (r *runner) save(s step) error {
 		return err
 	}
 	if r.e.Progress != nil {
-		r.e.Progress(Progress{RunID: r.run.ID, Step: s.kind, Entity: s.entity, Stats: r.run.Stats})
+		r.e.Progress(Progress{RunID: r.run.ID, Step: s.kind, Entity: s.entity, Done: r.done, Total: r.total, Stats: r.run.Stats})
 	}
 	return nil
 }

@@ -26,6 +26,7 @@ func (r *runner) pull(entity crmhub.SyncEntity) error {
 
 func pullPages[T any](r *runner, entity crmhub.SyncEntity, list func(context.Context, string) (connectors.Page[T], error),
 	apply func([]T) error) error {
+	r.done, r.total = 0, 0
 	for {
 		var page connectors.Page[T]
 		err := r.call("list "+string(entity), func() (err error) {
@@ -36,6 +37,7 @@ func pullPages[T any](r *runner, entity crmhub.SyncEntity, list func(context.Con
 			return err
 		}
 		r.run.Stats.Fetched += len(page.Items)
+		r.done, r.total = r.done+len(page.Items), page.Total
 		for chunk := range slices.Chunk(page.Items, crmhub.MaxBatch) {
 			if err := apply(chunk); err != nil {
 				return err

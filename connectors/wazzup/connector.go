@@ -101,6 +101,7 @@ func (c *Connector) ListContacts(ctx context.Context, cursor string) (connectors
 	for i, w := range page {
 		p.Items[i] = contactFromWire(w)
 	}
+	p.Total = max(count, 0)
 	if len(page) == PageSize && (count < 0 || offset+len(page) < count) {
 		p.Next = strconv.Itoa(offset + len(page))
 	}

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/crmhub/crmhub/connectors"
+	"github.com/crmhub/crmhub/connectors/syncer"
+	"github.com/crmhub/crmhub/connectors/wazzup"
+	"github.com/crmhub/crmhub/db"
+)
+
+// connectorTimeout bounds one request to an external CRM.
+const connectorTimeout = 30 * time.Second
+
+// registry lists the connectors this binary has. It is built here, in
+// one place: no connector package registers itself.
+func registry() connectors.Registry {
+	return connectors.Registry{
+		connectors.KindWazzup: wazzup.NewConnector,
+	}
+}
+
+// syncParts are the services sync needs, shared by serve and `crmhub sync`.
+type syncParts struct {
+	connections *db.ConnectionService
+	syncs       *db.SyncService
+	engine      *syncer.Engine
+}
+
+// newSync builds the connection and sync services and the engine that
+// works runs through the domain services.
+func newSync(d *db.DB, cfg Config, sealer *db.Sealer, log *slog.Logger) (*syncParts, error) {
+	conns := db.NewConnectionService(d, db.ConnectionConfig{Sealer: sealer, AllowPrivate: cfg.ConnectorAllowPrivate})
+	engine := &syncer.Engine{
+		Connections: conns,
+		Registry:    registry(),
+		Contacts:    db.NewContactService(d),
+		Deals:       db.NewDealService(d),
+		Users:       db.NewUserService(d),
+		HTTPClient:  db.OutboundClient(connectorTimeout, cfg.ConnectorAllowPrivate),
+		Log:         log,
+	}
+	syncs, err := db.NewSyncService(d, db.SyncConfig{Runner: engine, Workers: cfg.SyncWorkers, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	engine.Store = syncs
+	return &syncParts{connections: conns, syncs: syncs, engine: engine}, nil
+}
