@@ -14,7 +14,7 @@ LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
 ## run: start PostgreSQL, build, and serve with a development API key
 run: pg build
-	./$(BIN) serve --dev-key
+	CRMHUB_CONNECTOR_ALLOW_PRIVATE=$${CRMHUB_CONNECTOR_ALLOW_PRIVATE:-true} ./$(BIN) serve --dev-key
 
 ## build: compile the binary to bin/crmhub
 build:
