@@ -525,3 +525,38 @@ func TestGoneRecordsAreUnlinked(t *testing.T) {
 		t.Fatalf("%d contacts, want 4", n)
 	}
 }
+
+func TestConflictResolvedByMerge(t *testing.T) {
+	e := newEnv(t, wazzuptest.Options{Users: users(), Contacts: []wazzuptest.Contact{{ID: "x1", ResponsibleUserID: "u1", Name: "Both",
+		ContactData: []wazzuptest.ContactData{{ChatType: "whatsapp", ChatID: "79990000001"}, {ChatType: "telegram", Username: "bob"}}}}},
+		crmhub.ConnectionInput{Direction: crmhub.SyncPull, Entities: []crmhub.SyncEntity{crmhub.SyncContacts}})
+	a, _ := e.contacts.CreateContact(e.ctx, crmhub.ContactInput{Identifiers: []crmhub.Identifier{{Type: crmhub.IdentityWhatsApp, Value: "79990000001"}}})
+	b, _ := e.contacts.CreateContact(e.ctx, crmhub.ContactInput{Identifiers: []crmhub.Identifier{{Type: crmhub.IdentityTelegram, Value: "bob"}}})
+	e.run(crmhub.SyncFull, false)
+	list, _ := e.syncs.IdentityConflicts(e.ctx, nil, 10, "")
+	if len(list.Edges) != 1 {
+		t.Fatalf("%d conflicts", len(list.Edges))
+	}
+	cf := list.Edges[0].Node
+	if _, err := e.syncs.ResolveIdentityConflict(e.ctx, cf.ID, crmhub.ResolveMerge, uuid.New()); crmhub.ErrorCode(err) != crmhub.EINVALID {
+		t.Fatalf("resolving for a non-candidate: %v", err)
+	}
+	got, err := e.syncs.ResolveIdentityConflict(e.ctx, cf.ID, crmhub.ResolveMerge, b.ID)
+	if err != nil || got.Status != crmhub.ConflictResolved || *got.Resolution != crmhub.ResolveMerge || *got.ContactID != b.ID {
+		t.Fatalf("resolve: %+v %v", got, err)
+	}
+	if _, err := e.syncs.ResolveIdentityConflict(e.ctx, cf.ID, crmhub.ResolvePick, b.ID); crmhub.ErrorCode(err) != crmhub.EINVALID {
+		t.Fatalf("resolving twice: %v", err)
+	}
+	if n := e.countContacts(); n != 1 {
+		t.Fatalf("%d contacts after the merge", n)
+	}
+	run := e.run(crmhub.SyncFull, false)
+	if run.Stats.Conflicts != 0 || run.Stats.Updated != 1 {
+		t.Fatalf("run after the merge: %+v %+v", run.Stats, run.Errors)
+	}
+	c, _ := e.contacts.ResolveContact(e.ctx, []crmhub.Identifier{{Type: crmhub.IdentityWhatsApp, Value: "79990000001"}})
+	if c == nil || c.ID != b.ID || *c.Name != "Both" {
+		t.Fatalf("merged contact %+v (a was %s)", c, a.GlobalID())
+	}
+}
