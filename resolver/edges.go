@@ -2,7 +2,6 @@ package resolver
 
 import (
 	"context"
-	"slices"
 
 	"github.com/crmhub/crmhub"
 	"github.com/google/uuid"
@@ -34,23 +33,39 @@ type pageArgs struct {
 // parent's whole group at once.
 func loadRef[P any, V any](ctx context.Context, l *loaders, parent *P, ref func(*P) *uuid.UUID, key refKey,
 	get func(context.Context, []uuid.UUID) ([]*V, error)) (*V, error) {
-	id := ref(parent)
-	if id == nil {
+	list, err := loadRefs(ctx, l, parent, func(p *P) []uuid.UUID {
+		if id := ref(p); id != nil {
+			return []uuid.UUID{*id}
+		}
+		return nil
+	}, key, get)
+	if len(list) == 0 {
+		return nil, err
+	}
+	return list[0], err
+}
+
+// loadRefs follows the references refs(parent) holds (the contacts of a
+// conflict), reading the referenced objects of the parent's whole group at
+// once. It returns those that exist, in the order of the references.
+func loadRefs[P any, V any](ctx context.Context, l *loaders, parent *P, refs func(*P) []uuid.UUID, key refKey,
+	get func(context.Context, []uuid.UUID) ([]*V, error)) ([]*V, error) {
+	mine := refs(parent)
+	if len(mine) == 0 {
 		return nil, nil
 	}
-	fetch := func(ctx context.Context, _ []uuid.UUID) (map[uuid.UUID]*V, error) {
-		var ids []uuid.UUID
-		if g := l.pageOf(parent); g != nil {
+	g := l.pageOf(parent)
+	fetch := func() (any, error) {
+		ids := mine
+		if g != nil {
+			ids = nil
 			for _, it := range g.items {
 				if p, ok := it.(*P); ok {
-					if r := ref(p); r != nil && !slices.Contains(ids, *r) {
-						ids = append(ids, *r)
-					}
+					ids = append(ids, refs(p)...)
 				}
 			}
-		} else {
-			ids = []uuid.UUID{*id}
 		}
+		ids = unique(ids)
 		list, err := get(ctx, ids)
 		if err != nil {
 			return nil, err
@@ -63,26 +78,23 @@ func loadRef[P any, V any](ctx context.Context, l *loaders, parent *P, ref func(
 		}
 		return out, nil
 	}
-	g := l.pageOf(parent)
+	var got any
+	var err error
 	if g == nil {
-		m, err := fetch(ctx, nil)
-		return m[*id], err
+		got, err = fetch()
+	} else {
+		got, err = g.read(key, fetch)
 	}
-	g.mu.Lock()
-	r := g.reads[key]
-	if r == nil {
-		r = &groupRead{}
-		g.reads[key] = r
+	if err != nil {
+		return nil, err
 	}
-	g.mu.Unlock()
-	r.once.Do(func() {
-		r.err = errBatchFailed
-		r.got, r.err = fetch(ctx, nil)
-	})
-	if r.err != nil {
-		return nil, r.err
+	out := make([]*V, 0, len(mine))
+	for _, id := range mine {
+		if v := got.(map[uuid.UUID]*V)[id]; v != nil {
+			out = append(out, v)
+		}
 	}
-	return r.got.(map[uuid.UUID]*V)[*id], nil
+	return out, nil
 }
 
 // pagesOf adapts a per-parent page read to the shape load takes, for one
@@ -157,6 +169,17 @@ func (l *loaders) addMessages(ms []*crmhub.Message) {
 
 func (l *loaders) addSuppressions(ss []*crmhub.Suppression) {
 	addGroup(l, ss, func(s *crmhub.Suppression) uuid.UUID { return s.ID })
+}
+
+// contactsGrouped reads contacts by id (in the order of ids, nil where
+// missing) and makes them one group, so that their own fields are read
+// once for all of them.
+func (l *loaders) contactsGrouped(ctx context.Context, ids []uuid.UUID) ([]*crmhub.Contact, error) {
+	list, err := l.r.Contacts.ContactsByIDs(ctx, ids)
+	if err == nil {
+		l.addPage(list)
+	}
+	return list, err
 }
 
 func nodes[E any, N any](edges []*E, node func(*E) *N) []*N {

@@ -174,6 +174,17 @@ func load[V any](ctx context.Context, l *loaders, parent any, id uuid.UUID, key 
 	if g == nil {
 		return single()
 	}
+	got, err := g.read(key, func() (any, error) { return fetch(ctx, g.ids) })
+	if err != nil {
+		var zero V
+		return zero, err
+	}
+	return got.(map[uuid.UUID]V)[id], nil
+}
+
+// read runs fetch the first time the group reads key, and gives its
+// answer to that caller and every later one.
+func (g *pageGroup) read(key any, fetch func() (any, error)) (any, error) {
 	g.mu.Lock()
 	r := g.reads[key]
 	if r == nil {
@@ -185,13 +196,9 @@ func load[V any](ctx context.Context, l *loaders, parent any, id uuid.UUID, key 
 		// Should fetch panic (gqlgen reports that resolver as INTERNAL),
 		// the siblings waiting on it get this error instead of nothing.
 		r.err = errBatchFailed
-		r.got, r.err = fetch(ctx, g.ids)
+		r.got, r.err = fetch()
 	})
-	var zero V
-	if r.err != nil {
-		return zero, r.err
-	}
-	return r.got.(map[uuid.UUID]V)[id], nil
+	return r.got, r.err
 }
 
 // loadOne is load for reads without a dataloader: an object outside any
