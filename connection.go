@@ -390,6 +390,8 @@ type SyncRunEdge struct {
 type SyncRunConnection struct {
 	Edges    []*SyncRunEdge
 	PageInfo PageInfo
+	// ConnectionID is the connection listed, nil for all (for totalCount).
+	ConnectionID *uuid.UUID
 }
 
 // ConflictStatus is where an identity conflict is.
@@ -447,6 +449,8 @@ type IdentityConflictEdge struct {
 type IdentityConflictConnection struct {
 	Edges    []*IdentityConflictEdge
 	PageInfo PageInfo
+	// Status is the status listed, nil for all (for totalCount).
+	Status *ConflictStatus
 }
 
 // SyncService starts and reports sync runs and keeps identity conflicts.
@@ -472,6 +476,10 @@ type SyncService interface {
 	// of its candidates (MERGE or PICK). EINVALID when contactID is not a
 	// candidate or the conflict is already resolved. ENOTFOUND.
 	ResolveIdentityConflict(ctx context.Context, id uuid.UUID, how ConflictResolution, contactID uuid.UUID) (*IdentityConflict, error)
+	// CountSyncRuns and CountIdentityConflicts serve totalCount; they
+	// take the filters of SyncRuns and IdentityConflicts.
+	CountSyncRuns(ctx context.Context, connectionID *uuid.UUID) (int, error)
+	CountIdentityConflicts(ctx context.Context, status *ConflictStatus) (int, error)
 }
 
 type dryRunKey struct{}

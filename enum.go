@@ -64,3 +64,67 @@ func (c Channel) IdentityType() IdentityType {
 	}
 	return ""
 }
+
+// The enums of connections, sync runs and identity conflicts.
+
+var (
+	syncDirections      = []SyncDirection{SyncPull, SyncPush, SyncBoth}
+	syncModes           = []SyncMode{SyncIncremental, SyncFull}
+	syncRunStatuses     = []SyncRunStatus{SyncQueued, SyncRunning, SyncSucceeded, SyncFailed}
+	conflictStatuses    = []ConflictStatus{ConflictOpen, ConflictResolved}
+	conflictResolutions = []ConflictResolution{ResolveMerge, ResolvePick}
+)
+
+// UnmarshalGQL decodes the GraphQL enum.
+func (k *ConnectorKind) UnmarshalGQL(v any) error {
+	return unmarshalEnum(k, v, ConnectorKinds, "ConnectorKind")
+}
+
+// MarshalGQL encodes the GraphQL enum.
+func (k ConnectorKind) MarshalGQL(w io.Writer) { marshalEnum(w, k) }
+
+// UnmarshalGQL decodes the GraphQL enum.
+func (d *SyncDirection) UnmarshalGQL(v any) error {
+	return unmarshalEnum(d, v, syncDirections, "SyncDirection")
+}
+
+// MarshalGQL encodes the GraphQL enum.
+func (d SyncDirection) MarshalGQL(w io.Writer) { marshalEnum(w, d) }
+
+// UnmarshalGQL decodes the GraphQL enum.
+func (e *SyncEntity) UnmarshalGQL(v any) error {
+	return unmarshalEnum(e, v, SyncEntities, "SyncEntity")
+}
+
+// MarshalGQL encodes the GraphQL enum.
+func (e SyncEntity) MarshalGQL(w io.Writer) { marshalEnum(w, e) }
+
+// UnmarshalGQL decodes the GraphQL enum.
+func (m *SyncMode) UnmarshalGQL(v any) error { return unmarshalEnum(m, v, syncModes, "SyncMode") }
+
+// MarshalGQL encodes the GraphQL enum.
+func (m SyncMode) MarshalGQL(w io.Writer) { marshalEnum(w, m) }
+
+// UnmarshalGQL decodes the GraphQL enum.
+func (s *SyncRunStatus) UnmarshalGQL(v any) error {
+	return unmarshalEnum(s, v, syncRunStatuses, "SyncRunStatus")
+}
+
+// MarshalGQL encodes the GraphQL enum.
+func (s SyncRunStatus) MarshalGQL(w io.Writer) { marshalEnum(w, s) }
+
+// UnmarshalGQL decodes the GraphQL enum.
+func (s *ConflictStatus) UnmarshalGQL(v any) error {
+	return unmarshalEnum(s, v, conflictStatuses, "ConflictStatus")
+}
+
+// MarshalGQL encodes the GraphQL enum.
+func (s ConflictStatus) MarshalGQL(w io.Writer) { marshalEnum(w, s) }
+
+// UnmarshalGQL decodes the GraphQL enum.
+func (r *ConflictResolution) UnmarshalGQL(v any) error {
+	return unmarshalEnum(r, v, conflictResolutions, "ConflictResolution")
+}
+
+// MarshalGQL encodes the GraphQL enum.
+func (r ConflictResolution) MarshalGQL(w io.Writer) { marshalEnum(w, r) }

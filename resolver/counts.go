@@ -25,6 +25,16 @@ func (r *Resolver) WebhookDeliveryConnection() graph.WebhookDeliveryConnectionRe
 	return &deliveryCountResolver{r}
 }
 
+func (r *Resolver) ConnectionConnection() graph.ConnectionConnectionResolver {
+	return &connectionCountResolver{r}
+}
+func (r *Resolver) SyncRunConnection() graph.SyncRunConnectionResolver {
+	return &syncRunCountResolver{r}
+}
+func (r *Resolver) IdentityConflictConnection() graph.IdentityConflictConnectionResolver {
+	return &conflictCountResolver{r}
+}
+
 type (
 	countResolver             struct{ *Resolver }
 	conversationCountResolver struct{ *Resolver }
@@ -32,6 +42,9 @@ type (
 	eventCountResolver        struct{ *Resolver }
 	endpointCountResolver     struct{ *Resolver }
 	deliveryCountResolver     struct{ *Resolver }
+	connectionCountResolver   struct{ *Resolver }
+	syncRunCountResolver      struct{ *Resolver }
+	conflictCountResolver     struct{ *Resolver }
 )
 
 func (r *countResolver) TotalCount(ctx context.Context, _ *crmhub.UserConnection) (int, error) {
@@ -56,4 +69,16 @@ func (r *endpointCountResolver) TotalCount(ctx context.Context, _ *crmhub.Webhoo
 
 func (r *deliveryCountResolver) TotalCount(ctx context.Context, obj *crmhub.WebhookDeliveryConnection) (int, error) {
 	return r.Webhooks.CountWebhookDeliveries(ctx, obj.EndpointID)
+}
+
+func (r *connectionCountResolver) TotalCount(ctx context.Context, _ *crmhub.ConnectionConnection) (int, error) {
+	return r.Connections.CountConnections(ctx)
+}
+
+func (r *syncRunCountResolver) TotalCount(ctx context.Context, obj *crmhub.SyncRunConnection) (int, error) {
+	return r.Sync.CountSyncRuns(ctx, obj.ConnectionID)
+}
+
+func (r *conflictCountResolver) TotalCount(ctx context.Context, obj *crmhub.IdentityConflictConnection) (int, error) {
+	return r.Sync.CountIdentityConflicts(ctx, obj.Status)
 }

@@ -33,6 +33,8 @@ type Config struct {
 	Conversations crmhub.ConversationService
 	Events        crmhub.EventService
 	Webhooks      crmhub.WebhookService
+	Connections   crmhub.ConnectionService
+	Sync          crmhub.SyncService
 	// Clock judges time-dependent fields (Suppression.active); it must be
 	// the services' clock. nil means the system clock.
 	Clock crmhub.Clock
@@ -99,7 +101,7 @@ func NewHandler(cfg Config) http.Handler {
 func newGraphQLServer(cfg Config, m *metrics, log *slog.Logger) *handler.Server {
 	res := &Resolver{Contacts: cfg.Contacts, APIKeys: cfg.APIKeys, Workspaces: cfg.Workspaces,
 		Consents: cfg.Consents, Users: cfg.Users, Deals: cfg.Deals, Conversations: cfg.Conversations,
-		Events: cfg.Events, Webhooks: cfg.Webhooks, Clock: cfg.Clock}
+		Events: cfg.Events, Webhooks: cfg.Webhooks, Connections: cfg.Connections, Sync: cfg.Sync, Clock: cfg.Clock}
 	if res.Clock == nil {
 		res.Clock = crmhub.SystemClock{}
 	}

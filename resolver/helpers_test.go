@@ -32,6 +32,10 @@ type env struct {
 	// webhooks signs with the development key and may target loopback; no
 	// River runs unless a test starts one (see db.NewRiver).
 	webhooks *db.WebhookService
+	// connections seals with the development key and allows loopback base
+	// URLs; sync queues runs that nothing works unless a test starts River.
+	connections *db.ConnectionService
+	sync        *db.SyncService
 }
 
 // newEnv starts the real handler, as cmd/crmhub wires it, over services on
@@ -65,6 +69,10 @@ func newEnvOn(t *testing.T, d *db.DB, opts ...func(*resolver.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.connections = db.NewConnectionService(d, db.ConnectionConfig{Sealer: db.NewDevSealer(), AllowPrivate: true})
+	if e.sync, err = db.NewSyncService(d, db.SyncConfig{Log: log}); err != nil {
+		t.Fatal(err)
+	}
 	auth := db.NewAuthService(d)
 	cfg := resolver.Config{
 		Contacts:      db.NewContactService(d),
@@ -77,6 +85,8 @@ func newEnvOn(t *testing.T, d *db.DB, opts ...func(*resolver.Config)) *env {
 		Conversations: e.conversations,
 		Events:        db.NewEventService(d, e.hub),
 		Webhooks:      e.webhooks,
+		Connections:   e.connections,
+		Sync:          e.sync,
 		Clock:         d,
 		Ready:         d.Ping,
 		Logger:        log,

@@ -38,6 +38,12 @@ func (r *queryResolver) Node(ctx context.Context, id string) (crmhub.Node, error
 		n, err = node(r.Resolver.Webhooks.WebhookEndpoint(ctx, uid))
 	case crmhub.KindWebhookDelivery:
 		n, err = node(r.Resolver.Webhooks.WebhookDelivery(ctx, uid))
+	case crmhub.KindConnection:
+		n, err = node(r.Resolver.Connections.Connection(ctx, uid))
+	case crmhub.KindSyncRun:
+		n, err = node(r.Resolver.Sync.SyncRun(ctx, uid))
+	case crmhub.KindIdentityConflict:
+		n, err = node(r.Resolver.Sync.IdentityConflict(ctx, uid))
 	case crmhub.KindWorkspace:
 		ws, err := nilIfNotFound(r.Workspaces.Workspace(ctx))
 		if ws == nil || err != nil || ws.ID != uid {

@@ -27,6 +27,8 @@ type Resolver struct {
 	Conversations crmhub.ConversationService
 	Events        crmhub.EventService
 	Webhooks      crmhub.WebhookService
+	Connections   crmhub.ConnectionService
+	Sync          crmhub.SyncService
 	// Clock tells the time for fields judged at read time.
 	Clock crmhub.Clock
 }
@@ -81,6 +83,23 @@ func (r *Resolver) WebhookDelivery() graph.WebhookDeliveryResolver {
 	return &webhookDeliveryResolver{r}
 }
 
+// Connection returns the Connection field resolvers.
+func (r *Resolver) Connection() graph.ConnectionResolver { return &connectionResolver{r} }
+
+// SyncRun returns the SyncRun field resolvers.
+func (r *Resolver) SyncRun() graph.SyncRunResolver { return &syncRunResolver{r} }
+
+// SyncError returns the SyncError field resolvers.
+func (r *Resolver) SyncError() graph.SyncErrorResolver { return &syncErrorResolver{r} }
+
+// IdentityConflict returns the IdentityConflict field resolvers.
+func (r *Resolver) IdentityConflict() graph.IdentityConflictResolver {
+	return &identityConflictResolver{r}
+}
+
+// Identifier returns the Identifier field resolvers.
+func (r *Resolver) Identifier() graph.IdentifierResolver { return &identifierResolver{r} }
+
 // Query returns the query resolvers.
 func (r *Resolver) Query() graph.QueryResolver { return &queryResolver{r} }
 
@@ -103,4 +122,10 @@ type (
 	subscriptionResolver    struct{ *Resolver }
 	suppressionResolver     struct{ *Resolver }
 	webhookDeliveryResolver struct{ *Resolver }
+
+	connectionResolver       struct{ *Resolver }
+	syncRunResolver          struct{ *Resolver }
+	syncErrorResolver        struct{ *Resolver }
+	identityConflictResolver struct{ *Resolver }
+	identifierResolver       struct{ *Resolver }
 )

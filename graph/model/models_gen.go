@@ -18,6 +18,41 @@ type APIKeyWithSecret struct {
 	Secret string `json:"secret"`
 }
 
+type ConnectionInput struct {
+	Kind crmhub.ConnectorKind `json:"kind"`
+	Name string               `json:"name"`
+	// An absolute http(s) URL; hosts in private networks are refused unless the server allows them.
+	BaseURL string `json:"baseUrl"`
+	// Write-only: stored encrypted and never returned.
+	APIKey string `json:"apiKey"`
+	// Default BOTH.
+	Direction *crmhub.SyncDirection `json:"direction,omitempty"`
+	// Default [CONTACTS].
+	Entities []crmhub.SyncEntity `json:"entities,omitempty"`
+	Options  map[string]any      `json:"options,omitempty"`
+	// 0 (the default) for on demand only, else 5 to 10080.
+	ScheduleMinutes *int `json:"scheduleMinutes,omitempty"`
+	// 0 (the default) to 100000.
+	RateLimitPerMinute *int `json:"rateLimitPerMinute,omitempty"`
+	// Default true.
+	Enabled *bool `json:"enabled,omitempty"`
+}
+
+// Fields left out stay as they are.
+type ConnectionPatch struct {
+	Name    *string `json:"name,omitempty"`
+	BaseURL *string `json:"baseUrl,omitempty"`
+	// Replaces the stored key.
+	APIKey    *string               `json:"apiKey,omitempty"`
+	Direction *crmhub.SyncDirection `json:"direction,omitempty"`
+	Entities  []crmhub.SyncEntity   `json:"entities,omitempty"`
+	// Replaces the options.
+	Options            map[string]any `json:"options,omitempty"`
+	ScheduleMinutes    *int           `json:"scheduleMinutes,omitempty"`
+	RateLimitPerMinute *int           `json:"rateLimitPerMinute,omitempty"`
+	Enabled            *bool          `json:"enabled,omitempty"`
+}
+
 type ContactFilter struct {
 	// Case-insensitive match on name, email and phone.
 	Search *string `json:"search,omitempty"`
