@@ -95,14 +95,19 @@ func (r *runner) count(entity crmhub.SyncEntity, status crmhub.UpsertStatus, ext
 	}
 }
 
-// finish saves the links of a page's applied records and marks the
-// unchanged ones seen. A dry run saves nothing.
+// finish saves the links of a page's applied records and, in a FULL run,
+// marks the unchanged ones seen (only the detection of gone records needs
+// that, so an incremental pass over an unchanged remote writes nothing but
+// its run's progress). A dry run saves nothing.
 func (r *runner) finish(entity crmhub.SyncEntity, c *changes, links []crmhub.SyncLink) error {
 	if r.run.DryRun {
 		return nil
 	}
 	if err := r.e.Store.SaveLinks(r.as, r.ws, r.conn.ID, entity, links, &r.run.ID); err != nil {
 		return err
+	}
+	if r.run.Mode != crmhub.SyncFull {
+		return nil
 	}
 	return r.e.Store.MarkSeen(r.as, r.ws, r.conn.ID, entity, c.unchanged, r.run.ID)
 }

@@ -27,7 +27,7 @@ func TestMain(m *testing.M) { dbtest.Main(m) }
 // env is a workspace with a Wazzup connection to a fake server and an
 // engine that syncs it.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	ctx      context.Context // the workspace's admin key
 	ws       uuid.UUID
 	fake     *wazzuptest.Server
@@ -61,7 +61,7 @@ func (c *countingContacts) count() int {
 	return c.n
 }
 
-func newEnv(t *testing.T, opts wazzuptest.Options, in crmhub.ConnectionInput) *env {
+func newEnv(t testing.TB, opts wazzuptest.Options, in crmhub.ConnectionInput) *env {
 	t.Helper()
 	d := dbtest.Open(t, nil)
 	ctx, ws, _ := dbtest.Workspace(t, d)
