@@ -167,6 +167,7 @@ func (in *ConnectionInput) Validate() error {
 		t := true
 		in.Enabled = &t
 	}
+	in.Name = strings.TrimSpace(in.Name)
 	return validateConnection(in.Name, in.BaseURL, &in.APIKey, in.Direction, &in.Entities, in.Options, in.Schedule, in.RateLimit)
 }
 
@@ -174,7 +175,7 @@ func (in *ConnectionInput) Validate() error {
 // when the patch sets one.
 func (p *ConnectionPatch) Apply(c *Connection) (apiKey *string, err error) {
 	if p.Name != nil {
-		c.Name = *p.Name
+		c.Name = strings.TrimSpace(*p.Name)
 	}
 	if p.BaseURL != nil {
 		c.BaseURL = *p.BaseURL

@@ -71,6 +71,8 @@ func newApp(d *db.DB, cfg Config, log *slog.Logger) (*app, error) {
 			Conversations:    conversations,
 			Events:           db.NewEventService(d, hub),
 			Webhooks:         webhooks,
+			Connections:      sync.connections,
+			Sync:             sync.syncs,
 			MaxSubscriptions: cfg.MaxSubscriptions,
 			Ready:            d.Ping,
 			Introspection:    cfg.Introspection,

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/connectors/wazzup/wazzuptest"
@@ -13,13 +18,18 @@ import (
 	"github.com/google/uuid"
 )
 
-func TestSyncCommand(t *testing.T) {
-	contacts := make([]wazzuptest.Contact, 120)
+// fakeWazzup serves n contacts with WhatsApp numbers and their one user.
+func fakeWazzup(t *testing.T, n int) *wazzuptest.Server {
+	contacts := make([]wazzuptest.Contact, n)
 	for i := range contacts {
 		contacts[i] = wazzuptest.Contact{ID: fmt.Sprintf("c%d", i), ResponsibleUserID: "u1", Name: fmt.Sprintf("N%d", i),
 			ContactData: []wazzuptest.ContactData{{ChatType: "whatsapp", ChatID: fmt.Sprintf("7999%07d", i)}}}
 	}
-	fake := wazzuptest.NewServer(t, wazzuptest.Options{Contacts: contacts, Users: []wazzuptest.User{{ID: "u1", Name: "Agent"}}})
+	return wazzuptest.NewServer(t, wazzuptest.Options{Contacts: contacts, Users: []wazzuptest.User{{ID: "u1", Name: "Agent"}}})
+}
+
+func TestSyncCommand(t *testing.T) {
+	fake := fakeWazzup(t, 120)
 	secret := db.NewSecretKey()
 	key, _ := db.ParseSecretKey(secret)
 	sealer, err := db.NewSealer(key)
@@ -86,5 +96,83 @@ func TestSyncCommand(t *testing.T) {
 	}
 	if code, _, stderr := run(t, env(t, nil), "sync", "--connection", conn.GlobalID()); code != 1 || !strings.Contains(stderr, "CRMHUB_SECRET_KEY") {
 		t.Errorf("no secret key: exit %d %s", code, stderr)
+	}
+}
+
+// TestServeWorksQueuedSync goes through the running server: a connection
+// made over GraphQL, runSync queued, River's worker running the engine,
+// syncRun reporting the result.
+func TestServeWorksQueuedSync(t *testing.T) {
+	fake := fakeWazzup(t, 30)
+	stdout := newLines()
+	var stderr lockedBuffer
+	c := &cli{getenv: env(t, map[string]string{"CRMHUB_CONNECTOR_ALLOW_PRIVATE": "true"}), stdout: stdout, stderr: &stderr}
+	ctx, cancel := context.WithCancel(t.Context())
+	exited := make(chan int, 1)
+	go func() {
+		exited <- c.run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--dev-key", "--dev-key-file", t.TempDir() + "/key"})
+		stdout.pw.Close()
+	}()
+	defer func() { cancel(); <-exited }()
+	base := stdout.next(t, "crmhub listening on ")
+	key := stdout.next(t, "Dev API key: ")
+	gql := func(query string, vars map[string]any, out any) {
+		t.Helper()
+		body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+		req, _ := http.NewRequest(http.MethodPost, base+"/graphql", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		raw, _ := io.ReadAll(res.Body)
+		var r struct {
+			Data   json.RawMessage
+			Errors []any
+		}
+		if err := json.Unmarshal(raw, &r); err != nil || len(r.Errors) > 0 {
+			t.Fatalf("%s: %s", query, raw)
+		}
+		if err := json.Unmarshal(r.Data, out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var created struct{ CreateConnection struct{ ID string } }
+	gql(`mutation($url: String!, $key: String!) { createConnection(input: {kind: WAZZUP, name: "Wazzup", baseUrl: $url, apiKey: $key,
+		direction: PULL, entities: [USERS, CONTACTS]}) { id } }`, map[string]any{"url": fake.URL, "key": fake.APIKey()}, &created)
+	var queued struct{ RunSync struct{ ID, Status string } }
+	gql(`mutation($id: ID!) { runSync(connectionId: $id, mode: FULL) { id status } }`, map[string]any{"id": created.CreateConnection.ID}, &queued)
+	if queued.RunSync.Status != "QUEUED" {
+		t.Fatalf("runSync: %+v", queued)
+	}
+	var got struct {
+		SyncRun struct {
+			Status string
+			Stats  crmhub.SyncStats
+		}
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for got.SyncRun.Status != "SUCCEEDED" {
+		if time.Now().After(deadline) || got.SyncRun.Status == "FAILED" {
+			t.Fatalf("run: %+v\n%s", got, stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+		gql(`query($id: ID!) { syncRun(id: $id) { status stats { fetched created updated unchanged conflicts failed pushed deleted } } }`,
+			map[string]any{"id": queued.RunSync.ID}, &got)
+	}
+	if got.SyncRun.Stats != (crmhub.SyncStats{Fetched: 31, Created: 31}) {
+		t.Fatalf("stats %+v", got.SyncRun.Stats)
+	}
+	var count struct{ Contacts struct{ TotalCount int } }
+	gql(`{ contacts { totalCount } }`, nil, &count)
+	if count.Contacts.TotalCount != 30 {
+		t.Fatalf("%d contacts", count.Contacts.TotalCount)
+	}
+	var lastSync struct{ Connection struct{ LastSyncAt *string } }
+	gql(`query($id: ID!) { connection(id: $id) { lastSyncAt } }`, map[string]any{"id": created.CreateConnection.ID}, &lastSync)
+	if lastSync.Connection.LastSyncAt == nil {
+		t.Fatal("lastSyncAt not set")
 	}
 }
