@@ -1,0 +1,158 @@
+package wazzup
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/crmhub/crmhub"
+	"github.com/crmhub/crmhub/connectors"
+)
+
+var _ connectors.WebhookParser = (*Connector)(nil)
+
+// Webhook is the body of a Wazzup webhook: one or more of its four keys.
+type Webhook struct {
+	Messages     []WebhookMessage `json:"messages,omitempty"`
+	Statuses     []WebhookStatus  `json:"statuses,omitempty"`
+	Channels     []Channel        `json:"channels,omitempty"`
+	ChannelsList []Channel        `json:"channelsList,omitempty"`
+}
+
+// WebhookMessage is one entry of "messages".
+type WebhookMessage struct {
+	MessageID  string `json:"messageId"`
+	ChannelID  string `json:"channelId"`
+	ChatType   string `json:"chatType"`
+	ChatID     ID     `json:"chatId"`
+	DateTime   int64  `json:"dateTime"`
+	Type       Code   `json:"type"`
+	Status     Code   `json:"status"`
+	Text       string `json:"text,omitempty"`
+	Content    string `json:"content,omitempty"`
+	AuthorType Code   `json:"authorType"`
+	AuthorName string `json:"authorName,omitempty"`
+}
+
+// WebhookStatus is one entry of "statuses".
+type WebhookStatus struct {
+	MessageID string `json:"messageId"`
+	Status    Code   `json:"status"`
+}
+
+// Code is a numeric code the documents type as Number in one place and
+// String in another: both are accepted.
+type Code int
+
+// UnmarshalJSON accepts 3 and "3".
+func (c *Code) UnmarshalJSON(b []byte) error {
+	s := strings.Trim(strings.TrimSpace(string(b)), `"`)
+	if s == "" || s == "null" {
+		*c = 0
+		return nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return fmt.Errorf("wazzup: code %s is not a number", b)
+	}
+	*c = Code(n)
+	return nil
+}
+
+// Message status codes of the webhooks.
+const (
+	statusProcessing = 0
+	statusSent       = 1
+	statusDelivered  = 2
+	statusRead       = 3
+	statusInbound    = 99
+	authorClient     = 99
+)
+
+// statusErrors names the error statuses of the documents, kept as the
+// message's error code.
+var statusErrors = map[Code]string{
+	13: "RECIPIENT_NOT_FOUND",
+	14: CodeMessageTextTooLong,
+	15: "LINK_BLOCKED_BY_INSTAGRAM",
+	17: "FILE_TOO_LARGE",
+	18: "SUSPECTED_SPAM",
+	19: "TOO_MANY_MESSAGES",
+	21: "CONTENT_REJECTED_BY_INSTAGRAM",
+	66: "WAZZUP_ERROR",
+}
+
+// messageTypes maps the documented message types the hub stores; 0
+// (unsupported) and 21 (missed call) are skipped.
+var messageTypes = map[Code]crmhub.MessageType{1: crmhub.MessageText, 2: crmhub.MessageImage,
+	3: crmhub.MessageAudio, 4: crmhub.MessageVideo, 5: crmhub.MessageDocument}
+
+var chatChannels = map[string]crmhub.Channel{ChatWhatsApp: crmhub.ChannelWhatsApp, ChatInstagram: crmhub.ChannelInstagram,
+	ChatTelegram: crmhub.ChannelTelegram, ChatVK: crmhub.ChannelVK}
+
+// ParseWebhook decodes a Wazzup webhook. Wazzup does not sign its
+// webhooks: the hub authenticates them by the secret in the URL it gave
+// Wazzup, so secret is unused here. Skipped: group chats (whatsgroup),
+// unsupported and missed-call messages, the "processing" status. A
+// message with status 99 or authorType 99 came from the client (INBOUND);
+// any other was sent from the phone or another integration (OUTBOUND).
+func (c *Connector) ParseWebhook(_ http.Header, body []byte, _ string) ([]connectors.Inbound, error) {
+	return ParseWebhook(body)
+}
+
+// ParseWebhook is Connector.ParseWebhook without a connector.
+func ParseWebhook(body []byte) ([]connectors.Inbound, error) {
+	var hook Webhook
+	if err := json.Unmarshal(body, &hook); err != nil {
+		return nil, fmt.Errorf("wazzup: webhook body: %w", err)
+	}
+	var out []connectors.Inbound
+	for _, m := range hook.Messages {
+		ch, ok := chatChannels[m.ChatType]
+		typ, known := messageTypes[m.Type]
+		if !ok || !known || m.MessageID == "" {
+			continue
+		}
+		msg := &connectors.InboundMessage{ExternalID: m.MessageID, Direction: crmhub.Outbound, Channel: ch,
+			ChatID: string(m.ChatID), ChannelID: m.ChannelID, Type: typ, Text: nonEmpty(m.Text), ContentURL: nonEmpty(m.Content)}
+		if m.Status == statusInbound || m.AuthorType == authorClient {
+			msg.Direction = crmhub.Inbound
+			msg.SenderName = nonEmpty(m.AuthorName)
+		}
+		if m.DateTime > 0 {
+			at := time.UnixMilli(m.DateTime).UTC()
+			msg.SentAt = &at
+		}
+		out = append(out, connectors.Inbound{ID: m.MessageID, Message: msg})
+	}
+	for _, s := range hook.Statuses {
+		u := &connectors.StatusUpdate{ExternalID: s.MessageID}
+		switch s.Status {
+		case statusProcessing:
+			continue
+		case statusSent:
+			u.Status = crmhub.MessageSent
+		case statusDelivered:
+			u.Status = crmhub.MessageDelivered
+		case statusRead:
+			u.Status = crmhub.MessageRead
+		default:
+			code, ok := statusErrors[s.Status]
+			if !ok {
+				code = fmt.Sprintf("WAZZUP_STATUS_%d", s.Status)
+			}
+			u.Status, u.ErrorCode = crmhub.MessageFailed, &code
+		}
+		if s.MessageID != "" {
+			out = append(out, connectors.Inbound{ID: s.MessageID, Status: u})
+		}
+	}
+	for _, ch := range append(hook.Channels, hook.ChannelsList...) {
+		out = append(out, connectors.Inbound{ID: ch.ChannelID, Channel: &connectors.ChannelState{ChannelID: ch.ChannelID,
+			Transport: ch.Transport, PlainID: ch.PlainID, State: ch.State}})
+	}
+	return out, nil
+}

@@ -1,0 +1,85 @@
+package wazzup_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/crmhub/crmhub"
+	"github.com/crmhub/crmhub/connectors/wazzup"
+)
+
+func TestParseWebhookMessages(t *testing.T) {
+	body := `{"messages": [
+	  {"messageId": "m-in", "channelId": "ch-1", "chatType": "whatsapp", "chatId": "79124698489", "dateTime": 1603977171000,
+	   "type": 1, "status": 99, "text": "Hello", "authorType": 99, "authorName": "Ivan"},
+	  {"messageId": "m-img", "channelId": "ch-1", "chatType": "instagram", "chatId": "wazzuptest", "dateTime": 1603977172000,
+	   "type": 2, "status": 99, "content": "https://store.example/abc", "authorType": 99},
+	  {"messageId": "m-phone", "channelId": "ch-1", "chatType": "whatsapp", "chatId": 79124698489, "dateTime": 1603977173000,
+	   "type": 1, "status": 1, "text": "sent from the phone", "authorType": 0},
+	  {"messageId": "m-group", "channelId": "ch-1", "chatType": "whatsgroup", "chatId": "79124698489-1611143663", "type": 1, "status": 99},
+	  {"messageId": "m-call", "channelId": "ch-1", "chatType": "whatsapp", "chatId": "79124698489", "type": 21, "status": 99},
+	  {"messageId": "m-unsupported", "channelId": "ch-1", "chatType": "telegram", "chatId": "123", "type": 0, "status": 99}
+	]}`
+	got, err := wazzup.ParseWebhook([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 {
+		t.Fatalf("%d events, want 3 (group chat, missed call and unsupported skipped): %+v", len(got), got)
+	}
+	in := got[0].Message
+	if got[0].ID != "m-in" || in.Direction != crmhub.Inbound || in.Channel != crmhub.ChannelWhatsApp || in.ChatID != "79124698489" ||
+		in.Type != crmhub.MessageText || *in.Text != "Hello" || *in.SenderName != "Ivan" || in.ChannelID != "ch-1" ||
+		!in.SentAt.Equal(time.UnixMilli(1603977171000)) {
+		t.Errorf("inbound text %+v", in)
+	}
+	img := got[1].Message
+	if img.Channel != crmhub.ChannelInstagram || img.Type != crmhub.MessageImage || *img.ContentURL != "https://store.example/abc" || img.Text != nil {
+		t.Errorf("inbound image %+v", img)
+	}
+	if out := got[2].Message; out.Direction != crmhub.Outbound || out.ChatID != "79124698489" || out.SenderName != nil {
+		t.Errorf("message from the phone %+v", out)
+	}
+}
+
+func TestParseWebhookStatusesAndChannels(t *testing.T) {
+	body := `{"statuses": [{"messageId": "a", "status": "0"}, {"messageId": "b", "status": "1"}, {"messageId": "c", "status": 2},
+	  {"messageId": "d", "status": "3"}, {"messageId": "e", "status": "14"}, {"messageId": "f", "status": "77"}],
+	 "channels": [{"channelId": "ch-1", "transport": "whatsapp", "plainId": "79001234567", "state": "disabled"}],
+	 "channelsList": [{"channelId": "ch-2", "transport": "instagram", "plainId": "shop", "state": "active"}]}`
+	got, err := wazzup.ParseWebhook([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		id     string
+		status crmhub.MessageStatus
+		code   string
+	}{{"b", crmhub.MessageSent, ""}, {"c", crmhub.MessageDelivered, ""}, {"d", crmhub.MessageRead, ""},
+		{"e", crmhub.MessageFailed, "MESSAGE_TEXT_TOO_LONG"}, {"f", crmhub.MessageFailed, "WAZZUP_STATUS_77"}}
+	if len(got) != len(want)+2 {
+		t.Fatalf("%d events: %+v", len(got), got)
+	}
+	for i, w := range want {
+		s := got[i].Status
+		code := ""
+		if s.ErrorCode != nil {
+			code = *s.ErrorCode
+		}
+		if s.ExternalID != w.id || s.Status != w.status || code != w.code {
+			t.Errorf("status %d: %+v (code %q), want %+v", i, s, code, w)
+		}
+	}
+	if ch := got[5].Channel; ch.ChannelID != "ch-1" || ch.State != "disabled" || ch.PlainID != "79001234567" {
+		t.Errorf("channel %+v", ch)
+	}
+	if ch := got[6].Channel; ch.ChannelID != "ch-2" || ch.Transport != "instagram" || ch.State != "active" {
+		t.Errorf("channelsList entry %+v", ch)
+	}
+	if _, err := wazzup.ParseWebhook([]byte(`{"messages": [`)); err == nil {
+		t.Error("a broken body parsed")
+	}
+	if _, err := wazzup.ParseWebhook([]byte(`{"statuses": [{"messageId": "x", "status": "sent"}]}`)); err == nil {
+		t.Error("a non-numeric status parsed")
+	}
+}
