@@ -1,0 +1,353 @@
+package wazera
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/crmhub/crmhub/connectors"
+)
+
+// Connection options the connector reads.
+const (
+	// OptionPlan is the account's plan ("starter", "professional",
+	// "enterprise"); it sets the client-side rate limit. Starter when
+	// absent.
+	OptionPlan = "plan"
+	// OptionWhatsAppAccountID is the whatsapp_account_id messages are
+	// sent from. Sending needs it; syncing does not.
+	OptionWhatsAppAccountID = "whatsapp_account_id"
+)
+
+// MaxBatch is the most records one UpsertContacts or DeleteContacts call
+// takes. Wazera has no batch route, so each record is one request; the
+// cap keeps a call, and the engine's retry of it, short.
+const MaxBatch = 100
+
+// ErrBatchTooLarge is wrapped by the error a write returns, without
+// sending anything, when it gets more than MaxBatch records.
+var ErrBatchTooLarge = errors.New("batch exceeds the connector limit")
+
+var (
+	_ connectors.Factory   = NewConnector
+	_ connectors.Connector = (*Connector)(nil)
+)
+
+// Connector is the connectors.Connector of Wazera: contacts only, since
+// the document has no deals or users.
+//
+// Wazera assigns contact ids itself. The connector reports a contact under
+// the hub's id when it created it (kept in CustomFieldExternalID) and under
+// Wazera's id otherwise, and keeps a map from those external ids to
+// Wazera ids, filled by every listing and write. An external id it has not
+// seen is tried as a Wazera id when it is an integer; otherwise (or when
+// that id is gone) the connector lists every contact once to find it. A
+// Connector lives for one sync run: the map starts empty each time.
+type Connector struct {
+	client    *Client
+	accountID int64 // 0 when OptionWhatsAppAccountID is not set
+
+	mu      sync.Mutex
+	index   map[string]string // external id -> Wazera id
+	scanned bool              // index holds every contact listed once
+
+	scanMu sync.Mutex // one full listing at a time
+}
+
+// NewConnector builds the Wazera connector of one connection. Its
+// signature is a connectors.Factory, for the registry built in cmd.
+func NewConnector(cfg connectors.Config) (connectors.Connector, error) {
+	return newConnector(cfg, Config{})
+}
+
+// newConnector is NewConnector with client settings (clock, limiter) that
+// tests set.
+func newConnector(cfg connectors.Config, base Config) (*Connector, error) {
+	var planName string
+	switch v := cfg.Options[OptionPlan].(type) {
+	case nil:
+	case string:
+		planName = v
+	default:
+		return nil, fmt.Errorf("wazera: option %s must be a string, not %T", OptionPlan, v)
+	}
+	plan, err := ParsePlan(planName)
+	if err != nil {
+		return nil, err
+	}
+	account, err := optionInt(cfg.Options, OptionWhatsAppAccountID)
+	if err != nil {
+		return nil, err
+	}
+	base.BaseURL, base.APIKey, base.HTTPClient, base.Plan = cfg.BaseURL, cfg.APIKey, cfg.HTTPClient, plan
+	return &Connector{client: New(base), accountID: account, index: map[string]string{}}, nil
+}
+
+// optionInt reads a positive integer option given as a JSON number or a
+// numeric string; 0 when absent.
+func optionInt(opts map[string]any, key string) (int64, error) {
+	var s string
+	switch v := opts[key].(type) {
+	case nil:
+		return 0, nil
+	case string:
+		s = strings.TrimSpace(v)
+	case json.Number:
+		s = v.String()
+	case float64:
+		s = strconv.FormatFloat(v, 'f', -1, 64)
+	case int:
+		s = strconv.Itoa(v)
+	case int64:
+		s = strconv.FormatInt(v, 10)
+	default:
+		return 0, fmt.Errorf("wazera: option %s must be a number, not %T", key, v)
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("wazera: option %s: %q is not a positive integer", key, s)
+	}
+	return n, nil
+}
+
+// Client returns the wire client, for callers that need a route the
+// Connector does not use.
+func (c *Connector) Client() *Client { return c.client }
+
+// Capabilities: contacts only, MaxBatch records per call, no lookup by
+// identifier (the document's search parameter is free text).
+func (c *Connector) Capabilities() connectors.Capabilities {
+	return connectors.Capabilities{Entities: []connectors.Entity{connectors.Contacts}, MaxBatch: MaxBatch}
+}
+
+// ListContacts returns the page of contacts at cursor, which is the page
+// number as text ("" is page 1), MaxPerPage contacts a page. A contact
+// created or deleted between two pages shifts the later ones, so a record
+// may be seen twice or missed until the next full run.
+func (c *Connector) ListContacts(ctx context.Context, cursor string) (connectors.Page[connectors.RemoteContact], error) {
+	var p connectors.Page[connectors.RemoteContact]
+	page := 1
+	if cursor != "" {
+		n, err := strconv.Atoi(cursor)
+		if err != nil || n < 1 {
+			return p, fmt.Errorf("wazera: cursor %q is not a page number", cursor)
+		}
+		page = n
+	}
+	wp, err := c.client.ListContacts(ctx, ListOptions{Page: page, PerPage: MaxPerPage})
+	if err != nil {
+		return p, err
+	}
+	p.Items = make([]connectors.RemoteContact, len(wp.Data))
+	for i, w := range wp.Data {
+		p.Items[i] = contactFromWire(w)
+		c.remember(p.Items[i].ExternalID, string(w.ID))
+	}
+	p.Total = max(wp.Meta.Total, 0)
+	if wp.More(page, MaxPerPage) {
+		p.Next = strconv.Itoa(page + 1)
+	}
+	return p, nil
+}
+
+// UpsertContacts writes items one request each, in order: PUT for a record
+// whose external id names a Wazera contact, POST otherwise. A record the
+// remote refuses (a 4xx such as 422) becomes an ItemError and the others
+// go on; an error about the whole request (401/403, 429, 5xx, transport)
+// stops the call and is returned, the records written before it staying
+// written: a retry of the batch updates them instead of creating them
+// again.
+func (c *Connector) UpsertContacts(ctx context.Context, items []connectors.RemoteContact) ([]error, error) {
+	if err := checkBatch("upserting contacts", len(items)); err != nil {
+		return nil, err
+	}
+	results := make([]error, len(items))
+	for i, rc := range items {
+		err := c.upsertContact(ctx, rc)
+		if err == nil {
+			continue
+		}
+		if ie := itemError(err, i, rc.ExternalID); ie != nil {
+			results[i] = ie
+			continue
+		}
+		return nil, err
+	}
+	return results, nil
+}
+
+// upsertContact writes one record.
+func (c *Connector) upsertContact(ctx context.Context, rc connectors.RemoteContact) error {
+	for guess := true; ; guess = false {
+		rid, ok, err := c.locate(ctx, rc.ExternalID, guess)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			created, err := c.client.CreateContact(ctx, contactToWire(rc, true))
+			if err == nil {
+				c.remember(rc.ExternalID, string(created.ID))
+			}
+			return err
+		}
+		_, err = c.client.UpdateContact(ctx, rid, contactToWire(rc, rid != rc.ExternalID))
+		if !IsNotFound(err) || !guess {
+			return err
+		}
+		c.forget(rc.ExternalID) // gone from Wazera: look again, then create
+	}
+}
+
+// DeleteContacts deletes records one request each and returns the
+// external ids Wazera did not have.
+func (c *Connector) DeleteContacts(ctx context.Context, externalIDs []string) ([]string, error) {
+	if err := checkBatch("deleting contacts", len(externalIDs)); err != nil {
+		return nil, err
+	}
+	missing := []string{}
+	for _, ext := range externalIDs {
+		gone, err := c.deleteContact(ctx, ext)
+		if err != nil {
+			return nil, err
+		}
+		if gone {
+			missing = append(missing, ext)
+		}
+	}
+	return missing, nil
+}
+
+// deleteContact deletes one record and reports whether it was missing.
+func (c *Connector) deleteContact(ctx context.Context, ext string) (missing bool, err error) {
+	for guess := true; ; guess = false {
+		rid, ok, err := c.locate(ctx, ext, guess)
+		if err != nil || !ok {
+			return err == nil, err
+		}
+		err = c.client.DeleteContact(ctx, rid)
+		if IsNotFound(err) {
+			c.forget(ext)
+			if guess {
+				continue
+			}
+			return true, nil
+		}
+		if err == nil {
+			c.forget(ext)
+		}
+		return false, err
+	}
+}
+
+// locate returns the Wazera id of the contact known by ext. With guess,
+// an unseen integer ext is taken as a Wazera id without asking. Otherwise
+// the connector lists every contact once per Connector to find it; ok is
+// false when no contact has ext.
+func (c *Connector) locate(ctx context.Context, ext string, guess bool) (rid string, ok bool, err error) {
+	if rid, ok := c.lookup(ext); ok {
+		return rid, true, nil
+	}
+	if ext == "" {
+		return "", false, nil
+	}
+	if guess && isRemoteID(ext) {
+		return ext, true, nil
+	}
+	if err := c.scan(ctx); err != nil {
+		return "", false, fmt.Errorf("wazera: looking for contact %q: %w", ext, err)
+	}
+	rid, ok = c.lookup(ext)
+	return rid, ok, nil
+}
+
+// scan lists every contact into the index, once per Connector.
+func (c *Connector) scan(ctx context.Context) error {
+	c.scanMu.Lock()
+	defer c.scanMu.Unlock()
+	c.mu.Lock()
+	done := c.scanned
+	c.mu.Unlock()
+	if done {
+		return nil
+	}
+	for cursor := ""; ; {
+		p, err := c.ListContacts(ctx, cursor)
+		if err != nil {
+			return err
+		}
+		if p.Next == "" {
+			break
+		}
+		cursor = p.Next
+	}
+	c.mu.Lock()
+	c.scanned = true
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *Connector) lookup(ext string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rid, ok := c.index[ext]
+	return rid, ok
+}
+
+func (c *Connector) remember(ext, rid string) {
+	if ext == "" || rid == "" {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.index[ext] = rid
+}
+
+func (c *Connector) forget(ext string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.index, ext)
+}
+
+// isRemoteID reports whether ext has the form of a Wazera id, a positive
+// integer.
+func isRemoteID(ext string) bool {
+	n, err := strconv.ParseInt(ext, 10, 64)
+	return err == nil && n > 0 && strconv.FormatInt(n, 10) == ext
+}
+
+// checkBatch refuses more than MaxBatch records before anything is sent.
+func checkBatch(what string, n int) error {
+	if n > MaxBatch {
+		return fmt.Errorf("wazera: %s: %d records, limit %d: %w", what, n, MaxBatch, ErrBatchTooLarge)
+	}
+	return nil
+}
+
+// ListDeals: Wazera has no deals.
+func (c *Connector) ListDeals(context.Context, string) (connectors.Page[connectors.RemoteDeal], error) {
+	return connectors.Page[connectors.RemoteDeal]{}, connectors.ErrUnsupported
+}
+
+// UpsertDeals: Wazera has no deals.
+func (c *Connector) UpsertDeals(context.Context, []connectors.RemoteDeal) ([]error, error) {
+	return nil, connectors.ErrUnsupported
+}
+
+// DeleteDeals: Wazera has no deals.
+func (c *Connector) DeleteDeals(context.Context, []string) ([]string, error) {
+	return nil, connectors.ErrUnsupported
+}
+
+// ListUsers: the document has no users route.
+func (c *Connector) ListUsers(context.Context, string) (connectors.Page[connectors.RemoteUser], error) {
+	return connectors.Page[connectors.RemoteUser]{}, connectors.ErrUnsupported
+}
+
+// UpsertUsers: the document has no users route.
+func (c *Connector) UpsertUsers(context.Context, []connectors.RemoteUser) ([]error, error) {
+	return nil, connectors.ErrUnsupported
+}

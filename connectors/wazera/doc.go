@@ -1,0 +1,45 @@
+// Package wazera is the connector for the Wazera API v1, as documented in
+// shared/crm-apis/wazera-rest-v1.txt: a wire Client for the contact and
+// messages/send routes, the connectors.Connector of contacts, a
+// connectors.WebhookParser for Wazera's signed outgoing webhooks and a
+// connectors.MessageSender. Package wazeratest is its fake.
+//
+// The client stays at the wire level and returns the typed errors of
+// package connectors (429 RateLimitError, 401/403 AuthError, 5xx and
+// transport failures TransientError, other 4xx a *RemoteError holding a
+// *connectors.RequestError). It never retries. It paces its requests
+// under the plan's documented limit (Starter 100, Professional 500,
+// Enterprise 2000 requests per minute) with a token bucket sized so that
+// no 60-second window, fixed or sliding, holds more than that: a burst of
+// a tenth of the limit, refilled at nine tenths of it per minute.
+//
+// Where the document is silent, the package reads it as follows and stays
+// tolerant of the alternatives:
+//
+//   - The base URL is the account's host; "/api/v1" is appended unless
+//     the configured URL already ends with it.
+//   - Error bodies are {"error": {"code", "message", "details"}} on every
+//     status. A body of another shape still yields the right typed error
+//     from the status. For a 422, details maps field names to messages
+//     (Laravel style); their names become the ItemError's Fields.
+//   - Ids are integers (the document's other ids are); they are read from
+//     a JSON number or string and kept as text.
+//   - Records come wrapped, {"data": {...}}, or bare; lists as {"data":
+//     [...], "meta": {"current_page", "per_page", "total", "last_page"}},
+//     with the pagination at the top level (a plain Laravel paginator), or
+//     as a bare array. A page follows while page < last_page, else while
+//     page*per_page < total, else while pages come full. per_page is at
+//     most 100 (MaxPerPage).
+//   - The plan is the connection option "plan" (starter, professional,
+//     enterprise, any case); absent means Starter.
+//   - Contacts have one phone and one email. phone, which the create
+//     example gives in E.164 and which the example error requires, is the
+//     contact's WhatsApp number. Every field is sent on create and update,
+//     null or empty when the hub has none, so PUT clears what the hub
+//     cleared whether Wazera replaces or patches.
+//   - There is no batch route, so each record is one request, and no way
+//     to choose a contact's id. A contact the connector creates keeps the
+//     hub's id in the custom field CustomFieldExternalID and is reported
+//     under it; see Connector. The document has no deals or users:
+//     those methods return connectors.ErrUnsupported.
+package wazera
