@@ -498,3 +498,46 @@ func IsDryRun(ctx context.Context) bool {
 	v, _ := ctx.Value(dryRunKey{}).(bool)
 	return v
 }
+
+// Limits of a connection's inbound webhook secret.
+const (
+	MinWebhookSecretLength = 16
+	MaxWebhookSecretLength = 512
+)
+
+// ConnectionChannel is one messenger account of an external CRM, as its
+// webhooks last reported it.
+type ConnectionChannel struct {
+	ConnectionID uuid.UUID
+	ChannelID    string
+	// Transport is the messenger (whatsapp, instagram, telegram, ...).
+	Transport string
+	// PlainID is the account's phone number or username.
+	PlainID string
+	// State is the CRM's word for it ("active", "disabled", ...).
+	State     string
+	UpdatedAt time.Time
+}
+
+// HookTarget is what an inbound webhook needs of its connection.
+type HookTarget struct {
+	WorkspaceID uuid.UUID
+	Connection  *Connection
+	APIKey      string
+	// WebhookSecret is "" until one is set: every webhook is refused then.
+	WebhookSecret string
+}
+
+// HookService manages what inbound webhooks from external CRMs need; its
+// methods need connectors:manage.
+type HookService interface {
+	// SetWebhookSecret sets the secret of a connection's inbound webhooks
+	// and returns it, once: the signing key the CRM shows (Wazelo, Wazera)
+	// when secret is given, else a new random token for the hook URL of
+	// CRMs that do not sign (Wazzup: /hooks/{connectionId}?token=...).
+	// EINVALID (field "secret"), ENOTFOUND.
+	SetWebhookSecret(ctx context.Context, connectionID uuid.UUID, secret *string) (string, error)
+	// ChannelsByConnection returns the channels of each connection, by
+	// channel id.
+	ChannelsByConnection(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID][]*ConnectionChannel, error)
+}

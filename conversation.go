@@ -142,8 +142,14 @@ type Conversation struct {
 	LastInboundAt *time.Time
 	// Unanswered is true while the last message is inbound.
 	Unanswered bool
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// ConnectionID is the external CRM connection the conversation's
+	// messages come through (nil for a conversation of the hub's own
+	// channel); RemoteChannelID the CRM's id of the receiving account.
+	// Replies leave the same way.
+	ConnectionID    *uuid.UUID
+	RemoteChannelID *string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 // GlobalID is the conversation's API id.
@@ -202,6 +208,10 @@ type InboundMessageInput struct {
 	// channel and external id returns the stored message.
 	ExternalID *string
 	ReceivedAt *time.Time
+	// ConnectionID and RemoteChannelID, set for a message an external CRM
+	// reported, tie the conversation to that connection and channel.
+	ConnectionID    *uuid.UUID
+	RemoteChannelID *string
 }
 
 // ConversationFilter narrows a conversation listing.

@@ -31,6 +31,13 @@ type WebhookParser interface {
 	ParseWebhook(header http.Header, body []byte, secret string) ([]Inbound, error)
 }
 
+// UnsignedWebhooks marks a connector whose CRM does not sign its webhooks
+// (Wazzup): the hub then requires the connection's webhook secret as the
+// hook URL's token parameter instead.
+type UnsignedWebhooks interface {
+	UnsignedWebhooks()
+}
+
 // Inbound is one event a CRM reported; exactly one of its pointers is set.
 type Inbound struct {
 	// ID identifies the event or the record it concerns at the remote, so

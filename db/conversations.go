@@ -43,14 +43,19 @@ type conversationRow struct {
 	LastMessageAt *time.Time `bun:"last_message_at"`
 	LastInboundAt *time.Time `bun:"last_inbound_at"`
 	Unanswered    bool       `bun:"unanswered,notnull"`
-	CreatedAt     time.Time  `bun:"created_at"`
-	UpdatedAt     time.Time  `bun:"updated_at"`
+	// ConnectionID and RemoteChannelID say through which external CRM
+	// (and which of its channels) the conversation's messages came.
+	ConnectionID    *uuid.UUID `bun:"connection_id,type:uuid"`
+	RemoteChannelID *string    `bun:"remote_channel_id"`
+	CreatedAt       time.Time  `bun:"created_at"`
+	UpdatedAt       time.Time  `bun:"updated_at"`
 }
 
 func (r *conversationRow) domain() *crmhub.Conversation {
 	return &crmhub.Conversation{ID: r.ID, ContactID: r.ContactID, Channel: crmhub.Channel(r.Channel), ChatID: r.ChatID,
 		Status: crmhub.ConversationStatus(r.Status), AssigneeID: r.AssigneeID, LastMessageAt: r.LastMessageAt,
-		LastInboundAt: r.LastInboundAt, Unanswered: r.Unanswered, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		LastInboundAt: r.LastInboundAt, Unanswered: r.Unanswered, ConnectionID: r.ConnectionID,
+		RemoteChannelID: r.RemoteChannelID, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
 type messageRow struct {

@@ -112,6 +112,13 @@ func (s *ConversationService) RecordInboundMessage(ctx context.Context, in crmhu
 		if err != nil {
 			return err
 		}
+		if in.ConnectionID != nil {
+			_, err := t.NewRaw(`UPDATE conversations SET connection_id = ?, remote_channel_id = coalesce(?, remote_channel_id)
+				WHERE workspace_id = ? AND id = ?`, *in.ConnectionID, trimmed(in.RemoteChannelID), t.ws, conv.ID).Exec(ctx)
+			if err != nil {
+				return fmt.Errorf("db: tie conversation to its connection: %w", err)
+			}
+		}
 		row = messageRow{WorkspaceID: t.ws, ID: newID(), ConversationID: conv.ID, Channel: string(in.Channel),
 			Direction: string(crmhub.Inbound), Type: string(in.Type), Text: in.Text, ContentURL: trimmed(in.ContentURL),
 			Status: string(crmhub.MessageDelivered), ExternalID: extID, CreatedAt: at, UpdatedAt: t.now}
@@ -284,6 +291,23 @@ func (s *ConversationService) UpdateMessageStatus(ctx context.Context, id uuid.U
 		return nil, err
 	}
 	return row.domain(), nil
+}
+
+// ApplyRemoteStatus moves the outbound message the channel knows as
+// externalID forward, as UpdateMessageStatus does: a status an external
+// CRM reported. ENOTFOUND when no outbound message has that id.
+func (s *ConversationService) ApplyRemoteStatus(ctx context.Context, externalID string, status crmhub.MessageStatus, errorCode *string) (*crmhub.Message, error) {
+	var id uuid.UUID
+	err := s.db.read(ctx, crmhub.ScopeConversationsWrite, func(ctx context.Context, t *tx) error {
+		err := t.NewSelect().Model((*messageRow)(nil)).Column("id").
+			Where("workspace_id = ? AND direction = ? AND external_id = ?", t.ws, string(crmhub.Outbound), externalID).
+			Limit(1).Scan(ctx, &id)
+		return notFound(err, crmhub.KindMessage, "find message by external id")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.UpdateMessageStatus(ctx, id, status, errorCode)
 }
 
 // setMessageStatus applies a forward status move to a locked row and emits

@@ -33,8 +33,12 @@ type Config struct {
 	Conversations crmhub.ConversationService
 	Events        crmhub.EventService
 	Webhooks      crmhub.WebhookService
-	Connections   crmhub.ConnectionService
-	Sync          crmhub.SyncService
+	// Hooks, when set, serves POST /hooks/{connectionId}: inbound webhooks
+	// of external CRMs (connectors/inbound.Receiver). They authenticate by
+	// the connection's webhook secret, not by an API key.
+	Hooks       http.Handler
+	Connections crmhub.ConnectionService
+	Sync        crmhub.SyncService
 	// Clock judges time-dependent fields (Suppression.active); it must be
 	// the services' clock. nil means the system clock.
 	Clock crmhub.Clock
@@ -91,6 +95,9 @@ func NewHandler(cfg Config) http.Handler {
 	r.Get("/readyz", readyz(cfg.Ready, log))
 	r.Handle("/metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
 	r.With(limitBody, authenticate(cfg.Auth, log)).Handle("/graphql", newGraphQLServer(cfg, m, log))
+	if cfg.Hooks != nil {
+		r.Handle("/hooks/{connectionId}", cfg.Hooks)
+	}
 	return r
 }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/crmhub/crmhub/connectors/inbound"
 	"github.com/crmhub/crmhub/connectors/loopback"
 	"github.com/crmhub/crmhub/db"
 	"github.com/crmhub/crmhub/resolver"
@@ -61,17 +62,19 @@ func newApp(d *db.DB, cfg Config, log *slog.Logger) (*app, error) {
 	conversations := db.NewConversationService(d, &loopback.Channel{Log: log})
 	return &app{
 		handler: resolver.Config{
-			Contacts:         db.NewContactService(d),
-			Auth:             auth,
-			APIKeys:          auth,
-			Workspaces:       auth,
-			Consents:         db.NewConsentService(d),
-			Users:            db.NewUserService(d),
-			Deals:            db.NewDealService(d),
-			Conversations:    conversations,
-			Events:           db.NewEventService(d, hub),
-			Webhooks:         webhooks,
-			Connections:      sync.connections,
+			Contacts:      db.NewContactService(d),
+			Auth:          auth,
+			APIKeys:       auth,
+			Workspaces:    auth,
+			Consents:      db.NewConsentService(d),
+			Users:         db.NewUserService(d),
+			Deals:         db.NewDealService(d),
+			Conversations: conversations,
+			Events:        db.NewEventService(d, hub),
+			Webhooks:      webhooks,
+			Connections:   sync.connections,
+			Hooks: &inbound.Receiver{Hooks: sync.connections, Registry: registry(), Conversations: conversations,
+				HTTPClient: db.OutboundClient(connectorTimeout, cfg.ConnectorAllowPrivate), Log: log},
 			Sync:             sync.syncs,
 			MaxSubscriptions: cfg.MaxSubscriptions,
 			Ready:            d.Ping,

@@ -12,7 +12,14 @@ import (
 	"github.com/crmhub/crmhub/connectors"
 )
 
-var _ connectors.WebhookParser = (*Connector)(nil)
+var (
+	_ connectors.WebhookParser    = (*Connector)(nil)
+	_ connectors.UnsignedWebhooks = (*Connector)(nil)
+)
+
+// UnsignedWebhooks says Wazzup does not sign its webhooks: the hub checks
+// the token in the hook URL instead.
+func (c *Connector) UnsignedWebhooks() {}
 
 // Webhook is the body of a Wazzup webhook: one or more of its four keys.
 type Webhook struct {

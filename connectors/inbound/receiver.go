@@ -1,0 +1,207 @@
+// Package inbound receives the webhooks external CRMs send to
+// POST /hooks/{connectionId} and turns them into domain calls: received
+// messages become conversations and messages (the contact resolved or
+// created from the sender), status reports move outgoing messages
+// forward, channel states are stored. The CRM's own package decodes and
+// verifies the request (connectors.WebhookParser); this package
+// authenticates it, acts for the connection and answers.
+//
+// A CRM that signs (Wazelo, Wazera) is checked with the connection's
+// webhook secret as signing key; one that does not (Wazzup) must call the
+// URL with ?token=<the connection's webhook secret>. Replays are harmless:
+// messages are recorded once per external id and statuses only move
+// forward. One event the hub cannot take (an unknown chat, a status of a
+// message it never sent) is skipped, not an error, so the CRM does not
+// retry the whole batch forever; a failure of the hub itself answers 500
+// so the CRM does retry.
+package inbound
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/crmhub/crmhub"
+	"github.com/crmhub/crmhub/connectors"
+	"github.com/google/uuid"
+)
+
+// MaxBody bounds a webhook request body.
+const MaxBody = 1 << 20
+
+// Hooks finds a connection by id and stores its channels;
+// *db.ConnectionService implements it.
+type Hooks interface {
+	OpenHook(ctx context.Context, id uuid.UUID) (*crmhub.HookTarget, error)
+	SaveChannels(ctx context.Context, ws, conn uuid.UUID, channels []crmhub.ConnectionChannel) error
+}
+
+// Conversations is what the receiver needs of the conversation service.
+type Conversations interface {
+	RecordInboundMessage(ctx context.Context, in crmhub.InboundMessageInput) (*crmhub.Message, error)
+	ApplyRemoteStatus(ctx context.Context, externalID string, status crmhub.MessageStatus, errorCode *string) (*crmhub.Message, error)
+}
+
+// Receiver is the http.Handler of POST /hooks/{connectionId}.
+type Receiver struct {
+	Hooks         Hooks
+	Registry      connectors.Registry
+	Conversations Conversations
+	HTTPClient    *http.Client
+	Log           *slog.Logger
+}
+
+// Result is the JSON answer of an accepted webhook.
+type Result struct {
+	Received int `json:"received"`
+	Skipped  int `json:"skipped"`
+}
+
+func (rc *Receiver) log() *slog.Logger {
+	if rc.Log == nil {
+		return slog.Default()
+	}
+	return rc.Log
+}
+
+// ServeHTTP authenticates, decodes and applies one webhook.
+func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		fail(w, http.StatusMethodNotAllowed, "use POST")
+		return
+	}
+	id, err := crmhub.ParseID(crmhub.KindConnection, r.PathValue("connectionId"))
+	if err != nil {
+		fail(w, http.StatusNotFound, "no such connection")
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
+	if err != nil {
+		fail(w, http.StatusBadRequest, "unreadable body")
+		return
+	} else if len(body) > MaxBody {
+		fail(w, http.StatusRequestEntityTooLarge, "body too large")
+		return
+	}
+	ctx := r.Context()
+	target, err := rc.Hooks.OpenHook(ctx, id)
+	if crmhub.ErrorCode(err) == crmhub.ENOTFOUND {
+		fail(w, http.StatusNotFound, "no such connection")
+		return
+	} else if err != nil {
+		rc.log().Error("inbound webhook: open connection", "connection", r.PathValue("connectionId"), "err", err)
+		fail(w, http.StatusInternalServerError, "internal error")
+		return
+	}
+	if target.WebhookSecret == "" {
+		fail(w, http.StatusUnauthorized, "the connection has no webhook secret; set one with setConnectionWebhookSecret")
+		return
+	}
+	remote, err := rc.Registry.New(target.Connection.Kind, connectors.Config{BaseURL: target.Connection.BaseURL,
+		APIKey: target.APIKey, Options: target.Connection.Options, HTTPClient: rc.HTTPClient})
+	if err != nil {
+		rc.log().Error("inbound webhook: build connector", "connection", target.Connection.GlobalID(), "err", err)
+		fail(w, http.StatusInternalServerError, "internal error")
+		return
+	}
+	parser, ok := remote.(connectors.WebhookParser)
+	if !ok {
+		fail(w, http.StatusNotFound, "this CRM sends no webhooks")
+		return
+	}
+	token := r.URL.Query().Get("token")
+	_, unsigned := remote.(connectors.UnsignedWebhooks)
+	if (unsigned || token != "") && subtle.ConstantTimeCompare([]byte(token), []byte(target.WebhookSecret)) != 1 {
+		fail(w, http.StatusUnauthorized, "bad or missing token")
+		return
+	}
+	events, err := parser.ParseWebhook(r.Header, body, target.WebhookSecret)
+	if errors.Is(err, connectors.ErrBadSignature) {
+		fail(w, http.StatusUnauthorized, "bad signature")
+		return
+	} else if err != nil {
+		fail(w, http.StatusBadRequest, "malformed webhook body")
+		return
+	}
+	res, err := rc.apply(ctx, target, events)
+	if err != nil {
+		rc.log().Error("inbound webhook: apply", "connection", target.Connection.GlobalID(), "err", err)
+		fail(w, http.StatusInternalServerError, "internal error")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(res)
+}
+
+// apply turns the events into domain calls acting for the connection.
+func (rc *Receiver) apply(ctx context.Context, target *crmhub.HookTarget, events []connectors.Inbound) (Result, error) {
+	conn := target.Connection
+	ctx = crmhub.NewContext(ctx, &crmhub.Principal{WorkspaceID: target.WorkspaceID, ConnectionID: conn.ID,
+		Scopes: []crmhub.Scope{crmhub.ScopeAdmin}})
+	var res Result
+	var channels []crmhub.ConnectionChannel
+	skip := func(what string, err error) error {
+		if crmhub.ErrorCode(err) == crmhub.EINTERNAL {
+			return err
+		}
+		res.Skipped++
+		rc.log().Info("inbound webhook: event skipped", "connection", conn.GlobalID(), "event", what, "reason", crmhub.ErrorMessage(err))
+		return nil
+	}
+	for _, ev := range events {
+		switch {
+		case ev.Message != nil && ev.Message.Direction == crmhub.Inbound:
+			m := ev.Message
+			ext := m.ExternalID
+			_, err := rc.Conversations.RecordInboundMessage(ctx, crmhub.InboundMessageInput{Channel: m.Channel, ChatID: m.ChatID,
+				SenderName: m.SenderName, Type: m.Type, Text: m.Text, ContentURL: m.ContentURL, ExternalID: &ext,
+				ReceivedAt: m.SentAt, ConnectionID: &conn.ID, RemoteChannelID: nonEmpty(m.ChannelID)})
+			if err != nil {
+				if err := skip("message "+ext, err); err != nil {
+					return res, err
+				}
+				continue
+			}
+			res.Received++
+		case ev.Message != nil:
+			// Sent outside the hub (from the phone): not recorded yet.
+			res.Skipped++
+		case ev.Status != nil:
+			s := ev.Status
+			if _, err := rc.Conversations.ApplyRemoteStatus(ctx, s.ExternalID, s.Status, s.ErrorCode); err != nil {
+				if err := skip("status of "+s.ExternalID, err); err != nil {
+					return res, err
+				}
+				continue
+			}
+			res.Received++
+		case ev.Channel != nil:
+			c := ev.Channel
+			channels = append(channels, crmhub.ConnectionChannel{ConnectionID: conn.ID, ChannelID: c.ChannelID,
+				Transport: c.Transport, PlainID: c.PlainID, State: c.State})
+			res.Received++
+		}
+	}
+	if err := rc.Hooks.SaveChannels(ctx, target.WorkspaceID, conn.ID, channels); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func fail(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"error": msg})
+}
