@@ -1,0 +1,289 @@
+package wazera
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/crmhub/crmhub"
+	"github.com/crmhub/crmhub/connectors"
+	"github.com/crmhub/crmhub/connectors/connectortest"
+	"github.com/crmhub/crmhub/connectors/wazera/wazeratest"
+)
+
+func TestConformance(t *testing.T) {
+	connectortest.Run(t, connectortest.Harness{
+		Start:          startFake,
+		Contact:        sampleContact,
+		InvalidContact: invalidContact,
+	})
+}
+
+// fake is a wazeratest server seen in domain terms, for connectortest.
+// It enforces the Enterprise plan and the connector paces for it, with
+// the real clock: the suite's batches fit in the limiter's burst.
+type fake struct {
+	s    *wazeratest.Server
+	conn connectors.Connector
+}
+
+func startFake(t *testing.T) connectortest.Fake {
+	s := wazeratest.NewServer(t, wazeratest.Options{Plan: string(PlanEnterprise)})
+	f := &fake{s: s}
+	f.conn = f.connector(t, s.APIKey())
+	return f
+}
+
+func (f *fake) connector(t *testing.T, key string) connectors.Connector {
+	c, err := NewConnector(connectors.Config{BaseURL: f.s.URL, APIKey: key, HTTPClient: f.s.Client(),
+		Options: map[string]any{OptionPlan: "Enterprise"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (f *fake) Connector() connectors.Connector { return f.conn }
+
+func (f *fake) BadKey() connectors.Connector {
+	c, _ := NewConnector(connectors.Config{BaseURL: f.s.URL, APIKey: "not-" + f.s.APIKey(), HTTPClient: f.s.Client()})
+	return c
+}
+
+// Seed stores contacts as the connector would have created them: under
+// a Wazera id, with the hub's id in CustomFieldExternalID.
+func (f *fake) Seed(t *testing.T, contacts []connectors.RemoteContact) {
+	t.Helper()
+	wire := make([]Contact, len(contacts))
+	for i, rc := range contacts {
+		wire[i] = contactToWire(rc, true)
+	}
+	var stored []wazeratest.Contact
+	reshape(t, wire, &stored)
+	f.s.PutContacts(stored...)
+}
+
+func (f *fake) Stored(t *testing.T) []connectors.RemoteContact {
+	t.Helper()
+	var wire []Contact
+	reshape(t, f.s.Contacts(), &wire)
+	out := make([]connectors.RemoteContact, len(wire))
+	for i, w := range wire {
+		out[i] = contactFromWire(w)
+	}
+	return out
+}
+
+func (f *fake) InjectRateLimit(retryAfter time.Duration) {
+	f.s.InjectNext(wazeratest.Fault{Status: 429, RetryAfter: strconv.Itoa(int(retryAfter / time.Second))})
+}
+
+func (f *fake) InjectServerError() { f.s.InjectNext(wazeratest.Fault{Status: 500}) }
+
+func (f *fake) Requests() int { return f.s.Total() }
+
+// reshape moves v into out through JSON.
+func reshape(t *testing.T, v, out any) {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err == nil {
+		err = json.Unmarshal(b, out)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// sampleContact is a contact Wazera keeps in full: a hub-style id, a
+// name, a WhatsApp number and, for odd i, an email.
+func sampleContact(i int) connectors.RemoteContact {
+	c := connectors.RemoteContact{
+		ExternalID:   fmt.Sprintf("contact_%04d", i),
+		Name:         ptr(fmt.Sprintf("Contact %d", i)),
+		Identifiers:  []crmhub.Identifier{{Type: crmhub.IdentityWhatsApp, Value: fmt.Sprintf("+7999%07d", i)}},
+		Tags:         []string{"customer"},
+		CustomFields: map[string]any{"company": fmt.Sprintf("Acme %d", i)},
+	}
+	if i%2 == 1 {
+		c.Identifiers = append(c.Identifiers, crmhub.Identifier{Type: crmhub.IdentityEmail, Value: fmt.Sprintf("c%d@example.com", i)})
+	}
+	return c
+}
+
+// invalidContact has no phone, which Wazera requires.
+func invalidContact(i int) connectors.RemoteContact {
+	c := sampleContact(i)
+	c.Identifiers = []crmhub.Identifier{{Type: crmhub.IdentityEmail, Value: "nophone@example.com"}}
+	return c
+}
+
+func TestUpsertUpdatesAKnownWazeraID(t *testing.T) {
+	c, s := newTestConnector(t, wazeratest.Options{}, nil)
+	seeded := s.PutContacts(wazeratest.Contact{Name: ptr("Old"), Phone: "+79990000001", Tags: []string{"old"}})
+	id := strconv.FormatInt(seeded[0].ID, 10)
+	rc := sampleContact(1)
+	rc.ExternalID = id
+	results, err := c.UpsertContacts(t.Context(), []connectors.RemoteContact{rc})
+	if err != nil || results[0] != nil {
+		t.Fatalf("upsert: %v %v", results, err)
+	}
+	wantCalls(t, s, map[string]int{wazeratest.RouteUpdateContact: 1})
+	got, _ := s.Contact(seeded[0].ID)
+	if *got.Name != "Contact 1" || got.Phone != "+79990000001" || *got.Email != "c1@example.com" ||
+		!slices.Equal(got.Tags, []string{"customer"}) {
+		t.Errorf("stored %+v", got)
+	}
+	if _, ok := got.CustomFields[CustomFieldExternalID]; ok {
+		t.Errorf("a record under its own Wazera id got %s: %v", CustomFieldExternalID, got.CustomFields)
+	}
+}
+
+func TestUpsertOfAGoneWazeraIDCreatesIt(t *testing.T) {
+	c, s := newTestConnector(t, wazeratest.Options{}, nil)
+	rc := sampleContact(0)
+	rc.ExternalID = "77"
+	results, err := c.UpsertContacts(t.Context(), []connectors.RemoteContact{rc})
+	if err != nil || results[0] != nil {
+		t.Fatalf("upsert: %v %v", results, err)
+	}
+	wantCalls(t, s, map[string]int{wazeratest.RouteUpdateContact: 1, wazeratest.RouteListContacts: 1,
+		wazeratest.RouteCreateContact: 1})
+	p, err := c.ListContacts(t.Context(), "")
+	if err != nil || len(p.Items) != 1 || p.Items[0].ExternalID != "77" {
+		t.Fatalf("listed %+v %v, want the contact under 77", p.Items, err)
+	}
+	// Deleting it by that id finds it under its new Wazera id.
+	c2, _ := newConnector(connectors.Config{BaseURL: s.URL, APIKey: s.APIKey(), HTTPClient: s.Client()}, Config{Limiter: unlimited()})
+	missing, err := c2.DeleteContacts(t.Context(), []string{"77"})
+	if err != nil || len(missing) != 0 || len(s.Contacts()) != 0 {
+		t.Fatalf("delete: missing %v, %v; %d stored", missing, err, len(s.Contacts()))
+	}
+}
+
+func TestUnknownIDsAreLookedUpOnce(t *testing.T) {
+	c, s := newTestConnector(t, wazeratest.Options{}, nil)
+	ctx := t.Context()
+	for i := range 3 {
+		if results, err := c.UpsertContacts(ctx, []connectors.RemoteContact{sampleContact(i)}); err != nil || results[0] != nil {
+			t.Fatalf("upsert %d: %v %v", i, results, err)
+		}
+	}
+	// One full listing found nothing; the creates were remembered.
+	wantCalls(t, s, map[string]int{wazeratest.RouteListContacts: 1, wazeratest.RouteCreateContact: 3})
+	changed := sampleContact(9)
+	changed.ExternalID = sampleContact(1).ExternalID
+	if results, err := c.UpsertContacts(ctx, []connectors.RemoteContact{changed}); err != nil || results[0] != nil {
+		t.Fatalf("update: %v %v", results, err)
+	}
+	wantCalls(t, s, map[string]int{wazeratest.RouteListContacts: 1, wazeratest.RouteCreateContact: 3,
+		wazeratest.RouteUpdateContact: 1})
+	stored := s.Contacts()
+	if *stored[1].Name != "Contact 9" || stored[1].CustomFields[CustomFieldExternalID] != "contact_0001" {
+		t.Errorf("updated record %+v", stored[1])
+	}
+}
+
+func TestWholeRequestErrorStopsTheBatch(t *testing.T) {
+	// Request 1 is the lookup listing, 2 the first create, 3 the second.
+	c, s := newTestConnector(t, wazeratest.Options{Inject: func(_ string, n int) *wazeratest.Fault {
+		if n == 3 {
+			return &wazeratest.Fault{Status: 503}
+		}
+		return nil
+	}}, nil)
+	batch := []connectors.RemoteContact{sampleContact(0), sampleContact(1), sampleContact(2)}
+	results, err := c.UpsertContacts(t.Context(), batch)
+	errorAs[*connectors.TransientError](t, err)
+	if results != nil {
+		t.Errorf("results %v with a whole-request error", results)
+	}
+	if n := len(s.Contacts()); n != 1 {
+		t.Fatalf("%d contacts stored before the 503, want 1", n)
+	}
+	// The engine's retry of the batch updates what was written.
+	results, err = c.UpsertContacts(t.Context(), batch)
+	if err != nil || slices.ContainsFunc(results, func(e error) bool { return e != nil }) {
+		t.Fatalf("retry: %v %v", results, err)
+	}
+	if n := len(s.Contacts()); n != 3 {
+		t.Errorf("%d contacts stored after the retry, want 3 (no duplicates)", n)
+	}
+	wantCalls(t, s, map[string]int{wazeratest.RouteListContacts: 1, wazeratest.RouteCreateContact: 4,
+		wazeratest.RouteUpdateContact: 1})
+}
+
+func TestListContactsPagesByNumber(t *testing.T) {
+	c, s := newTestConnector(t, wazeratest.Options{}, nil)
+	for i := range 150 {
+		s.PutContacts(wazeratest.Contact{Phone: fmt.Sprintf("+7999%07d", i)})
+	}
+	p, err := c.ListContacts(t.Context(), "")
+	if err != nil || len(p.Items) != 100 || p.Next != "2" || p.Total != 150 {
+		t.Fatalf("page 1: %d items, Next %q, Total %d, %v", len(p.Items), p.Next, p.Total, err)
+	}
+	if p.Items[0].ExternalID != "1" || p.Items[0].Name != nil {
+		t.Errorf("first item %+v, want Wazera id 1 and no name", p.Items[0])
+	}
+	p, err = c.ListContacts(t.Context(), "2")
+	if err != nil || len(p.Items) != 50 || p.Next != "" {
+		t.Fatalf("page 2: %d items, Next %q, %v", len(p.Items), p.Next, err)
+	}
+	if q := s.Requests()[1].RawQuery; q != "page=2&per_page=100" {
+		t.Errorf("query %q", q)
+	}
+	for _, bad := range []string{"0", "-1", "x"} {
+		if _, err := c.ListContacts(t.Context(), bad); err == nil {
+			t.Errorf("cursor %q accepted", bad)
+		}
+	}
+}
+
+func TestDeleteByWazeraID(t *testing.T) {
+	c, s := newTestConnector(t, wazeratest.Options{}, nil)
+	seeded := s.PutContacts(wazeratest.Contact{Phone: "+79990000001"}, wazeratest.Contact{Phone: "+79990000002"})
+	id := strconv.FormatInt(seeded[0].ID, 10)
+	missing, err := c.DeleteContacts(t.Context(), []string{id, "999"})
+	if err != nil || !slices.Equal(missing, []string{"999"}) {
+		t.Fatalf("missing %v, %v", missing, err)
+	}
+	if stored := s.Contacts(); len(stored) != 1 || stored[0].ID != seeded[1].ID {
+		t.Errorf("stored %+v", stored)
+	}
+}
+
+func TestConnectorOptions(t *testing.T) {
+	tests := []struct {
+		opts    map[string]any
+		ok      bool
+		account int64
+	}{
+		{nil, true, 0},
+		{map[string]any{OptionPlan: "professional", OptionWhatsAppAccountID: float64(3)}, true, 3},
+		{map[string]any{OptionWhatsAppAccountID: "4"}, true, 4},
+		{map[string]any{OptionWhatsAppAccountID: json.Number("5")}, true, 5},
+		{map[string]any{OptionPlan: "gold"}, false, 0},
+		{map[string]any{OptionPlan: 2}, false, 0},
+		{map[string]any{OptionWhatsAppAccountID: 1.5}, false, 0},
+		{map[string]any{OptionWhatsAppAccountID: "x"}, false, 0},
+		{map[string]any{OptionWhatsAppAccountID: true}, false, 0},
+	}
+	for _, tt := range tests {
+		c, err := newConnector(connectors.Config{Options: tt.opts}, Config{})
+		if (err == nil) != tt.ok || (err == nil && c.accountID != tt.account) {
+			t.Errorf("%v: %v", tt.opts, err)
+		}
+	}
+	c, _ := newConnector(connectors.Config{Options: map[string]any{OptionPlan: "Professional"}}, Config{})
+	if got := c.client.limiter.Burst(); got != 50 {
+		t.Errorf("professional burst %d, want 50", got)
+	}
+}
+
+// wantCalls fails unless the fake counted exactly calls per route.
+func wantCalls(t *testing.T, s *wazeratest.Server, calls map[string]int) {
+	t.Helper()
+	wantEqual(t, "calls", s.CallCounts(), calls)
+}
