@@ -1,0 +1,26 @@
+package wazapintest
+
+import (
+	"net/http/httptest"
+	"testing"
+)
+
+// Server is a Fake served over HTTP on a local port.
+type Server struct {
+	*Fake
+	*httptest.Server
+}
+
+// NewServer starts a Fake on an httptest.Server. When t is not nil the
+// server is closed at the end of the test; otherwise the caller closes it.
+func NewServer(t testing.TB, opts Options) *Server {
+	f := New(opts)
+	s := httptest.NewServer(f)
+	if t != nil {
+		t.Cleanup(s.Close)
+	}
+	return &Server{Fake: f, Server: s}
+}
+
+// APIKey returns the key the server accepts.
+func (s *Server) APIKey() string { return s.Fake.opts.APIKey }
