@@ -42,4 +42,19 @@
 //     hub's id in the custom field CustomFieldExternalID and is reported
 //     under it; see Connector. The document has no deals or users:
 //     those methods return connectors.ErrUnsupported.
+//   - Webhook bodies are {"event", "timestamp", "data"}, data being the
+//     message (or {"message": ...}) with id (or message_id), from/to,
+//     type, content {body | url, caption}, status, contact {id, name,
+//     phone, email}, whatsapp_account_id and created_at; times are RFC
+//     3339 strings or Unix seconds. The message id is the one
+//     messages/send answers. X-Wazera-Signature is "sha256=" and the hex
+//     HMAC-SHA256 of the raw body under the webhook's secret; a
+//     connection without a secret accepts no webhook.
+//   - messages/send answers {"data": {"id", "status"}} (or the same at
+//     the top level, or "message_id"); any 2xx is a success. Its refusals
+//     use the documented error body; their code becomes the
+//     crmhub.SendError's. The sending account is the connection option
+//     "whatsapp_account_id". Only WhatsApp text and template messages are
+//     documented; the hub's template components map is sent as Wazera's
+//     components array (see templateComponents).
 package wazera
