@@ -1,0 +1,105 @@
+package wazapin
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/crmhub/crmhub/connectors/wazapin/wazapintest"
+)
+
+// The document's create example goes out byte for byte as documented and
+// its answer decodes into the fields it shows.
+func TestGoldenCreate(t *testing.T) {
+	c, s := newClient(t, wazapintest.Options{})
+	var in ContactInput
+	decodeTestdata(t, "contact_create_request.json", &in)
+	got, err := c.CreateContact(t.Context(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantJSONEqual(t, "request body", lastBody(t, s, wazapintest.RouteCreateContact), readTestdata(t, "contact_create_request.json"))
+
+	var want Contact
+	if err := decodeData("golden", readTestdata(t, "contact_create_response.json"), &want); err != nil {
+		t.Fatal(err)
+	}
+	if want.ID != "cnt_123" || *want.Name != "Ujang" || want.ExternalSource != "shopify" || want.ExternalID != "cust_123" {
+		t.Fatalf("the document's answer decoded as %+v", want)
+	}
+	if got.ID == "" {
+		t.Error("the fake's answer has no id")
+	}
+	got.ID, got.CustomFields, got.CreatedAt, got.UpdatedAt = want.ID, nil, Time{}, Time{}
+	wantEqual(t, "created contact", got, want)
+}
+
+func TestGoldenResolve(t *testing.T) {
+	c, s := newClient(t, wazapintest.Options{Contacts: []wazapintest.Contact{{
+		ID: "cnt_123", PhoneNumber: "+6281234567890", Name: "Ujang", Email: "ujang@example.com",
+		ExternalSource: "shopify", ExternalID: "cust_123",
+	}}})
+	var want Contact
+	if err := decodeData("golden", readTestdata(t, "resolve_response.json"), &want); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"resolve_phone_request.json", "resolve_external_request.json"} {
+		var body struct{ Identifiers []Identity }
+		decodeTestdata(t, name, &body)
+		got, err := c.ResolveContact(t.Context(), body.Identifiers)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		wantJSONEqual(t, name, lastBody(t, s, wazapintest.RouteResolve), readTestdata(t, name))
+		if got.ID != want.ID || *got.Name != *want.Name || got.PhoneNumber != want.PhoneNumber || got.Email != want.Email {
+			t.Errorf("%s: resolved %+v, want %+v", name, got, want)
+		}
+	}
+}
+
+// The fake answers the document's 404 and 409 bodies exactly, and the
+// client reads them as the typed errors.
+func TestGoldenResolveErrors(t *testing.T) {
+	f := wazapintest.New(wazapintest.Options{Contacts: []wazapintest.Contact{
+		{ID: "cnt_1", PhoneNumber: "+6281111111111"}, {ID: "cnt_2", Email: "b@example.com"},
+	}})
+	for _, tt := range []struct {
+		body, golden string
+		status       int
+	}{
+		{`{"identifiers":[{"type":"phone","value":"+6289999999999"}]}`, "resolve_not_found_response.json", 404},
+		{`{"identifiers":[{"type":"phone","value":"+6281111111111"},{"type":"email","value":"b@example.com"}]}`, "resolve_conflict_response.json", 409},
+	} {
+		req := httptest.NewRequest("POST", "/v1/contacts/resolve", strings.NewReader(tt.body))
+		req.Header.Set("X-Api-Key", wazapintest.DefaultAPIKey)
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		f.ServeHTTP(rec, req)
+		if rec.Code != tt.status {
+			t.Errorf("%s: status %d, want %d", tt.golden, rec.Code, tt.status)
+		}
+		wantJSONEqual(t, tt.golden, rec.Body.Bytes(), readTestdata(t, tt.golden))
+
+		c := &Client{now: nil}
+		resp := &http.Response{StatusCode: rec.Code, Header: rec.Header()}
+		err := c.statusError("POST /v1/contacts/resolve", resp, rec.Body.Bytes())
+		if tt.status == 404 && !IsNotFound(err) || tt.status == 409 && !IsConflict(err) {
+			t.Errorf("%s: %v, want the %d RequestError", tt.golden, err, tt.status)
+		}
+	}
+}
+
+func TestGoldenUpdate(t *testing.T) {
+	c, s := newClient(t, wazapintest.Options{Contacts: []wazapintest.Contact{{ID: "cnt_123", PhoneNumber: "+6281234567890", Name: "Ujang"}}})
+	var in ContactInput
+	decodeTestdata(t, "contact_update_request.json", &in)
+	got, err := c.UpdateContact(t.Context(), "cnt_123", in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantJSONEqual(t, "request body", lastBody(t, s, wazapintest.RouteUpdateContact), readTestdata(t, "contact_update_request.json"))
+	if *got.Name != "Ujang Updated" || got.Email != "ujang-updated@example.com" || got.PhoneNumber != "+6281234567890" {
+		t.Errorf("updated contact %+v", got)
+	}
+}
