@@ -298,6 +298,7 @@ type ConnectionService interface {
 	ConnectionsByIDs(ctx context.Context, ids []uuid.UUID) ([]*Connection, error)
 	// CountConnections serves totalCount.
 	CountConnections(ctx context.Context) (int, error)
+	HookService
 }
 
 // SyncLink ties a remote record to its hub record, for one connection

@@ -83,6 +83,7 @@ type ComplexityRoot struct {
 
 	Connection struct {
 		BaseURL         func(childComplexity int) int
+		Channels        func(childComplexity int) int
 		CreatedAt       func(childComplexity int) int
 		Direction       func(childComplexity int) int
 		Enabled         func(childComplexity int) int
@@ -96,6 +97,15 @@ type ComplexityRoot struct {
 		ScheduleMinutes func(childComplexity int) int
 		SyncRuns        func(childComplexity int, first *int, after *string) int
 		UpdatedAt       func(childComplexity int) int
+		WebhookPath     func(childComplexity int) int
+	}
+
+	ConnectionChannel struct {
+		ChannelID func(childComplexity int) int
+		PlainID   func(childComplexity int) int
+		State     func(childComplexity int) int
+		Transport func(childComplexity int) int
+		UpdatedAt func(childComplexity int) int
 	}
 
 	ConnectionConnection struct {
@@ -153,6 +163,7 @@ type ComplexityRoot struct {
 		Assignee      func(childComplexity int) int
 		Channel       func(childComplexity int) int
 		ChatID        func(childComplexity int) int
+		Connection    func(childComplexity int) int
 		Contact       func(childComplexity int) int
 		CreatedAt     func(childComplexity int) int
 		GlobalID      func(childComplexity int) int
@@ -302,45 +313,46 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AddContactIdentities    func(childComplexity int, contactID string, identifiers []*model.IdentifierInput) int
-		AddNote                 func(childComplexity int, contactID string, body string) int
-		AddTags                 func(childComplexity int, contactID string, tags []string) int
-		AssignConversation      func(childComplexity int, id string, userID *string) int
-		CreateAPIKey            func(childComplexity int, name string, scopes []string) int
-		CreateConnection        func(childComplexity int, input model.ConnectionInput) int
-		CreateContact           func(childComplexity int, input model.ContactInput) int
-		CreateWebhookEndpoint   func(childComplexity int, url string, events []string, description *string) int
-		DeleteConnection        func(childComplexity int, id string) int
-		DeleteContact           func(childComplexity int, id string) int
-		DeleteContacts          func(childComplexity int, ids []string) int
-		DeleteDeals             func(childComplexity int, ids []string) int
-		DeleteNote              func(childComplexity int, id string) int
-		DeleteUser              func(childComplexity int, id string) int
-		DeleteWebhookEndpoint   func(childComplexity int, id string) int
-		LiftSuppression         func(childComplexity int, id string) int
-		MergeContacts           func(childComplexity int, targetID string, sourceIds []string, dryRun *bool) int
-		RecordInboundMessage    func(childComplexity int, input model.InboundMessageInput) int
-		RemoveContactIdentity   func(childComplexity int, contactID string, identifier model.IdentifierInput) int
-		RemoveTags              func(childComplexity int, contactID string, tags []string) int
-		ReplaceUsers            func(childComplexity int, input []*model.UserInput) int
-		ReplayWebhookDelivery   func(childComplexity int, id string) int
-		ResolveIdentityConflict func(childComplexity int, id string, resolution crmhub.ConflictResolution, contactID string) int
-		RevokeAPIKey            func(childComplexity int, id string) int
-		RotateWebhookSecret     func(childComplexity int, id string, graceSeconds *int) int
-		RunSync                 func(childComplexity int, connectionID string, mode *crmhub.SyncMode, dryRun *bool) int
-		SendMessage             func(childComplexity int, input model.SendMessageInput) int
-		SendTestWebhook         func(childComplexity int, endpointID string) int
-		SetConsent              func(childComplexity int, contactID string, channel crmhub.Channel, status crmhub.ConsentStatus, source *string, evidence *string, at *time.Time) int
-		SetConversationStatus   func(childComplexity int, id string, status crmhub.ConversationStatus) int
-		SuppressContact         func(childComplexity int, contactID string, channel crmhub.Channel, reason string, expiresAt *time.Time) int
-		UpdateConnection        func(childComplexity int, id string, input model.ConnectionPatch) int
-		UpdateContact           func(childComplexity int, id string, input model.ContactPatch) int
-		UpdateMessageStatus     func(childComplexity int, id string, status crmhub.MessageStatus, errorCode *string) int
-		UpdateNote              func(childComplexity int, id string, body string) int
-		UpdateWebhookEndpoint   func(childComplexity int, id string, input model.WebhookEndpointPatch) int
-		UpsertContacts          func(childComplexity int, input []*model.ContactUpsertInput) int
-		UpsertDeals             func(childComplexity int, input []*model.DealUpsertInput) int
-		UpsertUsers             func(childComplexity int, input []*model.UserInput) int
+		AddContactIdentities       func(childComplexity int, contactID string, identifiers []*model.IdentifierInput) int
+		AddNote                    func(childComplexity int, contactID string, body string) int
+		AddTags                    func(childComplexity int, contactID string, tags []string) int
+		AssignConversation         func(childComplexity int, id string, userID *string) int
+		CreateAPIKey               func(childComplexity int, name string, scopes []string) int
+		CreateConnection           func(childComplexity int, input model.ConnectionInput) int
+		CreateContact              func(childComplexity int, input model.ContactInput) int
+		CreateWebhookEndpoint      func(childComplexity int, url string, events []string, description *string) int
+		DeleteConnection           func(childComplexity int, id string) int
+		DeleteContact              func(childComplexity int, id string) int
+		DeleteContacts             func(childComplexity int, ids []string) int
+		DeleteDeals                func(childComplexity int, ids []string) int
+		DeleteNote                 func(childComplexity int, id string) int
+		DeleteUser                 func(childComplexity int, id string) int
+		DeleteWebhookEndpoint      func(childComplexity int, id string) int
+		LiftSuppression            func(childComplexity int, id string) int
+		MergeContacts              func(childComplexity int, targetID string, sourceIds []string, dryRun *bool) int
+		RecordInboundMessage       func(childComplexity int, input model.InboundMessageInput) int
+		RemoveContactIdentity      func(childComplexity int, contactID string, identifier model.IdentifierInput) int
+		RemoveTags                 func(childComplexity int, contactID string, tags []string) int
+		ReplaceUsers               func(childComplexity int, input []*model.UserInput) int
+		ReplayWebhookDelivery      func(childComplexity int, id string) int
+		ResolveIdentityConflict    func(childComplexity int, id string, resolution crmhub.ConflictResolution, contactID string) int
+		RevokeAPIKey               func(childComplexity int, id string) int
+		RotateWebhookSecret        func(childComplexity int, id string, graceSeconds *int) int
+		RunSync                    func(childComplexity int, connectionID string, mode *crmhub.SyncMode, dryRun *bool) int
+		SendMessage                func(childComplexity int, input model.SendMessageInput) int
+		SendTestWebhook            func(childComplexity int, endpointID string) int
+		SetConnectionWebhookSecret func(childComplexity int, id string, secret *string) int
+		SetConsent                 func(childComplexity int, contactID string, channel crmhub.Channel, status crmhub.ConsentStatus, source *string, evidence *string, at *time.Time) int
+		SetConversationStatus      func(childComplexity int, id string, status crmhub.ConversationStatus) int
+		SuppressContact            func(childComplexity int, contactID string, channel crmhub.Channel, reason string, expiresAt *time.Time) int
+		UpdateConnection           func(childComplexity int, id string, input model.ConnectionPatch) int
+		UpdateContact              func(childComplexity int, id string, input model.ContactPatch) int
+		UpdateMessageStatus        func(childComplexity int, id string, status crmhub.MessageStatus, errorCode *string) int
+		UpdateNote                 func(childComplexity int, id string, body string) int
+		UpdateWebhookEndpoint      func(childComplexity int, id string, input model.WebhookEndpointPatch) int
+		UpsertContacts             func(childComplexity int, input []*model.ContactUpsertInput) int
+		UpsertDeals                func(childComplexity int, input []*model.DealUpsertInput) int
+		UpsertUsers                func(childComplexity int, input []*model.UserInput) int
 	}
 
 	Note struct {
@@ -614,6 +626,8 @@ type ConnectionResolver interface {
 	ScheduleMinutes(ctx context.Context, obj *crmhub.Connection) (int, error)
 
 	SyncRuns(ctx context.Context, obj *crmhub.Connection, first *int, after *string) (*crmhub.SyncRunConnection, error)
+	Channels(ctx context.Context, obj *crmhub.Connection) ([]*crmhub.ConnectionChannel, error)
+	WebhookPath(ctx context.Context, obj *crmhub.Connection) (string, error)
 }
 type ConnectionConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *crmhub.ConnectionConnection) (int, error)
@@ -642,6 +656,8 @@ type ConversationResolver interface {
 	Assignee(ctx context.Context, obj *crmhub.Conversation) (*crmhub.User, error)
 
 	Messages(ctx context.Context, obj *crmhub.Conversation, first *int, after *string) (*crmhub.MessageConnection, error)
+
+	Connection(ctx context.Context, obj *crmhub.Conversation) (*crmhub.Connection, error)
 }
 type ConversationConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *crmhub.ConversationConnection) (int, error)
@@ -720,6 +736,7 @@ type MutationResolver interface {
 	CreateConnection(ctx context.Context, input model.ConnectionInput) (*crmhub.Connection, error)
 	UpdateConnection(ctx context.Context, id string, input model.ConnectionPatch) (*crmhub.Connection, error)
 	DeleteConnection(ctx context.Context, id string) (*crmhub.Connection, error)
+	SetConnectionWebhookSecret(ctx context.Context, id string, secret *string) (string, error)
 	RunSync(ctx context.Context, connectionID string, mode *crmhub.SyncMode, dryRun *bool) (*crmhub.SyncRun, error)
 	ResolveIdentityConflict(ctx context.Context, id string, resolution crmhub.ConflictResolution, contactID string) (*crmhub.IdentityConflict, error)
 }
@@ -868,6 +885,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Connection.BaseURL(childComplexity), true
+	case "Connection.channels":
+		if e.ComplexityRoot.Connection.Channels == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Connection.Channels(childComplexity), true
 	case "Connection.createdAt":
 		if e.ComplexityRoot.Connection.CreatedAt == nil {
 			break
@@ -951,6 +974,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Connection.UpdatedAt(childComplexity), true
+	case "Connection.webhookPath":
+		if e.ComplexityRoot.Connection.WebhookPath == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Connection.WebhookPath(childComplexity), true
+
+	case "ConnectionChannel.channelId":
+		if e.ComplexityRoot.ConnectionChannel.ChannelID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectionChannel.ChannelID(childComplexity), true
+	case "ConnectionChannel.plainId":
+		if e.ComplexityRoot.ConnectionChannel.PlainID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectionChannel.PlainID(childComplexity), true
+	case "ConnectionChannel.state":
+		if e.ComplexityRoot.ConnectionChannel.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectionChannel.State(childComplexity), true
+	case "ConnectionChannel.transport":
+		if e.ComplexityRoot.ConnectionChannel.Transport == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectionChannel.Transport(childComplexity), true
+	case "ConnectionChannel.updatedAt":
+		if e.ComplexityRoot.ConnectionChannel.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectionChannel.UpdatedAt(childComplexity), true
 
 	case "ConnectionConnection.edges":
 		if e.ComplexityRoot.ConnectionConnection.Edges == nil {
@@ -1194,6 +1254,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Conversation.ChatID(childComplexity), true
+	case "Conversation.connection":
+		if e.ComplexityRoot.Conversation.Connection == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Conversation.Connection(childComplexity), true
 	case "Conversation.contact":
 		if e.ComplexityRoot.Conversation.Contact == nil {
 			break
@@ -2078,6 +2144,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SendTestWebhook(childComplexity, args["endpointId"].(string)), true
+	case "Mutation.setConnectionWebhookSecret":
+		if e.ComplexityRoot.Mutation.SetConnectionWebhookSecret == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setConnectionWebhookSecret_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetConnectionWebhookSecret(childComplexity, args["id"].(string), args["secret"].(*string)), true
 	case "Mutation.setConsent":
 		if e.ComplexityRoot.Mutation.SetConsent == nil {
 			break
@@ -3750,6 +3827,13 @@ type Mutation {
   updateConnection(id: ID!, input: ConnectionPatch!): Connection! @hasScope(scope: "connectors:manage")
   "Deletes the connection with its runs, links and conflicts, and returns it as it was; hub records stay."
   deleteConnection(id: ID!): Connection! @hasScope(scope: "connectors:manage")
+  """
+  Sets the secret of the connection's inbound webhooks and returns it, once: give
+  the signing key the CRM shows (Wazelo, Wazera), or leave it out for a new random
+  token to put in the hook URL (Wazzup). VALIDATION_ERROR for a secret shorter than
+  16 or longer than 512 bytes.
+  """
+  setConnectionWebhookSecret(id: ID!, secret: String): String! @hasScope(scope: "connectors:manage")
   "Queues a run; CONFLICT (extensions.syncRunId) while another run of the connection is queued or running."
   runSync(connectionId: ID!, mode: SyncMode = INCREMENTAL, dryRun: Boolean = false): SyncRun!
     @hasScope(scope: "connectors:manage")
@@ -3986,6 +4070,8 @@ type Conversation implements Node {
   messages(first: Int, after: String): MessageConnection!
   createdAt: Time!
   updatedAt: Time!
+  "The external CRM connection its messages come through; null for the hub's own channel. Needs connectors:manage."
+  connection: Connection
 }
 
 type ConversationEdge {
@@ -4248,6 +4334,26 @@ type Connection implements Node {
   updatedAt: Time!
   "Runs of this connection, newest first."
   syncRuns(first: Int, after: String): SyncRunConnection!
+  "The CRM's messenger accounts, as its webhooks last reported them."
+  channels: [ConnectionChannel!]!
+  """
+  Path of this connection's inbound webhook URL on this server, to give the CRM.
+  CRMs that do not sign their webhooks (Wazzup) must call it with
+  ?token=<the secret setConnectionWebhookSecret returned>.
+  """
+  webhookPath: String!
+}
+
+"One messenger account of an external CRM."
+type ConnectionChannel {
+  channelId: String!
+  "The messenger: whatsapp, instagram, telegram, ..."
+  transport: String!
+  "The account's phone number or username."
+  plainId: String!
+  "The CRM's word for its state: active, disabled, qr, ..."
+  state: String!
+  updatedAt: Time!
 }
 
 type ConnectionEdge {
@@ -4470,8 +4576,28 @@ func (ec *executionContext) childFields_Connection(ctx context.Context, field gr
 		return ec.fieldContext_Connection_updatedAt(ctx, field)
 	case "syncRuns":
 		return ec.fieldContext_Connection_syncRuns(ctx, field)
+	case "channels":
+		return ec.fieldContext_Connection_channels(ctx, field)
+	case "webhookPath":
+		return ec.fieldContext_Connection_webhookPath(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Connection", field.Name)
+}
+
+func (ec *executionContext) childFields_ConnectionChannel(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "channelId":
+		return ec.fieldContext_ConnectionChannel_channelId(ctx, field)
+	case "transport":
+		return ec.fieldContext_ConnectionChannel_transport(ctx, field)
+	case "plainId":
+		return ec.fieldContext_ConnectionChannel_plainId(ctx, field)
+	case "state":
+		return ec.fieldContext_ConnectionChannel_state(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_ConnectionChannel_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConnectionChannel", field.Name)
 }
 
 func (ec *executionContext) childFields_ConnectionConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4602,6 +4728,8 @@ func (ec *executionContext) childFields_Conversation(ctx context.Context, field 
 		return ec.fieldContext_Conversation_createdAt(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_Conversation_updatedAt(ctx, field)
+	case "connection":
+		return ec.fieldContext_Conversation_connection(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Conversation", field.Name)
 }
@@ -6104,6 +6232,28 @@ func (ec *executionContext) field_Mutation_sendTestWebhook_args(ctx context.Cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_setConnectionWebhookSecret_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "secret",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["secret"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setConsent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7527,6 +7677,176 @@ func (ec *executionContext) fieldContext_Connection_syncRuns(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Connection_channels(ctx context.Context, field graphql.CollectedField, obj *crmhub.Connection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Connection_channels(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Connection().Channels(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*crmhub.ConnectionChannel) graphql.Marshaler {
+			return ec.marshalNConnectionChannel2ᚕᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConnectionChannelᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Connection_channels(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Connection",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConnectionChannel(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Connection_webhookPath(ctx context.Context, field graphql.CollectedField, obj *crmhub.Connection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Connection_webhookPath(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Connection().WebhookPath(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Connection_webhookPath(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Connection", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ConnectionChannel_channelId(ctx context.Context, field graphql.CollectedField, obj *crmhub.ConnectionChannel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectionChannel_channelId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ChannelID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectionChannel_channelId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectionChannel", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ConnectionChannel_transport(ctx context.Context, field graphql.CollectedField, obj *crmhub.ConnectionChannel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectionChannel_transport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Transport, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectionChannel_transport(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectionChannel", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ConnectionChannel_plainId(ctx context.Context, field graphql.CollectedField, obj *crmhub.ConnectionChannel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectionChannel_plainId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PlainID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectionChannel_plainId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectionChannel", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ConnectionChannel_state(ctx context.Context, field graphql.CollectedField, obj *crmhub.ConnectionChannel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectionChannel_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectionChannel_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectionChannel", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ConnectionChannel_updatedAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.ConnectionChannel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectionChannel_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectionChannel_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectionChannel", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
 func (ec *executionContext) _ConnectionConnection_edges(ctx context.Context, field graphql.CollectedField, obj *crmhub.ConnectionConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8773,6 +9093,38 @@ func (ec *executionContext) _Conversation_updatedAt(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_Conversation_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Conversation", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Conversation_connection(ctx context.Context, field graphql.CollectedField, obj *crmhub.Conversation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Conversation_connection(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Conversation().Connection(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crmhub.Connection) graphql.Marshaler {
+			return ec.marshalOConnection2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConnection(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Conversation_connection(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Conversation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Connection(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _ConversationConnection_edges(ctx context.Context, field graphql.CollectedField, obj *crmhub.ConversationConnection) (ret graphql.Marshaler) {
@@ -13197,6 +13549,68 @@ func (ec *executionContext) fieldContext_Mutation_deleteConnection(ctx context.C
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_deleteConnection_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setConnectionWebhookSecret(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setConnectionWebhookSecret(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetConnectionWebhookSecret(ctx, fc.Args["id"].(string), fc.Args["secret"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNString2string(ctx, "connectors:manage")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.HasScope == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive hasScope is not implemented")
+				}
+				return ec.Directives.HasScope(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setConnectionWebhookSecret(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setConnectionWebhookSecret_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -20905,6 +21319,140 @@ func (ec *executionContext) _Connection(ctx context.Context, sel ast.SelectionSe
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "channels":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Connection_channels(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "webhookPath":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Connection_webhookPath(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var connectionChannelImplementors = []string{"ConnectionChannel"}
+
+func (ec *executionContext) _ConnectionChannel(ctx context.Context, sel ast.SelectionSet, obj *crmhub.ConnectionChannel) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, connectionChannelImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConnectionChannel")
+		case "channelId":
+			out.Values[i] = ec._ConnectionChannel_channelId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "transport":
+			out.Values[i] = ec._ConnectionChannel_transport(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "plainId":
+			out.Values[i] = ec._ConnectionChannel_plainId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "state":
+			out.Values[i] = ec._ConnectionChannel_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._ConnectionChannel_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -21922,6 +22470,44 @@ func (ec *executionContext) _Conversation(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "connection":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Conversation_connection(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -23722,6 +24308,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "deleteConnection":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_deleteConnection(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setConnectionWebhookSecret":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setConnectionWebhookSecret(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -26896,6 +27489,32 @@ func (ec *executionContext) marshalNConnection2ᚖgithubᚗcomᚋcrmhubᚋcrmhub
 		return graphql.Null
 	}
 	return ec._Connection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNConnectionChannel2ᚕᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConnectionChannelᚄ(ctx context.Context, sel ast.SelectionSet, v []*crmhub.ConnectionChannel) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNConnectionChannel2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConnectionChannel(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNConnectionChannel2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConnectionChannel(ctx context.Context, sel ast.SelectionSet, v *crmhub.ConnectionChannel) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ConnectionChannel(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNConnectionConnection2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConnectionConnection(ctx context.Context, sel ast.SelectionSet, v *crmhub.ConnectionConnection) graphql.Marshaler {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/graph/model"
+	"github.com/google/uuid"
 )
 
 func (r *queryResolver) Connection(ctx context.Context, id string) (*crmhub.Connection, error) {
@@ -85,4 +86,36 @@ func minutes(n int) time.Duration {
 	limit := int(crmhub.MaxSyncSchedule / time.Minute)
 	n = min(max(n, -1), limit+1)
 	return time.Duration(n) * time.Minute
+}
+
+// Channels reads each connection's channels on its own, as SyncRuns does.
+func (r *connectionResolver) Channels(ctx context.Context, obj *crmhub.Connection) ([]*crmhub.ConnectionChannel, error) {
+	chans, err := r.Connections.ChannelsByConnection(ctx, []uuid.UUID{obj.ID})
+	if err != nil {
+		return nil, err
+	}
+	if chans[obj.ID] == nil {
+		return []*crmhub.ConnectionChannel{}, nil
+	}
+	return chans[obj.ID], nil
+}
+
+func (r *connectionResolver) WebhookPath(_ context.Context, obj *crmhub.Connection) (string, error) {
+	return "/hooks/" + obj.GlobalID(), nil
+}
+
+func (r *mutationResolver) SetConnectionWebhookSecret(ctx context.Context, id string, secret *string) (string, error) {
+	uid, err := crmhub.ParseID(crmhub.KindConnection, id)
+	if err != nil {
+		return "", err
+	}
+	return r.Connections.SetWebhookSecret(ctx, uid, secret)
+}
+
+func (r *conversationResolver) Connection(ctx context.Context, obj *crmhub.Conversation) (*crmhub.Connection, error) {
+	if obj.ConnectionID == nil {
+		return nil, nil
+	}
+	return loadRef(ctx, r.loadersFor(ctx), obj, func(c *crmhub.Conversation) *uuid.UUID { return c.ConnectionID },
+		"conversation.connection", r.Connections.ConnectionsByIDs)
 }

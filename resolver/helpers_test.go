@@ -11,7 +11,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/crmhub/crmhub"
+	"github.com/crmhub/crmhub/connectors"
+	"github.com/crmhub/crmhub/connectors/inbound"
 	"github.com/crmhub/crmhub/connectors/loopback"
+	"github.com/crmhub/crmhub/connectors/wazzup"
 	"github.com/crmhub/crmhub/db"
 	"github.com/crmhub/crmhub/db/dbtest"
 	"github.com/crmhub/crmhub/resolver"
@@ -87,9 +91,11 @@ func newEnvOn(t *testing.T, d *db.DB, opts ...func(*resolver.Config)) *env {
 		Webhooks:      e.webhooks,
 		Connections:   e.connections,
 		Sync:          e.sync,
-		Clock:         d,
-		Ready:         d.Ping,
-		Logger:        log,
+		Hooks: &inbound.Receiver{Hooks: e.connections, Conversations: e.conversations, Log: log,
+			Registry: connectors.Registry{crmhub.ConnectorWazzup: wazzup.NewConnector}},
+		Clock:  d,
+		Ready:  d.Ping,
+		Logger: log,
 	}
 	for _, o := range opts {
 		o(&cfg)
