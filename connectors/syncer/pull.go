@@ -144,8 +144,11 @@ func (r *runner) applyUsers(items []connectors.RemoteUser) error {
 		ids[i], recs[i] = items[i].ExternalID, items[i]
 	}
 	c, todo, err := r.triage(crmhub.SyncUsers, ids, recs)
-	if err != nil || len(todo) == 0 {
-		return errors2(err, r.finish(crmhub.SyncUsers, c, nil))
+	if err != nil {
+		return err
+	}
+	if len(todo) == 0 {
+		return r.finish(crmhub.SyncUsers, c, nil)
 	}
 	in := make([]crmhub.UserInput, len(todo))
 	for j, i := range todo {
@@ -187,8 +190,11 @@ func (r *runner) applyContacts(items []connectors.RemoteContact) error {
 		}
 	}
 	c, todo, err := r.triage(crmhub.SyncContacts, ids, recs)
-	if err != nil || len(todo) == 0 {
-		return errors2(err, r.finish(crmhub.SyncContacts, c, nil))
+	if err != nil {
+		return err
+	}
+	if len(todo) == 0 {
+		return r.finish(crmhub.SyncContacts, c, nil)
 	}
 	users, err := r.localIDs(crmhub.SyncUsers, owners)
 	if err != nil {
@@ -313,8 +319,11 @@ func (r *runner) applyDeals(items []connectors.RemoteDeal) error {
 		contacts = append(contacts, items[i].ContactExternalIDs...)
 	}
 	c, todo, err := r.triage(crmhub.SyncDeals, ids, recs)
-	if err != nil || len(todo) == 0 {
-		return errors2(err, r.finish(crmhub.SyncDeals, c, nil))
+	if err != nil {
+		return err
+	}
+	if len(todo) == 0 {
+		return r.finish(crmhub.SyncDeals, c, nil)
 	}
 	users, err := r.localIDs(crmhub.SyncUsers, owners)
 	if err != nil {

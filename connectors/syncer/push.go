@@ -93,10 +93,14 @@ func (r *runner) pushRound(events []*crmhub.Event) error {
 		switch ent {
 		case crmhub.SyncUsers:
 			err = r.pushUsers(rd.upsert[ent])
-		case crmhub.SyncContacts:
-			err = errors2(r.pushContacts(rd.upsert[ent]), r.pushDeletes(ent, rd.del[ent]))
-		case crmhub.SyncDeals:
-			err = errors2(r.pushDeals(rd.upsert[ent]), r.pushDeletes(ent, rd.del[ent]))
+		case crmhub.SyncContacts, crmhub.SyncDeals:
+			upsert := r.pushContacts
+			if ent == crmhub.SyncDeals {
+				upsert = r.pushDeals
+			}
+			if err = upsert(rd.upsert[ent]); err == nil {
+				err = r.pushDeletes(ent, rd.del[ent])
+			}
 		}
 		if err != nil {
 			return err
