@@ -257,6 +257,10 @@ type OutboundMessage struct {
 	Channel      Channel
 	ChatID       string
 	ReplyToExtID *string
+	// ConnectionID and RemoteChannelID are the conversation's: the
+	// external CRM (and its account) the message should leave through.
+	ConnectionID    *uuid.UUID
+	RemoteChannelID *string
 }
 
 // SendResult is a channel's answer to a send.

@@ -53,7 +53,8 @@ func (s *ConversationService) deliver(ctx context.Context, ws, id uuid.UUID) (*c
 		if err := t.NewSelect().Model(&conv).Where("workspace_id = ? AND id = ?", ws, row.ConversationID).Scan(ctx); err != nil {
 			return fmt.Errorf("db: load conversation: %w", err)
 		}
-		out = crmhub.OutboundMessage{WorkspaceID: ws, Message: row.domain(), Channel: crmhub.Channel(conv.Channel), ChatID: conv.ChatID}
+		out = crmhub.OutboundMessage{WorkspaceID: ws, Message: row.domain(), Channel: crmhub.Channel(conv.Channel), ChatID: conv.ChatID,
+			ConnectionID: conv.ConnectionID, RemoteChannelID: conv.RemoteChannelID}
 		if row.ReplyToID != nil {
 			var ext *string
 			err := t.NewSelect().Model((*messageRow)(nil)).Column("external_id").

@@ -9,6 +9,7 @@ import (
 
 	"github.com/crmhub/crmhub/connectors/inbound"
 	"github.com/crmhub/crmhub/connectors/loopback"
+	"github.com/crmhub/crmhub/connectors/outbound"
 	"github.com/crmhub/crmhub/db"
 	"github.com/crmhub/crmhub/resolver"
 )
@@ -57,9 +58,10 @@ func newApp(d *db.DB, cfg Config, log *slog.Logger) (*app, error) {
 	}
 	hub := db.NewHub(d, db.HubConfig{Log: log})
 	auth := db.NewAuthService(d)
-	// Until connectors carry real channels, messages go to the loopback
-	// channel, which logs them.
-	conversations := db.NewConversationService(d, &loopback.Channel{Log: log})
+	// A conversation that came through a connection is answered through
+	// it; the others go to the loopback channel, which logs them.
+	conversations := db.NewConversationService(d, &outbound.Router{Connections: sync.connections, Registry: registry(),
+		HTTPClient: db.OutboundClient(connectorTimeout, cfg.ConnectorAllowPrivate), Fallback: &loopback.Channel{Log: log}})
 	return &app{
 		handler: resolver.Config{
 			Contacts:      db.NewContactService(d),

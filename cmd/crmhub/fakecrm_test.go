@@ -24,7 +24,13 @@ func startFakeCRM(t *testing.T, args ...string) (base, key string, stop func() (
 		exited <- c.run(ctx, append([]string{"fake-crm"}, args...))
 		stdout.pw.Close()
 	}()
-	base = stdout.next(t, "fake wazzup listening on ")
+	kind := "wazzup"
+	for i, a := range args {
+		if a == "--kind" && i+1 < len(args) {
+			kind = strings.ToLower(args[i+1])
+		}
+	}
+	base = stdout.next(t, "fake "+kind+" listening on ")
 	key = stdout.next(t, "API key: ")
 	return base, key, func() (int, string) {
 		cancel()

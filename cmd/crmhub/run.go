@@ -36,6 +36,7 @@ Usage:
   crmhub sync --connection ID [--full] [--dry-run] [--json]
                                                     run one sync of a connection in the foreground
   crmhub fake-crm --kind wazzup [flags]             serve a fake external CRM for trying connections
+                                                    (kinds: wazzup, wazapin, wazelo, wazera)
   crmhub version [--json]
 
 Run "crmhub COMMAND --help" for the flags of a command.

@@ -176,3 +176,48 @@ func TestServeWorksQueuedSync(t *testing.T) {
 		t.Fatal("lastSyncAt not set")
 	}
 }
+
+// TestSyncEveryKindFromFakeCRM: for each connector the binary registers,
+// `crmhub fake-crm` serves its fake with sample contacts and `crmhub sync`
+// pulls them all. The fakes seed the same phone numbers, so after the first
+// CRM the others' records match the same hub contacts: updated, not
+// duplicated.
+func TestSyncEveryKindFromFakeCRM(t *testing.T) {
+	d := dbtest.Open(t, nil)
+	ctx, _, _ := dbtest.Workspace(t, d)
+	secret := db.NewSecretKey()
+	key, _ := db.ParseSecretKey(secret)
+	sealer, _ := db.NewSealer(key)
+	conns := db.NewConnectionService(d, db.ConnectionConfig{Sealer: sealer, AllowPrivate: true})
+	getenv := env(t, map[string]string{"CRMHUB_SECRET_KEY": secret, "CRMHUB_CONNECTOR_ALLOW_PRIVATE": "true"})
+	for i, kind := range crmhub.ConnectorKinds {
+		t.Run(string(kind), func(t *testing.T) {
+			base, apiKey, stop := startFakeCRM(t, "--kind", strings.ToLower(string(kind)), "--addr", "127.0.0.1:0", "--seed-contacts", "7")
+			defer stop()
+			conn, err := conns.CreateConnection(ctx, crmhub.ConnectionInput{Kind: kind, Name: string(kind), BaseURL: base, APIKey: apiKey,
+				Direction: crmhub.SyncPull, Entities: []crmhub.SyncEntity{crmhub.SyncContacts}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			code, stdout, stderr := run(t, getenv, "sync", "--connection", conn.GlobalID(), "--json")
+			var got struct {
+				Status string
+				Stats  crmhub.SyncStats
+				Errors []crmhub.SyncError
+			}
+			if err := json.Unmarshal([]byte(stdout), &got); code != 0 || err != nil {
+				t.Fatalf("sync: exit %d %v\n%s\n%s", code, err, stdout, stderr)
+			}
+			want := crmhub.SyncStats{Fetched: 7, Created: 7}
+			if i > 0 {
+				want = crmhub.SyncStats{Fetched: 7, Updated: 7}
+			}
+			if got.Status != "SUCCEEDED" || got.Stats != want {
+				t.Fatalf("run %+v, want stats %+v", got, want)
+			}
+			if n, _ := db.NewContactService(d).CountContacts(ctx, crmhub.ContactFilter{}); n != 7 {
+				t.Fatalf("%d hub contacts, want 7", n)
+			}
+		})
+	}
+}

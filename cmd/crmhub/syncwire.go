@@ -6,6 +6,9 @@ import (
 
 	"github.com/crmhub/crmhub/connectors"
 	"github.com/crmhub/crmhub/connectors/syncer"
+	"github.com/crmhub/crmhub/connectors/wazapin"
+	"github.com/crmhub/crmhub/connectors/wazelo"
+	"github.com/crmhub/crmhub/connectors/wazera"
 	"github.com/crmhub/crmhub/connectors/wazzup"
 	"github.com/crmhub/crmhub/db"
 )
@@ -17,7 +20,10 @@ const connectorTimeout = 30 * time.Second
 // one place: no connector package registers itself.
 func registry() connectors.Registry {
 	return connectors.Registry{
-		connectors.KindWazzup: wazzup.NewConnector,
+		connectors.KindWazzup:  wazzup.NewConnector,
+		connectors.KindWazapin: wazapin.NewConnector,
+		connectors.KindWazelo:  wazelo.NewConnector,
+		connectors.KindWazera:  wazera.NewConnector,
 	}
 }
 

@@ -32,6 +32,9 @@ var (
 type Connector struct {
 	client             *Client
 	defaultResponsible string
+	// channelID is the "channelId" option: the channel of messages whose
+	// conversation names none.
+	channelID string
 
 	mu            sync.Mutex
 	firstUserID   string // cached fallback responsible user, "" until found
@@ -45,9 +48,14 @@ func NewConnector(cfg connectors.Config) (connectors.Connector, error) {
 	if err != nil {
 		return nil, err
 	}
+	channel, err := optionID(cfg.Options, OptionChannelID)
+	if err != nil {
+		return nil, err
+	}
 	return &Connector{
 		client:             New(Config{BaseURL: cfg.BaseURL, APIKey: cfg.APIKey, HTTPClient: cfg.HTTPClient}),
 		defaultResponsible: def,
+		channelID:          channel,
 	}, nil
 }
 

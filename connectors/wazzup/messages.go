@@ -2,7 +2,12 @@ package wazzup
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
+
+	"github.com/crmhub/crmhub"
+	"github.com/crmhub/crmhub/connectors"
 )
 
 // MaxTextLength is the longest text send_message accepts, in characters.
@@ -44,4 +49,77 @@ func (c *Client) SendMessage(ctx context.Context, m SendMessageRequest) (SendMes
 		return SendMessageResponse{}, fmt.Errorf("wazzup: send_message answered without a messageId")
 	}
 	return out, nil
+}
+
+var _ connectors.MessageSender = (*Connector)(nil)
+
+// OptionChannelID names the connection option that gives the channel
+// (channelId) messages leave through when the conversation names none.
+const OptionChannelID = "channelId"
+
+var channelChats = map[crmhub.Channel]string{crmhub.ChannelWhatsApp: ChatWhatsApp, crmhub.ChannelInstagram: ChatInstagram,
+	crmhub.ChannelTelegram: ChatTelegram, crmhub.ChannelVK: ChatVK}
+
+// SendMessage sends a conversation's message through POST /v2/send_message.
+// The channel is the conversation's (the account its messages came to),
+// else the connection's "channelId" option, else the first active channel
+// of the messenger GET /v2/channels lists. Wazzup's refusals (CHANNEL_BLOCKED,
+// MESSAGE_TEXT_TOO_LONG, ...) become *crmhub.SendError with that code; so do
+// what Wazzup cannot carry (templates, SMS and email). Other failures stay
+// errors, and the hub retries the message.
+func (c *Connector) SendMessage(ctx context.Context, m crmhub.OutboundMessage) (crmhub.SendResult, error) {
+	chat, ok := channelChats[m.Channel]
+	if !ok {
+		return crmhub.SendResult{}, &crmhub.SendError{Code: "UNSUPPORTED_CHANNEL", Message: fmt.Sprintf("Wazzup does not carry %s", m.Channel)}
+	}
+	req := SendMessageRequest{ChatType: chat, ChatID: m.ChatID}
+	if chat == ChatWhatsApp {
+		req.ChatID = strings.TrimPrefix(m.ChatID, "+")
+	}
+	switch msg := m.Message; {
+	case msg.Type == crmhub.MessageTemplate:
+		return crmhub.SendResult{}, &crmhub.SendError{Code: "TEMPLATE_NOT_SUPPORTED", Message: "Wazzup sends no templates"}
+	case msg.Type == crmhub.MessageText && msg.Text != nil:
+		req.Text = *msg.Text
+	case msg.ContentURL != nil:
+		req.Content = *msg.ContentURL
+	default:
+		return crmhub.SendResult{}, &crmhub.SendError{Code: "EMPTY_MESSAGE", Message: "nothing to send"}
+	}
+	if m.ReplyToExtID != nil {
+		req.RefMessageID = *m.ReplyToExtID
+	}
+	channel, err := c.sendingChannel(ctx, m.RemoteChannelID, chat)
+	if err != nil {
+		return crmhub.SendResult{}, err
+	}
+	req.ChannelID = channel
+	res, err := c.client.SendMessage(ctx, req)
+	var refused *connectors.RequestError
+	if errors.As(err, &refused) && refused.Code != "" {
+		return crmhub.SendResult{}, &crmhub.SendError{Code: refused.Code, Message: refused.Message}
+	} else if err != nil {
+		return crmhub.SendResult{}, err
+	}
+	return crmhub.SendResult{ExternalID: res.MessageID}, nil
+}
+
+// sendingChannel picks the channel a message leaves through.
+func (c *Connector) sendingChannel(ctx context.Context, conversation *string, chat string) (string, error) {
+	if conversation != nil && *conversation != "" {
+		return *conversation, nil
+	}
+	if c.channelID != "" {
+		return c.channelID, nil
+	}
+	chans, err := c.client.ListChannels(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, ch := range chans {
+		if ch.Transport == chat && ch.State == StateActive {
+			return ch.ChannelID, nil
+		}
+	}
+	return "", &crmhub.SendError{Code: "NO_ACTIVE_CHANNEL", Message: fmt.Sprintf("no active %s channel in Wazzup", chat)}
 }
