@@ -1,6 +1,7 @@
 package inbound_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,6 +17,10 @@ import (
 	"github.com/crmhub/crmhub/connectors"
 	"github.com/crmhub/crmhub/connectors/inbound"
 	"github.com/crmhub/crmhub/connectors/loopback"
+	"github.com/crmhub/crmhub/connectors/wazelo"
+	"github.com/crmhub/crmhub/connectors/wazelo/wazelotest"
+	"github.com/crmhub/crmhub/connectors/wazera"
+	"github.com/crmhub/crmhub/connectors/wazera/wazeratest"
 	"github.com/crmhub/crmhub/connectors/wazzup"
 	"github.com/crmhub/crmhub/db"
 	"github.com/crmhub/crmhub/db/dbtest"
@@ -43,7 +48,8 @@ func newEnv(t *testing.T) *env {
 		convs: db.NewConversationService(d, &loopback.Channel{})}
 	log := slog.New(slog.DiscardHandler)
 	srv := httptest.NewServer(resolver.NewHandler(resolver.Config{Auth: db.NewAuthService(d), Logger: log,
-		Hooks: &inbound.Receiver{Hooks: e.conns, Registry: connectors.Registry{crmhub.ConnectorWazzup: wazzup.NewConnector},
+		Hooks: &inbound.Receiver{Hooks: e.conns, Registry: connectors.Registry{crmhub.ConnectorWazzup: wazzup.NewConnector,
+			crmhub.ConnectorWazelo: wazelo.NewConnector, crmhub.ConnectorWazera: wazera.NewConnector},
 			Conversations: e.convs, Log: log}}))
 	t.Cleanup(srv.Close)
 	e.base = srv.URL
@@ -200,4 +206,132 @@ func TestWazzupStatusesAndChannels(t *testing.T) {
 	if chans, _ := e.conns.ChannelsByConnection(e.ctx, []uuid.UUID{e.conn.ID}); chans[e.conn.ID][0].State != "disabled" {
 		t.Fatalf("channel state not updated: %+v", chans[e.conn.ID][0])
 	}
+}
+
+// postSigned posts body with header to the connection's hook URL (no token:
+// these CRMs sign).
+func (e *env) postSigned(connID string, body []byte, header http.Header) int {
+	e.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, e.base+"/hooks/"+connID, bytes.NewReader(body))
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return res.StatusCode
+}
+
+// signedConnection makes a connection of kind whose webhook secret is secret.
+func (e *env) signedConnection(kind crmhub.ConnectorKind, secret string) *crmhub.Connection {
+	e.t.Helper()
+	c, err := e.conns.CreateConnection(e.ctx, crmhub.ConnectionInput{Kind: kind, Name: string(kind), BaseURL: "http://127.0.0.1:1", APIKey: "k"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.conns.SetWebhookSecret(e.ctx, c.ID, &secret); err != nil {
+		e.t.Fatal(err)
+	}
+	return c
+}
+
+// onlyConversation returns the workspace's one conversation with its
+// messages, newest first.
+func (e *env) onlyConversation() (*crmhub.Conversation, []*crmhub.Message) {
+	e.t.Helper()
+	page, err := e.convs.Conversations(e.ctx, crmhub.ConversationFilter{}, 10, "")
+	if err != nil || len(page.Edges) != 1 {
+		e.t.Fatalf("conversations %+v %v", page, err)
+	}
+	cv := page.Edges[0].Node
+	key := crmhub.PageKey{ParentID: cv.ID, First: 10}
+	m, err := e.convs.MessagesByConversation(e.ctx, []crmhub.PageKey{key})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out []*crmhub.Message
+	for _, edge := range m[key].Edges {
+		out = append(out, edge.Node)
+	}
+	return cv, out
+}
+
+// TestSignedWebhookExamples posts the documents' webhook examples of
+// Wazelo and Wazera, signed with the connection's secret, and with a bad
+// signature.
+func TestSignedWebhookExamples(t *testing.T) {
+	t.Run("wazelo", func(t *testing.T) {
+		e := newEnv(t)
+		const secret = "wazelo-signing-secret-1234"
+		conn := e.signedConnection(crmhub.ConnectorWazelo, secret)
+		body := []byte(wazelotest.ExampleMessageReceived)
+		if code := e.postSigned(conn.GlobalID(), body, wazelotest.WebhookHeader(body, "another-secret-entirely")); code != 401 {
+			t.Fatalf("bad signature: %d", code)
+		}
+		if code := e.postSigned(conn.GlobalID(), body, http.Header{}); code != 401 {
+			t.Fatalf("no signature: %d", code)
+		}
+		for range 2 { // the second is a replay
+			if code := e.postSigned(conn.GlobalID(), body, wazelotest.WebhookHeader(body, secret)); code != 200 {
+				t.Fatalf("signed example: %d", code)
+			}
+		}
+		cv, msgs := e.onlyConversation()
+		if cv.Channel != crmhub.ChannelWhatsApp || cv.ChatID != "+919876543210" || *cv.ConnectionID != conn.ID ||
+			len(msgs) != 1 || *msgs[0].Text != "Hi, I want to book a site visit" || msgs[0].Direction != crmhub.Inbound {
+			t.Fatalf("conversation %+v, messages %+v", cv, msgs)
+		}
+	})
+	t.Run("wazera", func(t *testing.T) {
+		e := newEnv(t)
+		const secret = "wazera-signing-secret-1234"
+		conn := e.signedConnection(crmhub.ConnectorWazera, secret)
+		ex := wazeratest.Examples()
+		// The document's example number, +1234567890, is not a valid phone
+		// number: the hub skips that message (and says so) rather than
+		// store a chat it could never answer.
+		b, h, _ := ex[wazeratest.EventMessageReceived].Signed(secret)
+		if code := e.postSigned(conn.GlobalID(), b, h); code != 200 {
+			t.Fatalf("the example: %d", code)
+		}
+		if page, _ := e.convs.Conversations(e.ctx, crmhub.ConversationFilter{}, 10, ""); len(page.Edges) != 0 {
+			t.Fatalf("a message from an invalid number was stored")
+		}
+		// The same message from a valid number.
+		received := ex[wazeratest.EventMessageReceived]
+		m := received.Data.(wazeratest.WebhookMessage)
+		m.From = "+14155550123"
+		received.Data = m
+		body, header, err := received.Signed(secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bad := header.Clone()
+		bad.Set(wazeratest.SignatureHeader, "sha256="+wazeratest.Sign(body, "another-secret-entirely"))
+		if code := e.postSigned(conn.GlobalID(), body, bad); code != 401 {
+			t.Fatalf("bad signature: %d", code)
+		}
+		for range 2 {
+			if code := e.postSigned(conn.GlobalID(), body, header); code != 200 {
+				t.Fatalf("signed example: %d", code)
+			}
+		}
+		// The other documented events are accepted and change nothing here.
+		for name, ev := range ex {
+			if name == wazeratest.EventMessageReceived {
+				continue
+			}
+			b, h, _ := ev.Signed(secret)
+			if code := e.postSigned(conn.GlobalID(), b, h); code != 200 {
+				t.Errorf("%s: %d", name, code)
+			}
+		}
+		cv, msgs := e.onlyConversation()
+		if cv.ChatID != "+14155550123" || *cv.ConnectionID != conn.ID || len(msgs) != 1 || *msgs[0].Text != "Hello from WhatsApp!" {
+			t.Fatalf("conversation %+v, messages %+v", cv, msgs)
+		}
+	})
 }

@@ -1,6 +1,7 @@
 package outbound_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -8,6 +9,8 @@ import (
 	"github.com/crmhub/crmhub/connectors"
 	"github.com/crmhub/crmhub/connectors/loopback"
 	"github.com/crmhub/crmhub/connectors/outbound"
+	"github.com/crmhub/crmhub/connectors/wazera"
+	"github.com/crmhub/crmhub/connectors/wazera/wazeratest"
 	"github.com/crmhub/crmhub/connectors/wazzup"
 	"github.com/crmhub/crmhub/connectors/wazzup/wazzuptest"
 	"github.com/crmhub/crmhub/db"
@@ -110,5 +113,49 @@ func TestRepliesLeaveThroughTheConnection(t *testing.T) {
 	}
 	if len(fallback.Sent()) != 1 || len(fake.Messages()) != 2 {
 		t.Fatalf("fallback sent %d, Wazzup got %d", len(fallback.Sent()), len(fake.Messages()))
+	}
+}
+
+// TestRepliesThroughWazera: the documented messages/send body, and a
+// refusal visible on the message.
+func TestRepliesThroughWazera(t *testing.T) {
+	refuse := ""
+	fake := wazeratest.NewServer(t, wazeratest.Options{RefuseMessage: func(wazeratest.Message) string { return refuse }})
+	d := dbtest.Open(t, nil)
+	ctx, _, _ := dbtest.Workspace(t, d)
+	conns := db.NewConnectionService(d, db.ConnectionConfig{Sealer: db.NewDevSealer(), AllowPrivate: true})
+	convs := db.NewConversationService(d, &outbound.Router{Connections: conns, Fallback: &loopback.Channel{},
+		Registry: connectors.Registry{crmhub.ConnectorWazera: wazera.NewConnector}})
+	conn, err := conns.CreateConnection(ctx, crmhub.ConnectionInput{Kind: crmhub.ConnectorWazera, Name: "w", BaseURL: fake.URL,
+		APIKey: wazeratest.DefaultAPIKey, Options: map[string]any{wazera.OptionWhatsAppAccountID: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := convs.RecordInboundMessage(ctx, crmhub.InboundMessageInput{Channel: crmhub.ChannelWhatsApp, ChatID: "+14155550123",
+		Type: crmhub.MessageText, Text: ptr("Hi"), ExternalID: ptr("988"), ConnectionID: &conn.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent, err := convs.SendMessage(ctx, crmhub.SendMessageInput{ConversationID: &in.ConversationID, Type: crmhub.MessageText,
+		Text: ptr("Hello from the hub")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := fake.Messages()
+	if len(msgs) != 1 || msgs[0].To != "+14155550123" || msgs[0].WhatsAppAccountID != 1 || msgs[0].Type != "text" ||
+		msgs[0].Body != "Hello from the hub" {
+		t.Fatalf("messages/send: %+v", msgs)
+	}
+	if sent, _ = convs.Message(ctx, sent.ID); sent.Status != crmhub.MessageSent || *sent.ExternalID != fmt.Sprint(msgs[0].ID) {
+		t.Fatalf("sent message %+v", sent)
+	}
+	refuse = "TEMPLATE_REQUIRED"
+	failed, err := convs.SendMessage(ctx, crmhub.SendMessageInput{ConversationID: &in.ConversationID, Type: crmhub.MessageText,
+		Text: ptr("refused")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if failed, _ = convs.Message(ctx, failed.ID); failed.Status != crmhub.MessageFailed || *failed.ErrorCode != "TEMPLATE_REQUIRED" {
+		t.Fatalf("refused message %s %v", failed.Status, failed.ErrorCode)
 	}
 }
