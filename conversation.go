@@ -212,6 +212,9 @@ type InboundMessageInput struct {
 	// reported, tie the conversation to that connection and channel.
 	ConnectionID    *uuid.UUID
 	RemoteChannelID *string
+	// Direction is INBOUND (the default) or OUTBOUND for a message the CRM
+	// reports as sent to the contact from outside the hub.
+	Direction Direction
 }
 
 // ConversationFilter narrows a conversation listing.

@@ -65,7 +65,10 @@ func (s *ConversationService) MessagesByConversation(ctx context.Context, keys [
 // RecordInboundMessage stores a message received from a channel. The sender
 // is matched by the channel's identity with the one resolve rule (a new
 // contact is created when nobody matches), the live conversation is reused
-// or opened, and a repeated external id returns the stored message.
+// or opened, and a repeated external id returns the stored message. With
+// Direction OUTBOUND it stores a message an external CRM reports as sent
+// to the contact from outside the hub (the phone, the CRM's inbox): SENT,
+// and it answers the conversation.
 func (s *ConversationService) RecordInboundMessage(ctx context.Context, in crmhub.InboundMessageInput) (*crmhub.Message, error) {
 	chatID, err := crmhub.NormalizeChatID(in.Channel, in.ChatID)
 	if err != nil {
@@ -82,6 +85,16 @@ func (s *ConversationService) RecordInboundMessage(ctx context.Context, in crmhu
 	if err != nil {
 		return nil, err.(*crmhub.Error).WithField("senderName")
 	}
+	dir := in.Direction
+	switch dir {
+	case "":
+		dir = crmhub.Inbound
+	case crmhub.Inbound:
+	case crmhub.Outbound:
+		sender = nil // the agent's name, not the contact's
+	default:
+		return nil, crmhub.Invalid("direction", "unknown direction %q", dir)
+	}
 	var row messageRow
 	err = s.db.write(ctx, crmhub.ScopeConversationsWrite, func(ctx context.Context, t *tx) error {
 		at := t.now
@@ -93,11 +106,11 @@ func (s *ConversationService) RecordInboundMessage(ctx context.Context, in crmhu
 		}
 		if extID != nil {
 			err := t.NewSelect().Model(&row).Where("workspace_id = ? AND channel = ? AND direction = ? AND external_id = ?",
-				t.ws, string(in.Channel), string(crmhub.Inbound), *extID).Scan(ctx)
+				t.ws, string(in.Channel), string(dir), *extID).Scan(ctx)
 			if err == nil {
-				return nil // a replay: already stored
+				return nil // a replay, or the echo of a message the hub sent: already stored
 			} else if !isNoRows(err) {
-				return fmt.Errorf("db: find inbound message: %w", err)
+				return fmt.Errorf("db: find message by external id: %w", err)
 			}
 		}
 		ident := crmhub.Identifier{Type: in.Channel.IdentityType(), Value: chatID}
@@ -119,11 +132,28 @@ func (s *ConversationService) RecordInboundMessage(ctx context.Context, in crmhu
 				return fmt.Errorf("db: tie conversation to its connection: %w", err)
 			}
 		}
+		status, event := crmhub.MessageDelivered, "message.received"
+		if dir == crmhub.Outbound {
+			status, event = crmhub.MessageSent, "message.sent"
+		}
 		row = messageRow{WorkspaceID: t.ws, ID: newID(), ConversationID: conv.ID, Channel: string(in.Channel),
-			Direction: string(crmhub.Inbound), Type: string(in.Type), Text: in.Text, ContentURL: trimmed(in.ContentURL),
-			Status: string(crmhub.MessageDelivered), ExternalID: extID, CreatedAt: at, UpdatedAt: t.now}
+			Direction: string(dir), Type: string(in.Type), Text: in.Text, ContentURL: trimmed(in.ContentURL),
+			Status: string(status), ExternalID: extID, CreatedAt: at, UpdatedAt: t.now}
 		if _, err := t.NewInsert().Model(&row).Exec(ctx); err != nil {
-			return fmt.Errorf("db: store inbound message: %w", err)
+			return fmt.Errorf("db: store message: %w", err)
+		}
+		if dir == crmhub.Outbound {
+			// Answered from outside the hub: the conversation is answered
+			// unless a newer inbound message is already there.
+			_, err = t.NewRaw(`UPDATE conversations SET
+					unanswered = CASE WHEN last_message_at IS NULL OR last_message_at <= ? THEN false ELSE unanswered END,
+					last_message_at = greatest(last_message_at, ?), updated_at = ?
+				WHERE workspace_id = ? AND id = ?`, at, at, t.now, t.ws, conv.ID).Exec(ctx)
+			if err != nil {
+				return fmt.Errorf("db: update conversation: %w", err)
+			}
+			t.emit(event, row.domain().GlobalID(), messagePayload(&row))
+			return nil
 		}
 		// A message that arrives late (older than the conversation's last one)
 		// does not make the conversation unanswered again.
@@ -135,7 +165,7 @@ func (s *ConversationService) RecordInboundMessage(ctx context.Context, in crmhu
 		if err != nil {
 			return fmt.Errorf("db: update conversation: %w", err)
 		}
-		t.emit("message.received", row.domain().GlobalID(), messagePayload(&row))
+		t.emit(event, row.domain().GlobalID(), messagePayload(&row))
 		return nil
 	})
 	if err != nil {

@@ -155,12 +155,15 @@ func (rc *Receiver) apply(ctx context.Context, target *crmhub.HookTarget, events
 	}
 	for _, ev := range events {
 		switch {
-		case ev.Message != nil && ev.Message.Direction == crmhub.Inbound:
+		case ev.Message != nil:
+			// Received messages, and messages sent from outside the hub
+			// (the phone): the echo of one the hub sent is recognised by
+			// its external id and stored once.
 			m := ev.Message
 			ext := m.ExternalID
 			_, err := rc.Conversations.RecordInboundMessage(ctx, crmhub.InboundMessageInput{Channel: m.Channel, ChatID: m.ChatID,
 				SenderName: m.SenderName, Type: m.Type, Text: m.Text, ContentURL: m.ContentURL, ExternalID: &ext,
-				ReceivedAt: m.SentAt, ConnectionID: &conn.ID, RemoteChannelID: nonEmpty(m.ChannelID)})
+				ReceivedAt: m.SentAt, ConnectionID: &conn.ID, RemoteChannelID: nonEmpty(m.ChannelID), Direction: m.Direction})
 			if err != nil {
 				if err := skip("message "+ext, err); err != nil {
 					return res, err
@@ -168,9 +171,6 @@ func (rc *Receiver) apply(ctx context.Context, target *crmhub.HookTarget, events
 				continue
 			}
 			res.Received++
-		case ev.Message != nil:
-			// Sent outside the hub (from the phone): not recorded yet.
-			res.Skipped++
 		case ev.Status != nil:
 			s := ev.Status
 			if _, err := rc.Conversations.ApplyRemoteStatus(ctx, s.ExternalID, s.Status, s.ErrorCode); err != nil {

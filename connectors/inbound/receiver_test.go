@@ -95,7 +95,7 @@ var messagesHook = strings.NewReplacer("{at}", fmt.Sprint(time.Now().Add(-time.M
 func TestWazzupMessagesBecomeConversations(t *testing.T) {
 	e := newEnv(t)
 	code, body := e.post(e.conn.GlobalID(), e.token, messagesHook)
-	if code != 200 || body != "{\"received\":2,\"skipped\":1}\n" {
+	if code != 200 || body != "{\"received\":3,\"skipped\":0}\n" {
 		t.Fatalf("webhook: %d %s", code, body)
 	}
 	page, err := e.convs.Conversations(e.ctx, crmhub.ConversationFilter{}, 10, "")
@@ -103,7 +103,9 @@ func TestWazzupMessagesBecomeConversations(t *testing.T) {
 		t.Fatalf("conversations %+v %v", page, err)
 	}
 	cv := page.Edges[0].Node
-	if cv.Channel != crmhub.ChannelWhatsApp || cv.ChatID != "+79124698489" || !cv.Unanswered ||
+	// The last message was sent from the phone: the conversation is
+	// answered.
+	if cv.Channel != crmhub.ChannelWhatsApp || cv.ChatID != "+79124698489" || cv.Unanswered ||
 		cv.ConnectionID == nil || *cv.ConnectionID != e.conn.ID || cv.RemoteChannelID == nil || *cv.RemoteChannelID != "ch-1" {
 		t.Fatalf("conversation %+v", cv)
 	}
@@ -120,14 +122,16 @@ func TestWazzupMessagesBecomeConversations(t *testing.T) {
 		return out
 	}
 	got := msgs()
-	if len(got) != 2 || *got[1].Text != "Hello" || *got[0].ContentURL != "https://store.example/pic.jpg" || got[0].Type != crmhub.MessageImage {
+	if len(got) != 3 || *got[2].Text != "Hello" || got[2].Direction != crmhub.Inbound ||
+		*got[1].ContentURL != "https://store.example/pic.jpg" || got[1].Type != crmhub.MessageImage ||
+		*got[0].Text != "from the phone" || got[0].Direction != crmhub.Outbound || got[0].Status != crmhub.MessageSent {
 		t.Fatalf("messages %+v", got)
 	}
 	// A replay of the same webhook stores nothing twice.
 	if code, _ := e.post(e.conn.GlobalID(), e.token, messagesHook); code != 200 {
 		t.Fatalf("replay: %d", code)
 	}
-	if n := len(msgs()); n != 2 {
+	if n := len(msgs()); n != 3 {
 		t.Fatalf("%d messages after a replay", n)
 	}
 }
@@ -197,6 +201,16 @@ func TestWazzupStatusesAndChannels(t *testing.T) {
 	e.post(e.conn.GlobalID(), e.token, fmt.Sprintf(`{"statuses": [{"messageId": %q, "status": "1"}]}`, *sent[0].ExternalID))
 	if m, _ := e.convs.Message(e.ctx, sent[0].ID); m.Status != crmhub.MessageRead {
 		t.Errorf("first reply regressed to %s", m.Status)
+	}
+	// Wazzup echoes the messages the hub sent through it: stored once.
+	before, _ := e.convs.CountMessages(e.ctx, cv.ID)
+	echo := fmt.Sprintf(`{"messages": [{"messageId": %q, "channelId": "ch-1", "chatType": "whatsapp", "chatId": "79124698489",
+	  "dateTime": %d, "type": 1, "status": 1, "text": "first reply", "authorType": 9}]}`, *sent[0].ExternalID, time.Now().UnixMilli())
+	if code, body := e.post(e.conn.GlobalID(), e.token, echo); code != 200 {
+		t.Fatalf("echo: %d %s", code, body)
+	}
+	if after, _ := e.convs.CountMessages(e.ctx, cv.ID); after != before {
+		t.Fatalf("the echo of a sent message was stored again: %d messages, were %d", after, before)
 	}
 	chans, err := e.conns.ChannelsByConnection(e.ctx, []uuid.UUID{e.conn.ID})
 	if err != nil || len(chans[e.conn.ID]) != 1 || chans[e.conn.ID][0].State != "active" || chans[e.conn.ID][0].PlainID != "79001234567" {
