@@ -6,9 +6,11 @@ import (
 	"slices"
 	"sync/atomic"
 
+	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/graph/model"
 	"github.com/google/uuid"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
 func (r *queryResolver) Events(ctx context.Context, first *int, after *string, filter *model.EventFilter) (*crmhub.EventConnection, error) {
@@ -85,6 +87,13 @@ func forward[T any](ctx context.Context, sub crmhub.Subscription, release func()
 				return
 			case e, ok := <-sub.C():
 				if !ok {
+					// Ended by the server (a subscriber too slow to keep
+					// up, a failed replay): the client gets an error
+					// message with the reason instead of a plain complete.
+					if err := sub.Err(); err != nil && ctx.Err() == nil {
+						transport.AddSubscriptionError(ctx, &gqlerror.Error{Message: crmhub.ErrorMessage(err),
+							Extensions: map[string]any{"code": crmhub.ErrorCode(err)}})
+					}
 					return
 				}
 				v, send := conv(e)

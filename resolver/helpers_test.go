@@ -59,9 +59,17 @@ func newEnvClock(t *testing.T, clock *dbtest.Clock, opts ...func(*resolver.Confi
 
 func newEnvOn(t *testing.T, d *db.DB, opts ...func(*resolver.Config)) *env {
 	t.Helper()
+	return newEnvHub(t, d, db.HubConfig{}, opts...)
+}
+
+// newEnvHub is newEnvOn with the event hub's settings (buffer, send
+// timeout) given.
+func newEnvHub(t *testing.T, d *db.DB, hubCfg db.HubConfig, opts ...func(*resolver.Config)) *env {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	e := &env{t: t, db: d, ch: &loopback.Channel{}}
-	e.hub = db.NewHub(d, db.HubConfig{Log: log})
+	hubCfg.Log = log
+	e.hub = db.NewHub(d, hubCfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	hubDone := make(chan struct{})
 	go func() { e.hub.Run(ctx); close(hubDone) }()

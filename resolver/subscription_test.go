@@ -2,6 +2,7 @@ package resolver_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/db"
+	"github.com/crmhub/crmhub/db/dbtest"
 )
 
 const eventsSubscription = `subscription($types: [String!], $after: String) {
@@ -512,5 +514,36 @@ func TestEventsSubscriptionAcrossRestart(t *testing.T) {
 	after := c2.createContact("after", ident("EMAIL", "after@example.com"))
 	if ev := r.nextEvent("events"); ev.SubjectID != after.ID {
 		t.Fatalf("live after the restart: %+v, want %s (no duplicate, no gap)", ev, after.ID)
+	}
+}
+
+// TestSlowSubscriberGetsAReason: a subscriber that does not take events in
+// time is dropped with a protocol-level error carrying the reason and the
+// code RATE_LIMITED, not a silent complete. The hub here gives a
+// subscriber one buffered event and next to no time to take the next one,
+// so a burst of a hundred events must overflow it.
+func TestSlowSubscriberGetsAReason(t *testing.T) {
+	e := newEnvHub(t, dbtest.Open(t, nil), db.HubConfig{Buffer: 1, SendTimeout: time.Nanosecond})
+	c := e.workspace()
+	sub := e.ws(c.key).subscribe(`subscription { events(after: "") { cursor } }`, nil)
+	var in []map[string]any
+	for i := range 100 {
+		in = append(in, map[string]any{"identifiers": []map[string]any{ident("EMAIL", fmt.Sprintf("burst%d@example.com", i))}})
+	}
+	c.do(`mutation($in: [ContactUpsertInput!]!) { upsertContacts(input: $in) { results { status } } }`, map[string]any{"in": in}, nil)
+	for {
+		m, ok := sub.msg()
+		if !ok {
+			t.Fatal("the subscription ended without an error")
+		}
+		if m.Type == "next" {
+			continue // events taken before the drop
+		}
+		var errs []gqlError
+		json.Unmarshal(m.Payload, &errs)
+		if m.Type != "error" || len(errs) != 1 || errs[0].code() != "RATE_LIMITED" || !strings.Contains(errs[0].Message, "too slow") {
+			t.Fatalf("want an error message RATE_LIMITED with the reason, got %s %s", m.Type, m.Payload)
+		}
+		return
 	}
 }
