@@ -100,12 +100,28 @@ type Page[T any] struct {
 	Total int
 }
 
+// UpsertResult is the fate of one record of an upsert.
+type UpsertResult struct {
+	// ExternalID is the remote's id of the record after the write: the
+	// one sent, or the one the remote assigned when it created the record,
+	// or the id of the existing remote record it was matched to (by an
+	// identifier, say). Listing the remote afterwards shows the record
+	// under this id. Empty when Err is set.
+	ExternalID string
+	// Err is a connectors.ItemError when the remote refused the record;
+	// nil when it took it.
+	Err error
+}
+
 // Connector speaks to one external CRM. It returns domain values and never
 // touches the database; the sync engine hands what it pulls to the same
 // domain services the API calls. Methods return the typed errors of this
 // package (RateLimitError, AuthError, TransientError, RequestError) for
-// whole-request failures; per-record rejections come back as ItemErrors in
-// the result slice, in input order (nil where the record was accepted).
+// whole-request failures. An upsert reports each record's fate as an
+// UpsertResult, in input order: the remote's id of the record when it was
+// written (the engine links the hub record by that id, so a remote that
+// assigns its own ids on create needs no workaround), or an ItemError
+// when the remote rejected it.
 type Connector interface {
 	Capabilities() Capabilities
 
@@ -113,18 +129,18 @@ type Connector interface {
 	// the first page).
 	ListContacts(ctx context.Context, cursor string) (Page[RemoteContact], error)
 	// UpsertContacts creates or updates up to MaxBatch records by external
-	// id and reports each record's fate.
-	UpsertContacts(ctx context.Context, items []RemoteContact) ([]error, error)
+	// id and reports each record's fate and remote id.
+	UpsertContacts(ctx context.Context, items []RemoteContact) ([]UpsertResult, error)
 	// DeleteContacts deletes records by external id and returns those the
 	// remote did not have.
 	DeleteContacts(ctx context.Context, externalIDs []string) ([]string, error)
 
 	ListDeals(ctx context.Context, cursor string) (Page[RemoteDeal], error)
-	UpsertDeals(ctx context.Context, items []RemoteDeal) ([]error, error)
+	UpsertDeals(ctx context.Context, items []RemoteDeal) ([]UpsertResult, error)
 	DeleteDeals(ctx context.Context, externalIDs []string) ([]string, error)
 
 	ListUsers(ctx context.Context, cursor string) (Page[RemoteUser], error)
-	UpsertUsers(ctx context.Context, items []RemoteUser) ([]error, error)
+	UpsertUsers(ctx context.Context, items []RemoteUser) ([]UpsertResult, error)
 }
 
 // Config is what a connection stores to reach its remote.

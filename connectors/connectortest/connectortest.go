@@ -2,9 +2,11 @@
 // pass. A connector's tests call Run with a Harness that starts a fresh
 // fake of the remote and reads and writes its state in domain terms; the
 // suite then checks what the sync engine relies on: paging that returns
-// each record once, batches capped before anything is sent, one bad record
-// failing alone, missing ids on delete, and the typed errors of package
-// connectors for 429, 5xx and a refused key.
+// each record once, upserts that report each record's remote id (listing
+// the remote afterwards shows the record under exactly that id, which may
+// not be the id sent), batches capped before anything is sent, one bad
+// record failing alone, missing ids on delete, and the typed errors of
+// package connectors for 429, 5xx and a refused key.
 //
 // The suite compares records the way the hub will see them: identifiers
 // are normalized with crmhub.Identifier.Normalize and compared as sets,
@@ -33,7 +35,10 @@ type Harness struct {
 	// Contact returns the i-th sample contact (i >= 0): a record the remote
 	// accepts and keeps in full, with a unique external id, a name and
 	// identifiers, and, when the remote keeps them, a uri and a
-	// responsible user. Records for different i must differ.
+	// responsible user. Records for different i must differ. The external
+	// id is one Seed can store the record under; an upsert may still give
+	// the record another id (a remote that assigns its own), which it
+	// reports.
 	Contact func(i int) connectors.RemoteContact
 	// InvalidContact returns a contact the remote (not the connector)
 	// refuses, for the one-bad-record check.
@@ -52,7 +57,8 @@ type Fake interface {
 	// BadKey returns a connector that uses the fake with a wrong key.
 	BadKey() connectors.Connector
 
-	// Seed stores contacts in the fake directly, without the connector.
+	// Seed stores contacts in the fake directly, without the connector,
+	// each under its ExternalID.
 	Seed(t *testing.T, contacts []connectors.RemoteContact)
 	// Stored returns the contacts the fake holds, in any order.
 	Stored(t *testing.T) []connectors.RemoteContact
@@ -150,16 +156,33 @@ func testUpsertContactsRoundTrip(t *testing.T, h Harness, caps connectors.Capabi
 	want := samples(0, n, h.Contact)
 	results, err := c.UpsertContacts(t.Context(), want)
 	wantAccepted(t, results, err, n)
+	want = underReturnedIDs(want, results, func(c *connectors.RemoteContact) *string { return &c.ExternalID })
 	compareContacts(t, "listed after upsert", listAll(t, c.ListContacts), want)
 	compareContacts(t, "stored after upsert", f.Stored(t), want)
 
-	// An upsert of a known id updates it.
+	// An upsert of the id returned updates that record, under that id.
 	changed := h.Contact(n) // another record's name, uri and identifiers
 	changed.ExternalID = want[0].ExternalID
 	want[0] = changed
 	results, err = c.UpsertContacts(t.Context(), want[:1])
 	wantAccepted(t, results, err, 1)
+	if got := results[0].ExternalID; got != changed.ExternalID {
+		t.Errorf("update of %s reported id %q, want the id sent", changed.ExternalID, got)
+	}
 	compareContacts(t, "listed after update", listAll(t, c.ListContacts), want)
+}
+
+// underReturnedIDs returns want with each record's id (reached by id)
+// replaced by the one its result reports, so that what is listed next is
+// compared by the ids the upsert returned, not by those sent.
+func underReturnedIDs[T any](want []T, results []connectors.UpsertResult, id func(*T) *string) []T {
+	out := slices.Clone(want)
+	for i := range out {
+		if i < len(results) && results[i].Err == nil {
+			*id(&out[i]) = results[i].ExternalID
+		}
+	}
+	return out
 }
 
 func testOverBatch(t *testing.T, h Harness, caps connectors.Capabilities) {
@@ -190,18 +213,23 @@ func testOneInvalid(t *testing.T, h Harness, caps connectors.Capabilities) {
 	if len(results) != n {
 		t.Fatalf("got %d results for %d records", len(results), n)
 	}
-	for i, e := range results {
+	for i, res := range results {
 		var ie connectors.ItemError
 		switch {
-		case i == bad && !errors.As(e, &ie):
-			t.Errorf("result %d (the invalid record) = %v, want a connectors.ItemError", i, e)
+		case i == bad && !errors.As(res.Err, &ie):
+			t.Errorf("result %d (the invalid record) = %v, want a connectors.ItemError", i, res.Err)
 		case i == bad && ie.Index != bad:
 			t.Errorf("ItemError.Index = %d, want %d (the record's place in the input)", ie.Index, bad)
-		case i != bad && e != nil:
-			t.Errorf("result %d = %v, want nil", i, e)
+		case i == bad && res.ExternalID != "":
+			t.Errorf("result %d (the invalid record) reports id %q, want none", i, res.ExternalID)
+		case i != bad && res.Err != nil:
+			t.Errorf("result %d = %v, want nil", i, res.Err)
+		case i != bad && res.ExternalID == "":
+			t.Errorf("result %d: accepted without an id", i)
 		}
 	}
-	want := slices.Delete(slices.Clone(batch), bad, bad+1)
+	want := underReturnedIDs(batch, results, func(c *connectors.RemoteContact) *string { return &c.ExternalID })
+	want = slices.Delete(want, bad, bad+1)
 	compareContacts(t, "stored", f.Stored(t), want)
 }
 
@@ -281,6 +309,7 @@ func testDealsRoundTrip(t *testing.T, h Harness, caps connectors.Capabilities) {
 	want := samples(0, n, h.Deal)
 	results, err := c.UpsertDeals(t.Context(), want)
 	wantAccepted(t, results, err, n)
+	want = underReturnedIDs(want, results, func(d *connectors.RemoteDeal) *string { return &d.ExternalID })
 	got := listAll(t, c.ListDeals)
 	compareRecords(t, "deals", got, want, func(d connectors.RemoteDeal) string { return d.ExternalID }, dealKey)
 
@@ -299,6 +328,7 @@ func testUsersRoundTrip(t *testing.T, h Harness, caps connectors.Capabilities) {
 	want := samples(0, n, h.User)
 	results, err := c.UpsertUsers(t.Context(), want)
 	wantAccepted(t, results, err, n)
+	want = underReturnedIDs(want, results, func(u *connectors.RemoteUser) *string { return &u.ExternalID })
 	got := listAll(t, c.ListUsers)
 	compareRecords(t, "users", got, want, func(u connectors.RemoteUser) string { return u.ExternalID },
 		func(u connectors.RemoteUser) string { return u.ExternalID + "|" + u.Name })
@@ -345,8 +375,10 @@ func testUnsupported(t *testing.T, h Harness, caps connectors.Capabilities) {
 	}
 }
 
-// wantAccepted fails unless the upsert of n records succeeded for each.
-func wantAccepted(t *testing.T, results []error, err error, n int) {
+// wantAccepted fails unless the upsert of n records succeeded for each,
+// each result carrying the record's remote id, a different one for each
+// record.
+func wantAccepted(t *testing.T, results []connectors.UpsertResult, err error, n int) {
 	t.Helper()
 	if err != nil {
 		t.Fatalf("upsert: %v", err)
@@ -354,9 +386,17 @@ func wantAccepted(t *testing.T, results []error, err error, n int) {
 	if len(results) != n {
 		t.Fatalf("upsert: %d results for %d records", len(results), n)
 	}
-	for i, e := range results {
-		if e != nil {
-			t.Errorf("upsert: record %d refused: %v", i, e)
+	seen := map[string]int{}
+	for i, res := range results {
+		switch prev, dup := seen[res.ExternalID]; {
+		case res.Err != nil:
+			t.Errorf("upsert: record %d refused: %v", i, res.Err)
+		case res.ExternalID == "":
+			t.Errorf("upsert: record %d accepted without an ExternalID", i)
+		case dup:
+			t.Errorf("upsert: records %d and %d both reported as %s", prev, i, res.ExternalID)
+		default:
+			seen[res.ExternalID] = i
 		}
 	}
 }

@@ -16,7 +16,7 @@ func (nothing) Capabilities() connectors.Capabilities { return connectors.Capabi
 func (nothing) ListContacts(context.Context, string) (connectors.Page[connectors.RemoteContact], error) {
 	return connectors.Page[connectors.RemoteContact]{}, connectors.ErrUnsupported
 }
-func (nothing) UpsertContacts(context.Context, []connectors.RemoteContact) ([]error, error) {
+func (nothing) UpsertContacts(context.Context, []connectors.RemoteContact) ([]connectors.UpsertResult, error) {
 	return nil, connectors.ErrUnsupported
 }
 func (nothing) DeleteContacts(context.Context, []string) ([]string, error) {
@@ -25,7 +25,7 @@ func (nothing) DeleteContacts(context.Context, []string) ([]string, error) {
 func (nothing) ListDeals(context.Context, string) (connectors.Page[connectors.RemoteDeal], error) {
 	return connectors.Page[connectors.RemoteDeal]{}, connectors.ErrUnsupported
 }
-func (nothing) UpsertDeals(context.Context, []connectors.RemoteDeal) ([]error, error) {
+func (nothing) UpsertDeals(context.Context, []connectors.RemoteDeal) ([]connectors.UpsertResult, error) {
 	return nil, connectors.ErrUnsupported
 }
 func (nothing) DeleteDeals(context.Context, []string) ([]string, error) {
@@ -34,7 +34,7 @@ func (nothing) DeleteDeals(context.Context, []string) ([]string, error) {
 func (nothing) ListUsers(context.Context, string) (connectors.Page[connectors.RemoteUser], error) {
 	return connectors.Page[connectors.RemoteUser]{}, connectors.ErrUnsupported
 }
-func (nothing) UpsertUsers(context.Context, []connectors.RemoteUser) ([]error, error) {
+func (nothing) UpsertUsers(context.Context, []connectors.RemoteUser) ([]connectors.UpsertResult, error) {
 	return nil, connectors.ErrUnsupported
 }
 

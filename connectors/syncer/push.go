@@ -119,10 +119,16 @@ type outgoing[T any] struct {
 }
 
 // pushBatches sends records in batches the remote accepts, counts each
-// record's fate and saves the links of those it took. A record whose
-// fingerprint equals its link's is skipped: the remote has it already.
+// record's fate and saves the links of those it took, under the id the
+// remote reported for each (the id sent when it reported none): a remote
+// that assigned its own id on create, or matched the record to one it
+// had, is then pulled under that id. The records returned carry that id
+// in ext. A record whose fingerprint equals its link's is skipped: the
+// remote has it already. withID returns a record under another id; the
+// fingerprint saved is the record's under the id it is linked by, so the
+// next push of the same state is skipped.
 func pushBatches[T any](r *runner, entity crmhub.SyncEntity, recs []outgoing[T], links map[uuid.UUID]crmhub.SyncLink,
-	send func(context.Context, []T) ([]error, error)) ([]outgoing[T], error) {
+	send func(context.Context, []T) ([]connectors.UpsertResult, error), withID func(T, string) T) ([]outgoing[T], error) {
 	var todo []outgoing[T]
 	for _, o := range recs {
 		o.fp = fingerprint(o.rec)
@@ -145,9 +151,9 @@ func pushBatches[T any](r *runner, entity crmhub.SyncEntity, recs []outgoing[T],
 		for i, o := range batch {
 			items[i] = o.rec
 		}
-		var itemErrs []error
+		var results []connectors.UpsertResult
 		err := r.call("upsert "+string(entity), func() (err error) {
-			itemErrs, err = send(r.as, items)
+			results, err = send(r.as, items)
 			return err
 		})
 		if err != nil {
@@ -155,17 +161,25 @@ func pushBatches[T any](r *runner, entity crmhub.SyncEntity, recs []outgoing[T],
 		}
 		var saved []crmhub.SyncLink
 		for i, o := range batch {
-			if i < len(itemErrs) && itemErrs[i] != nil {
+			var res connectors.UpsertResult
+			if i < len(results) {
+				res = results[i]
+			}
+			if res.Err != nil {
 				r.run.Stats.Failed++
 				var ie connectors.ItemError
-				if errors.As(itemErrs[i], &ie) {
+				if errors.As(res.Err, &ie) {
 					r.addError(ie.Code, ie.Message, o.ext)
 				} else {
-					r.addError("REMOTE_REJECTED", itemErrs[i].Error(), o.ext)
+					r.addError("REMOTE_REJECTED", res.Err.Error(), o.ext)
 				}
 				continue
 			}
 			r.run.Stats.Pushed++
+			if res.ExternalID != "" && res.ExternalID != o.ext {
+				o.ext, o.rec = res.ExternalID, withID(o.rec, res.ExternalID)
+				o.fp = fingerprint(o.rec)
+			}
 			saved = append(saved, crmhub.SyncLink{ExternalID: o.ext, LocalID: o.local, Fingerprint: o.fp})
 			sent = append(sent, o)
 		}
@@ -196,7 +210,8 @@ func (r *runner) pushUsers(ids []uuid.UUID) error {
 		recs = append(recs, outgoing[connectors.RemoteUser]{local: u.ID, ext: u.ExternalID,
 			rec: connectors.RemoteUser{ExternalID: u.ExternalID, Name: u.Name, Email: u.Email}})
 	}
-	_, err = pushBatches(r, crmhub.SyncUsers, recs, links, r.remote.UpsertUsers)
+	_, err = pushBatches(r, crmhub.SyncUsers, recs, links, r.remote.UpsertUsers,
+		func(u connectors.RemoteUser, id string) connectors.RemoteUser { u.ExternalID = id; return u })
 	return err
 }
 
@@ -258,10 +273,11 @@ func (r *runner) pushContacts(ids []uuid.UUID) error {
 		}
 		recs = append(recs, outgoing[connectors.RemoteContact]{local: c.ID, ext: ext, linked: linked, rec: rc})
 	}
-	sent, err := pushBatches(r, crmhub.SyncContacts, recs, links, r.remote.UpsertContacts)
-	// A contact the remote now has under the hub's id gets that id as its
-	// EXTERNAL_ID, so pulls match it. The write's origin is the
-	// connection: it is not pushed back.
+	sent, err := pushBatches(r, crmhub.SyncContacts, recs, links, r.remote.UpsertContacts,
+		func(c connectors.RemoteContact, id string) connectors.RemoteContact { c.ExternalID = id; return c })
+	// A contact pushed for the first time gets the id the remote reported
+	// for it as its EXTERNAL_ID, so pulls match it. The write's origin is
+	// the connection: it is not pushed back.
 	for _, o := range sent {
 		if o.linked {
 			continue
@@ -341,7 +357,8 @@ func (r *runner) pushDeals(ids []uuid.UUID) error {
 		}
 		recs = append(recs, outgoing[connectors.RemoteDeal]{local: d.ID, ext: ext, rec: rd})
 	}
-	_, err = pushBatches(r, crmhub.SyncDeals, recs, links, r.remote.UpsertDeals)
+	_, err = pushBatches(r, crmhub.SyncDeals, recs, links, r.remote.UpsertDeals,
+		func(d connectors.RemoteDeal, id string) connectors.RemoteDeal { d.ExternalID = id; return d })
 	return err
 }
 

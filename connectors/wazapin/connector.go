@@ -153,19 +153,25 @@ func nextCursor(params ListParams, page ContactPage) string {
 // identifier it carries: a contact found is updated (PATCH), none found
 // is created (POST) with external_source "crmhub" and the record's
 // ExternalID, and identifiers found on different contacts fail the record
-// with an ItemError coded CodeIdentityConflict. Tags the record has and
+// with an ItemError coded CodeIdentityConflict. Each record written is
+// reported under the id ListContacts gives the contact it PATCHed or
+// created: the crmhub external id of a contact under "crmhub", else
+// Wazapin's contact id (a contact found by phone that has another
+// source's external id, or none, keeps it and is reported under its own
+// id). Tags the record has and
 // the remote lacks are assigned; none are removed. Other refusals of a
 // record's requests fail that record alone; a 429, 5xx or refused key
 // stops the call with its typed error, and since records written before
 // it are found again by resolve, the engine can resend the whole batch.
-func (c *Connector) UpsertContacts(ctx context.Context, items []connectors.RemoteContact) ([]error, error) {
+func (c *Connector) UpsertContacts(ctx context.Context, items []connectors.RemoteContact) ([]connectors.UpsertResult, error) {
 	if err := checkBatch("upserting contacts", len(items)); err != nil {
 		return nil, err
 	}
-	results := make([]error, len(items))
+	results := make([]connectors.UpsertResult, len(items))
 	for i, rc := range items {
-		err := c.upsert(ctx, rc)
+		ext, err := c.upsert(ctx, rc)
 		if err == nil {
+			results[i].ExternalID = ext
 			continue
 		}
 		ie, ok := itemError(i, rc.ExternalID, err)
@@ -175,31 +181,27 @@ func (c *Connector) UpsertContacts(ctx context.Context, items []connectors.Remot
 		if IsConflict(err) {
 			ie.Code = CodeIdentityConflict
 		}
-		results[i] = ie
+		results[i].Err = ie
 	}
 	return results, nil
 }
 
-func (c *Connector) upsert(ctx context.Context, rc connectors.RemoteContact) error {
+// upsert writes one record and returns the ExternalID of the contact it
+// wrote, as ListContacts gives it.
+func (c *Connector) upsert(ctx context.Context, rc connectors.RemoteContact) (string, error) {
 	in := contactInput(rc)
-	var id string
+	var id, ext string
 	var hadTags []Tag
 	found, err := c.client.ResolveContact(ctx, resolveIdentities(rc))
 	switch {
 	case err == nil:
-		if found.ExternalSource == "" && found.ExternalID == "" && rc.ExternalID != "" && rc.ExternalID != found.ID {
-			// Found by its identifiers a contact the hub did not know:
-			// give it the hub's id so the next pull lists it under
-			// the ExternalID the hub links it by.
-			in.ExternalSource, in.ExternalID = ptr(ExternalSource), ptr(rc.ExternalID)
-		}
 		if _, err := c.client.UpdateContact(ctx, found.ID, in); err != nil {
-			return err
+			return "", err
 		}
-		id = found.ID
+		id, ext = found.ID, externalIDOf(found)
 		if len(rc.Tags) > 0 {
 			if hadTags, err = c.client.Tags(ctx, id); err != nil {
-				return err
+				return "", err
 			}
 		}
 	case IsNotFound(err):
@@ -208,13 +210,16 @@ func (c *Connector) upsert(ctx context.Context, rc connectors.RemoteContact) err
 		}
 		created, err := c.client.CreateContact(ctx, in)
 		if err != nil {
-			return err
+			return "", err
 		}
-		id = created.ID
+		id, ext = created.ID, rc.ExternalID
+		if ext == "" {
+			ext = created.ID
+		}
 	default:
-		return err
+		return "", err
 	}
-	return c.assignTags(ctx, id, hadTags, rc.Tags)
+	return ext, c.assignTags(ctx, id, hadTags, rc.Tags)
 }
 
 // assignTags assigns the tags of want that have (compared without case)
@@ -285,7 +290,7 @@ func (c *Connector) ListDeals(context.Context, string) (connectors.Page[connecto
 }
 
 // UpsertDeals is not supported.
-func (c *Connector) UpsertDeals(context.Context, []connectors.RemoteDeal) ([]error, error) {
+func (c *Connector) UpsertDeals(context.Context, []connectors.RemoteDeal) ([]connectors.UpsertResult, error) {
 	return nil, connectors.ErrUnsupported
 }
 
@@ -300,7 +305,7 @@ func (c *Connector) ListUsers(context.Context, string) (connectors.Page[connecto
 }
 
 // UpsertUsers is not supported.
-func (c *Connector) UpsertUsers(context.Context, []connectors.RemoteUser) ([]error, error) {
+func (c *Connector) UpsertUsers(context.Context, []connectors.RemoteUser) ([]connectors.UpsertResult, error) {
 	return nil, connectors.ErrUnsupported
 }
 

@@ -17,7 +17,8 @@
 // Capabilities.ResolveByIdentifier. UpsertContacts resolves each record
 // with POST /v1/contacts/resolve by every identifier it carries, then
 // PATCHes the contact found (200), creates one (404) with
-// external_source "crmhub" and external_id the record's ExternalID, or
+// external_source "crmhub" and external_id the record's ExternalID (so
+// that a resent batch finds it again), or
 // fails the record with a connectors.ItemError coded "IDENTITY_CONFLICT"
 // (409, and also a 409 of the PATCH or POST, whose phone number or
 // external id belongs to another contact). Consent, suppressions, notes
@@ -45,9 +46,11 @@
 //     contact whose external_source is "crmhub" (those the connector
 //     created: the hub's own id), else Wazapin's contact id. Push and
 //     delete accept both: the ExternalID is resolved as a crmhub external
-//     id and as a contact_id. A contact found by its phone or email but
-//     with no external id yet is given the crmhub pair on PATCH, so the
-//     next pull lists it under the id the hub linked it by.
+//     id and as a contact_id. UpsertContacts reports each record under
+//     that ExternalID of the contact it PATCHed or created, and the engine
+//     links the hub record by it; a contact found by its phone or email
+//     keeps its external_source and external_id (another source's, or
+//     none) and is reported, and pulled, under its Wazapin id.
 //   - Resolve ignores identifiers that match no contact: it answers 404
 //     only when none matches, and 409 when the ones that match point at
 //     different contacts. phone, whatsapp and wa_id match each other by

@@ -12,7 +12,8 @@ import (
 )
 
 // A record whose phone is known to Wazapin updates that contact (no
-// create) and gives it the hub's id as its crmhub external id.
+// create), which keeps its ids: the record is reported under Wazapin's id,
+// the one the next pull lists it under.
 func TestUpsertResolvesByIdentifier(t *testing.T) {
 	f := startFake(t, wazapintest.Options{Contacts: []wazapintest.Contact{
 		{ID: "cnt_1", PhoneNumber: "+6281234567890", Name: "Old", Tags: []string{"VIP"}},
@@ -22,22 +23,49 @@ func TestUpsertResolvesByIdentifier(t *testing.T) {
 	rc.Identifiers[0].Value = "+62 812-3456-7890"
 	rc.Tags = []string{"vip", "new", "new"}
 	res, err := f.conn.UpsertContacts(t.Context(), []connectors.RemoteContact{rc})
-	if err != nil || res[0] != nil {
-		t.Fatalf("upsert: %v %v", res, err)
+	if err != nil || res[0].Err != nil || res[0].ExternalID != "cnt_1" {
+		t.Fatalf("upsert: %+v %v, want it reported as cnt_1", res, err)
 	}
 	if n := f.s.Calls(wazapintest.RouteCreateContact); n != 0 {
 		t.Errorf("%d creates, want none", n)
 	}
 	got, _ := f.s.Contact("cnt_1")
-	if got.Name != "Contact 1" || got.Email != "c1@example.com" || got.ExternalSource != ExternalSource || got.ExternalID != "contact_hub1" {
+	if got.Name != "Contact 1" || got.Email != "c1@example.com" || got.ExternalSource != "" || got.ExternalID != "" {
 		t.Errorf("stored %+v", got)
 	}
 	wantEqual(t, "tags", got.Tags, []string{"VIP", "new"})
 
-	// The next pull lists it under the hub's id.
+	// The next pull lists it under the id reported.
 	p, err := f.conn.ListContacts(t.Context(), "")
-	if err != nil || len(p.Items) != 1 || p.Items[0].ExternalID != "contact_hub1" {
+	if err != nil || len(p.Items) != 1 || p.Items[0].ExternalID != "cnt_1" {
 		t.Fatalf("pull: %+v, %v", p.Items, err)
+	}
+}
+
+// A contact found by its phone that has another source's external id
+// keeps it, and is reported under Wazapin's id, which the next pull lists.
+func TestUpsertMatchedByPhoneKeepsItsExternalID(t *testing.T) {
+	f := startFake(t, wazapintest.Options{Contacts: []wazapintest.Contact{
+		{ID: "cnt_9", PhoneNumber: "+628120000001", ExternalSource: "shopify", ExternalID: "cust_9"},
+	}})
+	rc := sampleContact(1)
+	rc.ExternalID = "contact_hub9"
+	res, err := f.conn.UpsertContacts(t.Context(), []connectors.RemoteContact{rc})
+	if err != nil || res[0].Err != nil || res[0].ExternalID != "cnt_9" {
+		t.Fatalf("upsert: %+v %v, want it reported as cnt_9", res, err)
+	}
+	if got, _ := f.s.Contact("cnt_9"); got.ExternalSource != "shopify" || got.ExternalID != "cust_9" {
+		t.Errorf("stored %+v", got)
+	}
+	p, err := f.conn.ListContacts(t.Context(), "")
+	if err != nil || len(p.Items) != 1 || p.Items[0].ExternalID != "cnt_9" {
+		t.Fatalf("pull: %+v, %v", p.Items, err)
+	}
+	// A push by the id reported finds it again.
+	rc.ExternalID, rc.Name = "cnt_9", ptr("Nine")
+	res, err = f.conn.UpsertContacts(t.Context(), []connectors.RemoteContact{rc})
+	if err != nil || res[0].Err != nil || res[0].ExternalID != "cnt_9" || len(f.s.Contacts()) != 1 {
+		t.Fatalf("second upsert: %+v %v; %d contacts", res, err, len(f.s.Contacts()))
 	}
 }
 
@@ -48,8 +76,9 @@ func TestUpsertByRemoteID(t *testing.T) {
 		{ID: "cnt_7", Email: "old@example.com", ExternalSource: "shopify", ExternalID: "cust_7"},
 	}})
 	rc := connectors.RemoteContact{ExternalID: "cnt_7", Name: ptr("Seven")}
-	if res, err := f.conn.UpsertContacts(t.Context(), []connectors.RemoteContact{rc}); err != nil || res[0] != nil {
-		t.Fatalf("upsert: %v %v", res, err)
+	if res, err := f.conn.UpsertContacts(t.Context(), []connectors.RemoteContact{rc}); err != nil || res[0].Err != nil ||
+		res[0].ExternalID != "cnt_7" {
+		t.Fatalf("upsert: %+v %v", res, err)
 	}
 	got, _ := f.s.Contact("cnt_7")
 	if got.Name != "Seven" || got.ExternalSource != "shopify" || got.ExternalID != "cust_7" || len(f.s.Contacts()) != 1 {
@@ -63,8 +92,9 @@ func TestUpsertCreates(t *testing.T) {
 	rc := sampleContact(2)
 	rc.Tags = []string{"a", "b"}
 	rc.CustomFields = map[string]any{"tier": "gold"}
-	if res, err := f.conn.UpsertContacts(t.Context(), []connectors.RemoteContact{rc}); err != nil || res[0] != nil {
-		t.Fatalf("upsert: %v %v", res, err)
+	if res, err := f.conn.UpsertContacts(t.Context(), []connectors.RemoteContact{rc}); err != nil || res[0].Err != nil ||
+		res[0].ExternalID != rc.ExternalID {
+		t.Fatalf("upsert: %+v %v, want it reported under its crmhub external id", res, err)
 	}
 	cs := f.s.Contacts()
 	if len(cs) != 1 || cs[0].ExternalSource != ExternalSource || cs[0].ExternalID != rc.ExternalID ||
@@ -96,7 +126,7 @@ func TestUpsertIdentityConflict(t *testing.T) {
 	}
 	for i, want := range []bool{true, true, false} {
 		var ie connectors.ItemError
-		if got := errors.As(res[i], &ie); got != want {
+		if got := errors.As(res[i].Err, &ie); got != want {
 			t.Errorf("result %d = %v, want an ItemError: %v", i, res[i], want)
 			continue
 		}
@@ -133,7 +163,7 @@ func TestUpsertRateLimitedMidBatch(t *testing.T) {
 		t.Errorf("%d contacts stored before the 429, want 2", got)
 	}
 	res, err := f.conn.UpsertContacts(t.Context(), items)
-	if err != nil || slices.ContainsFunc(res, func(e error) bool { return e != nil }) {
+	if err != nil || slices.ContainsFunc(res, func(r connectors.UpsertResult) bool { return r.Err != nil }) {
 		t.Fatalf("resend: %v %v", res, err)
 	}
 	if got := len(f.s.Contacts()); got != 5 {

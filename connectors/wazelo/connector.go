@@ -107,51 +107,68 @@ func parseCursor(cursor string) (int, error) {
 }
 
 // UpsertContacts writes each record with its own requests, in order: an
-// update of the record's ExternalID, and a create (with that id) when the
-// remote does not know it. A create refused for a phone number another
-// contact has updates that contact instead. A record the remote refuses
-// fails alone as a connectors.ItemError; a rate limit, an auth failure or
-// a transient error ends the call, and the records before it stay written
-// (writing them again is harmless).
-func (c *Connector) UpsertContacts(ctx context.Context, items []connectors.RemoteContact) ([]error, error) {
+// update of the record's ExternalID, and a create (asking for that id)
+// when the remote does not know it. A create refused for a phone number
+// another contact has updates that contact instead. Each record taken is
+// reported under the id the remote answered with: the one sent, the one
+// it assigned on create, or the id of the contact that has the phone. A
+// record the remote refuses fails alone as a connectors.ItemError; a rate
+// limit, an auth failure or a transient error ends the call, and the
+// records before it stay written (writing them again is harmless when
+// the remote kept the ids asked for).
+func (c *Connector) UpsertContacts(ctx context.Context, items []connectors.RemoteContact) ([]connectors.UpsertResult, error) {
 	if err := checkBatch("upserting contacts", len(items)); err != nil {
 		return nil, err
 	}
-	results := make([]error, len(items))
+	results := make([]connectors.UpsertResult, len(items))
 	for i, rc := range items {
-		err := c.upsertContact(ctx, rc)
+		id, err := c.upsertContact(ctx, rc)
 		if err == nil {
+			results[i].ExternalID = id
 			continue
 		}
 		ie, ok := itemError(i, rc.ExternalID, err)
 		if !ok {
 			return nil, err
 		}
-		results[i] = ie
+		results[i].Err = ie
 	}
 	return results, nil
 }
 
-// upsertContact writes one record; see UpsertContacts.
-func (c *Connector) upsertContact(ctx context.Context, rc connectors.RemoteContact) error {
+// upsertContact writes one record and returns its id at Wazelo; see
+// UpsertContacts.
+func (c *Connector) upsertContact(ctx context.Context, rc connectors.RemoteContact) (string, error) {
 	w := contactToWire(rc)
 	if rc.ExternalID != "" {
-		_, err := c.client.UpdateContact(ctx, rc.ExternalID, w)
+		got, err := c.client.UpdateContact(ctx, rc.ExternalID, w)
 		if !IsNotFound(err) {
-			return err
+			return idOr(got, rc.ExternalID), err
 		}
 	}
 	w.ID = rc.ExternalID
-	_, err := c.client.CreateContact(ctx, w)
+	created, err := c.client.CreateContact(ctx, w)
+	if err == nil {
+		return idOr(created, rc.ExternalID), nil
+	}
 	if !IsConflict(err) || w.Phone == nil {
-		return err
+		return "", err
 	}
 	existing, found, ferr := c.FindByPhone(ctx, *w.Phone)
 	if ferr != nil || !found {
-		return errors.Join(err, ferr) // the 409 stays the record's error
+		return "", errors.Join(err, ferr) // the 409 stays the record's error
 	}
-	_, err = c.client.UpdateContact(ctx, existing.ID, w)
-	return err
+	got, err := c.client.UpdateContact(ctx, existing.ID, w)
+	return idOr(got, existing.ID), err
+}
+
+// idOr is the id of the contact a write answered with, or id when the
+// answer carried none.
+func idOr(answer Contact, id string) string {
+	if answer.ID != "" {
+		return answer.ID
+	}
+	return id
 }
 
 // FindByPhone returns the contact whose phone has the digits of phone,
@@ -216,7 +233,7 @@ func (c *Connector) ListDeals(context.Context, string) (connectors.Page[connecto
 }
 
 // UpsertDeals is unsupported: Wazelo documents no deals.
-func (c *Connector) UpsertDeals(context.Context, []connectors.RemoteDeal) ([]error, error) {
+func (c *Connector) UpsertDeals(context.Context, []connectors.RemoteDeal) ([]connectors.UpsertResult, error) {
 	return nil, unsupported("deals")
 }
 
@@ -231,7 +248,7 @@ func (c *Connector) ListUsers(context.Context, string) (connectors.Page[connecto
 }
 
 // UpsertUsers is unsupported: Wazelo documents no users API.
-func (c *Connector) UpsertUsers(context.Context, []connectors.RemoteUser) ([]error, error) {
+func (c *Connector) UpsertUsers(context.Context, []connectors.RemoteUser) ([]connectors.UpsertResult, error) {
 	return nil, unsupported("users")
 }
 

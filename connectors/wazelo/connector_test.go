@@ -22,6 +22,39 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// TestConformanceRemoteAssignsIDs runs the suite against a Wazelo that
+// gives new contacts ids of its own: the connector reports them.
+func TestConformanceRemoteAssignsIDs(t *testing.T) {
+	connectortest.Run(t, connectortest.Harness{
+		Start:          func(t *testing.T) connectortest.Fake { return startFake(t, wazelotest.Options{AssignIDs: true}) },
+		Contact:        sampleContact,
+		InvalidContact: invalidContact,
+	})
+}
+
+// A remote that assigns its own ids: the create is reported under the id
+// it gave, and a write by that id updates the same contact.
+func TestCreateReportsTheAssignedID(t *testing.T) {
+	f := startFake(t, wazelotest.Options{AssignIDs: true})
+	rc := sampleContact(0)
+	results, err := f.conn.UpsertContacts(t.Context(), []connectors.RemoteContact{rc})
+	if err != nil || results[0].Err != nil {
+		t.Fatalf("upsert: %v %v", results, err)
+	}
+	stored := f.s.Contacts()
+	if len(stored) != 1 || stored[0].ID == rc.ExternalID || results[0].ExternalID != stored[0].ID {
+		t.Fatalf("reported %q; stored %+v", results[0].ExternalID, stored)
+	}
+	rc.ExternalID, rc.Name = results[0].ExternalID, ptr("Renamed")
+	results, err = f.conn.UpsertContacts(t.Context(), []connectors.RemoteContact{rc})
+	if err != nil || results[0].Err != nil || results[0].ExternalID != stored[0].ID {
+		t.Fatalf("update: %v %v", results, err)
+	}
+	if stored := f.s.Contacts(); len(stored) != 1 || deref(stored[0].Name) != "Renamed" {
+		t.Errorf("after the update by the reported id: %+v", stored)
+	}
+}
+
 // fake is a wazelotest server seen in domain terms, for connectortest.
 type fake struct {
 	s    *wazelotest.Server
@@ -131,8 +164,11 @@ func TestDuplicatePhoneUpdatesTheExistingContact(t *testing.T) {
 	rc.ExternalID = "contact_hub1"
 	rc.Identifiers = []crmhub.Identifier{{Type: crmhub.IdentityPhone, Value: "+91 98765 43210"}}
 	results, err := f.conn.UpsertContacts(t.Context(), []connectors.RemoteContact{rc})
-	if err != nil || results[0] != nil {
+	if err != nil || results[0].Err != nil {
 		t.Fatalf("upsert: %v %v", results, err)
+	}
+	if results[0].ExternalID != "cnt_01HX4K9" {
+		t.Errorf("reported %q, want the id of the contact that has the phone", results[0].ExternalID)
 	}
 	got, _ := f.s.Contact("cnt_01HX4K9")
 	if deref(got.Name) != "Contact 1" || got.Phone != "919876543210" {
@@ -175,8 +211,8 @@ func TestConflictWithoutMatchFailsTheRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, e := range results {
-		ie := errorAs[connectors.ItemError](t, e)
+	for i, res := range results {
+		ie := errorAs[connectors.ItemError](t, res.Err)
 		if ie.Index != i || ie.ID != batch[i].ExternalID || ie.Code != CodeConflict {
 			t.Errorf("result %d: %+v", i, ie)
 		}
@@ -195,7 +231,7 @@ func TestUpdateToAnotherContactsPhoneFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ie := errorAs[connectors.ItemError](t, results[0]); ie.Code != CodeConflict {
+	if ie := errorAs[connectors.ItemError](t, results[0].Err); ie.Code != CodeConflict {
 		t.Errorf("got %+v, want CONFLICT", ie)
 	}
 }
@@ -208,10 +244,10 @@ func TestInvalidRecordNamesItsFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ie := errorAs[connectors.ItemError](t, results[1])
+	ie := errorAs[connectors.ItemError](t, results[1].Err)
 	wantEqual(t, "item error", ie, connectors.ItemError{Index: 1, ID: "cnt_s0000", Code: CodeValidation,
 		Fields: []string{"phone"}, Message: "Request body failed validation"})
-	if results[0] != nil {
+	if results[0].Err != nil {
 		t.Errorf("the valid record failed: %v", results[0])
 	}
 }
@@ -236,7 +272,7 @@ func TestRateLimitMidBatchEndsTheCall(t *testing.T) {
 	}
 	// The engine's retry writes the whole batch again, harmlessly.
 	results, err = f.conn.UpsertContacts(ctx, batch)
-	if err != nil || results[0] != nil || results[1] != nil || results[2] != nil {
+	if err != nil || results[0].Err != nil || results[1].Err != nil || results[2].Err != nil {
 		t.Fatalf("retry: %v %v", results, err)
 	}
 	if n := len(f.s.Contacts()); n != 3 {

@@ -28,11 +28,11 @@
 //     the country code and no "+" (like the webhook's "from"); a "+" or
 //     punctuation read from the remote is tolerated. Mapping rules are in
 //     mapping.go.
-//   - POST /contacts accepts the caller's id. The connector creates a
-//     record under its ExternalID, so the id the hub links is the remote's
-//     id and every write is idempotent. Should the remote assign its own
-//     id anyway, the record is still accepted: the connectors interface
-//     has no way to report the new id (see the package's report).
+//   - POST /contacts may accept the caller's id: the connector asks for
+//     the record's ExternalID, so that a write repeated after a rate limit
+//     updates instead of creating again. Whatever id the remote answers
+//     with (the one asked for, or its own) is the one UpsertContacts
+//     reports, and the engine links the hub record by it.
 //   - Lists take limit up to 100 (the connector asks for 100) and order
 //     records by creation. meta.total is the count of the whole listing;
 //     without meta, a full page means another may follow. meta.limit, when
@@ -49,7 +49,9 @@
 //     read too. They become ItemError.Fields.
 //   - There are no bulk routes: each record costs one request (two when it
 //     is new), and a batch that hits a rate limit is retried whole by the
-//     engine, which is harmless since writes are by id.
+//     engine, which is harmless: the records written before it are
+//     updated by the id asked for or, when the remote assigned its own,
+//     found by their phone (which Wazelo requires) after the create's 409.
 //   - No deals or users are documented: those methods return
 //     connectors.ErrUnsupported. Conversations and campaigns are not used.
 //   - Messages: POST /messages with {to, type, text, media_url, template

@@ -40,22 +40,20 @@ var (
 // Connector is the connectors.Connector of Wazera: contacts only, since
 // the document has no deals or users.
 //
-// Wazera assigns contact ids itself. The connector reports a contact under
-// the hub's id when it created it (kept in CustomFieldExternalID) and under
-// Wazera's id otherwise, and keeps a map from those external ids to
-// Wazera ids, filled by every listing and write. An external id it has not
-// seen is tried as a Wazera id when it is an integer; otherwise (or when
-// that id is gone) the connector lists every contact once to find it. A
-// Connector lives for one sync run: the map starts empty each time.
+// Wazera assigns contact ids itself and the hub knows a Wazera contact by
+// that id: listings give it, and UpsertContacts reports the id a create
+// was given, which the engine links the hub record by. A record whose
+// external id is not a Wazera id (the hub's own id, on a first push) is
+// created. The connector remembers the contacts it created, by the
+// external id they were sent under, so that the engine's resend of a batch
+// after a whole-request error updates them instead of creating them again;
+// a Connector lives for one sync run.
 type Connector struct {
 	client    *Client
 	accountID int64 // 0 when OptionWhatsAppAccountID is not set
 
 	mu      sync.Mutex
-	index   map[string]string // external id -> Wazera id
-	scanned bool              // index holds every contact listed once
-
-	scanMu sync.Mutex // one full listing at a time
+	created map[string]string // external id sent -> Wazera id it was created under
 }
 
 // NewConnector builds the Wazera connector of one connection. Its
@@ -84,7 +82,7 @@ func newConnector(cfg connectors.Config, base Config) (*Connector, error) {
 		return nil, err
 	}
 	base.BaseURL, base.APIKey, base.HTTPClient, base.Plan = cfg.BaseURL, cfg.APIKey, cfg.HTTPClient, plan
-	return &Connector{client: New(base), accountID: account, index: map[string]string{}}, nil
+	return &Connector{client: New(base), accountID: account, created: map[string]string{}}, nil
 }
 
 // optionInt reads a positive integer option given as a JSON number or a
@@ -145,7 +143,6 @@ func (c *Connector) ListContacts(ctx context.Context, cursor string) (connectors
 	p.Items = make([]connectors.RemoteContact, len(wp.Data))
 	for i, w := range wp.Data {
 		p.Items[i] = contactFromWire(w)
-		c.remember(p.Items[i].ExternalID, string(w.ID))
 	}
 	p.Total = max(wp.Meta.Total, 0)
 	if wp.More(page, MaxPerPage) {
@@ -155,24 +152,27 @@ func (c *Connector) ListContacts(ctx context.Context, cursor string) (connectors
 }
 
 // UpsertContacts writes items one request each, in order: PUT for a record
-// whose external id names a Wazera contact, POST otherwise. A record the
+// whose external id is a Wazera id, POST for the others and for one whose
+// Wazera contact is gone. Each record written is reported under its
+// Wazera id: the one sent, or the one a POST answered with. A record the
 // remote refuses (a 4xx such as 422) becomes an ItemError and the others
 // go on; an error about the whole request (401/403, 429, 5xx, transport)
 // stops the call and is returned, the records written before it staying
-// written: a retry of the batch updates them instead of creating them
-// again.
-func (c *Connector) UpsertContacts(ctx context.Context, items []connectors.RemoteContact) ([]error, error) {
+// written: a resend of the batch to this Connector updates those it
+// created instead of creating them again.
+func (c *Connector) UpsertContacts(ctx context.Context, items []connectors.RemoteContact) ([]connectors.UpsertResult, error) {
 	if err := checkBatch("upserting contacts", len(items)); err != nil {
 		return nil, err
 	}
-	results := make([]error, len(items))
+	results := make([]connectors.UpsertResult, len(items))
 	for i, rc := range items {
-		err := c.upsertContact(ctx, rc)
+		id, err := c.upsertContact(ctx, rc)
 		if err == nil {
+			results[i].ExternalID = id
 			continue
 		}
 		if ie := itemError(err, i, rc.ExternalID); ie != nil {
-			results[i] = ie
+			results[i].Err = ie
 			continue
 		}
 		return nil, err
@@ -180,136 +180,64 @@ func (c *Connector) UpsertContacts(ctx context.Context, items []connectors.Remot
 	return results, nil
 }
 
-// upsertContact writes one record.
-func (c *Connector) upsertContact(ctx context.Context, rc connectors.RemoteContact) error {
-	for guess := true; ; guess = false {
-		rid, ok, err := c.locate(ctx, rc.ExternalID, guess)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			created, err := c.client.CreateContact(ctx, contactToWire(rc, true))
-			if err == nil {
-				c.remember(rc.ExternalID, string(created.ID))
-			}
-			return err
-		}
-		_, err = c.client.UpdateContact(ctx, rid, contactToWire(rc, rid != rc.ExternalID))
-		if !IsNotFound(err) || !guess {
-			return err
-		}
-		c.forget(rc.ExternalID) // gone from Wazera: look again, then create
+// upsertContact writes one record and returns its Wazera id.
+func (c *Connector) upsertContact(ctx context.Context, rc connectors.RemoteContact) (string, error) {
+	w := contactToWire(rc)
+	rid, ok := c.createdAs(rc.ExternalID)
+	if !ok && isRemoteID(rc.ExternalID) {
+		rid, ok = rc.ExternalID, true
 	}
+	if ok {
+		_, err := c.client.UpdateContact(ctx, rid, w)
+		if !IsNotFound(err) {
+			return rid, err
+		}
+		// Gone from Wazera: create it again, under a new id.
+	}
+	created, err := c.client.CreateContact(ctx, w)
+	if err != nil {
+		return "", err
+	}
+	if created.ID == "" {
+		return "", fmt.Errorf("wazera: creating contact %q: the answer carries no id", rc.ExternalID)
+	}
+	c.mu.Lock()
+	c.created[rc.ExternalID] = string(created.ID)
+	c.mu.Unlock()
+	return string(created.ID), nil
+}
+
+// createdAs returns the Wazera id of the contact this Connector created
+// for external id ext, if it did.
+func (c *Connector) createdAs(ext string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rid, ok := c.created[ext]
+	return rid, ok && ext != ""
 }
 
 // DeleteContacts deletes records one request each and returns the
-// external ids Wazera did not have.
+// external ids Wazera did not have; an id that is not a Wazera id cannot
+// be there.
 func (c *Connector) DeleteContacts(ctx context.Context, externalIDs []string) ([]string, error) {
 	if err := checkBatch("deleting contacts", len(externalIDs)); err != nil {
 		return nil, err
 	}
 	missing := []string{}
 	for _, ext := range externalIDs {
-		gone, err := c.deleteContact(ctx, ext)
-		if err != nil {
-			return nil, err
-		}
-		if gone {
+		if !isRemoteID(ext) {
 			missing = append(missing, ext)
+			continue
+		}
+		err := c.client.DeleteContact(ctx, ext)
+		switch {
+		case IsNotFound(err):
+			missing = append(missing, ext)
+		case err != nil:
+			return nil, err
 		}
 	}
 	return missing, nil
-}
-
-// deleteContact deletes one record and reports whether it was missing.
-func (c *Connector) deleteContact(ctx context.Context, ext string) (missing bool, err error) {
-	for guess := true; ; guess = false {
-		rid, ok, err := c.locate(ctx, ext, guess)
-		if err != nil || !ok {
-			return err == nil, err
-		}
-		err = c.client.DeleteContact(ctx, rid)
-		if IsNotFound(err) {
-			c.forget(ext)
-			if guess {
-				continue
-			}
-			return true, nil
-		}
-		if err == nil {
-			c.forget(ext)
-		}
-		return false, err
-	}
-}
-
-// locate returns the Wazera id of the contact known by ext. With guess,
-// an unseen integer ext is taken as a Wazera id without asking. Otherwise
-// the connector lists every contact once per Connector to find it; ok is
-// false when no contact has ext.
-func (c *Connector) locate(ctx context.Context, ext string, guess bool) (rid string, ok bool, err error) {
-	if rid, ok := c.lookup(ext); ok {
-		return rid, true, nil
-	}
-	if ext == "" {
-		return "", false, nil
-	}
-	if guess && isRemoteID(ext) {
-		return ext, true, nil
-	}
-	if err := c.scan(ctx); err != nil {
-		return "", false, fmt.Errorf("wazera: looking for contact %q: %w", ext, err)
-	}
-	rid, ok = c.lookup(ext)
-	return rid, ok, nil
-}
-
-// scan lists every contact into the index, once per Connector.
-func (c *Connector) scan(ctx context.Context) error {
-	c.scanMu.Lock()
-	defer c.scanMu.Unlock()
-	c.mu.Lock()
-	done := c.scanned
-	c.mu.Unlock()
-	if done {
-		return nil
-	}
-	for cursor := ""; ; {
-		p, err := c.ListContacts(ctx, cursor)
-		if err != nil {
-			return err
-		}
-		if p.Next == "" {
-			break
-		}
-		cursor = p.Next
-	}
-	c.mu.Lock()
-	c.scanned = true
-	c.mu.Unlock()
-	return nil
-}
-
-func (c *Connector) lookup(ext string) (string, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	rid, ok := c.index[ext]
-	return rid, ok
-}
-
-func (c *Connector) remember(ext, rid string) {
-	if ext == "" || rid == "" {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.index[ext] = rid
-}
-
-func (c *Connector) forget(ext string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.index, ext)
 }
 
 // isRemoteID reports whether ext has the form of a Wazera id, a positive
@@ -333,7 +261,7 @@ func (c *Connector) ListDeals(context.Context, string) (connectors.Page[connecto
 }
 
 // UpsertDeals: Wazera has no deals.
-func (c *Connector) UpsertDeals(context.Context, []connectors.RemoteDeal) ([]error, error) {
+func (c *Connector) UpsertDeals(context.Context, []connectors.RemoteDeal) ([]connectors.UpsertResult, error) {
 	return nil, connectors.ErrUnsupported
 }
 
@@ -348,6 +276,6 @@ func (c *Connector) ListUsers(context.Context, string) (connectors.Page[connecto
 }
 
 // UpsertUsers: the document has no users route.
-func (c *Connector) UpsertUsers(context.Context, []connectors.RemoteUser) ([]error, error) {
+func (c *Connector) UpsertUsers(context.Context, []connectors.RemoteUser) ([]connectors.UpsertResult, error) {
 	return nil, connectors.ErrUnsupported
 }

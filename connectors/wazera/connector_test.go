@@ -3,6 +3,7 @@ package wazera
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"testing"
@@ -53,13 +54,13 @@ func (f *fake) BadKey() connectors.Connector {
 	return c
 }
 
-// Seed stores contacts as the connector would have created them: under
-// a Wazera id, with the hub's id in CustomFieldExternalID.
+// Seed stores contacts under their external ids, which are Wazera ids.
 func (f *fake) Seed(t *testing.T, contacts []connectors.RemoteContact) {
 	t.Helper()
 	wire := make([]Contact, len(contacts))
 	for i, rc := range contacts {
-		wire[i] = contactToWire(rc, true)
+		wire[i] = contactToWire(rc)
+		wire[i].ID = ID(rc.ExternalID)
 	}
 	var stored []wazeratest.Contact
 	reshape(t, wire, &stored)
@@ -97,11 +98,13 @@ func reshape(t *testing.T, v, out any) {
 	}
 }
 
-// sampleContact is a contact Wazera keeps in full: a hub-style id, a
-// name, a WhatsApp number and, for odd i, an email.
+// sampleContact is a contact Wazera keeps in full: a Wazera id (so that
+// Seed can store it; an upsert finds no such contact and creates it under
+// a new id, which it reports), a name, a WhatsApp number and, for odd i,
+// an email.
 func sampleContact(i int) connectors.RemoteContact {
 	c := connectors.RemoteContact{
-		ExternalID:   fmt.Sprintf("contact_%04d", i),
+		ExternalID:   strconv.Itoa(100000 + i),
 		Name:         ptr(fmt.Sprintf("Contact %d", i)),
 		Identifiers:  []crmhub.Identifier{{Type: crmhub.IdentityWhatsApp, Value: fmt.Sprintf("+7999%07d", i)}},
 		Tags:         []string{"customer"},
@@ -127,17 +130,14 @@ func TestUpsertUpdatesAKnownWazeraID(t *testing.T) {
 	rc := sampleContact(1)
 	rc.ExternalID = id
 	results, err := c.UpsertContacts(t.Context(), []connectors.RemoteContact{rc})
-	if err != nil || results[0] != nil {
-		t.Fatalf("upsert: %v %v", results, err)
+	if err != nil || results[0].Err != nil || results[0].ExternalID != id {
+		t.Fatalf("upsert: %+v %v, want it reported as %s", results, err, id)
 	}
 	wantCalls(t, s, map[string]int{wazeratest.RouteUpdateContact: 1})
 	got, _ := s.Contact(seeded[0].ID)
 	if *got.Name != "Contact 1" || got.Phone != "+79990000001" || *got.Email != "c1@example.com" ||
-		!slices.Equal(got.Tags, []string{"customer"}) {
+		!slices.Equal(got.Tags, []string{"customer"}) || !reflect.DeepEqual(got.CustomFields, map[string]any{"company": "Acme 1"}) {
 		t.Errorf("stored %+v", got)
-	}
-	if _, ok := got.CustomFields[CustomFieldExternalID]; ok {
-		t.Errorf("a record under its own Wazera id got %s: %v", CustomFieldExternalID, got.CustomFields)
 	}
 }
 
@@ -146,55 +146,67 @@ func TestUpsertOfAGoneWazeraIDCreatesIt(t *testing.T) {
 	rc := sampleContact(0)
 	rc.ExternalID = "77"
 	results, err := c.UpsertContacts(t.Context(), []connectors.RemoteContact{rc})
-	if err != nil || results[0] != nil {
+	if err != nil || results[0].Err != nil {
 		t.Fatalf("upsert: %v %v", results, err)
 	}
-	wantCalls(t, s, map[string]int{wazeratest.RouteUpdateContact: 1, wazeratest.RouteListContacts: 1,
-		wazeratest.RouteCreateContact: 1})
-	p, err := c.ListContacts(t.Context(), "")
-	if err != nil || len(p.Items) != 1 || p.Items[0].ExternalID != "77" {
-		t.Fatalf("listed %+v %v, want the contact under 77", p.Items, err)
+	wantCalls(t, s, map[string]int{wazeratest.RouteUpdateContact: 1, wazeratest.RouteCreateContact: 1})
+	stored := s.Contacts()
+	if len(stored) != 1 || results[0].ExternalID != strconv.FormatInt(stored[0].ID, 10) || results[0].ExternalID == "77" {
+		t.Fatalf("reported %q; stored %+v", results[0].ExternalID, stored)
 	}
-	// Deleting it by that id finds it under its new Wazera id.
-	c2, _ := newConnector(connectors.Config{BaseURL: s.URL, APIKey: s.APIKey(), HTTPClient: s.Client()}, Config{Limiter: unlimited()})
-	missing, err := c2.DeleteContacts(t.Context(), []string{"77"})
-	if err != nil || len(missing) != 0 || len(s.Contacts()) != 0 {
-		t.Fatalf("delete: missing %v, %v; %d stored", missing, err, len(s.Contacts()))
+	p, err := c.ListContacts(t.Context(), "")
+	if err != nil || len(p.Items) != 1 || p.Items[0].ExternalID != results[0].ExternalID {
+		t.Fatalf("listed %+v %v, want the contact under its new id", p.Items, err)
 	}
 }
 
-func TestUnknownIDsAreLookedUpOnce(t *testing.T) {
+// A first push (the hub's ids) creates each record without looking for
+// it, reports Wazera's ids and sends nothing of the hub's id; a write by
+// the id reported updates the record.
+func TestCreateReportsWazeraIDs(t *testing.T) {
 	c, s := newTestConnector(t, wazeratest.Options{}, nil)
 	ctx := t.Context()
-	for i := range 3 {
-		if results, err := c.UpsertContacts(ctx, []connectors.RemoteContact{sampleContact(i)}); err != nil || results[0] != nil {
-			t.Fatalf("upsert %d: %v %v", i, results, err)
+	batch := []connectors.RemoteContact{sampleContact(0), sampleContact(1), sampleContact(2)}
+	for i := range batch {
+		batch[i].ExternalID = fmt.Sprintf("contact_%04d", i)
+	}
+	results, err := c.UpsertContacts(ctx, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCalls(t, s, map[string]int{wazeratest.RouteCreateContact: 3})
+	stored := s.Contacts()
+	for i, res := range results {
+		if res.Err != nil || res.ExternalID != strconv.FormatInt(stored[i].ID, 10) {
+			t.Errorf("result %d = %+v, want Wazera id %d", i, res, stored[i].ID)
+		}
+		if !reflect.DeepEqual(stored[i].CustomFields, batch[i].CustomFields) {
+			t.Errorf("contact %d custom fields %v, want the record's only", i, stored[i].CustomFields)
 		}
 	}
-	// One full listing found nothing; the creates were remembered.
-	wantCalls(t, s, map[string]int{wazeratest.RouteListContacts: 1, wazeratest.RouteCreateContact: 3})
 	changed := sampleContact(9)
-	changed.ExternalID = sampleContact(1).ExternalID
-	if results, err := c.UpsertContacts(ctx, []connectors.RemoteContact{changed}); err != nil || results[0] != nil {
-		t.Fatalf("update: %v %v", results, err)
+	changed.ExternalID = results[1].ExternalID
+	if res, err := c.UpsertContacts(ctx, []connectors.RemoteContact{changed}); err != nil || res[0].ExternalID != changed.ExternalID {
+		t.Fatalf("update: %v %v", res, err)
 	}
-	wantCalls(t, s, map[string]int{wazeratest.RouteListContacts: 1, wazeratest.RouteCreateContact: 3,
-		wazeratest.RouteUpdateContact: 1})
-	stored := s.Contacts()
-	if *stored[1].Name != "Contact 9" || stored[1].CustomFields[CustomFieldExternalID] != "contact_0001" {
-		t.Errorf("updated record %+v", stored[1])
+	wantCalls(t, s, map[string]int{wazeratest.RouteCreateContact: 3, wazeratest.RouteUpdateContact: 1})
+	if stored := s.Contacts(); len(stored) != 3 || *stored[1].Name != "Contact 9" {
+		t.Errorf("after the update: %+v", stored)
 	}
 }
 
 func TestWholeRequestErrorStopsTheBatch(t *testing.T) {
-	// Request 1 is the lookup listing, 2 the first create, 3 the second.
+	// Request 1 is the first create, 2 the second.
 	c, s := newTestConnector(t, wazeratest.Options{Inject: func(_ string, n int) *wazeratest.Fault {
-		if n == 3 {
+		if n == 2 {
 			return &wazeratest.Fault{Status: 503}
 		}
 		return nil
 	}}, nil)
 	batch := []connectors.RemoteContact{sampleContact(0), sampleContact(1), sampleContact(2)}
+	for i := range batch {
+		batch[i].ExternalID = fmt.Sprintf("contact_%04d", i)
+	}
 	results, err := c.UpsertContacts(t.Context(), batch)
 	errorAs[*connectors.TransientError](t, err)
 	if results != nil {
@@ -203,16 +215,21 @@ func TestWholeRequestErrorStopsTheBatch(t *testing.T) {
 	if n := len(s.Contacts()); n != 1 {
 		t.Fatalf("%d contacts stored before the 503, want 1", n)
 	}
-	// The engine's retry of the batch updates what was written.
+	// The engine's resend of the batch updates what was written.
 	results, err = c.UpsertContacts(t.Context(), batch)
-	if err != nil || slices.ContainsFunc(results, func(e error) bool { return e != nil }) {
+	if err != nil || slices.ContainsFunc(results, func(r connectors.UpsertResult) bool { return r.Err != nil }) {
 		t.Fatalf("retry: %v %v", results, err)
 	}
-	if n := len(s.Contacts()); n != 3 {
-		t.Errorf("%d contacts stored after the retry, want 3 (no duplicates)", n)
+	stored := s.Contacts()
+	if len(stored) != 3 {
+		t.Errorf("%d contacts stored after the retry, want 3 (no duplicates)", len(stored))
 	}
-	wantCalls(t, s, map[string]int{wazeratest.RouteListContacts: 1, wazeratest.RouteCreateContact: 4,
-		wazeratest.RouteUpdateContact: 1})
+	for i, res := range results {
+		if i < len(stored) && res.ExternalID != strconv.FormatInt(stored[i].ID, 10) {
+			t.Errorf("result %d reported %q, want %d", i, res.ExternalID, stored[i].ID)
+		}
+	}
+	wantCalls(t, s, map[string]int{wazeratest.RouteCreateContact: 4, wazeratest.RouteUpdateContact: 1})
 }
 
 func TestListContactsPagesByNumber(t *testing.T) {
@@ -245,8 +262,8 @@ func TestDeleteByWazeraID(t *testing.T) {
 	c, s := newTestConnector(t, wazeratest.Options{}, nil)
 	seeded := s.PutContacts(wazeratest.Contact{Phone: "+79990000001"}, wazeratest.Contact{Phone: "+79990000002"})
 	id := strconv.FormatInt(seeded[0].ID, 10)
-	missing, err := c.DeleteContacts(t.Context(), []string{id, "999"})
-	if err != nil || !slices.Equal(missing, []string{"999"}) {
+	missing, err := c.DeleteContacts(t.Context(), []string{id, "999", "contact_0001"})
+	if err != nil || !slices.Equal(missing, []string{"999", "contact_0001"}) {
 		t.Fatalf("missing %v, %v", missing, err)
 	}
 	if stored := s.Contacts(); len(stored) != 1 || stored[0].ID != seeded[1].ID {

@@ -38,10 +38,12 @@
 //     null or empty when the hub has none, so PUT clears what the hub
 //     cleared whether Wazera replaces or patches.
 //   - There is no batch route, so each record is one request, and no way
-//     to choose a contact's id. A contact the connector creates keeps the
-//     hub's id in the custom field CustomFieldExternalID and is reported
-//     under it; see Connector. The document has no deals or users:
-//     those methods return connectors.ErrUnsupported.
+//     to choose a contact's id: the hub knows a contact by Wazera's id.
+//     A record pushed for the first time is created with POST and
+//     reported under the id the answer carries, which the engine links
+//     it by; nothing of the hub's is stored on the contact. See
+//     Connector. The document has no deals or users: those methods
+//     return connectors.ErrUnsupported.
 //   - Webhook bodies are {"event", "timestamp", "data"}, data being the
 //     message (or {"message": ...}) with id (or message_id), from/to,
 //     type, content {body | url, caption}, status, contact {id, name,

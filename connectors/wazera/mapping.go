@@ -1,8 +1,6 @@
 package wazera
 
 import (
-	"encoding/json"
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -11,12 +9,6 @@ import (
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/connectors"
 )
-
-// CustomFieldExternalID is the custom field in which the connector keeps
-// the hub's id of a contact it created. Wazera assigns its own ids on
-// POST and the Connector interface has no way to report them, so a
-// contact the hub pushed is read back under the id the hub gave it.
-const CustomFieldExternalID = "crmhub_id"
 
 // This file converts between the wire Contact and connectors.RemoteContact,
 // both ways, without I/O. Where the document leaves room:
@@ -29,15 +21,15 @@ const CustomFieldExternalID = "crmhub_id"
 //   - TELEGRAM, INSTAGRAM, VK, EXTERNAL_ID and CONTACT_ID identifiers, the
 //     uri and the responsible user have no field on Wazera: not sent, and
 //     read back empty.
-//   - tags and custom_fields map one to one; CustomFieldExternalID is not
-//     shown to the hub as a custom field.
+//   - tags and custom_fields map one to one.
+//   - The ExternalID is Wazera's id, both ways.
 //   - An empty name, phone or email read from Wazera is nil; one the hub
 //     does not have is sent as null, so that an update clears it.
 
 // contactFromWire converts a Wazera contact to the domain's RemoteContact.
 func contactFromWire(w Contact) connectors.RemoteContact {
 	rc := connectors.RemoteContact{
-		ExternalID: externalID(w),
+		ExternalID: string(w.ID),
 		Name:       nonEmpty(deref(w.Name)),
 		Tags:       slices.Clone([]string(w.Tags)),
 	}
@@ -49,10 +41,6 @@ func contactFromWire(w Contact) connectors.RemoteContact {
 	}
 	if len(w.CustomFields) > 0 {
 		rc.CustomFields = maps.Clone(w.CustomFields)
-		delete(rc.CustomFields, CustomFieldExternalID)
-		if len(rc.CustomFields) == 0 {
-			rc.CustomFields = nil
-		}
 	}
 	if len(rc.Tags) == 0 {
 		rc.Tags = nil
@@ -61,24 +49,9 @@ func contactFromWire(w Contact) connectors.RemoteContact {
 	return rc
 }
 
-// externalID is the id the hub knows a Wazera contact by: the hub's own id
-// when the connector created it, else Wazera's id.
-func externalID(w Contact) string {
-	switch v := w.CustomFields[CustomFieldExternalID].(type) {
-	case string:
-		if v = strings.TrimSpace(v); v != "" {
-			return v
-		}
-	case float64, json.Number:
-		return fmt.Sprint(v)
-	}
-	return string(w.ID)
-}
-
-// contactToWire converts a RemoteContact to the Wazera contact to send.
-// carryID keeps rc.ExternalID in CustomFieldExternalID: it is set when the
-// record's Wazera id is not its external id.
-func contactToWire(rc connectors.RemoteContact, carryID bool) Contact {
+// contactToWire converts a RemoteContact to the Wazera contact to send,
+// without its id (which goes in the path, or is Wazera's to choose).
+func contactToWire(rc connectors.RemoteContact) Contact {
 	w := Contact{
 		Name:         nonEmpty(strings.TrimSpace(deref(rc.Name))),
 		Tags:         Tags(slices.Clone(rc.Tags)),
@@ -89,10 +62,6 @@ func contactToWire(rc connectors.RemoteContact, carryID bool) Contact {
 	}
 	if w.CustomFields == nil {
 		w.CustomFields = map[string]any{}
-	}
-	delete(w.CustomFields, CustomFieldExternalID)
-	if carryID && rc.ExternalID != "" {
-		w.CustomFields[CustomFieldExternalID] = rc.ExternalID
 	}
 	if p := firstOf(rc.Identifiers, crmhub.IdentityWhatsApp, crmhub.IdentityWAID, crmhub.IdentityPhone); p != "" {
 		w.Phone = &p

@@ -26,7 +26,7 @@ func TestCreateExampleRoundTrips(t *testing.T) {
 		Tags:         []string{"customer", "vip"},
 		CustomFields: map[string]any{"company": "Acme Inc"},
 	})
-	got, err := json.Marshal(contactToWire(rc, false))
+	got, err := json.Marshal(contactToWire(rc))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,25 +45,19 @@ func TestErrorExampleDecodes(t *testing.T) {
 
 func TestContactFromWire(t *testing.T) {
 	w := Contact{ID: "17", Name: ptr(""), Phone: ptr(" 1 (234) 567-890 "), Email: ptr(""),
-		CustomFields: map[string]any{CustomFieldExternalID: "contact_ab", "plan": float64(3)},
+		CustomFields: map[string]any{"crmhub_id": "contact_ab", "plan": float64(3)},
 		UpdatedAt:    "2026-03-15 10:00:00"}
 	rc := contactFromWire(w)
+	// The external id is Wazera's; every custom field is the contact's,
+	// even one named like the hub's id, which the connector once wrote.
 	wantEqual(t, "contact", rc, connectors.RemoteContact{
-		ExternalID:   "contact_ab",
+		ExternalID:   "17",
 		Identifiers:  []crmhub.Identifier{{Type: crmhub.IdentityWhatsApp, Value: "+1234567890"}},
-		CustomFields: map[string]any{"plan": float64(3)},
+		CustomFields: map[string]any{"crmhub_id": "contact_ab", "plan": float64(3)},
 		UpdatedAt:    ptr(time.Date(2026, 3, 15, 10, 0, 0, 0, time.UTC)),
 	})
-	// Without the hub's id the Wazera id is the external id; a numeric
-	// hub id is read as text.
-	if got := contactFromWire(Contact{ID: "17"}).ExternalID; got != "17" {
-		t.Errorf("external id %q, want 17", got)
-	}
-	if got := contactFromWire(Contact{ID: "17", CustomFields: map[string]any{CustomFieldExternalID: float64(77)}}).ExternalID; got != "77" {
-		t.Errorf("external id %q, want 77", got)
-	}
-	if rc := contactFromWire(Contact{ID: "1", CustomFields: map[string]any{CustomFieldExternalID: "x"}}); rc.CustomFields != nil {
-		t.Errorf("custom fields %v, want nil once the hub id is removed", rc.CustomFields)
+	if rc := contactFromWire(Contact{ID: "1", CustomFields: map[string]any{}}); rc.CustomFields != nil {
+		t.Errorf("custom fields %v, want nil when the contact has none", rc.CustomFields)
 	}
 }
 
@@ -78,17 +72,17 @@ func TestContactToWire(t *testing.T) {
 			{Type: crmhub.IdentityEmail, Value: "second@example.com"},
 		},
 		URI:          ptr("https://crm.example.com/1"),
-		CustomFields: map[string]any{CustomFieldExternalID: "stale", "a": "b"},
+		CustomFields: map[string]any{"a": "b"},
 	}
-	got, _ := json.Marshal(contactToWire(rc, true))
+	got, _ := json.Marshal(contactToWire(rc))
 	// WHATSAPP wins over PHONE whatever the order; unparsable national
 	// numbers keep their digits; email is normalized; uri and telegram
-	// have no field; the stale hub id is replaced.
-	sameJSON(t, "with id", got, []byte(`{"name":null,"phone":"+89990000002","email":"first@example.com",
-		"tags":[],"custom_fields":{"a":"b","crmhub_id":"contact_ab"}}`))
+	// have no field; the external id is not sent.
+	sameJSON(t, "hub id", got, []byte(`{"name":null,"phone":"+89990000002","email":"first@example.com",
+		"tags":[],"custom_fields":{"a":"b"}}`))
 
 	got, _ = json.Marshal(contactToWire(connectors.RemoteContact{ExternalID: "5",
-		Identifiers: []crmhub.Identifier{{Type: crmhub.IdentityWAID, Value: "+79990000003"}, {Type: crmhub.IdentityPhone, Value: "+79990000004"}}}, false))
+		Identifiers: []crmhub.Identifier{{Type: crmhub.IdentityWAID, Value: "+79990000003"}, {Type: crmhub.IdentityPhone, Value: "+79990000004"}}}))
 	sameJSON(t, "own id", got, []byte(`{"name":null,"phone":"+79990000003","email":null,"tags":[],"custom_fields":{}}`))
 }
 

@@ -118,8 +118,9 @@ func (c *Connector) ListContacts(ctx context.Context, cursor string) (connectors
 
 // UpsertContacts sends items in one request. Wazzup refuses a whole batch
 // when one record is invalid; the refused records become ItemErrors and
-// the rest is sent again, so only the bad records fail.
-func (c *Connector) UpsertContacts(ctx context.Context, items []connectors.RemoteContact) ([]error, error) {
+// the rest is sent again, so only the bad records fail. Wazzup keeps the
+// ids the CRM gives, so each record taken is reported under the id sent.
+func (c *Connector) UpsertContacts(ctx context.Context, items []connectors.RemoteContact) ([]connectors.UpsertResult, error) {
 	if err := checkBatch("upserting contacts", len(items), MaxBatch); err != nil {
 		return nil, err
 	}
@@ -128,14 +129,33 @@ func (c *Connector) UpsertContacts(ctx context.Context, items []connectors.Remot
 		return nil, err
 	}
 	wire := make([]Contact, len(items))
+	ids := make([]string, len(items))
 	for i, rc := range items {
 		wire[i] = contactToWire(rc, def)
+		ids[i] = string(wire[i].ID)
 	}
-	results := make([]error, len(items))
-	err = sendDroppingRejected(wire, allPositions(len(items)), results, func(b []Contact) error {
+	errs := make([]error, len(items))
+	err = sendDroppingRejected(wire, allPositions(len(items)), errs, func(b []Contact) error {
 		return c.client.UpsertContacts(ctx, b)
 	})
-	return results, err
+	return upsertResults(ids, errs, err)
+}
+
+// upsertResults pairs the ids sent with each record's error; nil after an
+// error of the whole call.
+func upsertResults(ids []string, errs []error, err error) ([]connectors.UpsertResult, error) {
+	if err != nil {
+		return nil, err
+	}
+	out := make([]connectors.UpsertResult, len(ids))
+	for i := range out {
+		if errs[i] != nil {
+			out[i].Err = errs[i]
+		} else {
+			out[i].ExternalID = ids[i]
+		}
+	}
+	return out, nil
 }
 
 // responsibleFallback returns the responsible user for records that have
@@ -206,27 +226,29 @@ func (c *Connector) ListDeals(ctx context.Context, cursor string) (connectors.Pa
 // UpsertDeals sends items with PATCH /v2/deals. A deal whose id is not an
 // integer fails alone without being sent; records the remote refuses fail
 // alone as with contacts.
-func (c *Connector) UpsertDeals(ctx context.Context, items []connectors.RemoteDeal) ([]error, error) {
+func (c *Connector) UpsertDeals(ctx context.Context, items []connectors.RemoteDeal) ([]connectors.UpsertResult, error) {
 	if err := checkBatch("upserting deals", len(items), MaxBatch); err != nil {
 		return nil, err
 	}
-	results := make([]error, len(items))
+	errs := make([]error, len(items))
+	ids := make([]string, len(items))
 	var wire []Deal
 	var pos []int
 	for i, rd := range items {
 		d, err := dealToWire(rd)
 		if err != nil {
-			results[i] = connectors.ItemError{Index: i, ID: rd.ExternalID, Code: CodeValidation,
+			errs[i] = connectors.ItemError{Index: i, ID: rd.ExternalID, Code: CodeValidation,
 				Fields: []string{"id"}, Message: err.Error()}
 			continue
 		}
+		ids[i] = strconv.FormatInt(d.ID, 10)
 		wire = append(wire, d)
 		pos = append(pos, i)
 	}
-	err := sendDroppingRejected(wire, pos, results, func(b []Deal) error {
+	err := sendDroppingRejected(wire, pos, errs, func(b []Deal) error {
 		return c.client.UpsertDeals(ctx, b)
 	})
-	return results, err
+	return upsertResults(ids, errs, err)
 }
 
 // DeleteDeals deletes deals one by one, since v2 has no bulk delete, and
@@ -275,19 +297,21 @@ func (c *Connector) ListUsers(ctx context.Context, cursor string) (connectors.Pa
 
 // UpsertUsers adds or renames users with PATCH /v2/users; records the
 // remote refuses fail alone.
-func (c *Connector) UpsertUsers(ctx context.Context, items []connectors.RemoteUser) ([]error, error) {
+func (c *Connector) UpsertUsers(ctx context.Context, items []connectors.RemoteUser) ([]connectors.UpsertResult, error) {
 	if err := checkBatch("upserting users", len(items), MaxBatch); err != nil {
 		return nil, err
 	}
 	wire := make([]User, len(items))
+	ids := make([]string, len(items))
 	for i, u := range items {
 		wire[i] = userToWire(u)
+		ids[i] = string(wire[i].ID)
 	}
-	results := make([]error, len(items))
-	err := sendDroppingRejected(wire, allPositions(len(items)), results, func(b []User) error {
+	errs := make([]error, len(items))
+	err := sendDroppingRejected(wire, allPositions(len(items)), errs, func(b []User) error {
 		return c.client.UpsertUsers(ctx, b)
 	})
-	return results, err
+	return upsertResults(ids, errs, err)
 }
 
 // sendDroppingRejected sends batch, whose records sit at pos in the

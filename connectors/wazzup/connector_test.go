@@ -163,7 +163,7 @@ func TestResponsibleFromOption(t *testing.T) {
 			f := startFake(t, wazzuptest.Options{Users: []wazzuptest.User{{ID: "first", Name: "First"}}},
 				map[string]any{OptionDefaultResponsibleUserID: opt})
 			results, err := f.conn.UpsertContacts(t.Context(), noResponsible(2))
-			if err != nil || results[0] != nil || results[1] != nil {
+			if err != nil || results[0].Err != nil || results[1].Err != nil {
 				t.Fatalf("upsert: %v %v", results, err)
 			}
 			want := fmt.Sprint(opt)
@@ -189,7 +189,7 @@ func TestResponsibleFallsBackToFirstUser(t *testing.T) {
 	batch := noResponsible(3)
 	batch[2].ResponsibleUserExternalID = ptr("second") // its own wins
 	for range 2 {
-		if results, err := f.conn.UpsertContacts(ctx, batch); err != nil || results[0] != nil {
+		if results, err := f.conn.UpsertContacts(ctx, batch); err != nil || results[0].Err != nil {
 			t.Fatalf("upsert: %v %v", results, err)
 		}
 	}
@@ -223,12 +223,12 @@ func TestNoResponsibleAnywhereFailsThoseRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ie connectors.ItemError
-	if results[0] != nil || !errors.As(results[1], &ie) || ie.ID != "c0001" || fmt.Sprint(ie.Fields) != "[responsibleUserId]" {
+	if results[0].Err != nil || !errors.As(results[1].Err, &ie) || ie.ID != "c0001" || fmt.Sprint(ie.Fields) != "[responsibleUserId]" {
 		t.Errorf("results %v, want the record without a responsible user refused on responsibleUserId", results)
 	}
 	// No user was found: a user added later is picked up.
 	f.s.PutUsers(wazzuptest.User{ID: "late", Name: "Late"})
-	if results, err := f.conn.UpsertContacts(t.Context(), batch[1:]); err != nil || results[0] != nil {
+	if results, err := f.conn.UpsertContacts(t.Context(), batch[1:]); err != nil || results[0].Err != nil {
 		t.Errorf("after a user was added: %v %v", results, err)
 	}
 }
@@ -244,11 +244,16 @@ func TestUpsertContactsSeveralInvalid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, e := range results {
+	for i, res := range results {
 		var ie connectors.ItemError
 		isBad := i == 3 || i == 50
-		if isBad != errors.As(e, &ie) || (isBad && (ie.Index != i || ie.ID != batch[i].ExternalID || ie.Code != CodeInvalidContactsData)) {
-			t.Errorf("result %d = %#v", i, e)
+		if isBad != errors.As(res.Err, &ie) || (isBad && (ie.Index != i || ie.ID != batch[i].ExternalID || ie.Code != CodeInvalidContactsData)) {
+			t.Errorf("result %d = %#v", i, res)
+		}
+		// Wazzup keeps the CRM's ids: a record taken is reported under
+		// the id sent, a refused one under none.
+		if want := map[bool]string{false: batch[i].ExternalID, true: ""}[isBad]; res.ExternalID != want {
+			t.Errorf("result %d: ExternalID %q, want %q", i, res.ExternalID, want)
 		}
 	}
 	if n := len(f.s.Contacts()); n != 58 {
@@ -284,8 +289,8 @@ func TestDeals(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ie, ie3 connectors.ItemError
-	if results[0] != nil || results[2] != nil || !errors.As(results[1], &ie) || ie.Index != 1 || ie.ID != "deal-x" ||
-		!errors.As(results[3], &ie3) || ie3.Index != 3 || ie3.ID != "1003" || fmt.Sprint(ie3.Fields) != "[responsibleUserId]" {
+	if results[0].Err != nil || results[2].Err != nil || !errors.As(results[1].Err, &ie) || ie.Index != 1 || ie.ID != "deal-x" ||
+		!errors.As(results[3].Err, &ie3) || ie3.Index != 3 || ie3.ID != "1003" || fmt.Sprint(ie3.Fields) != "[responsibleUserId]" {
 		t.Fatalf("results %v, want the non-numeric id refused here and the unknown user by the remote, at their input places", results)
 	}
 	if n := len(f.s.Deals()); n != 2 {
@@ -338,7 +343,7 @@ func TestUsers(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ie connectors.ItemError
-	if results[0] != nil || !errors.As(results[1], &ie) || ie.Index != 1 {
+	if results[0].Err != nil || !errors.As(results[1].Err, &ie) || ie.Index != 1 {
 		t.Errorf("results %v, want the nameless user refused alone", results)
 	}
 	p, err := f.conn.ListUsers(ctx, "")

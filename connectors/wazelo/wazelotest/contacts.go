@@ -182,6 +182,9 @@ func (f *Fake) createContact(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.opts.AssignIDs {
+		c.ID = ""
+	}
 	if _, taken := f.contacts[c.ID]; taken && c.ID != "" {
 		writeError(w, http.StatusConflict, "CONFLICT", "A contact with ID "+c.ID+" already exists", nil)
 		return

@@ -57,6 +57,11 @@ type Options struct {
 	// returns the failure to answer or nil. It is called concurrently.
 	Inject func(route string, n int) *Fault
 
+	// AssignIDs makes POST /contacts ignore the id the caller asks for and
+	// give the contact one of its own, as a remote that does not take
+	// caller-chosen ids would (the document does not say which it does).
+	AssignIDs bool
+
 	// RefuseMessage, when it returns a fault, refuses a message that
 	// passed every other check with it (any documented error).
 	RefuseMessage func(m Message) *Fault
