@@ -15,6 +15,8 @@ import (
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/connectors"
 	"github.com/crmhub/crmhub/connectors/syncer"
+	"github.com/crmhub/crmhub/connectors/wazera"
+	"github.com/crmhub/crmhub/connectors/wazera/wazeratest"
 	"github.com/crmhub/crmhub/connectors/wazzup"
 	"github.com/crmhub/crmhub/connectors/wazzup/wazzuptest"
 	"github.com/crmhub/crmhub/db"
@@ -63,28 +65,38 @@ func (c *countingContacts) count() int {
 
 func newEnv(t testing.TB, opts wazzuptest.Options, in crmhub.ConnectionInput) *env {
 	t.Helper()
+	fake := wazzuptest.NewServer(t, opts)
+	in.Kind, in.Name, in.BaseURL = crmhub.ConnectorWazzup, "wazzup", fake.URL
+	if in.APIKey == "" {
+		in.APIKey = fake.APIKey()
+	}
+	if in.Entities == nil {
+		in.Entities = crmhub.SyncEntities
+	}
+	e := newEnvFor(t, in, wazzup.NewConnector)
+	e.fake = fake
+	return e
+}
+
+// newEnvFor is a workspace with the connection in, whose kind's connector
+// factory builds, and an engine that syncs it.
+func newEnvFor(t testing.TB, in crmhub.ConnectionInput, factory connectors.Factory) *env {
+	t.Helper()
 	d := dbtest.Open(t, nil)
 	ctx, ws, _ := dbtest.Workspace(t, d)
-	e := &env{t: t, ctx: ctx, ws: ws.ID, fake: wazzuptest.NewServer(t, opts),
+	e := &env{t: t, ctx: ctx, ws: ws.ID,
 		conns:    db.NewConnectionService(d, db.ConnectionConfig{Sealer: db.NewDevSealer(), AllowPrivate: true}),
 		contacts: db.NewContactService(d), deals: db.NewDealService(d), events: db.NewEventService(d, nil)}
 	var err error
 	if e.syncs, err = db.NewSyncService(d, db.SyncConfig{}); err != nil {
 		t.Fatal(err)
 	}
-	in.Kind, in.Name, in.BaseURL = crmhub.ConnectorWazzup, "wazzup", e.fake.URL
-	if in.APIKey == "" {
-		in.APIKey = e.fake.APIKey()
-	}
-	if in.Entities == nil {
-		in.Entities = crmhub.SyncEntities
-	}
 	if e.conn, err = e.conns.CreateConnection(ctx, in); err != nil {
 		t.Fatal(err)
 	}
 	e.upserts = &countingContacts{ContactService: e.contacts}
 	e.engine = &syncer.Engine{Store: e.syncs, Connections: e.conns,
-		Registry: connectors.Registry{crmhub.ConnectorWazzup: wazzup.NewConnector},
+		Registry: connectors.Registry{in.Kind: factory},
 		Contacts: e.upserts, Deals: e.deals, Users: db.NewUserService(d), Backoff: time.Millisecond,
 		Log: slog.New(slog.DiscardHandler)}
 	return e
@@ -559,4 +571,94 @@ func TestConflictResolvedByMerge(t *testing.T) {
 	if c == nil || c.ID != b.ID || *c.Name != "Both" {
 		t.Fatalf("merged contact %+v (a was %s)", c, a.GlobalID())
 	}
+}
+
+// TestPushToARemoteThatAssignsIDs pushes hub-created contacts through a
+// Wazera connection, whose remote gives new contacts ids of its own: each
+// is linked by the id Wazera reported, gets it as its EXTERNAL_ID, and is
+// then pulled back as the same hub contact, never created again on either
+// side.
+func TestPushToARemoteThatAssignsIDs(t *testing.T) {
+	fake := wazeratest.NewServer(t, wazeratest.Options{})
+	fake.PutContacts(wazeratest.Contact{Name: ptr("Remote 1"), Phone: "+79990000001"},
+		wazeratest.Contact{Name: ptr("Remote 2"), Phone: "+79990000002"})
+	e := newEnvFor(t, crmhub.ConnectionInput{Kind: crmhub.ConnectorWazera, Name: "wazera",
+		BaseURL: fake.URL, APIKey: fake.APIKey(), Entities: []crmhub.SyncEntity{crmhub.SyncContacts},
+		Options: map[string]any{wazera.OptionPlan: "enterprise"}}, wazera.NewConnector)
+	ctx := e.ctx
+
+	if run := e.run(crmhub.SyncFull, false); run.Status != crmhub.SyncSucceeded || run.Stats.Created != 2 || run.Stats.Pushed != 0 {
+		t.Fatalf("first run: %+v %+v", run.Stats, run.Errors)
+	}
+	const n = 12
+	for i := range n {
+		name := fmt.Sprintf("Hub %d", i)
+		if _, err := e.contacts.CreateContact(ctx, crmhub.ContactInput{Name: &name, Identifiers: []crmhub.Identifier{
+			{Type: crmhub.IdentityWhatsApp, Value: fmt.Sprintf("+7888%07d", i)}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := e.run(crmhub.SyncIncremental, false)
+	if run.Status != crmhub.SyncSucceeded || run.Stats.Pushed != n || run.Stats.Failed != 0 || run.Stats.Created != 0 {
+		t.Fatalf("push run: %+v %+v", run.Stats, run.Errors)
+	}
+	// The remote holds each contact once, under an id of its own, and the
+	// hub contact has that id as its EXTERNAL_ID.
+	byPhone := map[string]int64{}
+	for _, c := range fake.Contacts() {
+		if _, dup := byPhone[c.Phone]; dup {
+			t.Errorf("the remote holds %s twice", c.Phone)
+		}
+		byPhone[c.Phone] = c.ID
+	}
+	if len(byPhone) != n+2 {
+		t.Fatalf("the remote holds %d contacts, want %d", len(byPhone), n+2)
+	}
+	for i := range n {
+		id := byPhone[fmt.Sprintf("+7888%07d", i)]
+		c, err := e.contacts.ResolveContact(ctx, []crmhub.Identifier{{Type: crmhub.IdentityExternalID,
+			Value: fmt.Sprint(id), Source: e.conn.GlobalID()}})
+		if err != nil || c == nil || deref(c.Name) != fmt.Sprintf("Hub %d", i) {
+			t.Fatalf("hub contact by the remote's id %d: %+v %v", id, c, err)
+		}
+	}
+
+	// A full run pulls the pushed contacts back as the same hub contacts.
+	creates := fake.Calls(wazeratest.RouteCreateContact)
+	run = e.run(crmhub.SyncFull, false)
+	if run.Status != crmhub.SyncSucceeded || run.Stats.Created != 0 || run.Stats.Pushed != 0 || run.Stats.Deleted != 0 {
+		t.Fatalf("full run after the push: %+v %+v", run.Stats, run.Errors)
+	}
+	if got := e.countContacts(); got != n+2 {
+		t.Fatalf("%d hub contacts, want %d (no duplicates of the pushed ones)", got, n+2)
+	}
+	// A quiet run pushes and creates nothing, on either side.
+	run = e.run(crmhub.SyncIncremental, false)
+	if run.Stats.Pushed != 0 || run.Stats.Created != 0 || fake.Calls(wazeratest.RouteCreateContact) != creates ||
+		fake.Calls(wazeratest.RouteUpdateContact) != 0 {
+		t.Fatalf("a quiet run pushed or created: %+v; %v", run.Stats, fake.CallCounts())
+	}
+
+	// An edit in the hub updates the contact under the id linked.
+	c, _ := e.contacts.ResolveContact(ctx, []crmhub.Identifier{{Type: crmhub.IdentityWhatsApp, Value: "+78880000003"}})
+	renamed := "Renamed 3"
+	if _, err := e.contacts.UpdateContact(ctx, c.ID, crmhub.ContactPatch{Name: &renamed}); err != nil {
+		t.Fatal(err)
+	}
+	run = e.run(crmhub.SyncIncremental, false)
+	if run.Stats.Pushed != 1 || fake.Calls(wazeratest.RouteCreateContact) != creates || fake.Calls(wazeratest.RouteUpdateContact) != 1 {
+		t.Fatalf("edit run: %+v; %v", run.Stats, fake.CallCounts())
+	}
+	if got, _ := fake.Contact(byPhone["+78880000003"]); deref(got.Name) != renamed || len(fake.Contacts()) != n+2 {
+		t.Errorf("the remote after the edit: %+v, %d contacts", got, len(fake.Contacts()))
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }
