@@ -1,0 +1,129 @@
+// Package floor is the benchmarks' raw-SQL floor: a minimal HTTP handler
+// that answers the benchmark queries with the ideal SQL over pgx and
+// writes the same JSON crmhub writes, with none of GraphQL's parsing,
+// validation or resolver machinery. It authenticates the API key and
+// keeps row-level security, as crmhub must: it is what the same
+// answer costs at least, not a shortcut around the rules.
+//
+// Each request is one pgx batch, one round trip: the batch's statements
+// run in one implicit transaction, so set_config(..., true) scopes the
+// tenant to it.
+package floor
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/crmhub/crmhub"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Handler serves POST requests shaped like GraphQL ones, {"query",
+// "variables"}; it reads only the variables, so the query text selects
+// nothing: each route answers one fixed benchmark query.
+type Handler struct {
+	Pool *pgxpool.Pool
+}
+
+// ServeHTTP answers `{ contact(id: $id) { name email identities { type value } } }`
+// at /contact.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/contact":
+		h.contact(w, r)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+const pointRead = `SELECT c.name,
+  (SELECT i.value FROM contact_identities i WHERE i.workspace_id = c.workspace_id AND i.contact_id = c.id AND i.type = 'EMAIL'
+    ORDER BY i.created_at, i.type, i.value LIMIT 1),
+  coalesce((SELECT json_agg(json_build_object('type', i.type, 'value', i.value) ORDER BY i.created_at, i.type, i.value)
+    FROM contact_identities i WHERE i.workspace_id = c.workspace_id AND i.contact_id = c.id), '[]')
+FROM contacts c WHERE c.workspace_id = $1 AND c.id = $2`
+
+func (h *Handler) contact(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Variables struct {
+			ID string `json:"id"`
+		} `json:"variables"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&body); err != nil {
+		http.Error(w, "bad body", http.StatusBadRequest)
+		return
+	}
+	keyID, ws, secret, ok := parseKey(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+	if !ok {
+		unauthorized(w)
+		return
+	}
+	id, err := crmhub.ParseID(crmhub.KindContact, body.Variables.ID)
+	if err != nil {
+		writeJSON(w, map[string]any{"data": map[string]any{"contact": nil}})
+		return
+	}
+	b := &pgx.Batch{}
+	b.Queue("SELECT set_config('app.workspace_id', $1, true)", ws.String())
+	b.Queue("SELECT secret_hash, revoked_at IS NOT NULL FROM api_keys WHERE workspace_id = $1 AND id = $2", ws, keyID)
+	b.Queue(pointRead, ws, id)
+	res := h.Pool.SendBatch(r.Context(), b)
+	defer res.Close()
+	if _, err := res.Exec(); err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	var hash []byte
+	var revoked bool
+	if err := res.QueryRow().Scan(&hash, &revoked); err != nil || revoked || !hashMatches(hash, secret) {
+		unauthorized(w)
+		return
+	}
+	var name, email *string
+	var idents json.RawMessage
+	err = res.QueryRow().Scan(&name, &email, &idents)
+	if err == pgx.ErrNoRows {
+		writeJSON(w, map[string]any{"data": map[string]any{"contact": nil}})
+		return
+	} else if err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	writeJSON(w, map[string]any{"data": map[string]any{"contact": map[string]any{
+		"name": name, "email": email, "identities": idents}}})
+}
+
+// parseKey reads crmhub's key format: "crm_" and the base64url of the key
+// id, the workspace id and the 32-byte secret.
+func parseKey(token string) (keyID, ws uuid.UUID, secret []byte, ok bool) {
+	rest, found := strings.CutPrefix(token, "crm_")
+	raw, err := base64.RawURLEncoding.DecodeString(rest)
+	if !found || err != nil || len(raw) != 64 {
+		return keyID, ws, nil, false
+	}
+	copy(keyID[:], raw[:16])
+	copy(ws[:], raw[16:32])
+	return keyID, ws, raw[32:], true
+}
+
+func hashMatches(stored, secret []byte) bool {
+	sum := sha256.Sum256(secret)
+	return subtle.ConstantTimeCompare(stored, sum[:]) == 1
+}
+
+func unauthorized(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusUnauthorized)
+	w.Write([]byte(`{"errors":[{"message":"invalid or revoked API key","extensions":{"code":"UNAUTHENTICATED"}}]}`))
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(v)
+}
