@@ -35,6 +35,8 @@ Usage:
   crmhub secret-key [--json]                        print a new CRMHUB_SECRET_KEY
   crmhub sync --connection ID [--full] [--dry-run] [--json]
                                                     run one sync of a connection in the foreground
+  crmhub seed (--workspace ID | --new-workspace NAME) [--contacts N] [--seed N] [--json]
+                                                    load a deterministic benchmark dataset
   crmhub fake-crm --kind wazzup [flags]             serve a fake external CRM for trying connections
                                                     (kinds: wazzup, wazapin, wazelo, wazera)
   crmhub version [--json]
@@ -123,6 +125,8 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 		return c.fakeCRM(ctx, rest)
 	case "sync":
 		return c.sync(ctx, rest)
+	case "seed":
+		return c.seed(ctx, rest)
 	case "help", "-h", "-help", "--help":
 		io.WriteString(c.stdout, usage)
 		return nil
