@@ -717,8 +717,9 @@ type seedConversation struct {
 }
 
 // conversation j belongs to contact perm(j mod contacts); its round
-// j / contacts picks the channel, and a round past the contact's channels
-// is CLOSED, so no contact has two live conversations on one chat.
+// j / contacts picks the channel (each round of a contact another one),
+// and a round past the contact's channels is CLOSED, so no contact has two
+// live conversations on one chat.
 func (g *seedGen) conversation(j int) seedConversation {
 	n := g.cfg.Contacts
 	ci := int((uint64(j%n)*g.convMul + g.convAdd) % uint64(n))
@@ -730,10 +731,13 @@ func (g *seedGen) conversation(j int) seedConversation {
 	if c.telegram != "" {
 		chats = append(chats, chat{string(crmhub.ChannelTelegram), c.telegram})
 	}
-	ch := chats[round%len(chats)]
-	if round == 0 {
-		ch = chats[0] // most conversations are WhatsApp
+	// Each contact's first channel is WhatsApp for 70 in 100 contacts; its
+	// later rounds take the next channels in turn.
+	first := 0
+	if p := mix64(g.cfg.Seed^uint64(ci)) % 100; p >= 70 {
+		first = 1 + int(p)%(len(chats)-1)
 	}
+	ch := chats[(first+round)%len(chats)]
 
 	r := g.stream(streamConversation, j)
 	cv := seedConversation{contact: c.id, channel: ch.channel, chatID: ch.id, assignee: g.userRef(r, 0.1)}
