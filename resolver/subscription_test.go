@@ -289,26 +289,40 @@ func TestMessageAddedAndConversationUpdated(t *testing.T) {
 		map[string]any{"id": conv1})
 	e.waitSubscribers(3)
 
-	other := c.inbound("TELEGRAM", "@other", "noise", nil)
-	in := c.inbound("WHATSAPP", "+14155552671", "second", nil)
-	out := c.sendText(conv1, "reply")
-	c.do(`mutation($id: ID!, $u: ID) { assignConversation(id: $id, userId: $u) { id } }`, map[string]any{"id": conv2, "u": ann}, nil)
-	c.do(`mutation($id: ID!, $u: ID) { assignConversation(id: $id, userId: $u) { id } }`, map[string]any{"id": conv1, "u": ann}, nil)
-	c.do(`mutation($id: ID!) { setConversationStatus(id: $id, status: CLOSED) { id } }`, map[string]any{"id": conv1}, nil)
-
+	// Each write waits for the update before it: conversationUpdated sends
+	// the conversation as it is when the event is delivered, so a later
+	// write already committed would show in an earlier update.
 	type msg struct {
 		ID, Direction string
 		Text          *string
 		Conversation  struct{ ID string }
 	}
+	type conv struct {
+		ID, Status string
+		Assignee   *struct{ ID string }
+		Unanswered bool
+	}
 	var m msg
+	var cv conv
+	other := c.inbound("TELEGRAM", "@other", "noise", nil)
+	in := c.inbound("WHATSAPP", "+14155552671", "second", nil)
 	only1.next("messageAdded", &m)
 	if m.ID != in.ID || m.Direction != "INBOUND" || m.Conversation.ID != conv1 || m.Text == nil || *m.Text != "second" {
 		t.Fatalf("messageAdded(conv1) first = %+v, want inbound %s", m, in.ID)
 	}
+	upd1.next("conversationUpdated", &cv) // the inbound message
+	if cv.ID != conv1 || !cv.Unanswered {
+		t.Fatalf("conversationUpdated after inbound = %+v", cv)
+	}
+
+	out := c.sendText(conv1, "reply")
 	only1.next("messageAdded", &m)
 	if m.ID != out.ID || m.Direction != "OUTBOUND" || m.Conversation.ID != conv1 {
 		t.Fatalf("messageAdded(conv1) second = %+v, want the reply %s", m, out.ID)
+	}
+	upd1.next("conversationUpdated", &cv) // the reply
+	if cv.ID != conv1 || cv.Unanswered {
+		t.Fatalf("conversationUpdated after the reply = %+v", cv)
 	}
 	var ids []string
 	for range 3 {
@@ -319,24 +333,13 @@ func TestMessageAddedAndConversationUpdated(t *testing.T) {
 		t.Fatalf("messageAdded = %v, want %v", ids, want)
 	}
 
-	type conv struct {
-		ID, Status string
-		Assignee   *struct{ ID string }
-		Unanswered bool
-	}
-	var cv conv
-	upd1.next("conversationUpdated", &cv) // the inbound message
-	if cv.ID != conv1 || !cv.Unanswered {
-		t.Fatalf("conversationUpdated after inbound = %+v", cv)
-	}
-	upd1.next("conversationUpdated", &cv) // the reply
-	if cv.ID != conv1 || cv.Unanswered {
-		t.Fatalf("conversationUpdated after the reply = %+v", cv)
-	}
+	c.do(`mutation($id: ID!, $u: ID) { assignConversation(id: $id, userId: $u) { id } }`, map[string]any{"id": conv2, "u": ann}, nil)
+	c.do(`mutation($id: ID!, $u: ID) { assignConversation(id: $id, userId: $u) { id } }`, map[string]any{"id": conv1, "u": ann}, nil)
 	upd1.next("conversationUpdated", &cv) // assigned (conv2's assignment is skipped)
 	if cv.ID != conv1 || cv.Assignee == nil || cv.Assignee.ID != ann {
 		t.Fatalf("conversationUpdated after assignment = %+v", cv)
 	}
+	c.do(`mutation($id: ID!) { setConversationStatus(id: $id, status: CLOSED) { id } }`, map[string]any{"id": conv1}, nil)
 	upd1.next("conversationUpdated", &cv)
 	if cv.ID != conv1 || cv.Status != "CLOSED" {
 		t.Fatalf("conversationUpdated after closing = %+v", cv)
