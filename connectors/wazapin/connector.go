@@ -25,10 +25,10 @@ var (
 )
 
 // Connector is the connectors.Connector of Wazapin: contacts only, found
-// by their identifiers. Beside the interface it offers consent,
-// suppression, note and tag methods for the hub to call once the shared
-// interface has them; each takes a contact's ExternalID as the sync
-// engine knows it.
+// by their identifiers. It also implements the optional
+// connectors.ConsentSyncer (consent per channel, suppressions) and
+// connectors.NoteSyncer, and offers tag methods; each takes a contact's
+// ExternalID as the sync engine knows it.
 type Connector struct {
 	client *Client
 }

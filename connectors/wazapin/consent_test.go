@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/crmhub/crmhub"
+	"github.com/crmhub/crmhub/connectors"
 	"github.com/crmhub/crmhub/connectors/wazapin/wazapintest"
 )
 
@@ -25,7 +26,7 @@ func TestConsent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := RemoteConsent{Channel: crmhub.ChannelWhatsApp, Status: crmhub.ConsentOptedOut, Source: ptr("form"), At: &at}
+	want := connectors.RemoteConsent{Channel: crmhub.ChannelWhatsApp, Status: crmhub.ConsentOptedOut, Source: ptr("form"), At: &at}
 	wantEqual(t, "set", got, want)
 	if r := f.s.Requests(); r[len(r)-1].Path != "/v1/contacts/cnt_1/consent/whatsapp" {
 		t.Errorf("PUT on %s", r[len(r)-1].Path)
@@ -37,7 +38,7 @@ func TestConsent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantEqual(t, "list", list, []RemoteConsent{want})
+	wantEqual(t, "list", list, []connectors.RemoteConsent{want})
 	if c, _ := f.s.Contact("cnt_2"); len(c.Consents) != 1 || c.Consents[0].Status != "opted_in" || c.Consents[0].Channel != "sms" {
 		t.Errorf("cnt_2 consents %+v", c.Consents)
 	}
@@ -80,7 +81,7 @@ func TestNotesAndTags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantEqual(t, "notes", notes, []RemoteNote{n})
+	wantEqual(t, "notes", notes, []connectors.RemoteNote{n})
 	if _, err := f.conn.AddNote(t.Context(), "cnt_2", ""); !hasStatus(err, 422) {
 		t.Errorf("empty note: %v", err)
 	}

@@ -21,9 +21,10 @@
 // that a resent batch finds it again), or
 // fails the record with a connectors.ItemError coded "IDENTITY_CONFLICT"
 // (409, and also a 409 of the PATCH or POST, whose phone number or
-// external id belongs to another contact). Consent, suppressions, notes
-// and tags are Connector methods outside the shared interface (see
-// consent.go).
+// external id belongs to another contact). The Connector also implements
+// the optional connectors.ConsentSyncer (consent per channel and
+// suppressions, which the sync engine carries both ways) and
+// connectors.NoteSyncer; tags have methods of their own (see consent.go).
 //
 // Where the document is silent, the package reads it as follows and stays
 // tolerant of the alternatives:

@@ -214,24 +214,13 @@ func consentFromWire(s string) (crmhub.ConsentStatus, bool) {
 	return "", false
 }
 
-// RemoteConsent is the consent of one channel as Wazapin holds it.
-type RemoteConsent struct {
-	Channel  crmhub.Channel
-	Status   crmhub.ConsentStatus
-	Source   *string
-	Evidence *string
-	// At is when the consent was captured, else when Wazapin last changed
-	// it; nil when unknown.
-	At *time.Time
-}
-
-func consentFromWireRow(w Consent) (RemoteConsent, bool) {
+func consentFromWireRow(w Consent) (connectors.RemoteConsent, bool) {
 	ch, ok1 := channelFromWire(w.Channel)
 	st, ok2 := consentFromWire(w.Status)
 	if !ok1 || !ok2 {
-		return RemoteConsent{}, false
+		return connectors.RemoteConsent{}, false
 	}
-	rc := RemoteConsent{Channel: ch, Status: st, Source: nonEmpty(w.Source), Evidence: nonEmpty(w.Evidence), At: w.CapturedAt}
+	rc := connectors.RemoteConsent{Channel: ch, Status: st, Source: nonEmpty(w.Source), Evidence: nonEmpty(w.Evidence), At: w.CapturedAt}
 	if rc.At == nil {
 		rc.At = w.UpdatedAt.ptr()
 	}
@@ -243,24 +232,12 @@ func consentInput(in crmhub.ConsentInput) Consent {
 	return Consent{Status: consentToWire(in.Status), Source: deref(in.Source), Evidence: deref(in.Evidence), CapturedAt: in.At}
 }
 
-// RemoteSuppression is a suppression as Wazapin holds it.
-type RemoteSuppression struct {
-	ExternalID string
-	Channel    crmhub.Channel
-	Reason     string
-	CreatedAt  *time.Time
-	ExpiresAt  *time.Time
-	// LiftedAt is set once lifted; a suppression Wazapin reports inactive
-	// without a time is lifted at an unknown time (the zero time).
-	LiftedAt *time.Time
-}
-
-func suppressionFromWire(w Suppression) (RemoteSuppression, bool) {
+func suppressionFromWire(w Suppression) (connectors.RemoteSuppression, bool) {
 	ch, ok := channelFromWire(w.Channel)
 	if !ok {
-		return RemoteSuppression{}, false
+		return connectors.RemoteSuppression{}, false
 	}
-	s := RemoteSuppression{ExternalID: w.ID, Channel: ch, Reason: w.Reason, CreatedAt: w.CreatedAt.ptr(),
+	s := connectors.RemoteSuppression{ExternalID: w.ID, Channel: ch, Reason: w.Reason, CreatedAt: w.CreatedAt.ptr(),
 		ExpiresAt: w.ExpiresAt, LiftedAt: w.LiftedAt}
 	if !w.Active && s.LiftedAt == nil {
 		s.LiftedAt = &time.Time{}
@@ -268,15 +245,8 @@ func suppressionFromWire(w Suppression) (RemoteSuppression, bool) {
 	return s, true
 }
 
-// RemoteNote is a note on a contact as Wazapin holds it.
-type RemoteNote struct {
-	ExternalID string
-	Text       string
-	CreatedAt  *time.Time
-}
-
-func noteFromWire(w Note) RemoteNote {
-	return RemoteNote{ExternalID: w.ID, Text: w.Content, CreatedAt: w.CreatedAt.ptr()}
+func noteFromWire(w Note) connectors.RemoteNote {
+	return connectors.RemoteNote{ExternalID: w.ID, Text: w.Content, CreatedAt: w.CreatedAt.ptr()}
 }
 
 func nonEmpty(s string) *string {

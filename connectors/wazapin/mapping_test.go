@@ -129,7 +129,7 @@ func TestConsentMapping(t *testing.T) {
 	}
 	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	got, ok := consentFromWireRow(Consent{Channel: "whatsapp", Status: "opted_out", Source: "form", UpdatedAt: Time{at}})
-	wantEqual(t, "row", got, RemoteConsent{Channel: crmhub.ChannelWhatsApp, Status: crmhub.ConsentOptedOut, Source: ptr("form"), At: &at})
+	wantEqual(t, "row", got, connectors.RemoteConsent{Channel: crmhub.ChannelWhatsApp, Status: crmhub.ConsentOptedOut, Source: ptr("form"), At: &at})
 	if !ok {
 		t.Error("row refused")
 	}
