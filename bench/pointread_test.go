@@ -129,7 +129,7 @@ func BenchmarkPointRead(b *testing.B) {
 			var mu sync.Mutex
 			var lat []time.Duration
 			var seq int
-			b.SetParallelism(4) // x GOMAXPROCS (2 here): 8 in flight
+			b.SetParallelism(4) // x GOMAXPROCS: 8 in flight here
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				var mine []time.Duration

@@ -14,6 +14,7 @@ import (
 
 	"github.com/crmhub/crmhub"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 )
 
@@ -77,26 +78,37 @@ func (s *AuthService) Authenticate(ctx context.Context, token string) (*crmhub.P
 	if !ok {
 		return nil, unauth
 	}
+	// Every request authenticates, so the check is one round trip: a pgx
+	// batch runs its statements in one implicit transaction, which is what
+	// scopes set_config(..., true) to the lookup.
 	var row apiKeyRow
-	err := s.db.inWorkspace(ctx, wsID, "system", false, func(ctx context.Context, t *tx) error {
-		err := t.NewSelect().Model(&row).Where("workspace_id = ? AND id = ?", wsID, keyID).Scan(ctx)
-		if err != nil {
-			return err
-		}
-		if row.RevokedAt != nil || !hashMatches(row.SecretHash, secret) {
-			return unauth
-		}
-		if row.LastUsedAt == nil || t.now.Sub(*row.LastUsedAt) >= lastUsedGranularity {
-			_, err = t.NewUpdate().Model((*apiKeyRow)(nil)).Set("last_used_at = ?", t.now).
-				Where("workspace_id = ? AND id = ?", wsID, keyID).Exec(ctx)
-		}
-		return err
-	})
-	if err != nil {
-		if crmhub.ErrorCode(err) == crmhub.EINTERNAL && !isNoRows(err) {
-			return nil, fmt.Errorf("db: authenticate: %w", err)
-		}
+	b := &pgx.Batch{}
+	b.Queue("SELECT set_config('app.workspace_id', $1, true)", wsID.String())
+	b.Queue("SELECT secret_hash, scopes, last_used_at, revoked_at FROM api_keys WHERE workspace_id = $1 AND id = $2", wsID, keyID)
+	res := s.db.Pool.SendBatch(ctx, b)
+	_, err := res.Exec()
+	if err == nil {
+		err = res.QueryRow().Scan(&row.SecretHash, &row.Scopes, &row.LastUsedAt, &row.RevokedAt)
+	}
+	if cerr := res.Close(); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, unauth
+	} else if err != nil {
+		return nil, fmt.Errorf("db: authenticate: %w", err)
+	}
+	if row.RevokedAt != nil || !hashMatches(row.SecretHash, secret) {
+		return nil, unauth
+	}
+	if now := s.db.Now(); row.LastUsedAt == nil || now.Sub(*row.LastUsedAt) >= lastUsedGranularity {
+		err := s.db.inWorkspacePgx(ctx, wsID, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, "UPDATE api_keys SET last_used_at = $1 WHERE workspace_id = $2 AND id = $3", now, wsID, keyID)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("db: record key use: %w", err)
+		}
 	}
 	return &crmhub.Principal{WorkspaceID: wsID, APIKeyID: keyID, Scopes: row.domain().Scopes}, nil
 }
