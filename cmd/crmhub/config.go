@@ -61,6 +61,11 @@ type Config struct {
 	// Subscribers and webhooks resuming from an older cursor miss what was
 	// pruned.
 	EventRetention time.Duration
+	// DBMaxConns bounds the connection pool every part of the service
+	// shares: requests, the event listener, River's notifier and workers
+	// (CRMHUB_DB_MAX_CONNS). Default 20; pgxpool's own default, 4 on a
+	// small machine, leaves requests two connections.
+	DBMaxConns int
 	// MaxSubscriptions bounds the subscriptions of one websocket
 	// (CRMHUB_MAX_SUBSCRIPTIONS). Default 20.
 	MaxSubscriptions int
@@ -84,6 +89,7 @@ const (
 	defaultMaxSubscriptions = 20
 	defaultEventRetention   = 30 * 24 * time.Hour
 	defaultSyncWorkers      = 4
+	defaultDBMaxConns       = 20
 )
 
 // loadConfig returns the defaults overridden by the environment read through
@@ -100,6 +106,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		MaxSubscriptions: defaultMaxSubscriptions,
 		EventRetention:   defaultEventRetention,
 		SyncWorkers:      defaultSyncWorkers,
+		DBMaxConns:       defaultDBMaxConns,
 	}
 	var errs []error
 	env := func(name string, set func(string) error) {
@@ -125,6 +132,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	env("CRMHUB_WEBHOOK_ALLOW_PRIVATE", setBool(&cfg.WebhookAllowPrivate))
 	env("CRMHUB_CONNECTOR_ALLOW_PRIVATE", setBool(&cfg.ConnectorAllowPrivate))
 	env("CRMHUB_SYNC_WORKERS", setPositiveInt(&cfg.SyncWorkers))
+	env("CRMHUB_DB_MAX_CONNS", setPositiveInt(&cfg.DBMaxConns))
 	env("CRMHUB_SECRET_KEY", func(v string) error {
 		if _, err := db.ParseSecretKey(v); err != nil {
 			return errors.New("want the base64 of 32 random bytes (crmhub secret-key prints one)")

@@ -97,7 +97,7 @@ func prepareDatabase(ctx context.Context, url string) ([]string, error) {
 
 // openDB opens the database as the service role.
 func openDB(ctx context.Context, cfg Config) (*db.DB, error) {
-	d, err := db.Open(ctx, db.Config{URL: cfg.DatabaseURL})
+	d, err := db.Open(ctx, db.Config{URL: cfg.DatabaseURL, MaxConns: int32(cfg.DBMaxConns)})
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "22023" { // SET ROLE crmhub_app: no such role
 		return nil, fmt.Errorf("%w (run `crmhub migrate up` first)", err)

@@ -256,7 +256,7 @@ func TestConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.DatabaseURL != db.DefaultURL || cfg.Addr != ":8080" || !cfg.Introspection || cfg.ComplexityLimit != 1000 ||
-		cfg.LogFormat != "text" || cfg.ShutdownTimeout != 20*time.Second || cfg.WebhookAllowPrivate {
+		cfg.LogFormat != "text" || cfg.ShutdownTimeout != 20*time.Second || cfg.WebhookAllowPrivate || cfg.DBMaxConns != 20 {
 		t.Errorf("defaults = %+v", cfg)
 	}
 
@@ -268,6 +268,7 @@ func TestConfig(t *testing.T) {
 		"CRMHUB_LOG_FORMAT":            "JSON",
 		"CRMHUB_SHUTDOWN_TIMEOUT":      "3s",
 		"CRMHUB_WEBHOOK_ALLOW_PRIVATE": "true",
+		"CRMHUB_DB_MAX_CONNS":          "7",
 	}
 	cfg, err = loadConfig(func(k string) string { return vars[k] })
 	if err != nil {
@@ -275,7 +276,7 @@ func TestConfig(t *testing.T) {
 	}
 	if cfg.Addr != "127.0.0.1:9999" || strings.Join(cfg.CORSOrigins, " ") != "https://a.example https://b.example" ||
 		cfg.Introspection || cfg.ComplexityLimit != 250 || cfg.LogFormat != "json" ||
-		cfg.ShutdownTimeout != 3*time.Second || !cfg.WebhookAllowPrivate {
+		cfg.ShutdownTimeout != 3*time.Second || !cfg.WebhookAllowPrivate || cfg.DBMaxConns != 7 {
 		t.Errorf("from environment = %+v", cfg)
 	}
 
@@ -286,6 +287,7 @@ func TestConfig(t *testing.T) {
 		"CRMHUB_LOG_FORMAT":            "xml",
 		"CRMHUB_SHUTDOWN_TIMEOUT":      "20",
 		"CRMHUB_WEBHOOK_ALLOW_PRIVATE": "yes please",
+		"CRMHUB_DB_MAX_CONNS":          "0",
 	} {
 		getenv := func(k string) string {
 			if k == name {
