@@ -302,8 +302,9 @@ func (s *SyncService) SetPushPosition(ctx context.Context, ws, conn uuid.UUID, p
 
 // pushedTypes are the events a push looks at.
 var pushedTypes = []string{crmhub.EventContactCreated, crmhub.EventContactUpdated, crmhub.EventContactDeleted,
-	crmhub.EventContactMerged, crmhub.EventIdentityLinked, crmhub.EventDealCreated, crmhub.EventDealUpdated,
-	crmhub.EventDealDeleted, crmhub.EventUserUpserted, crmhub.EventUserDeleted}
+	crmhub.EventContactMerged, crmhub.EventIdentityLinked, crmhub.EventConsentChanged, crmhub.EventSuppressionChanged,
+	crmhub.EventDealCreated, crmhub.EventDealUpdated, crmhub.EventDealDeleted, crmhub.EventUserUpserted,
+	crmhub.EventUserDeleted}
 
 // PushChanges returns up to limit events after position `after` that a
 // push of the connection must handle, skipping those whose origin is the

@@ -9,6 +9,10 @@
 // remote), then push. Progress is saved after every page, so a run killed
 // mid-way and worked again resumes at the page it was on; records it
 // handles twice come back UNCHANGED, matched by their EXTERNAL_ID.
+//
+// With a ConsentService, contacts' consents and suppressions travel with
+// them, both ways, for connectors that implement the optional
+// connectors.ConsentSyncer (see consent.go).
 package syncer
 
 import (
@@ -63,6 +67,10 @@ type Engine struct {
 	Contacts    crmhub.ContactService
 	Deals       crmhub.DealService
 	Users       crmhub.UserService
+	// Consents, when set, carries consents and suppressions of contacts
+	// with the connectors that implement connectors.ConsentSyncer (see
+	// consent.go); nil leaves them out of sync.
+	Consents crmhub.ConsentService
 	// HTTPClient is the base client connectors use (it should refuse
 	// private addresses in production); nil means http.DefaultClient.
 	HTTPClient *http.Client
@@ -167,6 +175,9 @@ func (e *Engine) Run(ctx context.Context, ws, id uuid.UUID) error {
 		return r.fail(ctx, err)
 	}
 	r.caps = r.remote.Capabilities()
+	if cs, ok := r.remote.(connectors.ConsentSyncer); ok && e.Consents != nil {
+		r.consents = cs
+	}
 	p := &crmhub.Principal{WorkspaceID: ws, ConnectionID: conn.ID, Scopes: []crmhub.Scope{crmhub.ScopeAdmin}}
 	r.as = crmhub.NewContext(ctx, p)
 	r.write = r.as
@@ -195,7 +206,10 @@ type runner struct {
 	conn   *crmhub.Connection
 	remote connectors.Connector
 	caps   connectors.Capabilities
-	prog   progress
+	// consents is the remote's consent side, nil when it has none or the
+	// engine no ConsentService.
+	consents connectors.ConsentSyncer
+	prog     progress
 	// done and total feed Progress for the current pull.
 	done, total int
 	log         *slog.Logger

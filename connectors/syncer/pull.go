@@ -209,6 +209,7 @@ func (r *runner) applyContacts(items []connectors.RemoteContact) error {
 		return err
 	}
 	var links []crmhub.SyncLink
+	var pulled []pulledContact
 	for j, i := range todo {
 		ext := items[i].ExternalID
 		status, contact := res[j].Status, res[j].Contact
@@ -228,6 +229,12 @@ func (r *runner) applyContacts(items []connectors.RemoteContact) error {
 		}
 		r.count(crmhub.SyncContacts, status, ext)
 		links = append(links, crmhub.SyncLink{ExternalID: ext, LocalID: contact.ID, Fingerprint: c.prints[ext]})
+		pulled = append(pulled, pulledContact{ext: ext, local: contact.ID})
+	}
+	// Consents before the links: a run that stops in between pulls the
+	// page again, and its records are not skipped as unchanged then.
+	if err := r.pullConsents(pulled); err != nil {
+		return err
 	}
 	return r.finish(crmhub.SyncContacts, c, links)
 }

@@ -3,7 +3,7 @@ package syncer
 import (
 	"bytes"
 	"context"
-	"errors"
+	"encoding/json"
 	"slices"
 
 	"github.com/crmhub/crmhub"
@@ -61,9 +61,24 @@ func (rd *round) add(m map[crmhub.SyncEntity][]uuid.UUID, e crmhub.SyncEntity, i
 
 func (r *runner) pushRound(events []*crmhub.Event) error {
 	rd := &round{upsert: map[crmhub.SyncEntity][]uuid.UUID{}, del: map[crmhub.SyncEntity][]uuid.UUID{}}
+	cc := &channelChanges{consents: map[uuid.UUID][]crmhub.Channel{}, suppressions: map[uuid.UUID][]crmhub.Channel{}}
 	for _, ev := range events {
 		kind, id, err := crmhub.ParseAnyID(ev.SubjectID)
 		if err != nil {
+			continue
+		}
+		if ev.Type == crmhub.EventConsentChanged || ev.Type == crmhub.EventSuppressionChanged {
+			var p struct {
+				Channel crmhub.Channel `json:"channel"`
+			}
+			if kind != crmhub.KindContact || json.Unmarshal(ev.Payload, &p) != nil || !p.Channel.Valid() {
+				continue
+			}
+			m := cc.consents
+			if ev.Type == crmhub.EventSuppressionChanged {
+				m = cc.suppressions
+			}
+			cc.add(m, id, p.Channel)
 			continue
 		}
 		var ent crmhub.SyncEntity
@@ -105,6 +120,10 @@ func (r *runner) pushRound(events []*crmhub.Event) error {
 		if err != nil {
 			return err
 		}
+	}
+	// After the contacts, so that one pushed for the first time is linked.
+	if r.conn.Syncs(crmhub.SyncContacts) && r.caps.Supports(crmhub.SyncContacts) {
+		return r.pushConsents(cc)
 	}
 	return nil
 }
@@ -166,13 +185,7 @@ func pushBatches[T any](r *runner, entity crmhub.SyncEntity, recs []outgoing[T],
 				res = results[i]
 			}
 			if res.Err != nil {
-				r.run.Stats.Failed++
-				var ie connectors.ItemError
-				if errors.As(res.Err, &ie) {
-					r.addError(ie.Code, ie.Message, o.ext)
-				} else {
-					r.addError("REMOTE_REJECTED", res.Err.Error(), o.ext)
-				}
+				r.remoteItemFailed(res.Err, o.ext)
 				continue
 			}
 			r.run.Stats.Pushed++

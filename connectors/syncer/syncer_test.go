@@ -38,6 +38,7 @@ type env struct {
 	syncs    *db.SyncService
 	contacts *db.ContactService
 	deals    *db.DealService
+	consents *db.ConsentService
 	events   *db.EventService
 	engine   *syncer.Engine
 	upserts  *countingContacts
@@ -86,7 +87,8 @@ func newEnvFor(t testing.TB, in crmhub.ConnectionInput, factory connectors.Facto
 	ctx, ws, _ := dbtest.Workspace(t, d)
 	e := &env{t: t, ctx: ctx, ws: ws.ID,
 		conns:    db.NewConnectionService(d, db.ConnectionConfig{Sealer: db.NewDevSealer(), AllowPrivate: true}),
-		contacts: db.NewContactService(d), deals: db.NewDealService(d), events: db.NewEventService(d, nil)}
+		contacts: db.NewContactService(d), deals: db.NewDealService(d), consents: db.NewConsentService(d),
+		events: db.NewEventService(d, nil)}
 	var err error
 	if e.syncs, err = db.NewSyncService(d, db.SyncConfig{}); err != nil {
 		t.Fatal(err)
@@ -97,7 +99,7 @@ func newEnvFor(t testing.TB, in crmhub.ConnectionInput, factory connectors.Facto
 	e.upserts = &countingContacts{ContactService: e.contacts}
 	e.engine = &syncer.Engine{Store: e.syncs, Connections: e.conns,
 		Registry: connectors.Registry{in.Kind: factory},
-		Contacts: e.upserts, Deals: e.deals, Users: db.NewUserService(d), Backoff: time.Millisecond,
+		Contacts: e.upserts, Deals: e.deals, Users: db.NewUserService(d), Consents: e.consents, Backoff: time.Millisecond,
 		Log: slog.New(slog.DiscardHandler)}
 	return e
 }
