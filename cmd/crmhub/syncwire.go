@@ -44,6 +44,7 @@ func newSync(d *db.DB, cfg Config, sealer *db.Sealer, log *slog.Logger) (*syncPa
 		Contacts:    db.NewContactService(d),
 		Deals:       db.NewDealService(d),
 		Users:       db.NewUserService(d),
+		Consents:    db.NewConsentService(d),
 		HTTPClient:  db.OutboundClient(connectorTimeout, cfg.ConnectorAllowPrivate),
 		Log:         log,
 	}
