@@ -67,7 +67,7 @@ func setup(tb testing.TB, n int) *world {
 		}
 		auth := db.NewAuthService(d)
 		w.crmhub = httptest.NewServer(resolver.NewHandler(resolver.Config{Contacts: contacts, Auth: auth, APIKeys: auth,
-			Workspaces: auth, Logger: slog.New(slog.DiscardHandler)})).URL + "/graphql"
+			Workspaces: auth, ReadScope: d.ReadScope, Logger: slog.New(slog.DiscardHandler)})).URL + "/graphql"
 		w.flor = httptest.NewServer(&floor.Handler{Pool: d.Pool}).URL + "/contact"
 		shared = w
 	})

@@ -55,6 +55,9 @@ func (db *DB) read(ctx context.Context, scope crmhub.Scope, fn func(context.Cont
 	if err != nil {
 		return err
 	}
+	if done, err := db.inReadScope(ctx, p.WorkspaceID, actorOf(p), fn); done {
+		return err
+	}
 	return db.inWorkspace(ctx, p.WorkspaceID, actorOf(p), true, fn)
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -33,6 +34,9 @@ type Config struct {
 	Conversations crmhub.ConversationService
 	Events        crmhub.EventService
 	Webhooks      crmhub.WebhookService
+	// ReadScope, when set, opens one read transaction shared by all the
+	// reads of a query operation (db.DB.ReadScope).
+	ReadScope func(context.Context) (context.Context, func(), error)
 	// Hooks, when set, serves POST /hooks/{connectionId}: inbound webhooks
 	// of external CRMs (connectors/inbound.Receiver). They authenticate by
 	// the connection's webhook secret, not by an API key.
@@ -150,6 +154,9 @@ func newGraphQLServer(cfg Config, m *metrics, log *slog.Logger) *handler.Server 
 	srv.SetRecoverFunc(recoverFunc(log))
 	srv.AroundOperations(m.operationMetrics)
 	srv.AroundOperations(loaderMiddleware(res))
+	if cfg.ReadScope != nil {
+		srv.AroundResponses(readScopeMiddleware(cfg.ReadScope, log))
+	}
 	return srv
 }
 
@@ -219,5 +226,28 @@ func withSubscriptionLimit(init transport.WebsocketInitFunc, max int) transport.
 			return ctx, ack, err
 		}
 		return withSubLimit(ctx, max), ack, nil
+	}
+}
+
+// readScopeMiddleware runs each query operation in one shared read
+// transaction: a query's many reads then cost one BEGIN and tenant setting
+// instead of one per read. Mutations and subscriptions keep their own
+// transactions. If the scope cannot be opened, the reads open their own.
+func readScopeMiddleware(open func(context.Context) (context.Context, func(), error), log *slog.Logger) graphql.ResponseMiddleware {
+	return func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+		if !graphql.HasOperationContext(ctx) {
+			return next(ctx)
+		}
+		oc := graphql.GetOperationContext(ctx)
+		if oc.Operation == nil || oc.Operation.Operation != ast.Query {
+			return next(ctx)
+		}
+		sctx, end, err := open(ctx)
+		if err != nil {
+			log.WarnContext(ctx, "read scope not opened; reads use their own transactions", "err", err)
+			return next(ctx)
+		}
+		defer end()
+		return next(sctx)
 	}
 }

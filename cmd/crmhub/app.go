@@ -79,6 +79,7 @@ func newApp(d *db.DB, cfg Config, log *slog.Logger) (*app, error) {
 				HTTPClient: db.OutboundClient(connectorTimeout, cfg.ConnectorAllowPrivate), Log: log},
 			Sync:             sync.syncs,
 			MaxSubscriptions: cfg.MaxSubscriptions,
+			ReadScope:        d.ReadScope,
 			Ready:            d.Ping,
 			Introspection:    cfg.Introspection,
 			ComplexityLimit:  cfg.ComplexityLimit,
