@@ -55,6 +55,12 @@ func (e *RequestError) Error() string {
 	return fmt.Sprintf("connectors: remote rejected the request (HTTP %d %s): %s", e.Status, e.Code, e.Message)
 }
 
+// CodeIdentityConflict is the ItemError code of a pushed record whose
+// identifiers the remote holds on different remote records (Wazapin's 409
+// on resolve). The engine records it as an identity conflict instead of a
+// failure; it never merges.
+const CodeIdentityConflict = "IDENTITY_CONFLICT"
+
 // ItemError reports one record of a batch that the remote rejected (for
 // Wazzup, INVALID_CONTACTS_DATA names the index and fields). Only that
 // record fails; the others of the batch go on.

@@ -204,3 +204,40 @@ func TestConsentDryRunPlans(t *testing.T) {
 		t.Errorf("plan of cnt_1: %v, want CONSENT and SUPPRESS", got)
 	}
 }
+
+// TestPushIdentityConflictIsRecorded: a hub contact whose phone and email
+// Wazapin holds on two different contacts is not pushed and not merged;
+// it becomes an identity conflict naming the hub contact, and the other
+// contacts of the batch go through.
+func TestPushIdentityConflictIsRecorded(t *testing.T) {
+	fake := wazapintest.NewServer(t, wazapintest.Options{Contacts: []wazapintest.Contact{
+		{ID: "cnt_a", PhoneNumber: "+628120000001", Name: "A"},
+		{ID: "cnt_b", Email: "b@example.com", Name: "B"},
+	}})
+	e := newEnvFor(t, crmhub.ConnectionInput{Kind: crmhub.ConnectorWazapin, Name: "wazapin", BaseURL: fake.URL,
+		APIKey: fake.APIKey(), Direction: crmhub.SyncPush, Entities: []crmhub.SyncEntity{crmhub.SyncContacts}}, wazapin.NewConnector)
+	both, err := e.contacts.CreateContact(e.ctx, crmhub.ContactInput{Identifiers: []crmhub.Identifier{
+		{Type: crmhub.IdentityPhone, Value: "+628120000001"}, {Type: crmhub.IdentityEmail, Value: "b@example.com"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.contacts.CreateContact(e.ctx, crmhub.ContactInput{Identifiers: []crmhub.Identifier{
+		{Type: crmhub.IdentityPhone, Value: "+628120000077"}}}); err != nil {
+		t.Fatal(err)
+	}
+	run := e.run(crmhub.SyncIncremental, false)
+	if run.Status != crmhub.SyncSucceeded || run.Stats.Conflicts != 1 || run.Stats.Pushed != 1 || run.Stats.Failed != 0 {
+		t.Fatalf("run %s %+v %+v", run.Status, run.Stats, run.Errors)
+	}
+	open := crmhub.ConflictOpen
+	list, err := e.syncs.IdentityConflicts(e.ctx, &open, 10, "")
+	if err != nil || len(list.Edges) != 1 {
+		t.Fatalf("conflicts %+v %v", list, err)
+	}
+	if cf := list.Edges[0].Node; cf.ExternalID != both.GlobalID() || len(cf.Candidates) != 1 || cf.Candidates[0] != both.ID {
+		t.Fatalf("conflict %+v", cf)
+	}
+	if n := len(fake.Contacts()); n != 3 {
+		t.Fatalf("Wazapin holds %d contacts, want 3 (nothing merged, the other one created)", n)
+	}
+}

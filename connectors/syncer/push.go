@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 
 	"github.com/crmhub/crmhub"
@@ -185,7 +186,9 @@ func pushBatches[T any](r *runner, entity crmhub.SyncEntity, recs []outgoing[T],
 				res = results[i]
 			}
 			if res.Err != nil {
-				r.remoteItemFailed(res.Err, o.ext)
+				if err := r.pushRefused(entity, res.Err, o.ext, o.local, any(o.rec)); err != nil {
+					return sent, err
+				}
 				continue
 			}
 			r.run.Stats.Pushed++
@@ -420,4 +423,24 @@ func (r *runner) pushDeletes(entity crmhub.SyncEntity, ids []uuid.UUID) error {
 		r.run.Stats.Deleted += len(batch)
 	}
 	return nil
+}
+
+// pushRefused handles a record the remote refused. An identity conflict
+// (the remote holds its identifiers on different remote records) becomes
+// an identityConflicts entry naming the hub contact, counted as a
+// conflict: it is never merged, and the next push tries again. Any other
+// refusal fails the record.
+func (r *runner) pushRefused(entity crmhub.SyncEntity, err error, ext string, local uuid.UUID, rec any) error {
+	var ie connectors.ItemError
+	rc, isContact := rec.(connectors.RemoteContact)
+	if !errors.As(err, &ie) || ie.Code != connectors.CodeIdentityConflict || !isContact {
+		r.remoteItemFailed(err, ext)
+		return nil
+	}
+	r.run.Stats.Conflicts++
+	r.addError(connectors.CodeIdentityConflict, "the remote holds this contact's identifiers on different contacts; "+
+		"merge them there, then the next push links them", ext)
+	idents := append([]crmhub.Identifier{r.externalID(ext)}, rc.Identifiers...)
+	_, rerr := r.e.Store.RecordConflict(r.as, r.ws, r.conn.ID, entity, ext, idents, []uuid.UUID{local})
+	return rerr
 }

@@ -17,7 +17,7 @@ const (
 	// CodeIdentityConflict is the connectors.ItemError code of a record
 	// whose identifiers resolve to different Wazapin contacts (resolve
 	// answered 409). The sync engine records it as an identity conflict.
-	CodeIdentityConflict = "IDENTITY_CONFLICT"
+	CodeIdentityConflict = connectors.CodeIdentityConflict
 )
 
 // RequestError is a 4xx answer other than 401, 403 and 429: a
