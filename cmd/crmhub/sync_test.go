@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -104,41 +105,7 @@ func TestSyncCommand(t *testing.T) {
 // syncRun reporting the result.
 func TestServeWorksQueuedSync(t *testing.T) {
 	fake := fakeWazzup(t, 30)
-	stdout := newLines()
-	var stderr lockedBuffer
-	c := &cli{getenv: env(t, map[string]string{"CRMHUB_CONNECTOR_ALLOW_PRIVATE": "true"}), stdout: stdout, stderr: &stderr}
-	ctx, cancel := context.WithCancel(t.Context())
-	exited := make(chan int, 1)
-	go func() {
-		exited <- c.run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--dev-key", "--dev-key-file", t.TempDir() + "/key"})
-		stdout.pw.Close()
-	}()
-	defer func() { cancel(); <-exited }()
-	base := stdout.next(t, "crmhub listening on ")
-	key := stdout.next(t, "Dev API key: ")
-	gql := func(query string, vars map[string]any, out any) {
-		t.Helper()
-		body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-		req, _ := http.NewRequest(http.MethodPost, base+"/graphql", bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+key)
-		req.Header.Set("Content-Type", "application/json")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		raw, _ := io.ReadAll(res.Body)
-		var r struct {
-			Data   json.RawMessage
-			Errors []any
-		}
-		if err := json.Unmarshal(raw, &r); err != nil || len(r.Errors) > 0 {
-			t.Fatalf("%s: %s", query, raw)
-		}
-		if err := json.Unmarshal(r.Data, out); err != nil {
-			t.Fatal(err)
-		}
-	}
+	_, gql := startServe(t)
 	var created struct{ CreateConnection struct{ ID string } }
 	gql(`mutation($url: String!, $key: String!) { createConnection(input: {kind: WAZZUP, name: "Wazzup", baseUrl: $url, apiKey: $key,
 		direction: PULL, entities: [USERS, CONTACTS]}) { id } }`, map[string]any{"url": fake.URL, "key": fake.APIKey()}, &created)
@@ -156,7 +123,7 @@ func TestServeWorksQueuedSync(t *testing.T) {
 	deadline := time.Now().Add(60 * time.Second)
 	for got.SyncRun.Status != "SUCCEEDED" {
 		if time.Now().After(deadline) || got.SyncRun.Status == "FAILED" {
-			t.Fatalf("run: %+v\n%s", got, stderr.String())
+			t.Fatalf("run: %+v", got)
 		}
 		time.Sleep(50 * time.Millisecond)
 		gql(`query($id: ID!) { syncRun(id: $id) { status stats { fetched created updated unchanged conflicts failed pushed deleted } } }`,
@@ -220,4 +187,125 @@ func TestSyncEveryKindFromFakeCRM(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestServeConversationThroughWazzup goes through the running server as a
+// CRM and a frontend would: Wazzup posts a message to the hook URL, an
+// agent answers with sendMessage over GraphQL, the answer reaches Wazzup's
+// send_message with the documented body, and Wazzup's refusal of the next
+// one shows on that message.
+func TestServeConversationThroughWazzup(t *testing.T) {
+	refuse := ""
+	var mu sync.Mutex
+	fake := wazzuptest.NewServer(t, wazzuptest.Options{
+		Channels: []wazzuptest.Channel{{ChannelID: "11111111-1111-4111-8111-111111111111", Transport: "whatsapp",
+			PlainID: "79001234567", State: "active"}},
+		RefuseMessage: func(wazzuptest.Message) string { mu.Lock(); defer mu.Unlock(); return refuse },
+	})
+	base, gql := startServe(t)
+	var created struct {
+		CreateConnection struct{ ID, WebhookPath string }
+	}
+	gql(`mutation($url: String!, $key: String!) { createConnection(input: {kind: WAZZUP, name: "W", baseUrl: $url, apiKey: $key,
+		direction: PULL}) { id webhookPath } }`, map[string]any{"url": fake.URL, "key": fake.APIKey()}, &created)
+	var secret struct{ SetConnectionWebhookSecret string }
+	gql(`mutation($id: ID!) { setConnectionWebhookSecret(id: $id) }`, map[string]any{"id": created.CreateConnection.ID}, &secret)
+
+	hook := fmt.Sprintf(`{"messages": [{"messageId": "wz-in-1", "channelId": "11111111-1111-4111-8111-111111111111",
+	  "chatType": "whatsapp", "chatId": "79124698489", "dateTime": %d, "type": 1, "status": 99, "text": "Hi", "authorType": 99}]}`,
+		time.Now().Add(-time.Minute).UnixMilli())
+	res, err := http.Post(base+created.CreateConnection.WebhookPath+"?token="+secret.SetConnectionWebhookSecret,
+		"application/json", strings.NewReader(hook))
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("webhook: %v %v", res, err)
+	}
+	res.Body.Close()
+	var convs struct {
+		Conversations struct {
+			Edges []struct{ Node struct{ ID string } }
+		}
+	}
+	gql(`{ conversations { edges { node { id } } } }`, nil, &convs)
+	if len(convs.Conversations.Edges) != 1 {
+		t.Fatalf("conversations %+v", convs)
+	}
+	conv := convs.Conversations.Edges[0].Node.ID
+	type sent struct {
+		SendMessage struct {
+			ID, Status string
+			ErrorCode  *string
+		}
+	}
+	var ok sent
+	gql(`mutation($c: ID!) { sendMessage(input: {conversationId: $c, type: TEXT, text: "Hello from the hub"}) { id status errorCode } }`,
+		map[string]any{"c": conv}, &ok)
+	msgs := fake.Messages()
+	if len(msgs) != 1 || msgs[0].ChannelID != "11111111-1111-4111-8111-111111111111" || msgs[0].ChatType != "whatsapp" ||
+		msgs[0].ChatID != "79124698489" || msgs[0].Text != "Hello from the hub" {
+		t.Fatalf("send_message got %+v", msgs)
+	}
+	var status struct{ Node struct{ Status string } }
+	gql(`query($id: ID!) { node(id: $id) { ... on Message { status } } }`, map[string]any{"id": ok.SendMessage.ID}, &status)
+	if status.Node.Status != "SENT" {
+		t.Fatalf("sent message %s", status.Node.Status)
+	}
+
+	mu.Lock()
+	refuse = "CHANNEL_BLOCKED"
+	mu.Unlock()
+	var refused sent
+	gql(`mutation($c: ID!) { sendMessage(input: {conversationId: $c, type: TEXT, text: "blocked"}) { id status errorCode } }`,
+		map[string]any{"c": conv}, &refused)
+	var failed struct {
+		Node struct {
+			Status    string
+			ErrorCode *string
+		}
+	}
+	gql(`query($id: ID!) { node(id: $id) { ... on Message { status errorCode } } }`, map[string]any{"id": refused.SendMessage.ID}, &failed)
+	if failed.Node.Status != "FAILED" || failed.Node.ErrorCode == nil || *failed.Node.ErrorCode != "CHANNEL_BLOCKED" {
+		t.Fatalf("refused message %+v", failed.Node)
+	}
+}
+
+// startServe runs `crmhub serve` (connections may reach loopback) and
+// returns its base URL and a GraphQL caller with its dev key.
+func startServe(t *testing.T) (string, func(query string, vars map[string]any, out any)) {
+	t.Helper()
+	stdout := newLines()
+	var stderr lockedBuffer
+	c := &cli{getenv: env(t, map[string]string{"CRMHUB_CONNECTOR_ALLOW_PRIVATE": "true"}), stdout: stdout, stderr: &stderr}
+	ctx, cancel := context.WithCancel(t.Context())
+	exited := make(chan int, 1)
+	go func() {
+		exited <- c.run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--dev-key", "--dev-key-file", t.TempDir() + "/key"})
+		stdout.pw.Close()
+	}()
+	t.Cleanup(func() { cancel(); <-exited })
+	base := stdout.next(t, "crmhub listening on ")
+	key := stdout.next(t, "Dev API key: ")
+	gql := func(query string, vars map[string]any, out any) {
+		t.Helper()
+		body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+		req, _ := http.NewRequest(http.MethodPost, base+"/graphql", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		raw, _ := io.ReadAll(res.Body)
+		var r struct {
+			Data   json.RawMessage
+			Errors []any
+		}
+		if err := json.Unmarshal(raw, &r); err != nil || len(r.Errors) > 0 {
+			t.Fatalf("%s: %s", query, raw)
+		}
+		if err := json.Unmarshal(r.Data, out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return base, gql
 }
