@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/crmhub/crmhub"
+	"github.com/crmhub/crmhub/connectors/wazera/wazeratest"
 	"github.com/crmhub/crmhub/connectors/wazzup/wazzuptest"
 	"github.com/crmhub/crmhub/db"
 	"github.com/crmhub/crmhub/db/dbtest"
@@ -308,4 +309,72 @@ func startServe(t *testing.T) (string, func(query string, vars map[string]any, o
 		}
 	}
 	return base, gql
+}
+
+// TestServeConversationThroughWazera: the same through Wazera, which signs
+// its webhooks: a signed message.received opens the conversation, the
+// reply reaches messages/send, and a refusal shows on the message.
+func TestServeConversationThroughWazera(t *testing.T) {
+	refuse := ""
+	var mu sync.Mutex
+	fake := wazeratest.NewServer(t, wazeratest.Options{
+		RefuseMessage: func(wazeratest.Message) string { mu.Lock(); defer mu.Unlock(); return refuse }})
+	base, gql := startServe(t)
+	var created struct {
+		CreateConnection struct{ ID, WebhookPath string }
+	}
+	gql(`mutation($url: String!, $key: String!) { createConnection(input: {kind: WAZERA, name: "W", baseUrl: $url, apiKey: $key,
+		direction: PULL, options: {whatsapp_account_id: 1}}) { id webhookPath } }`,
+		map[string]any{"url": fake.URL, "key": wazeratest.DefaultAPIKey}, &created)
+	const signing = "wazera-signing-secret-1234"
+	var secret struct{ SetConnectionWebhookSecret string }
+	gql(`mutation($id: ID!, $s: String!) { setConnectionWebhookSecret(id: $id, secret: $s) }`,
+		map[string]any{"id": created.CreateConnection.ID, "s": signing}, &secret)
+
+	ev := wazeratest.Examples()[wazeratest.EventMessageReceived]
+	m := ev.Data.(wazeratest.WebhookMessage)
+	m.From = "+14155550123"                    // the document's example number is not a valid phone
+	m.CreatedAt = time.Now().Add(-time.Minute) // inside the service window
+	ev.Data, ev.Timestamp = m, m.CreatedAt
+	req, err := wazeratest.NewWebhookRequest(t.Context(), base+created.CreateConnection.WebhookPath, ev, signing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("webhook: %v %v", res, err)
+	}
+	res.Body.Close()
+	var convs struct {
+		Conversations struct {
+			Edges []struct{ Node struct{ ID, ChatID string } }
+		}
+	}
+	gql(`{ conversations { edges { node { id chatId } } } }`, nil, &convs)
+	if len(convs.Conversations.Edges) != 1 || convs.Conversations.Edges[0].Node.ChatID != "+14155550123" {
+		t.Fatalf("conversations %+v", convs)
+	}
+	conv := convs.Conversations.Edges[0].Node.ID
+	var msg struct{ SendMessage struct{ ID string } }
+	gql(`mutation($c: ID!) { sendMessage(input: {conversationId: $c, type: TEXT, text: "Hello from the hub"}) { id } }`,
+		map[string]any{"c": conv}, &msg)
+	if got := fake.Messages(); len(got) != 1 || got[0].To != "+14155550123" || got[0].WhatsAppAccountID != 1 ||
+		got[0].Type != "text" || got[0].Body != "Hello from the hub" {
+		t.Fatalf("messages/send got %+v", got)
+	}
+	mu.Lock()
+	refuse = "TEMPLATE_REQUIRED"
+	mu.Unlock()
+	gql(`mutation($c: ID!) { sendMessage(input: {conversationId: $c, type: TEXT, text: "refused"}) { id } }`,
+		map[string]any{"c": conv}, &msg)
+	var failed struct {
+		Node struct {
+			Status    string
+			ErrorCode *string
+		}
+	}
+	gql(`query($id: ID!) { node(id: $id) { ... on Message { status errorCode } } }`, map[string]any{"id": msg.SendMessage.ID}, &failed)
+	if failed.Node.Status != "FAILED" || failed.Node.ErrorCode == nil || *failed.Node.ErrorCode != "TEMPLATE_REQUIRED" {
+		t.Fatalf("refused message %+v", failed.Node)
+	}
 }
