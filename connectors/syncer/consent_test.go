@@ -241,3 +241,54 @@ func TestPushIdentityConflictIsRecorded(t *testing.T) {
 		t.Fatalf("Wazapin holds %d contacts, want 3 (nothing merged, the other one created)", n)
 	}
 }
+
+// TestNotesBothWays: a remote note reaches the hub contact, a hub note
+// reaches the remote, neither comes back, and a quiet run adds nothing.
+func TestNotesBothWays(t *testing.T) {
+	fake := wazapintest.NewServer(t, wazapintest.Options{Contacts: []wazapintest.Contact{
+		{ID: "cnt_1", PhoneNumber: "+628120000001", Name: "Ani",
+			Notes: []wazapintest.Note{{ID: "n1", Content: "called on Monday", CreatedAt: time.Now().Add(-time.Hour)}}},
+		{ID: "cnt_2", PhoneNumber: "+628120000002", Name: "Budi"},
+	}})
+	e := newEnvFor(t, crmhub.ConnectionInput{Kind: crmhub.ConnectorWazapin, Name: "wazapin", BaseURL: fake.URL,
+		APIKey: fake.APIKey(), Entities: []crmhub.SyncEntity{crmhub.SyncContacts}}, wazapin.NewConnector)
+	if run := e.run(crmhub.SyncFull, false); run.Status != crmhub.SyncSucceeded {
+		t.Fatalf("first run %+v", run.Errors)
+	}
+	notesOf := func(id uuid.UUID) []string {
+		t.Helper()
+		key := crmhub.NotesKey{ContactID: id, First: 10}
+		pages, err := e.contacts.NotesByContact(e.ctx, []crmhub.NotesKey{key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, edge := range pages[key].Edges {
+			out = append(out, edge.Node.Body)
+		}
+		return out
+	}
+	if got := notesOf(e.hubContact("cnt_1")); len(got) != 1 || got[0] != "called on Monday" {
+		t.Fatalf("pulled notes %v", got)
+	}
+	if _, err := e.contacts.AddNote(e.ctx, e.hubContact("cnt_2"), "follow up next week"); err != nil {
+		t.Fatal(err)
+	}
+	run := e.run(crmhub.SyncIncremental, false)
+	if run.Stats.Pushed != 1 || run.Stats.Failed != 0 {
+		t.Fatalf("push run %+v %+v", run.Stats, run.Errors)
+	}
+	remote, _ := fake.Contact("cnt_2")
+	if len(remote.Notes) != 1 || remote.Notes[0].Content != "follow up next week" {
+		t.Fatalf("remote notes of cnt_2 %+v", remote.Notes)
+	}
+	if c1, _ := fake.Contact("cnt_1"); len(c1.Notes) != 1 {
+		t.Fatalf("the pulled note was pushed back: %+v", c1.Notes)
+	}
+	if run := e.run(crmhub.SyncFull, false); run.Stats.Pushed != 0 {
+		t.Fatalf("a quiet run pushed %+v", run.Stats)
+	}
+	if got := notesOf(e.hubContact("cnt_2")); len(got) != 1 {
+		t.Fatalf("hub notes of cnt_2 after the runs: %v", got)
+	}
+}

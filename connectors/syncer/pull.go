@@ -236,6 +236,9 @@ func (r *runner) applyContacts(items []connectors.RemoteContact) error {
 	if err := r.pullConsents(pulled); err != nil {
 		return err
 	}
+	if err := r.pullNotes(pulled); err != nil {
+		return err
+	}
 	return r.finish(crmhub.SyncContacts, c, links)
 }
 

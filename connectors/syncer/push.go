@@ -63,10 +63,17 @@ func (rd *round) add(m map[crmhub.SyncEntity][]uuid.UUID, e crmhub.SyncEntity, i
 func (r *runner) pushRound(events []*crmhub.Event) error {
 	rd := &round{upsert: map[crmhub.SyncEntity][]uuid.UUID{}, del: map[crmhub.SyncEntity][]uuid.UUID{}}
 	cc := &channelChanges{consents: map[uuid.UUID][]crmhub.Channel{}, suppressions: map[uuid.UUID][]crmhub.Channel{}}
+	var notes []uuid.UUID
 	for _, ev := range events {
 		kind, id, err := crmhub.ParseAnyID(ev.SubjectID)
 		if err != nil {
 			continue
+		}
+		if kind == crmhub.KindContact && notesChanged(ev) {
+			if !slices.Contains(notes, id) {
+				notes = append(notes, id)
+			}
+			continue // the contact itself did not change
 		}
 		if ev.Type == crmhub.EventConsentChanged || ev.Type == crmhub.EventSuppressionChanged {
 			var p struct {
@@ -124,7 +131,10 @@ func (r *runner) pushRound(events []*crmhub.Event) error {
 	}
 	// After the contacts, so that one pushed for the first time is linked.
 	if r.conn.Syncs(crmhub.SyncContacts) && r.caps.Supports(crmhub.SyncContacts) {
-		return r.pushConsents(cc)
+		if err := r.pushConsents(cc); err != nil {
+			return err
+		}
+		return r.pushNotes(notes)
 	}
 	return nil
 }
