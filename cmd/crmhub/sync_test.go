@@ -313,7 +313,8 @@ func startServe(t *testing.T) (string, func(query string, vars map[string]any, o
 
 // TestServeConversationThroughWazera: the same through Wazera, which signs
 // its webhooks: a signed message.received opens the conversation, the
-// reply reaches messages/send, and a refusal shows on the message.
+// reply reaches messages/send, signed status events move it to READ, and
+// a refusal shows on the message.
 func TestServeConversationThroughWazera(t *testing.T) {
 	refuse := ""
 	var mu sync.Mutex
@@ -362,6 +363,26 @@ func TestServeConversationThroughWazera(t *testing.T) {
 		got[0].Type != "text" || got[0].Body != "Hello from the hub" {
 		t.Fatalf("messages/send got %+v", got)
 	}
+	// Wazera reports the message delivered, then read: the message follows.
+	sentID := msg.SendMessage.ID
+	for _, event := range []string{wazeratest.EventMessageDelivered, wazeratest.EventMessageRead} {
+		ev, ok := fake.StatusEvent(fake.Messages()[0].ID, event)
+		if !ok {
+			t.Fatal("the fake does not know its message")
+		}
+		req, _ := wazeratest.NewWebhookRequest(t.Context(), base+created.CreateConnection.WebhookPath, ev, signing)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("%s webhook: %v %v", event, res, err)
+		}
+		res.Body.Close()
+	}
+	var read struct{ Node struct{ Status string } }
+	gql(`query($id: ID!) { node(id: $id) { ... on Message { status } } }`, map[string]any{"id": sentID}, &read)
+	if read.Node.Status != "READ" {
+		t.Fatalf("after the status webhooks the message is %s, want READ", read.Node.Status)
+	}
+
 	mu.Lock()
 	refuse = "TEMPLATE_REQUIRED"
 	mu.Unlock()
