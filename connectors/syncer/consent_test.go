@@ -292,3 +292,38 @@ func TestNotesBothWays(t *testing.T) {
 		t.Fatalf("hub notes of cnt_2 after the runs: %v", got)
 	}
 }
+
+// TestFullRunRereadsConsents: a consent changed at the CRM without any
+// change to the contact reaches the hub with the next FULL run.
+func TestFullRunRereadsConsents(t *testing.T) {
+	e, fake := newWazapinEnv(t, nil)
+	if run := e.run(crmhub.SyncFull, false); run.Status != crmhub.SyncSucceeded {
+		t.Fatalf("first run %+v", run.Errors)
+	}
+	c1 := e.hubContact("cnt_1")
+	status := func() crmhub.ConsentStatus {
+		t.Helper()
+		cs, err := e.consents.ConsentsByContact(e.ctx, []uuid.UUID{c1})
+		if err != nil || len(cs[c1]) != 1 {
+			t.Fatalf("consents %+v %v", cs, err)
+		}
+		return cs[c1][0].Status
+	}
+	if status() != crmhub.ConsentOptedOut {
+		t.Fatal("not pulled")
+	}
+	// The contact's consent changes at Wazapin; its listing does not.
+	remote, _ := fake.Contact("cnt_1")
+	now := time.Now().UTC().Truncate(time.Second)
+	remote.Consents = []wazapintest.Consent{{Channel: "whatsapp", Status: "opted_in", Source: "form", CapturedAt: &now, UpdatedAt: now}}
+	fake.PutContacts(remote)
+	if run := e.run(crmhub.SyncIncremental, false); run.Stats.Unchanged != 2 {
+		t.Fatalf("incremental run %+v", run.Stats)
+	}
+	if run := e.run(crmhub.SyncFull, false); run.Status != crmhub.SyncSucceeded || run.Stats.Unchanged != 2 {
+		t.Fatalf("full run %+v %+v", run.Stats, run.Errors)
+	}
+	if got := status(); got != crmhub.ConsentOptedIn {
+		t.Fatalf("after the full run the consent is %s, want OPTED_IN", got)
+	}
+}

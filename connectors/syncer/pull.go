@@ -193,7 +193,18 @@ func (r *runner) applyContacts(items []connectors.RemoteContact) error {
 	if err != nil {
 		return err
 	}
+	// A FULL run also re-reads the consents and notes of unchanged
+	// records: a CRM may change those without touching the contact.
+	var unchanged []pulledContact
+	if r.run.Mode == crmhub.SyncFull {
+		for _, ext := range c.unchanged {
+			unchanged = append(unchanged, pulledContact{ext: ext, local: c.links[ext].LocalID})
+		}
+	}
 	if len(todo) == 0 {
+		if err := r.pullExtras(unchanged); err != nil {
+			return err
+		}
 		return r.finish(crmhub.SyncContacts, c, nil)
 	}
 	users, err := r.localIDs(crmhub.SyncUsers, owners)
@@ -233,10 +244,7 @@ func (r *runner) applyContacts(items []connectors.RemoteContact) error {
 	}
 	// Consents before the links: a run that stops in between pulls the
 	// page again, and its records are not skipped as unchanged then.
-	if err := r.pullConsents(pulled); err != nil {
-		return err
-	}
-	if err := r.pullNotes(pulled); err != nil {
+	if err := r.pullExtras(append(pulled, unchanged...)); err != nil {
 		return err
 	}
 	return r.finish(crmhub.SyncContacts, c, links)
@@ -421,4 +429,13 @@ func (r *runner) gone(entity crmhub.SyncEntity) error {
 		}
 		r.run.Stats.Deleted += len(links)
 	}
+}
+
+// pullExtras brings the consents, suppressions and notes of pulled
+// contacts, for connectors that have them.
+func (r *runner) pullExtras(pulled []pulledContact) error {
+	if err := r.pullConsents(pulled); err != nil {
+		return err
+	}
+	return r.pullNotes(pulled)
 }
