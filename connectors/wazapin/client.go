@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -195,49 +194,12 @@ type remoteError struct {
 func (c *Client) statusError(what string, resp *http.Response, raw []byte) error {
 	var re remoteError
 	_ = json.Unmarshal(raw, &re) // a body of another shape leaves re empty
-	msg := re.Error
-	if msg == "" {
-		msg = strings.TrimSpace(string(raw))
-	}
-	if msg == "" {
-		msg = http.StatusText(resp.StatusCode)
+	msg := connectors.BodyMessage(re.Error, raw, resp.StatusCode)
+	if err := connectors.StatusError("wazapin", what, resp, re.Code, msg, c.now); err != nil {
+		return err
 	}
 	status := resp.StatusCode
-	switch {
-	case status == http.StatusTooManyRequests:
-		return &connectors.RateLimitError{RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), c.now())}
-	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		return &connectors.AuthError{Status: status, Message: joinCode(re.Code, msg)}
-	case status >= 500:
-		return &connectors.TransientError{Status: status, Err: fmt.Errorf("wazapin: %s: %s", what, joinCode(re.Code, msg))}
-	}
 	return &RequestError{RequestError: connectors.RequestError{Status: status, Code: re.Code, Message: msg}, Fields: re.Fields}
-}
-
-func joinCode(code, msg string) string {
-	if code == "" {
-		return msg
-	}
-	return code + ": " + msg
-}
-
-// parseRetryAfter reads a Retry-After value as delay-seconds or an HTTP
-// date; it returns 0 when the header is absent or unreadable, leaving the
-// back-off to the caller.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		return time.Duration(max(secs, 0)) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d
-		}
-	}
-	return 0
 }
 
 // errEmptyID is returned, without sending anything, for an empty path id,

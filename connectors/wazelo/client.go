@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -215,22 +214,11 @@ func (c *Client) statusError(what string, resp *http.Response, raw []byte) error
 	if len(re.Errors) == 0 {
 		re.Errors = eb.Errors
 	}
-	msg := re.Message
-	if msg == "" {
-		msg = strings.TrimSpace(string(raw))
-	}
-	if msg == "" {
-		msg = http.StatusText(resp.StatusCode)
+	msg := connectors.BodyMessage(re.Message, raw, resp.StatusCode)
+	if err := connectors.StatusError("wazelo", what, resp, re.Code, msg, c.now); err != nil {
+		return err
 	}
 	status := resp.StatusCode
-	switch {
-	case status == http.StatusTooManyRequests:
-		return &connectors.RateLimitError{RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), c.now())}
-	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		return &connectors.AuthError{Status: status, Message: joinCode(re.Code, msg)}
-	case status >= 500:
-		return &connectors.TransientError{Status: status, Err: fmt.Errorf("wazelo: %s: %s", what, joinCode(re.Code, msg))}
-	}
 	code := re.Code
 	if code == "" {
 		code = codeForStatus(status)
@@ -240,29 +228,6 @@ func (c *Client) statusError(what string, resp *http.Response, raw []byte) error
 		return &ValidationError{RequestError: rerr, Fields: re.Errors}
 	}
 	return rerr
-}
-
-func joinCode(code, msg string) string {
-	if code == "" {
-		return msg
-	}
-	return code + ": " + msg
-}
-
-// parseRetryAfter reads a Retry-After value as delay-seconds or an HTTP
-// date; 0 when absent or unreadable, leaving the back-off to the caller.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		return time.Duration(max(secs, 0)) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0)
-	}
-	return 0
 }
 
 // pathID escapes one path segment and refuses an empty one, which would

@@ -297,50 +297,14 @@ type errorBody struct {
 func (c *Client) statusError(what string, resp *http.Response, raw []byte) error {
 	var eb errorBody
 	_ = json.Unmarshal(raw, &eb) // a body of another shape leaves eb empty
-	code, msg := eb.Error.Code, eb.Error.Message
-	if msg == "" {
-		msg = strings.TrimSpace(string(raw))
-	}
-	if msg == "" {
-		msg = http.StatusText(resp.StatusCode)
+	code := eb.Error.Code
+	msg := connectors.BodyMessage(eb.Error.Message, raw, resp.StatusCode)
+	if err := connectors.StatusError("wazera", what, resp, code, msg, c.now); err != nil {
+		return err
 	}
 	status := resp.StatusCode
-	switch {
-	case status == http.StatusTooManyRequests:
-		return &connectors.RateLimitError{RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), c.now())}
-	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		return &connectors.AuthError{Status: status, Message: joinCode(code, msg)}
-	case status >= 500:
-		return &connectors.TransientError{Status: status, Err: fmt.Errorf("wazera: %s: %s", what, joinCode(code, msg))}
-	}
 	return &RemoteError{
 		RequestError: &connectors.RequestError{Status: status, Code: code, Message: msg},
 		Fields:       detailFields(eb.Error.Details),
 	}
-}
-
-func joinCode(code, msg string) string {
-	if code == "" {
-		return msg
-	}
-	return code + ": " + msg
-}
-
-// parseRetryAfter reads a Retry-After value as delay-seconds or an HTTP
-// date; it returns 0 when the header is absent or unreadable, leaving the
-// back-off to the caller.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		return time.Duration(max(secs, 0)) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d
-		}
-	}
-	return 0
 }

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -230,33 +229,15 @@ type invalidItem struct {
 func (c *Client) statusError(what string, resp *http.Response, raw []byte) error {
 	var re remoteError
 	_ = json.Unmarshal(raw, &re) // a body of another shape leaves re empty
-	msg := re.Description
-	if msg == "" {
-		msg = strings.TrimSpace(string(raw))
-	}
-	if msg == "" {
-		msg = http.StatusText(resp.StatusCode)
+	msg := connectors.BodyMessage(re.Description, raw, resp.StatusCode)
+	if err := connectors.StatusError("wazzup", what, resp, re.Error, msg, c.now); err != nil {
+		return err
 	}
 	status := resp.StatusCode
-	switch {
-	case status == http.StatusTooManyRequests:
-		return &connectors.RateLimitError{RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), c.now())}
-	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		return &connectors.AuthError{Status: status, Message: joinCode(re.Error, msg)}
-	case status >= 500:
-		return &connectors.TransientError{Status: status, Err: fmt.Errorf("wazzup: %s: %s", what, joinCode(re.Error, msg))}
-	}
 	if items := batchItems(re); items != nil {
 		return &BatchError{Status: status, Code: re.Error, Description: re.Description, Items: items}
 	}
 	return &connectors.RequestError{Status: status, Code: re.Error, Message: msg}
-}
-
-func joinCode(code, msg string) string {
-	if code == "" {
-		return msg
-	}
-	return code + ": " + msg
 }
 
 // batchItems returns one ItemError per entry of a per-index "data" array,
@@ -274,28 +255,6 @@ func batchItems(re remoteError) []connectors.ItemError {
 		items[i] = connectors.ItemError{Index: e.Index, Code: re.Error, Fields: e.Fields, Message: re.Description}
 	}
 	return items
-}
-
-// parseRetryAfter reads a Retry-After value as delay-seconds or an HTTP
-// date; it returns 0 when the header is absent or unreadable, leaving the
-// back-off to the caller.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs < 0 {
-			return 0
-		}
-		return time.Duration(secs) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d
-		}
-	}
-	return 0
 }
 
 // checkBatch refuses a batch larger than limit before anything is sent.
