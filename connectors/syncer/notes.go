@@ -45,20 +45,29 @@ func (r *runner) hubNoteTexts(id uuid.UUID) (map[string]bool, []string, error) {
 	return set, texts, nil
 }
 
-func (r *runner) remoteNoteTexts(ns connectors.NoteSyncer, ext string) (map[string]bool, error) {
+// remoteNotes reads the texts of a remote contact's notes, trimmed, in the
+// remote's order. done is true when the step should end quietly (the
+// remote does not keep notes after all); a refusal of this one record is
+// counted and reported as ok false; err ends the run.
+func (r *runner) remoteNotes(ns connectors.NoteSyncer, ext string) (texts []string, ok, done bool, err error) {
 	var notes []connectors.RemoteNote
-	err := r.call("read notes", func() (err error) {
+	err = r.call("read notes", func() (err error) {
 		notes, err = ns.Notes(r.as, ext)
 		return err
 	})
-	if err != nil {
-		return nil, err
+	switch {
+	case errors.Is(err, connectors.ErrUnsupported):
+		return nil, false, true, nil
+	case err != nil && remoteFatal(err):
+		return nil, false, false, err
+	case err != nil:
+		r.remoteItemFailed(err, ext)
+		return nil, false, false, nil
 	}
-	set := map[string]bool{}
 	for _, n := range notes {
-		set[strings.TrimSpace(n.Text)] = true
+		texts = append(texts, strings.TrimSpace(n.Text))
 	}
-	return set, nil
+	return texts, true, false, nil
 }
 
 // pullNotes adds to the pulled contacts the remote notes they lack.
@@ -68,26 +77,17 @@ func (r *runner) pullNotes(pulled []pulledContact) error {
 		return nil
 	}
 	for _, p := range pulled {
-		var notes []connectors.RemoteNote
-		err := r.call("read notes", func() (err error) {
-			notes, err = ns.Notes(r.as, p.ext)
+		notes, ok, done, err := r.remoteNotes(ns, p.ext)
+		if err != nil || done {
 			return err
-		})
-		switch {
-		case errors.Is(err, connectors.ErrUnsupported):
-			return nil
-		case err != nil && remoteFatal(err):
-			return err
-		case err != nil:
-			r.remoteItemFailed(err, p.ext)
+		} else if !ok {
 			continue
 		}
 		have, _, err := r.hubNoteTexts(p.local)
 		if err != nil {
 			return err
 		}
-		for _, n := range notes {
-			text := strings.TrimSpace(n.Text)
+		for _, text := range notes {
 			if text == "" || have[text] {
 				continue
 			}
@@ -141,15 +141,15 @@ func (r *runner) pushNotes(ids []uuid.UUID) error {
 		if len(texts) == 0 {
 			continue
 		}
-		remote, err := r.remoteNoteTexts(ns, l.ExternalID)
-		switch {
-		case errors.Is(err, connectors.ErrUnsupported):
-			return nil
-		case err != nil && remoteFatal(err):
+		notes, ok, done, err := r.remoteNotes(ns, l.ExternalID)
+		if err != nil || done {
 			return err
-		case err != nil:
-			r.remoteItemFailed(err, l.ExternalID)
+		} else if !ok {
 			continue
+		}
+		remote := map[string]bool{}
+		for _, text := range notes {
+			remote[text] = true
 		}
 		for _, text := range texts {
 			if remote[text] {
