@@ -54,20 +54,17 @@ func (s *ConnectionService) SetWebhookSecret(ctx context.Context, id uuid.UUID, 
 // endpoint, and returns it with its secrets. It checks no principal: the
 // caller authenticates the request with WebhookSecret. ENOTFOUND.
 func (s *ConnectionService) OpenHook(ctx context.Context, id uuid.UUID) (*crmhub.HookTarget, error) {
-	var ws *uuid.UUID
-	if err := s.db.Bun.NewRaw("SELECT connection_workspace(?)", id).Scan(ctx, &ws); err != nil {
-		return nil, fmt.Errorf("db: find the connection's workspace: %w", err)
-	}
-	if ws == nil {
-		return nil, crmhub.Errorf(crmhub.ENOTFOUND, "%s not found", crmhub.KindConnection.Name())
-	}
-	conn, key, err := s.Open(ctx, *ws, id)
+	ws, err := s.db.connectionWorkspace(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	target := &crmhub.HookTarget{WorkspaceID: *ws, Connection: conn, APIKey: key}
+	conn, key, err := s.Open(ctx, ws, id)
+	if err != nil {
+		return nil, err
+	}
+	target := &crmhub.HookTarget{WorkspaceID: ws, Connection: conn, APIKey: key}
 	var sealed []byte
-	err = s.db.inWorkspace(ctx, *ws, "system", true, func(ctx context.Context, t *tx) error {
+	err = s.db.inWorkspace(ctx, ws, "system", true, func(ctx context.Context, t *tx) error {
 		return t.NewSelect().Model((*connectionRow)(nil)).Column("webhook_secret").
 			Where("workspace_id = ? AND id = ?", t.ws, id).Scan(ctx, &sealed)
 	})
@@ -75,7 +72,7 @@ func (s *ConnectionService) OpenHook(ctx context.Context, id uuid.UUID) (*crmhub
 		return nil, fmt.Errorf("db: load webhook secret: %w", err)
 	}
 	if len(sealed) > 0 {
-		secret, err := s.cfg.Sealer.open(sealed, webhookSecretAAD(*ws, id))
+		secret, err := s.cfg.Sealer.open(sealed, webhookSecretAAD(ws, id))
 		if err != nil {
 			return nil, fmt.Errorf("db: open webhook secret: %w", err)
 		}

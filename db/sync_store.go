@@ -30,9 +30,10 @@ type syncLinkRow struct {
 	UpdatedAt    time.Time  `bun:"updated_at"`
 }
 
-// systemActor is who the store's own events name: the connection.
+// systemActor is who the store's own events name: the connection, as
+// actorOf names it.
 func systemActor(conn uuid.UUID) string {
-	return "connection:" + crmhub.GlobalID(crmhub.KindConnection, conn)
+	return actorOf(&crmhub.Principal{ConnectionID: conn})
 }
 
 // ClaimRun marks a queued run RUNNING (a RUNNING one is resumed) and
@@ -71,8 +72,15 @@ func (s *SyncService) StoredRun(ctx context.Context, ws, id uuid.UUID) (*crmhub.
 // ConnectionWorkspace returns the workspace of a connection, for the
 // CLI, which knows only the connection's id. ENOTFOUND.
 func (s *SyncService) ConnectionWorkspace(ctx context.Context, conn uuid.UUID) (uuid.UUID, error) {
+	return s.db.connectionWorkspace(ctx, conn)
+}
+
+// connectionWorkspace finds the workspace of a connection by its id
+// alone, through the connection_workspace function (the caller has no
+// tenant yet). ENOTFOUND.
+func (db *DB) connectionWorkspace(ctx context.Context, conn uuid.UUID) (uuid.UUID, error) {
 	var ws *uuid.UUID
-	if err := s.db.Bun.NewRaw("SELECT connection_workspace(?)", conn).Scan(ctx, &ws); err != nil {
+	if err := db.Bun.NewRaw("SELECT connection_workspace(?)", conn).Scan(ctx, &ws); err != nil {
 		return uuid.Nil, fmt.Errorf("db: find the connection's workspace: %w", err)
 	}
 	if ws == nil {
