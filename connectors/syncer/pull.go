@@ -172,14 +172,6 @@ func (r *runner) applyUsers(items []connectors.RemoteUser) error {
 	return r.finish(crmhub.SyncUsers, c, links)
 }
 
-// errors2 returns the first non-nil error.
-func errors2(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
-}
-
 func (r *runner) applyContacts(items []connectors.RemoteContact) error {
 	ids, recs := make([]string, len(items)), make([]any, len(items))
 	var owners []string

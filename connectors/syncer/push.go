@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -310,7 +311,7 @@ func (r *runner) pushContacts(ids []uuid.UUID) error {
 		}
 		if _, aerr := r.e.Contacts.AddIdentities(r.write, o.local, []crmhub.Identifier{r.externalID(o.ext)}); aerr != nil &&
 			crmhub.ErrorCode(aerr) != crmhub.ENOTFOUND {
-			return errors2(err, aerr)
+			return cmp.Or(err, aerr) // the push's own error first
 		}
 	}
 	return err
