@@ -6,13 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
 	"mime"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/crmhub/crmhub/connectors/internal/fakeserver"
 )
 
 const (
@@ -133,11 +134,10 @@ type Fake struct {
 	subs map[string]http.HandlerFunc // GET routes under routeGetSub
 	now  func() time.Time
 
+	faults *fakeserver.Faults[Fault]
+	log    *fakeserver.Log[Request]
+
 	mu       sync.Mutex
-	total    int
-	calls    map[string]int
-	requests []Request
-	queue    []Fault
 	seq      int // last number used in a generated id
 	contacts map[string]*Contact
 }
@@ -150,7 +150,8 @@ func New(opts Options) *Fake {
 	if opts.RequestLog <= 0 {
 		opts.RequestLog = DefaultRequestLog
 	}
-	f := &Fake{opts: opts, mux: http.NewServeMux(), now: opts.Now, calls: map[string]int{}, contacts: map[string]*Contact{}}
+	f := &Fake{opts: opts, mux: http.NewServeMux(), now: opts.Now, faults: newFaults(opts),
+		log: fakeserver.NewLog[Request](opts.RequestLog), contacts: map[string]*Contact{}}
 	if f.now == nil {
 		f.now = time.Now
 	}
@@ -187,30 +188,17 @@ func New(opts Options) *Fake {
 // authentication and the Content-Type rule, then serves the route.
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	route := f.route(r)
-	rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	rec := fakeserver.NewStatusWriter(w)
 	body, berr := readBody(r)
 	fault := f.begin(route)
 	defer func() {
-		f.mu.Lock()
-		if len(f.requests) >= f.opts.RequestLog {
-			f.requests = slices.Delete(f.requests, 0, len(f.requests)-f.opts.RequestLog+1)
-		}
-		f.requests = append(f.requests, Request{
-			Route: route, Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
-			APIKey: r.Header.Get("X-Api-Key") != "", Body: body, Status: rec.status,
-		})
-		f.mu.Unlock()
+		f.log.Add(Request{Route: route, Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
+			APIKey: r.Header.Get("X-Api-Key") != "", Body: body, Status: rec.Status})
 	}()
 
-	if d := f.opts.Latency; d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			rec.status = 0 // nobody is listening any more
-			return
-		}
+	if !fakeserver.Delay(r, f.opts.Latency) {
+		rec.Status = 0 // nobody is listening any more
+		return
 	}
 	switch {
 	case fault != nil:
@@ -266,35 +254,15 @@ func isJSON(ct string) bool {
 	return err == nil && mt == "application/json"
 }
 
-// begin counts the request and returns the failure to inject, if any.
-func (f *Fake) begin(route string) *Fault {
-	f.mu.Lock()
-	f.total++
-	n := f.total
-	if route != "" {
-		f.calls[route]++
-	}
-	if len(f.queue) > 0 {
-		fault := f.queue[0]
-		f.queue = f.queue[1:]
-		f.mu.Unlock()
-		return &fault
-	}
-	f.mu.Unlock()
-
-	if f.opts.Inject != nil {
-		if fault := f.opts.Inject(route, n); fault != nil {
-			return fault
-		}
-	}
-	if k := f.opts.RateLimitEvery; k > 0 && n%k == 0 {
-		return &Fault{Status: http.StatusTooManyRequests, RetryAfter: f.opts.RetryAfter}
-	}
-	if k := f.opts.FailEvery; k > 0 && n%k == 0 {
-		return &Fault{Status: http.StatusInternalServerError}
-	}
-	return nil
+// newFaults returns the request counts and failure picking opts ask for.
+func newFaults(opts Options) *fakeserver.Faults[Fault] {
+	return fakeserver.NewFaults(fakeserver.Policy[Fault]{Inject: opts.Inject,
+		RateLimitEvery: opts.RateLimitEvery, RateLimited: Fault{Status: http.StatusTooManyRequests, RetryAfter: opts.RetryAfter},
+		FailEvery: opts.FailEvery, Failed: Fault{Status: http.StatusInternalServerError}}, false)
 }
+
+// begin counts the request and returns the failure to inject, if any.
+func (f *Fake) begin(route string) *Fault { return f.faults.Begin(route) }
 
 func (f *Fake) authorized(key string) bool {
 	return key != "" && subtle.ConstantTimeCompare([]byte(key), []byte(f.opts.APIKey)) == 1
@@ -302,41 +270,24 @@ func (f *Fake) authorized(key string) bool {
 
 // InjectNext queues failures answered, in order, to the next requests
 // whatever their route, before any other check.
-func (f *Fake) InjectNext(faults ...Fault) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.queue = append(f.queue, faults...)
-}
+func (f *Fake) InjectNext(faults ...Fault) { f.faults.InjectNext(faults...) }
 
 // Calls returns how many requests matched route (a Route* constant),
 // failed ones included.
-func (f *Fake) Calls(route string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.calls[route]
-}
+func (f *Fake) Calls(route string) int { return f.faults.Calls(route) }
 
 // CallCounts returns the number of requests per route.
-func (f *Fake) CallCounts() map[string]int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return maps.Clone(f.calls)
-}
+func (f *Fake) CallCounts() map[string]int { return f.faults.CallCounts() }
 
 // Total returns how many requests arrived, unmatched ones included.
-func (f *Fake) Total() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.total
-}
+func (f *Fake) Total() int { return f.faults.Total() }
 
 // Requests returns the latest requests received (up to
 // Options.RequestLog), in the order they were answered.
 func (f *Fake) Requests() []Request {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	out := make([]Request, len(f.requests))
-	for i, r := range f.requests {
+	reqs := f.log.All()
+	out := make([]Request, len(reqs))
+	for i, r := range reqs {
 		r.Body = slices.Clone(r.Body)
 		out[i] = r
 	}
@@ -348,16 +299,6 @@ func (f *Fake) Requests() []Request {
 func (f *Fake) nextID(prefix string) string {
 	f.seq++
 	return fmt.Sprintf("%s_%08d", prefix, f.seq)
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(status int) {
-	w.status = status
-	w.ResponseWriter.WriteHeader(status)
 }
 
 // errorBody is the documented error shape, plus the names of the invalid

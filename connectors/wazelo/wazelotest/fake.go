@@ -3,12 +3,12 @@ package wazelotest
 import (
 	"crypto/subtle"
 	"encoding/json"
-	"maps"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/crmhub/crmhub/connectors/internal/fakeserver"
 )
 
 const (
@@ -109,12 +109,10 @@ type Fake struct {
 	opts Options
 	mux  *http.ServeMux
 
-	mu       sync.Mutex
-	total    int
-	calls    map[string]int
-	requests []Request
-	queue    []Fault
+	faults *fakeserver.Faults[Fault]
+	log    *fakeserver.Log[Request]
 
+	mu       sync.Mutex
 	contacts map[string]Contact
 	order    []string // contact ids in creation order
 	seq      int      // last generated id number
@@ -140,7 +138,8 @@ func New(opts Options) *Fake {
 	f := &Fake{
 		opts:     opts,
 		mux:      http.NewServeMux(),
-		calls:    map[string]int{},
+		faults:   newFaults(opts),
+		log:      fakeserver.NewLog[Request](opts.RequestLog),
 		contacts: map[string]Contact{},
 		inbound:  map[string]time.Time{},
 	}
@@ -164,10 +163,10 @@ func New(opts Options) *Fake {
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, route := f.mux.Handler(r)
 	body := readBody(r)
-	rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	rec := fakeserver.NewStatusWriter(w)
 	scheme, key, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	fault := f.begin(route)
-	defer f.log(Request{Route: route, Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
+	defer f.record(Request{Route: route, Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
 		Auth: scheme, Body: body}, rec)
 
 	switch {
@@ -184,14 +183,10 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (f *Fake) log(req Request, rec *statusWriter) {
-	req.Status = rec.status
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.requests) >= f.opts.RequestLog {
-		f.requests = slices.Delete(f.requests, 0, len(f.requests)-f.opts.RequestLog+1)
-	}
-	f.requests = append(f.requests, req)
+// record logs req with the status rec answered.
+func (f *Fake) record(req Request, rec *fakeserver.StatusWriter) {
+	req.Status = rec.Status
+	f.log.Add(req)
 }
 
 func (f *Fake) knownKey(key string) bool {
@@ -200,87 +195,37 @@ func (f *Fake) knownKey(key string) bool {
 
 func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
 
-// begin counts the request and returns the failure to inject, if any.
-func (f *Fake) begin(route string) *Fault {
-	f.mu.Lock()
-	f.total++
-	n := f.total
-	if route != "" {
-		f.calls[route]++
-	}
-	if len(f.queue) > 0 {
-		fault := f.queue[0]
-		f.queue = f.queue[1:]
-		f.mu.Unlock()
-		return &fault
-	}
-	f.mu.Unlock()
-
-	if f.opts.Inject != nil {
-		if fault := f.opts.Inject(route, n); fault != nil {
-			return fault
-		}
-	}
-	if k := f.opts.RateLimitEvery; k > 0 && n%k == 0 {
-		return &Fault{Status: http.StatusTooManyRequests, RetryAfter: f.opts.RetryAfter}
-	}
-	if k := f.opts.FailEvery; k > 0 && n%k == 0 {
-		return &Fault{Status: http.StatusInternalServerError}
-	}
-	return nil
+// newFaults returns the request counts and failure picking opts ask for.
+func newFaults(opts Options) *fakeserver.Faults[Fault] {
+	return fakeserver.NewFaults(fakeserver.Policy[Fault]{Inject: opts.Inject,
+		RateLimitEvery: opts.RateLimitEvery, RateLimited: Fault{Status: http.StatusTooManyRequests, RetryAfter: opts.RetryAfter},
+		FailEvery: opts.FailEvery, Failed: Fault{Status: http.StatusInternalServerError}}, false)
 }
+
+// begin counts the request and returns the failure to inject, if any.
+func (f *Fake) begin(route string) *Fault { return f.faults.Begin(route) }
 
 // InjectNext queues failures answered, in order, to the next requests
 // whatever their route, before any other check.
-func (f *Fake) InjectNext(faults ...Fault) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.queue = append(f.queue, faults...)
-}
+func (f *Fake) InjectNext(faults ...Fault) { f.faults.InjectNext(faults...) }
 
 // Calls returns how many requests matched route (a Route* constant),
 // failed ones included.
-func (f *Fake) Calls(route string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.calls[route]
-}
+func (f *Fake) Calls(route string) int { return f.faults.Calls(route) }
 
 // CallCounts returns the number of requests per route.
-func (f *Fake) CallCounts() map[string]int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return maps.Clone(f.calls)
-}
+func (f *Fake) CallCounts() map[string]int { return f.faults.CallCounts() }
 
 // Total returns how many requests the Fake received, unknown routes
 // included.
-func (f *Fake) Total() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.total
-}
+func (f *Fake) Total() int { return f.faults.Total() }
 
 // Requests returns the latest requests received (up to
 // Options.RequestLog), in the order they were answered.
-func (f *Fake) Requests() []Request {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.requests)
-}
+func (f *Fake) Requests() []Request { return f.log.All() }
 
 // APIKey returns the key the Fake accepts.
 func (f *Fake) APIKey() string { return f.opts.APIKey }
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(status int) {
-	w.status = status
-	w.ResponseWriter.WriteHeader(status)
-}
 
 // ErrorBody is the documented error answer.
 type ErrorBody struct {

@@ -3,13 +3,13 @@ package wazeratest
 import (
 	"crypto/subtle"
 	"encoding/json"
-	"maps"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/crmhub/crmhub/connectors/internal/fakeserver"
 )
 
 const (
@@ -116,12 +116,11 @@ type Fake struct {
 	mux  *http.ServeMux
 	now  func() time.Time
 
-	mu       sync.Mutex
-	total    int
-	calls    map[string]int
-	requests []Request
-	queue    []Fault
-	window   []time.Time // starts of the requests the plan counted, last 60s
+	faults *fakeserver.Faults[Fault]
+	log    *fakeserver.Log[Request]
+
+	mu     sync.Mutex
+	window []time.Time // starts of the requests the plan counted, last 60s
 
 	contacts  map[int64]Contact
 	nextID    int64
@@ -144,7 +143,8 @@ func New(opts Options) *Fake {
 		opts:      opts,
 		mux:       http.NewServeMux(),
 		now:       opts.Now,
-		calls:     map[string]int{},
+		faults:    newFaults(opts),
+		log:       fakeserver.NewLog[Request](opts.RequestLog),
 		contacts:  map[int64]Contact{},
 		nextID:    1,
 		nextMsgID: 1,
@@ -172,30 +172,17 @@ func New(opts Options) *Fake {
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, route := f.mux.Handler(r)
 	body := readBody(r)
-	rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	rec := fakeserver.NewStatusWriter(w)
 	at := f.now()
 	fault := f.begin(route)
 	defer func() {
-		f.mu.Lock()
-		if len(f.requests) >= f.opts.RequestLog {
-			f.requests = slices.Delete(f.requests, 0, len(f.requests)-f.opts.RequestLog+1)
-		}
-		f.requests = append(f.requests, Request{
-			Route: route, Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
-			Authorization: r.Header.Get("Authorization"), Body: body, Status: rec.status, At: at,
-		})
-		f.mu.Unlock()
+		f.log.Add(Request{Route: route, Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
+			Authorization: r.Header.Get("Authorization"), Body: body, Status: rec.Status, At: at})
 	}()
 
-	if d := f.opts.Latency; d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			rec.status = 0 // nobody is listening any more
-			return
-		}
+	if !fakeserver.Delay(r, f.opts.Latency) {
+		rec.Status = 0 // nobody is listening any more
+		return
 	}
 	if fault != nil {
 		writeFault(rec, *fault)
@@ -218,33 +205,16 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mux.ServeHTTP(rec, r)
 }
 
-// begin counts the request and returns the failure to inject, if any.
-func (f *Fake) begin(route string) *Fault {
-	f.mu.Lock()
-	f.total++
-	n := f.total
-	f.calls[route]++
-	if len(f.queue) > 0 {
-		fault := f.queue[0]
-		f.queue = f.queue[1:]
-		f.mu.Unlock()
-		return &fault
-	}
-	f.mu.Unlock()
-
-	if f.opts.Inject != nil {
-		if fault := f.opts.Inject(route, n); fault != nil {
-			return fault
-		}
-	}
-	if k := f.opts.RateLimitEvery; k > 0 && n%k == 0 {
-		return &Fault{Status: http.StatusTooManyRequests, RetryAfter: f.opts.RetryAfter}
-	}
-	if k := f.opts.FailEvery; k > 0 && n%k == 0 {
-		return &Fault{Status: http.StatusInternalServerError}
-	}
-	return nil
+// newFaults returns the request counts and failure picking opts ask
+// for; requests of no route count under "".
+func newFaults(opts Options) *fakeserver.Faults[Fault] {
+	return fakeserver.NewFaults(fakeserver.Policy[Fault]{Inject: opts.Inject,
+		RateLimitEvery: opts.RateLimitEvery, RateLimited: Fault{Status: http.StatusTooManyRequests, RetryAfter: opts.RetryAfter},
+		FailEvery: opts.FailEvery, Failed: Fault{Status: http.StatusInternalServerError}}, true)
 }
+
+// begin counts the request and returns the failure to inject, if any.
+func (f *Fake) begin(route string) *Fault { return f.faults.Begin(route) }
 
 // admit applies the plan's limit to a request at t: it counts the request
 // and returns true, or returns how long until one would be admitted.
@@ -278,52 +248,22 @@ func (f *Fake) APIKey() string { return f.opts.APIKey }
 
 // InjectNext queues failures answered, in order, to the next requests
 // whatever their route, before any other check.
-func (f *Fake) InjectNext(faults ...Fault) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.queue = append(f.queue, faults...)
-}
+func (f *Fake) InjectNext(faults ...Fault) { f.faults.InjectNext(faults...) }
 
 // Calls returns how many requests matched route (a Route* constant),
 // failed ones included.
-func (f *Fake) Calls(route string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.calls[route]
-}
+func (f *Fake) Calls(route string) int { return f.faults.Calls(route) }
 
 // CallCounts returns the number of requests per route ("" for requests
 // that matched none).
-func (f *Fake) CallCounts() map[string]int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return maps.Clone(f.calls)
-}
+func (f *Fake) CallCounts() map[string]int { return f.faults.CallCounts() }
 
 // Total returns how many requests the fake received, as they arrive.
-func (f *Fake) Total() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.total
-}
+func (f *Fake) Total() int { return f.faults.Total() }
 
 // Requests returns the latest requests received (up to
 // Options.RequestLog), in the order they were answered.
-func (f *Fake) Requests() []Request {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.requests)
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(status int) {
-	w.status = status
-	w.ResponseWriter.WriteHeader(status)
-}
+func (f *Fake) Requests() []Request { return f.log.All() }
 
 // ErrorBody is the documented error response.
 type ErrorBody struct {

@@ -3,12 +3,12 @@ package wazzuptest
 import (
 	"crypto/subtle"
 	"encoding/json"
-	"maps"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/crmhub/crmhub/connectors/internal/fakeserver"
 )
 
 const (
@@ -115,12 +115,10 @@ type Fake struct {
 	opts Options
 	mux  *http.ServeMux
 
-	mu       sync.Mutex
-	total    int
-	calls    map[string]int
-	requests []Request
-	queue    []Fault
+	faults *fakeserver.Faults[Fault]
+	log    *fakeserver.Log[Request]
 
+	mu       sync.Mutex
 	contacts table[string, Contact]
 	deals    table[int64, Deal]
 	users    []User // in the order they were first added
@@ -139,7 +137,8 @@ func New(opts Options) *Fake {
 	f := &Fake{
 		opts:     opts,
 		mux:      http.NewServeMux(),
-		calls:    map[string]int{},
+		faults:   newFaults(opts),
+		log:      fakeserver.NewLog[Request](opts.RequestLog),
 		contacts: table[string, Contact]{},
 		deals:    table[int64, Deal]{},
 	}
@@ -176,30 +175,17 @@ func New(opts Options) *Fake {
 // authentication, then serves the route.
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, route := f.mux.Handler(r)
-	rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	rec := fakeserver.NewStatusWriter(w)
 	scheme, key, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	fault := f.begin(route)
 	defer func() {
-		f.mu.Lock()
-		if len(f.requests) >= f.opts.RequestLog {
-			f.requests = slices.Delete(f.requests, 0, len(f.requests)-f.opts.RequestLog+1)
-		}
-		f.requests = append(f.requests, Request{
-			Route: route, Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
-			AuthScheme: scheme, Status: rec.status,
-		})
-		f.mu.Unlock()
+		f.log.Add(Request{Route: route, Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
+			AuthScheme: scheme, Status: rec.Status})
 	}()
 
-	if d := f.opts.Latency; d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			rec.status = 0 // nobody is listening any more
-			return
-		}
+	if !fakeserver.Delay(r, f.opts.Latency) {
+		rec.Status = 0 // nobody is listening any more
+		return
 	}
 	if fault != nil {
 		writeFault(rec, *fault)
@@ -212,35 +198,15 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mux.ServeHTTP(rec, r)
 }
 
-// begin counts the request and returns the failure to inject, if any.
-func (f *Fake) begin(route string) *Fault {
-	f.mu.Lock()
-	f.total++
-	n := f.total
-	if route != "" {
-		f.calls[route]++
-	}
-	if len(f.queue) > 0 {
-		fault := f.queue[0]
-		f.queue = f.queue[1:]
-		f.mu.Unlock()
-		return &fault
-	}
-	f.mu.Unlock()
-
-	if f.opts.Inject != nil {
-		if fault := f.opts.Inject(route, n); fault != nil {
-			return fault
-		}
-	}
-	if k := f.opts.RateLimitEvery; k > 0 && n%k == 0 {
-		return &Fault{Status: http.StatusTooManyRequests, RetryAfter: f.opts.RetryAfter}
-	}
-	if k := f.opts.FailEvery; k > 0 && n%k == 0 {
-		return &Fault{Status: http.StatusInternalServerError}
-	}
-	return nil
+// newFaults returns the request counts and failure picking opts ask for.
+func newFaults(opts Options) *fakeserver.Faults[Fault] {
+	return fakeserver.NewFaults(fakeserver.Policy[Fault]{Inject: opts.Inject,
+		RateLimitEvery: opts.RateLimitEvery, RateLimited: Fault{Status: http.StatusTooManyRequests, RetryAfter: opts.RetryAfter},
+		FailEvery: opts.FailEvery, Failed: Fault{Status: http.StatusInternalServerError}}, false)
 }
+
+// begin counts the request and returns the failure to inject, if any.
+func (f *Fake) begin(route string) *Fault { return f.faults.Begin(route) }
 
 func (f *Fake) authorized(scheme, key string) bool {
 	if !strings.EqualFold(scheme, "Bearer") && !strings.EqualFold(scheme, "Basic") {
@@ -251,44 +217,18 @@ func (f *Fake) authorized(scheme, key string) bool {
 
 // InjectNext queues failures answered, in order, to the next requests
 // whatever their route, before any other check.
-func (f *Fake) InjectNext(faults ...Fault) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.queue = append(f.queue, faults...)
-}
+func (f *Fake) InjectNext(faults ...Fault) { f.faults.InjectNext(faults...) }
 
 // Calls returns how many requests matched route (a Route* constant),
 // failed ones included.
-func (f *Fake) Calls(route string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.calls[route]
-}
+func (f *Fake) Calls(route string) int { return f.faults.Calls(route) }
 
 // CallCounts returns the number of requests per route.
-func (f *Fake) CallCounts() map[string]int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return maps.Clone(f.calls)
-}
+func (f *Fake) CallCounts() map[string]int { return f.faults.CallCounts() }
 
 // Requests returns the latest requests received (up to
 // Options.RequestLog), in the order they were answered.
-func (f *Fake) Requests() []Request {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]Request(nil), f.requests...)
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(status int) {
-	w.status = status
-	w.ResponseWriter.WriteHeader(status)
-}
+func (f *Fake) Requests() []Request { return f.log.All() }
 
 // errorBody is the documented error shape.
 type errorBody struct {
