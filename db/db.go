@@ -49,6 +49,8 @@ type DB struct {
 	Pool  *pgxpool.Pool
 	Bun   *bun.DB
 	clock crmhub.Clock
+	// counter traces every query of the pool; see QueryStats.
+	counter *counter
 }
 
 // Open connects as the service role. It does not migrate; see Migrate.
@@ -60,6 +62,8 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if cfg.MaxConns > 0 {
 		pcfg.MaxConns = cfg.MaxConns
 	}
+	count := &counter{}
+	pcfg.ConnConfig.Tracer = count
 	pcfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
 		_, err := c.Exec(ctx, "SET ROLE "+AppRole)
 		return err
@@ -78,7 +82,8 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	}
 	sqldb := stdlib.OpenDBFromPool(pool)
 	// Paged reads select row_number() beside the model columns; ignore it.
-	return &DB{Pool: pool, Bun: bun.NewDB(sqldb, pgdialect.New(), bun.WithDiscardUnknownColumns()), clock: clock}, nil
+	return &DB{Pool: pool, Bun: bun.NewDB(sqldb, pgdialect.New(), bun.WithDiscardUnknownColumns()), clock: clock,
+		counter: count}, nil
 }
 
 // Close closes the pool.

@@ -6,9 +6,13 @@
 package run
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -116,4 +120,83 @@ type Ratio struct {
 	// Goal is the target as text (">= 1.5x"), Met whether Value meets it.
 	Goal string
 	Met  bool
+}
+
+// CrmhubRequest is a GraphQL POST to crmhub with the workspace's admin key.
+func (e *Env) CrmhubRequest(query string, vars map[string]any) (*http.Request, error) {
+	req, err := jsonPost(e.Crmhub.URL+"/graphql", map[string]any{"query": query, "variables": vars})
+	if err == nil {
+		req.Header.Set("Authorization", "Bearer "+e.APIKey)
+	}
+	return req, err
+}
+
+// FloorRequest is a POST of {"variables": vars} to the floor's route path
+// ("/contact"), with the same key as crmhub: the floor checks it too.
+func (e *Env) FloorRequest(path string, vars map[string]any) (*http.Request, error) {
+	req, err := jsonPost(e.Floor.URL+path, map[string]any{"variables": vars})
+	if err == nil {
+		req.Header.Set("Authorization", "Bearer "+e.APIKey)
+	}
+	return req, err
+}
+
+// PostGraphileRequest is a GraphQL POST to PostGraphile for the seeded
+// workspace (X-Workspace-Id, which its config turns into the tenant).
+func (e *Env) PostGraphileRequest(query string, vars map[string]any) (*http.Request, error) {
+	req, err := jsonPost(e.PostGraphile.URL+"/graphql", map[string]any{"query": query, "variables": vars})
+	if err == nil {
+		req.Header.Set("X-Workspace-Id", e.Workspace.String())
+	}
+	return req, err
+}
+
+func jsonPost(url string, body any) (*http.Request, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	return req, nil
+}
+
+// Metric reads one counter or gauge from crmhub's /metrics (the sum over
+// its label sets); the benchmarks read crmhub_db_round_trips_total and
+// crmhub_db_statements_total before and after a measurement.
+func (e *Env) Metric(name string) (float64, error) {
+	res, err := http.Get(e.Crmhub.URL + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		return 0, err
+	}
+	var sum float64
+	found := false
+	for line := range strings.Lines(string(body)) {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		metric, value, ok := strings.Cut(line, " ")
+		if !ok || (metric != name && !strings.HasPrefix(metric, name+"{")) {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		if err != nil {
+			return 0, fmt.Errorf("metric %s: %w", name, err)
+		}
+		sum += v
+		found = true
+	}
+	if !found {
+		return 0, fmt.Errorf("crmhub /metrics has no %s", name)
+	}
+	return sum, nil
 }

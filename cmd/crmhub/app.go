@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"time"
 
@@ -62,8 +63,18 @@ func newApp(d *db.DB, cfg Config, log *slog.Logger) (*app, error) {
 	// it; the others go to the loopback channel, which logs them.
 	conversations := db.NewConversationService(d, &outbound.Router{Connections: sync.connections, Registry: registry(),
 		HTTPClient: db.OutboundClient(connectorTimeout, cfg.ConnectorAllowPrivate), Fallback: &loopback.Channel{Log: log}})
+	metrics := prometheus.NewRegistry()
+	metrics.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "crmhub_db_round_trips_total",
+			Help: "Round trips to PostgreSQL (a query, an exec, a batch, a COPY) since start."},
+			func() float64 { return float64(d.QueryStats().RoundTrips) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "crmhub_db_statements_total",
+			Help: "SQL statements sent to PostgreSQL (each statement of a batch counts) since start."},
+			func() float64 { return float64(d.QueryStats().Statements) }))
 	return &app{
 		handler: resolver.Config{
+			Registerer:    metrics,
+			Gatherer:      prometheus.Gatherers{prometheus.DefaultGatherer, metrics},
 			Contacts:      db.NewContactService(d),
 			Auth:          auth,
 			APIKeys:       auth,

@@ -1,0 +1,63 @@
+package db
+
+import (
+	"context"
+	"sync/atomic"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// QueryStats counts what the pool sent to PostgreSQL since it opened:
+// round trips (a query, an exec, a whole batch, a COPY) and statements (a
+// batch counts each of its statements). Transaction control (BEGIN,
+// COMMIT, ROLLBACK) counts as both. The benchmarks divide the change over
+// a run by the requests served; `crmhub serve` exports both as Prometheus
+// counters.
+type QueryStats struct {
+	RoundTrips, Statements uint64
+}
+
+// counter is the pool's pgx tracer behind QueryStats: two atomic adds per
+// call, nothing allocated.
+type counter struct {
+	roundTrips, statements atomic.Uint64
+}
+
+var (
+	_ pgx.QueryTracer    = (*counter)(nil)
+	_ pgx.BatchTracer    = (*counter)(nil)
+	_ pgx.CopyFromTracer = (*counter)(nil)
+)
+
+func (c *counter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	c.roundTrips.Add(1)
+	c.statements.Add(1)
+	return ctx
+}
+
+func (c *counter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (c *counter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceBatchStartData) context.Context {
+	c.roundTrips.Add(1)
+	if data.Batch != nil {
+		c.statements.Add(uint64(data.Batch.Len()))
+	}
+	return ctx
+}
+
+func (c *counter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+
+func (c *counter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
+
+func (c *counter) TraceCopyFromStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceCopyFromStartData) context.Context {
+	c.roundTrips.Add(1)
+	c.statements.Add(1)
+	return ctx
+}
+
+func (c *counter) TraceCopyFromEnd(context.Context, *pgx.Conn, pgx.TraceCopyFromEndData) {}
+
+// QueryStats returns the counts so far.
+func (db *DB) QueryStats() QueryStats {
+	return QueryStats{RoundTrips: db.counter.roundTrips.Load(), Statements: db.counter.statements.Load()}
+}
