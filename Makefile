@@ -10,7 +10,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: run build test generate bench lint pg clean
+.PHONY: run build test generate bench bench-go lint pg clean
 
 ## run: start PostgreSQL, build, and serve with a development API key
 run: pg build
@@ -28,8 +28,13 @@ test: pg
 generate:
 	$(GO) tool gqlgen generate
 
-## bench: run the Go benchmarks (they need PostgreSQL too)
-bench: pg
+## bench: seed a fresh benchmark database and run every workload against crmhub,
+## PostGraphile and the raw-SQL floor, alternating; writes BENCHMARKS.md (needs npm)
+bench: pg build
+	$(GO) run ./bench/cmd/crmhub-bench $(BENCHFLAGS)
+
+## bench-go: the Go micro-benchmarks (testing.B, -benchmem) of the domain services
+bench-go: pg
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 ## lint: gofmt and go vet

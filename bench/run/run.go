@@ -200,3 +200,37 @@ func (e *Env) Metric(name string) (float64, error) {
 	}
 	return sum, nil
 }
+
+// CrmhubDo runs one GraphQL operation on crmhub and decodes its data into
+// out; GraphQL errors are errors.
+func (e *Env) CrmhubDo(ctx context.Context, query string, vars map[string]any, out any) error {
+	req, err := e.CrmhubRequest(query, vars)
+	if err != nil {
+		return err
+	}
+	res, err := http.DefaultClient.Do(req.WithContext(ctx))
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		return err
+	}
+	var envelope struct {
+		Data   json.RawMessage `json:"data"`
+		Errors []struct {
+			Message string `json:"message"`
+		} `json:"errors"`
+	}
+	if err := json.Unmarshal(body, &envelope); err != nil {
+		return fmt.Errorf("crmhub: HTTP %d: %s", res.StatusCode, body)
+	}
+	if len(envelope.Errors) > 0 {
+		return fmt.Errorf("crmhub: %s", envelope.Errors[0].Message)
+	}
+	if out == nil {
+		return nil
+	}
+	return json.Unmarshal(envelope.Data, out)
+}

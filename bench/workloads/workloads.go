@@ -29,3 +29,29 @@ func All() []run.Workload {
 	slices.SortStableFunc(out, func(a, b run.Workload) int { return rank(a.Name) - rank(b.Name) })
 	return out
 }
+
+// ServeEnv is the environment the runner gives `crmhub serve` beyond the
+// database, address and secret key; workloads that need a setting add it
+// in their init function.
+var ServeEnv []string
+
+func medianOf(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	v = slices.Clone(v)
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
