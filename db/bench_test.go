@@ -30,8 +30,9 @@ func batch(run, n int) []crmhub.ContactInput {
 }
 
 // BenchmarkUpsert compares creating 100 contacts in one upsertContacts call,
-// the same 100 one createContact call each, and re-sending an unchanged
-// batch (what a sync with nothing new costs).
+// the same 100 one createContact call each, the benchmark workload's mix
+// of new, changed and unchanged contacts, and re-sending an unchanged batch
+// (what a sync with nothing new costs).
 func BenchmarkUpsert(b *testing.B) {
 	d := dbtest.Open(b, nil)
 	svc := db.NewContactService(d)
@@ -50,6 +51,17 @@ func BenchmarkUpsert(b *testing.B) {
 				if _, err := svc.CreateContact(ctx, it); err != nil {
 					b.Fatal(err)
 				}
+			}
+		}
+	})
+	// The benchmark workload's mix: 50 new, 40 changed, 10 unchanged.
+	if _, err := svc.UpsertContacts(ctx, storedBatch()); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("batch100/mixed", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := svc.UpsertContacts(ctx, mixedBatch(int(runs.Add(1)))); err != nil {
+				b.Fatal(err)
 			}
 		}
 	})

@@ -9,72 +9,6 @@ import (
 	"github.com/google/uuid"
 )
 
-// ResolveContact finds the one contact the identifiers point at.
-func (s *ContactService) ResolveContact(ctx context.Context, ids []crmhub.Identifier) (*crmhub.Contact, error) {
-	norm, err := crmhub.NormalizeIdentifiers(ids)
-	if err != nil {
-		return nil, err.(*crmhub.Error).WithField("identifiers")
-	}
-	var out *crmhub.Contact
-	err = s.db.read(ctx, crmhub.ScopeContactsRead, func(ctx context.Context, t *tx) error {
-		var keys []crmhub.MatchKey
-		var asked []uuid.UUID
-		for _, id := range norm {
-			if id.Type == crmhub.IdentityContactID {
-				uid, _ := crmhub.ParseID(crmhub.KindContact, id.Value)
-				asked = append(asked, uid)
-			} else {
-				keys = append(keys, id.MatchKey())
-			}
-		}
-		rows, err := lookupIdentities(ctx, t, keys)
-		if err != nil {
-			return err
-		}
-		resolved, err := resolveContactIDs(ctx, t, asked)
-		if err != nil {
-			return err
-		}
-		// Report matches in the order of the identifiers given.
-		owner := make(map[crmhub.MatchKey]uuid.UUID, len(rows))
-		for _, r := range rows {
-			owner[r.key()] = r.ContactID
-		}
-		var matched []uuid.UUID
-		for _, id := range norm {
-			var c uuid.UUID
-			var ok bool
-			if id.Type == crmhub.IdentityContactID {
-				uid, _ := crmhub.ParseID(crmhub.KindContact, id.Value)
-				c, ok = resolved[uid]
-			} else {
-				c, ok = owner[id.MatchKey()]
-			}
-			if ok && !slices.Contains(matched, c) {
-				matched = append(matched, c)
-			}
-		}
-		switch len(matched) {
-		case 0:
-			return nil
-		case 1:
-			var row contactRow
-			if err := t.NewSelect().Model(&row).Where("workspace_id = ? AND id = ?", t.ws, matched[0]).Scan(ctx); err != nil {
-				return fmt.Errorf("db: load resolved contact: %w", err)
-			}
-			out = row.domain()
-			return nil
-		}
-		gids := make([]string, len(matched))
-		for i, m := range matched {
-			gids[i] = crmhub.GlobalID(crmhub.KindContact, m)
-		}
-		return &crmhub.Error{Code: crmhub.ECONFLICT, Message: "the identifiers belong to different contacts",
-			Extensions: map[string]any{"contactIds": gids}}
-	})
-	return out, err
-}
-
 // CreateContact creates a contact; any identifier already linked is a
 // conflict.
 func (s *ContactService) CreateContact(ctx context.Context, in crmhub.ContactInput) (*crmhub.Contact, error) {
@@ -129,7 +63,7 @@ func (s *ContactService) RemoveTags(ctx context.Context, id uuid.UUID, tags []st
 
 func (s *ContactService) change(ctx context.Context, c contactChange) (*crmhub.Contact, error) {
 	var res []changeResult
-	err := s.db.write(ctx, crmhub.ScopeContactsWrite, func(ctx context.Context, t *tx) error {
+	err := s.db.writeBatched(ctx, crmhub.ScopeContactsWrite, func(ctx context.Context, t *tx) error {
 		var err error
 		res, err = applyChanges(ctx, t, []contactChange{c})
 		if err == nil && res[0].err != nil {
@@ -166,7 +100,7 @@ func (s *ContactService) UpsertContacts(ctx context.Context, items []crmhub.Cont
 	if len(changes) == 0 {
 		return results, nil
 	}
-	err := s.db.write(ctx, crmhub.ScopeContactsWrite, func(ctx context.Context, t *tx) error {
+	err := s.db.writeBatched(ctx, crmhub.ScopeContactsWrite, func(ctx context.Context, t *tx) error {
 		res, err := applyChanges(ctx, t, changes)
 		if err != nil {
 			return err

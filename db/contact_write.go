@@ -11,6 +11,7 @@ import (
 
 	"github.com/crmhub/crmhub"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun/dialect/pgdialect"
 )
 
@@ -75,7 +76,10 @@ type identTypeKey struct {
 func applyChanges(ctx context.Context, t *tx, changes []contactChange) ([]changeResult, error) {
 	results := make([]changeResult, len(changes))
 
-	// Read what the identifiers and target ids point at today.
+	// Round trip 1: lock the identities, read what they and the target ids
+	// point at today, and lock the contacts that may be written to (a
+	// superset of those the matching picks), in id order so that two
+	// batches cannot deadlock.
 	var keys []crmhub.MatchKey
 	var askedIDs []uuid.UUID
 	for _, c := range changes {
@@ -91,12 +95,25 @@ func applyChanges(ctx context.Context, t *tx, changes []contactChange) ([]change
 			}
 		}
 	}
-	if err := lockKeys(ctx, t, keys); err != nil {
-		return nil, err
+	classes, sources, values := keyArrays(keys)
+	var owned []identityRow
+	if len(keys) > 0 {
+		t.queue(lockKeysSQL, keyHashes(t.ws, keys))
+		t.queue(lookupIdentitiesSQL, t.ws, classes, sources, values).Query(func(rows pgx.Rows) error {
+			var err error
+			owned, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (identityRow, error) {
+				r := identityRow{WorkspaceID: t.ws}
+				return r, row.Scan(&r.MatchClass, &r.MatchSource, &r.Value, &r.Type, &r.ContactID)
+			})
+			return err
+		})
 	}
-	owned, err := lookupIdentities(ctx, t, keys)
-	if err != nil {
-		return nil, err
+	resolved := queueResolveContactIDs(t, askedIDs)
+	users := queueExistingUsers(t, changes)
+	states := map[uuid.UUID]*contactState{}
+	queueLockContacts(t, candidatesSQL, []any{classes, sources, values, askedIDs}, states)
+	if err := t.flush(ctx); err != nil {
+		return nil, fmt.Errorf("db: read contacts to change: %w", err)
 	}
 	owner := make(map[crmhub.MatchKey]uuid.UUID, len(owned))
 	hasType := make(map[identTypeKey]bool, len(owned))
@@ -104,19 +121,10 @@ func applyChanges(ctx context.Context, t *tx, changes []contactChange) ([]change
 		owner[r.key()] = r.ContactID
 		hasType[identTypeKey{r.key(), crmhub.IdentityType(r.Type)}] = true
 	}
-	resolved, err := resolveContactIDs(ctx, t, askedIDs)
-	if err != nil {
-		return nil, err
-	}
-	users, err := existingUsers(ctx, t, changes)
-	if err != nil {
-		return nil, err
-	}
 
 	// Pass 1: decide which contact each change writes to.
 	targets := make([]uuid.UUID, len(changes))
 	created := map[uuid.UUID]bool{}
-	var existing []uuid.UUID
 	for i, c := range changes {
 		target, isNew, cerr := matchChange(c, owner, resolved)
 		if u := c.patch.ResponsibleUserID; cerr == nil && u != nil && !users[*u] {
@@ -129,8 +137,6 @@ func applyChanges(ctx context.Context, t *tx, changes []contactChange) ([]change
 		if isNew {
 			target = newID()
 			created[target] = true
-		} else if !created[target] && !slices.Contains(existing, target) {
-			existing = append(existing, target)
 		}
 		targets[i] = target
 		for _, id := range c.ids {
@@ -138,13 +144,6 @@ func applyChanges(ctx context.Context, t *tx, changes []contactChange) ([]change
 				owner[id.MatchKey()] = target
 			}
 		}
-	}
-
-	// Load the existing contacts the batch writes to, locked against
-	// concurrent writers, in id order so that two batches cannot deadlock.
-	states, err := loadStates(ctx, t, existing)
-	if err != nil {
-		return nil, err
 	}
 
 	// Pass 2: apply each change in memory and judge what it changed.
@@ -191,8 +190,12 @@ func applyChanges(ctx context.Context, t *tx, changes []contactChange) ([]change
 		results[i] = changeResult{status: status}
 	}
 
-	if err := writeStates(ctx, t, states); err != nil {
+	// Round trip 2, or part of the COMMIT's in a writeBatched transaction.
+	if err := queueWrites(t, states); err != nil {
 		return nil, err
+	}
+	if err := t.flushWrites(ctx); err != nil {
+		return nil, fmt.Errorf("db: write contacts: %w", err)
 	}
 	for i := range results {
 		if results[i].err == nil {
@@ -325,40 +328,91 @@ func contactPayload(st *contactState, changed []string) map[string]any {
 	return p
 }
 
+// candidatesSQL selects, over lookupIdentitiesSQL's arguments and asked
+// contact ids ($5), the contacts that a batch of changes may write to: the
+// owners of its identities, and the contacts its ids name or redirect to.
+const candidatesSQL = `SELECT contact_id FROM contact_identities WHERE workspace_id = $1
+		AND (match_class, match_source, value) IN (SELECT * FROM unnest($2::text[], $3::text[], $4::text[]))
+	UNION ALL SELECT unnest($5::uuid[])
+	UNION ALL SELECT target_id FROM contact_redirects WHERE workspace_id = $1 AND old_id = ANY($5::uuid[])`
+
 // loadStates reads and locks existing contacts and their tags.
 func loadStates(ctx context.Context, t *tx, ids []uuid.UUID) (map[uuid.UUID]*contactState, error) {
 	states := make(map[uuid.UUID]*contactState, len(ids))
 	if len(ids) == 0 {
 		return states, nil
 	}
-	var rows []contactRow
-	err := t.NewSelect().Model(&rows).Where("workspace_id = ? AND id = ANY(?)", t.ws, pgdialect.Array(ids)).
-		Order("id").For("UPDATE").Scan(ctx)
-	if err != nil {
+	queueLockContacts(t, "SELECT unnest($2::uuid[])", []any{ids}, states)
+	if err := t.flush(ctx); err != nil {
 		return nil, fmt.Errorf("db: lock contacts: %w", err)
-	}
-	tags, err := loadTags(ctx, t, ids)
-	if err != nil {
-		return nil, err
-	}
-	for i := range rows {
-		r := &rows[i]
-		if r.CustomFields == nil {
-			r.CustomFields = map[string]any{}
-		}
-		states[r.ID] = &contactState{row: r, tags: tags[r.ID], origTags: tags[r.ID]}
 	}
 	return states, nil
 }
 
-// writeStates stores what applyChanges decided, a few statements for the
-// whole batch.
-func writeStates(ctx context.Context, t *tx, states map[uuid.UUID]*contactState) error {
+// queueLockContacts queues the read of the contacts that the SQL in
+// selects (its arguments are $2... after the workspace), locked against
+// concurrent writers in id order, and then of their tags; flush fills
+// states.
+func queueLockContacts(t *tx, in string, args []any, states map[uuid.UUID]*contactState) {
+	args = append([]any{t.ws}, args...)
+	t.queue(`SELECT id, name, uri, custom_fields, responsible_user_id, created_at, updated_at FROM contacts
+		WHERE workspace_id = $1 AND id IN (`+in+`) ORDER BY id FOR UPDATE`, args...).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			r := &contactRow{WorkspaceID: t.ws}
+			if err := rows.Scan(&r.ID, &r.Name, &r.URI, &r.CustomFields, &r.ResponsibleUserID, &r.CreatedAt, &r.UpdatedAt); err != nil {
+				return err
+			}
+			if r.CustomFields == nil {
+				r.CustomFields = map[string]any{}
+			}
+			states[r.ID] = &contactState{row: r}
+		}
+		return rows.Err()
+	})
+	// A statement of its own: it reads after the locks are granted, so it
+	// sees the tags the previous holder of a lock committed.
+	t.queue(`SELECT contact_id, tag FROM contact_tags WHERE workspace_id = $1 AND contact_id IN (`+in+`)
+		ORDER BY contact_id, tag`, args...).Query(func(rows pgx.Rows) error {
+		var id uuid.UUID
+		var tag string
+		_, err := pgx.ForEachRow(rows, []any{&id, &tag}, func() error {
+			if st := states[id]; st != nil {
+				st.tags = append(st.tags, tag)
+				st.origTags = st.tags
+			}
+			return nil
+		})
+		return err
+	})
+}
+
+// The statements of queueWrites. Contacts are inserted and updated from the
+// same arrays: ids, names, uris, custom fields, responsible users.
+const (
+	insertContactsSQL = `INSERT INTO contacts (workspace_id, id, name, uri, custom_fields, responsible_user_id, created_at, updated_at)
+		SELECT $1, v.id, v.name, v.uri, v.fields, v.responsible, $7, $7
+		FROM unnest($2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::uuid[]) AS v(id, name, uri, fields, responsible)`
+	updateContactsSQL = `UPDATE contacts AS c SET name = v.name, uri = v.uri, custom_fields = v.fields,
+			responsible_user_id = v.responsible, updated_at = $7
+		FROM unnest($2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::uuid[]) AS v(id, name, uri, fields, responsible)
+		WHERE c.workspace_id = $1 AND c.id = v.id`
+	insertIdentitiesSQL = `INSERT INTO contact_identities (workspace_id, match_class, match_source, value, type, contact_id, source, created_at)
+		SELECT $1, v.*, $8 FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::text[]) AS v`
+	deleteTagsSQL = `DELETE FROM contact_tags WHERE workspace_id = $1
+		AND (contact_id, tag) IN (SELECT * FROM unnest($2::uuid[], $3::text[]))`
+	insertTagsSQL = `INSERT INTO contact_tags (workspace_id, contact_id, tag, created_at)
+		SELECT $1, v.*, $4 FROM unnest($2::uuid[], $3::text[]) AS v`
+)
+
+// queueWrites queues what applyChanges decided: at most five statements
+// for the whole batch, none for contacts it left unchanged.
+func queueWrites(t *tx, states map[uuid.UUID]*contactState) error {
 	var inserts, updates []*contactRow
-	var idents []identityRow
-	var addTags []tagRow
-	var delContacts []uuid.UUID
-	var delTags []string
+	var idClasses, idSources, idValues, idTypes []string
+	var idContacts []uuid.UUID
+	var idOrigins []*string
+	var addContacts, delContacts []uuid.UUID
+	var addTags, delTags []string
 	for _, st := range sortedStates(states) {
 		switch {
 		case st.isNew:
@@ -366,66 +420,47 @@ func writeStates(ctx context.Context, t *tx, states map[uuid.UUID]*contactState)
 		case st.dirty:
 			updates = append(updates, st.row)
 		}
-		idents = append(idents, st.newIdents...)
+		for _, r := range st.newIdents {
+			idClasses, idSources, idValues = append(idClasses, r.MatchClass), append(idSources, r.MatchSource), append(idValues, r.Value)
+			idTypes, idContacts, idOrigins = append(idTypes, r.Type), append(idContacts, r.ContactID), append(idOrigins, r.Source)
+		}
 		for _, tag := range st.tags {
 			if !slices.Contains(st.origTags, tag) {
-				addTags = append(addTags, tagRow{WorkspaceID: t.ws, ContactID: st.row.ID, Tag: tag, CreatedAt: t.now})
+				addContacts, addTags = append(addContacts, st.row.ID), append(addTags, tag)
 			}
 		}
 		for _, tag := range st.origTags {
 			if !slices.Contains(st.tags, tag) {
-				delContacts = append(delContacts, st.row.ID)
-				delTags = append(delTags, tag)
+				delContacts, delTags = append(delContacts, st.row.ID), append(delTags, tag)
 			}
 		}
 	}
-	if len(inserts) > 0 {
-		if _, err := t.NewInsert().Model(&inserts).Exec(ctx); err != nil {
-			return fmt.Errorf("db: insert contacts: %w", err)
+	for _, w := range []struct {
+		sql  string
+		rows []*contactRow
+	}{{insertContactsSQL, inserts}, {updateContactsSQL, updates}} {
+		if len(w.rows) == 0 {
+			continue
 		}
-	}
-	if len(updates) > 0 {
-		ids, names, uris, fields := make([]uuid.UUID, len(updates)), make([]*string, len(updates)),
-			make([]*string, len(updates)), make([]string, len(updates))
-		responsible := make([]*string, len(updates)) // nil *uuid.UUID elements do not encode
-
-		for i, r := range updates {
+		ids, names, uris := make([]uuid.UUID, len(w.rows)), make([]*string, len(w.rows)), make([]*string, len(w.rows))
+		fields, responsible := make([]json.RawMessage, len(w.rows)), make([]*uuid.UUID, len(w.rows))
+		for i, r := range w.rows {
 			b, err := json.Marshal(r.CustomFields)
 			if err != nil {
 				return fmt.Errorf("db: encode custom fields: %w", err)
 			}
-			ids[i], names[i], uris[i], fields[i] = r.ID, r.Name, r.URI, string(b)
-			if u := r.ResponsibleUserID; u != nil {
-				s := u.String()
-				responsible[i] = &s
-			}
+			ids[i], names[i], uris[i], fields[i], responsible[i] = r.ID, r.Name, r.URI, b, r.ResponsibleUserID
 		}
-		_, err := t.NewRaw(`UPDATE contacts AS c SET name = v.name, uri = v.uri, custom_fields = v.fields,
-				responsible_user_id = v.responsible, updated_at = ?
-			FROM unnest(?::uuid[], ?::text[], ?::text[], ?::jsonb[], ?::uuid[]) AS v(id, name, uri, fields, responsible)
-			WHERE c.workspace_id = ? AND c.id = v.id`, t.now, pgdialect.Array(ids), pgdialect.Array(names),
-			pgdialect.Array(uris), pgdialect.Array(fields), pgdialect.Array(responsible), t.ws).Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("db: update contacts: %w", err)
-		}
+		t.queue(w.sql, t.ws, ids, names, uris, fields, responsible, t.now)
 	}
-	if len(idents) > 0 {
-		if _, err := t.NewInsert().Model(&idents).Exec(ctx); err != nil {
-			return fmt.Errorf("db: link identities: %w", err)
-		}
+	if len(idContacts) > 0 {
+		t.queue(insertIdentitiesSQL, t.ws, idClasses, idSources, idValues, idTypes, idContacts, idOrigins, t.now)
 	}
 	if len(delTags) > 0 {
-		_, err := t.NewDelete().Model((*tagRow)(nil)).
-			Where("workspace_id = ? AND (contact_id, tag) IN (SELECT * FROM unnest(?::uuid[], ?::text[]))",
-				t.ws, pgdialect.Array(delContacts), pgdialect.Array(delTags)).Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("db: remove tags: %w", err)
-		}
+		t.queue(deleteTagsSQL, t.ws, delContacts, delTags)
 	}
 	if len(addTags) > 0 {
-		if _, err := t.NewInsert().Model(&addTags).Exec(ctx); err != nil {
-			return fmt.Errorf("db: add tags: %w", err)
-		}
+		t.queue(insertTagsSQL, t.ws, addContacts, addTags, t.now)
 	}
 	return nil
 }
@@ -439,27 +474,49 @@ func sortedStates(states map[uuid.UUID]*contactState) []*contactState {
 	return out
 }
 
+// lockKeysSQL takes a transaction-scoped advisory lock per hash of
+// keyHashes, in their order.
+const lockKeysSQL = "SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) AS k"
+
 // lockKeys takes a transaction-scoped advisory lock per identity key, in a
 // fixed order, so that writers linking the same identity queue up.
 func lockKeys(ctx context.Context, t *tx, keys []crmhub.MatchKey) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	hashes := make([]int64, 0, len(keys))
-	for _, k := range keys {
-		h := fnv.New64a()
-		h.Write(t.ws[:])
-		h.Write([]byte(k.String()))
-		hashes = append(hashes, int64(h.Sum64()))
-	}
-	slices.Sort(hashes)
-	hashes = slices.Compact(hashes)
-	_, err := t.ExecContext(ctx, "SELECT count(pg_advisory_xact_lock(k)) FROM unnest(?::bigint[]) AS k", pgdialect.Array(hashes))
-	if err != nil {
+	t.queue(lockKeysSQL, keyHashes(t.ws, keys))
+	if err := t.flush(ctx); err != nil {
 		return fmt.Errorf("db: lock identities: %w", err)
 	}
 	return nil
 }
+
+// keyHashes are the sorted, distinct advisory lock keys of identity keys.
+func keyHashes(ws uuid.UUID, keys []crmhub.MatchKey) []int64 {
+	hashes := make([]int64, 0, len(keys))
+	for _, k := range keys {
+		h := fnv.New64a()
+		h.Write(ws[:])
+		h.Write([]byte(k.String()))
+		hashes = append(hashes, int64(h.Sum64()))
+	}
+	slices.Sort(hashes)
+	return slices.Compact(hashes)
+}
+
+// keyArrays splits keys into the three arrays lookupIdentitiesSQL takes.
+func keyArrays(keys []crmhub.MatchKey) (classes, sources, values []string) {
+	classes, sources, values = make([]string, len(keys)), make([]string, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		classes[i], sources[i], values[i] = k.Class, k.Source, k.Value
+	}
+	return classes, sources, values
+}
+
+// lookupIdentitiesSQL reads the stored identities with any of the keys
+// ($2, $3, $4: classes, sources, values).
+const lookupIdentitiesSQL = `SELECT match_class, match_source, value, type, contact_id FROM contact_identities
+	WHERE workspace_id = $1 AND (match_class, match_source, value) IN (SELECT * FROM unnest($2::text[], $3::text[], $4::text[]))`
 
 // lookupIdentities returns the stored identities with any of the keys.
 func lookupIdentities(ctx context.Context, t *tx, keys []crmhub.MatchKey) ([]identityRow, error) {
@@ -506,6 +563,24 @@ func resolveContactIDs(ctx context.Context, t *tx, ids []uuid.UUID) (map[uuid.UU
 	return out, nil
 }
 
+// queueResolveContactIDs is resolveContactIDs in the next round trip;
+// flush fills the map.
+func queueResolveContactIDs(t *tx, ids []uuid.UUID) map[uuid.UUID]uuid.UUID {
+	out := map[uuid.UUID]uuid.UUID{}
+	if len(ids) == 0 {
+		return out
+	}
+	t.queue(`SELECT id, id FROM contacts WHERE workspace_id = $1 AND id = ANY($2::uuid[])
+		UNION ALL
+		SELECT old_id, target_id FROM contact_redirects WHERE workspace_id = $1 AND old_id = ANY($2::uuid[])`,
+		t.ws, ids).Query(func(rows pgx.Rows) error {
+		var asked, target uuid.UUID
+		_, err := pgx.ForEachRow(rows, []any{&asked, &target}, func() error { out[asked] = target; return nil })
+		return err
+	})
+	return out
+}
+
 // setString applies a patched optional string: nil leaves dst alone, ""
 // clears it. It reports whether dst changed.
 func setString(dst **string, patch *string) bool {
@@ -523,9 +598,9 @@ func setString(dst **string, patch *string) bool {
 	return true
 }
 
-// existingUsers reports which of the responsible users the changes name
-// exist in the workspace.
-func existingUsers(ctx context.Context, t *tx, changes []contactChange) (map[uuid.UUID]bool, error) {
+// queueExistingUsers queues the read of which of the responsible users
+// the changes name exist in the workspace; flush fills the map.
+func queueExistingUsers(t *tx, changes []contactChange) map[uuid.UUID]bool {
 	var ids []uuid.UUID
 	for _, c := range changes {
 		if u := c.patch.ResponsibleUserID; u != nil && !slices.Contains(ids, *u) {
@@ -534,15 +609,12 @@ func existingUsers(ctx context.Context, t *tx, changes []contactChange) (map[uui
 	}
 	out := make(map[uuid.UUID]bool, len(ids))
 	if len(ids) == 0 {
-		return out, nil
+		return out
 	}
-	var found []uuid.UUID
-	if err := t.NewSelect().Table("users").Column("id").Where("workspace_id = ? AND id = ANY(?)", t.ws, pgdialect.Array(ids)).
-		Scan(ctx, &found); err != nil {
-		return nil, fmt.Errorf("db: find users: %w", err)
-	}
-	for _, id := range found {
-		out[id] = true
-	}
-	return out, nil
+	t.queue("SELECT id FROM users WHERE workspace_id = $1 AND id = ANY($2::uuid[])", t.ws, ids).Query(func(rows pgx.Rows) error {
+		var id uuid.UUID
+		_, err := pgx.ForEachRow(rows, []any{&id}, func() error { out[id] = true; return nil })
+		return err
+	})
+	return out
 }

@@ -11,7 +11,9 @@ import (
 
 	"github.com/crmhub/crmhub"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
 )
 
@@ -25,6 +27,16 @@ type tx struct {
 	actor  string
 	origin string
 	events []pendingEvent
+
+	// conn runs f on the transaction's connection, for the pgx batches of
+	// queue and flush; nil in a read scope.
+	conn func(f func(*pgx.Conn) error) error
+	// batch holds the statements queued for the next round trip.
+	batch *pgx.Batch
+	// batched marks a transaction of writeBatched: it has no bun.Tx, its
+	// BEGIN and tenant ride in front of its first batch (begun says they
+	// were queued), and its last writes travel with its COMMIT.
+	batched, begun bool
 }
 
 type pendingEvent struct {
@@ -66,13 +78,21 @@ func (db *DB) read(ctx context.Context, scope crmhub.Scope, fn func(context.Cont
 func (db *DB) inWorkspace(ctx context.Context, ws uuid.UUID, actor string, readOnly bool, fn func(context.Context, *tx) error) error {
 	opts := &sql.TxOptions{ReadOnly: readOnly}
 	dry := !readOnly && crmhub.IsDryRun(ctx)
-	err := db.Bun.RunInTx(ctx, opts, func(ctx context.Context, btx bun.Tx) error {
+	// A connection of its own rather than db.Bun.RunInTx, so that pgx
+	// batches (t.flush) can run in the transaction too.
+	conn, err := db.Bun.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("db: connect: %w", err)
+	}
+	defer conn.Close()
+	err = conn.RunInTx(ctx, opts, func(ctx context.Context, btx bun.Tx) error {
 		if _, err := btx.ExecContext(ctx, "SELECT set_config('app.workspace_id', ?, true)", ws.String()); err != nil {
 			return fmt.Errorf("db: set tenant: %w", err)
 		}
-		t := &tx{Tx: btx, ws: ws, now: db.clock.Now(), actor: actor}
-		if origin, ok := strings.CutPrefix(actor, "connection:"); ok {
-			t.origin = origin
+		t := newTx(ws, db.clock.Now(), actor)
+		t.Tx = btx
+		t.conn = func(f func(*pgx.Conn) error) error {
+			return conn.Raw(func(dc any) error { return f(dc.(*stdlib.Conn).Conn()) })
 		}
 		if err := fn(ctx, t); err != nil {
 			return err
@@ -80,12 +100,101 @@ func (db *DB) inWorkspace(ctx context.Context, ws uuid.UUID, actor string, readO
 		if dry {
 			return errDryRun
 		}
-		return t.appendEvents(ctx)
+		if err := t.queueEvents(); err != nil {
+			return err
+		}
+		return t.flush(ctx)
 	})
 	if errors.Is(err, errDryRun) {
 		return nil
 	}
 	return err
+}
+
+func newTx(ws uuid.UUID, now time.Time, actor string) *tx {
+	t := &tx{ws: ws, now: now, actor: actor}
+	if origin, ok := strings.CutPrefix(actor, "connection:"); ok {
+		t.origin = origin
+	}
+	return t
+}
+
+// writeBatched is write for work done entirely in pgx batches (t.queue,
+// t.flush), as applyChanges does: BEGIN and the tenant travel with fn's
+// first batch, and what fn left queued travels with the events, their
+// NOTIFY and COMMIT, so that a read followed by writes costs two round
+// trips. A dry run sends ROLLBACK instead of the events and COMMIT.
+func (db *DB) writeBatched(ctx context.Context, scope crmhub.Scope, fn func(context.Context, *tx) error) error {
+	p, err := crmhub.Require(ctx, scope)
+	if err != nil {
+		return err
+	}
+	pc, err := db.Pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("db: connect: %w", err)
+	}
+	// Release destroys the connection if it is still in a transaction.
+	defer pc.Release()
+	t := newTx(p.WorkspaceID, db.clock.Now(), actorOf(p))
+	t.batched = true
+	t.conn = func(f func(*pgx.Conn) error) error { return f(pc.Conn()) }
+	err = fn(ctx, t)
+	if err == nil && t.begun {
+		if crmhub.IsDryRun(ctx) {
+			t.queue("ROLLBACK")
+		} else if err = t.queueEvents(); err == nil {
+			t.queue("COMMIT")
+		}
+		if err == nil {
+			err = t.flush(ctx)
+		}
+	}
+	// fn failed, or a statement of the last batch did (COMMIT was skipped).
+	if pc.Conn().PgConn().TxStatus() != 'I' {
+		if _, rerr := pc.Exec(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
+			pc.Conn().Close(context.WithoutCancel(ctx))
+		}
+	}
+	return err
+}
+
+// queue adds a statement to the next round trip of the transaction; attach
+// a callback to the result (Query, QueryRow, Exec) to read what it returns
+// when flush sends it. In a transaction of writeBatched, the first queued
+// statement is preceded by BEGIN and the tenant.
+func (t *tx) queue(sql string, args ...any) *pgx.QueuedQuery {
+	if t.batch == nil {
+		t.batch = &pgx.Batch{}
+	}
+	if t.batched && !t.begun {
+		t.begun = true
+		t.batch.Queue("BEGIN")
+		t.batch.Queue("SELECT set_config('app.workspace_id', $1, true)", t.ws.String())
+	}
+	return t.batch.Queue(sql, args...)
+}
+
+// flush sends the queued statements in one round trip and runs their
+// callbacks; the first error stops it.
+func (t *tx) flush(ctx context.Context) error {
+	b := t.batch
+	t.batch = nil
+	if b == nil || b.Len() == 0 {
+		return nil
+	}
+	if t.conn == nil {
+		return errors.New("db: a batch outside a write transaction")
+	}
+	return t.conn(func(c *pgx.Conn) error { return c.SendBatch(ctx, b).Close() })
+}
+
+// flushWrites sends queued writes now, unless they can wait for the COMMIT
+// of a writeBatched transaction.
+func (t *tx) flushWrites(ctx context.Context) error {
+	if t.batched {
+		return nil
+	}
+	return t.flush(ctx)
 }
 
 // errDryRun rolls back the transaction of a dry run (crmhub.WithDryRun)
@@ -119,39 +228,46 @@ type eventRow struct {
 	OccurredAt  time.Time       `bun:"occurred_at"`
 }
 
-// appendEvents numbers the pending events after the workspace's last
-// position and inserts them. Bumping workspaces.event_seq locks the
-// workspace row until commit, so positions are handed out in commit order
-// and a reader that has seen position N will never later find a smaller one.
-func (t *tx) appendEvents(ctx context.Context) error {
+// appendEventsSQL numbers the events ($2...$5, one array element each)
+// after the workspace's last position, inserts them and sends one
+// notification, which PostgreSQL delivers only if the transaction commits
+// and which carries positions only: listeners read the rows themselves.
+// Bumping workspaces.event_seq locks the workspace row until commit, so
+// positions are handed out in commit order and a reader that has seen
+// position N will never later find a smaller one.
+const appendEventsSQL = `WITH seq AS (
+	UPDATE workspaces SET event_seq = event_seq + cardinality($2::uuid[]) WHERE id = $1 RETURNING event_seq
+), appended AS (
+	INSERT INTO events (workspace_id, position, id, type, subject_id, actor, origin, payload, occurred_at)
+	SELECT $1, seq.event_seq - cardinality($2::uuid[]) + e.n, e.id, e.type, e.subject, $6, $7, e.payload, $8
+	FROM seq, unnest($2::uuid[], $3::text[], $4::text[], $5::jsonb[]) WITH ORDINALITY AS e(id, type, subject, payload, n)
+)
+SELECT seq.event_seq FROM seq,
+	pg_notify($9, $1::text || ':' || (seq.event_seq - cardinality($2::uuid[]) + 1) || ':' || seq.event_seq)`
+
+// queueEvents queues the statement that appends the pending events: one
+// statement, sent with the transaction's last batch.
+func (t *tx) queueEvents() error {
 	if len(t.events) == 0 {
 		return nil
 	}
-	var last int64
-	err := t.NewRaw("UPDATE workspaces SET event_seq = event_seq + ? WHERE id = ? RETURNING event_seq",
-		len(t.events), t.ws).Scan(ctx, &last)
-	if err != nil {
-		return fmt.Errorf("db: number events: %w", err)
-	}
-	rows := make([]eventRow, len(t.events))
+	n := len(t.events)
+	ids, types, subjects, payloads := make([]uuid.UUID, n), make([]string, n), make([]string, n), make([]json.RawMessage, n)
 	for i, e := range t.events {
 		payload, err := json.Marshal(e.payload)
 		if err != nil {
 			return fmt.Errorf("db: encode %s payload: %w", e.typ, err)
 		}
-		id, _ := uuid.NewV7()
-		rows[i] = eventRow{WorkspaceID: t.ws, Position: last - int64(len(t.events)) + int64(i) + 1, ID: id,
-			Type: e.typ, SubjectID: e.subject, Actor: t.actor, Origin: t.origin, Payload: payload, OccurredAt: t.now}
+		ids[i], types[i], subjects[i], payloads[i] = newID(), e.typ, e.subject, payload
 	}
-	if _, err := t.NewInsert().Model(&rows).Exec(ctx); err != nil {
-		return fmt.Errorf("db: append events: %w", err)
-	}
-	// One notification per transaction, sent by PostgreSQL only if it
-	// commits, carrying ids only: listeners read the rows themselves.
-	payload := fmt.Sprintf("%s:%d:%d", t.ws, rows[0].Position, last)
-	if _, err := t.ExecContext(ctx, "SELECT pg_notify(?, ?)", eventsChannel, payload); err != nil {
-		return fmt.Errorf("db: notify events: %w", err)
-	}
+	t.queue(appendEventsSQL, t.ws, ids, types, subjects, payloads, t.actor, t.origin, t.now, eventsChannel).
+		QueryRow(func(row pgx.Row) error {
+			var last int64
+			if err := row.Scan(&last); err != nil {
+				return fmt.Errorf("db: append events: %w", err)
+			}
+			return nil
+		})
 	t.events = nil
 	return nil
 }
