@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -35,10 +36,26 @@ const keyBytes = 64
 const lastUsedGranularity = time.Minute
 
 // AuthService implements workspaces, API keys and authentication.
-type AuthService struct{ db *DB }
+type AuthService struct {
+	db *DB
+	// cache holds verified keys while a hub's listener keeps it current
+	// (UseHub); uses throttles last_used_at writes.
+	cache keyCache
+	uses  keyUses
+	log   *slog.Logger
+}
 
-// NewAuthService returns the service over db.
-func NewAuthService(db *DB) *AuthService { return &AuthService{db: db} }
+// NewAuthService returns the service over db. Every authentication reads
+// the key from the database until UseHub turns the key cache on.
+func NewAuthService(db *DB) *AuthService { return &AuthService{db: db, log: slog.Default()} }
+
+// UseHub turns on the cache of verified keys: h's listener drops a key from
+// it as soon as any instance revokes it, and the cache is bypassed whenever
+// the listener is not connected. Call it before h runs.
+func (s *AuthService) UseHub(h *Hub) {
+	s.log = h.cfg.Log
+	h.watch(&s.cache)
+}
 
 type workspaceRow struct {
 	bun.BaseModel `bun:"table:workspaces"`
@@ -71,20 +88,44 @@ func (r *apiKeyRow) domain() *crmhub.APIKey {
 	return k
 }
 
-// Authenticate checks a bearer token against the stored hash of its secret.
+// Authenticate checks a bearer token against the stored hash of its secret,
+// taken from the key cache when it may be trusted, from the database
+// otherwise.
 func (s *AuthService) Authenticate(ctx context.Context, token string) (*crmhub.Principal, error) {
 	unauth := crmhub.Errorf(crmhub.EUNAUTHENTICATED, "invalid or revoked API key")
 	keyID, wsID, secret, ok := parseKey(token)
 	if !ok {
 		return nil, unauth
 	}
-	// Every request authenticates, so the check is one round trip: a pgx
-	// batch runs its statements in one implicit transaction, which is what
-	// scopes set_config(..., true) to the lookup.
+	ref := keyRef{ws: wsID, id: keyID}
+	k, gen := s.cache.get(ref)
+	if k == nil {
+		var err error
+		if k, err = s.loadKey(ctx, ref); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil, unauth
+			}
+			return nil, err
+		}
+		s.cache.put(ref, k, gen)
+	}
+	if k.revoked || !hashMatches(k.hash, secret) {
+		return nil, unauth
+	}
+	if now := s.db.Now(); s.uses.claim(ref, k.lastUsed, now) {
+		go s.recordUse(context.WithoutCancel(ctx), ref, now)
+	}
+	return &crmhub.Principal{WorkspaceID: wsID, APIKeyID: keyID, Scopes: k.scopes}, nil
+}
+
+// loadKey reads a key in one round trip: a pgx batch runs its statements in
+// one implicit transaction, which is what scopes set_config(..., true) to
+// the lookup.
+func (s *AuthService) loadKey(ctx context.Context, ref keyRef) (*cachedKey, error) {
 	var row apiKeyRow
 	b := &pgx.Batch{}
-	b.Queue("SELECT set_config('app.workspace_id', $1, true)", wsID.String())
-	b.Queue("SELECT secret_hash, scopes, last_used_at, revoked_at FROM api_keys WHERE workspace_id = $1 AND id = $2", wsID, keyID)
+	b.Queue("SELECT set_config('app.workspace_id', $1, true)", ref.ws.String())
+	b.Queue("SELECT secret_hash, scopes, last_used_at, revoked_at FROM api_keys WHERE workspace_id = $1 AND id = $2", ref.ws, ref.id)
 	res := s.db.Pool.SendBatch(ctx, b)
 	_, err := res.Exec()
 	if err == nil {
@@ -94,23 +135,29 @@ func (s *AuthService) Authenticate(ctx context.Context, token string) (*crmhub.P
 		err = cerr
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, unauth
+		return nil, err
 	} else if err != nil {
 		return nil, fmt.Errorf("db: authenticate: %w", err)
 	}
-	if row.RevokedAt != nil || !hashMatches(row.SecretHash, secret) {
-		return nil, unauth
+	k := &cachedKey{hash: row.SecretHash, scopes: row.domain().Scopes, revoked: row.RevokedAt != nil, loaded: time.Now()}
+	if row.LastUsedAt != nil {
+		k.lastUsed = *row.LastUsedAt
 	}
-	if now := s.db.Now(); row.LastUsedAt == nil || now.Sub(*row.LastUsedAt) >= lastUsedGranularity {
-		err := s.db.inWorkspacePgx(ctx, wsID, func(tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, "UPDATE api_keys SET last_used_at = $1 WHERE workspace_id = $2 AND id = $3", now, wsID, keyID)
-			return err
-		})
-		if err != nil {
-			return nil, fmt.Errorf("db: record key use: %w", err)
-		}
+	return k, nil
+}
+
+// recordUse writes last_used_at in the background; a failure costs only
+// the timestamp's precision.
+func (s *AuthService) recordUse(ctx context.Context, ref keyRef, now time.Time) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	err := s.db.inWorkspacePgx(ctx, ref.ws, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, "UPDATE api_keys SET last_used_at = $1 WHERE workspace_id = $2 AND id = $3", now, ref.ws, ref.id)
+		return err
+	})
+	if err != nil {
+		s.log.Warn("auth: record key use", "key", crmhub.GlobalID(crmhub.KindAPIKey, ref.id), "err", err)
 	}
-	return &crmhub.Principal{WorkspaceID: wsID, APIKeyID: keyID, Scopes: row.domain().Scopes}, nil
 }
 
 // CreateWorkspace creates a workspace and an admin key for it.
@@ -195,17 +242,25 @@ func (s *AuthService) APIKey(ctx context.Context, id uuid.UUID) (*crmhub.APIKey,
 	return row.domain(), nil
 }
 
-// RevokeAPIKey revokes a key; the next request with it fails. Revoking a
-// revoked key keeps its first revocation time.
+// RevokeAPIKey revokes a key; the next request with it fails, on every
+// instance (the commit notifies keysChannel). Revoking a revoked key keeps
+// its first revocation time.
 func (s *AuthService) RevokeAPIKey(ctx context.Context, id uuid.UUID) (*crmhub.APIKey, error) {
 	var row apiKeyRow
 	err := s.db.write(ctx, crmhub.ScopeKeysManage, func(ctx context.Context, t *tx) error {
-		return t.NewUpdate().Model(&row).Set("revoked_at = coalesce(revoked_at, ?)", t.now).
+		err := t.NewUpdate().Model(&row).Set("revoked_at = coalesce(revoked_at, ?)", t.now).
 			Where("workspace_id = ? AND id = ?", t.ws, id).Returning("*").Scan(ctx)
+		if err == nil {
+			err = notifyRevoked(ctx, t, id)
+		}
+		return err
 	})
 	if err != nil {
 		return nil, notFound(err, crmhub.KindAPIKey, "revoke key")
 	}
+	// This instance stops accepting the key before the answer leaves, the
+	// others when the notification reaches them.
+	s.cache.drop(keyRef{ws: row.WorkspaceID, id: id})
 	return row.domain(), nil
 }
 

@@ -89,22 +89,6 @@ func (r *noteRow) domain() *crmhub.Note {
 	return &crmhub.Note{ID: r.ID, ContactID: r.ContactID, Body: r.Body, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
-// Contact returns a contact by id; the id of a merged contact leads to the
-// contact it was merged into.
-func (s *ContactService) Contact(ctx context.Context, id uuid.UUID) (*crmhub.Contact, error) {
-	var row contactRow
-	err := s.db.read(ctx, crmhub.ScopeContactsRead, func(ctx context.Context, t *tx) error {
-		return t.NewSelect().Model(&row).
-			Where("workspace_id = ?", t.ws).
-			Where("id = coalesce((SELECT target_id FROM contact_redirects WHERE workspace_id = ? AND old_id = ?), ?)", t.ws, id, id).
-			Scan(ctx)
-	})
-	if err != nil {
-		return nil, notFound(err, crmhub.KindContact, "get contact")
-	}
-	return row.domain(), nil
-}
-
 // ContactsByIDs returns contacts in the order of ids, nil where missing.
 func (s *ContactService) ContactsByIDs(ctx context.Context, ids []uuid.UUID) ([]*crmhub.Contact, error) {
 	var rows []contactRow
@@ -119,6 +103,9 @@ func (s *ContactService) ContactsByIDs(ctx context.Context, ids []uuid.UUID) ([]
 
 // IdentitiesByContact returns the identities of each contact, oldest first.
 func (s *ContactService) IdentitiesByContact(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID][]*crmhub.Identity, error) {
+	if got, ok := identitiesAhead(ctx, ids); ok {
+		return got, nil // read with the contacts, in this operation
+	}
 	var rows []identityRow
 	err := s.db.read(ctx, crmhub.ScopeContactsRead, func(ctx context.Context, t *tx) error {
 		return t.NewSelect().Model(&rows).Where("workspace_id = ? AND contact_id = ANY(?)", t.ws, pgdialect.Array(ids)).

@@ -49,6 +49,26 @@ type Hub struct {
 
 	listening chan struct{}
 	listenOK  sync.Once
+
+	// watchers follow other NOTIFY channels on the same listener
+	// connection (the key cache); see watch.
+	watchers []hubWatcher
+}
+
+// hubWatcher follows one NOTIFY channel through the hub's listener: it
+// hears each notification of its channel, and whether the listener is
+// connected and LISTENing (notifications sent while it is not are lost).
+type hubWatcher interface {
+	channel() string
+	listening(up bool)
+	notify(payload string)
+}
+
+// watch adds w to the listener; call it before Run.
+func (h *Hub) watch(w hubWatcher) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.watchers = append(h.watchers, w)
 }
 
 // NewHub returns a hub; Run starts its listener.
@@ -107,6 +127,16 @@ func (h *Hub) listen(ctx context.Context) error {
 	if _, err := conn.Exec(ctx, "LISTEN "+eventsChannel); err != nil {
 		return err
 	}
+	h.mu.Lock()
+	watchers := slices.Clone(h.watchers)
+	h.mu.Unlock()
+	for _, w := range watchers {
+		if _, err := conn.Exec(ctx, "LISTEN "+w.channel()); err != nil {
+			return err
+		}
+		w.listening(true)
+		defer w.listening(false)
+	}
 	h.listenOK.Do(func() { close(h.listening) })
 	h.mu.Lock()
 	var known []uuid.UUID
@@ -121,6 +151,14 @@ func (h *Hub) listen(ctx context.Context) error {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
 			return err
+		}
+		if n.Channel != eventsChannel {
+			for _, w := range watchers {
+				if w.channel() == n.Channel {
+					w.notify(n.Payload)
+				}
+			}
+			continue
 		}
 		ws, first, ok := parseNotice(n.Payload)
 		if ok {

@@ -70,6 +70,8 @@ func newEnvHub(t *testing.T, d *db.DB, hubCfg db.HubConfig, opts ...func(*resolv
 	e := &env{t: t, db: d, ch: &loopback.Channel{}}
 	hubCfg.Log = log
 	e.hub = db.NewHub(d, hubCfg)
+	auth := db.NewAuthService(d)
+	auth.UseHub(e.hub) // as cmd/crmhub wires it: the key cache on
 	ctx, cancel := context.WithCancel(context.Background())
 	hubDone := make(chan struct{})
 	go func() { e.hub.Run(ctx); close(hubDone) }()
@@ -85,7 +87,6 @@ func newEnvHub(t *testing.T, d *db.DB, hubCfg db.HubConfig, opts ...func(*resolv
 	if e.sync, err = db.NewSyncService(d, db.SyncConfig{Log: log}); err != nil {
 		t.Fatal(err)
 	}
-	auth := db.NewAuthService(d)
 	cfg := resolver.Config{
 		Contacts:      db.NewContactService(d),
 		Auth:          auth,
@@ -101,9 +102,10 @@ func newEnvHub(t *testing.T, d *db.DB, hubCfg db.HubConfig, opts ...func(*resolv
 		Sync:          e.sync,
 		Hooks: &inbound.Receiver{Hooks: e.connections, Conversations: e.conversations, Log: log,
 			Registry: connectors.Registry{crmhub.ConnectorWazzup: wazzup.NewConnector}},
-		Clock:  d,
-		Ready:  d.Ping,
-		Logger: log,
+		Clock:     d,
+		Ready:     d.Ping,
+		ReadScope: d.ReadScope,
+		Logger:    log,
 	}
 	for _, o := range opts {
 		o(&cfg)

@@ -59,6 +59,7 @@ func newApp(d *db.DB, cfg Config, log *slog.Logger) (*app, error) {
 	}
 	hub := db.NewHub(d, db.HubConfig{Log: log})
 	auth := db.NewAuthService(d)
+	auth.UseHub(hub) // verified keys are cached while the hub hears revocations
 	// A conversation that came through a connection is answered through
 	// it; the others go to the loopback channel, which logs them.
 	conversations := db.NewConversationService(d, &outbound.Router{Connections: sync.connections, Registry: registry(),
