@@ -164,11 +164,13 @@ func (f *Fake) listContacts(w http.ResponseWriter, r *http.Request) {
 		validationError(w, "offset must be a non-negative integer.", nil)
 		return
 	}
-	all := f.Contacts()
+	f.mu.Lock()
+	count, data := f.contacts.len(), f.contacts.page(offset)
+	f.mu.Unlock()
 	writeJSON(w, http.StatusOK, struct {
 		Count int       `json:"count"`
 		Data  []Contact `json:"data"`
-	}{len(all), page(all, offset)})
+	}{count, data})
 }
 
 func (f *Fake) getContact(w http.ResponseWriter, r *http.Request) {

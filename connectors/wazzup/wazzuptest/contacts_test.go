@@ -180,6 +180,20 @@ func TestListContactsPagesByOffsetInIDOrder(t *testing.T) {
 	for _, q := range []string{"-1", "x", "1.5"} {
 		wantError(t, call(t, s, "GET", "/v3/contacts?offset="+q, nil), http.StatusBadRequest, "VALIDATION_ERROR")
 	}
+
+	// The listing keeps the ids in order between calls; an insert or a
+	// delete must show in the next page read.
+	s.PutContacts(wazzuptest.Contact{ID: "c000a", Name: "new"})
+	call(t, s, "DELETE", "/v3/contacts/c001", nil)
+	a := call(t, s, "GET", "/v3/contacts?offset=0", nil)
+	var first struct {
+		Count int                  `json:"count"`
+		Data  []wazzuptest.Contact `json:"data"`
+	}
+	if err := json.Unmarshal(a.body, &first); err != nil || first.Count != 250 || len(first.Data) < 3 ||
+		first.Data[0].ID != "c000" || first.Data[1].ID != "c000a" || first.Data[2].ID != "c002" {
+		t.Fatalf("after an insert and a delete: %v %s", err, a.body)
+	}
 }
 
 func TestGetAndDeleteContact(t *testing.T) {

@@ -135,12 +135,10 @@ func New(opts Options) *Fake {
 		opts.RequestLog = DefaultRequestLog
 	}
 	f := &Fake{
-		opts:     opts,
-		mux:      http.NewServeMux(),
-		faults:   newFaults(opts),
-		log:      fakeserver.NewLog[Request](opts.RequestLog),
-		contacts: table[string, Contact]{},
-		deals:    table[int64, Deal]{},
+		opts:   opts,
+		mux:    http.NewServeMux(),
+		faults: newFaults(opts),
+		log:    fakeserver.NewLog[Request](opts.RequestLog),
 	}
 	f.PutContacts(opts.Contacts...)
 	f.PutDeals(opts.Deals...)
