@@ -56,3 +56,50 @@ func TestQuantile(t *testing.T) {
 		t.Fatal("nearest-rank quantiles are wrong")
 	}
 }
+
+// The open model sends at the rate asked whatever the answers, and counts
+// each latency from when the request fell due: requests that fell due
+// during a stall of the server show it, even though only one of them was
+// in flight when it began (no coordinated omission).
+func TestOpenModel(t *testing.T) {
+	var stallUntil atomic.Int64 // unix nanos
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if until := time.Unix(0, stallUntil.Load()); time.Now().Before(until) {
+			select {
+			case <-time.After(time.Until(until)):
+			case <-r.Context().Done():
+			}
+		}
+		w.Write([]byte("ok"))
+	}))
+	defer srv.Close()
+	get := func(int64) (*http.Request, error) { return http.NewRequest(http.MethodGet, srv.URL, nil) }
+
+	res, err := Run(context.Background(), Config{Workers: 4, Rate: 200, Duration: 500 * time.Millisecond, Request: get})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 200/s for 0.5 s, against a server that could answer far faster.
+	if res.Requests < 80 || res.Requests > 110 || res.Errors > 0 || res.Missed > 0 {
+		t.Fatalf("open model at 200/s for 0.5s: %v", res)
+	}
+
+	// A 200 ms stall 100 ms into a 1 s run at 100/s, one request in
+	// flight at most: about 20 requests fall due during the stall and wait
+	// for it, so more than a tenth of all latencies exceed 50 ms.
+	time.AfterFunc(100*time.Millisecond, func() { stallUntil.Store(time.Now().Add(200 * time.Millisecond).UnixNano()) })
+	res, err = Run(context.Background(), Config{Workers: 1, Rate: 100, Duration: time.Second, Request: get})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.P90 < 50*time.Millisecond || res.Max < 150*time.Millisecond {
+		t.Fatalf("the stall does not show in the open model's latencies: %v", res)
+	}
+
+	// A rate the target cannot follow: due requests pile up and then miss.
+	stallUntil.Store(time.Now().Add(time.Second).UnixNano())
+	res, _ = Run(context.Background(), Config{Workers: 1, Rate: 2000, Duration: 200 * time.Millisecond, Request: get})
+	if res.Missed == 0 {
+		t.Fatalf("nothing missed at 2000/s against a stalled server: %v", res)
+	}
+}
