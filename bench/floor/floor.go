@@ -47,61 +47,91 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	http.NotFound(w, r)
 }
 
-const pointRead = `SELECT c.name,
+// contactFields are the point read's fields of contact c: name, its
+// oldest EMAIL identity, and its identities as JSON, in crmhub's order.
+const contactFields = `c.name,
   (SELECT i.value FROM contact_identities i WHERE i.workspace_id = c.workspace_id AND i.contact_id = c.id AND i.type = 'EMAIL'
     ORDER BY i.created_at, i.type, i.value LIMIT 1),
   coalesce((SELECT json_agg(json_build_object('type', i.type, 'value', i.value) ORDER BY i.created_at, i.type, i.value)
-    FROM contact_identities i WHERE i.workspace_id = c.workspace_id AND i.contact_id = c.id), '[]')
-FROM contacts c WHERE c.workspace_id = $1 AND c.id = $2`
+    FROM contact_identities i WHERE i.workspace_id = c.workspace_id AND i.contact_id = c.id), '[]')`
+
+const pointRead = `SELECT ` + contactFields + ` FROM contacts c WHERE c.workspace_id = $1 AND c.id = $2`
 
 func (h *Handler) contact(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		Variables struct {
-			ID string `json:"id"`
-		} `json:"variables"`
+	var vars struct {
+		ID string `json:"id"`
 	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&body); err != nil {
-		http.Error(w, "bad body", http.StatusBadRequest)
+	if !readVariables(w, r, &vars) {
 		return
 	}
+	id, err := crmhub.ParseID(crmhub.KindContact, vars.ID)
+	res := h.sendKeyed(w, r, func(b *pgx.Batch, ws uuid.UUID) {
+		if err == nil {
+			b.Queue(pointRead, ws, id)
+		}
+	})
+	if res == nil {
+		return
+	}
+	defer res.Close()
+	var contact map[string]any
+	if err == nil {
+		var name, email *string
+		var idents json.RawMessage
+		err = res.QueryRow().Scan(&name, &email, &idents)
+		if err != nil && err != pgx.ErrNoRows {
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
+		if err == nil {
+			contact = map[string]any{"name": name, "email": email, "identities": idents}
+		}
+	}
+	writeJSON(w, map[string]any{"data": map[string]any{"contact": contact}})
+}
+
+// readVariables decodes the variables of a request body into vars; on
+// failure it answers 400 and returns false.
+func readVariables(w http.ResponseWriter, r *http.Request, vars any) bool {
+	body := struct {
+		Variables any `json:"variables"`
+	}{vars}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&body); err != nil {
+		http.Error(w, "bad body", http.StatusBadRequest)
+		return false
+	}
+	return true
+}
+
+// sendKeyed sends, in one pgx batch (one round trip, one implicit
+// transaction), the tenant, the lookup of the request's API key and the
+// statements queue adds, and checks the key. It returns the results at
+// queue's first statement (close them), or nil after answering the
+// request itself (401 for a bad key, 500).
+func (h *Handler) sendKeyed(w http.ResponseWriter, r *http.Request, queue func(b *pgx.Batch, ws uuid.UUID)) pgx.BatchResults {
 	keyID, ws, secret, ok := parseKey(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
 	if !ok {
 		unauthorized(w)
-		return
-	}
-	id, err := crmhub.ParseID(crmhub.KindContact, body.Variables.ID)
-	if err != nil {
-		writeJSON(w, map[string]any{"data": map[string]any{"contact": nil}})
-		return
+		return nil
 	}
 	b := &pgx.Batch{}
 	b.Queue("SELECT set_config('app.workspace_id', $1, true)", ws.String())
 	b.Queue("SELECT secret_hash, revoked_at IS NOT NULL FROM api_keys WHERE workspace_id = $1 AND id = $2", ws, keyID)
-	b.Queue(pointRead, ws, id)
+	queue(b, ws)
 	res := h.Pool.SendBatch(r.Context(), b)
-	defer res.Close()
 	if _, err := res.Exec(); err != nil {
+		res.Close()
 		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
+		return nil
 	}
 	var hash []byte
 	var revoked bool
 	if err := res.QueryRow().Scan(&hash, &revoked); err != nil || revoked || !hashMatches(hash, secret) {
+		res.Close()
 		unauthorized(w)
-		return
+		return nil
 	}
-	var name, email *string
-	var idents json.RawMessage
-	err = res.QueryRow().Scan(&name, &email, &idents)
-	if err == pgx.ErrNoRows {
-		writeJSON(w, map[string]any{"data": map[string]any{"contact": nil}})
-		return
-	} else if err != nil {
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	writeJSON(w, map[string]any{"data": map[string]any{"contact": map[string]any{
-		"name": name, "email": email, "identities": idents}}})
+	return res
 }
 
 // parseKey reads crmhub's key format: "crm_" and the base64url of the key
