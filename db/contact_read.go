@@ -89,6 +89,7 @@ func readContacts(res pgx.BatchResults, s *readScope) (map[uuid.UUID]*crmhub.Con
 func (s *ContactService) Contact(ctx context.Context, id uuid.UUID) (*crmhub.Contact, error) {
 	var out *crmhub.Contact
 	err := s.db.readBatch(ctx, crmhub.ScopeContactsRead, func(b *pgx.Batch, ws uuid.UUID) {
+		ws, id := [16]byte(ws), [16]byte(id)
 		b.Queue("SELECT "+contactColumns+" FROM contacts c WHERE c.workspace_id = $1 AND c.id = "+redirectedID, ws, id)
 		b.Queue("SELECT "+identityColumns+" FROM contact_identities i WHERE i.workspace_id = $1 AND i.contact_id = "+
 			redirectedID+" ORDER BY i.created_at, i.type, i.value", ws, id)
@@ -116,7 +117,7 @@ func (s *ContactService) ResolveContact(ctx context.Context, ids []crmhub.Identi
 		return nil, err.(*crmhub.Error).WithField("identifiers")
 	}
 	var classes, sources, values []string
-	asked := []uuid.UUID{}
+	asked := [][16]byte{}
 	for _, id := range norm {
 		if id.Type == crmhub.IdentityContactID {
 			uid, _ := crmhub.ParseID(crmhub.KindContact, id.Value)
@@ -129,7 +130,8 @@ func (s *ContactService) ResolveContact(ctx context.Context, ids []crmhub.Identi
 	owner := map[crmhub.MatchKey]uuid.UUID{}
 	resolved := map[uuid.UUID]uuid.UUID{}
 	var found map[uuid.UUID]*crmhub.Contact
-	err = s.db.readBatch(ctx, crmhub.ScopeContactsRead, func(b *pgx.Batch, ws uuid.UUID) {
+	err = s.db.readBatch(ctx, crmhub.ScopeContactsRead, func(b *pgx.Batch, wsID uuid.UUID) {
+		ws := [16]byte(wsID)
 		b.Queue(`SELECT match_class, match_source, value, contact_id FROM contact_identities WHERE workspace_id = $1
 			AND (match_class, match_source, value) IN (SELECT * FROM unnest($2::text[], $3::text[], $4::text[]))`,
 			ws, classes, sources, values)

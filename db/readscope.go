@@ -149,7 +149,8 @@ func (s *readScope) begin(ctx context.Context) error {
 }
 
 // readBatch is read for reads written as one pgx batch: queue adds the
-// statements, read takes their results in order. The batch goes in one
+// statements (pass uuids as [16]byte: pgx encodes a uuid.UUID through its
+// text form), read takes their results in order. The batch goes in one
 // round trip behind the tenant setting: on the read scope's connection
 // when ctx has one (inside its transaction if a bun read began it, else
 // as an implicit transaction of its own), on a pool connection otherwise.
