@@ -97,6 +97,10 @@ func FreeAddr() (string, error) {
 // pins postgraphile 5.1.5 and node 22, whose binary it brings) and starts
 // it on a free port against databaseURL. dir is bench/postgraphile.
 func PostGraphile(ctx context.Context, dir, databaseURL string) (*Target, *Process, error) {
+	dir, err := filepath.Abs(dir) // node runs in dir: its binary's path must not be relative to ours
+	if err != nil {
+		return nil, nil, err
+	}
 	node := filepath.Join(dir, "node_modules", ".bin", "node")
 	cli := filepath.Join(dir, "node_modules", "postgraphile", "dist", "cli-run.js")
 	if !exists(node) || !exists(cli) {
