@@ -43,7 +43,7 @@ type Hub struct {
 	cfg HubConfig
 
 	mu   sync.Mutex
-	subs map[uuid.UUID]map[*subscription]struct{}
+	subs map[uuid.UUID]*workspaceSubs
 	last map[uuid.UUID]int64 // last position fanned out, per workspace with subscribers
 	stop error               // set once Run has ended
 
@@ -82,7 +82,7 @@ func NewHub(db *DB, cfg HubConfig) *Hub {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	return &Hub{db: db, cfg: cfg, subs: map[uuid.UUID]map[*subscription]struct{}{}, last: map[uuid.UUID]int64{},
+	return &Hub{db: db, cfg: cfg, subs: map[uuid.UUID]*workspaceSubs{}, last: map[uuid.UUID]int64{},
 		listening: make(chan struct{})}
 }
 
@@ -109,8 +109,8 @@ func (h *Hub) Run(ctx context.Context) {
 	}
 	h.mu.Lock()
 	h.stop = ErrHubStopped
-	for _, set := range h.subs {
-		for s := range set {
+	for _, w := range h.subs {
+		for _, s := range w.all() {
 			s.fail(ErrHubStopped)
 		}
 	}
@@ -182,7 +182,7 @@ func parseNotice(p string) (uuid.UUID, int64, bool) {
 // from `first` when none was) and pushes them to its subscribers.
 func (h *Hub) fanOut(ctx context.Context, ws uuid.UUID, first int64) {
 	h.mu.Lock()
-	if len(h.subs[ws]) == 0 {
+	if h.subs[ws] == nil {
 		h.mu.Unlock()
 		return
 	}
@@ -203,14 +203,15 @@ func (h *Hub) fanOut(ctx context.Context, ws uuid.UUID, first int64) {
 			return
 		}
 		h.mu.Lock()
+		w := h.subs[ws]
 		for i := range rows {
 			e := rows[i].domain()
-			for s := range h.subs[ws] {
-				s.push(e)
+			if w != nil {
+				w.push(e)
 			}
 			from = e.Position
 		}
-		if len(h.subs[ws]) > 0 {
+		if w != nil {
 			h.last[ws] = from
 		}
 		h.mu.Unlock()
@@ -222,7 +223,11 @@ func (h *Hub) fanOut(ctx context.Context, ws uuid.UUID, first int64) {
 
 func (h *Hub) subscribe(ctx context.Context, ws uuid.UUID, f crmhub.EventFilter, after int64) (*subscription, error) {
 	ctx, cancel := context.WithCancel(ctx)
-	s := &subscription{hub: h, ws: ws, filter: f, live: make(chan *crmhub.Event, h.cfg.Buffer),
+	buffer := h.cfg.Buffer
+	if f.SubjectID != "" {
+		buffer = min(buffer, subjectBuffer)
+	}
+	s := &subscription{hub: h, ws: ws, filter: f, live: make(chan *crmhub.Event, buffer),
 		out: make(chan *crmhub.Event), done: make(chan struct{}), cancel: cancel}
 	// "From now" (after < 0) is the log's end read before registering: the
 	// replay below covers whatever commits between that read and the
@@ -243,10 +248,12 @@ func (h *Hub) subscribe(ctx context.Context, ws uuid.UUID, f crmhub.EventFilter,
 		cancel()
 		return nil, h.stop
 	}
-	if h.subs[ws] == nil {
-		h.subs[ws] = map[*subscription]struct{}{}
+	w := h.subs[ws]
+	if w == nil {
+		w = &workspaceSubs{}
+		h.subs[ws] = w
 	}
-	h.subs[ws][s] = struct{}{}
+	w.add(s)
 	h.mu.Unlock()
 	// Registered before the replay reads the log, so nothing committed from
 	// now on can be missed; the position check drops the overlap.
@@ -256,8 +263,7 @@ func (h *Hub) subscribe(ctx context.Context, ws uuid.UUID, f crmhub.EventFilter,
 
 func (h *Hub) remove(s *subscription) {
 	h.mu.Lock()
-	delete(h.subs[s.ws], s)
-	if len(h.subs[s.ws]) == 0 {
+	if w := h.subs[s.ws]; w != nil && w.remove(s) {
 		delete(h.subs, s.ws)
 		delete(h.last, s.ws)
 	}
@@ -269,10 +275,91 @@ func (h *Hub) Subscribers() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	n := 0
-	for _, set := range h.subs {
-		n += len(set)
+	for _, w := range h.subs {
+		n += w.n
 	}
 	return n
+}
+
+// subjectBuffer is the live buffer of a subscription to one subject, which
+// sees that subject's events only: a burst past it is read from the log.
+const subjectBuffer = 16
+
+// workspaceSubs are the subscriptions of one workspace: those that follow
+// one subject (contactChanged(id)) under that subject, the others
+// together. An event is pushed only to the subscriptions it may concern,
+// so that thousands of subscribers to one contact each cost nothing when
+// another contact changes.
+type workspaceSubs struct {
+	any       map[*subscription]struct{}
+	bySubject map[string]map[*subscription]struct{}
+	n         int
+}
+
+func (w *workspaceSubs) add(s *subscription) {
+	subject := s.filter.SubjectID
+	if subject == "" {
+		if w.any == nil {
+			w.any = map[*subscription]struct{}{}
+		}
+		w.any[s] = struct{}{}
+	} else {
+		if w.bySubject == nil {
+			w.bySubject = map[string]map[*subscription]struct{}{}
+		}
+		set := w.bySubject[subject]
+		if set == nil {
+			set = map[*subscription]struct{}{}
+			w.bySubject[subject] = set
+		}
+		set[s] = struct{}{}
+	}
+	w.n++
+}
+
+// remove takes s out and reports whether none is left.
+func (w *workspaceSubs) remove(s *subscription) bool {
+	subject := s.filter.SubjectID
+	set := w.any
+	if subject != "" {
+		set = w.bySubject[subject]
+	}
+	if _, ok := set[s]; ok {
+		delete(set, s)
+		w.n--
+		if subject != "" && len(set) == 0 {
+			delete(w.bySubject, subject)
+		}
+	}
+	return w.n == 0
+}
+
+// push hands e to the subscriptions whose filter it passes.
+func (w *workspaceSubs) push(e *crmhub.Event) {
+	for s := range w.any {
+		if s.matches(e) {
+			s.push(e)
+		}
+	}
+	for s := range w.bySubject[e.SubjectID] {
+		if s.matches(e) {
+			s.push(e)
+		}
+	}
+}
+
+// all lists every subscription.
+func (w *workspaceSubs) all() []*subscription {
+	out := make([]*subscription, 0, w.n)
+	for s := range w.any {
+		out = append(out, s)
+	}
+	for _, set := range w.bySubject {
+		for s := range set {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 type subscription struct {

@@ -195,3 +195,62 @@ func TestListenerReconnectCatchesUp(t *testing.T) {
 	createN(t, svc, ctx, "b", 5)
 	assertContiguous(t, collect(t, sub, 5), 3)
 }
+
+// TestSubjectSubscribersGetOnlyTheirEvents: subscriptions to one contact
+// each (the hub keeps them by subject) get that contact's events, in
+// order, also past their small live buffer; a subscription to every
+// contact gets them all.
+func TestSubjectSubscribersGetOnlyTheirEvents(t *testing.T) {
+	d := dbtest.Open(t, nil)
+	hub := startHub(t, d, db.HubConfig{})
+	events := db.NewEventService(d, hub)
+	svc := db.NewContactService(d)
+	ctx, _, _ := dbtest.Workspace(t, d)
+	var ids []string
+	subs := map[string]crmhub.Subscription{}
+	for _, name := range []string{"a", "b", "c"} {
+		c, err := svc.CreateContact(ctx, crmhub.ContactInput{Identifiers: []crmhub.Identifier{email(name + "@x.io")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, c.GlobalID())
+		sub, err := events.Watch(ctx, crmhub.ScopeContactsRead, crmhub.EventFilter{Types: []string{crmhub.EventContactUpdated}, SubjectID: c.GlobalID()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sub.Close()
+		subs[c.GlobalID()] = sub
+	}
+	all, err := events.Watch(ctx, crmhub.ScopeContactsRead, crmhub.EventFilter{Types: []string{crmhub.EventContactUpdated}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer all.Close()
+	// Nobody reads while contact a changes 40 times: its subscription's
+	// buffer overflows and it reads the rest from the log.
+	counts := map[string]int{ids[0]: 40, ids[1]: 3}
+	for _, id := range ids[:2] {
+		uid, _ := crmhub.ParseID(crmhub.KindContact, id)
+		for i := range counts[id] {
+			if _, err := svc.UpdateContact(ctx, uid, crmhub.ContactPatch{CustomFields: map[string]any{"n": i}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, id := range ids[:2] {
+		got := collect(t, subs[id], counts[id])
+		for i, e := range got {
+			if e.SubjectID != id || (i > 0 && e.Position <= got[i-1].Position) {
+				t.Fatalf("subscriber of %s: event %d is %s at %d", id, i, e.SubjectID, e.Position)
+			}
+		}
+	}
+	assertContiguous(t, collect(t, all, 43), 4)
+	for id, sub := range subs {
+		select {
+		case e := <-sub.C():
+			t.Errorf("subscriber of %s got one more event, about %s", id, e.SubjectID)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,45 @@
+package db
+
+import (
+	"testing"
+
+	"github.com/crmhub/crmhub"
+)
+
+// TestWorkspaceSubsPushesByFilter: an event reaches the subscriptions to
+// its subject and those to every subject whose types it matches, and no
+// other: ten thousand subscribers of one contact each must not all wake
+// for every change.
+func TestWorkspaceSubsPushesByFilter(t *testing.T) {
+	sub := func(f crmhub.EventFilter) *subscription {
+		return &subscription{filter: f, live: make(chan *crmhub.Event, 4)}
+	}
+	a := sub(crmhub.EventFilter{SubjectID: "ct_a"})
+	a2 := sub(crmhub.EventFilter{SubjectID: "ct_a", Types: []string{crmhub.EventContactDeleted}})
+	b := sub(crmhub.EventFilter{SubjectID: "ct_b"})
+	anyUpdate := sub(crmhub.EventFilter{Types: []string{crmhub.EventContactUpdated}})
+	every := sub(crmhub.EventFilter{})
+	w := &workspaceSubs{}
+	for _, s := range []*subscription{a, a2, b, anyUpdate, every} {
+		w.add(s)
+	}
+	w.push(&crmhub.Event{Type: crmhub.EventContactUpdated, SubjectID: "ct_a"})
+	w.push(&crmhub.Event{Type: crmhub.EventDealCreated, SubjectID: "dl_x"})
+	for name, c := range map[string]struct {
+		s    *subscription
+		want int
+	}{"a": {a, 1}, "a deleted": {a2, 0}, "b": {b, 0}, "any update": {anyUpdate, 1}, "every": {every, 2}} {
+		if got := len(c.s.live); got != c.want {
+			t.Errorf("%s: %d events pushed, want %d", name, got, c.want)
+		}
+	}
+	if w.remove(a) || w.remove(a) || w.n != 4 || len(w.bySubject["ct_a"]) != 1 {
+		t.Fatalf("after removing a: n %d, subject a has %d", w.n, len(w.bySubject["ct_a"]))
+	}
+	for _, s := range []*subscription{a2, b, anyUpdate} {
+		w.remove(s)
+	}
+	if !w.remove(every) || len(w.bySubject) != 0 || len(w.any) != 0 || len(w.all()) != 0 {
+		t.Fatalf("not empty after removing all: %d subjects, %d others", len(w.bySubject), len(w.any))
+	}
+}
