@@ -20,17 +20,18 @@ if (!port || !connectionString) {
   throw new Error("graphile.config.mjs: set PGL_PORT and PGL_DATABASE_URL");
 }
 
-// Only the tables of the point read are exposed; everything else in
-// `public` (other tables, functions) is hidden with `@behavior -*`, and
-// the two are read-only.
-const tables = new Set(["contacts", "contact_identities"]);
+// Only the tables the benchmarks read are exposed (the point read's
+// contacts and identities; the nested page's deals, their contacts, users,
+// conversations and messages); everything else in `public` (other tables,
+// functions) is hidden with `@behavior -*`, and these are read-only.
+const tables = new Set(["contacts", "contact_identities", "deals", "deal_contacts", "users", "conversations", "messages"]);
 const onlyPointReadTables = pgSmartTags([
   {
     kind: "class",
     match: (c) => !tables.has(c.relname),
     tags: { behavior: "-*" },
   },
-  // Read-only: no mutations on the two tables either.
+  // Read-only: no mutations on these tables either.
   {
     kind: "class",
     match: (c) => tables.has(c.relname),

@@ -26,11 +26,18 @@ import (
 // PostGraphile when bench/postgraphile is installed and asked for (never
 // needed: `make test` has no npm).
 func servedEnv(t *testing.T, withPostGraphile bool) *run.Env {
+	env, _ := servedSeed(t, db.SeedConfig{Contacts: 300, Deals: 10, Conversations: 10,
+		MessagesPerConversation: 1, Users: 3, Seed: 11}, withPostGraphile)
+	return env
+}
+
+// servedSeed is servedEnv over a dataset of cfg; it also returns crmhub's
+// database, for its QueryStats.
+func servedSeed(t testing.TB, cfg db.SeedConfig, withPostGraphile bool) (*run.Env, *db.DB) {
 	t.Helper()
 	d := dbtest.Open(t, nil)
 	ctx, ws, key := dbtest.Workspace(t, d)
-	if _, err := db.Seed(ctx, d, ws.ID, db.SeedConfig{Contacts: 300, Deals: 10, Conversations: 10,
-		MessagesPerConversation: 1, Users: 3, Seed: 11}); err != nil {
+	if _, err := db.Seed(ctx, d, ws.ID, cfg); err != nil {
 		t.Fatal(err)
 	}
 	hub := db.NewHub(d, db.HubConfig{Log: slog.New(slog.DiscardHandler)})
@@ -50,7 +57,8 @@ func servedEnv(t *testing.T, withPostGraphile bool) *run.Env {
 			func() float64 { return float64(v(d.QueryStats())) }))
 	}
 	srv := httptest.NewServer(resolver.NewHandler(resolver.Config{Contacts: db.NewContactService(d), Auth: auth, APIKeys: auth,
-		Workspaces: auth, ReadScope: d.ReadScope, Registerer: reg, Gatherer: reg, Logger: slog.New(slog.DiscardHandler)}))
+		Workspaces: auth, Users: db.NewUserService(d), Deals: db.NewDealService(d), Conversations: db.NewConversationService(d, nil),
+		ReadScope: d.ReadScope, Registerer: reg, Gatherer: reg, Logger: slog.New(slog.DiscardHandler)}))
 	t.Cleanup(srv.Close)
 	floorSrv := httptest.NewServer(&floor.Handler{Pool: dbtest.Open(t, nil).Pool})
 	t.Cleanup(floorSrv.Close)
@@ -71,7 +79,7 @@ func servedEnv(t *testing.T, withPostGraphile bool) *run.Env {
 		t.Cleanup(p.Stop)
 		env.PostGraphile = target
 	}
-	return env
+	return env, d
 }
 
 // TestPointReadAndResolve runs both workloads at the quick scale against

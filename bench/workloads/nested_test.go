@@ -1,0 +1,118 @@
+package workloads
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crmhub/crmhub/bench/run"
+	"github.com/crmhub/crmhub/db"
+)
+
+// nestedEnv serves a small workspace with more conversations than
+// contacts and more messages than a page, so that first: 5 and first: 10
+// both cut; a page of it holds about as much as one of the full dataset.
+func nestedEnv(t testing.TB, withPostGraphile bool) (*run.Env, *db.DB) {
+	return servedSeed(t, db.SeedConfig{Contacts: 300, Deals: 160, Conversations: 200, MessagesPerConversation: 12,
+		Users: 10, Seed: 7}, withPostGraphile)
+}
+
+// TestNestedPage runs the nested page through the real handler and the
+// workload at the quick scale.
+func TestNestedPage(t *testing.T) {
+	env, d := nestedEnv(t, true)
+	env.Duration = 2 * time.Second // a page takes tens of milliseconds
+	t.Run("statements bounded by depth", func(t *testing.T) { statementsBoundedByDepth(t, env, d) })
+	t.Run("workload", func(t *testing.T) { nestedWorkload(t, env) })
+}
+
+// statementsBoundedByDepth: the nested page costs crmhub the same
+// statements for 5 deals as for 50, and no more than nestedDepthBound.
+func statementsBoundedByDepth(t *testing.T, env *run.Env, d *db.DB) {
+	statements := func(first int) uint64 {
+		req, err := env.CrmhubRequest(nestedQuery, map[string]any{"first": first})
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := d.QueryStats().Statements
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		n := d.QueryStats().Statements - before
+		deals, err := crmhubDeals(body)
+		if err != nil || len(deals) != first || bytes.Contains(body, []byte(`"errors"`)) {
+			t.Fatalf("first: %d: %v: %.500s", first, err, body)
+		}
+		var s nestedSize
+		s.add(deals)
+		if s.conversations == 0 || s.messages == 0 || s.identities == 0 {
+			t.Fatalf("first: %d reads too little to tell: %s", first, s)
+		}
+		return n
+	}
+	statements(5) // the key's last-use stamp is written at most once a minute
+	small, large := statements(5), statements(50)
+	t.Logf("statements: %d for 5 deals, %d for 50", small, large)
+	if small != large || large > nestedDepthBound {
+		t.Fatalf("statements: %d for 5 deals, %d for 50; want the same, at most %d", small, large, nestedDepthBound)
+	}
+}
+
+// nestedWorkload runs the workload: it fails when the floor (or
+// PostGraphile, when installed) answers differently from crmhub.
+func nestedWorkload(t *testing.T, env *run.Env) {
+	s, err := nestedPage(t.Context(), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 2
+	if env.PostGraphile != nil {
+		want = 4
+	}
+	if len(s.Ratios) != want || !strings.Contains(s.Body, "| crmhub |") || !strings.Contains(s.Body, "| floor |") {
+		t.Fatalf("section:\n%s\n%+v", s.Body, s.Ratios)
+	}
+	for _, r := range s.Ratios {
+		if strings.HasPrefix(r.What, "SQL statements") && !r.Met {
+			t.Errorf("%s: %.2f, want %s", r.What, r.Value, r.Goal)
+		}
+	}
+	b, _ := json.MarshalIndent(s.Ratios, "", "  ")
+	t.Logf("%s\n%s", s.Body, b)
+}
+
+// BenchmarkNestedPage times crmhub's handler in-process on the nested page
+// (8 in flight), for CPU profiles:
+//
+//	go test ./bench/workloads -run '^$' -bench NestedPage -cpuprofile cpu.out
+func BenchmarkNestedPage(b *testing.B) {
+	env, _ := nestedEnv(b, false)
+	b.SetParallelism(nestedWorkers / runtime.GOMAXPROCS(0)) // nestedWorkers in flight
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req, err := env.CrmhubRequest(nestedQuery, map[string]any{"first": nestedFirst})
+			if err != nil {
+				b.Fatal(err)
+			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK || bytes.Contains(body, []byte(`"errors"`)) {
+				b.Fatalf("%d %.300s", res.StatusCode, body)
+			}
+		}
+	})
+}
