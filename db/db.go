@@ -65,6 +65,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	count := &counter{}
 	pcfg.ConnConfig.Tracer = count
 	pcfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		encodeUUIDs(c.TypeMap())
 		_, err := c.Exec(ctx, "SET ROLE "+AppRole)
 		return err
 	}

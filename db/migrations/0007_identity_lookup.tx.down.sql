@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS contact_identities_value;
