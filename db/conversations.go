@@ -289,7 +289,9 @@ type pagedQuery struct {
 }
 
 // pagesByParent loads one page per key with one statement per distinct
-// (first, after) pair: row_number() over each parent's rows, newest first.
+// (first, after) pair: for each parent, a LATERAL subquery reads its
+// newest n+1 rows, so a parent with many rows (a long conversation) costs
+// one page of them, off the (workspace_id, parent, ...) index, not all.
 func pagesByParent[R any](ctx context.Context, t *tx, keys []crmhub.PageKey, q pagedQuery,
 	emit func(rows []R, k crmhub.PageKey, n int, hasPrev bool), parentOf func(*R) uuid.UUID) error {
 	type group struct {
@@ -313,7 +315,7 @@ func pagesByParent[R any](ctx context.Context, t *tx, keys []crmhub.PageKey, q p
 			return err
 		}
 		cond := ""
-		args := []any{t.ws, pgdialect.Array(parents)}
+		args := []any{pgdialect.Array(parents), t.ws}
 		if cur != nil {
 			ts, err := time.Parse(time.RFC3339Nano, cur.Value)
 			if err != nil {
@@ -324,10 +326,10 @@ func pagesByParent[R any](ctx context.Context, t *tx, keys []crmhub.PageKey, q p
 		}
 		args = append(args, n+1)
 		var rows []R
-		err = t.NewRaw(fmt.Sprintf(`SELECT * FROM (
-				SELECT *, row_number() OVER (PARTITION BY %[2]s ORDER BY %[3]s DESC, id DESC) AS rn
-				FROM %[1]s WHERE workspace_id = ? AND %[2]s = ANY(?)%[4]s) AS p
-			WHERE rn <= ? ORDER BY %[2]s, %[3]s DESC, id DESC`, q.table, q.parent, q.sortExpr, cond), args...).Scan(ctx, &rows)
+		err = t.NewRaw(fmt.Sprintf(`SELECT p.* FROM unnest(?::uuid[]) AS k(parent_id) CROSS JOIN LATERAL (
+				SELECT * FROM %[1]s WHERE workspace_id = ? AND %[2]s = k.parent_id%[4]s
+				ORDER BY %[3]s DESC, id DESC LIMIT ?) AS p
+			ORDER BY %[2]s, %[3]s DESC, id DESC`, q.table, q.parent, q.sortExpr, cond), args...).Scan(ctx, &rows)
 		if err != nil {
 			return fmt.Errorf("db: page %s: %w", q.table, err)
 		}
