@@ -229,7 +229,18 @@ func (h *Hub) subscribe(ctx context.Context, ws uuid.UUID, f crmhub.EventFilter,
 	}
 	s := &subscription{hub: h, ws: ws, filter: f, live: make(chan *crmhub.Event, buffer),
 		out: make(chan *crmhub.Event), done: make(chan struct{}), cancel: cancel}
-	// "From now" (after < 0) is the log's end read before registering: the
+	// "From now" (after < 0) in a workspace the hub already follows is the
+	// last position it fanned out: registered under the same lock, the
+	// subscription is pushed every later event, so it needs no replay and
+	// no query at all.
+	fromNow := after < 0
+	if fromNow {
+		if last, ok := h.registerLive(s); ok {
+			go s.run(ctx, last, false)
+			return s, nil
+		}
+	}
+	// Otherwise "from now" is the log's end read before registering: the
 	// replay below covers whatever commits between that read and the
 	// registration, so every event committed once the subscription is
 	// registered is delivered.
@@ -252,13 +263,33 @@ func (h *Hub) subscribe(ctx context.Context, ws uuid.UUID, f crmhub.EventFilter,
 	if w == nil {
 		w = &workspaceSubs{}
 		h.subs[ws] = w
+		// The first subscription of a workspace from now: events up to
+		// the log's end concern no subscriber, so the fan-out may start
+		// there, and the next ones from now take it as theirs.
+		if _, ok := h.last[ws]; !ok && fromNow {
+			h.last[ws] = after
+		}
 	}
 	w.add(s)
 	h.mu.Unlock()
 	// Registered before the replay reads the log, so nothing committed from
 	// now on can be missed; the position check drops the overlap.
-	go s.run(ctx, after)
+	go s.run(ctx, after, true)
 	return s, nil
+}
+
+// registerLive registers s if the hub follows its workspace, and returns
+// the last position fanned out there, from which s starts.
+func (h *Hub) registerLive(s *subscription) (int64, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	last, ok := h.last[s.ws]
+	w := h.subs[s.ws]
+	if !ok || w == nil || h.stop != nil {
+		return 0, false
+	}
+	w.add(s)
+	return last, true
 }
 
 func (h *Hub) remove(s *subscription) {
@@ -414,14 +445,18 @@ func (s *subscription) matches(e *crmhub.Event) bool {
 	return s.filter.SubjectID == "" || s.filter.SubjectID == e.SubjectID
 }
 
-func (s *subscription) run(ctx context.Context, pos int64) {
+// run replays the log after pos (unless replay is false: nothing after pos
+// can have been fanned out yet), then forwards the live events.
+func (s *subscription) run(ctx context.Context, pos int64, replay bool) {
 	defer close(s.done)
 	defer close(s.out)
 	defer s.hub.remove(s)
 	var err error
-	if pos, err = s.replay(ctx, pos); err != nil {
-		s.fail(err)
-		return
+	if replay {
+		if pos, err = s.replay(ctx, pos); err != nil {
+			s.fail(err)
+			return
+		}
 	}
 	for {
 		if s.gap.Swap(false) {

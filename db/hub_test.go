@@ -254,3 +254,47 @@ func TestSubjectSubscribersGetOnlyTheirEvents(t *testing.T) {
 		}
 	}
 }
+
+// TestLiveSubscriptionsNeedNoQuery: once the hub follows a workspace, a
+// subscription from now starts at the last position it fanned out, with
+// no query (10,000 subscribers connecting cost one), and still gets every
+// event fanned out after it exactly once and none before.
+func TestLiveSubscriptionsNeedNoQuery(t *testing.T) {
+	d := dbtest.Open(t, nil)
+	hub := startHub(t, d, db.HubConfig{})
+	events := db.NewEventService(d, hub)
+	svc := db.NewContactService(d)
+	ctx, _, _ := dbtest.Workspace(t, d)
+	createN(t, svc, ctx, "before", 2)
+	first, err := events.Subscribe(ctx, crmhub.EventFilter{}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	var subs []crmhub.Subscription
+	for i := range 2 {
+		before := d.QueryStats().RoundTrips
+		sub, err := events.Subscribe(ctx, crmhub.EventFilter{}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sub.Close()
+		if n := d.QueryStats().RoundTrips - before; n != 0 {
+			t.Errorf("subscribing from now took %d round trips, want 0", n)
+		}
+		subs = append(subs, sub)
+		createN(t, svc, ctx, fmt.Sprintf("during%d-", i), 1)
+		// Fanned out once the first subscriber has it: the next one
+		// subscribes after it.
+		assertContiguous(t, collect(t, first, 1), int64(3+i))
+	}
+	assertContiguous(t, collect(t, subs[0], 2), 3)
+	assertContiguous(t, collect(t, subs[1], 1), 4)
+	for _, sub := range append(subs, first) {
+		select {
+		case e := <-sub.C():
+			t.Errorf("one event too many, at %d", e.Position)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
