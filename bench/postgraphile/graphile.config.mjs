@@ -13,6 +13,9 @@
 import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
 import { makePgService } from "postgraphile/adaptors/pg";
 import { pgSmartTags } from "postgraphile/utils";
+import { extendSchema, gql } from "postgraphile/utils";
+import { context, lambda, listen } from "postgraphile/grafast";
+import { jsonParse } from "postgraphile/@dataplan/json";
 
 const port = Number(process.env.PGL_PORT);
 const connectionString = process.env.PGL_DATABASE_URL;
@@ -56,10 +59,50 @@ setInterval(() => {
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+// contactChanged(id) for the subscriptions workload
+// (bench/workloads/subscriptions.go), over websockets (graphql-transport-ws):
+// it listens on the contact's NOTIFY channel "bench_contact:<id>", which a
+// trigger on contacts fills with the changed contact; the workload creates
+// that trigger only while it measures PostGraphile.
+const contactChangedSubscription = extendSchema({
+  typeDefs: gql`
+    type BenchContactChangedEvent {
+      type: String!
+      subjectId: String!
+      payload: JSON!
+    }
+    extend type Subscription {
+      contactChanged(id: UUID!): BenchContactChangedEvent!
+    }
+  `,
+  objects: {
+    Subscription: {
+      plans: {
+        contactChanged: {
+          subscribePlan(_$root, fieldArgs) {
+            const $topic = lambda(fieldArgs.getRaw("id"), (id) => `bench_contact:${id}`);
+            return listen(context().get("pgSubscriber"), $topic, jsonParse);
+          },
+          plan($event) {
+            return $event;
+          },
+        },
+      },
+    },
+    BenchContactChangedEvent: {
+      plans: {
+        type: ($e) => $e.get("type"),
+        subjectId: ($e) => $e.get("subjectId"),
+        payload: ($e) => $e.get("payload"),
+      },
+    },
+  },
+});
+
 /** @type {GraphileConfig.Preset} */
 const preset = {
   extends: [PostGraphileAmberPreset],
-  plugins: [onlyPointReadTables],
+  plugins: [onlyPointReadTables, contactChangedSubscription],
   pgServices: [
     makePgService({
       connectionString,
@@ -73,6 +116,7 @@ const preset = {
     host: "127.0.0.1",
     graphiql: false,
     watch: false,
+    websockets: true,
   },
   grafast: {
     explain: false,

@@ -1,0 +1,153 @@
+package workloads
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crmhub/crmhub/bench/run"
+	"github.com/crmhub/crmhub/db"
+	"github.com/crmhub/crmhub/db/dbtest"
+	"github.com/crmhub/crmhub/resolver"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// subsEnv is a quick Env with crmhub served in this process (handler,
+// services and the event hub as `crmhub serve` wires them) over a seeded
+// workspace; there is no PostGraphile.
+func subsEnv(t *testing.T, contacts int) *run.Env {
+	t.Helper()
+	ctx := context.Background()
+	d := dbtest.Open(t, nil)
+	_, ws, key := dbtest.Workspace(t, d)
+	if _, err := db.Seed(ctx, d, ws.ID, db.SeedConfig{Contacts: contacts, Users: 1, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	hub := db.NewHub(d, db.HubConfig{Log: log})
+	hctx, stop := context.WithCancel(ctx)
+	hubDone := make(chan struct{})
+	go func() { hub.Run(hctx); close(hubDone) }()
+	t.Cleanup(func() { stop(); <-hubDone })
+	select {
+	case <-hub.Listening():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the hub did not listen")
+	}
+	auth := db.NewAuthService(d)
+	srv := httptest.NewServer(resolver.NewHandler(resolver.Config{Contacts: db.NewContactService(d), Auth: auth,
+		APIKeys: auth, Workspaces: auth, Events: db.NewEventService(d, hub), ReadScope: d.ReadScope, Logger: log}))
+	t.Cleanup(srv.Close)
+	pool, err := pgxpool.New(ctx, dbtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return &run.Env{DatabaseURL: dbtest.URL(t), Pool: pool, Workspace: ws.ID, WorkspaceID: ws.GlobalID(), APIKey: key,
+		Crmhub: &run.Target{Name: "crmhub", URL: srv.URL, PID: os.Getpid()}, Quick: true, Rounds: 1, Duration: time.Second}
+}
+
+// TestSubscriptionsQuick runs the workload's crmhub side at quick scale
+// (200 subscribers, 50 changes/s for 3 s): every change must reach its
+// subscriber exactly once, and none of the subscriptions may end.
+func TestSubscriptionsQuick(t *testing.T) {
+	env := subsEnv(t, 300)
+	sc := subsScaleFor(env)
+	contacts, err := subsContacts(context.Background(), env, sc.Subscribers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := measureSubscriptions(context.Background(), crmhubSubsTarget(env), contacts, sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(res)
+	if res.Connected != sc.Subscribers || res.Primed != sc.Subscribers {
+		t.Errorf("%d of %d subscribers connected (%s), %d primed", res.Connected, sc.Subscribers, res.ConnectErr, res.Primed)
+	}
+	if want := int(float64(sc.Rate) * sc.Duration.Seconds()); res.Sent != want || res.WriteErrors > 0 {
+		t.Errorf("%d changes written, want %d (%d failed: %s)", res.Sent, want, res.WriteErrors, res.WriteErr)
+	}
+	if res.Delivered != res.Expected || res.Lost() != 0 || res.Ended != 0 {
+		t.Errorf("%d of %d changes delivered: %d dropped, %d duplicates, %d misrouted, %d subscriptions ended (%s)",
+			res.Delivered, res.Expected, res.Dropped, res.Duplicates, res.Misrouted, res.Ended, res.EndReason)
+	}
+	if res.P50 <= 0 || res.P99 < res.P50 || res.RSSConnected <= 0 {
+		t.Errorf("implausible measurements: %s", res)
+	}
+
+	sec := subsSection(sc, []*subsTarget{crmhubSubsTarget(env)}, map[string][]subsResult{"crmhub": {res}})
+	if !strings.Contains(sec.Body, "| crmhub | 1 | 200/200 |") || len(sec.Ratios) != 2 || !sec.Ratios[1].Met {
+		t.Errorf("section:\n%s\n%+v", sec.Body, sec.Ratios)
+	}
+}
+
+// TestSubscriptionsFull runs the whole workload at full scale against
+// `crmhub serve` built from this tree, in its own process, and PostGraphile
+// when bench/postgraphile is installed; it is for measuring by hand
+// (CRMHUB_BENCH_SUBSCRIPTIONS=1 go test ./bench/workloads -run
+// TestSubscriptionsFull -v -timeout 30m), the runner does the same in
+// `make bench`.
+func TestSubscriptionsFull(t *testing.T) {
+	if os.Getenv("CRMHUB_BENCH_SUBSCRIPTIONS") == "" {
+		t.Skip("set CRMHUB_BENCH_SUBSCRIPTIONS=1 to measure at full scale")
+	}
+	ctx := context.Background()
+	bin := filepath.Join(t.TempDir(), "crmhub")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/crmhub/crmhub/cmd/crmhub").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	d := dbtest.Open(t, nil)
+	_, ws, key := dbtest.Workspace(t, d)
+	if _, err := db.Seed(ctx, d, ws.ID, db.SeedConfig{Contacts: 10_000, Users: 1, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := pgxpool.New(ctx, dbtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	addr, err := run.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	p, err := run.Start(".", append([]string{"DATABASE_URL=" + dbtest.URL(t), "CRMHUB_ADDR=" + addr,
+		"CRMHUB_SECRET_KEY=" + base64.StdEncoding.EncodeToString(secret), "CRMHUB_LOG_FORMAT=json"},
+		SubscriptionsServeEnv...), bin, "serve", "--no-migrate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Stop)
+	env := &run.Env{DatabaseURL: dbtest.URL(t), Pool: pool, Workspace: ws.ID, WorkspaceID: ws.GlobalID(), APIKey: key,
+		Crmhub: &run.Target{Name: "crmhub", URL: "http://" + addr, PID: p.PID()}, Rounds: 1, Duration: 10 * time.Second,
+		Log: slog.Default()}
+	if err := p.WaitHTTP(env.Crmhub.URL+"/readyz", nil, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat("../postgraphile/node_modules/.bin/node"); err == nil {
+		pt, pp, err := run.PostGraphile(ctx, "../postgraphile", dbtest.URL(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(pp.Stop)
+		env.PostGraphile = pt
+	}
+	sec, err := subscriptions(ctx, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s\n\n%s", sec.Title, sec.Body)
+	for _, r := range sec.Ratios {
+		t.Logf("%s: %.2f %s (goal %s, met %v)", r.What, r.Value, r.Unit, r.Goal, r.Met)
+	}
+}
