@@ -86,6 +86,14 @@ func TestSeed(t *testing.T) {
 	if n := countAllEvents(t, d, ws.ID); n != eventsBefore {
 		t.Errorf("seeding wrote %d events, want none", n-eventsBefore)
 	}
+	// The planner has statistics of what was loaded, and the pool's
+	// connections are still the service role afterwards.
+	var analyzed bool
+	var role string
+	if err := d.Pool.QueryRow(t.Context(), `SELECT last_analyze IS NOT NULL, current_user FROM pg_stat_user_tables
+		WHERE relname = 'messages'`).Scan(&analyzed, &role); err != nil || !analyzed || role != db.AppRole {
+		t.Errorf("after the seed: messages analyzed %v, role %q, err %v", analyzed, role, err)
+	}
 
 	contacts := db.NewContactService(d)
 	users := db.NewUserService(d)
