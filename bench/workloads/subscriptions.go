@@ -311,6 +311,10 @@ type subsResult struct {
 	Rate                      float64 // changes per second achieved
 	P50, P99, Max             time.Duration
 	WriteP50, WriteP99        time.Duration
+	// AfterWriteP50 and AfterWriteP99 count from when the write returned
+	// (after its commit) instead, zero for an event that came first: the
+	// delivery without the write's own time.
+	AfterWriteP50, AfterWriteP99 time.Duration
 
 	RSSBefore, RSSConnected, RSSPeak int64
 }
@@ -331,10 +335,10 @@ func (r subsResult) Lost() int {
 
 func (r subsResult) String() string {
 	return fmt.Sprintf("%d/%d connected in %s, %d primed; %d changes at %.0f/s: %d delivered, %d dropped, %d dup, "+
-		"%d ended; p50 %s p99 %s max %s; write p99 %s; RSS %s -> %s (peak %s), %s/conn",
+		"%d ended; p50 %s p99 %s max %s; write p99 %s, p99 after write %s; RSS %s -> %s (peak %s), %s/conn",
 		r.Connected, r.Subscribers, r.ConnectTime.Round(time.Millisecond), r.Primed, r.Expected, r.Rate, r.Delivered,
 		r.Dropped, r.Duplicates, r.Ended, run.Ms(r.P50), run.Ms(r.P99), run.Ms(r.Max), run.Ms(r.WriteP99),
-		mib(r.RSSBefore), mib(r.RSSConnected), mib(r.RSSPeak), kib(r.RSSPerConn()))
+		run.Ms(r.AfterWriteP99), mib(r.RSSBefore), mib(r.RSSConnected), mib(r.RSSPeak), kib(r.RSSPerConn()))
 }
 
 func mib(b int64) string   { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
@@ -353,6 +357,8 @@ type subsRun struct {
 	writeErr error
 
 	recv      []atomic.Int32 // deliveries per Seq
+	recvAt    []atomic.Int64 // first delivery per Seq, ns since the epoch
+	writtenAt []int64        // when each Seq's write returned, ns since the epoch (under mu)
 	primed    []atomic.Bool  // by subscriber
 	nPrimed   atomic.Int64
 	measureAt atomic.Int64 // first Seq of the load phase (max: none yet)
@@ -409,7 +415,8 @@ func measureSubscriptions(ctx context.Context, t *subsTarget, contacts []subsCon
 	loadChanges := int(float64(sc.Rate)*sc.Duration.Seconds()) + sc.Batch
 	r := &subsRun{t: t, contacts: contacts, ctx: ctx, failed: map[int64]bool{},
 		changes: make([]subsChange, 0, primeChanges+loadChanges),
-		recv:    make([]atomic.Int32, primeChanges+loadChanges), primed: make([]atomic.Bool, len(contacts))}
+		recv:    make([]atomic.Int32, primeChanges+loadChanges), recvAt: make([]atomic.Int64, primeChanges+loadChanges),
+		writtenAt: make([]int64, primeChanges+loadChanges), primed: make([]atomic.Bool, len(contacts))}
 	r.measureAt.Store(1 << 62)
 
 	var err error
@@ -529,6 +536,13 @@ func measureSubscriptions(ctx context.Context, t *subsTarget, contacts []subsCon
 	}
 	res.P50, res.P99, res.Max = percentiles(lat)
 	res.WriteP50, res.WriteP99, _ = percentiles(writeLat)
+	var afterWrite []time.Duration
+	for seq := first; seq < last; seq++ {
+		if at := r.recvAt[seq].Load(); at > 0 && !r.failed[seq] {
+			afterWrite = append(afterWrite, max(0, time.Duration(at-r.writtenAt[seq])))
+		}
+	}
+	res.AfterWriteP50, res.AfterWriteP99, _ = percentiles(afterWrite)
 	return res, nil
 }
 
@@ -682,6 +696,9 @@ func (r *subsRun) read(s *subscriber) {
 				continue
 			}
 			first := r.recv[seq].Add(1) == 1
+			if first {
+				r.recvAt[seq].Store(now.UnixNano())
+			}
 			if !r.primed[s.i].Swap(true) {
 				r.nPrimed.Add(1)
 			}
@@ -747,10 +764,13 @@ func (r *subsRun) produce(ctx context.Context, rate, batch, n int, pick func(k i
 		wg.Go(func() {
 			defer func() { <-sem }()
 			err := r.t.write(ctx, r.contacts, changes)
-			took := time.Since(sent)
+			done := time.Now()
 			r.mu.Lock()
 			defer r.mu.Unlock()
-			r.writeLat = append(r.writeLat, took)
+			r.writeLat = append(r.writeLat, done.Sub(sent))
+			for _, ch := range changes {
+				r.writtenAt[ch.Seq] = done.UnixNano()
+			}
 			if err != nil {
 				r.writeErr = cmpOrErr(r.writeErr, err)
 				for _, ch := range changes {
@@ -769,7 +789,8 @@ func subsSection(sc subsScale, targets []*subsTarget, results map[string][]subsR
 	fmt.Fprintf(&b, "%d websocket subscribers (graphql-transport-ws, one socket and one subscription each: "+
 		"`contactChanged(id)` of a contact of their own) on one server process; a producer changes their contacts, "+
 		"%d changes/s in writes of %d, for %s, round-robin over the subscribers. Every change carries its send time; "+
-		"delivery latency is receive time minus send time (so it includes the write). A drop is a change whose event "+
+		"delivery latency is receive time minus send time, so it includes the write (write p99); \"p99 after write\" "+
+		"counts from when the write returned instead (after its commit; an event that came first counts 0). A drop is a change whose event "+
 		"never reached its subscriber (after a %s drain); the server ending a subscription counts too. "+
 		"Before the load each subscriber's contact is changed once and its event awaited (priming), which shows every "+
 		"subscription is live. RSS is the server process's resident set: before the sockets open, after all are "+
@@ -779,13 +800,13 @@ func subsSection(sc subsScale, targets []*subsTarget, results map[string][]subsR
 		fmt.Fprintf(&b, "- %s: the producer writes through %s.\n", t.name, t.how)
 	}
 	b.WriteString("\n| target | round | connected | connect time | changes | rate | delivered | dropped | ended by server | " +
-		"p50 | p99 | max | write p99 | RSS before | RSS primed | RSS peak | RSS / conn |\n" +
-		"|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+		"p50 | p99 | max | write p99 | p99 after write | RSS before | RSS primed | RSS peak | RSS / conn |\n" +
+		"|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, t := range targets {
 		for i, r := range results[t.name] {
-			fmt.Fprintf(&b, "| %s | %d | %d/%d | %.1f s | %d | %.0f/s | %d | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			fmt.Fprintf(&b, "| %s | %d | %d/%d | %.1f s | %d | %.0f/s | %d | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 				t.name, i+1, r.Connected, r.Subscribers, r.ConnectTime.Seconds(), r.Sent, r.Rate, r.Delivered, r.Dropped,
-				r.Ended, run.Ms(r.P50), run.Ms(r.P99), run.Ms(r.Max), run.Ms(r.WriteP99), mib(r.RSSBefore),
+				r.Ended, run.Ms(r.P50), run.Ms(r.P99), run.Ms(r.Max), run.Ms(r.WriteP99), run.Ms(r.AfterWriteP99), mib(r.RSSBefore),
 				mib(r.RSSConnected), mib(r.RSSPeak), kib(r.RSSPerConn()))
 		}
 	}
