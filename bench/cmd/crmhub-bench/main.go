@@ -72,7 +72,7 @@ func bench(ctx context.Context, args []string) error {
 	fs.StringVar(&o.only, "only", "", "comma-separated workloads to run (default all): "+strings.Join(names(), ", "))
 	fs.IntVar(&o.rounds, "rounds", 3, "measurements of each target per workload, alternating targets")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of one measurement")
-	fs.DurationVar(&o.timeout, "workload-timeout", 8*time.Minute, "longest a workload may run")
+	fs.DurationVar(&o.timeout, "workload-timeout", 12*time.Minute, "longest a workload may run")
 	fs.BoolVar(&o.quick, "quick", false, "a small dataset and short measurements: checks that everything runs, not numbers")
 	fs.BoolVar(&o.noPostGraphile, "no-postgraphile", false, "do not start PostGraphile (its arms are left out)")
 	if err := fs.Parse(args); err != nil {
