@@ -66,6 +66,10 @@ type Config struct {
 	// (CRMHUB_DB_MAX_CONNS). Default 20; pgxpool's own default, 4 on a
 	// small machine, leaves requests two connections.
 	DBMaxConns int
+	// PprofAddr, when set, serves net/http/pprof on this address, apart
+	// from the API (CRMHUB_PPROF_ADDR, e.g. 127.0.0.1:6060). Off by
+	// default; it must never be reachable from outside the host.
+	PprofAddr string
 	// MaxSubscriptions bounds the subscriptions of one websocket
 	// (CRMHUB_MAX_SUBSCRIPTIONS). Default 20.
 	MaxSubscriptions int
@@ -133,6 +137,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	env("CRMHUB_CONNECTOR_ALLOW_PRIVATE", setBool(&cfg.ConnectorAllowPrivate))
 	env("CRMHUB_SYNC_WORKERS", setPositiveInt(&cfg.SyncWorkers))
 	env("CRMHUB_DB_MAX_CONNS", setPositiveInt(&cfg.DBMaxConns))
+	env("CRMHUB_PPROF_ADDR", setString(&cfg.PprofAddr))
 	env("CRMHUB_SECRET_KEY", func(v string) error {
 		if _, err := db.ParseSecretKey(v); err != nil {
 			return errors.New("want the base64 of 32 random bytes (crmhub secret-key prints one)")

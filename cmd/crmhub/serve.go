@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strings"
@@ -100,6 +101,14 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	if cfg.PprofAddr != "" {
+		stop, err := servePprof(cfg.PprofAddr, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stop()
+	}
 	base := baseURL(ln.Addr())
 	fmt.Fprintf(c.stdout, "crmhub listening on %s\n", base)
 	fmt.Fprintf(c.stdout, "GraphiQL: %s/\n", base)
@@ -185,4 +194,24 @@ func ensureDevKey(ctx context.Context, auth *db.AuthService, path string, log *s
 	}
 	log.Info("created development workspace", "workspace", ws.GlobalID(), "keyFile", path)
 	return secret, nil
+}
+
+// servePprof serves the Go profiler (net/http/pprof) on addr, apart from
+// the API, so that an operator can profile a running server:
+// `go tool pprof http://ADDR/debug/pprof/profile?seconds=30`.
+func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("CRMHUB_PPROF_ADDR: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout}
+	log.Warn("serving the Go profiler; keep it unreachable from outside this host", "addr", ln.Addr().String())
+	go srv.Serve(ln)
+	return func() { srv.Close() }, nil
 }
