@@ -220,6 +220,16 @@ func TestMergeContacts(t *testing.T) {
 	if err != nil || r.ID != tgt.ID {
 		t.Fatalf("source identity after merge resolves to %v (%v)", r, err)
 	}
+	// By the merged contact's id alone, and together with a phone: only
+	// the id arms, then both kinds of arm, of the resolve statements.
+	for _, ids := range [][]crmhub.Identifier{
+		{{Type: crmhub.IdentityContactID, Value: src.GlobalID()}},
+		{{Type: crmhub.IdentityContactID, Value: src.GlobalID()}, phone("+15005550006")},
+	} {
+		if r, err := svc.ResolveContact(ctx, ids); err != nil || r == nil || r.ID != tgt.ID {
+			t.Fatalf("resolve %v after merge: %+v (%v), want the target", ids, r, err)
+		}
+	}
 	tags, _ := svc.TagsByContact(ctx, []uuid.UUID{tgt.ID})
 	if !slices.Equal(tags[tgt.ID], []string{"a", "b"}) {
 		t.Errorf("tags after merge: %v", tags[tgt.ID])
