@@ -37,14 +37,14 @@ const redirectedID = "(SELECT coalesce((SELECT target_id FROM contact_redirects 
 // PostgreSQL plans these statements anew on every execution (custom
 // plans), about 0.8 ms each at 100,000 contacts, and every UNION arm adds
 // to that; resolving by one phone needs none of the id arms.
+// See keysSQL for the keys' condition.
 func matchSQL(classes, sources, values []string, asked [][16]byte) (string, []any) {
 	var parts []string
 	var args []any
 	if len(values) > 0 {
-		n := len(args) + 2
-		parts = append(parts, fmt.Sprintf(`SELECT contact_id FROM contact_identities WHERE workspace_id = $1
-	AND (match_class, match_source, value) IN (SELECT * FROM unnest($%d::text[], $%d::text[], $%d::text[]))`, n, n+1, n+2))
-		args = append(args, classes, sources, values)
+		cond, keyArgs := keysSQL(len(args)+2, classes, sources, values)
+		parts = append(parts, "SELECT contact_id FROM contact_identities WHERE workspace_id = $1 AND "+cond)
+		args = append(args, keyArgs...)
 	}
 	if len(asked) > 0 {
 		n := len(args) + 2
@@ -53,6 +53,20 @@ func matchSQL(classes, sources, values []string, asked [][16]byte) (string, []an
 		args = append(args, asked)
 	}
 	return strings.Join(parts, " UNION "), args
+}
+
+// keysSQL is the condition that an identity holds one of the match keys,
+// with its arguments numbered from $n. One key is three equalities, whose
+// prepared statement PostgreSQL soon runs with a generic plan (no planning
+// per execution); several are a join with unnest, planned every time
+// (0.3-0.5 ms). Resolving by one phone or email is the common case.
+func keysSQL(n int, classes, sources, values []string) (string, []any) {
+	if len(values) == 1 {
+		return fmt.Sprintf("match_class = $%d AND match_source = $%d AND value = $%d", n, n+1, n+2),
+			[]any{classes[0], sources[0], values[0]}
+	}
+	return fmt.Sprintf("(match_class, match_source, value) IN (SELECT * FROM unnest($%d::text[], $%d::text[], $%d::text[]))", n, n+1, n+2),
+		[]any{classes, sources, values}
 }
 
 // batchRows is the next statement's rows; pgx returns rows carrying the
@@ -159,9 +173,9 @@ func (s *ContactService) ResolveContact(ctx context.Context, ids []crmhub.Identi
 	err = s.db.readBatch(ctx, crmhub.ScopeContactsRead, func(b *pgx.Batch, wsID uuid.UUID) {
 		ws := [16]byte(wsID)
 		if len(values) > 0 {
-			b.Queue(`SELECT match_class, match_source, value, contact_id FROM contact_identities WHERE workspace_id = $1
-			AND (match_class, match_source, value) IN (SELECT * FROM unnest($2::text[], $3::text[], $4::text[]))`,
-				ws, classes, sources, values)
+			cond, keyArgs := keysSQL(2, classes, sources, values)
+			b.Queue("SELECT match_class, match_source, value, contact_id FROM contact_identities WHERE workspace_id = $1 AND "+cond,
+				append([]any{ws}, keyArgs...)...)
 		}
 		if len(asked) > 0 {
 			b.Queue(`SELECT id, id FROM contacts WHERE workspace_id = $1 AND id = ANY($2)
