@@ -169,10 +169,14 @@ func (s *ContactService) ResolveContact(ctx context.Context, ids []crmhub.Identi
 	if len(values) == 0 && len(asked) == 0 {
 		return nil, nil
 	}
+	// With one match key and no ids, the contacts read are the match (a
+	// key belongs to one contact): the statement reading the key's owner
+	// would only repeat the lookup.
+	oneKey := len(values) == 1 && len(asked) == 0
 	match, matchArgs := matchSQL(classes, sources, values, asked)
 	err = s.db.readBatch(ctx, crmhub.ScopeContactsRead, func(b *pgx.Batch, wsID uuid.UUID) {
 		ws := [16]byte(wsID)
-		if len(values) > 0 {
+		if len(values) > 0 && !oneKey {
 			cond, keyArgs := keysSQL(2, classes, sources, values)
 			b.Queue("SELECT match_class, match_source, value, contact_id FROM contact_identities WHERE workspace_id = $1 AND "+cond,
 				append([]any{ws}, keyArgs...)...)
@@ -186,7 +190,7 @@ func (s *ContactService) ResolveContact(ctx context.Context, ids []crmhub.Identi
 		b.Queue("SELECT "+identityColumns+" FROM contact_identities i WHERE i.workspace_id = $1 AND i.contact_id IN ("+
 			match+") ORDER BY i.created_at, i.type, i.value", args...)
 	}, func(res pgx.BatchResults, scope *readScope) error {
-		if len(values) > 0 {
+		if len(values) > 0 && !oneKey {
 			var k crmhub.MatchKey
 			var c uuid.UUID
 			if _, err := pgx.ForEachRow(batchRows(res), []any{&k.Class, &k.Source, &k.Value, &c}, func() error {
@@ -210,6 +214,11 @@ func (s *ContactService) ResolveContact(ctx context.Context, ids []crmhub.Identi
 	})
 	if err != nil {
 		return nil, fmt.Errorf("db: resolve contact: %w", err)
+	}
+	if oneKey {
+		for id := range found {
+			owner[crmhub.MatchKey{Class: classes[0], Source: sources[0], Value: values[0]}] = id
+		}
 	}
 	// Report matches in the order of the identifiers given.
 	var matched []uuid.UUID
