@@ -1,7 +1,6 @@
 package db
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/crmhub/crmhub"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 )
 
@@ -142,24 +140,16 @@ func (s *SyncService) Links(ctx context.Context, ws, conn uuid.UUID, entity crmh
 	if len(externalIDs) == 0 {
 		return out, nil
 	}
-	// One round trip per page of a pull: an unchanged pass is little more
-	// than these lookups.
-	err := s.db.batchInWorkspace(ctx, ws, func(b *pgx.Batch) {
-		b.Queue(`SELECT external_id, local_id, fingerprint FROM sync_links
-			WHERE workspace_id = $1 AND connection_id = $2 AND entity = $3 AND external_id = ANY($4)`,
-			[16]byte(ws), [16]byte(conn), string(entity), externalIDs)
-	}, func(res pgx.BatchResults) error {
-		var ext string
-		var local [16]byte
-		var fp []byte
-		_, err := pgx.ForEachRow(batchRows(res), []any{&ext, &local, &fp}, func() error {
-			out[ext] = crmhub.SyncLink{ExternalID: ext, LocalID: local, Fingerprint: bytes.Clone(fp)}
-			return nil
-		})
-		return err
+	var rows []syncLinkRow
+	err := s.db.inWorkspace(ctx, ws, "system", true, func(ctx context.Context, t *tx) error {
+		return t.NewSelect().Model(&rows).Where("workspace_id = ? AND connection_id = ? AND entity = ? AND external_id IN (?)",
+			ws, conn, string(entity), bun.In(externalIDs)).Scan(ctx)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("db: load sync links: %w", err)
+	}
+	for _, r := range rows {
+		out[r.ExternalID] = crmhub.SyncLink{ExternalID: r.ExternalID, LocalID: r.LocalID, Fingerprint: r.Fingerprint}
 	}
 	return out, nil
 }

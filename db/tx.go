@@ -111,25 +111,6 @@ func (db *DB) inWorkspace(ctx context.Context, ws uuid.UUID, actor string, readO
 	return err
 }
 
-// batchInWorkspace sends the statements queue adds as one pgx batch behind
-// the tenant setting: one round trip and one implicit transaction, which
-// set_config(..., true) does not outlive. For the system's short reads;
-// read, when set, takes the statements' results in order.
-func (db *DB) batchInWorkspace(ctx context.Context, ws uuid.UUID, queue func(b *pgx.Batch), read func(pgx.BatchResults) error) error {
-	b := &pgx.Batch{}
-	b.Queue("SELECT set_config('app.workspace_id', $1, true)", ws.String())
-	queue(b)
-	res := db.Pool.SendBatch(ctx, b)
-	_, err := res.Exec()
-	if err == nil && read != nil {
-		err = read(res)
-	}
-	if cerr := res.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
 func newTx(ws uuid.UUID, now time.Time, actor string) *tx {
 	t := &tx{ws: ws, now: now, actor: actor}
 	if origin, ok := strings.CutPrefix(actor, "connection:"); ok {
