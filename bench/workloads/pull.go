@@ -28,75 +28,22 @@ func pull(ctx context.Context, env *run.Env) (*run.Section, error) {
 	if env.Quick {
 		n = 1_000
 	}
-	type pass struct {
-		took      time.Duration
-		stats     syncStats
-		trips     float64
-		stmts     float64
-		tuples    map[string]int64
-		recordsPS float64
-	}
-	var firsts, seconds []pass
+	var firsts, seconds []pullPass
 	for round := range max(1, env.Rounds) {
-		fake := wazzuptest.New(wazzuptest.Options{Contacts: pullContacts(round, n), Users: pullUsers(), RequireKnownUsers: true})
-		srv := httptest.NewServer(fake)
-		var conn struct {
-			CreateConnection struct{ ID string }
-		}
-		err := env.CrmhubDo(ctx, `mutation($in: ConnectionInput!) { createConnection(input: $in) { id } }`,
-			map[string]any{"in": map[string]any{"kind": "WAZZUP", "name": fmt.Sprintf("bench pull %d", round+1),
-				"baseUrl": srv.URL, "apiKey": wazzuptest.DefaultAPIKey, "direction": "PULL",
-				"entities": []string{"USERS", "CONTACTS"}}}, &conn)
+		first, second, err := pullRound(ctx, env, round, n)
 		if err != nil {
-			srv.Close()
 			return nil, err
 		}
-		for i, mode := range []string{"FULL", "INCREMENTAL"} {
-			before, err := snapshot(ctx, env)
-			if err != nil {
-				srv.Close()
-				return nil, err
-			}
-			stats, took, err := syncOnce(ctx, env, conn.CreateConnection.ID, mode)
-			if err != nil {
-				srv.Close()
-				return nil, fmt.Errorf("round %d, %s pass: %w", round+1, mode, err)
-			}
-			after, err := snapshot(ctx, env)
-			if err != nil {
-				srv.Close()
-				return nil, err
-			}
-			p := pass{took: took, stats: stats, trips: after.trips - before.trips, stmts: after.stmts - before.stmts,
-				tuples: diffTuples(before.tuples, after.tuples), recordsPS: float64(stats.Fetched) / took.Seconds()}
-			env.Log.Info("pulled", "round", round+1, "mode", mode, "took", took, "stats", fmt.Sprintf("%+v", stats))
-			if i == 0 {
-				// The contacts are new in every round; the 5 users are
-				// the same remote users each round, new only in the first.
-				if stats.Created < n || stats.Created+stats.Unchanged != n+len(pullUsers()) || stats.Failed != 0 {
-					srv.Close()
-					return nil, fmt.Errorf("round %d: first pass %+v, want %d contacts created and the users created or unchanged",
-						round+1, stats, n)
-				}
-				firsts = append(firsts, p)
-			} else {
-				if stats.Unchanged != n+len(pullUsers()) || stats.Failed != 0 {
-					srv.Close()
-					return nil, fmt.Errorf("round %d: second pass %+v, want all %d unchanged", round+1, stats, n+len(pullUsers()))
-				}
-				seconds = append(seconds, p)
-			}
-		}
-		srv.Close()
+		firsts, seconds = append(firsts, first), append(seconds, second)
 	}
-	median := func(ps []pass, f func(pass) float64) float64 {
+	median := func(ps []pullPass, f func(pullPass) float64) float64 {
 		v := make([]float64, len(ps))
 		for i, p := range ps {
 			v[i] = f(p)
 		}
 		return medianOf(v)
 	}
-	took := func(p pass) float64 { return p.took.Seconds() }
+	took := func(p pullPass) float64 { return p.took.Seconds() }
 	speedup := median(firsts, took) / median(seconds, took)
 	var b strings.Builder
 	fmt.Fprintf(&b, "One round: a fresh fake Wazzup holding %d contacts (one WhatsApp chat each, a responsible user "+
@@ -108,7 +55,7 @@ func pull(ctx context.Context, env *run.Env) (*run.Section, error) {
 	b.WriteString("| pass | seconds per round | median records/s | round trips | statements | tuples written (median round) |\n|---|---|---|---|---|---|\n")
 	for _, row := range []struct {
 		name string
-		ps   []pass
+		ps   []pullPass
 	}{{"first (FULL, all created)", firsts}, {"second (INCREMENTAL, all unchanged)", seconds}} {
 		var secs []string
 		for _, p := range row.ps {
@@ -116,22 +63,83 @@ func pull(ctx context.Context, env *run.Env) (*run.Section, error) {
 		}
 		mid := row.ps[len(row.ps)/2]
 		fmt.Fprintf(&b, "| %s | %s | %.0f | %.0f | %.0f | %s |\n", row.name, strings.Join(secs, ", "),
-			median(row.ps, func(p pass) float64 { return p.recordsPS }),
-			median(row.ps, func(p pass) float64 { return p.trips }), median(row.ps, func(p pass) float64 { return p.stmts }),
+			median(row.ps, func(p pullPass) float64 { return p.recordsPS }),
+			median(row.ps, func(p pullPass) float64 { return p.trips }), median(row.ps, func(p pullPass) float64 { return p.stmts }),
 			formatTuples(mid.tuples))
 	}
-	domain := median(seconds, func(p pass) float64 { return float64(domainTuples(p.tuples)) })
+	domain := median(seconds, func(p pullPass) float64 { return float64(domainTuples(p.tuples)) })
 	fmt.Fprintf(&b, "\nThe unchanged pass is **%.1fx** faster than the first. Every record's fingerprint matches its "+
 		"link, so no upsert runs; what it writes is bookkeeping: the run's own row and progress, its River job and "+
 		"the `sync.completed` event. Rows of contacts, identities, tags and users written by the unchanged pass: %.0f.\n",
 		speedup, domain)
 	return &run.Section{Title: "Connector pull of 50,000 from the fake Wazzup", Body: b.String(), Ratios: []run.Ratio{
-		{What: "records/s of the first pass", Value: median(firsts, func(p pass) float64 { return p.recordsPS }), Unit: "records/s",
+		{What: "records/s of the first pass", Value: median(firsts, func(p pullPass) float64 { return p.recordsPS }), Unit: "records/s",
 			Goal: "reported", Met: true},
 		{What: "unchanged pass speed-up over the first", Value: speedup, Unit: "x", Goal: ">= 3x", Met: speedup >= 3},
 		{What: "contact, identity, tag and user tuples written by the unchanged pass", Value: domain, Unit: "tuples",
 			Goal: "~0", Met: domain == 0},
 	}}, nil
+}
+
+// pullPass is one measured sync run.
+type pullPass struct {
+	took      time.Duration
+	stats     syncStats
+	trips     float64
+	stmts     float64
+	tuples    map[string]int64
+	recordsPS float64
+}
+
+// pullRound serves a fresh fake Wazzup, connects crmhub to it and measures
+// a FULL pass, then an INCREMENTAL one over the unchanged remote.
+func pullRound(ctx context.Context, env *run.Env, round, n int) (first, second pullPass, err error) {
+	fake := wazzuptest.New(wazzuptest.Options{Contacts: pullContacts(round, n), Users: pullUsers(), RequireKnownUsers: true})
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	var conn struct {
+		CreateConnection struct{ ID string }
+	}
+	err = env.CrmhubDo(ctx, `mutation($in: ConnectionInput!) { createConnection(input: $in) { id } }`,
+		map[string]any{"in": map[string]any{"kind": "WAZZUP", "name": fmt.Sprintf("bench pull %d", round+1),
+			"baseUrl": srv.URL, "apiKey": wazzuptest.DefaultAPIKey, "direction": "PULL",
+			"entities": []string{"USERS", "CONTACTS"}}}, &conn)
+	if err != nil {
+		return first, second, err
+	}
+	measure := func(mode string) (pullPass, error) {
+		before, err := snapshot(ctx, env)
+		if err != nil {
+			return pullPass{}, err
+		}
+		stats, took, err := syncOnce(ctx, env, conn.CreateConnection.ID, mode)
+		if err != nil {
+			return pullPass{}, fmt.Errorf("round %d, %s pass: %w", round+1, mode, err)
+		}
+		after, err := snapshot(ctx, env)
+		if err != nil {
+			return pullPass{}, err
+		}
+		env.Log.Info("pulled", "round", round+1, "mode", mode, "took", took, "stats", fmt.Sprintf("%+v", stats))
+		return pullPass{took: took, stats: stats, trips: after.trips - before.trips, stmts: after.stmts - before.stmts,
+			tuples: diffTuples(before.tuples, after.tuples), recordsPS: float64(stats.Fetched) / took.Seconds()}, nil
+	}
+	if first, err = measure("FULL"); err != nil {
+		return first, second, err
+	}
+	// The contacts are new in every round; the 5 users are the same
+	// remote users each round, new only in the first.
+	if st := first.stats; st.Created < n || st.Created+st.Unchanged != n+len(pullUsers()) || st.Failed != 0 {
+		return first, second, fmt.Errorf("round %d: first pass %+v, want %d contacts created and the users created or unchanged",
+			round+1, st, n)
+	}
+	if second, err = measure("INCREMENTAL"); err != nil {
+		return first, second, err
+	}
+	if st := second.stats; st.Unchanged != n+len(pullUsers()) || st.Failed != 0 {
+		return first, second, fmt.Errorf("round %d: second pass %+v, want all %d unchanged", round+1, st, n+len(pullUsers()))
+	}
+	return first, second, nil
 }
 
 func pullContacts(round, n int) []wazzuptest.Contact {
