@@ -46,6 +46,9 @@ type Hub struct {
 	subs map[uuid.UUID]*workspaceSubs
 	last map[uuid.UUID]int64 // last position fanned out, per workspace with subscribers
 	stop error               // set once Run has ended
+	// moved is closed (and replaced) whenever an entry of last moves, so
+	// that waitFannedOut can wait for a position without polling.
+	moved chan struct{}
 
 	listening chan struct{}
 	listenOK  sync.Once
@@ -83,7 +86,7 @@ func NewHub(db *DB, cfg HubConfig) *Hub {
 		cfg.Log = slog.Default()
 	}
 	return &Hub{db: db, cfg: cfg, subs: map[uuid.UUID]*workspaceSubs{}, last: map[uuid.UUID]int64{},
-		listening: make(chan struct{})}
+		moved: make(chan struct{}), listening: make(chan struct{})}
 }
 
 // Listening is closed once the listener has subscribed to notifications the
@@ -212,7 +215,7 @@ func (h *Hub) fanOut(ctx context.Context, ws uuid.UUID, first int64) {
 			from = e.Position
 		}
 		if w != nil {
-			h.last[ws] = from
+			h.setLast(ws, from)
 		}
 		h.mu.Unlock()
 		if len(rows) < 500 {
@@ -267,7 +270,7 @@ func (h *Hub) subscribe(ctx context.Context, ws uuid.UUID, f crmhub.EventFilter,
 		// the log's end concern no subscriber, so the fan-out may start
 		// there, and the next ones from now take it as theirs.
 		if _, ok := h.last[ws]; !ok && fromNow {
-			h.last[ws] = after
+			h.setLast(ws, after)
 		}
 	}
 	w.add(s)
@@ -276,6 +279,34 @@ func (h *Hub) subscribe(ctx context.Context, ws uuid.UUID, f crmhub.EventFilter,
 	// now on can be missed; the position check drops the overlap.
 	go s.run(ctx, after, true)
 	return s, nil
+}
+
+// setLast moves the last position fanned out in ws and wakes those
+// waiting for it; h.mu must be held.
+func (h *Hub) setLast(ws uuid.UUID, pos int64) {
+	h.last[ws] = pos
+	close(h.moved)
+	h.moved = make(chan struct{})
+}
+
+// waitFannedOut waits until the hub has fanned out every event of ws up to
+// pos: from then on, a subscription from now starts after pos. Tests use it
+// to order a subscription after a fan-out without sleeping.
+func (h *Hub) waitFannedOut(ctx context.Context, ws uuid.UUID, pos int64) error {
+	for {
+		h.mu.Lock()
+		last, ok := h.last[ws]
+		moved := h.moved
+		h.mu.Unlock()
+		if ok && last >= pos {
+			return nil
+		}
+		select {
+		case <-moved:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // registerLive registers s if the hub follows its workspace, and returns

@@ -264,7 +264,7 @@ func TestLiveSubscriptionsNeedNoQuery(t *testing.T) {
 	hub := startHub(t, d, db.HubConfig{})
 	events := db.NewEventService(d, hub)
 	svc := db.NewContactService(d)
-	ctx, _, _ := dbtest.Workspace(t, d)
+	ctx, ws, _ := dbtest.Workspace(t, d)
 	createN(t, svc, ctx, "before", 2)
 	first, err := events.Subscribe(ctx, crmhub.EventFilter{}, "")
 	if err != nil {
@@ -284,8 +284,15 @@ func TestLiveSubscriptionsNeedNoQuery(t *testing.T) {
 		}
 		subs = append(subs, sub)
 		createN(t, svc, ctx, fmt.Sprintf("during%d-", i), 1)
-		// Fanned out once the first subscriber has it: the next one
-		// subscribes after it.
+		// The first subscriber may have read the event from the log
+		// before the hub fanned it out, so its receipt orders nothing:
+		// wait for the hub itself, after which the next subscription
+		// from now starts past it.
+		waitCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		if err := db.WaitFannedOut(hub, waitCtx, ws.ID, int64(3+i)); err != nil {
+			t.Fatalf("hub did not fan out position %d: %v", 3+i, err)
+		}
+		cancel()
 		assertContiguous(t, collect(t, first, 1), int64(3+i))
 	}
 	assertContiguous(t, collect(t, subs[0], 2), 3)
