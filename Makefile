@@ -10,7 +10,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: run build test generate bench bench-go lint pg clean
+.PHONY: run build test flake generate bench bench-go lint pg clean
 
 ## run: start PostgreSQL, build, and serve with a development API key
 run: pg build
@@ -23,6 +23,12 @@ build:
 ## test: start PostgreSQL and run every test
 test: pg
 	$(GO) test -count=1 -race=false -timeout 20m ./...
+
+## flake: run the tests of the packages changed since the branch point (or
+## FLAKE_BASE) 20 times; FLAKE_RACE=1 adds -race, FLAKE_DEPS=1 their importers,
+## PKGS='./db/' picks packages. Run it before resolving an issue.
+flake: pg
+	./.ci/flake
 
 ## generate: regenerate graph/ from schema.graphqls and gqlgen.yml
 generate:
