@@ -17,7 +17,10 @@ const (
 	ERATELIMITED     = "RATE_LIMITED"
 	EOUTSIDEWINDOW   = "OUTSIDE_SERVICE_WINDOW"
 	ESUPPRESSED      = "SUPPRESSED"
-	EINTERNAL        = "INTERNAL"
+	// EBADREQUEST: the HTTP request is not a GraphQL request (malformed
+	// JSON, a batch, a media type or size the server does not take).
+	EBADREQUEST = "BAD_REQUEST"
+	EINTERNAL   = "INTERNAL"
 )
 
 // Error is an error a caller is meant to see: its Code and Message are safe to

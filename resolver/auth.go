@@ -10,6 +10,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/crmhub/crmhub"
+	"github.com/crmhub/crmhub/internal/reqlog"
 )
 
 // Websocket close codes of the graphql-transport-ws protocol.
@@ -31,6 +32,12 @@ func authenticate(auth crmhub.AuthService, log *slog.Logger) func(http.Handler) 
 				next.ServeHTTP(w, r)
 				return
 			}
+			if r.ContentLength != 0 {
+				// An answer before the body is read: close rather than
+				// wait for a body nobody will read (a client sending it
+				// slowly would otherwise never see its 401).
+				w.Header().Set("Connection", "close")
+			}
 			token, ok := bearer(r.Header.Get("Authorization"))
 			if !ok {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="crmhub"`)
@@ -48,6 +55,10 @@ func authenticate(auth crmhub.AuthService, log *slog.Logger) func(http.Handler) 
 				w.Header().Set("WWW-Authenticate", `Bearer realm="crmhub", error="invalid_token"`)
 				writeError(w, http.StatusUnauthorized, crmhub.EUNAUTHENTICATED, crmhub.ErrorMessage(err))
 				return
+			}
+			w.Header().Del("Connection")
+			if info := reqlog.From(r.Context()); info != nil {
+				info.SetPrincipal(p)
 			}
 			next.ServeHTTP(w, r.WithContext(crmhub.NewContext(r.Context(), p)))
 		})

@@ -14,6 +14,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/crmhub/crmhub"
+	"github.com/crmhub/crmhub/internal/reqlog"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
@@ -56,6 +57,9 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			if ce.Field != "" {
 				out.Extensions["field"] = ce.Field
 			}
+			if id := reqlog.ID(ctx); id != "" && ce.Code == crmhub.EINTERNAL {
+				out.Extensions["requestId"] = id
+			}
 			return out
 
 		case gqlErr != nil && gqlErr.Err == nil:
@@ -81,6 +85,9 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		log.ErrorContext(ctx, "graphql: internal error", "err", err, "path", out.Path.String())
 		out.Message = "internal error"
 		out.Extensions = map[string]any{"code": crmhub.EINTERNAL}
+		if id := reqlog.ID(ctx); id != "" {
+			out.Extensions["requestId"] = id
+		}
 		return out
 	}
 }

@@ -61,11 +61,8 @@ type Config struct {
 // Limits of the HTTP surface.
 const (
 	defaultComplexityLimit = 1000
-	// maxBodyBytes bounds a request body; 100 upserted contacts with
-	// generous custom fields stay far below it.
-	maxBodyBytes   = 1 << 20
-	queryCacheSize = 1000
-	apqCacheSize   = 100
+	queryCacheSize         = 1000
+	apqCacheSize           = 100
 	// wsPingInterval keeps idle sockets open through proxies that drop
 	// silent connections, and finds dead peers.
 	wsPingInterval = 25 * time.Second
@@ -90,7 +87,7 @@ func NewHandler(cfg Config) http.Handler {
 	m := newMetrics(reg)
 
 	r := chi.NewRouter()
-	r.Use(m.observe(log), cors(cfg.CORSOrigins))
+	r.Use(requestID, m.observe(log), cors(cfg.CORSOrigins))
 	r.Get("/", playground.Handler("crmhub", "/graphql"))
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -98,7 +95,7 @@ func NewHandler(cfg Config) http.Handler {
 	})
 	r.Get("/readyz", readyz(cfg.Ready, log))
 	r.Handle("/metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
-	r.With(limitBody, authenticate(cfg.Auth, log)).Handle("/graphql", newGraphQLServer(cfg, m, log))
+	r.With(authenticate(cfg.Auth, log)).Handle("/graphql", newGraphQLServer(cfg, m, log))
 	if cfg.Hooks != nil {
 		r.Handle("/hooks/{connectionId}", cfg.Hooks)
 	}
@@ -135,8 +132,7 @@ func newGraphQLServer(cfg Config, m *metrics, log *slog.Logger) *handler.Server 
 		},
 	})
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(httpTransport{})
 
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](queryCacheSize))
 	if cfg.Introspection {
@@ -179,19 +175,6 @@ func registries(reg prometheus.Registerer, g prometheus.Gatherer) (prometheus.Re
 		}
 	}
 	return reg, g
-}
-
-// limitBody refuses bodies over maxBodyBytes: at once when the length is
-// declared, otherwise when reading passes the limit.
-func limitBody(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > maxBodyBytes {
-			writeError(w, http.StatusRequestEntityTooLarge, crmhub.EINVALID, "request body is larger than 1 MiB")
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
-		next.ServeHTTP(w, r)
-	})
 }
 
 func readyz(ready func(context.Context) error, log *slog.Logger) http.HandlerFunc {

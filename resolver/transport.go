@@ -1,0 +1,292 @@
+package resolver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/crmhub/crmhub"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+)
+
+// Limits of one GraphQL-over-HTTP request.
+const (
+	// maxBodyBytes bounds a request body; 100 upserted contacts with
+	// generous custom fields stay far below it.
+	maxBodyBytes = 1 << 20
+	// bodyReadTimeout is how long a client may take to send its body: a
+	// client trickling bytes holds a connection and a goroutine.
+	bodyReadTimeout = 15 * time.Second
+	// requestTimeout is the deadline of one query or mutation over HTTP.
+	requestTimeout = 30 * time.Second
+	// maxJSONDepth bounds how deeply a request body (and so its variables)
+	// may nest; decoding and coercing deeper values costs time and memory
+	// out of proportion to their size.
+	maxJSONDepth = 32
+)
+
+const (
+	mediaJSON            = "application/json"
+	mediaGraphQLResponse = "application/graphql-response+json"
+)
+
+// httpTransport serves GraphQL over HTTP (GET and POST) in place of gqlgen's
+// transports, which echo an undecodable body back in the error, answer a
+// non-GraphQL request with errors that carry no code, and put a "data"
+// entry in answers to requests that never executed. Here every request
+// that is not a GraphQL request ends before parsing with HTTP 400 (415 for
+// the media type, 413 for a body over 1 MiB, declared or not) and code
+// BAD_REQUEST; the body is read within bodyReadTimeout and nests at most
+// maxJSONDepth; and the operation runs under requestTimeout.
+type httpTransport struct{}
+
+var _ graphql.Transport = httpTransport{}
+
+func (httpTransport) Supports(r *http.Request) bool {
+	return r.Header.Get("Upgrade") == "" && (r.Method == http.MethodGet || r.Method == http.MethodPost)
+}
+
+func (httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	ctype := responseType(r.Header.Get("Accept"))
+	start := graphql.Now()
+	var params *graphql.RawParams
+	var err *requestError
+	if r.Method == http.MethodGet {
+		params, err = getParams(r.URL.RawQuery)
+	} else {
+		params, err = postParams(w, r)
+	}
+	if err != nil {
+		if err.status == http.StatusRequestTimeout || err.status == http.StatusRequestEntityTooLarge {
+			// The rest of the body is not worth reading.
+			w.Header().Set("Connection", "close")
+		}
+		writeError(w, err.status, crmhub.EBADREQUEST, err.msg)
+		return
+	}
+	params.Headers = r.Header
+	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
+
+	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
+	defer cancel()
+	w.Header().Set("Content-Type", ctype)
+	oc, errs := exec.CreateOperationContext(ctx, params)
+	if errs != nil {
+		status := http.StatusOK
+		if errcode.GetErrorKind(errs) == errcode.KindProtocol {
+			status = http.StatusUnprocessableEntity
+			if ctype == mediaGraphQLResponse {
+				status = http.StatusBadRequest
+			}
+		}
+		w.WriteHeader(status)
+		writeErrors(w, exec.DispatchError(graphql.WithOperationContext(ctx, oc), errs))
+		return
+	}
+	if r.Method == http.MethodGet && oc.Operation.Operation != ast.Query {
+		w.Header().Set("Allow", http.MethodPost)
+		writeError(w, http.StatusMethodNotAllowed, crmhub.EBADREQUEST, "GET runs queries only; send mutations with POST")
+		return
+	}
+	responses, ctx := exec.DispatchOperation(ctx, oc)
+	resp := responses(ctx)
+	b, merr := json.Marshal(resp)
+	if merr != nil {
+		panic(fmt.Errorf("resolver: marshal response: %w", merr))
+	}
+	w.Write(b)
+}
+
+// requestError is a request that is not a GraphQL request.
+type requestError struct {
+	status int
+	msg    string
+}
+
+func badRequest(format string, args ...any) *requestError {
+	return &requestError{http.StatusBadRequest, fmt.Sprintf(format, args...)}
+}
+
+// postParams reads and checks a POST body. The checks that need no
+// decoding (size, shape, depth) run first, so no cost grows faster than
+// the body.
+func postParams(w http.ResponseWriter, r *http.Request) (*graphql.RawParams, *requestError) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != mediaJSON {
+		return nil, &requestError{http.StatusUnsupportedMediaType, "send the request as " + mediaJSON}
+	}
+	if r.ContentLength > maxBodyBytes {
+		return nil, &requestError{http.StatusRequestEntityTooLarge, "request body is larger than 1 MiB"}
+	}
+	rc := http.NewResponseController(w)
+	deadline := rc.SetReadDeadline(time.Now().Add(bodyReadTimeout)) == nil
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if deadline {
+		// Past the body, a deadline would cancel the request while it
+		// runs (the server's background read would hit it).
+		rc.SetReadDeadline(time.Time{})
+	}
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return nil, &requestError{http.StatusRequestEntityTooLarge, "request body is larger than 1 MiB"}
+	case isTimeout(err):
+		return nil, &requestError{http.StatusRequestTimeout, "request body did not arrive in time"}
+	case err != nil:
+		return nil, badRequest("request body could not be read")
+	}
+	if e := checkJSON(body, "request body"); e != nil {
+		return nil, e
+	}
+	if first := firstByte(body); first != '{' {
+		if first == '[' {
+			return nil, badRequest("batched requests are not supported: send one operation per request")
+		}
+		return nil, badRequest("request body must be a JSON object")
+	}
+	params := &graphql.RawParams{}
+	if err := decodeJSON(body, params); err != nil {
+		return nil, badRequest("request body is not a GraphQL request: %s", jsonProblem(err))
+	}
+	return params, nil
+}
+
+// getParams reads a GET request's query string.
+func getParams(rawQuery string) (*graphql.RawParams, *requestError) {
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return nil, badRequest("malformed query string")
+	}
+	params := &graphql.RawParams{Query: q.Get("query"), OperationName: q.Get("operationName")}
+	for _, p := range []struct {
+		name string
+		into any
+	}{{"variables", &params.Variables}, {"extensions", &params.Extensions}} {
+		v := q.Get(p.name)
+		if v == "" {
+			continue
+		}
+		if e := checkJSON([]byte(v), p.name); e != nil {
+			return nil, e
+		}
+		if err := decodeJSON([]byte(v), p.into); err != nil {
+			return nil, badRequest("%s must be a JSON object", p.name)
+		}
+	}
+	return params, nil
+}
+
+// checkJSON refuses text that is not JSON or nests deeper than
+// maxJSONDepth, without decoding it.
+func checkJSON(b []byte, what string) *requestError {
+	if !json.Valid(b) {
+		return badRequest("%s is not valid JSON", what)
+	}
+	if jsonDepth(b) > maxJSONDepth {
+		return badRequest("%s nests deeper than %d levels", what, maxJSONDepth)
+	}
+	return nil
+}
+
+// jsonDepth is the deepest nesting of arrays and objects in valid JSON.
+func jsonDepth(b []byte) int {
+	depth, deepest, inString := 0, 0, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if inString {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '{', '[':
+			depth++
+			deepest = max(deepest, depth)
+		case '}', ']':
+			depth--
+		}
+	}
+	return deepest
+}
+
+func firstByte(b []byte) byte {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	if len(b) == 0 {
+		return 0
+	}
+	return b[0]
+}
+
+func decodeJSON(b []byte, into any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	return dec.Decode(into)
+}
+
+// jsonProblem says what was wrong with a body's shape without quoting it.
+func jsonProblem(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return fmt.Sprintf("%s must not be a JSON %s", te.Field, te.Value)
+	}
+	return "malformed request"
+}
+
+func isTimeout(err error) bool {
+	var ne interface{ Timeout() bool }
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// responseType picks the media type of the answer from Accept, as the
+// GraphQL-over-HTTP spec says: application/json unless the client prefers
+// application/graphql-response+json (or accepts nothing we know, when the
+// newer type is the spec's default).
+func responseType(accept string) string {
+	if accept == "" {
+		return mediaJSON
+	}
+	for part := range strings.SplitSeq(accept, ",") {
+		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		switch mt {
+		case "*/*", "application/*", mediaJSON:
+			return mediaJSON
+		case mediaGraphQLResponse:
+			return mediaGraphQLResponse
+		}
+	}
+	return mediaGraphQLResponse
+}
+
+// writeErrors writes an answer to a request that did not execute: errors
+// only, with no "data" entry (the spec: data is present only once
+// execution started).
+func writeErrors(w io.Writer, resp *graphql.Response) {
+	b, err := json.Marshal(struct {
+		Errors     gqlerror.List  `json:"errors"`
+		Extensions map[string]any `json:"extensions,omitempty"`
+	}{resp.Errors, resp.Extensions})
+	if err != nil {
+		panic(fmt.Errorf("resolver: marshal errors: %w", err))
+	}
+	w.Write(b)
+}
