@@ -53,14 +53,14 @@ type Config struct {
 	Registerer       prometheus.Registerer       // nil: a fresh registry per handler is fine, but don't panic on double registration in tests
 
 	Introspection   bool
-	ComplexityLimit int // 0 means 1000
+	ComplexityLimit int // 0 means 50,000
 	CORSOrigins     []string
 	Logger          *slog.Logger
 }
 
 // Limits of the HTTP surface.
 const (
-	defaultComplexityLimit = 1000
+	defaultComplexityLimit = 50000
 	queryCacheSize         = 1000
 	apqCacheSize           = 100
 	// wsPingInterval keeps idle sockets open through proxies that drop
@@ -113,11 +113,12 @@ func newGraphQLServer(cfg Config, m *metrics, log *slog.Logger) *handler.Server 
 	if res.Clock == nil {
 		res.Clock = crmhub.SystemClock{}
 	}
-	es := graph.NewExecutableSchema(graph.Config{
+	es := newPagedCost(graph.NewExecutableSchema(graph.Config{
 		Resolvers:  res,
 		Directives: graph.DirectiveRoot{HasScope: hasScope},
-	})
+	}))
 	srv := handler.New(es)
+	srv.SetParserTokenLimit(maxTokens)
 	srv.AddTransport(transport.Websocket{
 		Implementation: transport.CoderWebsocketImplementation{
 			AcceptOptions: websocket.AcceptOptions{OriginPatterns: cfg.CORSOrigins},
@@ -139,6 +140,7 @@ func newGraphQLServer(cfg Config, m *metrics, log *slog.Logger) *handler.Server 
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](apqCacheSize)})
+	srv.Use(newDocumentLimits()) // after APQ has put the document in place
 	limit := cfg.ComplexityLimit
 	if limit <= 0 {
 		limit = defaultComplexityLimit

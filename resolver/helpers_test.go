@@ -88,18 +88,21 @@ func newEnvHub(t *testing.T, d *db.DB, hubCfg db.HubConfig, opts ...func(*resolv
 		t.Fatal(err)
 	}
 	cfg := resolver.Config{
-		Contacts:      db.NewContactService(d),
-		Auth:          auth,
-		APIKeys:       auth,
-		Workspaces:    auth,
-		Consents:      db.NewConsentService(d),
-		Users:         db.NewUserService(d),
-		Deals:         db.NewDealService(d),
-		Conversations: e.conversations,
-		Events:        db.NewEventService(d, e.hub),
-		Webhooks:      e.webhooks,
-		Connections:   e.connections,
-		Sync:          e.sync,
+		// Snapshots read whole workspaces (pages of 100 in pages of 100);
+		// the tests of the limit set their own.
+		ComplexityLimit: 1 << 24,
+		Contacts:        db.NewContactService(d),
+		Auth:            auth,
+		APIKeys:         auth,
+		Workspaces:      auth,
+		Consents:        db.NewConsentService(d),
+		Users:           db.NewUserService(d),
+		Deals:           db.NewDealService(d),
+		Conversations:   e.conversations,
+		Events:          db.NewEventService(d, e.hub),
+		Webhooks:        e.webhooks,
+		Connections:     e.connections,
+		Sync:            e.sync,
 		Hooks: &inbound.Receiver{Hooks: e.connections, Conversations: e.conversations, Log: log,
 			Registry: connectors.Registry{crmhub.ConnectorWazzup: wazzup.NewConnector}},
 		Clock:     d,

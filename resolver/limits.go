@@ -2,11 +2,15 @@ package resolver
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/crmhub/crmhub"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/parser"
 )
 
 // maxDepth bounds how deeply an operation may nest fields. gqlgen has no
@@ -97,4 +101,163 @@ func introspectionField(set ast.SelectionSet) *ast.Field {
 		}
 	}
 	return nil
+}
+
+// Bounds on a GraphQL document, checked before it is validated: the
+// validator's cost grows with the document expanded (fragments spread in
+// place), which a small document can make exponential (fragments that each
+// spread the next twice), and with the square of repeated fields.
+const (
+	// maxQueryBytes bounds the text of a document.
+	maxQueryBytes = 64 << 10
+	// maxTokens bounds the tokens the parser reads (the parser stops
+	// there, so a long document costs no more than this).
+	maxTokens = 10000
+	// maxExpandedFields bounds the fields of the document with every
+	// fragment spread in place; GraphiQL's introspection query has about
+	// 250.
+	maxExpandedFields = 2000
+	// checkedCacheSize is how many documents that passed are remembered,
+	// so that a repeated query is not parsed twice.
+	checkedCacheSize = 1000
+)
+
+// documentLimits refuses, before gqlgen parses and validates a document,
+// one that is too long, has too many tokens or expands to too many fields.
+// It runs after persisted queries have put the document in place.
+type documentLimits struct {
+	checked *lru.LRU[struct{}]
+}
+
+func newDocumentLimits() documentLimits {
+	return documentLimits{checked: lru.New[struct{}](checkedCacheSize)}
+}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationParameterMutator
+} = documentLimits{}
+
+func (documentLimits) ExtensionName() string                   { return "DocumentLimits" }
+func (documentLimits) Validate(graphql.ExecutableSchema) error { return nil }
+func (l documentLimits) MutateOperationParameters(ctx context.Context, params *graphql.RawParams) *gqlerror.Error {
+	q := params.Query
+	if len(q) > maxQueryBytes {
+		return tooComplex("the document is %d bytes long, over the limit of %d", len(q), maxQueryBytes)
+	}
+	if _, ok := l.checked.Get(ctx, q); ok {
+		return nil
+	}
+	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: q}, maxTokens)
+	if err != nil {
+		return nil // gqlgen parses it again and reports the error
+	}
+	if n := expandedFields(doc, maxExpandedFields); n > maxExpandedFields {
+		return tooComplex("the document has more than %d fields with its fragments spread, over the limit", maxExpandedFields)
+	}
+	l.checked.Add(ctx, q, struct{}{})
+	return nil
+}
+
+func tooComplex(format string, args ...any) *gqlerror.Error {
+	err := gqlerror.Errorf(format, args...)
+	errcode.Set(err, codeComplexity)
+	return err
+}
+
+// expandedFields counts the fields of every operation and fragment of doc
+// with each fragment spread in place, stopping past limit. Each fragment
+// is counted once (memoized), so the count costs the document's size
+// however the fragments multiply; a spread that cycles back counts nothing
+// here (the validator refuses cycles).
+func expandedFields(doc *ast.QueryDocument, limit int) int {
+	memo := map[string]int{}
+	visiting := map[string]bool{}
+	var count func(set ast.SelectionSet) int
+	fragment := func(name string) int {
+		if n, ok := memo[name]; ok {
+			return n
+		}
+		def := doc.Fragments.ForName(name)
+		if def == nil || visiting[name] {
+			return 0
+		}
+		visiting[name] = true
+		n := count(def.SelectionSet)
+		visiting[name] = false
+		memo[name] = n
+		return n
+	}
+	count = func(set ast.SelectionSet) int {
+		n := 0
+		for _, sel := range set {
+			switch s := sel.(type) {
+			case *ast.Field:
+				n += 1 + count(s.SelectionSet)
+			case *ast.InlineFragment:
+				n += count(s.SelectionSet)
+			case *ast.FragmentSpread:
+				n += fragment(s.Name)
+			}
+			if n > limit {
+				return limit + 1
+			}
+		}
+		return n
+	}
+	total := 0
+	for _, op := range doc.Operations {
+		total = min(total+count(op.SelectionSet), limit+1)
+	}
+	for _, f := range doc.Fragments {
+		total = min(total+fragment(f.Name), limit+1)
+	}
+	return total
+}
+
+// pagedCost makes an operation's complexity follow what it can return: a
+// field that takes `first` costs one plus first times its selection
+// (DefaultPageSize when first is left out), so a page of pages costs the
+// product of the page sizes. gqlgen's own count adds the selections up,
+// which let a query scored 10 return 200,000 messages.
+type pagedCost struct {
+	graphql.ExecutableSchema
+	// paged holds "Type.field" for every field with a first argument.
+	paged map[string]bool
+}
+
+func newPagedCost(es graphql.ExecutableSchema) pagedCost {
+	paged := map[string]bool{}
+	for name, def := range es.Schema().Types {
+		for _, f := range def.Fields {
+			if f.Arguments.ForName("first") != nil {
+				paged[name+"."+f.Name] = true
+			}
+		}
+	}
+	return pagedCost{ExecutableSchema: es, paged: paged}
+}
+
+func (s pagedCost) Complexity(ctx context.Context, typeName, field string, child int, args map[string]any) (int, bool) {
+	if c, ok := s.ExecutableSchema.Complexity(ctx, typeName, field, child, args); ok {
+		return c, true
+	}
+	if !s.paged[typeName+"."+field] {
+		return 0, false
+	}
+	n := crmhub.DefaultPageSize
+	switch v := args["first"].(type) {
+	case int:
+		n = v
+	case int64:
+		n = int(v)
+	case json.Number:
+		if i, err := v.Int64(); err == nil {
+			n = int(i)
+		}
+	case float64:
+		n = int(v)
+	}
+	n = min(max(n, 1), crmhub.MaxPageSize)
+	return 1 + n*max(child, 1), true
 }

@@ -3,6 +3,7 @@ package resolver_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"strconv"
@@ -15,7 +16,7 @@ import (
 )
 
 func TestComplexityLimit(t *testing.T) {
-	e := newEnv(t, func(c *resolver.Config) { c.ComplexityLimit = 20 })
+	e := newEnv(t, func(c *resolver.Config) { c.ComplexityLimit = 200 })
 	c := e.workspace()
 	c.do(`{ contacts { totalCount edges { node { id name } } } }`, nil, nil)
 
@@ -25,16 +26,77 @@ func TestComplexityLimit(t *testing.T) {
 	}
 	c.fail(`{ contacts { edges { node {`+fields.String()+` } } } }`, nil, "COMPLEXITY_LIMIT_EXCEEDED")
 
-	// The default limit (1000) lets ordinary queries through and stops
-	// huge ones.
-	d := newEnv(t).workspace()
-	d.do(`{ contacts(first: 100) { totalCount edges { node { `+contactFields+` notes { edges { node { body } } } } } } }`, nil, nil)
-	fields.Reset()
-	for i := range 1001 {
-		fields.WriteString(" t" + strconv.Itoa(i) + ": __typename")
-	}
-	d.fail(`{`+fields.String()+` }`, nil, "COMPLEXITY_LIMIT_EXCEEDED")
+	// The default limit lets ordinary pages through; a page of pages
+	// costs the product of its page sizes, so the query that returned
+	// 200,000 messages while scoring 10 is refused, alone or in aliases.
+	d := newEnv(t, func(c *resolver.Config) { c.ComplexityLimit = 0 }).workspace()
+	d.do(`{ contacts(first: 100) { totalCount edges { node { `+contactFields+` notes(first: 20) { edges { node { body } } } } } } }`, nil, nil)
+	d.do(`{ deals(first: 50) { edges { node { id name contacts { id identities { type value }
+		conversations(first: 5) { edges { node { id messages(first: 10) { edges { node { id text } } } } } } } } } } }`, nil, nil)
+	const pages = `contacts(first: 100) { edges { node { conversations(first: 20) { edges { node {
+		messages(first: 100) { edges { node { text } } } } } } } } }`
+	d.fail(`{ `+pages+` }`, nil, "COMPLEXITY_LIMIT_EXCEEDED")
+	d.fail(`{ a: `+pages+` b: `+pages+` c: `+pages+` }`, nil, "COMPLEXITY_LIMIT_EXCEEDED")
+	// Without first, a page costs the default page size.
+	d.fail(`{ contacts { edges { node { conversations { edges { node {
+		messages { edges { node { t0: text t1: text t2: text t3: text t4: text t5: text t6: text } } } } } } } } } }`, nil, "COMPLEXITY_LIMIT_EXCEEDED")
 }
+
+// TestDocumentBombs: documents whose validation would cost far more than
+// their size are refused before validation, quickly (each would take
+// minutes or gigabytes otherwise; the test's own timeout is the bound).
+func TestDocumentBombs(t *testing.T) {
+	c := newEnv(t).workspace()
+	// Fragments that each spread the next twice: 2^40 fields from 1.5 KB.
+	var frags strings.Builder
+	for i := range 40 {
+		fmt.Fprintf(&frags, " fragment F%d on Query { ...F%d ...F%d }", i, i+1, i+1)
+	}
+	frags.WriteString(" fragment F40 on Query { __typename }")
+	c.fail(`{ ...F0 }`+frags.String(), nil, "COMPLEXITY_LIMIT_EXCEEDED")
+	// One field repeated 30,000 times (120 KB took 29 s to validate).
+	c.fail(`{ `+strings.Repeat("__typename ", 5000)+`}`, nil, "COMPLEXITY_LIMIT_EXCEEDED")
+	c.fail(`{ `+strings.Repeat("__typename ", 30000)+`}`, nil, "COMPLEXITY_LIMIT_EXCEEDED")
+	// More tokens than the parser reads.
+	c.fail(`{ viewer { scopes } }`+strings.Repeat(" # x\n", 10)+` query Q { `+strings.Repeat("a: __typename ", 3500)+`}`, nil, "GRAPHQL_PARSE_FAILED")
+	// A deeply nested list variable is refused before it is decoded.
+	deep := map[string]any{}
+	v := any("x")
+	for range 100 {
+		v = []any{v}
+	}
+	deep["v"] = v
+	if res := c.post(`query($v: JSON) { viewer { scopes } }`, deep); res.Status != 400 || len(res.Errors) == 0 ||
+		res.Errors[0].code() != "BAD_REQUEST" {
+		t.Errorf("deep variable: %d %s", res.Status, res.Raw)
+	}
+	// The introspection query GraphiQL sends stays well inside the limits.
+	e := newEnv(t, func(c *resolver.Config) { c.Introspection = true }).workspace()
+	e.do(introspectionQuery, nil, nil)
+}
+
+// introspectionQuery is graphql-js's getIntrospectionQuery() with its
+// default options, as GraphiQL sends it.
+const introspectionQuery = `query IntrospectionQuery {
+  __schema {
+    queryType { name } mutationType { name } subscriptionType { name }
+    types { ...FullType }
+    directives { name description locations args { ...InputValue } }
+  }
+}
+fragment FullType on __Type {
+  kind name description
+  fields(includeDeprecated: true) { name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason }
+  inputFields { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+fragment TypeRef on __Type {
+  kind name
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } }
+}`
 
 func TestDepthLimit(t *testing.T) {
 	c := newEnv(t).workspace()

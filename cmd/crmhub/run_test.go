@@ -255,7 +255,7 @@ func TestConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.DatabaseURL != db.DefaultURL || cfg.Addr != ":8080" || !cfg.Introspection || cfg.ComplexityLimit != 1000 ||
+	if cfg.DatabaseURL != db.DefaultURL || cfg.Addr != ":8080" || !cfg.Introspection || cfg.ComplexityLimit != 50000 ||
 		cfg.LogFormat != "text" || cfg.ShutdownTimeout != 20*time.Second || cfg.WebhookAllowPrivate || cfg.DBMaxConns != 20 {
 		t.Errorf("defaults = %+v", cfg)
 	}
