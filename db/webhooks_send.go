@@ -13,13 +13,12 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/crmhub/crmhub"
+	"github.com/crmhub/crmhub/internal/safehttp"
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
 )
@@ -218,31 +217,10 @@ func webhookRetryWait(schedule []time.Duration, failed int, retryAfter string, n
 	}
 	d := schedule[failed-1]
 	d += time.Duration((jitter*0.2 - 0.1) * float64(d))
-	if ra, ok := parseRetryAfter(retryAfter, now); ok && ra > d {
+	if ra, ok := safehttp.ParseRetryAfter(retryAfter, now); ok && ra <= maxRetryAfter && ra > d {
 		d = ra
 	}
 	return d, true
-}
-
-// parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP
-// date. Negative, unparsable or over maxRetryAfter values are not sane.
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	var d time.Duration
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs < 0 || secs > int64(maxRetryAfter/time.Second) {
-			return 0, false
-		}
-		d = time.Duration(secs) * time.Second
-	} else if at, err := http.ParseTime(v); err == nil {
-		d = max(at.Sub(now), 0)
-	} else {
-		return 0, false
-	}
-	return d, d <= maxRetryAfter
 }
 
 // webhookHTTP posts deliveries.
@@ -260,35 +238,9 @@ type attemptResult struct {
 	retryAfter string
 }
 
-// errAddressNotAllowed is returned by the dialer for a non-public address.
-var errAddressNotAllowed = errors.New("address not allowed: loopback, private, link-local or otherwise non-public")
-
-// newWebhookHTTP returns the delivery client: see OutboundClient.
+// newWebhookHTTP returns the delivery client: see safehttp.NewClient.
 func newWebhookHTTP(timeout time.Duration, allowPrivate bool) webhookHTTP {
-	return webhookHTTP{timeout: timeout, client: OutboundClient(timeout, allowPrivate)}
-}
-
-// OutboundClient returns a client for URLs that API clients give the
-// service (webhook endpoints, connection base URLs). It never follows
-// redirects (a 3xx is an answer), uses no proxy, bounds each request by
-// timeout and, unless allowPrivate, refuses to connect to non-public
-// addresses: the check runs on the address actually dialled, after DNS
-// resolution, so DNS rebinding cannot reach them.
-func OutboundClient(timeout time.Duration, allowPrivate bool) *http.Client {
-	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
-	if !allowPrivate {
-		dialer.Control = func(network, address string, _ syscall.RawConn) error {
-			ap, err := netip.ParseAddrPort(address)
-			if err != nil || !publicAddr(ap.Addr()) {
-				return fmt.Errorf("%w (%s)", errAddressNotAllowed, address)
-			}
-			return nil
-		}
-	}
-	transport := &http.Transport{DialContext: dialer.DialContext, TLSHandshakeTimeout: timeout,
-		ResponseHeaderTimeout: timeout, MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second, ForceAttemptHTTP2: true}
-	return &http.Client{Transport: transport, Timeout: timeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return webhookHTTP{timeout: timeout, client: safehttp.NewClient(timeout, allowPrivate)}
 }
 
 // post makes one signed POST at time `at` and reports its result.
