@@ -1,9 +1,7 @@
 package db
 
-// Pure webhook rules and the sealer's primitives, exported for the tests of
-// package db_test.
+// The sealer's primitives, exported for the tests of package db_test.
 var (
-	WebhookRetryWait = webhookRetryWait
-	SealerSeal       = (*Sealer).seal
-	SealerOpen       = (*Sealer).open
+	SealerSeal = (*Sealer).seal
+	SealerOpen = (*Sealer).open
 )

@@ -14,6 +14,7 @@ import (
 	"github.com/crmhub/crmhub/db"
 	"github.com/crmhub/crmhub/internal/safehttp"
 	"github.com/crmhub/crmhub/resolver"
+	"github.com/crmhub/crmhub/webhook"
 )
 
 // Intervals of the background loops.
@@ -46,7 +47,8 @@ func newApp(d *db.DB, cfg Config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	webhooks, err := db.NewWebhookService(d, db.WebhookConfig{Sealer: sealer, AllowPrivate: cfg.WebhookAllowPrivate, Log: log})
+	webhooks, err := db.NewWebhookService(d, db.WebhookConfig{Sealer: sealer, AllowPrivate: cfg.WebhookAllowPrivate, Log: log,
+		Sender: webhook.NewSender(webhook.Config{AllowPrivate: cfg.WebhookAllowPrivate})})
 	if err != nil {
 		return nil, err
 	}
