@@ -3,32 +3,16 @@ package connectors
 import (
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/crmhub/crmhub/internal/safehttp"
 )
 
 // The helpers below are the part of every connector's wire client that
 // does not depend on the CRM: reading Retry-After and classifying the
 // answers the sync engine branches on. Each client still decodes its own
 // error body and builds its own RequestError for the other 4xx answers.
-
-// ParseRetryAfter reads a Retry-After value as delay-seconds or an HTTP
-// date; it returns 0 when the header is absent, unreadable or in the past,
-// leaving the back-off to the engine.
-func ParseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		return time.Duration(max(secs, 0)) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0)
-	}
-	return 0
-}
 
 // BodyMessage is the message of an error answer: the one its body gave,
 // else the raw body, else the status text.
@@ -58,7 +42,8 @@ func StatusError(name, what string, resp *http.Response, code, msg string, now f
 		if now == nil {
 			now = time.Now
 		}
-		return &RateLimitError{RetryAfter: ParseRetryAfter(resp.Header.Get("Retry-After"), now())}
+		wait, _ := safehttp.ParseRetryAfter(resp.Header.Get("Retry-After"), now()) // 0 when absent or unreadable
+		return &RateLimitError{RetryAfter: wait}
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		return &AuthError{Status: status, Message: msg}
 	case status >= 500:

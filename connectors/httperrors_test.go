@@ -7,19 +7,6 @@ import (
 	"time"
 )
 
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	for v, want := range map[string]time.Duration{
-		"": 0, "7": 7 * time.Second, " 2 ": 2 * time.Second, "-3": 0, "soon": 0,
-		now.Add(90 * time.Second).Format(http.TimeFormat): 90 * time.Second,
-		now.Add(-time.Minute).Format(http.TimeFormat):     0,
-	} {
-		if got := ParseRetryAfter(v, now); got != want {
-			t.Errorf("ParseRetryAfter(%q) = %s, want %s", v, got, want)
-		}
-	}
-}
-
 func TestStatusError(t *testing.T) {
 	answer := func(status int, retry string) *http.Response {
 		r := &http.Response{StatusCode: status, Header: http.Header{}}

@@ -31,27 +31,34 @@ const webhookSecretBytes = 32
 // DefaultWebhookQueue is the River queue of webhook deliveries.
 const DefaultWebhookQueue = "webhooks"
 
-// StandardWebhookSchedule is the wait before each retry of a failed
-// delivery, per Standard Webhooks: about three days in all.
-var StandardWebhookSchedule = []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour,
-	5 * time.Hour, 10 * time.Hour, 14 * time.Hour, 20 * time.Hour, 24 * time.Hour}
+// WebhookSender makes the attempts of deliveries over the network and
+// says when to try again; package webhook has the one cmd/crmhub wires.
+// The service keeps the deliveries, their attempts and their jobs.
+type WebhookSender interface {
+	// Send makes one attempt at time at: a POST of body to url as the
+	// webhook webhookID, signed with each of keys. It returns the attempt
+	// (its Error of any length) and the answer's Retry-After, for RetryWait.
+	Send(ctx context.Context, url, webhookID string, body []byte, keys [][]byte, at time.Time) (crmhub.WebhookAttempt, string)
+	// RetryWait is the wait at time now before the next attempt after
+	// `failed` failed attempts, the last answered with Retry-After
+	// retryAfter (or ""); false when the delivery has failed for good.
+	RetryWait(failed int, retryAfter string, now time.Time) (time.Duration, bool)
+	// Timeout bounds one Send.
+	Timeout() time.Duration
+}
 
 // WebhookConfig configures outgoing webhooks.
 type WebhookConfig struct {
 	// Sealer encrypts signing secrets at rest. Required.
 	Sealer *Sealer
+	// Sender makes the delivery attempts. Required.
+	Sender WebhookSender
 	// AllowPrivate lets endpoints resolve to loopback, private, link-local
 	// and other non-public addresses (CRMHUB_WEBHOOK_ALLOW_PRIVATE=true).
-	// Off, such URLs are refused when saved and such addresses are refused
-	// again when each delivery connects, so DNS rebinding cannot reach them.
+	// Off, such URLs are refused when saved; a Sender configured alike
+	// (webhook.Config.AllowPrivate) refuses such addresses again when each
+	// delivery connects, so DNS rebinding cannot reach them.
 	AllowPrivate bool
-	// Timeout bounds one delivery attempt, connection to last byte read
-	// (default 10 s).
-	Timeout time.Duration
-	// RetrySchedule is the wait before each retry (default
-	// StandardWebhookSchedule); tests shorten it. A delivery fails after
-	// len(RetrySchedule)+1 attempts.
-	RetrySchedule []time.Duration
 	// Queue is the River queue deliveries run in (default DefaultWebhookQueue).
 	Queue string
 	// Workers is how many deliveries this process makes at once (default 20).
@@ -63,10 +70,9 @@ type WebhookConfig struct {
 // secrets, the deliveries a WebhookDispatcher creates and the River worker
 // that makes them.
 type WebhookService struct {
-	db     *DB
-	cfg    WebhookConfig
-	jobs   *river.Client[pgx.Tx] // insert-only
-	client webhookHTTP
+	db   *DB
+	cfg  WebhookConfig
+	jobs *river.Client[pgx.Tx] // insert-only
 }
 
 // NewWebhookService returns the service. Its deliveries run once a River
@@ -76,11 +82,8 @@ func NewWebhookService(db *DB, cfg WebhookConfig) (*WebhookService, error) {
 	if cfg.Sealer == nil {
 		return nil, errors.New("db: webhooks: a Sealer (secret key) is required")
 	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = 10 * time.Second
-	}
-	if cfg.RetrySchedule == nil {
-		cfg.RetrySchedule = StandardWebhookSchedule
+	if cfg.Sender == nil {
+		return nil, errors.New("db: webhooks: a Sender is required")
 	}
 	if cfg.Queue == "" {
 		cfg.Queue = DefaultWebhookQueue
@@ -95,7 +98,7 @@ func NewWebhookService(db *DB, cfg WebhookConfig) (*WebhookService, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &WebhookService{db: db, cfg: cfg, jobs: jobs, client: newWebhookHTTP(cfg.Timeout, cfg.AllowPrivate)}, nil
+	return &WebhookService{db: db, cfg: cfg, jobs: jobs}, nil
 }
 
 type webhookEndpointRow struct {

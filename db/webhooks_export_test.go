@@ -1,10 +1,7 @@
 package db
 
-// Pure webhook rules and the sealer's primitives, exported for the tests of
-// package db_test.
+// The sealer's primitives, exported for the tests of package db_test.
 var (
-	WebhookRetryWait  = webhookRetryWait
-	WebhookPublicAddr = publicAddr
-	SealerSeal        = (*Sealer).seal
-	SealerOpen        = (*Sealer).open
+	SealerSeal = (*Sealer).seal
+	SealerOpen = (*Sealer).open
 )

@@ -1,22 +1,10 @@
 package db
 
 import (
-	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"math/rand/v2"
-	"net"
-	"net/http"
-	"net/netip"
-	"strconv"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/crmhub/crmhub"
@@ -24,9 +12,8 @@ import (
 	"github.com/riverqueue/river"
 )
 
-// maxRetryAfter is the longest Retry-After honoured; a longer one is
-// ignored in favour of the schedule.
-const maxRetryAfter = 24 * time.Hour
+// statusGone is the answer (410 Gone) that disables an endpoint.
+const statusGone = 410
 
 // RegisterJobs adds the delivery worker and its queue to a River set.
 func (s *WebhookService) RegisterJobs(workers *river.Workers, queues map[string]river.QueueConfig) {
@@ -44,9 +31,9 @@ type webhookWorker struct {
 	s *WebhookService
 }
 
-// Timeout leaves the attempt its HTTP timeout plus time for the database.
+// Timeout leaves the attempt its sender's timeout plus time for the database.
 func (w *webhookWorker) Timeout(*river.Job[webhookJobArgs]) time.Duration {
-	return w.s.cfg.Timeout + 30*time.Second
+	return w.s.cfg.Sender.Timeout() + 30*time.Second
 }
 
 // Work makes one attempt.
@@ -78,7 +65,7 @@ func (s *WebhookService) deliver(ctx context.Context, ws, id uuid.UUID) error {
 	}
 
 	at := s.db.Now()
-	res := s.client.post(ctx, send, at)
+	res, retryAfter := s.cfg.Sender.Send(ctx, send.url, send.webhookID, send.body, send.keys, at)
 
 	var outcome error
 	err = s.db.inWorkspace(context.WithoutCancel(ctx), ws, "system", false, func(ctx context.Context, t *tx) error {
@@ -90,16 +77,16 @@ func (s *WebhookService) deliver(ctx context.Context, ws, id uuid.UUID) error {
 			return fmt.Errorf("db: reload webhook delivery: %w", err)
 		}
 		d.AttemptCount++
-		attempt := &webhookAttemptRow{WorkspaceID: ws, DeliveryID: id, N: d.AttemptCount, At: at, StatusCode: res.status,
-			LatencyMS: int(res.latency.Milliseconds()), ResponseSnippet: res.snippet, Error: res.err}
+		attempt := &webhookAttemptRow{WorkspaceID: ws, DeliveryID: id, N: d.AttemptCount, At: at, StatusCode: res.StatusCode,
+			LatencyMS: res.LatencyMS, ResponseSnippet: res.ResponseSnippet, Error: truncateString(res.Error, crmhub.MaxWebhookResponseSnippet)}
 		if _, err := t.NewInsert().Model(attempt).Exec(ctx); err != nil {
 			return fmt.Errorf("db: record webhook attempt: %w", err)
 		}
 		d.NextAttemptAt = nil
-		switch wait, retry := webhookRetryWait(s.cfg.RetrySchedule, d.AttemptCount, res.retryAfter, t.now, rand.Float64()); {
-		case res.status >= 200 && res.status < 300:
+		switch wait, retry := s.cfg.Sender.RetryWait(d.AttemptCount, retryAfter, t.now); {
+		case res.StatusCode >= 200 && res.StatusCode < 300:
 			d.Status = string(crmhub.WebhookDelivered)
-		case res.status == http.StatusGone:
+		case res.StatusCode == statusGone:
 			d.Status = string(crmhub.WebhookFailed)
 			reason := fmt.Sprintf("the endpoint answered 410 Gone at %s", at.Format(time.RFC3339))
 			_, err := t.NewUpdate().Model((*webhookEndpointRow)(nil)).
@@ -197,144 +184,4 @@ func webhookMessage(ctx context.Context, t *tx, d *webhookDeliveryRow, ep *webho
 		return nil, fmt.Errorf("db: load event: %w", err)
 	}
 	return crmhub.NewWebhookMessage(ev.domain()), nil
-}
-
-// webhookSignature signs per Standard Webhooks: "v1," + base64 of
-// HMAC-SHA256(key, id + "." + timestamp + "." + body).
-func webhookSignature(key []byte, id string, ts int64, body []byte) string {
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte(id + "." + strconv.FormatInt(ts, 10) + "."))
-	mac.Write(body)
-	return "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
-}
-
-// webhookRetryWait is the wait before the next attempt after `failed`
-// failed attempts: the schedule's step with ±10% jitter (jitter is a
-// uniform draw in [0, 1)), or Retry-After when that asks for longer (up to
-// maxRetryAfter). It returns false when the schedule is exhausted.
-func webhookRetryWait(schedule []time.Duration, failed int, retryAfter string, now time.Time, jitter float64) (time.Duration, bool) {
-	if failed < 1 || failed > len(schedule) {
-		return 0, false
-	}
-	d := schedule[failed-1]
-	d += time.Duration((jitter*0.2 - 0.1) * float64(d))
-	if ra, ok := parseRetryAfter(retryAfter, now); ok && ra > d {
-		d = ra
-	}
-	return d, true
-}
-
-// parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP
-// date. Negative, unparsable or over maxRetryAfter values are not sane.
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	var d time.Duration
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs < 0 || secs > int64(maxRetryAfter/time.Second) {
-			return 0, false
-		}
-		d = time.Duration(secs) * time.Second
-	} else if at, err := http.ParseTime(v); err == nil {
-		d = max(at.Sub(now), 0)
-	} else {
-		return 0, false
-	}
-	return d, d <= maxRetryAfter
-}
-
-// webhookHTTP posts deliveries.
-type webhookHTTP struct {
-	client  *http.Client
-	timeout time.Duration
-}
-
-// attemptResult is what one POST came to.
-type attemptResult struct {
-	status     int
-	latency    time.Duration
-	snippet    string
-	err        string
-	retryAfter string
-}
-
-// errAddressNotAllowed is returned by the dialer for a non-public address.
-var errAddressNotAllowed = errors.New("address not allowed: loopback, private, link-local or otherwise non-public")
-
-// newWebhookHTTP returns the delivery client: see OutboundClient.
-func newWebhookHTTP(timeout time.Duration, allowPrivate bool) webhookHTTP {
-	return webhookHTTP{timeout: timeout, client: OutboundClient(timeout, allowPrivate)}
-}
-
-// OutboundClient returns a client for URLs that API clients give the
-// service (webhook endpoints, connection base URLs). It never follows
-// redirects (a 3xx is an answer), uses no proxy, bounds each request by
-// timeout and, unless allowPrivate, refuses to connect to non-public
-// addresses: the check runs on the address actually dialled, after DNS
-// resolution, so DNS rebinding cannot reach them.
-func OutboundClient(timeout time.Duration, allowPrivate bool) *http.Client {
-	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
-	if !allowPrivate {
-		dialer.Control = func(network, address string, _ syscall.RawConn) error {
-			ap, err := netip.ParseAddrPort(address)
-			if err != nil || !publicAddr(ap.Addr()) {
-				return fmt.Errorf("%w (%s)", errAddressNotAllowed, address)
-			}
-			return nil
-		}
-	}
-	transport := &http.Transport{DialContext: dialer.DialContext, TLSHandshakeTimeout: timeout,
-		ResponseHeaderTimeout: timeout, MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second, ForceAttemptHTTP2: true}
-	return &http.Client{Transport: transport, Timeout: timeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-}
-
-// post makes one signed POST at time `at` and reports its result.
-func (h webhookHTTP) post(ctx context.Context, send *webhookSend, at time.Time) attemptResult {
-	ts := at.Unix()
-	sigs := make([]string, len(send.keys))
-	for i, k := range send.keys {
-		sigs[i] = webhookSignature(k, send.webhookID, ts, send.body)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, send.url, bytes.NewReader(send.body))
-	if err != nil {
-		return attemptResult{err: truncateString(err.Error(), crmhub.MaxWebhookResponseSnippet)}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "crmhub-webhooks/1")
-	req.Header.Set("webhook-id", send.webhookID)
-	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
-	req.Header.Set("webhook-signature", strings.Join(sigs, " "))
-	start := time.Now()
-	resp, err := h.client.Do(req)
-	if err != nil {
-		res := attemptResult{latency: time.Since(start), err: err.Error()}
-		if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
-			res.err = fmt.Sprintf("timed out after %s", h.timeout)
-		}
-		res.err = truncateString(res.err, crmhub.MaxWebhookResponseSnippet)
-		return res
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, crmhub.MaxWebhookResponseSnippet))
-	res := attemptResult{status: resp.StatusCode, latency: time.Since(start), snippet: cleanSnippet(b),
-		retryAfter: resp.Header.Get("Retry-After")}
-	if err != nil {
-		res.err = truncateString("reading the answer: "+err.Error(), crmhub.MaxWebhookResponseSnippet)
-	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
-	return res
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
-
-// cleanSnippet makes a response's start storable as text: valid UTF-8
-// (a character cut at the limit is dropped) without NUL bytes.
-func cleanSnippet(b []byte) string {
-	return strings.ReplaceAll(strings.ToValidUTF8(string(b), ""), "\x00", "")
 }

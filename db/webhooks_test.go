@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,6 +21,8 @@ import (
 	"github.com/crmhub/crmhub/db"
 	"github.com/crmhub/crmhub/db/dbtest"
 	"github.com/crmhub/crmhub/internal/stdwebhook"
+	"github.com/crmhub/crmhub/webhook"
+	"github.com/crmhub/crmhub/webhook/webhooktest"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 )
@@ -37,20 +38,18 @@ type webhookEnv struct {
 }
 
 // newWebhooks builds a webhook service with test defaults: the development
-// sealer, retries 10 ms apart, a queue of its own.
+// sealer, a queue of its own and (unless cfg has one) a webhooktest sender,
+// retries 10 ms apart, that allows private addresses when the service does.
 func newWebhooks(t *testing.T, d *db.DB, cfg db.WebhookConfig) *webhookEnv {
 	t.Helper()
 	if cfg.Sealer == nil {
 		cfg.Sealer = db.NewDevSealer()
 	}
-	if cfg.RetrySchedule == nil {
-		cfg.RetrySchedule = []time.Duration{10 * time.Millisecond, 10 * time.Millisecond, 10 * time.Millisecond}
+	if cfg.Sender == nil {
+		cfg.Sender = webhooktest.NewSender(webhook.Config{AllowPrivate: cfg.AllowPrivate})
 	}
 	if cfg.Queue == "" {
 		cfg.Queue = newQueueName()
-	}
-	if cfg.Timeout == 0 {
-		cfg.Timeout = 5 * time.Second
 	}
 	svc, err := db.NewWebhookService(d, cfg)
 	if err != nil {
@@ -413,8 +412,11 @@ func TestSealer(t *testing.T) {
 	if _, err := db.NewSealer(make([]byte, 16)); err == nil {
 		t.Error("NewSealer accepted a 16-byte key")
 	}
-	if _, err := db.NewWebhookService(nil, db.WebhookConfig{}); err == nil {
+	if _, err := db.NewWebhookService(nil, db.WebhookConfig{Sender: webhooktest.NewSender(webhook.Config{})}); err == nil {
 		t.Error("NewWebhookService without a sealer")
+	}
+	if _, err := db.NewWebhookService(nil, db.WebhookConfig{Sealer: s}); err == nil {
+		t.Error("NewWebhookService without a sender")
 	}
 }
 
@@ -447,75 +449,6 @@ func TestWebhookURLRules(t *testing.T) {
 	}
 	if _, _, err := allow.svc.CreateWebhookEndpoint(ctx, "ftp://127.0.0.1/", events, nil); err == nil {
 		t.Fatal("ftp accepted with AllowPrivate")
-	}
-}
-
-func TestWebhookPublicAddr(t *testing.T) {
-	for _, tc := range []struct {
-		addr   string
-		public bool
-	}{
-		{"127.0.0.1", false}, {"127.8.8.8", false}, {"10.1.2.3", false}, {"172.16.0.1", false}, {"192.168.1.1", false},
-		{"169.254.169.254", false}, {"0.0.0.0", false}, {"0.1.2.3", false}, {"224.0.0.1", false}, {"255.255.255.255", false},
-		{"100.64.0.1", false}, {"198.18.0.1", false}, {"::1", false}, {"::", false}, {"fe80::1", false}, {"fc00::1", false},
-		{"ff02::1", false}, {"::ffff:10.0.0.1", false}, {"64:ff9b::7f00:1", false},
-		{"93.184.216.34", true}, {"8.8.8.8", true}, {"2606:4700:4700::1111", true}, {"64:ff9b::808:808", true},
-	} {
-		a, err := netip.ParseAddr(tc.addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := db.WebhookPublicAddr(a); got != tc.public {
-			t.Errorf("publicAddr(%s) = %v, want %v", tc.addr, got, tc.public)
-		}
-	}
-}
-
-func TestWebhookRetryWait(t *testing.T) {
-	sched := db.StandardWebhookSchedule
-	want := []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour,
-		10 * time.Hour, 14 * time.Hour, 20 * time.Hour, 24 * time.Hour}
-	if !slices.Equal(sched, want) {
-		t.Fatalf("schedule = %v, want Standard Webhooks' %v", sched, want)
-	}
-	now := time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)
-	for i, step := range want {
-		failed := i + 1
-		for _, tc := range []struct {
-			jitter float64
-			lo, hi time.Duration
-		}{{0.5, step, step}, {0, step * 9 / 10, step * 9 / 10}, {0.999999, step, step * 11 / 10}} {
-			got, ok := db.WebhookRetryWait(sched, failed, "", now, tc.jitter)
-			if !ok || got < tc.lo || got > tc.hi {
-				t.Errorf("after %d failures (jitter %v): wait %v %v, want in [%v, %v]", failed, tc.jitter, got, ok, tc.lo, tc.hi)
-			}
-		}
-	}
-	for _, failed := range []int{0, len(want) + 1, 100} {
-		if _, ok := db.WebhookRetryWait(sched, failed, "", now, 0.5); ok {
-			t.Errorf("after %d failures: a retry, want none", failed)
-		}
-	}
-	for _, tc := range []struct {
-		failed     int
-		retryAfter string
-		want       time.Duration
-	}{
-		{1, "600", 10 * time.Minute},  // longer than the step: honoured
-		{3, "600", 30 * time.Minute},  // shorter than the step: the schedule wins
-		{1, " 120 ", 2 * time.Minute}, // whitespace
-		{1, "-5", 5 * time.Second},    // negative: ignored
-		{1, "soon", 5 * time.Second},  // garbage: ignored
-		{1, "90000", 5 * time.Second}, // over a day: ignored
-		{1, "86400", 24 * time.Hour},  // exactly a day
-		{1, now.Add(2 * time.Hour).Format(http.TimeFormat), 2 * time.Hour},
-		{1, now.Add(-time.Hour).Format(http.TimeFormat), 5 * time.Second},
-		{1, now.Add(48 * time.Hour).Format(http.TimeFormat), 5 * time.Second},
-	} {
-		got, ok := db.WebhookRetryWait(sched, tc.failed, tc.retryAfter, now, 0.5)
-		if !ok || got != tc.want {
-			t.Errorf("after %d failures with Retry-After %q: wait %v %v, want %v", tc.failed, tc.retryAfter, got, ok, tc.want)
-		}
 	}
 }
 
@@ -647,8 +580,8 @@ func TestWebhookRetriesUntilDelivered(t *testing.T) {
 
 func TestWebhookRetriesEnd(t *testing.T) {
 	d := dbtest.Open(t, nil)
-	e := newWebhooks(t, d, db.WebhookConfig{AllowPrivate: true,
-		RetrySchedule: []time.Duration{10 * time.Millisecond, 10 * time.Millisecond}}).run(t)
+	e := newWebhooks(t, d, db.WebhookConfig{AllowPrivate: true, Sender: webhooktest.NewSender(webhook.Config{
+		AllowPrivate: true, RetrySchedule: []time.Duration{10 * time.Millisecond, 10 * time.Millisecond}})}).run(t)
 	rc := newReceiver(t, func(_ int, w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) })
 	ctx, _, _ := dbtest.Workspace(t, d)
 	ep := e.hook(t, ctx, rc, crmhub.EventContactCreated)
@@ -667,7 +600,8 @@ func TestWebhookRetriesEnd(t *testing.T) {
 
 func TestWebhookTimeoutIsRetried(t *testing.T) {
 	d := dbtest.Open(t, nil)
-	e := newWebhooks(t, d, db.WebhookConfig{AllowPrivate: true, Timeout: 300 * time.Millisecond}).run(t)
+	e := newWebhooks(t, d, db.WebhookConfig{AllowPrivate: true,
+		Sender: webhooktest.NewSender(webhook.Config{AllowPrivate: true, Timeout: 300 * time.Millisecond})}).run(t)
 	rc := newReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		if n == 1 {
 			select { // slower than the timeout: the sender hangs up

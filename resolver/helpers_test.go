@@ -19,6 +19,7 @@ import (
 	"github.com/crmhub/crmhub/db"
 	"github.com/crmhub/crmhub/db/dbtest"
 	"github.com/crmhub/crmhub/resolver"
+	"github.com/crmhub/crmhub/webhook"
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
@@ -79,7 +80,8 @@ func newEnvHub(t *testing.T, d *db.DB, hubCfg db.HubConfig, opts ...func(*resolv
 	<-e.hub.Listening()
 	e.conversations = db.NewConversationService(d, e.ch)
 	var err error
-	e.webhooks, err = db.NewWebhookService(d, db.WebhookConfig{Sealer: db.NewDevSealer(), AllowPrivate: true, Log: log})
+	e.webhooks, err = db.NewWebhookService(d, db.WebhookConfig{Sealer: db.NewDevSealer(), AllowPrivate: true, Log: log,
+		Sender: webhook.NewSender(webhook.Config{AllowPrivate: true})})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,26 +20,26 @@ import (
 	"github.com/crmhub/crmhub/db/dbtest"
 	"github.com/crmhub/crmhub/internal/stdwebhook"
 	"github.com/crmhub/crmhub/resolver"
+	"github.com/crmhub/crmhub/webhook"
+	"github.com/crmhub/crmhub/webhook/webhooktest"
 )
 
 // hookQueues numbers the River queue of each test, so that each test's
 // River works its own deliveries.
 var hookQueues atomic.Int64
 
-// newHookEnv starts the API with a webhook service of its own (retries
-// 10 ms apart unless cfg says otherwise) and, with run, River and the
-// dispatcher as `crmhub serve` runs them, until the test ends.
+// newHookEnv starts the API with a webhook service of its own (unless cfg
+// has a sender, a webhooktest one, retries 10 ms apart, that allows private
+// addresses when the service does) and, with run, River and the dispatcher
+// as `crmhub serve` runs them, until the test ends.
 func newHookEnv(t *testing.T, cfg db.WebhookConfig, run bool) *env {
 	t.Helper()
 	d := dbtest.Open(t, nil)
 	if cfg.Sealer == nil {
 		cfg.Sealer = db.NewDevSealer()
 	}
-	if cfg.RetrySchedule == nil {
-		cfg.RetrySchedule = []time.Duration{10 * time.Millisecond, 10 * time.Millisecond, 10 * time.Millisecond}
-	}
-	if cfg.Timeout == 0 {
-		cfg.Timeout = 5 * time.Second
+	if cfg.Sender == nil {
+		cfg.Sender = webhooktest.NewSender(webhook.Config{AllowPrivate: cfg.AllowPrivate})
 	}
 	cfg.Queue = fmt.Sprintf("resolver_hooks_%d", hookQueues.Add(1))
 	svc, err := db.NewWebhookService(d, cfg)
@@ -439,7 +439,8 @@ func TestWebhookDeliveries(t *testing.T) {
 // TestWebhookRetries: a 500 and then a timeout are retried with the same
 // webhook-id until the endpoint answers 2xx; every attempt is listed.
 func TestWebhookRetries(t *testing.T) {
-	e := newHookEnv(t, db.WebhookConfig{AllowPrivate: true, Timeout: 300 * time.Millisecond}, true)
+	e := newHookEnv(t, db.WebhookConfig{AllowPrivate: true,
+		Sender: webhooktest.NewSender(webhook.Config{AllowPrivate: true, Timeout: 300 * time.Millisecond})}, true)
 	c := e.workspace()
 	rc := newWhReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		switch n {

@@ -12,7 +12,9 @@ import (
 	"github.com/crmhub/crmhub/connectors/loopback"
 	"github.com/crmhub/crmhub/connectors/outbound"
 	"github.com/crmhub/crmhub/db"
+	"github.com/crmhub/crmhub/internal/safehttp"
 	"github.com/crmhub/crmhub/resolver"
+	"github.com/crmhub/crmhub/webhook"
 )
 
 // Intervals of the background loops.
@@ -45,7 +47,8 @@ func newApp(d *db.DB, cfg Config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	webhooks, err := db.NewWebhookService(d, db.WebhookConfig{Sealer: sealer, AllowPrivate: cfg.WebhookAllowPrivate, Log: log})
+	webhooks, err := db.NewWebhookService(d, db.WebhookConfig{Sealer: sealer, AllowPrivate: cfg.WebhookAllowPrivate, Log: log,
+		Sender: webhook.NewSender(webhook.Config{AllowPrivate: cfg.WebhookAllowPrivate})})
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +66,7 @@ func newApp(d *db.DB, cfg Config, log *slog.Logger) (*app, error) {
 	// A conversation that came through a connection is answered through
 	// it; the others go to the loopback channel, which logs them.
 	conversations := db.NewConversationService(d, &outbound.Router{Connections: sync.connections, Registry: registry(),
-		HTTPClient: db.OutboundClient(connectorTimeout, cfg.ConnectorAllowPrivate), Fallback: &loopback.Channel{Log: log}})
+		HTTPClient: safehttp.NewClient(connectorTimeout, cfg.ConnectorAllowPrivate), Fallback: &loopback.Channel{Log: log}})
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "crmhub_db_round_trips_total",
@@ -88,7 +91,7 @@ func newApp(d *db.DB, cfg Config, log *slog.Logger) (*app, error) {
 			Webhooks:      webhooks,
 			Connections:   sync.connections,
 			Hooks: &inbound.Receiver{Hooks: sync.connections, Registry: registry(), Conversations: conversations,
-				HTTPClient: db.OutboundClient(connectorTimeout, cfg.ConnectorAllowPrivate), Log: log},
+				HTTPClient: safehttp.NewClient(connectorTimeout, cfg.ConnectorAllowPrivate), Log: log},
 			Sync:             sync.syncs,
 			MaxSubscriptions: cfg.MaxSubscriptions,
 			ReadScope:        d.ReadScope,

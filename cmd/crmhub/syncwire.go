@@ -11,6 +11,7 @@ import (
 	"github.com/crmhub/crmhub/connectors/wazera"
 	"github.com/crmhub/crmhub/connectors/wazzup"
 	"github.com/crmhub/crmhub/db"
+	"github.com/crmhub/crmhub/internal/safehttp"
 )
 
 // connectorTimeout bounds one request to an external CRM.
@@ -45,7 +46,7 @@ func newSync(d *db.DB, cfg Config, sealer *db.Sealer, log *slog.Logger) (*syncPa
 		Deals:       db.NewDealService(d),
 		Users:       db.NewUserService(d),
 		Consents:    db.NewConsentService(d),
-		HTTPClient:  db.OutboundClient(connectorTimeout, cfg.ConnectorAllowPrivate),
+		HTTPClient:  safehttp.NewClient(connectorTimeout, cfg.ConnectorAllowPrivate),
 		Log:         log,
 	}
 	syncs, err := db.NewSyncService(d, db.SyncConfig{Runner: engine, Workers: cfg.SyncWorkers, Log: log})

@@ -1,6 +1,6 @@
 // Package stdwebhook verifies Standard Webhooks signatures the way a
 // receiver would. Tests use it as an implementation independent of the
-// signer in package db, so a signing bug cannot hide behind itself.
+// signer in package webhook, so a signing bug cannot hide behind itself.
 package stdwebhook
 
 import (
