@@ -343,7 +343,8 @@ func TestWebhookEndpointURLRules(t *testing.T) {
 	strict := newHookEnv(t, db.WebhookConfig{AllowPrivate: false}, false)
 	s := strict.workspace()
 	for _, u := range []string{"http://127.0.0.1:8080/hook", "http://localhost/hook", "http://[::1]/hook", "http://10.1.2.3/hook",
-		"http://192.168.0.10/hook", "http://169.254.169.254/latest/meta-data", "https://0.0.0.0/"} {
+		"http://192.168.0.10/hook", "http://169.254.169.254/latest/meta-data", "https://0.0.0.0/",
+		"http://[::127.0.0.1]/hook", "http://[2002:7f00:1::]/hook", "http://[::ffff:127.0.0.1]/hook"} {
 		s.fail(createHook, map[string]any{"url": u, "events": []string{"contact.created"}}, "VALIDATION_ERROR", "url")
 	}
 	if n := len(s.allHooks()); n != 0 {

@@ -55,24 +55,45 @@ func CheckHost(ctx context.Context, host string) error {
 var nonPublic = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/8"), netip.MustParsePrefix("100.64.0.0/10"),
 	netip.MustParsePrefix("192.0.0.0/24"), netip.MustParsePrefix("198.18.0.0/15"), netip.MustParsePrefix("240.0.0.0/4")}
 
-// nat64 embeds IPv4 addresses in IPv6 ones.
-var nat64 = netip.MustParsePrefix("64:ff9b::/96")
+// nonPublic6 lists IPv6 ranges refused beside those netip classifies:
+// IPv4-compatible addresses (::a.b.c.d, deprecated; ::7f00:1 is
+// 127.0.0.1 to some stacks), Teredo (its client address is obfuscated
+// inside), discard-only, documentation and the old site-local range.
+var nonPublic6 = []netip.Prefix{netip.MustParsePrefix("::/96"), netip.MustParsePrefix("2001::/32"),
+	netip.MustParsePrefix("100::/64"), netip.MustParsePrefix("2001:db8::/32"), netip.MustParsePrefix("fec0::/10")}
+
+// Prefixes of IPv6 addresses that embed an IPv4 one, which is judged
+// instead: NAT64 (in the last four bytes) and 6to4 (in bytes 2 to 5).
+var (
+	nat64  = netip.MustParsePrefix("64:ff9b::/96")
+	sixTo4 = netip.MustParsePrefix("2002::/16")
+)
 
 // PublicAddr reports whether the service may connect to a: it is not
 // loopback, private, link-local, multicast, unspecified or in another
 // range that leads into a network of the server's own (an IPv4 address
-// mapped or NAT64-embedded in an IPv6 one is judged as itself).
+// mapped, NAT64-embedded or 6to4-embedded in an IPv6 one is judged as
+// itself).
 func PublicAddr(a netip.Addr) bool {
 	a = a.Unmap()
-	if nat64.Contains(a) {
+	switch {
+	case nat64.Contains(a):
 		b := a.As16()
 		a = netip.AddrFrom4([4]byte(b[12:]))
+	case sixTo4.Contains(a):
+		b := a.As16()
+		a = netip.AddrFrom4([4]byte(b[2:6]))
 	}
 	if !a.IsValid() || a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() ||
 		a.IsInterfaceLocalMulticast() || a.IsMulticast() || a.IsUnspecified() {
 		return false
 	}
 	for _, p := range nonPublic {
+		if p.Contains(a) {
+			return false
+		}
+	}
+	for _, p := range nonPublic6 {
 		if p.Contains(a) {
 			return false
 		}

@@ -16,6 +16,11 @@ func TestPublicAddr(t *testing.T) {
 		{"169.254.169.254", false}, {"0.0.0.0", false}, {"0.1.2.3", false}, {"224.0.0.1", false}, {"255.255.255.255", false},
 		{"100.64.0.1", false}, {"198.18.0.1", false}, {"::1", false}, {"::", false}, {"fe80::1", false}, {"fc00::1", false},
 		{"ff02::1", false}, {"::ffff:10.0.0.1", false}, {"64:ff9b::7f00:1", false},
+		// IPv4-compatible, 6to4 of loopback and private, Teredo,
+		// documentation, site-local.
+		{"::127.0.0.1", false}, {"::8.8.8.8", false}, {"2002:7f00:1::", false}, {"2002:a00:1::1", false},
+		{"2001:0:4136:e378:8000:63bf:3fff:fdd2", false}, {"2001:db8::1", false}, {"fec0::1", false},
+		{"2002:808:808::1", true},
 		{"93.184.216.34", true}, {"8.8.8.8", true}, {"2606:4700:4700::1111", true}, {"64:ff9b::808:808", true},
 	} {
 		a, err := netip.ParseAddr(tc.addr)
