@@ -69,6 +69,23 @@ func (p *Principal) Can(s Scope) bool {
 	return p != nil && (slices.Contains(p.Scopes, s) || slices.Contains(p.Scopes, ScopeAdmin))
 }
 
+// RequireGrant is Require(ctx, ScopeKeysManage) for a key that gives a key
+// scopes or revokes a key that has them: a key grants only scopes it holds
+// itself, so keys:manage alone can neither make nor revoke an admin key.
+// EFORBIDDEN otherwise.
+func RequireGrant(ctx context.Context, scopes []Scope) (*Principal, error) {
+	p, err := Require(ctx, ScopeKeysManage)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range scopes {
+		if !p.Can(s) {
+			return nil, Errorf(EFORBIDDEN, "this API key lacks the %s scope, so it cannot grant it or revoke a key that has it", s)
+		}
+	}
+	return p, nil
+}
+
 type principalKey struct{}
 
 // NewContext returns a context carrying p.

@@ -206,6 +206,9 @@ func (s *AuthService) CreateAPIKey(ctx context.Context, name string, scopes []cr
 	var key *crmhub.APIKey
 	var secret string
 	err := s.db.write(ctx, crmhub.ScopeKeysManage, func(ctx context.Context, t *tx) error {
+		if _, err := crmhub.RequireGrant(ctx, scopes); err != nil {
+			return err
+		}
 		var err error
 		key, secret, err = createKey(ctx, t, name, scopes)
 		return err
@@ -248,7 +251,15 @@ func (s *AuthService) APIKey(ctx context.Context, id uuid.UUID) (*crmhub.APIKey,
 func (s *AuthService) RevokeAPIKey(ctx context.Context, id uuid.UUID) (*crmhub.APIKey, error) {
 	var row apiKeyRow
 	err := s.db.write(ctx, crmhub.ScopeKeysManage, func(ctx context.Context, t *tx) error {
-		err := t.NewUpdate().Model(&row).Set("revoked_at = coalesce(revoked_at, ?)", t.now).
+		var cur apiKeyRow
+		err := t.NewSelect().Model(&cur).Where("workspace_id = ? AND id = ?", t.ws, id).For("UPDATE").Scan(ctx)
+		if err != nil {
+			return err
+		}
+		if _, err := crmhub.RequireGrant(ctx, cur.domain().Scopes); err != nil {
+			return err
+		}
+		err = t.NewUpdate().Model(&row).Set("revoked_at = coalesce(revoked_at, ?)", t.now).
 			Where("workspace_id = ? AND id = ?", t.ws, id).Returning("*").Scan(ctx)
 		if err == nil {
 			err = notifyRevoked(ctx, t, id)

@@ -107,6 +107,43 @@ func TestRevokedKeyStopsWorking(t *testing.T) {
 	}
 }
 
+// TestKeysManageGrantsOnlyWhatItHolds: a keys:manage key can make and
+// revoke keys within its own scopes, never an admin key or a scope it
+// lacks (it was admin in disguise).
+func TestKeysManageGrantsOnlyWhatItHolds(t *testing.T) {
+	e := newEnv(t)
+	admin := e.workspace()
+	other := admin.createKey("another admin", "admin")
+	reader := admin.createKey("reader", "contacts:read")
+	manager := e.client(admin.createKey("manager", "keys:manage", "contacts:read").Secret)
+	before := admin.snapshot()
+
+	for _, scopes := range [][]string{{"admin"}, {"contacts:write"}, {"contacts:read", "webhooks:manage"}} {
+		manager.fail(createKey, map[string]any{"name": "escalate", "scopes": scopes}, "FORBIDDEN")
+	}
+	revoke := `mutation($id: ID!) { revokeApiKey(id: $id) { revokedAt } }`
+	manager.fail(revoke, map[string]any{"id": other.APIKey.ID}, "FORBIDDEN")
+	var keys struct{ ApiKeys []struct{ ID, RevokedAt *string } }
+	admin.do(`{ apiKeys { id revokedAt } }`, nil, &keys)
+	for _, k := range keys.ApiKeys {
+		if k.RevokedAt != nil {
+			t.Fatalf("a key was revoked: %v", *k.ID)
+		}
+	}
+	if after := admin.snapshot(); after != before {
+		t.Fatalf("a forbidden call changed data")
+	}
+	// Within its scopes it works.
+	made := manager.createKey("helper", "contacts:read")
+	if len(made.APIKey.Scopes) != 1 || made.APIKey.Scopes[0] != "contacts:read" {
+		t.Fatalf("made %v", made.APIKey.Scopes)
+	}
+	manager.do(revoke, map[string]any{"id": reader.APIKey.ID}, nil)
+	manager.do(revoke, map[string]any{"id": made.APIKey.ID}, nil)
+	// An admin key may do all of it.
+	admin.do(revoke, map[string]any{"id": other.APIKey.ID}, nil)
+}
+
 func TestMissingScopeIsForbidden(t *testing.T) {
 	e := newEnv(t)
 	admin := e.workspace()
