@@ -45,6 +45,15 @@ type AuthService struct {
 	log   *slog.Logger
 }
 
+// WatchRevocation returns a channel closed as soon as p's key is revoked,
+// by this instance or (through the hub's listener, see UseHub) by any
+// other, and a function to stop watching. A notification lost while the
+// listener was down is not replayed: long-lived holders of a key (open
+// websockets) also authenticate again from time to time.
+func (s *AuthService) WatchRevocation(p *crmhub.Principal) (<-chan struct{}, func()) {
+	return s.cache.watch(keyRef{ws: p.WorkspaceID, id: p.APIKeyID})
+}
+
 // NewAuthService returns the service over db. Every authentication reads
 // the key from the database until UseHub turns the key cache on.
 func NewAuthService(db *DB) *AuthService { return &AuthService{db: db, log: slog.Default()} }

@@ -39,6 +39,9 @@ type keyCache struct {
 	live bool   // the listener is LISTENing: revocations reach us
 	gen  uint64 // bumped by every invalidation; see put
 	keys map[keyRef]*cachedKey
+	// revoked holds, per key, the channels WatchRevocation handed out;
+	// drop closes them.
+	revoked map[keyRef]map[chan struct{}]struct{}
 }
 
 type keyRef struct{ ws, id uuid.UUID }
@@ -84,12 +87,45 @@ func (c *keyCache) put(ref keyRef, k *cachedKey, gen uint64) {
 	c.keys[ref] = k
 }
 
-// drop forgets one key (it was revoked here or elsewhere).
+// drop forgets one key (it was revoked here or elsewhere) and tells those
+// watching it.
 func (c *keyCache) drop(ref keyRef) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
 	delete(c.keys, ref)
+	for ch := range c.revoked[ref] {
+		close(ch)
+	}
+	delete(c.revoked, ref)
+}
+
+// watch returns a channel closed when ref is revoked here or by another
+// instance (while the listener is up; see AuthService.WatchRevocation),
+// and a function that stops watching.
+func (c *keyCache) watch(ref keyRef) (<-chan struct{}, func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.revoked == nil {
+		c.revoked = map[keyRef]map[chan struct{}]struct{}{}
+	}
+	set := c.revoked[ref]
+	if set == nil {
+		set = map[chan struct{}]struct{}{}
+		c.revoked[ref] = set
+	}
+	ch := make(chan struct{})
+	set[ch] = struct{}{}
+	return ch, func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if set := c.revoked[ref]; set != nil {
+			delete(set, ch)
+			if len(set) == 0 {
+				delete(c.revoked, ref)
+			}
+		}
+	}
 }
 
 // The hub's listener drives the cache (hubWatcher).

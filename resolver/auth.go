@@ -108,6 +108,7 @@ func wsInit(auth crmhub.AuthService, log *slog.Logger) transport.WebsocketInitFu
 			}
 			return unauthorized(ctx), nil, errors.New("unauthenticated: " + crmhub.ErrorMessage(err))
 		}
+		ctx = context.WithValue(ctx, wsTokenKey{}, token)
 		return crmhub.NewContext(ctx, p), nil, nil
 	}
 }

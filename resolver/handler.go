@@ -95,7 +95,7 @@ func NewHandler(cfg Config) http.Handler {
 	})
 	r.Get("/readyz", readyz(cfg.Ready, log))
 	r.Handle("/metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
-	r.With(authenticate(cfg.Auth, log)).Handle("/graphql", newGraphQLServer(cfg, m, log))
+	r.With(authenticate(cfg.Auth, log), withSocket).Handle("/graphql", newGraphQLServer(cfg, m, log))
 	if cfg.Hooks != nil {
 		r.Handle("/hooks/{connectionId}", cfg.Hooks)
 	}
@@ -120,10 +120,10 @@ func newGraphQLServer(cfg Config, m *metrics, log *slog.Logger) *handler.Server 
 	srv := handler.New(es)
 	srv.SetParserTokenLimit(maxTokens)
 	srv.AddTransport(transport.Websocket{
-		Implementation: transport.CoderWebsocketImplementation{
+		Implementation: wsImplementation{transport.CoderWebsocketImplementation{
 			AcceptOptions: websocket.AcceptOptions{OriginPatterns: cfg.CORSOrigins},
-		},
-		InitFunc:              withSubscriptionLimit(wsInit(cfg.Auth, log), cfg.MaxSubscriptions),
+		}},
+		InitFunc:              withSubscriptionLimit(wsKeyWatch(wsInit(cfg.Auth, log), cfg.Auth, log), cfg.MaxSubscriptions),
 		InitTimeout:           wsInitTimeout,
 		KeepAlivePingInterval: wsPingInterval, // graphql-ws (legacy) clients
 		PingPongInterval:      wsPingInterval, // graphql-transport-ws clients

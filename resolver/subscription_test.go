@@ -550,3 +550,56 @@ func TestSlowSubscriberGetsAReason(t *testing.T) {
 		return
 	}
 }
+
+// TestRevokedKeyLosesItsSocket: revoking a key closes its open websockets
+// with 4401 at once, so it neither receives events nor opens new
+// subscriptions; a socket of another key stays.
+func TestRevokedKeyLosesItsSocket(t *testing.T) {
+	e := newEnv(t)
+	admin := e.workspace()
+	k := admin.createKey("listener", "events:read", "contacts:read")
+	doomed := e.ws(k.Secret)
+	sub := doomed.subscribe(`subscription { events { type } }`, nil)
+	kept := e.ws(admin.key)
+	keptSub := kept.subscribe(`subscription { events { type } }`, nil)
+	e.waitSubscribers(2)
+
+	admin.do(`mutation($id: ID!) { revokeApiKey(id: $id) { revokedAt } }`, map[string]any{"id": k.APIKey.ID}, nil)
+	err := doomed.closeErr()
+	if websocket.CloseStatus(err) != 4401 {
+		t.Fatalf("socket of the revoked key ended with %v, want close 4401", err)
+	}
+	if m, ok := sub.msg(); ok && m.Type == "next" {
+		t.Fatalf("the revoked key's subscription got %s", m.Payload)
+	}
+	admin.createContact("After", ident("EMAIL", "after@example.com"))
+	var ev struct{ Type string }
+	keptSub.next("events", &ev)
+	if ev.Type != "contact.created" {
+		t.Fatalf("the other socket got %q", ev.Type)
+	}
+}
+
+// TestInitPayloadMustBeAnObject: a connection_init whose payload is not an
+// object is answered by closing the socket with 4400 (gqlgen left it open
+// and unanswered, holding a file handle).
+func TestInitPayloadMustBeAnObject(t *testing.T) {
+	e := newEnv(t)
+	for _, payload := range []string{`"Bearer x"`, `[1,2]`, `42`, `true`} {
+		ctx, cancel := context.WithTimeout(context.Background(), wsWait)
+		wsURL := "ws" + strings.TrimPrefix(e.srv.URL, "http") + "/graphql"
+		conn, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := conn.Write(ctx, websocket.MessageText, []byte(`{"type":"connection_init","payload":`+payload+`}`)); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = conn.Read(ctx)
+		if websocket.CloseStatus(err) != 4400 {
+			t.Errorf("payload %s: read gave %v, want close 4400", payload, err)
+		}
+		conn.CloseNow()
+		cancel()
+	}
+}

@@ -1,0 +1,191 @@
+package resolver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/crmhub/crmhub"
+)
+
+// wsRecheckInterval is how often an open websocket authenticates its key
+// again. Revocation closes sockets at once through WatchRevocation; this
+// catches a revocation whose notification was lost.
+const wsRecheckInterval = 30 * time.Second
+
+// closeBadInit closes a socket whose connection_init is malformed.
+const closeBadInit = 4400
+
+// errBadInit ends a socket whose connection_init payload is not an object.
+var errBadInit = errors.New("connection_init payload must be an object")
+
+// revocationWatcher is what an AuthService offers to learn at once that a
+// key was revoked (db.AuthService does).
+type revocationWatcher interface {
+	WatchRevocation(p *crmhub.Principal) (<-chan struct{}, func())
+}
+
+// wsSocket gives the init function a hold on the socket its request
+// accepted, so that it can close it later with a code of its own.
+type wsSocket struct {
+	mu   sync.Mutex
+	conn transport.WebsocketConn
+}
+
+type wsSocketKey struct{}
+
+// withSocket makes room for the socket in a websocket request's context.
+func withSocket(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isWebsocket(r) {
+			r = r.WithContext(context.WithValue(r.Context(), wsSocketKey{}, &wsSocket{}))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// closeSocket closes the request's socket with code and reason.
+func closeSocket(ctx context.Context, code int, reason string) {
+	s, _ := ctx.Value(wsSocketKey{}).(*wsSocket)
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	c := s.conn
+	s.mu.Unlock()
+	if c != nil {
+		_ = c.WriteClose(code, reason)
+		_ = c.Close()
+	}
+}
+
+// wsImplementation accepts sockets with gqlgen's coder/websocket adapter
+// and checks their first message: gqlgen leaves a socket whose
+// connection_init payload is not an object neither answered nor closed, so
+// every such client held a file handle until the process ended.
+type wsImplementation struct {
+	transport.WebsocketImplementation
+}
+
+func (i wsImplementation) Accept(w http.ResponseWriter, r *http.Request, opts transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
+	c, err := i.WebsocketImplementation.Accept(w, r, opts)
+	if err != nil {
+		return nil, err
+	}
+	checked := &checkedConn{WebsocketConn: c}
+	if s, _ := r.Context().Value(wsSocketKey{}).(*wsSocket); s != nil {
+		s.mu.Lock()
+		s.conn = checked
+		s.mu.Unlock()
+	}
+	return checked, nil
+}
+
+// checkedConn refuses a first message that is a connection_init whose
+// payload is neither an object nor null, closing with 4400.
+type checkedConn struct {
+	transport.WebsocketConn
+	first sync.Once
+}
+
+func (c *checkedConn) NextReader() (int, io.Reader, error) {
+	t, r, err := c.WebsocketConn.NextReader()
+	if err != nil {
+		return t, r, err
+	}
+	checked := false
+	c.first.Do(func() { checked = true })
+	if !checked {
+		return t, r, nil
+	}
+	b, err := io.ReadAll(r) // bounded by the transport's read limit
+	if err != nil {
+		return t, nil, err
+	}
+	var m struct {
+		Type    string          `json:"type"`
+		Payload json.RawMessage `json:"payload"`
+	}
+	if json.Unmarshal(b, &m) == nil && m.Type == "connection_init" && len(m.Payload) > 0 {
+		if p := bytes.TrimSpace(m.Payload); p[0] != '{' && !bytes.Equal(p, []byte("null")) {
+			_ = c.WebsocketConn.WriteClose(closeBadInit, errBadInit.Error())
+			_ = c.WebsocketConn.Close()
+			return t, nil, errBadInit
+		}
+	}
+	return t, bytes.NewReader(b), nil
+}
+
+// SetReadLimit and SetReadDeadline keep the adapter's optional interfaces
+// visible through the wrapper; gqlgen enforces its limits through them.
+func (c *checkedConn) SetReadLimit(n int64) {
+	if l, ok := c.WebsocketConn.(transport.WebsocketReadLimiter); ok {
+		l.SetReadLimit(n)
+	}
+}
+
+func (c *checkedConn) SetReadDeadline(t time.Time) error {
+	if d, ok := c.WebsocketConn.(transport.WebsocketReadDeadliner); ok {
+		return d.SetReadDeadline(t)
+	}
+	return nil
+}
+
+var (
+	_ transport.WebsocketReadLimiter   = (*checkedConn)(nil)
+	_ transport.WebsocketReadDeadliner = (*checkedConn)(nil)
+)
+
+// wsKeyWatch closes an authenticated socket with 4401 once its key is
+// revoked: at once when the auth service can tell (revocationWatcher), and
+// in any case at the next periodic check of the key.
+func wsKeyWatch(init transport.WebsocketInitFunc, auth crmhub.AuthService, log *slog.Logger) transport.WebsocketInitFunc {
+	watcher, _ := auth.(revocationWatcher)
+	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		ctx, ack, err := init(ctx, payload)
+		if err != nil {
+			return ctx, ack, err
+		}
+		p := crmhub.FromContext(ctx)
+		token, _ := ctx.Value(wsTokenKey{}).(string)
+		if p == nil || token == "" {
+			return ctx, ack, nil
+		}
+		revoked := make(<-chan struct{})
+		stop := func() {}
+		if watcher != nil {
+			revoked, stop = watcher.WatchRevocation(p)
+		}
+		go func() {
+			defer stop()
+			tick := time.NewTicker(wsRecheckInterval)
+			defer tick.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-revoked:
+				case <-tick.C:
+					if _, err := auth.Authenticate(ctx, token); crmhub.ErrorCode(err) != crmhub.EUNAUTHENTICATED {
+						continue
+					}
+				}
+				log.InfoContext(ctx, "websocket closed: its API key was revoked")
+				closeSocket(ctx, closeUnauthorized, "API key revoked")
+				return
+			}
+		}()
+		return ctx, ack, nil
+	}
+}
+
+// wsTokenKey holds the socket's key in its context, for the periodic
+// check; it never leaves the process.
+type wsTokenKey struct{}
