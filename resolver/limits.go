@@ -3,6 +3,8 @@ package resolver
 import (
 	"context"
 	"encoding/json"
+	"strconv"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
@@ -48,6 +50,11 @@ func (l queryLimits) MutateOperationContext(_ context.Context, op *graphql.Opera
 			errcode.Set(err, errcode.ValidationFailed)
 			return err
 		}
+	}
+	if field, ok := nulInOperation(op); ok {
+		err := gqlerror.Errorf("text may not contain the NUL character (\\u0000)")
+		err.Extensions = map[string]any{"code": crmhub.EINVALID, "field": field}
+		return err
 	}
 	if d := depth(op.Operation.SelectionSet); d > l.maxDepth {
 		err := gqlerror.Errorf("operation has depth %d, which exceeds the limit of %d", d, l.maxDepth)
@@ -260,4 +267,90 @@ func (s pagedCost) Complexity(ctx context.Context, typeName, field string, child
 	}
 	n = min(max(n, 1), crmhub.MaxPageSize)
 	return 1 + n*max(child, 1), true
+}
+
+// nulInOperation finds a string holding NUL in the operation's variables or
+// inline arguments: PostgreSQL cannot store it in text or JSONB, so it
+// would fail as an internal error deep in a write. It returns the input
+// path (the variable's, or the argument's for an inline value).
+func nulInOperation(op *graphql.OperationContext) (string, bool) {
+	for name, v := range op.Variables {
+		if path, ok := nulIn(v, name); ok {
+			return path, true
+		}
+	}
+	var walk func(set ast.SelectionSet) (string, bool)
+	walk = func(set ast.SelectionSet) (string, bool) {
+		for _, sel := range set {
+			var inner ast.SelectionSet
+			switch s := sel.(type) {
+			case *ast.Field:
+				for _, a := range s.Arguments {
+					if path, ok := nulInValue(a.Value, a.Name); ok {
+						return path, true
+					}
+				}
+				inner = s.SelectionSet
+			case *ast.InlineFragment:
+				inner = s.SelectionSet
+			case *ast.FragmentSpread:
+				if s.Definition != nil {
+					inner = s.Definition.SelectionSet
+				}
+			}
+			if path, ok := walk(inner); ok {
+				return path, true
+			}
+		}
+		return "", false
+	}
+	return walk(op.Operation.SelectionSet)
+}
+
+// nulIn looks through a decoded variable value.
+func nulIn(v any, path string) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return path, strings.IndexByte(v, 0) >= 0
+	case map[string]any:
+		for k, e := range v {
+			if strings.IndexByte(k, 0) >= 0 {
+				return path, true
+			}
+			if p, ok := nulIn(e, path+"."+k); ok {
+				return p, true
+			}
+		}
+	case []any:
+		for i, e := range v {
+			if p, ok := nulIn(e, path+"["+strconv.Itoa(i)+"]"); ok {
+				return p, true
+			}
+		}
+	}
+	return "", false
+}
+
+// nulInValue looks through an inline argument value.
+func nulInValue(v *ast.Value, path string) (string, bool) {
+	if v == nil {
+		return "", false
+	}
+	switch v.Kind {
+	case ast.StringValue, ast.BlockValue:
+		return path, strings.IndexByte(v.Raw, 0) >= 0
+	case ast.ObjectValue:
+		for _, c := range v.Children {
+			if p, ok := nulInValue(c.Value, path+"."+c.Name); ok {
+				return p, true
+			}
+		}
+	case ast.ListValue:
+		for i, c := range v.Children {
+			if p, ok := nulInValue(c.Value, path+"["+strconv.Itoa(i)+"]"); ok {
+				return p, true
+			}
+		}
+	}
+	return "", false
 }

@@ -88,3 +88,42 @@ func TestBadInputChangesNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestNULInTextIsAValidationError: PostgreSQL stores no NUL in text or
+// JSONB, so text holding one is refused up front as VALIDATION_ERROR
+// naming the input, whether sent in variables or inline, and changes
+// nothing (each of these was INTERNAL).
+func TestNULInTextIsAValidationError(t *testing.T) {
+	e := newEnv(t)
+	c := e.workspace()
+	a := c.createContact("Ann", ident("EMAIL", "ann@example.com"))
+	before := c.snapshot()
+	const nul = "a\x00b"
+	for _, tc := range []struct {
+		query string
+		vars  map[string]any
+		field string
+	}{
+		{`mutation($input: ContactInput!) { createContact(input: $input) { id } }`,
+			map[string]any{"input": map[string]any{"name": nul, "identifiers": []any{ident("EMAIL", "x@example.com")}}}, "input.name"},
+		{`mutation($input: ContactInput!) { createContact(input: $input) { id } }`,
+			map[string]any{"input": map[string]any{"identifiers": []any{ident("EMAIL", "x\x00@example.com")}}}, "input.identifiers[0].value"},
+		{`mutation($input: ContactInput!) { createContact(input: $input) { id } }`,
+			map[string]any{"input": map[string]any{"identifiers": []any{ident("EMAIL", "y@example.com")}, "tags": []any{nul}}}, "input.tags[0]"},
+		{`mutation($input: ContactInput!) { createContact(input: $input) { id } }`,
+			map[string]any{"input": map[string]any{"identifiers": []any{ident("EMAIL", "z@example.com")}, "customFields": map[string]any{"k": nul}}}, "input.customFields.k"},
+		{`mutation($id: ID!, $p: ContactPatch!) { updateContact(id: $id, input: $p) { id } }`,
+			map[string]any{"id": a.ID, "p": map[string]any{"uri": nul}}, "p.uri"},
+		{`mutation($id: ID!, $b: String!) { addNote(contactId: $id, body: $b) { id } }`,
+			map[string]any{"id": a.ID, "b": nul}, "b"},
+		{`mutation { createContact(input: {name: "a\u0000b", identifiers: [{type: EMAIL, value: "w@example.com"}]}) { id } }`,
+			nil, "input.name"},
+		{`mutation { upsertContacts(input: [{identifiers: [{type: EMAIL, value: "v@example.com"}], customFields: {k: "a\u0000"}}]) { results { status } } }`,
+			nil, "input[0].customFields.k"},
+	} {
+		c.fail(tc.query, tc.vars, "VALIDATION_ERROR", tc.field)
+	}
+	if after := c.snapshot(); after != before {
+		t.Fatalf("a refused call changed data:\n%s\n%s", before, after)
+	}
+}
