@@ -123,7 +123,9 @@ func TestKeysManageGrantsOnlyWhatItHolds(t *testing.T) {
 	}
 	revoke := `mutation($id: ID!) { revokeApiKey(id: $id) { revokedAt } }`
 	manager.fail(revoke, map[string]any{"id": other.APIKey.ID}, "FORBIDDEN")
-	var keys struct{ ApiKeys []struct{ ID, RevokedAt *string } }
+	var keys struct {
+		ApiKeys []struct{ ID, RevokedAt *string }
+	}
 	admin.do(`{ apiKeys { id revokedAt } }`, nil, &keys)
 	for _, k := range keys.ApiKeys {
 		if k.RevokedAt != nil {
