@@ -56,6 +56,9 @@ const (
 	MaxCustomFields      = 100
 	MaxCustomFieldKey    = 100
 	MaxCustomFieldsBytes = 64 << 10
+	// MaxCustomFieldDepth bounds how deeply a custom field's value nests
+	// objects and lists (a value that is itself an object is depth 1).
+	MaxCustomFieldDepth = 5
 )
 
 // ContactInput creates a contact.

@@ -14,17 +14,7 @@ import (
 // NormalizeName trims a contact name and checks its length. An empty name
 // becomes nil: "no name".
 func NormalizeName(name *string) (*string, error) {
-	if name == nil {
-		return nil, nil
-	}
-	s := strings.TrimSpace(*name)
-	if utf8.RuneCountInString(s) > MaxNameLength {
-		return nil, Invalid("name", "name is longer than %d characters", MaxNameLength)
-	}
-	if s == "" {
-		return nil, nil
-	}
-	return &s, nil
+	return OptionalText(name, "name", MaxNameLength)
 }
 
 // NormalizeURI checks that a contact URI is an absolute http(s) URL. An
@@ -39,6 +29,9 @@ func NormalizeURI(uri *string) (*string, error) {
 	}
 	if len(s) > MaxURILength {
 		return nil, Invalid("uri", "uri is longer than %d characters", MaxURILength)
+	}
+	if !Storable(s) {
+		return nil, unstorable("uri")
 	}
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -59,6 +52,9 @@ func NormalizeTags(tags []string) ([]string, error) {
 		if t == "" || utf8.RuneCountInString(t) > MaxTagLength {
 			return nil, Invalid(fmt.Sprintf("tags[%d]", i), "a tag must have 1 to %d characters", MaxTagLength)
 		}
+		if !Storable(t) {
+			return nil, unstorable(fmt.Sprintf("tags[%d]", i))
+		}
 		out = append(out, t)
 	}
 	slices.Sort(out)
@@ -75,9 +71,12 @@ func NormalizeCustomFields(fields map[string]any) (map[string]any, error) {
 	if len(fields) > MaxCustomFields {
 		return nil, Invalid("customFields", "at most %d custom fields are allowed, got %d", MaxCustomFields, len(fields))
 	}
-	for k := range fields {
+	for k, v := range fields {
 		if strings.TrimSpace(k) == "" || utf8.RuneCountInString(k) > MaxCustomFieldKey {
 			return nil, Invalid("customFields", "custom field keys must have 1 to %d characters", MaxCustomFieldKey)
+		}
+		if err := checkCustomValue(v, "customFields."+k, 1); err != nil {
+			return nil, err
 		}
 	}
 	b, err := json.Marshal(fields)
@@ -92,6 +91,40 @@ func NormalizeCustomFields(fields map[string]any) (map[string]any, error) {
 		return nil, Invalid("customFields", "custom fields must be JSON values")
 	}
 	return out, nil
+}
+
+// checkCustomValue refuses, within one custom field's value, text that
+// cannot be stored (in keys too) and nesting deeper than
+// MaxCustomFieldDepth.
+func checkCustomValue(v any, field string, depth int) error {
+	switch v := v.(type) {
+	case string:
+		if !Storable(v) {
+			return unstorable(field)
+		}
+	case map[string]any:
+		if depth > MaxCustomFieldDepth {
+			return Invalid(field, "custom fields nest at most %d levels", MaxCustomFieldDepth)
+		}
+		for k, e := range v {
+			if !Storable(k) {
+				return unstorable(field)
+			}
+			if err := checkCustomValue(e, field+"."+k, depth+1); err != nil {
+				return err
+			}
+		}
+	case []any:
+		if depth > MaxCustomFieldDepth {
+			return Invalid(field, "custom fields nest at most %d levels", MaxCustomFieldDepth)
+		}
+		for i, e := range v {
+			if err := checkCustomValue(e, fmt.Sprintf("%s[%d]", field, i), depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // MergeCustomFields applies a patch to stored fields: keys in the patch are

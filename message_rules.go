@@ -39,6 +39,12 @@ func ValidateContent(ch Channel, typ MessageType, text, contentURL *string, tpl 
 	if text != nil && utf8.RuneCountInString(*text) > MaxMessageText {
 		return Invalid("text", "text is longer than %d characters", MaxMessageText)
 	}
+	if text != nil && !Storable(*text) {
+		return unstorable("text")
+	}
+	if contentURL != nil && !Storable(*contentURL) {
+		return unstorable("contentUrl")
+	}
 	switch {
 	case typ == MessageText:
 		if !hasText {

@@ -76,22 +76,6 @@ func (r *suppressionRow) domain() *crmhub.Suppression {
 		CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, LiftedAt: r.LiftedAt}
 }
 
-// optionalText trims an optional string, checks its length and turns an
-// empty one into nil.
-func optionalText(s *string, field string, max int) (*string, error) {
-	if s == nil {
-		return nil, nil
-	}
-	v := strings.TrimSpace(*s)
-	if utf8.RuneCountInString(v) > max {
-		return nil, crmhub.Invalid(field, "%s is longer than %d characters", field, max)
-	}
-	if v == "" {
-		return nil, nil
-	}
-	return &v, nil
-}
-
 // SetConsent records a consent change. The history keeps every call; the
 // current state moves only to a change at least as recent as the one it
 // holds, so late-arriving old records cannot overwrite newer ones.
@@ -102,11 +86,11 @@ func (s *ConsentService) SetConsent(ctx context.Context, contactID uuid.UUID, in
 	if !slices.Contains(crmhub.ConsentStatuses, in.Status) {
 		return nil, crmhub.Invalid("status", "unknown consent status %q", in.Status)
 	}
-	source, err := optionalText(in.Source, "source", crmhub.MaxConsentSourceLength)
+	source, err := crmhub.OptionalText(in.Source, "source", crmhub.MaxConsentSourceLength)
 	if err != nil {
 		return nil, err
 	}
-	evidence, err := optionalText(in.Evidence, "evidence", crmhub.MaxConsentEvidenceLength)
+	evidence, err := crmhub.OptionalText(in.Evidence, "evidence", crmhub.MaxConsentEvidenceLength)
 	if err != nil {
 		return nil, err
 	}

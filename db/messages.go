@@ -77,7 +77,7 @@ func (s *ConversationService) RecordInboundMessage(ctx context.Context, in crmhu
 	if err := crmhub.ValidateContent(in.Channel, in.Type, in.Text, in.ContentURL, nil, true); err != nil {
 		return nil, err
 	}
-	extID, err := optionalText(in.ExternalID, "externalId", crmhub.MaxIdentifierValueLength)
+	extID, err := crmhub.OptionalText(in.ExternalID, "externalId", crmhub.MaxIdentifierValueLength)
 	if err != nil {
 		return nil, err
 	}
@@ -303,7 +303,7 @@ func (s *ConversationService) UpdateMessageStatus(ctx context.Context, id uuid.U
 	if !slices.Contains(crmhub.MessageStatuses, status) {
 		return nil, crmhub.Invalid("status", "unknown message status %q", status)
 	}
-	code, err := optionalText(errorCode, "errorCode", crmhub.MaxErrorCodeSize)
+	code, err := crmhub.OptionalText(errorCode, "errorCode", crmhub.MaxErrorCodeSize)
 	if err != nil {
 		return nil, err
 	}

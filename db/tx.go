@@ -108,6 +108,19 @@ func (db *DB) inWorkspace(ctx context.Context, ws uuid.UUID, actor string, readO
 	if errors.Is(err, errDryRun) {
 		return nil
 	}
+	return unstorable(err)
+}
+
+// unstorable reports text PostgreSQL refused to store (a NUL, or bytes that
+// are not UTF-8) as EINVALID: it is the caller's input, not a failure of
+// the service, so a bad item of a batch (a CRM's webhook, a sync page) is
+// skipped and counted instead of failing the batch. The API refuses such
+// text before it gets here, naming the field.
+func unstorable(err error) error {
+	switch pgCode(err) {
+	case codeBadCharacter, codeUntranslatable:
+		return crmhub.Errorf(crmhub.EINVALID, "text holds a character that cannot be stored (NUL or invalid UTF-8)")
+	}
 	return err
 }
 
@@ -155,7 +168,7 @@ func (db *DB) writeBatched(ctx context.Context, scope crmhub.Scope, fn func(cont
 			pc.Conn().Close(context.WithoutCancel(ctx))
 		}
 	}
-	return err
+	return unstorable(err)
 }
 
 // queue adds a statement to the next round trip of the transaction; attach
@@ -291,6 +304,8 @@ const (
 	codeUniqueViolation    = "23505"
 	codeExclusionViolation = "23P01"
 	codeForeignKey         = "23503"
+	codeBadCharacter       = "22021" // invalid byte sequence (NUL in text, bad UTF-8)
+	codeUntranslatable     = "22P05" // \u0000 in jsonb
 )
 
 var errNoRows = sql.ErrNoRows

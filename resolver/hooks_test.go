@@ -1,6 +1,7 @@
 package resolver_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -92,5 +93,59 @@ func TestInboundWazzupWebhookThroughHandler(t *testing.T) {
 	reader.fail(`mutation($id: ID!) { setConnectionWebhookSecret(id: $id) }`, map[string]any{"id": conn.ID}, "FORBIDDEN")
 	if code := post(token, hook); code != http.StatusOK {
 		t.Fatalf("the secret changed: %d", code)
+	}
+}
+
+// TestPoisonMessageInAWebhookBatch: one message the hub cannot store (a
+// NUL in its text or sender name) is skipped and counted; the others of
+// the batch are stored and the CRM gets a 2xx, so it does not retry the
+// batch forever. The retry it may still make stores nothing twice.
+func TestPoisonMessageInAWebhookBatch(t *testing.T) {
+	e := newEnv(t)
+	a := e.workspace()
+	var created struct{ CreateConnection struct{ ID, WebhookPath string } }
+	a.do(`mutation { createConnection(input: {kind: WAZZUP, name: "W", baseUrl: "http://127.0.0.1:1", apiKey: "k"}) { id webhookPath } }`,
+		nil, &created)
+	conn := created.CreateConnection
+	var secret struct{ SetConnectionWebhookSecret string }
+	a.do(`mutation($id: ID!) { setConnectionWebhookSecret(id: $id) }`, map[string]any{"id": conn.ID}, &secret)
+	at := time.Now().Add(-time.Minute).UnixMilli()
+	msg := func(id, chat, text, author string) string {
+		b, _ := json.Marshal(map[string]any{"messageId": id, "channelId": "ch-1", "chatType": "whatsapp", "chatId": chat,
+			"dateTime": at, "type": 1, "status": 99, "text": text, "authorType": 99, "authorName": author})
+		return string(b)
+	}
+	hook := `{"messages": [` + msg("m1", "79124698481", "first", "Ann") + `,` + msg("m2", "79124698482", "bad\u0000text", "Bob") +
+		`,` + msg("m3", "79124698483", "third", "Cid\u0000") + `,` + msg("m4", "79124698484", "fourth", "Dan") + `]}`
+	for range 2 {
+		res, err := http.Post(e.srv.URL+conn.WebhookPath+"?token="+secret.SetConnectionWebhookSecret, "application/json", strings.NewReader(hook))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || !strings.Contains(string(body), `"skipped":2`) {
+			t.Fatalf("webhook: %d %s", res.StatusCode, body)
+		}
+	}
+	var got struct {
+		Conversations struct {
+			Edges []struct {
+				Node struct {
+					ChatID   string
+					Messages struct{ Edges []struct{ Node struct{ Text string } } }
+				}
+			}
+		}
+	}
+	a.do(`{ conversations { edges { node { chatId messages { edges { node { text } } } } } } }`, nil, &got)
+	texts := map[string][]string{}
+	for _, c := range got.Conversations.Edges {
+		for _, m := range c.Node.Messages.Edges {
+			texts[c.Node.ChatID] = append(texts[c.Node.ChatID], m.Node.Text)
+		}
+	}
+	if len(texts) != 2 || len(texts["+79124698481"]) != 1 || len(texts["+79124698484"]) != 1 {
+		t.Fatalf("stored %v, want the first and fourth message once each", texts)
 	}
 }

@@ -1,6 +1,7 @@
 package resolver_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -125,5 +126,30 @@ func TestNULInTextIsAValidationError(t *testing.T) {
 	}
 	if after := c.snapshot(); after != before {
 		t.Fatalf("a refused call changed data:\n%s\n%s", before, after)
+	}
+}
+
+// TestCustomFieldsNestingIsBounded: custom fields nested past five levels
+// are refused naming the field; five levels are kept as given.
+func TestCustomFieldsNestingIsBounded(t *testing.T) {
+	c := newEnv(t).workspace()
+	nest := func(depth int) any {
+		var v any = "leaf"
+		for range depth {
+			v = map[string]any{"k": v}
+		}
+		return v
+	}
+	q := `mutation($input: ContactInput!) { createContact(input: $input) { customFields } }`
+	in := func(email string, v any) map[string]any {
+		return map[string]any{"input": map[string]any{"identifiers": []any{ident("EMAIL", email)}, "customFields": map[string]any{"deep": v}}}
+	}
+	c.fail(q, in("a@example.com", nest(6)), "VALIDATION_ERROR", "input.customFields.deep.k.k.k.k.k")
+	var out struct {
+		CreateContact struct{ CustomFields map[string]any }
+	}
+	c.do(q, in("b@example.com", nest(5)), &out)
+	if fmt.Sprint(out.CreateContact.CustomFields["deep"]) != fmt.Sprint(nest(5)) {
+		t.Fatalf("stored %v", out.CreateContact.CustomFields)
 	}
 }
