@@ -11,27 +11,6 @@ import (
 	"github.com/crmhub/crmhub"
 )
 
-// Kind names an external CRM a connector speaks to.
-type Kind = crmhub.ConnectorKind
-
-// Known kinds.
-const (
-	KindWazzup  = crmhub.ConnectorWazzup
-	KindWazapin = crmhub.ConnectorWazapin
-	KindWazelo  = crmhub.ConnectorWazelo
-	KindWazera  = crmhub.ConnectorWazera
-)
-
-// Entity is a kind of record a connection syncs.
-type Entity = crmhub.SyncEntity
-
-// Entities.
-const (
-	Contacts = crmhub.SyncContacts
-	Deals    = crmhub.SyncDeals
-	Users    = crmhub.SyncUsers
-)
-
 // ErrUnsupported is returned by a connector for an entity or operation its
 // remote does not offer.
 var ErrUnsupported = errors.New("connectors: not supported by this CRM")
@@ -39,7 +18,7 @@ var ErrUnsupported = errors.New("connectors: not supported by this CRM")
 // Capabilities tell the sync engine how to talk to a connector.
 type Capabilities struct {
 	// Entities the connector can sync.
-	Entities []Entity
+	Entities []crmhub.SyncEntity
 	// MaxBatch is the most records one upsert or delete request may carry.
 	MaxBatch int
 	// ResolveByIdentifier says the remote can find a contact by its
@@ -49,7 +28,7 @@ type Capabilities struct {
 }
 
 // Supports reports whether the connector syncs e.
-func (c Capabilities) Supports(e Entity) bool { return slices.Contains(c.Entities, e) }
+func (c Capabilities) Supports(e crmhub.SyncEntity) bool { return slices.Contains(c.Entities, e) }
 
 // RemoteContact is a contact as an external CRM holds it, in domain terms.
 type RemoteContact struct {
@@ -159,10 +138,10 @@ type Factory func(Config) (Connector, error)
 
 // Registry maps kinds to factories. It is built explicitly in cmd; no
 // package registers itself.
-type Registry map[Kind]Factory
+type Registry map[crmhub.ConnectorKind]Factory
 
 // New builds the connector of kind k.
-func (r Registry) New(k Kind, cfg Config) (Connector, error) {
+func (r Registry) New(k crmhub.ConnectorKind, cfg Config) (Connector, error) {
 	f, ok := r[k]
 	if !ok {
 		return nil, fmt.Errorf("connectors: no connector for %q", k)

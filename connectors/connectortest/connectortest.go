@@ -83,24 +83,24 @@ func Run(t *testing.T, h Harness) {
 	if caps.MaxBatch <= 0 {
 		t.Fatalf("Capabilities().MaxBatch = %d, want a positive limit", caps.MaxBatch)
 	}
-	if (caps.Supports(connectors.Deals) && h.Deal == nil) || (caps.Supports(connectors.Users) && h.User == nil) {
+	if (caps.Supports(crmhub.SyncDeals) && h.Deal == nil) || (caps.Supports(crmhub.SyncUsers) && h.User == nil) {
 		t.Fatal("connectortest: the connector syncs DEALS or USERS: Harness.Deal or Harness.User is missing")
 	}
 	tests := []struct {
 		name   string
-		entity connectors.Entity
+		entity crmhub.SyncEntity
 		run    func(t *testing.T, h Harness, caps connectors.Capabilities)
 	}{
-		{"ListContactsPages", connectors.Contacts, testListContactsPages},
-		{"UpsertContactsRoundTrip", connectors.Contacts, testUpsertContactsRoundTrip},
-		{"UpsertContactsOverBatchRefusedLocally", connectors.Contacts, testOverBatch},
-		{"UpsertContactsOneInvalid", connectors.Contacts, testOneInvalid},
-		{"DeleteContactsMissing", connectors.Contacts, testDeleteContacts},
-		{"RateLimit", connectors.Contacts, testRateLimit},
-		{"ServerError", connectors.Contacts, testServerError},
-		{"BadKey", connectors.Contacts, testBadKey},
-		{"DealsRoundTrip", connectors.Deals, testDealsRoundTrip},
-		{"UsersRoundTrip", connectors.Users, testUsersRoundTrip},
+		{"ListContactsPages", crmhub.SyncContacts, testListContactsPages},
+		{"UpsertContactsRoundTrip", crmhub.SyncContacts, testUpsertContactsRoundTrip},
+		{"UpsertContactsOverBatchRefusedLocally", crmhub.SyncContacts, testOverBatch},
+		{"UpsertContactsOneInvalid", crmhub.SyncContacts, testOneInvalid},
+		{"DeleteContactsMissing", crmhub.SyncContacts, testDeleteContacts},
+		{"RateLimit", crmhub.SyncContacts, testRateLimit},
+		{"ServerError", crmhub.SyncContacts, testServerError},
+		{"BadKey", crmhub.SyncContacts, testBadKey},
+		{"DealsRoundTrip", crmhub.SyncDeals, testDealsRoundTrip},
+		{"UsersRoundTrip", crmhub.SyncUsers, testUsersRoundTrip},
 		{"Unsupported", "", testUnsupported},
 	}
 	for _, tt := range tests {
@@ -296,7 +296,7 @@ func testBadKey(t *testing.T, h Harness, caps connectors.Capabilities) {
 	if _, err := c.UpsertContacts(t.Context(), samples(0, 1, h.Contact)); !errors.As(err, &ae) {
 		t.Errorf("upsert with a bad key: error %v (%T), want *connectors.AuthError", err, err)
 	}
-	if caps.Supports(connectors.Deals) {
+	if caps.Supports(crmhub.SyncDeals) {
 		if _, err := c.ListDeals(t.Context(), ""); !errors.As(err, &ae) {
 			t.Errorf("list deals with a bad key: error %v (%T), want *connectors.AuthError", err, err)
 		}
@@ -339,18 +339,18 @@ func testUsersRoundTrip(t *testing.T, h Harness, caps connectors.Capabilities) {
 func testUnsupported(t *testing.T, h Harness, caps connectors.Capabilities) {
 	c := h.Start(t).Connector()
 	ctx := t.Context()
-	calls := map[connectors.Entity][]func() error{
-		connectors.Contacts: {
+	calls := map[crmhub.SyncEntity][]func() error{
+		crmhub.SyncContacts: {
 			func() error { _, err := c.ListContacts(ctx, ""); return err },
 			func() error { _, err := c.UpsertContacts(ctx, samples(0, 1, h.Contact)); return err },
 			func() error { _, err := c.DeleteContacts(ctx, []string{"x"}); return err },
 		},
-		connectors.Deals: {
+		crmhub.SyncDeals: {
 			func() error { _, err := c.ListDeals(ctx, ""); return err },
 			func() error { _, err := c.UpsertDeals(ctx, []connectors.RemoteDeal{{ExternalID: "1"}}); return err },
 			func() error { _, err := c.DeleteDeals(ctx, []string{"1"}); return err },
 		},
-		connectors.Users: {
+		crmhub.SyncUsers: {
 			func() error { _, err := c.ListUsers(ctx, ""); return err },
 			func() error {
 				_, err := c.UpsertUsers(ctx, []connectors.RemoteUser{{ExternalID: "1", Name: "x"}})
@@ -359,7 +359,7 @@ func testUnsupported(t *testing.T, h Harness, caps connectors.Capabilities) {
 		},
 	}
 	checked := 0
-	for _, e := range []connectors.Entity{connectors.Contacts, connectors.Deals, connectors.Users} {
+	for _, e := range []crmhub.SyncEntity{crmhub.SyncContacts, crmhub.SyncDeals, crmhub.SyncUsers} {
 		if caps.Supports(e) {
 			continue
 		}

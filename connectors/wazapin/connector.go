@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/connectors"
 )
 
@@ -50,7 +51,7 @@ func (c *Connector) Client() *Client { return c.client }
 // most MaxBatch records per call, and lookup by identifier.
 func (c *Connector) Capabilities() connectors.Capabilities {
 	return connectors.Capabilities{
-		Entities:            []connectors.Entity{connectors.Contacts},
+		Entities:            []crmhub.SyncEntity{crmhub.SyncContacts},
 		MaxBatch:            MaxBatch,
 		ResolveByIdentifier: true,
 	}

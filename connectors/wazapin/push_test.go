@@ -238,7 +238,7 @@ func TestDeleteByEitherID(t *testing.T) {
 func TestUnsupportedEntities(t *testing.T) {
 	f := startFake(t, wazapintest.Options{})
 	caps := f.conn.Capabilities()
-	if !caps.ResolveByIdentifier || caps.Supports(connectors.Deals) || caps.Supports(connectors.Users) || !caps.Supports(connectors.Contacts) {
+	if !caps.ResolveByIdentifier || caps.Supports(crmhub.SyncDeals) || caps.Supports(crmhub.SyncUsers) || !caps.Supports(crmhub.SyncContacts) {
 		t.Errorf("capabilities %+v", caps)
 	}
 	if _, err := NewConnector(connectors.Config{}); err == nil {

@@ -47,7 +47,7 @@ func (c *Connector) Client() *Client { return c.client }
 // identifier the engine could use (the phone search only serves the
 // duplicate-phone case inside UpsertContacts).
 func (c *Connector) Capabilities() connectors.Capabilities {
-	return connectors.Capabilities{Entities: []connectors.Entity{connectors.Contacts}, MaxBatch: MaxBatch}
+	return connectors.Capabilities{Entities: []crmhub.SyncEntity{crmhub.SyncContacts}, MaxBatch: MaxBatch}
 }
 
 // ListContacts returns the page of contacts at cursor, the 1-based page

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/connectors"
 )
 
@@ -119,7 +120,7 @@ func (c *Connector) Client() *Client { return c.client }
 // Capabilities: contacts only, MaxBatch records per call, no lookup by
 // identifier (the document's search parameter is free text).
 func (c *Connector) Capabilities() connectors.Capabilities {
-	return connectors.Capabilities{Entities: []connectors.Entity{connectors.Contacts}, MaxBatch: MaxBatch}
+	return connectors.Capabilities{Entities: []crmhub.SyncEntity{crmhub.SyncContacts}, MaxBatch: MaxBatch}
 }
 
 // ListContacts returns the page of contacts at cursor, which is the page

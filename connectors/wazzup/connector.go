@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/connectors"
 )
 
@@ -86,7 +87,7 @@ func optionID(opts map[string]any, key string) (string, error) {
 // lookup by identifier (Wazzup only finds a contact by the CRM's id).
 func (c *Connector) Capabilities() connectors.Capabilities {
 	return connectors.Capabilities{
-		Entities: []connectors.Entity{connectors.Contacts, connectors.Deals, connectors.Users},
+		Entities: []crmhub.SyncEntity{crmhub.SyncContacts, crmhub.SyncDeals, crmhub.SyncUsers},
 		MaxBatch: MaxBatch,
 	}
 }
