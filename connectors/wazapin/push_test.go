@@ -238,7 +238,8 @@ func TestDeleteByEitherID(t *testing.T) {
 func TestUnsupportedEntities(t *testing.T) {
 	f := startFake(t, wazapintest.Options{})
 	caps := f.conn.Capabilities()
-	if !caps.ResolveByIdentifier || caps.Supports(crmhub.SyncDeals) || caps.Supports(crmhub.SyncUsers) || !caps.Supports(crmhub.SyncContacts) {
+	if !caps.ResolveByIdentifier || connectors.Supports(f.conn, crmhub.SyncDeals) || connectors.Supports(f.conn, crmhub.SyncUsers) ||
+		!connectors.Supports(f.conn, crmhub.SyncContacts) {
 		t.Errorf("capabilities %+v", caps)
 	}
 	if _, err := NewConnector(connectors.Config{}); err == nil {

@@ -29,7 +29,7 @@ func TestConformance(t *testing.T) {
 // fake is a wazzuptest server seen in domain terms, for connectortest.
 type fake struct {
 	s    *wazzuptest.Server
-	conn connectors.Connector
+	conn *Connector
 }
 
 // startFake starts a fake with opts and a connector with options.
@@ -40,7 +40,7 @@ func startFake(t *testing.T, opts wazzuptest.Options, options map[string]any) *f
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fake{s: s, conn: conn}
+	return &fake{s: s, conn: conn.(*Connector)}
 }
 
 func (f *fake) Connector() connectors.Connector { return f.conn }
