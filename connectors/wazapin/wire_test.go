@@ -1,7 +1,6 @@
 package wazapin
 
 import (
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -81,9 +80,7 @@ func TestGoldenResolveErrors(t *testing.T) {
 		}
 		wantJSONEqual(t, tt.golden, rec.Body.Bytes(), readTestdata(t, tt.golden))
 
-		c := &Client{now: nil}
-		resp := &http.Response{StatusCode: rec.Code, Header: rec.Header()}
-		err := c.statusError("POST /v1/contacts/resolve", resp, rec.Body.Bytes())
+		_, _, err := errorBody(rec.Code, rec.Body.Bytes()) // neither is a status connectors.StatusError takes
 		if tt.status == 404 && !IsNotFound(err) || tt.status == 409 && !IsConflict(err) {
 			t.Errorf("%s: %v, want the %d RequestError", tt.golden, err, tt.status)
 		}

@@ -3,6 +3,7 @@ package wazelo
 import (
 	"context"
 	"fmt"
+	"github.com/crmhub/crmhub/connectors/internal/httpclient"
 	"net/http"
 )
 
@@ -59,9 +60,9 @@ type SentMessage struct {
 // *ValidationError) carrying the remote's code.
 func (c *Client) SendMessage(ctx context.Context, m SendMessageRequest, idempotencyKey string) (SentMessage, error) {
 	var out SentMessage
-	r := request{method: "POST", path: "/messages", in: m, out: &out}
+	r := httpclient.Request{Method: "POST", Path: "/messages", In: m, Out: &out}
 	if idempotencyKey != "" {
-		r.header = http.Header{"Idempotency-Key": {idempotencyKey}}
+		r.Header = http.Header{"Idempotency-Key": {idempotencyKey}}
 	}
 	if _, err := c.do(ctx, r); err != nil {
 		return SentMessage{}, err

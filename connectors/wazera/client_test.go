@@ -74,7 +74,7 @@ func TestErrorsMapToTheTypedErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := wazeratest.NewServer(t, wazeratest.Options{})
-			c := New(Config{BaseURL: s.URL, APIKey: s.APIKey(), HTTPClient: s.Client(), Limiter: unlimited(), Now: clock.Now})
+			c := New(Config{HTTPConfig: HTTPConfig{BaseURL: s.URL, APIKey: s.APIKey(), HTTPClient: s.Client(), Now: clock.Now}, Limiter: unlimited()})
 			s.InjectNext(tt.fault)
 			_, err := c.ListContacts(t.Context(), ListOptions{})
 			tt.check(t, err)
@@ -115,7 +115,7 @@ func TestTransportFailuresAreTransient(t *testing.T) {
 	t.Run("refused", func(t *testing.T) {
 		s := httptest.NewServer(http.NotFoundHandler())
 		s.Close()
-		c := New(Config{BaseURL: s.URL, APIKey: "k", Limiter: unlimited()})
+		c := New(Config{HTTPConfig: HTTPConfig{BaseURL: s.URL, APIKey: "k"}, Limiter: unlimited()})
 		_, err := c.ListContacts(t.Context(), ListOptions{})
 		if te := errorAs[*connectors.TransientError](t, err); te.Status != 0 {
 			t.Errorf("status %d, want 0 (no answer)", te.Status)
@@ -123,7 +123,7 @@ func TestTransportFailuresAreTransient(t *testing.T) {
 	})
 	t.Run("timeout", func(t *testing.T) {
 		s := wazeratest.NewServer(t, wazeratest.Options{Latency: time.Second})
-		c := New(Config{BaseURL: s.URL, APIKey: s.APIKey(), Timeout: 20 * time.Millisecond, Limiter: unlimited()})
+		c := New(Config{HTTPConfig: HTTPConfig{BaseURL: s.URL, APIKey: s.APIKey(), Timeout: 20 * time.Millisecond}, Limiter: unlimited()})
 		_, err := c.ListContacts(t.Context(), ListOptions{})
 		errorAs[*connectors.TransientError](t, err)
 	})
@@ -133,7 +133,7 @@ func TestBearerKeyAndBaseURL(t *testing.T) {
 	s := wazeratest.NewServer(t, wazeratest.Options{APIKey: "k-123"})
 	// A base URL that already names /api/v1 works too.
 	for _, base := range []string{s.URL, s.URL + "/", s.URL + "/api/v1"} {
-		c := New(Config{BaseURL: base, APIKey: "k-123", HTTPClient: s.Client(), Limiter: unlimited()})
+		c := New(Config{HTTPConfig: HTTPConfig{BaseURL: base, APIKey: "k-123", HTTPClient: s.Client()}, Limiter: unlimited()})
 		if _, err := c.ListContacts(t.Context(), ListOptions{}); err != nil {
 			t.Fatalf("base %s: %v", base, err)
 		}
@@ -143,7 +143,7 @@ func TestBearerKeyAndBaseURL(t *testing.T) {
 			t.Errorf("request %s with Authorization %q", r.Path, r.Authorization)
 		}
 	}
-	c := New(Config{BaseURL: s.URL, APIKey: "wrong", HTTPClient: s.Client(), Limiter: unlimited()})
+	c := New(Config{HTTPConfig: HTTPConfig{BaseURL: s.URL, APIKey: "wrong", HTTPClient: s.Client()}, Limiter: unlimited()})
 	_, err := c.ListContacts(t.Context(), ListOptions{})
 	errorAs[*connectors.AuthError](t, err)
 }
@@ -248,7 +248,7 @@ func TestPlans(t *testing.T) {
 func paced(t *testing.T, plan Plan, limiter bool, n int) (*fakeClock, *wazeratest.Server, error) {
 	clock := newFakeClock()
 	s := wazeratest.NewServer(t, wazeratest.Options{Plan: string(plan), Now: clock.Now})
-	cfg := Config{BaseURL: s.URL, APIKey: s.APIKey(), HTTPClient: s.Client(), Plan: plan, Now: clock.Now, Sleep: clock.Sleep}
+	cfg := Config{HTTPConfig: HTTPConfig{BaseURL: s.URL, APIKey: s.APIKey(), HTTPClient: s.Client(), Now: clock.Now}, Plan: plan, Sleep: clock.Sleep}
 	if !limiter {
 		cfg.Limiter = unlimited()
 	}
@@ -308,7 +308,7 @@ func TestFakeEnforcesThePlan(t *testing.T) {
 
 func TestPaceStopsWithTheContext(t *testing.T) {
 	s := wazeratest.NewServer(t, wazeratest.Options{})
-	c := New(Config{BaseURL: s.URL, APIKey: s.APIKey(), HTTPClient: s.Client(), Limiter: NewLimiter(60)})
+	c := New(Config{HTTPConfig: HTTPConfig{BaseURL: s.URL, APIKey: s.APIKey(), HTTPClient: s.Client()}, Limiter: NewLimiter(60)})
 	ctx, cancel := context.WithCancel(t.Context())
 	if _, err := c.ListContacts(ctx, ListOptions{}); err != nil { // the burst of 1
 		t.Fatal(err)

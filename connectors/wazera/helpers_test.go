@@ -60,7 +60,7 @@ func unlimited() *rate.Limiter { return rate.NewLimiter(rate.Inf, 0) }
 func newClient(t *testing.T, opts wazeratest.Options) (*Client, *wazeratest.Server) {
 	t.Helper()
 	s := wazeratest.NewServer(t, opts)
-	return New(Config{BaseURL: s.URL, APIKey: s.APIKey(), HTTPClient: s.Client(), Limiter: unlimited()}), s
+	return New(Config{HTTPConfig: HTTPConfig{BaseURL: s.URL, APIKey: s.APIKey(), HTTPClient: s.Client()}, Limiter: unlimited()}), s
 }
 
 // newTestConnector starts a fake with opts and a connector on it with

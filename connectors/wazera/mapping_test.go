@@ -34,7 +34,7 @@ func TestCreateExampleRoundTrips(t *testing.T) {
 }
 
 func TestErrorExampleDecodes(t *testing.T) {
-	var eb errorBody
+	var eb errorEnvelope
 	if err := json.Unmarshal(readTestdata(t, "error_response.json"), &eb); err != nil {
 		t.Fatal(err)
 	}
