@@ -14,19 +14,8 @@ import (
 	"github.com/crmhub/crmhub/connectors/internal/httpclient"
 )
 
-const (
-	// DefaultBaseURL is the API host the document's examples use.
-	DefaultBaseURL = "https://api.wazapin.id"
-
-	// PageSize is how many contacts one list request asks for.
-	PageSize = 100
-
-	// DefaultMaxResponseBytes bounds how much of a response body is read.
-	DefaultMaxResponseBytes = httpclient.DefaultMaxResponseBytes
-
-	// DefaultTimeout bounds a whole request when Config.HTTPClient is nil.
-	DefaultTimeout = httpclient.DefaultTimeout
-)
+// DefaultBaseURL is the API host the document's examples use.
+const DefaultBaseURL = "https://api.wazapin.id"
 
 // Config says where and how the Client talks to Wazapin: BaseURL is the
 // API root without the /v1 path (DefaultBaseURL when empty), APIKey is
@@ -41,10 +30,11 @@ type Client struct {
 }
 
 // New returns a Client for cfg, filling the defaults Config documents.
-func New(cfg Config) *Client {
-	return &Client{http: httpclient.New(cfg, httpclient.Remote{Name: "wazapin", DefaultBaseURL: DefaultBaseURL,
-		SetHeaders: setHeaders, ErrorBody: errorBody, Decode: decodeAnswer})}
-}
+func New(cfg Config) *Client { return &Client{http: httpclient.New(cfg, api)} }
+
+// api describes the Wazapin API to the shared HTTP client.
+var api = httpclient.Remote{Name: "wazapin", DefaultBaseURL: DefaultBaseURL,
+	SetHeaders: setHeaders, NewErrorBody: func() httpclient.ErrorBody { return new(remoteError) }, Decode: decodeAnswer}
 
 // setHeaders sends the key as X-Api-Key, and the Content-Type the
 // document requires on every request.
@@ -94,13 +84,13 @@ type remoteError struct {
 	Fields []string `json:"fields"`
 }
 
-// errorBody reads the documented error body. Other 4xx answers are
-// *RequestError, which carries Fields beside a connectors.RequestError.
-func errorBody(status int, raw []byte) (code, msg string, err error) {
-	var re remoteError
-	_ = json.Unmarshal(raw, &re) // a body of another shape leaves re empty
-	msg = connectors.BodyMessage(re.Error, raw, status)
-	return re.Code, msg, &RequestError{RequestError: connectors.RequestError{Status: status, Code: re.Code, Message: msg}, Fields: re.Fields}
+// Parts returns the body's code and its "error" text.
+func (re *remoteError) Parts() (string, string) { return re.Code, re.Error }
+
+// Err is a *RequestError, which carries Fields beside a
+// connectors.RequestError.
+func (re *remoteError) Err(status int, msg string) error {
+	return &RequestError{RequestError: connectors.RequestError{Status: status, Code: re.Code, Message: msg}, Fields: re.Fields}
 }
 
 // errEmptyID is returned, without sending anything, for an empty path id,

@@ -5,11 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/crmhub/crmhub/connectors/internal/httpclient"
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/crmhub/crmhub/connectors/internal/httpclient"
 )
+
+// PageSize is how many contacts one list request asks for.
+const PageSize = 100
 
 // Contact is a contact as the API answers it.
 type Contact struct {

@@ -1,6 +1,7 @@
 package wazapin
 
 import (
+	"encoding/json"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -80,7 +81,11 @@ func TestGoldenResolveErrors(t *testing.T) {
 		}
 		wantJSONEqual(t, tt.golden, rec.Body.Bytes(), readTestdata(t, tt.golden))
 
-		_, _, err := errorBody(rec.Code, rec.Body.Bytes()) // neither is a status connectors.StatusError takes
+		var re remoteError
+		if err := json.Unmarshal(rec.Body.Bytes(), &re); err != nil {
+			t.Fatal(err)
+		}
+		err := re.Err(rec.Code, re.Error) // neither status is one connectors.StatusError takes
 		if tt.status == 404 && !IsNotFound(err) || tt.status == 409 && !IsConflict(err) {
 			t.Errorf("%s: %v, want the %d RequestError", tt.golden, err, tt.status)
 		}

@@ -10,19 +10,8 @@ import (
 	"github.com/crmhub/crmhub/connectors/internal/httpclient"
 )
 
-const (
-	// DefaultBaseURL is the documented API root, version included.
-	DefaultBaseURL = "https://api.wazelo.in/v1"
-
-	// MaxPageSize is the largest limit the client asks a list for.
-	MaxPageSize = 100
-
-	// DefaultMaxResponseBytes bounds how much of a response body is read.
-	DefaultMaxResponseBytes = httpclient.DefaultMaxResponseBytes
-
-	// DefaultTimeout bounds a whole request when Config.HTTPClient is nil.
-	DefaultTimeout = httpclient.DefaultTimeout
-)
+// DefaultBaseURL is the documented API root, version included.
+const DefaultBaseURL = "https://api.wazelo.in/v1"
 
 // Config says where and how the Client talks to Wazelo: BaseURL is the API
 // root including the version path ("/v1"; DefaultBaseURL when empty),
@@ -37,10 +26,7 @@ type Client struct {
 }
 
 // New returns a Client for cfg, filling the defaults Config documents.
-func New(cfg Config) *Client {
-	return &Client{http: httpclient.New(cfg, httpclient.Remote{Name: "wazelo", DefaultBaseURL: DefaultBaseURL,
-		SetHeaders: httpclient.Bearer, ErrorBody: errorBody, Decode: decodeEnvelope})}
-}
+func New(cfg Config) *Client { return &Client{http: httpclient.New(cfg, api)} }
 
 // Meta is the pagination block of a list answer.
 type Meta struct {
@@ -56,6 +42,10 @@ type envelope struct {
 	Data    json.RawMessage `json:"data"`
 	Meta    *Meta           `json:"meta"`
 }
+
+// api describes the Wazelo API to the shared HTTP client.
+var api = httpclient.Remote{Name: "wazelo", DefaultBaseURL: DefaultBaseURL,
+	SetHeaders: httpclient.Bearer, NewErrorBody: func() httpclient.ErrorBody { return new(errorEnvelope) }, Decode: decodeEnvelope}
 
 // answer is where do has the envelope decoded: its data into data (nil
 // to ignore it), its meta into meta.
@@ -122,24 +112,23 @@ type errorEnvelope struct {
 	Errors []FieldError `json:"errors"`
 }
 
-// errorBody reads the documented error body: the error of a status other
-// than 429, 401/403 and 5xx is a RequestError, with the table's code when
-// the body gives none, or a *ValidationError for a 422 naming fields.
-func errorBody(status int, raw []byte) (code, msg string, err error) {
-	var eb errorEnvelope
-	_ = json.Unmarshal(raw, &eb) // a body of another shape leaves it empty
+// Parts returns the error object's code and message.
+func (eb *errorEnvelope) Parts() (string, string) { return eb.Error.Code, eb.Error.Message }
+
+// Err is a RequestError, with the table's code when the body gives none,
+// or a *ValidationError for a 422 naming fields.
+func (eb *errorEnvelope) Err(status int, msg string) error {
 	re := eb.Error
 	if len(re.Errors) == 0 {
 		re.Errors = eb.Errors
 	}
-	msg = connectors.BodyMessage(re.Message, raw, status)
-	code = re.Code
+	code := re.Code
 	if code == "" {
 		code = codeForStatus(status)
 	}
 	rerr := &connectors.RequestError{Status: status, Code: code, Message: msg}
 	if len(re.Errors) > 0 {
-		return re.Code, msg, &ValidationError{RequestError: rerr, Fields: re.Errors}
+		return &ValidationError{RequestError: rerr, Fields: re.Errors}
 	}
-	return re.Code, msg, rerr
+	return rerr
 }

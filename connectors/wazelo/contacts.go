@@ -3,11 +3,15 @@ package wazelo
 import (
 	"context"
 	"fmt"
-	"github.com/crmhub/crmhub/connectors/internal/httpclient"
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/crmhub/crmhub/connectors/internal/httpclient"
 )
+
+// MaxPageSize is the largest limit the client asks a list for.
+const MaxPageSize = 100
 
 // Contact is a Wazelo contact as the API carries it. The document names
 // the resource but not its fields; these are the reading doc.go states.

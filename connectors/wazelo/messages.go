@@ -3,8 +3,9 @@ package wazelo
 import (
 	"context"
 	"fmt"
-	"github.com/crmhub/crmhub/connectors/internal/httpclient"
 	"net/http"
+
+	"github.com/crmhub/crmhub/connectors/internal/httpclient"
 )
 
 // Message types the messages endpoint and the webhooks carry.

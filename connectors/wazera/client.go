@@ -15,16 +15,8 @@ import (
 	"github.com/crmhub/crmhub/connectors/internal/httpclient"
 )
 
-const (
-	// DefaultMaxResponseBytes bounds how much of a response body is read.
-	DefaultMaxResponseBytes = httpclient.DefaultMaxResponseBytes
-
-	// DefaultTimeout bounds a whole request when Config.HTTPClient is nil.
-	DefaultTimeout = httpclient.DefaultTimeout
-
-	// apiPrefix is the path of the API under the base URL.
-	apiPrefix = "/api/v1"
-)
+// apiPrefix is the path of the API under the base URL.
+const apiPrefix = "/api/v1"
 
 // Plan is a Wazera subscription plan; it decides the rate limit.
 type Plan string
@@ -114,7 +106,7 @@ func New(cfg Config) *Client {
 	hc := cfg.HTTPConfig
 	hc.Now = c.now
 	c.http = httpclient.New(hc, httpclient.Remote{Name: "wazera", Prefix: apiPrefix, SetHeaders: httpclient.Bearer,
-		ErrorBody: errorBody, Pace: c.pace})
+		NewErrorBody: func() httpclient.ErrorBody { return new(errorEnvelope) }, Pace: c.pace})
 	return c
 }
 
@@ -177,16 +169,14 @@ type errorEnvelope struct {
 	} `json:"error"`
 }
 
-// errorBody reads the documented error response. A 4xx other than 401,
-// 403 and 429 is a *RemoteError, which is a *connectors.RequestError
-// carrying the body's details too.
-func errorBody(status int, raw []byte) (code, msg string, err error) {
-	var eb errorEnvelope
-	_ = json.Unmarshal(raw, &eb) // a body of another shape leaves eb empty
-	code = eb.Error.Code
-	msg = connectors.BodyMessage(eb.Error.Message, raw, status)
-	return code, msg, &RemoteError{
-		RequestError: &connectors.RequestError{Status: status, Code: code, Message: msg},
+// Parts returns the error's code and message.
+func (eb *errorEnvelope) Parts() (string, string) { return eb.Error.Code, eb.Error.Message }
+
+// Err is a *RemoteError, which is a *connectors.RequestError carrying the
+// body's details too.
+func (eb *errorEnvelope) Err(status int, msg string) error {
+	return &RemoteError{
+		RequestError: &connectors.RequestError{Status: status, Code: eb.Error.Code, Message: msg},
 		Fields:       detailFields(eb.Error.Details),
 	}
 }

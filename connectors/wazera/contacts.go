@@ -5,9 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/crmhub/crmhub/connectors/internal/httpclient"
 	"net/url"
 	"strconv"
+
+	"github.com/crmhub/crmhub/connectors/internal/httpclient"
 )
 
 // MaxPerPage is the largest per_page the client asks for. The document

@@ -26,12 +26,6 @@ const (
 	// MaxReplaceUsers bounds ReplaceUsers, which cannot be split into
 	// batches because each PUT replaces the whole list.
 	MaxReplaceUsers = 1000
-
-	// DefaultMaxResponseBytes bounds how much of a response body is read.
-	DefaultMaxResponseBytes = httpclient.DefaultMaxResponseBytes
-
-	// DefaultTimeout bounds a whole request when Config.HTTPClient is nil.
-	DefaultTimeout = httpclient.DefaultTimeout
 )
 
 // ErrBatchTooLarge is wrapped by the error a write method returns, without
@@ -50,10 +44,7 @@ type Client struct {
 }
 
 // New returns a Client for cfg, filling the defaults Config documents.
-func New(cfg Config) *Client {
-	return &Client{http: httpclient.New(cfg, httpclient.Remote{Name: "wazzup", DefaultBaseURL: DefaultBaseURL,
-		SetHeaders: setHeaders, ErrorBody: errorBody})}
-}
+func New(cfg Config) *Client { return &Client{http: httpclient.New(cfg, api)} }
 
 // ID is an identifier the documentation types as "String or number". It
 // decodes from either JSON form, keeping a number's literal text, and is
@@ -71,6 +62,10 @@ func (id *ID) UnmarshalJSON(b []byte) error {
 
 // String returns the id as text.
 func (id ID) String() string { return string(id) }
+
+// api describes the Wazzup API to the shared HTTP client.
+var api = httpclient.Remote{Name: "wazzup", DefaultBaseURL: DefaultBaseURL,
+	SetHeaders: setHeaders, NewErrorBody: func() httpclient.ErrorBody { return new(remoteError) }}
 
 // setHeaders sends the key with the scheme each document shows: Bearer
 // for v3, Basic for v2.
@@ -96,17 +91,16 @@ type invalidItem struct {
 	Fields []string `json:"fields"`
 }
 
-// errorBody reads the documented error body; a body of another shape
-// yields the error its status calls for. A per-index "data" array makes
-// the error a *BatchError.
-func errorBody(status int, raw []byte) (code, msg string, err error) {
-	var re remoteError
-	_ = json.Unmarshal(raw, &re) // a body of another shape leaves re empty
-	msg = connectors.BodyMessage(re.Description, raw, status)
-	if items := batchItems(re); items != nil {
-		return re.Error, msg, &BatchError{Status: status, Code: re.Error, Description: re.Description, Items: items}
+// Parts returns the body's code and description.
+func (re *remoteError) Parts() (string, string) { return re.Error, re.Description }
+
+// Err is a *BatchError when the body has a per-index "data" array, else a
+// *connectors.RequestError.
+func (re *remoteError) Err(status int, msg string) error {
+	if items := batchItems(*re); items != nil {
+		return &BatchError{Status: status, Code: re.Error, Description: re.Description, Items: items}
 	}
-	return re.Error, msg, &connectors.RequestError{Status: status, Code: re.Error, Message: msg}
+	return &connectors.RequestError{Status: status, Code: re.Error, Message: msg}
 }
 
 // batchItems returns one ItemError per entry of a per-index "data" array,

@@ -4,10 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/crmhub/crmhub/connectors/internal/httpclient"
 	"iter"
 	"net/url"
 	"strconv"
+
+	"github.com/crmhub/crmhub/connectors/internal/httpclient"
 )
 
 // Chat types the documents list for contactData.chatType, send_message

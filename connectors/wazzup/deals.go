@@ -3,10 +3,11 @@ package wazzup
 import (
 	"context"
 	"fmt"
-	"github.com/crmhub/crmhub/connectors/internal/httpclient"
 	"iter"
 	"net/url"
 	"strconv"
+
+	"github.com/crmhub/crmhub/connectors/internal/httpclient"
 )
 
 // Sort fields and directions GET /v2/deals accepts.

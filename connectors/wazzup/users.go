@@ -2,6 +2,7 @@ package wazzup
 
 import (
 	"context"
+
 	"github.com/crmhub/crmhub/connectors/internal/httpclient"
 )
 

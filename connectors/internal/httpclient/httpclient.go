@@ -69,12 +69,10 @@ type Remote struct {
 	// after the Accept, Content-Type (when there is a body) and
 	// User-Agent headers are set. Required.
 	SetHeaders func(h http.Header, path, apiKey string)
-	// ErrorBody reads the body of an answer whose status is not 2xx. It
-	// returns the remote's code and message, which connectors.StatusError
-	// turns into a RateLimitError, AuthError or TransientError, and the
-	// error for any other status (a *connectors.RequestError, or a type
-	// that wraps one). Required.
-	ErrorBody func(status int, raw []byte) (code, msg string, err error)
+	// NewErrorBody returns an empty value of the CRM's error body, which
+	// the body of an answer whose status is not 2xx is decoded into.
+	// Required.
+	NewErrorBody func() ErrorBody
 	// Decode, when set, reads every 2xx body into a request's Out (nil
 	// included), after the size check; its errors are returned as they
 	// are. When nil, the body is decoded as JSON into Out, or left unread,
@@ -83,6 +81,19 @@ type Remote struct {
 	// Pace, when set, runs before each request is sent, once it is built;
 	// its error is returned as it is and nothing is sent.
 	Pace func(ctx context.Context) error
+}
+
+// ErrorBody is an error answer's body as a CRM documents it. The body is
+// decoded into it leniently: one of another shape leaves it empty.
+type ErrorBody interface {
+	// Parts returns the remote's code and message; "" for those the body
+	// lacks.
+	Parts() (code, message string)
+	// Err returns the error of an answer whose status connectors.StatusError
+	// leaves (not 429, 401, 403 or 5xx): a *connectors.RequestError, or a
+	// type that wraps one. msg is the answer's message: the body's, else
+	// the raw body, else the status text.
+	Err(status int, msg string) error
 }
 
 // Client sends the requests of one connector. It never retries. It is
@@ -140,7 +151,7 @@ type Request struct {
 // Do sends r and turns the answer into either a decoded body or one of the
 // typed errors of package connectors: a TransientError when no answer
 // arrives or it cannot be read, and what connectors.StatusError and the
-// Remote's ErrorBody make of a status other than 2xx.
+// Remote's ErrorBody makes of a status other than 2xx.
 func (c *Client) Do(ctx context.Context, r Request) error {
 	name := c.remote.Name
 	what := r.Method + " " + c.remote.Prefix + r.Path
@@ -217,11 +228,14 @@ func (c *Client) setHeaders(req *http.Request, r Request) {
 // statusError maps a non-2xx answer to the error type the sync engine
 // branches on.
 func (c *Client) statusError(what string, resp *http.Response, raw []byte) error {
-	code, msg, other := c.remote.ErrorBody(resp.StatusCode, raw)
+	body := c.remote.NewErrorBody()
+	_ = json.Unmarshal(raw, body) // a body of another shape leaves it empty
+	code, msg := body.Parts()
+	msg = connectors.BodyMessage(msg, raw, resp.StatusCode)
 	if err := connectors.StatusError(c.remote.Name, what, resp, code, msg, c.now); err != nil {
 		return err
 	}
-	return other
+	return body.Err(resp.StatusCode, msg)
 }
 
 // Bearer is a Remote.SetHeaders for a CRM that takes the key as a Bearer

@@ -2,7 +2,6 @@ package httpclient
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -35,14 +34,18 @@ func serve(t *testing.T, s *seen, status int, body string) *httptest.Server {
 	return srv
 }
 
-// testRemote is a Remote whose error body is {"code", "message"}.
+// testError is an error body {"code", "message"}.
+type testError struct{ Code, Message string }
+
+func (e *testError) Parts() (string, string) { return e.Code, e.Message }
+
+func (e *testError) Err(status int, msg string) error {
+	return &connectors.RequestError{Status: status, Code: e.Code, Message: msg}
+}
+
+// testRemote is a Remote of testError bodies.
 func testRemote() Remote {
-	return Remote{Name: "crm", SetHeaders: Bearer, ErrorBody: func(status int, raw []byte) (string, string, error) {
-		var b struct{ Code, Message string }
-		_ = json.Unmarshal(raw, &b)
-		msg := connectors.BodyMessage(b.Message, raw, status)
-		return b.Code, msg, &connectors.RequestError{Status: status, Code: b.Code, Message: msg}
-	}}
+	return Remote{Name: "crm", SetHeaders: Bearer, NewErrorBody: func() ErrorBody { return new(testError) }}
 }
 
 func TestDoSendsAndDecodes(t *testing.T) {
