@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/crmhub/crmhub/connectors"
+	"github.com/crmhub/crmhub/connectors/connectortest"
 	"github.com/crmhub/crmhub/connectors/wazera/wazeratest"
 )
 
@@ -23,46 +24,46 @@ func TestErrorsMapToTheTypedErrors(t *testing.T) {
 		check func(t *testing.T, err error)
 	}{
 		{"401", wazeratest.Fault{Status: 401}, func(t *testing.T, err error) {
-			ae := errorAs[*connectors.AuthError](t, err)
+			ae := connectortest.ErrorAs[*connectors.AuthError](t, err)
 			if ae.Status != 401 || !strings.Contains(ae.Message, "UNAUTHORIZED") {
 				t.Errorf("got %+v, want 401 naming UNAUTHORIZED", ae)
 			}
 		}},
 		{"403", wazeratest.Fault{Status: 403, Code: "FORBIDDEN", Message: "Key revoked."}, func(t *testing.T, err error) {
-			ae := errorAs[*connectors.AuthError](t, err)
+			ae := connectortest.ErrorAs[*connectors.AuthError](t, err)
 			if ae.Status != 403 || ae.Message != "FORBIDDEN: Key revoked." {
 				t.Errorf("got %+v", ae)
 			}
 		}},
 		{"429 seconds", wazeratest.Fault{Status: 429, RetryAfter: "7"}, func(t *testing.T, err error) {
-			if rl := errorAs[*connectors.RateLimitError](t, err); rl.RetryAfter != 7*time.Second {
+			if rl := connectortest.ErrorAs[*connectors.RateLimitError](t, err); rl.RetryAfter != 7*time.Second {
 				t.Errorf("RetryAfter %s, want 7s", rl.RetryAfter)
 			}
 		}},
 		{"429 date", wazeratest.Fault{Status: 429, RetryAfter: clock.Now().Add(90 * time.Second).Format(http.TimeFormat)},
 			func(t *testing.T, err error) {
-				if rl := errorAs[*connectors.RateLimitError](t, err); rl.RetryAfter != 90*time.Second {
+				if rl := connectortest.ErrorAs[*connectors.RateLimitError](t, err); rl.RetryAfter != 90*time.Second {
 					t.Errorf("RetryAfter %s, want 90s", rl.RetryAfter)
 				}
 			}},
 		{"429 no header", wazeratest.Fault{Status: 429}, func(t *testing.T, err error) {
-			if rl := errorAs[*connectors.RateLimitError](t, err); rl.RetryAfter != 0 {
+			if rl := connectortest.ErrorAs[*connectors.RateLimitError](t, err); rl.RetryAfter != 0 {
 				t.Errorf("RetryAfter %s, want 0 (engine backs off)", rl.RetryAfter)
 			}
 		}},
 		{"500", wazeratest.Fault{Status: 500}, func(t *testing.T, err error) {
-			te := errorAs[*connectors.TransientError](t, err)
+			te := connectortest.ErrorAs[*connectors.TransientError](t, err)
 			if te.Status != 500 || !strings.Contains(te.Error(), "SERVER_ERROR") {
 				t.Errorf("got %v", te)
 			}
 		}},
 		{"503", wazeratest.Fault{Status: 503}, func(t *testing.T, err error) {
-			if te := errorAs[*connectors.TransientError](t, err); te.Status != 503 {
+			if te := connectortest.ErrorAs[*connectors.TransientError](t, err); te.Status != 503 {
 				t.Errorf("status %d", te.Status)
 			}
 		}},
 		{"400", wazeratest.Fault{Status: 400}, func(t *testing.T, err error) {
-			re := errorAs[*connectors.RequestError](t, err)
+			re := connectortest.ErrorAs[*connectors.RequestError](t, err)
 			if re.Status != 400 || re.Code != CodeBadRequest || re.Message == "" {
 				t.Errorf("got %+v", re)
 			}
@@ -85,13 +86,13 @@ func TestErrorsMapToTheTypedErrors(t *testing.T) {
 func TestValidationErrorCarriesTheDocumentedBody(t *testing.T) {
 	c, _ := newClient(t, wazeratest.Options{})
 	_, err := c.CreateContact(t.Context(), Contact{Name: ptr("John Doe"), Email: ptr("not-an-email")})
-	re := errorAs[*RemoteError](t, err)
+	re := connectortest.ErrorAs[*RemoteError](t, err)
 	if re.Status != 422 || re.Code != CodeValidation || re.Message != "The phone field is required." {
 		t.Errorf("got %+v, want 422 VALIDATION_ERROR with the document's message", re.RequestError)
 	}
-	wantEqual(t, "fields", re.Fields, []string{"email", "phone"})
+	connectortest.WantEqual(t, "fields", re.Fields, []string{"email", "phone"})
 	// The engine sees a RequestError.
-	if rq := errorAs[*connectors.RequestError](t, err); rq.Status != 422 {
+	if rq := connectortest.ErrorAs[*connectors.RequestError](t, err); rq.Status != 422 {
 		t.Errorf("RequestError status %d", rq.Status)
 	}
 	ie := itemError(err, 3, "x").(connectors.ItemError)
@@ -117,7 +118,7 @@ func TestTransportFailuresAreTransient(t *testing.T) {
 		s.Close()
 		c := New(Config{HTTPConfig: HTTPConfig{BaseURL: s.URL, APIKey: "k"}, Limiter: unlimited()})
 		_, err := c.ListContacts(t.Context(), ListOptions{})
-		if te := errorAs[*connectors.TransientError](t, err); te.Status != 0 {
+		if te := connectortest.ErrorAs[*connectors.TransientError](t, err); te.Status != 0 {
 			t.Errorf("status %d, want 0 (no answer)", te.Status)
 		}
 	})
@@ -125,7 +126,7 @@ func TestTransportFailuresAreTransient(t *testing.T) {
 		s := wazeratest.NewServer(t, wazeratest.Options{Latency: time.Second})
 		c := New(Config{HTTPConfig: HTTPConfig{BaseURL: s.URL, APIKey: s.APIKey(), Timeout: 20 * time.Millisecond}, Limiter: unlimited()})
 		_, err := c.ListContacts(t.Context(), ListOptions{})
-		errorAs[*connectors.TransientError](t, err)
+		connectortest.ErrorAs[*connectors.TransientError](t, err)
 	})
 }
 
@@ -145,7 +146,7 @@ func TestBearerKeyAndBaseURL(t *testing.T) {
 	}
 	c := New(Config{HTTPConfig: HTTPConfig{BaseURL: s.URL, APIKey: "wrong", HTTPClient: s.Client()}, Limiter: unlimited()})
 	_, err := c.ListContacts(t.Context(), ListOptions{})
-	errorAs[*connectors.AuthError](t, err)
+	connectortest.ErrorAs[*connectors.AuthError](t, err)
 }
 
 func TestListPages(t *testing.T) {
@@ -181,7 +182,7 @@ func TestListPages(t *testing.T) {
 	}
 	// The fake holds per_page to the assumed limit.
 	_, err := c.ListContacts(t.Context(), ListOptions{PerPage: MaxPerPage + 1})
-	if re := errorAs[*RemoteError](t, err); re.Status != 422 || !slices.Equal(re.Fields, []string{"per_page"}) {
+	if re := connectortest.ErrorAs[*RemoteError](t, err); re.Status != 422 || !slices.Equal(re.Fields, []string{"per_page"}) {
 		t.Errorf("per_page %d: %+v", MaxPerPage+1, re)
 	}
 }
@@ -297,7 +298,7 @@ func TestLimiterKeepsUnderThePlan(t *testing.T) {
 // the limiter the fake refuses request limit+1.
 func TestFakeEnforcesThePlan(t *testing.T) {
 	_, s, err := paced(t, PlanStarter, false, 150)
-	rl := errorAs[*connectors.RateLimitError](t, err)
+	rl := connectortest.ErrorAs[*connectors.RateLimitError](t, err)
 	if rl.RetryAfter != time.Minute {
 		t.Errorf("RetryAfter %s, want 60s (no time passed)", rl.RetryAfter)
 	}
