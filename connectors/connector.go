@@ -5,41 +5,22 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/crmhub/crmhub"
 )
 
-// Kind names an external CRM a connector speaks to.
-type Kind = crmhub.ConnectorKind
-
-// Known kinds.
-const (
-	KindWazzup  = crmhub.ConnectorWazzup
-	KindWazapin = crmhub.ConnectorWazapin
-	KindWazelo  = crmhub.ConnectorWazelo
-	KindWazera  = crmhub.ConnectorWazera
-)
-
-// Entity is a kind of record a connection syncs.
-type Entity = crmhub.SyncEntity
-
-// Entities.
-const (
-	Contacts = crmhub.SyncContacts
-	Deals    = crmhub.SyncDeals
-	Users    = crmhub.SyncUsers
-)
-
-// ErrUnsupported is returned by a connector for an entity or operation its
-// remote does not offer.
+// ErrUnsupported is returned by a method of an optional interface when
+// the remote turns out not to offer the operation after all (an account
+// without notes, say): the engine then leaves that part out quietly. An
+// entity the remote does not have at all is not an error: the connector
+// does not implement its interface.
 var ErrUnsupported = errors.New("connectors: not supported by this CRM")
 
-// Capabilities tell the sync engine how to talk to a connector.
+// Capabilities tell the sync engine how to talk to a connector. Which
+// entities it syncs is not among them: that is which interfaces it
+// implements (see Supports).
 type Capabilities struct {
-	// Entities the connector can sync.
-	Entities []Entity
 	// MaxBatch is the most records one upsert or delete request may carry.
 	MaxBatch int
 	// ResolveByIdentifier says the remote can find a contact by its
@@ -47,9 +28,6 @@ type Capabilities struct {
 	// know the remote id.
 	ResolveByIdentifier bool
 }
-
-// Supports reports whether the connector syncs e.
-func (c Capabilities) Supports(e Entity) bool { return slices.Contains(c.Entities, e) }
 
 // RemoteContact is a contact as an external CRM holds it, in domain terms.
 type RemoteContact struct {
@@ -122,6 +100,12 @@ type UpsertResult struct {
 // written (the engine links the hub record by that id, so a remote that
 // assigns its own ids on create needs no workaround), or an ItemError
 // when the remote rejected it.
+//
+// Every connector syncs contacts. A remote that also keeps deals or users
+// is a DealSyncer or a UserSyncer too, and the engine finds out by
+// asserting those interfaces (see Supports); the other optional
+// interfaces (ConsentSyncer, NoteSyncer, WebhookParser, MessageSender)
+// work the same way.
 type Connector interface {
 	Capabilities() Capabilities
 
@@ -134,13 +118,37 @@ type Connector interface {
 	// DeleteContacts deletes records by external id and returns those the
 	// remote did not have.
 	DeleteContacts(ctx context.Context, externalIDs []string) ([]string, error)
+}
 
+// DealSyncer is optional: a Connector whose remote keeps deals implements
+// it, with the contract of the contact methods of Connector.
+type DealSyncer interface {
 	ListDeals(ctx context.Context, cursor string) (Page[RemoteDeal], error)
 	UpsertDeals(ctx context.Context, items []RemoteDeal) ([]UpsertResult, error)
 	DeleteDeals(ctx context.Context, externalIDs []string) ([]string, error)
+}
 
+// UserSyncer is optional: a Connector whose remote keeps users (agents)
+// implements it, with the contract of the contact methods of Connector.
+type UserSyncer interface {
 	ListUsers(ctx context.Context, cursor string) (Page[RemoteUser], error)
 	UpsertUsers(ctx context.Context, items []RemoteUser) ([]UpsertResult, error)
+}
+
+// Supports reports whether c syncs e: contacts always, deals when c is a
+// DealSyncer, users when it is a UserSyncer.
+func Supports(c Connector, e crmhub.SyncEntity) bool {
+	switch e {
+	case crmhub.SyncContacts:
+		return true
+	case crmhub.SyncDeals:
+		_, ok := c.(DealSyncer)
+		return ok
+	case crmhub.SyncUsers:
+		_, ok := c.(UserSyncer)
+		return ok
+	}
+	return false
 }
 
 // Config is what a connection stores to reach its remote.
@@ -159,10 +167,10 @@ type Factory func(Config) (Connector, error)
 
 // Registry maps kinds to factories. It is built explicitly in cmd; no
 // package registers itself.
-type Registry map[Kind]Factory
+type Registry map[crmhub.ConnectorKind]Factory
 
 // New builds the connector of kind k.
-func (r Registry) New(k Kind, cfg Config) (Connector, error) {
+func (r Registry) New(k crmhub.ConnectorKind, cfg Config) (Connector, error) {
 	f, ok := r[k]
 	if !ok {
 		return nil, fmt.Errorf("connectors: no connector for %q", k)

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/connectors"
 	"github.com/crmhub/crmhub/connectors/syncer"
 	"github.com/crmhub/crmhub/connectors/wazapin"
@@ -21,10 +22,10 @@ const connectorTimeout = 30 * time.Second
 // one place: no connector package registers itself.
 func registry() connectors.Registry {
 	return connectors.Registry{
-		connectors.KindWazzup:  wazzup.NewConnector,
-		connectors.KindWazapin: wazapin.NewConnector,
-		connectors.KindWazelo:  wazelo.NewConnector,
-		connectors.KindWazera:  wazera.NewConnector,
+		crmhub.ConnectorWazzup:  wazzup.NewConnector,
+		crmhub.ConnectorWazapin: wazapin.NewConnector,
+		crmhub.ConnectorWazelo:  wazelo.NewConnector,
+		crmhub.ConnectorWazera:  wazera.NewConnector,
 	}
 }
 

@@ -6,7 +6,8 @@
 // the remote afterwards shows the record under exactly that id, which may
 // not be the id sent), batches capped before anything is sent, one bad
 // record failing alone, missing ids on delete, and the typed errors of
-// package connectors for 429, 5xx and a refused key.
+// package connectors for 429, 5xx and a refused key. Deals and users are
+// checked for a connector that is a connectors.DealSyncer or UserSyncer.
 //
 // The suite compares records the way the hub will see them: identifiers
 // are normalized with crmhub.Identifier.Normalize and compared as sets,
@@ -45,7 +46,7 @@ type Harness struct {
 	InvalidContact func(i int) connectors.RemoteContact
 
 	// Deal and User return sample records like Contact; they are needed
-	// when the connector syncs DEALS or USERS.
+	// when the connector is a connectors.DealSyncer or UserSyncer.
 	Deal func(i int) connectors.RemoteDeal
 	User func(i int) connectors.RemoteUser
 }
@@ -79,34 +80,34 @@ func Run(t *testing.T, h Harness) {
 	if h.Start == nil || h.Contact == nil || h.InvalidContact == nil {
 		t.Fatal("connectortest: Harness needs Start, Contact and InvalidContact")
 	}
-	caps := h.Start(t).Connector().Capabilities()
+	conn := h.Start(t).Connector()
+	caps := conn.Capabilities()
 	if caps.MaxBatch <= 0 {
 		t.Fatalf("Capabilities().MaxBatch = %d, want a positive limit", caps.MaxBatch)
 	}
-	if (caps.Supports(connectors.Deals) && h.Deal == nil) || (caps.Supports(connectors.Users) && h.User == nil) {
+	if (connectors.Supports(conn, crmhub.SyncDeals) && h.Deal == nil) || (connectors.Supports(conn, crmhub.SyncUsers) && h.User == nil) {
 		t.Fatal("connectortest: the connector syncs DEALS or USERS: Harness.Deal or Harness.User is missing")
 	}
 	tests := []struct {
 		name   string
-		entity connectors.Entity
+		entity crmhub.SyncEntity
 		run    func(t *testing.T, h Harness, caps connectors.Capabilities)
 	}{
-		{"ListContactsPages", connectors.Contacts, testListContactsPages},
-		{"UpsertContactsRoundTrip", connectors.Contacts, testUpsertContactsRoundTrip},
-		{"UpsertContactsOverBatchRefusedLocally", connectors.Contacts, testOverBatch},
-		{"UpsertContactsOneInvalid", connectors.Contacts, testOneInvalid},
-		{"DeleteContactsMissing", connectors.Contacts, testDeleteContacts},
-		{"RateLimit", connectors.Contacts, testRateLimit},
-		{"ServerError", connectors.Contacts, testServerError},
-		{"BadKey", connectors.Contacts, testBadKey},
-		{"DealsRoundTrip", connectors.Deals, testDealsRoundTrip},
-		{"UsersRoundTrip", connectors.Users, testUsersRoundTrip},
-		{"Unsupported", "", testUnsupported},
+		{"ListContactsPages", crmhub.SyncContacts, testListContactsPages},
+		{"UpsertContactsRoundTrip", crmhub.SyncContacts, testUpsertContactsRoundTrip},
+		{"UpsertContactsOverBatchRefusedLocally", crmhub.SyncContacts, testOverBatch},
+		{"UpsertContactsOneInvalid", crmhub.SyncContacts, testOneInvalid},
+		{"DeleteContactsMissing", crmhub.SyncContacts, testDeleteContacts},
+		{"RateLimit", crmhub.SyncContacts, testRateLimit},
+		{"ServerError", crmhub.SyncContacts, testServerError},
+		{"BadKey", crmhub.SyncContacts, testBadKey},
+		{"DealsRoundTrip", crmhub.SyncDeals, testDealsRoundTrip},
+		{"UsersRoundTrip", crmhub.SyncUsers, testUsersRoundTrip},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if tt.entity != "" && !caps.Supports(tt.entity) {
+			if !connectors.Supports(conn, tt.entity) {
 				t.Skipf("the connector does not sync %s", tt.entity)
 			}
 			tt.run(t, h, caps)
@@ -286,7 +287,7 @@ func testServerError(t *testing.T, h Harness, _ connectors.Capabilities) {
 	}
 }
 
-func testBadKey(t *testing.T, h Harness, caps connectors.Capabilities) {
+func testBadKey(t *testing.T, h Harness, _ connectors.Capabilities) {
 	f := h.Start(t)
 	c := f.BadKey()
 	var ae *connectors.AuthError
@@ -296,15 +297,15 @@ func testBadKey(t *testing.T, h Harness, caps connectors.Capabilities) {
 	if _, err := c.UpsertContacts(t.Context(), samples(0, 1, h.Contact)); !errors.As(err, &ae) {
 		t.Errorf("upsert with a bad key: error %v (%T), want *connectors.AuthError", err, err)
 	}
-	if caps.Supports(connectors.Deals) {
-		if _, err := c.ListDeals(t.Context(), ""); !errors.As(err, &ae) {
+	if deals, ok := c.(connectors.DealSyncer); ok {
+		if _, err := deals.ListDeals(t.Context(), ""); !errors.As(err, &ae) {
 			t.Errorf("list deals with a bad key: error %v (%T), want *connectors.AuthError", err, err)
 		}
 	}
 }
 
 func testDealsRoundTrip(t *testing.T, h Harness, caps connectors.Capabilities) {
-	c := h.Start(t).Connector()
+	c := h.Start(t).Connector().(connectors.DealSyncer)
 	n := min(100, caps.MaxBatch)
 	want := samples(0, n, h.Deal)
 	results, err := c.UpsertDeals(t.Context(), want)
@@ -323,7 +324,7 @@ func testDealsRoundTrip(t *testing.T, h Harness, caps connectors.Capabilities) {
 }
 
 func testUsersRoundTrip(t *testing.T, h Harness, caps connectors.Capabilities) {
-	c := h.Start(t).Connector()
+	c := h.Start(t).Connector().(connectors.UserSyncer)
 	n := min(10, caps.MaxBatch)
 	want := samples(0, n, h.User)
 	results, err := c.UpsertUsers(t.Context(), want)
@@ -332,47 +333,6 @@ func testUsersRoundTrip(t *testing.T, h Harness, caps connectors.Capabilities) {
 	got := listAll(t, c.ListUsers)
 	compareRecords(t, "users", got, want, func(u connectors.RemoteUser) string { return u.ExternalID },
 		func(u connectors.RemoteUser) string { return u.ExternalID + "|" + u.Name })
-}
-
-// testUnsupported checks that the entities the connector does not declare
-// answer ErrUnsupported on every method.
-func testUnsupported(t *testing.T, h Harness, caps connectors.Capabilities) {
-	c := h.Start(t).Connector()
-	ctx := t.Context()
-	calls := map[connectors.Entity][]func() error{
-		connectors.Contacts: {
-			func() error { _, err := c.ListContacts(ctx, ""); return err },
-			func() error { _, err := c.UpsertContacts(ctx, samples(0, 1, h.Contact)); return err },
-			func() error { _, err := c.DeleteContacts(ctx, []string{"x"}); return err },
-		},
-		connectors.Deals: {
-			func() error { _, err := c.ListDeals(ctx, ""); return err },
-			func() error { _, err := c.UpsertDeals(ctx, []connectors.RemoteDeal{{ExternalID: "1"}}); return err },
-			func() error { _, err := c.DeleteDeals(ctx, []string{"1"}); return err },
-		},
-		connectors.Users: {
-			func() error { _, err := c.ListUsers(ctx, ""); return err },
-			func() error {
-				_, err := c.UpsertUsers(ctx, []connectors.RemoteUser{{ExternalID: "1", Name: "x"}})
-				return err
-			},
-		},
-	}
-	checked := 0
-	for _, e := range []connectors.Entity{connectors.Contacts, connectors.Deals, connectors.Users} {
-		if caps.Supports(e) {
-			continue
-		}
-		for i, call := range calls[e] {
-			checked++
-			if err := call(); !errors.Is(err, connectors.ErrUnsupported) {
-				t.Errorf("%s method %d: error %v, want connectors.ErrUnsupported", e, i, err)
-			}
-		}
-	}
-	if checked == 0 {
-		t.Skip("the connector syncs every entity")
-	}
 }
 
 // wantAccepted fails unless the upsert of n records succeeded for each,

@@ -237,7 +237,7 @@ func (r *runner) plan() []step {
 	var out []step
 	if r.conn.Direction.Pulls() {
 		for _, ent := range crmhub.SyncEntities {
-			if !r.conn.Syncs(ent) || !r.caps.Supports(ent) {
+			if !r.conn.Syncs(ent) || !connectors.Supports(r.remote, ent) {
 				continue
 			}
 			out = append(out, step{"pull", ent})

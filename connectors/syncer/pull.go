@@ -11,15 +11,18 @@ import (
 )
 
 // pull pages through the remote's records of one entity from the saved
-// cursor, applies each page and saves the cursor after it.
+// cursor, applies each page and saves the cursor after it. An entity the
+// remote does not sync (plan leaves it out) pulls nothing.
 func (r *runner) pull(entity crmhub.SyncEntity) error {
-	switch entity {
-	case crmhub.SyncUsers:
-		return pullPages(r, entity, r.remote.ListUsers, r.applyUsers)
-	case crmhub.SyncContacts:
+	users, isUsers := r.remote.(connectors.UserSyncer)
+	deals, isDeals := r.remote.(connectors.DealSyncer)
+	switch {
+	case entity == crmhub.SyncUsers && isUsers:
+		return pullPages(r, entity, users.ListUsers, r.applyUsers)
+	case entity == crmhub.SyncContacts:
 		return pullPages(r, entity, r.remote.ListContacts, r.applyContacts)
-	case crmhub.SyncDeals:
-		return pullPages(r, entity, r.remote.ListDeals, r.applyDeals)
+	case entity == crmhub.SyncDeals && isDeals:
+		return pullPages(r, entity, deals.ListDeals, r.applyDeals)
 	}
 	return nil
 }

@@ -110,7 +110,7 @@ func (r *runner) pushRound(events []*crmhub.Event) error {
 		}
 	}
 	for _, ent := range crmhub.SyncEntities {
-		if !r.conn.Syncs(ent) || !r.caps.Supports(ent) {
+		if !r.conn.Syncs(ent) || !connectors.Supports(r.remote, ent) {
 			continue
 		}
 		var err error
@@ -131,7 +131,7 @@ func (r *runner) pushRound(events []*crmhub.Event) error {
 		}
 	}
 	// After the contacts, so that one pushed for the first time is linked.
-	if r.conn.Syncs(crmhub.SyncContacts) && r.caps.Supports(crmhub.SyncContacts) {
+	if r.conn.Syncs(crmhub.SyncContacts) {
 		if err := r.pushConsents(cc); err != nil {
 			return err
 		}
@@ -218,7 +218,8 @@ func pushBatches[T any](r *runner, entity crmhub.SyncEntity, recs []outgoing[T],
 }
 
 func (r *runner) pushUsers(ids []uuid.UUID) error {
-	if len(ids) == 0 {
+	remote, ok := r.remote.(connectors.UserSyncer)
+	if !ok || len(ids) == 0 {
 		return nil
 	}
 	users, err := r.e.Users.UsersByIDs(r.as, ids)
@@ -237,7 +238,7 @@ func (r *runner) pushUsers(ids []uuid.UUID) error {
 		recs = append(recs, outgoing[connectors.RemoteUser]{local: u.ID, ext: u.ExternalID,
 			rec: connectors.RemoteUser{ExternalID: u.ExternalID, Name: u.Name, Email: u.Email}})
 	}
-	_, err = pushBatches(r, crmhub.SyncUsers, recs, links, r.remote.UpsertUsers,
+	_, err = pushBatches(r, crmhub.SyncUsers, recs, links, remote.UpsertUsers,
 		func(u connectors.RemoteUser, id string) connectors.RemoteUser { u.ExternalID = id; return u })
 	return err
 }
@@ -318,7 +319,8 @@ func (r *runner) pushContacts(ids []uuid.UUID) error {
 }
 
 func (r *runner) pushDeals(ids []uuid.UUID) error {
-	if len(ids) == 0 {
+	remote, ok := r.remote.(connectors.DealSyncer)
+	if !ok || len(ids) == 0 {
 		return nil
 	}
 	deals, err := r.e.Deals.DealsByIDs(r.as, ids)
@@ -384,7 +386,7 @@ func (r *runner) pushDeals(ids []uuid.UUID) error {
 		}
 		recs = append(recs, outgoing[connectors.RemoteDeal]{local: d.ID, ext: ext, rec: rd})
 	}
-	_, err = pushBatches(r, crmhub.SyncDeals, recs, links, r.remote.UpsertDeals,
+	_, err = pushBatches(r, crmhub.SyncDeals, recs, links, remote.UpsertDeals,
 		func(d connectors.RemoteDeal, id string) connectors.RemoteDeal { d.ExternalID = id; return d })
 	return err
 }
@@ -413,7 +415,11 @@ func (r *runner) pushDeletes(entity crmhub.SyncEntity, ids []uuid.UUID) error {
 	}
 	del := r.remote.DeleteContacts
 	if entity == crmhub.SyncDeals {
-		del = r.remote.DeleteDeals
+		remote, ok := r.remote.(connectors.DealSyncer)
+		if !ok {
+			return nil
+		}
+		del = remote.DeleteDeals
 	}
 	size := max(1, min(r.caps.MaxBatch, crmhub.MaxBatch))
 	for batch := range slices.Chunk(all, size) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/crmhub/crmhub/connectors"
+	"github.com/crmhub/crmhub/connectors/connectortest"
 	"github.com/crmhub/crmhub/connectors/wazapin/wazapintest"
 )
 
@@ -19,37 +20,37 @@ func TestClientErrors(t *testing.T) {
 		check func(t *testing.T, err error)
 	}{
 		{"429 seconds", wazapintest.Fault{Status: 429, RetryAfter: "7"}, func(t *testing.T, err error) {
-			if rl := errorAs[*connectors.RateLimitError](t, err); rl.RetryAfter != 7*time.Second {
+			if rl := connectortest.ErrorAs[*connectors.RateLimitError](t, err); rl.RetryAfter != 7*time.Second {
 				t.Errorf("RetryAfter = %s, want 7s", rl.RetryAfter)
 			}
 		}},
 		{"429 date", wazapintest.Fault{Status: 429, RetryAfter: date.Add(90 * time.Second).Format(http.TimeFormat)}, func(t *testing.T, err error) {
-			if rl := errorAs[*connectors.RateLimitError](t, err); rl.RetryAfter != 90*time.Second {
+			if rl := connectortest.ErrorAs[*connectors.RateLimitError](t, err); rl.RetryAfter != 90*time.Second {
 				t.Errorf("RetryAfter = %s, want 1m30s", rl.RetryAfter)
 			}
 		}},
 		{"429 without header", wazapintest.Fault{Status: 429}, func(t *testing.T, err error) {
-			if rl := errorAs[*connectors.RateLimitError](t, err); rl.RetryAfter != 0 {
+			if rl := connectortest.ErrorAs[*connectors.RateLimitError](t, err); rl.RetryAfter != 0 {
 				t.Errorf("RetryAfter = %s, want 0", rl.RetryAfter)
 			}
 		}},
 		{"403", wazapintest.Fault{Status: 403, Code: "forbidden", Message: "key disabled"}, func(t *testing.T, err error) {
-			if ae := errorAs[*connectors.AuthError](t, err); ae.Status != 403 || ae.Message != "forbidden: key disabled" {
+			if ae := connectortest.ErrorAs[*connectors.AuthError](t, err); ae.Status != 403 || ae.Message != "forbidden: key disabled" {
 				t.Errorf("got %+v", ae)
 			}
 		}},
 		{"500", wazapintest.Fault{Status: 500}, func(t *testing.T, err error) {
-			if te := errorAs[*connectors.TransientError](t, err); te.Status != 500 {
+			if te := connectortest.ErrorAs[*connectors.TransientError](t, err); te.Status != 500 {
 				t.Errorf("Status = %d", te.Status)
 			}
 		}},
 		{"503", wazapintest.Fault{Status: 503, Code: "unavailable"}, func(t *testing.T, err error) {
-			if te := errorAs[*connectors.TransientError](t, err); te.Status != 503 {
+			if te := connectortest.ErrorAs[*connectors.TransientError](t, err); te.Status != 503 {
 				t.Errorf("Status = %d", te.Status)
 			}
 		}},
 		{"400", wazapintest.Fault{Status: 400, Code: "invalid_request", Message: "bad"}, func(t *testing.T, err error) {
-			re := errorAs[*connectors.RequestError](t, err)
+			re := connectortest.ErrorAs[*connectors.RequestError](t, err)
 			if re.Status != 400 || re.Code != "invalid_request" || re.Message != "bad" {
 				t.Errorf("got %+v", re)
 			}
@@ -73,7 +74,7 @@ func TestClientBadKey(t *testing.T) {
 	s := wazapintest.NewServer(t, wazapintest.Options{})
 	c := New(Config{BaseURL: s.URL, APIKey: "wrong", HTTPClient: s.Client()})
 	_, err := c.ListContacts(t.Context(), ListParams{})
-	if ae := errorAs[*connectors.AuthError](t, err); ae.Status != 401 {
+	if ae := connectortest.ErrorAs[*connectors.AuthError](t, err); ae.Status != 401 {
 		t.Errorf("Status = %d, want 401", ae.Status)
 	}
 	good, _ := newClient(t, wazapintest.Options{})
@@ -87,7 +88,7 @@ func TestClientUnreachable(t *testing.T) {
 	s.Close()
 	c := New(Config{BaseURL: s.URL, APIKey: "k"})
 	_, err := c.GetContact(t.Context(), "cnt_1")
-	if te := errorAs[*connectors.TransientError](t, err); te.Status != 0 {
+	if te := connectortest.ErrorAs[*connectors.TransientError](t, err); te.Status != 0 {
 		t.Errorf("Status = %d, want 0", te.Status)
 	}
 }
@@ -95,11 +96,11 @@ func TestClientUnreachable(t *testing.T) {
 func TestClientValidationError(t *testing.T) {
 	c, s := newClient(t, wazapintest.Options{})
 	_, err := c.CreateContact(t.Context(), ContactInput{PhoneNumber: ptr("12"), Email: ptr("nope")})
-	re := errorAs[*RequestError](t, err)
+	re := connectortest.ErrorAs[*RequestError](t, err)
 	if re.Status != 422 || re.Code != CodeValidation {
 		t.Errorf("got %+v, want 422 %s", re, CodeValidation)
 	}
-	wantEqual(t, "fields", re.Fields, []string{"phone_number", "email"})
+	connectortest.WantEqual(t, "fields", re.Fields, []string{"phone_number", "email"})
 	if len(s.Contacts()) != 0 {
 		t.Error("an invalid contact was stored")
 	}
@@ -155,7 +156,7 @@ func TestClientPagination(t *testing.T) {
 		t.Errorf("query %q", q)
 	}
 	_, err := c.ListContacts(t.Context(), ListParams{Limit: wazapintest.MaxPageSize + 1})
-	if re := errorAs[*RequestError](t, err); re.Status != 422 || fmt.Sprint(re.Fields) != "[limit]" {
+	if re := connectortest.ErrorAs[*RequestError](t, err); re.Status != 422 || fmt.Sprint(re.Fields) != "[limit]" {
 		t.Errorf("limit over the maximum: %+v", re)
 	}
 }

@@ -46,14 +46,11 @@ func NewConnector(cfg connectors.Config) (connectors.Connector, error) {
 // Client returns the wire client, for routes the Connector does not wrap.
 func (c *Connector) Client() *Client { return c.client }
 
-// Capabilities: contacts only (the document has no deals or users), at
-// most MaxBatch records per call, and lookup by identifier.
+// Capabilities: at most MaxBatch records per call, and lookup by
+// identifier. Contacts are all it syncs: the document has no deals or
+// users.
 func (c *Connector) Capabilities() connectors.Capabilities {
-	return connectors.Capabilities{
-		Entities:            []connectors.Entity{connectors.Contacts},
-		MaxBatch:            MaxBatch,
-		ResolveByIdentifier: true,
-	}
+	return connectors.Capabilities{MaxBatch: MaxBatch, ResolveByIdentifier: true}
 }
 
 // ListContacts returns the page of contacts at cursor, with each
@@ -282,31 +279,6 @@ func (c *Connector) contactID(ctx context.Context, ext string) (string, error) {
 		return ext, nil
 	}
 	return "", err
-}
-
-// ListDeals is not supported: Wazapin documents no deals.
-func (c *Connector) ListDeals(context.Context, string) (connectors.Page[connectors.RemoteDeal], error) {
-	return connectors.Page[connectors.RemoteDeal]{}, connectors.ErrUnsupported
-}
-
-// UpsertDeals is not supported.
-func (c *Connector) UpsertDeals(context.Context, []connectors.RemoteDeal) ([]connectors.UpsertResult, error) {
-	return nil, connectors.ErrUnsupported
-}
-
-// DeleteDeals is not supported.
-func (c *Connector) DeleteDeals(context.Context, []string) ([]string, error) {
-	return nil, connectors.ErrUnsupported
-}
-
-// ListUsers is not supported: Wazapin documents no users.
-func (c *Connector) ListUsers(context.Context, string) (connectors.Page[connectors.RemoteUser], error) {
-	return connectors.Page[connectors.RemoteUser]{}, connectors.ErrUnsupported
-}
-
-// UpsertUsers is not supported.
-func (c *Connector) UpsertUsers(context.Context, []connectors.RemoteUser) ([]connectors.UpsertResult, error) {
-	return nil, connectors.ErrUnsupported
 }
 
 // checkBatch refuses a batch larger than MaxBatch before anything is sent.

@@ -1,11 +1,8 @@
 package wazapin
 
 import (
-	"encoding/json"
 	"fmt"
-	"strconv"
 	"testing"
-	"time"
 
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/connectors"
@@ -23,32 +20,21 @@ func TestConformance(t *testing.T) {
 
 // fake is a wazapintest server seen in domain terms, for connectortest.
 type fake struct {
+	connectortest.ServerFake
 	s    *wazapintest.Server
 	conn *Connector
 }
 
 func startFake(t *testing.T, opts wazapintest.Options) *fake {
-	t.Helper()
 	s := wazapintest.NewServer(t, opts)
-	conn, err := NewConnector(connectors.Config{BaseURL: s.URL, APIKey: s.APIKey(), HTTPClient: s.Client()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &fake{s: s, conn: conn.(*Connector)}
+	good, bad := connectortest.Connectors(t, NewConnector, connectors.Config{BaseURL: s.URL, APIKey: s.APIKey(), HTTPClient: s.Client()})
+	f := &fake{s: s, conn: good.(*Connector)}
+	f.ServerFake = connectortest.ServerFake{Conn: good, Bad: bad, Put: f.seed, Get: f.stored, Fail: f.fail, Total: s.Total}
+	return f
 }
 
-func (f *fake) Connector() connectors.Connector { return f.conn }
-
-func (f *fake) BadKey() connectors.Connector {
-	c, err := NewConnector(connectors.Config{BaseURL: f.s.URL, APIKey: "not-" + f.s.APIKey(), HTTPClient: f.s.Client()})
-	if err != nil {
-		panic(err)
-	}
-	return c
-}
-
-// Seed stores contacts as the connector would have created them.
-func (f *fake) Seed(t *testing.T, contacts []connectors.RemoteContact) {
+// seed stores contacts as the connector would have created them.
+func (f *fake) seed(t *testing.T, contacts []connectors.RemoteContact) {
 	t.Helper()
 	for _, rc := range contacts {
 		f.s.PutContacts(seedContact(t, rc))
@@ -61,20 +47,21 @@ func seedContact(t *testing.T, rc connectors.RemoteContact) wazapintest.Contact 
 	in := contactInput(rc)
 	in.ExternalSource, in.ExternalID = ptr(ExternalSource), ptr(rc.ExternalID)
 	var c wazapintest.Contact
-	reshape(t, in, &c)
+	connectortest.Reshape(t, in, &c)
 	c.Tags = rc.Tags
 	return c
 }
 
-func (f *fake) Stored(t *testing.T) []connectors.RemoteContact {
+// stored reads the fake's contacts with their identities and tags.
+func (f *fake) stored(t *testing.T) []connectors.RemoteContact {
 	t.Helper()
 	stored := f.s.Contacts()
 	out := make([]connectors.RemoteContact, len(stored))
 	for i, c := range stored {
 		var w Contact
 		var idents []Identity
-		reshape(t, c, &w)
-		reshape(t, c.Identities, &idents)
+		connectortest.Reshape(t, c, &w)
+		connectortest.Reshape(t, c.Identities, &idents)
 		tags := make([]Tag, len(c.Tags))
 		for j, name := range c.Tags {
 			tags[j] = Tag{Name: name}
@@ -84,24 +71,10 @@ func (f *fake) Stored(t *testing.T) []connectors.RemoteContact {
 	return out
 }
 
-func (f *fake) InjectRateLimit(retryAfter time.Duration) {
-	f.s.InjectNext(wazapintest.Fault{Status: 429, RetryAfter: strconv.Itoa(int(retryAfter / time.Second))})
-}
-
-func (f *fake) InjectServerError() { f.s.InjectNext(wazapintest.Fault{Status: 500}) }
-
-func (f *fake) Requests() int { return f.s.Total() }
-
-// reshape moves v into out through JSON.
-func reshape(t *testing.T, v, out any) {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err == nil {
-		err = json.Unmarshal(b, out)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+// fail answers the next request with status and, when not empty,
+// retryAfter.
+func (f *fake) fail(status int, retryAfter string) {
+	f.s.InjectNext(wazapintest.Fault{Status: status, RetryAfter: retryAfter})
 }
 
 // sampleContact is a contact Wazapin keeps in full: a name, a phone

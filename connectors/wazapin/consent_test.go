@@ -6,6 +6,7 @@ import (
 
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/connectors"
+	"github.com/crmhub/crmhub/connectors/connectortest"
 	"github.com/crmhub/crmhub/connectors/wazapin/wazapintest"
 )
 
@@ -27,7 +28,7 @@ func TestConsent(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := connectors.RemoteConsent{Channel: crmhub.ChannelWhatsApp, Status: crmhub.ConsentOptedOut, Source: ptr("form"), At: &at}
-	wantEqual(t, "set", got, want)
+	connectortest.WantEqual(t, "set", got, want)
 	if r := f.s.Requests(); r[len(r)-1].Path != "/v1/contacts/cnt_1/consent/whatsapp" {
 		t.Errorf("PUT on %s", r[len(r)-1].Path)
 	}
@@ -38,7 +39,7 @@ func TestConsent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantEqual(t, "list", list, []connectors.RemoteConsent{want})
+	connectortest.WantEqual(t, "list", list, []connectors.RemoteConsent{want})
 	if c, _ := f.s.Contact("cnt_2"); len(c.Consents) != 1 || c.Consents[0].Status != "opted_in" || c.Consents[0].Channel != "sms" {
 		t.Errorf("cnt_2 consents %+v", c.Consents)
 	}
@@ -81,7 +82,7 @@ func TestNotesAndTags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantEqual(t, "notes", notes, []connectors.RemoteNote{n})
+	connectortest.WantEqual(t, "notes", notes, []connectors.RemoteNote{n})
 	if _, err := f.conn.AddNote(t.Context(), "cnt_2", ""); !hasStatus(err, 422) {
 		t.Errorf("empty note: %v", err)
 	}
@@ -96,7 +97,7 @@ func TestNotesAndTags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantEqual(t, "tags", tags, []string{"a", "b", "c"})
+	connectortest.WantEqual(t, "tags", tags, []string{"a", "b", "c"})
 	if n := f.s.Calls(wazapintest.RouteAssignTag); n != 3 {
 		t.Errorf("%d assignments, want 3 (each missing tag once)", n)
 	}

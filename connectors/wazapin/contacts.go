@@ -8,7 +8,12 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/crmhub/crmhub/connectors/internal/httpclient"
 )
+
+// PageSize is how many contacts one list request asks for.
+const PageSize = 100
 
 // Contact is a contact as the API answers it.
 type Contact struct {
@@ -124,8 +129,8 @@ func (c *Client) ListContacts(ctx context.Context, p ListParams) (ContactPage, e
 	} else {
 		q.Set("page", strconv.Itoa(max(p.Page, 1)))
 	}
-	raw, err := c.send(ctx, request{method: "GET", path: "/v1/contacts", query: q})
-	if err != nil {
+	var raw json.RawMessage
+	if err := c.http.Do(ctx, httpclient.Request{Method: "GET", Path: "/v1/contacts", Query: q, Out: &raw}); err != nil {
 		return ContactPage{}, err
 	}
 	type meta struct {
@@ -182,7 +187,7 @@ func (c *Client) GetContactByPhone(ctx context.Context, phone string) (Contact, 
 // its phone number or external id ("create or upsert").
 func (c *Client) CreateContact(ctx context.Context, in ContactInput) (Contact, error) {
 	var out Contact
-	return out, c.do(ctx, request{method: "POST", path: "/v1/contacts", in: in, out: &out})
+	return out, c.http.Do(ctx, httpclient.Request{Method: "POST", Path: "/v1/contacts", In: in, Out: &out})
 }
 
 // UpdateContact changes the fields in gives.
@@ -204,7 +209,7 @@ func (c *Client) ResolveContact(ctx context.Context, ids []Identity) (Contact, e
 	in := struct {
 		Identifiers []Identity `json:"identifiers"`
 	}{ids}
-	return out, c.do(ctx, request{method: "POST", path: "/v1/contacts/resolve", in: in, out: &out})
+	return out, c.http.Do(ctx, httpclient.Request{Method: "POST", Path: "/v1/contacts/resolve", In: in, Out: &out})
 }
 
 // Identities lists the identities linked to a contact.

@@ -13,7 +13,7 @@
 // body's "code" and "error" text.
 //
 // The Connector syncs contacts only: the document has no deals or users,
-// whose methods answer connectors.ErrUnsupported. It sets
+// so it is neither a connectors.DealSyncer nor a UserSyncer. It sets
 // Capabilities.ResolveByIdentifier. UpsertContacts resolves each record
 // with POST /v1/contacts/resolve by every identifier it carries, then
 // PATCHes the contact found (200), creates one (404) with

@@ -6,6 +6,7 @@ import (
 
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/connectors"
+	"github.com/crmhub/crmhub/connectors/connectortest"
 )
 
 func TestContactFromWire(t *testing.T) {
@@ -38,7 +39,7 @@ func TestContactFromWire(t *testing.T) {
 		},
 		Tags: []string{"vip", "new"},
 	}
-	wantEqual(t, "contact", got, want)
+	connectortest.WantEqual(t, "contact", got, want)
 }
 
 func TestExternalIDOf(t *testing.T) {
@@ -69,16 +70,16 @@ func TestContactInput(t *testing.T) {
 		CustomFields: map[string]any{"k": "v"},
 	}
 	got := contactInput(rc)
-	wantEqual(t, "input", got, ContactInput{Name: ptr("A"), PhoneNumber: ptr("+628122222222"), Email: ptr("a@example.com"),
+	connectortest.WantEqual(t, "input", got, ContactInput{Name: ptr("A"), PhoneNumber: ptr("+628122222222"), Email: ptr("a@example.com"),
 		CustomFields: map[string]any{"k": "v"}})
 
 	// Without a PHONE, the WhatsApp number is the phone; nothing else is sent.
 	got = contactInput(connectors.RemoteContact{Identifiers: rc.Identifiers[:1]})
-	wantEqual(t, "whatsapp only", got, ContactInput{PhoneNumber: ptr("+628111111111")})
+	connectortest.WantEqual(t, "whatsapp only", got, ContactInput{PhoneNumber: ptr("+628111111111")})
 
 	// A number that does not normalize goes as given, for the remote to refuse.
 	got = contactInput(connectors.RemoteContact{Identifiers: []crmhub.Identifier{{Type: crmhub.IdentityPhone, Value: "12ab"}}})
-	wantEqual(t, "bad phone", got, ContactInput{PhoneNumber: ptr("12ab")})
+	connectortest.WantEqual(t, "bad phone", got, ContactInput{PhoneNumber: ptr("12ab")})
 }
 
 func TestResolveIdentities(t *testing.T) {
@@ -101,7 +102,7 @@ func TestResolveIdentities(t *testing.T) {
 		{Type: IdentifierEmail, Value: "a@example.com"},
 		{Type: IdentifierExternalID, Source: "shopify", Value: "cust_1"},
 	}
-	wantEqual(t, "identifiers", resolveIdentities(rc), want)
+	connectortest.WantEqual(t, "identifiers", resolveIdentities(rc), want)
 
 	many := connectors.RemoteContact{ExternalID: "e"}
 	for i := range 40 {
@@ -129,7 +130,7 @@ func TestConsentMapping(t *testing.T) {
 	}
 	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	got, ok := consentFromWireRow(Consent{Channel: "whatsapp", Status: "opted_out", Source: "form", UpdatedAt: Time{at}})
-	wantEqual(t, "row", got, connectors.RemoteConsent{Channel: crmhub.ChannelWhatsApp, Status: crmhub.ConsentOptedOut, Source: ptr("form"), At: &at})
+	connectortest.WantEqual(t, "row", got, connectors.RemoteConsent{Channel: crmhub.ChannelWhatsApp, Status: crmhub.ConsentOptedOut, Source: ptr("form"), At: &at})
 	if !ok {
 		t.Error("row refused")
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/connectors"
+	"github.com/crmhub/crmhub/connectors/connectortest"
 	"github.com/crmhub/crmhub/connectors/wazapin/wazapintest"
 )
 
@@ -33,7 +34,7 @@ func TestUpsertResolvesByIdentifier(t *testing.T) {
 	if got.Name != "Contact 1" || got.Email != "c1@example.com" || got.ExternalSource != "" || got.ExternalID != "" {
 		t.Errorf("stored %+v", got)
 	}
-	wantEqual(t, "tags", got.Tags, []string{"VIP", "new"})
+	connectortest.WantEqual(t, "tags", got.Tags, []string{"VIP", "new"})
 
 	// The next pull lists it under the id reported.
 	p, err := f.conn.ListContacts(t.Context(), "")
@@ -101,7 +102,7 @@ func TestUpsertCreates(t *testing.T) {
 		cs[0].PhoneNumber != "+628120000002" || cs[0].CustomFields["tier"] != "gold" {
 		t.Fatalf("stored %+v", cs)
 	}
-	wantEqual(t, "tags", cs[0].Tags, []string{"a", "b"})
+	connectortest.WantEqual(t, "tags", cs[0].Tags, []string{"a", "b"})
 	if n := f.s.Calls(wazapintest.RouteListTags); n != 0 {
 		t.Errorf("a new contact's tags were read %d times", n)
 	}
@@ -156,7 +157,7 @@ func TestUpsertRateLimitedMidBatch(t *testing.T) {
 	}})
 	items := samplesOf(0, 5)
 	_, err := f.conn.UpsertContacts(t.Context(), items)
-	if rl := errorAs[*connectors.RateLimitError](t, err); rl.RetryAfter != time.Second {
+	if rl := connectortest.ErrorAs[*connectors.RateLimitError](t, err); rl.RetryAfter != time.Second {
 		t.Errorf("RetryAfter %s", rl.RetryAfter)
 	}
 	if got := len(f.s.Contacts()); got != 2 {
@@ -188,7 +189,7 @@ func TestPullDetails(t *testing.T) {
 	}}
 	got := p.Items[0]
 	got.UpdatedAt = nil
-	wantEqual(t, "pulled", got, want)
+	connectortest.WantEqual(t, "pulled", got, want)
 	if p.Items[0].UpdatedAt == nil || p.Total != 1 || p.Next != "" {
 		t.Errorf("page %+v", p)
 	}
@@ -208,7 +209,7 @@ func TestListCursor(t *testing.T) {
 			break
 		}
 	}
-	wantEqual(t, "cursors", pages, []string{"", "2", "3"})
+	connectortest.WantEqual(t, "cursors", pages, []string{"", "2", "3"})
 	for _, bad := range []string{"0", "x", "-1", "c:"} {
 		if _, err := f.conn.ListContacts(t.Context(), bad); err == nil {
 			t.Errorf("cursor %q accepted", bad)
@@ -226,7 +227,7 @@ func TestDeleteByEitherID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantEqual(t, "missing", missing, []string{"cnt_9", ""})
+	connectortest.WantEqual(t, "missing", missing, []string{"cnt_9", ""})
 	if cs := f.s.Contacts(); len(cs) != 1 || cs[0].ID != "cnt_3" {
 		t.Errorf("left %+v", cs)
 	}
@@ -238,7 +239,8 @@ func TestDeleteByEitherID(t *testing.T) {
 func TestUnsupportedEntities(t *testing.T) {
 	f := startFake(t, wazapintest.Options{})
 	caps := f.conn.Capabilities()
-	if !caps.ResolveByIdentifier || caps.Supports(connectors.Deals) || caps.Supports(connectors.Users) || !caps.Supports(connectors.Contacts) {
+	if !caps.ResolveByIdentifier || connectors.Supports(f.conn, crmhub.SyncDeals) || connectors.Supports(f.conn, crmhub.SyncUsers) ||
+		!connectors.Supports(f.conn, crmhub.SyncContacts) {
 		t.Errorf("capabilities %+v", caps)
 	}
 	if _, err := NewConnector(connectors.Config{}); err == nil {

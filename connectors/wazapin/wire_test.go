@@ -1,11 +1,12 @@
 package wazapin
 
 import (
-	"net/http"
+	"encoding/json"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/crmhub/crmhub/connectors/connectortest"
 	"github.com/crmhub/crmhub/connectors/wazapin/wazapintest"
 )
 
@@ -14,15 +15,15 @@ import (
 func TestGoldenCreate(t *testing.T) {
 	c, s := newClient(t, wazapintest.Options{})
 	var in ContactInput
-	decodeTestdata(t, "contact_create_request.json", &in)
+	connectortest.DecodeTestdata(t, "contact_create_request.json", &in)
 	got, err := c.CreateContact(t.Context(), in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantJSONEqual(t, "request body", lastBody(t, s, wazapintest.RouteCreateContact), readTestdata(t, "contact_create_request.json"))
+	connectortest.WantJSONEqual(t, "request body", lastBody(t, s, wazapintest.RouteCreateContact), connectortest.ReadTestdata(t, "contact_create_request.json"))
 
 	var want Contact
-	if err := decodeData("golden", readTestdata(t, "contact_create_response.json"), &want); err != nil {
+	if err := decodeData("golden", connectortest.ReadTestdata(t, "contact_create_response.json"), &want); err != nil {
 		t.Fatal(err)
 	}
 	if want.ID != "cnt_123" || *want.Name != "Ujang" || want.ExternalSource != "shopify" || want.ExternalID != "cust_123" {
@@ -32,7 +33,7 @@ func TestGoldenCreate(t *testing.T) {
 		t.Error("the fake's answer has no id")
 	}
 	got.ID, got.CustomFields, got.CreatedAt, got.UpdatedAt = want.ID, nil, Time{}, Time{}
-	wantEqual(t, "created contact", got, want)
+	connectortest.WantEqual(t, "created contact", got, want)
 }
 
 func TestGoldenResolve(t *testing.T) {
@@ -41,17 +42,17 @@ func TestGoldenResolve(t *testing.T) {
 		ExternalSource: "shopify", ExternalID: "cust_123",
 	}}})
 	var want Contact
-	if err := decodeData("golden", readTestdata(t, "resolve_response.json"), &want); err != nil {
+	if err := decodeData("golden", connectortest.ReadTestdata(t, "resolve_response.json"), &want); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"resolve_phone_request.json", "resolve_external_request.json"} {
 		var body struct{ Identifiers []Identity }
-		decodeTestdata(t, name, &body)
+		connectortest.DecodeTestdata(t, name, &body)
 		got, err := c.ResolveContact(t.Context(), body.Identifiers)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		wantJSONEqual(t, name, lastBody(t, s, wazapintest.RouteResolve), readTestdata(t, name))
+		connectortest.WantJSONEqual(t, name, lastBody(t, s, wazapintest.RouteResolve), connectortest.ReadTestdata(t, name))
 		if got.ID != want.ID || *got.Name != *want.Name || got.PhoneNumber != want.PhoneNumber || got.Email != want.Email {
 			t.Errorf("%s: resolved %+v, want %+v", name, got, want)
 		}
@@ -79,11 +80,13 @@ func TestGoldenResolveErrors(t *testing.T) {
 		if rec.Code != tt.status {
 			t.Errorf("%s: status %d, want %d", tt.golden, rec.Code, tt.status)
 		}
-		wantJSONEqual(t, tt.golden, rec.Body.Bytes(), readTestdata(t, tt.golden))
+		connectortest.WantJSONEqual(t, tt.golden, rec.Body.Bytes(), connectortest.ReadTestdata(t, tt.golden))
 
-		c := &Client{now: nil}
-		resp := &http.Response{StatusCode: rec.Code, Header: rec.Header()}
-		err := c.statusError("POST /v1/contacts/resolve", resp, rec.Body.Bytes())
+		var re remoteError
+		if err := json.Unmarshal(rec.Body.Bytes(), &re); err != nil {
+			t.Fatal(err)
+		}
+		err := re.Err(rec.Code, re.Error) // neither status is one connectors.StatusError takes
 		if tt.status == 404 && !IsNotFound(err) || tt.status == 409 && !IsConflict(err) {
 			t.Errorf("%s: %v, want the %d RequestError", tt.golden, err, tt.status)
 		}
@@ -93,12 +96,12 @@ func TestGoldenResolveErrors(t *testing.T) {
 func TestGoldenUpdate(t *testing.T) {
 	c, s := newClient(t, wazapintest.Options{Contacts: []wazapintest.Contact{{ID: "cnt_123", PhoneNumber: "+6281234567890", Name: "Ujang"}}})
 	var in ContactInput
-	decodeTestdata(t, "contact_update_request.json", &in)
+	connectortest.DecodeTestdata(t, "contact_update_request.json", &in)
 	got, err := c.UpdateContact(t.Context(), "cnt_123", in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantJSONEqual(t, "request body", lastBody(t, s, wazapintest.RouteUpdateContact), readTestdata(t, "contact_update_request.json"))
+	connectortest.WantJSONEqual(t, "request body", lastBody(t, s, wazapintest.RouteUpdateContact), connectortest.ReadTestdata(t, "contact_update_request.json"))
 	if *got.Name != "Ujang Updated" || got.Email != "ujang-updated@example.com" || got.PhoneNumber != "+6281234567890" {
 		t.Errorf("updated contact %+v", got)
 	}

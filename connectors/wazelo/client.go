@@ -5,86 +5,28 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
-	"strings"
-	"time"
 
 	"github.com/crmhub/crmhub/connectors"
+	"github.com/crmhub/crmhub/connectors/internal/httpclient"
 )
 
-const (
-	// DefaultBaseURL is the documented API root, version included.
-	DefaultBaseURL = "https://api.wazelo.in/v1"
+// DefaultBaseURL is the documented API root, version included.
+const DefaultBaseURL = "https://api.wazelo.in/v1"
 
-	// MaxPageSize is the largest limit the client asks a list for.
-	MaxPageSize = 100
-
-	// DefaultMaxResponseBytes bounds how much of a response body is read.
-	DefaultMaxResponseBytes = 8 << 20
-
-	// DefaultTimeout bounds a whole request when Config.HTTPClient is nil.
-	DefaultTimeout = 30 * time.Second
-)
-
-// Config says where and how the Client talks to Wazelo.
-type Config struct {
-	// BaseURL is the API root including the version path ("/v1");
-	// DefaultBaseURL when empty. Tests point it at a wazelotest server.
-	BaseURL string
-	// APIKey is the Bearer key from Settings -> API Keys.
-	APIKey string
-	// HTTPClient sends the requests; when nil, a client with Timeout is
-	// used.
-	HTTPClient *http.Client
-	// Timeout bounds each request when HTTPClient is nil; DefaultTimeout
-	// when zero.
-	Timeout time.Duration
-	// MaxResponseBytes bounds the body read from one response;
-	// DefaultMaxResponseBytes when zero.
-	MaxResponseBytes int64
-	// Now turns a Retry-After date into a duration; time.Now when nil.
-	Now func() time.Time
-}
+// Config says where and how the Client talks to Wazelo: BaseURL is the API
+// root including the version path ("/v1"; DefaultBaseURL when empty),
+// APIKey the Bearer key from Settings -> API Keys. The other fields are
+// those every connector's client has.
+type Config = httpclient.Config
 
 // Client speaks the Wazelo wire protocol. It never retries and never
 // sleeps. It is safe for concurrent use.
 type Client struct {
-	baseURL string
-	apiKey  string
-	http    *http.Client
-	maxBody int64
-	now     func() time.Time
+	http *httpclient.Client
 }
 
 // New returns a Client for cfg, filling the defaults Config documents.
-func New(cfg Config) *Client {
-	c := &Client{
-		baseURL: strings.TrimRight(cfg.BaseURL, "/"),
-		apiKey:  cfg.APIKey,
-		http:    cfg.HTTPClient,
-		maxBody: cfg.MaxResponseBytes,
-		now:     cfg.Now,
-	}
-	if c.baseURL == "" {
-		c.baseURL = DefaultBaseURL
-	}
-	if c.http == nil {
-		timeout := cfg.Timeout
-		if timeout <= 0 {
-			timeout = DefaultTimeout
-		}
-		c.http = &http.Client{Timeout: timeout}
-	}
-	if c.maxBody <= 0 {
-		c.maxBody = DefaultMaxResponseBytes
-	}
-	if c.now == nil {
-		c.now = time.Now
-	}
-	return c
-}
+func New(cfg Config) *Client { return &Client{http: httpclient.New(cfg, api)} }
 
 // Meta is the pagination block of a list answer.
 type Meta struct {
@@ -101,85 +43,51 @@ type envelope struct {
 	Meta    *Meta           `json:"meta"`
 }
 
-// request describes one call: the route under the base URL, its query, the
-// value to send as JSON (nil for none), where to decode the envelope's
-// data (nil to ignore it) and extra headers.
-type request struct {
-	method string
-	path   string
-	query  url.Values
-	in     any
-	out    any
-	header http.Header
+// api describes the Wazelo API to the shared HTTP client.
+var api = httpclient.Remote{Name: "wazelo", DefaultBaseURL: DefaultBaseURL,
+	SetHeaders: httpclient.Bearer, NewErrorBody: func() httpclient.ErrorBody { return new(errorEnvelope) }, Decode: decodeEnvelope}
+
+// answer is where do has the envelope decoded: its data into data (nil
+// to ignore it), its meta into meta.
+type answer struct {
+	data any
+	meta *Meta
 }
 
 // do sends r and returns the envelope's meta, or one of the typed errors of
 // package connectors.
-func (c *Client) do(ctx context.Context, r request) (*Meta, error) {
-	what := r.method + " " + r.path
-	var body io.Reader
-	if r.in != nil {
-		b, err := json.Marshal(r.in)
-		if err != nil {
-			return nil, fmt.Errorf("wazelo: encoding %s: %w", what, err)
-		}
-		body = bytes.NewReader(b)
-	}
-	u := c.baseURL + r.path
-	if len(r.query) > 0 {
-		u += "?" + r.query.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, r.method, u, body)
-	if err != nil {
-		return nil, fmt.Errorf("wazelo: building %s: %w", what, err)
-	}
-	for k, v := range r.header {
-		req.Header[k] = v
-	}
-	req.Header.Set("Authorization", "Bearer "+c.apiKey)
-	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
+func (c *Client) do(ctx context.Context, r httpclient.Request) (*Meta, error) {
+	a := &answer{data: r.Out}
+	r.Out = a
+	err := c.http.Do(ctx, r)
+	return a.meta, err
+}
 
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, &connectors.TransientError{Err: fmt.Errorf("wazelo: %s: %w", what, err)}
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
-	if err != nil {
-		return nil, &connectors.TransientError{Status: resp.StatusCode, Err: fmt.Errorf("wazelo: reading %s: %w", what, err)}
-	}
-	tooLong := int64(len(raw)) > c.maxBody
-	if tooLong {
-		raw = raw[:c.maxBody]
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, c.statusError(what, resp, raw)
-	}
-	if tooLong {
-		return nil, fmt.Errorf("wazelo: %s: response larger than %d bytes", what, c.maxBody)
-	}
+// decodeEnvelope reads a 2xx body into out, an *answer: an empty body is
+// an answer without meta (an error when data is wanted), any other must
+// be the envelope, with data when data is wanted.
+func decodeEnvelope(what string, raw []byte, out any) error {
+	a := out.(*answer)
 	if len(bytes.TrimSpace(raw)) == 0 {
-		if r.out != nil {
-			return nil, fmt.Errorf("wazelo: %s: empty answer", what)
+		if a.data != nil {
+			return fmt.Errorf("wazelo: %s: empty answer", what)
 		}
-		return nil, nil
+		return nil
 	}
 	var env envelope
 	if err := json.Unmarshal(raw, &env); err != nil {
-		return nil, fmt.Errorf("wazelo: decoding %s: %w", what, err)
+		return fmt.Errorf("wazelo: decoding %s: %w", what, err)
 	}
-	if r.out != nil {
+	if a.data != nil {
 		if len(env.Data) == 0 || string(env.Data) == "null" {
-			return nil, fmt.Errorf("wazelo: %s: answer without data", what)
+			return fmt.Errorf("wazelo: %s: answer without data", what)
 		}
-		if err := json.Unmarshal(env.Data, r.out); err != nil {
-			return nil, fmt.Errorf("wazelo: decoding %s: %w", what, err)
+		if err := json.Unmarshal(env.Data, a.data); err != nil {
+			return fmt.Errorf("wazelo: decoding %s: %w", what, err)
 		}
 	}
-	return env.Meta, nil
+	a.meta = env.Meta
+	return nil
 }
 
 // remoteError is the documented error object of a failed request. errors
@@ -197,28 +105,23 @@ type FieldError struct {
 	Message string `json:"message"`
 }
 
-// errorBody is {"success": false, "error": {...}}. An errors array beside
+// errorEnvelope is {"success": false, "error": {...}}. An errors array beside
 // error rather than inside it is accepted too.
-type errorBody struct {
+type errorEnvelope struct {
 	Error  remoteError  `json:"error"`
 	Errors []FieldError `json:"errors"`
 }
 
-// statusError maps a non-2xx answer to the error the sync engine branches
-// on: 429 RateLimitError, 401/403 AuthError, 5xx TransientError, any other
-// status a RequestError, or a *ValidationError for a 422 naming fields.
-func (c *Client) statusError(what string, resp *http.Response, raw []byte) error {
-	var eb errorBody
-	_ = json.Unmarshal(raw, &eb) // a body of another shape leaves it empty
+// Parts returns the error object's code and message.
+func (eb *errorEnvelope) Parts() (string, string) { return eb.Error.Code, eb.Error.Message }
+
+// Err is a RequestError, with the table's code when the body gives none,
+// or a *ValidationError for a 422 naming fields.
+func (eb *errorEnvelope) Err(status int, msg string) error {
 	re := eb.Error
 	if len(re.Errors) == 0 {
 		re.Errors = eb.Errors
 	}
-	msg := connectors.BodyMessage(re.Message, raw, resp.StatusCode)
-	if err := connectors.StatusError("wazelo", what, resp, re.Code, msg, c.now); err != nil {
-		return err
-	}
-	status := resp.StatusCode
 	code := re.Code
 	if code == "" {
 		code = codeForStatus(status)
@@ -228,13 +131,4 @@ func (c *Client) statusError(what string, resp *http.Response, raw []byte) error
 		return &ValidationError{RequestError: rerr, Fields: re.Errors}
 	}
 	return rerr
-}
-
-// pathID escapes one path segment and refuses an empty one, which would
-// address the collection instead of a record.
-func pathID(collection, id string) (string, error) {
-	if id == "" {
-		return "", fmt.Errorf("wazelo: %s: empty id", collection)
-	}
-	return collection + "/" + url.PathEscape(id), nil
 }

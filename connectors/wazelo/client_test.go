@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/crmhub/crmhub/connectors"
+	"github.com/crmhub/crmhub/connectors/connectortest"
 	"github.com/crmhub/crmhub/connectors/wazelo/wazelotest"
 )
 
@@ -39,7 +40,7 @@ func TestRateLimitCarriesRetryAfter(t *testing.T) {
 	for _, tt := range tests {
 		s.InjectNext(wazelotest.Fault{Status: http.StatusTooManyRequests, RetryAfter: tt.header})
 		_, _, err := c.ListContacts(t.Context(), ListQuery{})
-		if rl := errorAs[*connectors.RateLimitError](t, err); rl.RetryAfter != tt.want {
+		if rl := connectortest.ErrorAs[*connectors.RateLimitError](t, err); rl.RetryAfter != tt.want {
 			t.Errorf("Retry-After %q: got %v, want %v", tt.header, rl.RetryAfter, tt.want)
 		}
 	}
@@ -52,7 +53,7 @@ func TestStatusMapping(t *testing.T) {
 	// A wrong key: 401.
 	bad := New(Config{BaseURL: s.BaseURL, APIKey: "wzl_wrong"})
 	_, _, err := bad.ListContacts(ctx, ListQuery{})
-	if ae := errorAs[*connectors.AuthError](t, err); ae.Status != 401 || !strings.Contains(ae.Message, "UNAUTHORIZED") {
+	if ae := connectortest.ErrorAs[*connectors.AuthError](t, err); ae.Status != 401 || !strings.Contains(ae.Message, "UNAUTHORIZED") {
 		t.Errorf("wrong key: %+v", ae)
 	}
 	// A read-only key may list but not write: 403.
@@ -61,31 +62,31 @@ func TestStatusMapping(t *testing.T) {
 		t.Errorf("read-only key listing: %v", err)
 	}
 	_, err = ro.CreateContact(ctx, Contact{Phone: phone("919876543210")})
-	if ae := errorAs[*connectors.AuthError](t, err); ae.Status != 403 || !strings.Contains(ae.Message, "FORBIDDEN") {
+	if ae := connectortest.ErrorAs[*connectors.AuthError](t, err); ae.Status != 403 || !strings.Contains(ae.Message, "FORBIDDEN") {
 		t.Errorf("read-only key writing: %+v", ae)
 	}
 	// 5xx: transient with the status.
 	s.InjectNext(wazelotest.Fault{Status: 503})
 	_, err = c.GetContact(ctx, "cnt_x")
-	if te := errorAs[*connectors.TransientError](t, err); te.Status != 503 {
+	if te := connectortest.ErrorAs[*connectors.TransientError](t, err); te.Status != 503 {
 		t.Errorf("503: %+v", te)
 	}
 	// 404: the document's example body.
 	_, err = c.GetContact(ctx, "cnt_invalid")
-	re := errorAs[*connectors.RequestError](t, err)
-	wantEqual(t, "404", *re, connectors.RequestError{Status: 404, Code: CodeContactNotFound, Message: "No contact found with ID cnt_invalid"})
+	re := connectortest.ErrorAs[*connectors.RequestError](t, err)
+	connectortest.WantEqual(t, "404", *re, connectors.RequestError{Status: 404, Code: CodeContactNotFound, Message: "No contact found with ID cnt_invalid"})
 	if !IsNotFound(err) || IsConflict(err) {
 		t.Error("IsNotFound/IsConflict disagree with a 404")
 	}
 	// 422: the fields at fault.
 	_, err = c.CreateContact(ctx, Contact{Phone: phone("12"), Email: phone("not-an-email")})
-	ve := errorAs[*ValidationError](t, err)
+	ve := connectortest.ErrorAs[*ValidationError](t, err)
 	if ve.Status != 422 || ve.Code != CodeValidation || strings.Join(ve.FieldNames(), ",") != "phone,email" {
 		t.Errorf("422: %+v %v", ve.RequestError, ve.FieldNames())
 	}
 	// 400: a limit beyond the documented page size.
 	_, _, err = c.ListContacts(ctx, ListQuery{Limit: 101})
-	if re := errorAs[*connectors.RequestError](t, err); re.Status != 400 || re.Code != CodeBadRequest {
+	if re := connectortest.ErrorAs[*connectors.RequestError](t, err); re.Status != 400 || re.Code != CodeBadRequest {
 		t.Errorf("400: %+v", re)
 	}
 	// 409: a duplicate phone.
@@ -93,7 +94,7 @@ func TestStatusMapping(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = c.CreateContact(ctx, Contact{Phone: phone("+919876543210")})
-	if re := errorAs[*connectors.RequestError](t, err); re.Status != 409 || re.Code != CodeConflict || !IsConflict(err) {
+	if re := connectortest.ErrorAs[*connectors.RequestError](t, err); re.Status != 409 || re.Code != CodeConflict || !IsConflict(err) {
 		t.Errorf("409: %+v", re)
 	}
 }
@@ -103,7 +104,7 @@ func TestUnreachableIsTransient(t *testing.T) {
 	s.Close()
 	c := New(Config{BaseURL: s.URL})
 	_, _, err := c.ListContacts(t.Context(), ListQuery{})
-	if te := errorAs[*connectors.TransientError](t, err); te.Status != 0 {
+	if te := connectortest.ErrorAs[*connectors.TransientError](t, err); te.Status != 0 {
 		t.Errorf("status %d, want 0 for no answer", te.Status)
 	}
 }
@@ -131,7 +132,7 @@ func TestErrorBodiesOfOtherShapes(t *testing.T) {
 		c := New(Config{BaseURL: s.URL})
 		_, err := c.GetContact(t.Context(), "x")
 		s.Close()
-		re := errorAs[*connectors.RequestError](t, err)
+		re := connectortest.ErrorAs[*connectors.RequestError](t, err)
 		if re.Status != tt.status || re.Code != tt.code || re.Message != tt.msg {
 			t.Errorf("%d %q: %+v", tt.status, tt.body, re)
 		}

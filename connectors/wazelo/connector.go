@@ -28,7 +28,7 @@ var (
 
 // Connector is the connectors.Connector of Wazelo: contacts both ways,
 // WhatsApp messages out, message webhooks in. Wazelo documents no deals
-// or users; their methods return connectors.ErrUnsupported.
+// or users, so it is neither a connectors.DealSyncer nor a UserSyncer.
 type Connector struct {
 	client *Client
 }
@@ -43,11 +43,11 @@ func NewConnector(cfg connectors.Config) (connectors.Connector, error) {
 // Client returns the wire client the connector uses.
 func (c *Connector) Client() *Client { return c.client }
 
-// Capabilities: contacts only, MaxBatch records per call, and no lookup by
-// identifier the engine could use (the phone search only serves the
-// duplicate-phone case inside UpsertContacts).
+// Capabilities: MaxBatch records per call, and no lookup by identifier
+// the engine could use (the phone search only serves the duplicate-phone
+// case inside UpsertContacts). Contacts are all it syncs.
 func (c *Connector) Capabilities() connectors.Capabilities {
-	return connectors.Capabilities{Entities: []connectors.Entity{connectors.Contacts}, MaxBatch: MaxBatch}
+	return connectors.Capabilities{MaxBatch: MaxBatch}
 }
 
 // ListContacts returns the page of contacts at cursor, the 1-based page
@@ -225,35 +225,6 @@ func checkBatch(what string, n int) error {
 		return fmt.Errorf("wazelo: %s: %d records, limit %d: %w", what, n, MaxBatch, ErrBatchTooLarge)
 	}
 	return nil
-}
-
-// ListDeals is unsupported: Wazelo documents no deals.
-func (c *Connector) ListDeals(context.Context, string) (connectors.Page[connectors.RemoteDeal], error) {
-	return connectors.Page[connectors.RemoteDeal]{}, unsupported("deals")
-}
-
-// UpsertDeals is unsupported: Wazelo documents no deals.
-func (c *Connector) UpsertDeals(context.Context, []connectors.RemoteDeal) ([]connectors.UpsertResult, error) {
-	return nil, unsupported("deals")
-}
-
-// DeleteDeals is unsupported: Wazelo documents no deals.
-func (c *Connector) DeleteDeals(context.Context, []string) ([]string, error) {
-	return nil, unsupported("deals")
-}
-
-// ListUsers is unsupported: Wazelo documents no users API.
-func (c *Connector) ListUsers(context.Context, string) (connectors.Page[connectors.RemoteUser], error) {
-	return connectors.Page[connectors.RemoteUser]{}, unsupported("users")
-}
-
-// UpsertUsers is unsupported: Wazelo documents no users API.
-func (c *Connector) UpsertUsers(context.Context, []connectors.RemoteUser) ([]connectors.UpsertResult, error) {
-	return nil, unsupported("users")
-}
-
-func unsupported(what string) error {
-	return fmt.Errorf("wazelo: %s: %w", what, connectors.ErrUnsupported)
 }
 
 // Send-side codes the connector itself gives a *crmhub.SendError, for a

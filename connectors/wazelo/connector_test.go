@@ -1,10 +1,8 @@
 package wazelo
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"testing"
 	"time"
 
@@ -57,15 +55,18 @@ func TestCreateReportsTheAssignedID(t *testing.T) {
 
 // fake is a wazelotest server seen in domain terms, for connectortest.
 type fake struct {
+	connectortest.ServerFake
 	s    *wazelotest.Server
 	conn *Connector
 }
 
 // startFake starts a fake with opts and a connector pointed at it.
 func startFake(t *testing.T, opts wazelotest.Options) *fake {
-	t.Helper()
 	s := wazelotest.NewServer(t, opts)
-	return &fake{s: s, conn: connectorFor(s, s.APIKey())}
+	good, bad := connectortest.Connectors(t, NewConnector, connectors.Config{BaseURL: s.BaseURL, APIKey: s.APIKey(), HTTPClient: s.Client()})
+	f := &fake{s: s, conn: good.(*Connector)}
+	f.ServerFake = connectortest.ServerFake{Conn: good, Bad: bad, Put: f.seed, Get: f.stored, Fail: f.fail, Total: s.Total}
+	return f
 }
 
 // connectorFor returns a connector that uses s with key.
@@ -77,54 +78,23 @@ func connectorFor(s *wazelotest.Server, key string) *Connector {
 	return c.(*Connector)
 }
 
-func (f *fake) Connector() connectors.Connector { return f.conn }
-
-func (f *fake) BadKey() connectors.Connector {
-	return connectorFor(f.s, "not-"+f.s.APIKey())
+// seed stores contacts through the JSON shape the API carries.
+func (f *fake) seed(t *testing.T, contacts []connectors.RemoteContact) {
+	f.s.PutContacts(connectortest.ToFake[wazelotest.Contact](t, contacts, func(rc connectors.RemoteContact) Contact {
+		w := contactToWire(rc)
+		w.ID = rc.ExternalID
+		return w
+	})...)
 }
 
-// Seed stores contacts through the JSON shape the API carries.
-func (f *fake) Seed(t *testing.T, contacts []connectors.RemoteContact) {
-	t.Helper()
-	wire := make([]Contact, len(contacts))
-	for i, rc := range contacts {
-		wire[i] = contactToWire(rc)
-		wire[i].ID = rc.ExternalID
-	}
-	var stored []wazelotest.Contact
-	reshape(t, wire, &stored)
-	f.s.PutContacts(stored...)
+func (f *fake) stored(t *testing.T) []connectors.RemoteContact {
+	return connectortest.FromFake(t, f.s.Contacts(), contactFromWire)
 }
 
-func (f *fake) Stored(t *testing.T) []connectors.RemoteContact {
-	t.Helper()
-	var wire []Contact
-	reshape(t, f.s.Contacts(), &wire)
-	out := make([]connectors.RemoteContact, len(wire))
-	for i, c := range wire {
-		out[i] = contactFromWire(c)
-	}
-	return out
-}
-
-func (f *fake) InjectRateLimit(retryAfter time.Duration) {
-	f.s.InjectNext(wazelotest.Fault{Status: 429, RetryAfter: strconv.Itoa(int(retryAfter / time.Second))})
-}
-
-func (f *fake) InjectServerError() { f.s.InjectNext(wazelotest.Fault{Status: 500}) }
-
-func (f *fake) Requests() int { return f.s.Total() }
-
-// reshape moves v into out through JSON.
-func reshape(t *testing.T, v, out any) {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err == nil {
-		err = json.Unmarshal(b, out)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+// fail answers the next request with status and, when not empty,
+// retryAfter.
+func (f *fake) fail(status int, retryAfter string) {
+	f.s.InjectNext(wazelotest.Fault{Status: status, RetryAfter: retryAfter})
 }
 
 // sampleContact is a contact Wazelo keeps in full: a WhatsApp number, an
@@ -190,7 +160,7 @@ func TestDuplicatePhoneUpdatesTheExistingContact(t *testing.T) {
 		wazelotest.RouteListContacts + " 200",
 		wazelotest.RouteUpdateContact + " 200",
 	}
-	wantEqual(t, "requests", routes, want)
+	connectortest.WantEqual(t, "requests", routes, want)
 	if q := f.s.Requests()[2].RawQuery; q != "limit=100&page=1&search=919876543210" {
 		t.Errorf("search query %q", q)
 	}
@@ -212,7 +182,7 @@ func TestConflictWithoutMatchFailsTheRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, res := range results {
-		ie := errorAs[connectors.ItemError](t, res.Err)
+		ie := connectortest.ErrorAs[connectors.ItemError](t, res.Err)
 		if ie.Index != i || ie.ID != batch[i].ExternalID || ie.Code != CodeConflict {
 			t.Errorf("result %d: %+v", i, ie)
 		}
@@ -231,7 +201,7 @@ func TestUpdateToAnotherContactsPhoneFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ie := errorAs[connectors.ItemError](t, results[0].Err); ie.Code != CodeConflict {
+	if ie := connectortest.ErrorAs[connectors.ItemError](t, results[0].Err); ie.Code != CodeConflict {
 		t.Errorf("got %+v, want CONFLICT", ie)
 	}
 }
@@ -244,8 +214,8 @@ func TestInvalidRecordNamesItsFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ie := errorAs[connectors.ItemError](t, results[1].Err)
-	wantEqual(t, "item error", ie, connectors.ItemError{Index: 1, ID: "cnt_s0000", Code: CodeValidation,
+	ie := connectortest.ErrorAs[connectors.ItemError](t, results[1].Err)
+	connectortest.WantEqual(t, "item error", ie, connectors.ItemError{Index: 1, ID: "cnt_s0000", Code: CodeValidation,
 		Fields: []string{"phone"}, Message: "Request body failed validation"})
 	if results[0].Err != nil {
 		t.Errorf("the valid record failed: %v", results[0])
@@ -264,7 +234,7 @@ func TestRateLimitMidBatchEndsTheCall(t *testing.T) {
 		return nil
 	}})
 	results, err := f.conn.UpsertContacts(ctx, batch)
-	if rl := errorAs[*connectors.RateLimitError](t, err); rl.RetryAfter != 5*time.Second || results != nil {
+	if rl := connectortest.ErrorAs[*connectors.RateLimitError](t, err); rl.RetryAfter != 5*time.Second || results != nil {
 		t.Errorf("got %v %v", results, rl)
 	}
 	if n := len(f.s.Contacts()); n != 1 {
@@ -303,7 +273,7 @@ func TestListContactsCursorAndTotal(t *testing.T) {
 			break
 		}
 	}
-	wantEqual(t, "cursors", cursors, []string{"2", "3", ""})
+	connectortest.WantEqual(t, "cursors", cursors, []string{"2", "3", ""})
 	if n != 205 {
 		t.Errorf("%d listed", n)
 	}
@@ -364,14 +334,14 @@ func TestDeleteStopsAtAnOtherError(t *testing.T) {
 	}})
 	f.Seed(t, []connectors.RemoteContact{sampleContact(0), sampleContact(1)})
 	missing, err := f.conn.DeleteContacts(t.Context(), []string{"cnt_s0000", "cnt_s0001"})
-	if te := errorAs[*connectors.TransientError](t, err); te.Status != 500 || missing != nil {
+	if te := connectortest.ErrorAs[*connectors.TransientError](t, err); te.Status != 500 || missing != nil {
 		t.Errorf("got %v %+v", missing, te)
 	}
 	missing, err = f.conn.DeleteContacts(t.Context(), []string{"", "cnt_s0000", "cnt_s0001"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantEqual(t, "missing on the repeat", missing, []string{"", "cnt_s0000"})
+	connectortest.WantEqual(t, "missing on the repeat", missing, []string{"", "cnt_s0000"})
 	if n := len(f.s.Contacts()); n != 0 {
 		t.Errorf("%d contacts left", n)
 	}

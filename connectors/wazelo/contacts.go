@@ -6,7 +6,12 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/crmhub/crmhub/connectors/internal/httpclient"
 )
+
+// MaxPageSize is the largest limit the client asks a list for.
+const MaxPageSize = 100
 
 // Contact is a Wazelo contact as the API carries it. The document names
 // the resource but not its fields; these are the reading doc.go states.
@@ -57,7 +62,7 @@ func (q ListQuery) values() url.Values {
 // answer's meta, which is nil when the remote sent none.
 func (c *Client) ListContacts(ctx context.Context, q ListQuery) ([]Contact, *Meta, error) {
 	var out []Contact
-	meta, err := c.do(ctx, request{method: "GET", path: "/contacts", query: q.values(), out: &out})
+	meta, err := c.do(ctx, httpclient.Request{Method: "GET", Path: "/contacts", Query: q.values(), Out: &out})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -75,7 +80,7 @@ func (c *Client) GetContact(ctx context.Context, id string) (Contact, error) {
 // (IsConflict).
 func (c *Client) CreateContact(ctx context.Context, in Contact) (Contact, error) {
 	var out Contact
-	_, err := c.do(ctx, request{method: "POST", path: "/contacts", in: in, out: &out})
+	_, err := c.do(ctx, httpclient.Request{Method: "POST", Path: "/contacts", In: in, Out: &out})
 	return out, err
 }
 
@@ -91,24 +96,24 @@ func (c *Client) UpdateContact(ctx context.Context, id string, in Contact) (Cont
 // DeleteContact deletes contact id (DELETE /contacts/{id}); IsNotFound
 // reports a missing one.
 func (c *Client) DeleteContact(ctx context.Context, id string) error {
-	p, err := pathID("/contacts", id)
+	p, err := c.http.PathID("/contacts", id)
 	if err != nil {
 		return err
 	}
-	_, err = c.do(ctx, request{method: "DELETE", path: p})
+	_, err = c.do(ctx, httpclient.Request{Method: "DELETE", Path: p})
 	return err
 }
 
 // contactCall sends method to /contacts/{id} and decodes the contact.
 func (c *Client) contactCall(ctx context.Context, method, id string, in any) (Contact, error) {
 	var out Contact
-	p, err := pathID("/contacts", id)
+	p, err := c.http.PathID("/contacts", id)
 	if err != nil {
 		return out, err
 	}
-	r := request{method: method, path: p, out: &out}
+	r := httpclient.Request{Method: method, Path: p, Out: &out}
 	if in != nil {
-		r.in = in
+		r.In = in
 	}
 	if _, err := c.do(ctx, r); err != nil {
 		return Contact{}, err

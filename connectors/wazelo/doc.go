@@ -52,8 +52,9 @@
 //     engine, which is harmless: the records written before it are
 //     updated by the id asked for or, when the remote assigned its own,
 //     found by their phone (which Wazelo requires) after the create's 409.
-//   - No deals or users are documented: those methods return
-//     connectors.ErrUnsupported. Conversations and campaigns are not used.
+//   - No deals or users are documented: the Connector is neither a
+//     connectors.DealSyncer nor a UserSyncer. Conversations and campaigns
+//     are not used.
 //   - Messages: POST /messages with {to, type, text, media_url, template
 //     {name, language, components}, reply_to}; type is text, image, audio,
 //     video, document or template; 201 with data {message_id, status}.

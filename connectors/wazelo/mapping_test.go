@@ -8,6 +8,7 @@ import (
 
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/connectors"
+	"github.com/crmhub/crmhub/connectors/connectortest"
 )
 
 func TestContactToWire(t *testing.T) {
@@ -31,7 +32,7 @@ func TestContactToWire(t *testing.T) {
 			Contact{Tags: []string{}, CustomFields: map[string]any{}}},
 	}
 	for _, tt := range tests {
-		wantEqual(t, tt.name, contactToWire(tt.in), tt.want)
+		connectortest.WantEqual(t, tt.name, contactToWire(tt.in), tt.want)
 	}
 }
 
@@ -39,7 +40,7 @@ func TestContactFromWire(t *testing.T) {
 	at := time.Date(2025, 4, 19, 10, 14, 33, 0, time.UTC)
 	got := contactFromWire(Contact{ID: "cnt_1", Name: ptr(""), Phone: ptr("+91 98765-43210"), Email: ptr("p@example.com"),
 		Tags: []string{"a"}, CustomFields: map[string]any{"n": 1.0}, UpdatedAt: &at})
-	wantEqual(t, "contact", got, connectors.RemoteContact{
+	connectortest.WantEqual(t, "contact", got, connectors.RemoteContact{
 		ExternalID: "cnt_1",
 		Identifiers: []crmhub.Identifier{{Type: crmhub.IdentityWhatsApp, Value: "+919876543210"},
 			{Type: crmhub.IdentityEmail, Value: "p@example.com"}},
@@ -71,7 +72,7 @@ func TestMessageTypeFromWire(t *testing.T) {
 // remote would send them.
 func TestDocumentedBodies(t *testing.T) {
 	serve := func(status int, file string) *Client {
-		body := readTestdata(t, file)
+		body := connectortest.ReadTestdata(t, file)
 		s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(status)
 			_, _ = w.Write(body)
@@ -84,7 +85,7 @@ func TestDocumentedBodies(t *testing.T) {
 		t.Fatalf("list: %+v %+v %v", items, meta, err)
 	}
 	at := time.Date(2025, 4, 19, 10, 14, 33, 0, time.UTC)
-	wantEqual(t, "listed contact", items[0], Contact{ID: "cnt_01HX4K9", Name: ptr("Priya Sharma"), Phone: ptr("919876543210"),
+	connectortest.WantEqual(t, "listed contact", items[0], Contact{ID: "cnt_01HX4K9", Name: ptr("Priya Sharma"), Phone: ptr("919876543210"),
 		Email: ptr("priya@example.com"), Tags: []string{"site-visit"}, CustomFields: map[string]any{"city": "Pune"},
 		CreatedAt: &at, UpdatedAt: &at})
 	// Through the connector: page 1 of 145 at the remote's limit of 20.
@@ -95,12 +96,12 @@ func TestDocumentedBodies(t *testing.T) {
 	}
 
 	_, err = serve(404, "error_contact_not_found.json").GetContact(t.Context(), "cnt_invalid")
-	wantEqual(t, "404", *errorAs[*connectors.RequestError](t, err),
+	connectortest.WantEqual(t, "404", *connectortest.ErrorAs[*connectors.RequestError](t, err),
 		connectors.RequestError{Status: 404, Code: "CONTACT_NOT_FOUND", Message: "No contact found with ID cnt_invalid"})
 
 	_, err = serve(422, "validation_error_response.json").CreateContact(t.Context(), Contact{})
-	ve := errorAs[*ValidationError](t, err)
-	wantEqual(t, "422 fields", ve.Fields, []FieldError{{Field: "phone", Message: "must be a phone number with country code, 8 to 15 digits"}})
+	ve := connectortest.ErrorAs[*ValidationError](t, err)
+	connectortest.WantEqual(t, "422 fields", ve.Fields, []FieldError{{Field: "phone", Message: "must be a phone number with country code, 8 to 15 digits"}})
 
 	sent, err := serve(201, "send_message_response.json").SendMessage(t.Context(), SendMessageRequest{}, "")
 	if err != nil || sent != (SentMessage{MessageID: "msg_01HXA2B", Status: "queued"}) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+
+	"github.com/crmhub/crmhub/connectors/internal/httpclient"
 )
 
 // Message types the messages endpoint and the webhooks carry.
@@ -59,9 +61,9 @@ type SentMessage struct {
 // *ValidationError) carrying the remote's code.
 func (c *Client) SendMessage(ctx context.Context, m SendMessageRequest, idempotencyKey string) (SentMessage, error) {
 	var out SentMessage
-	r := request{method: "POST", path: "/messages", in: m, out: &out}
+	r := httpclient.Request{Method: "POST", Path: "/messages", In: m, Out: &out}
 	if idempotencyKey != "" {
-		r.header = http.Header{"Idempotency-Key": {idempotencyKey}}
+		r.Header = http.Header{"Idempotency-Key": {idempotencyKey}}
 	}
 	if _, err := c.do(ctx, r); err != nil {
 		return SentMessage{}, err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/connectors"
+	"github.com/crmhub/crmhub/connectors/connectortest"
 	"github.com/crmhub/crmhub/connectors/wazelo/wazelotest"
 	"github.com/google/uuid"
 )
@@ -51,8 +52,8 @@ func TestSendMessageBodies(t *testing.T) {
 		var got, want any
 		reqs := f.s.Requests()
 		_ = json.Unmarshal(reqs[len(reqs)-1].Body, &got)
-		_ = json.Unmarshal(readTestdata(t, tt.file), &want)
-		wantEqual(t, tt.file, got, want)
+		_ = json.Unmarshal(connectortest.ReadTestdata(t, tt.file), &want)
+		connectortest.WantEqual(t, tt.file, got, want)
 	}
 }
 
@@ -64,7 +65,7 @@ func TestSendMessageWindowAndRefusals(t *testing.T) {
 
 	// Freeform outside the window: refused with the remote's code.
 	_, err := f.conn.SendMessage(ctx, outbound(crmhub.MessageText, "hi"))
-	if se := errorAs[*crmhub.SendError](t, err); se.Code != CodeOutsideWindow {
+	if se := connectortest.ErrorAs[*crmhub.SendError](t, err); se.Code != CodeOutsideWindow {
 		t.Errorf("outside the window: %+v", se)
 	}
 	// A template any time.
@@ -87,20 +88,20 @@ func TestSendMessageWindowAndRefusals(t *testing.T) {
 
 	// Validation: the fields come back in the message.
 	_, err = f.conn.SendMessage(ctx, outbound(crmhub.MessageText, ""))
-	if se := errorAs[*crmhub.SendError](t, err); se.Code != CodeValidation || !strings.Contains(se.Message, "text") {
+	if se := connectortest.ErrorAs[*crmhub.SendError](t, err); se.Code != CodeValidation || !strings.Contains(se.Message, "text") {
 		t.Errorf("empty text: %+v", se)
 	}
 	img := outbound(crmhub.MessageImage, "caption")
 	img.Message.ContentURL = ptr("ftp://x")
-	if se := errorAs[*crmhub.SendError](t, mustErr(f.conn.SendMessage(ctx, img))); !strings.Contains(se.Message, "media_url") {
+	if se := connectortest.ErrorAs[*crmhub.SendError](t, mustErr(f.conn.SendMessage(ctx, img))); !strings.Contains(se.Message, "media_url") {
 		t.Errorf("bad media url: %+v", se)
 	}
 	// 429 and 5xx leave the message to be retried.
 	f.s.InjectNext(wazelotest.Fault{Status: 429, RetryAfter: "30"}, wazelotest.Fault{Status: 502})
-	if rl := errorAs[*connectors.RateLimitError](t, mustErr(f.conn.SendMessage(ctx, tpl))); rl.RetryAfter != 30*time.Second {
+	if rl := connectortest.ErrorAs[*connectors.RateLimitError](t, mustErr(f.conn.SendMessage(ctx, tpl))); rl.RetryAfter != 30*time.Second {
 		t.Errorf("429: %+v", rl)
 	}
-	errorAs[*connectors.TransientError](t, mustErr(f.conn.SendMessage(ctx, tpl)))
+	connectortest.ErrorAs[*connectors.TransientError](t, mustErr(f.conn.SendMessage(ctx, tpl)))
 }
 
 func TestSendMessageOtherOutcomes(t *testing.T) {
@@ -124,18 +125,18 @@ func TestSendMessageOtherOutcomes(t *testing.T) {
 	to := tpl
 	to.ChatID = "+910000000000"
 	to.Message = &crmhub.Message{ID: uuid.New(), Type: crmhub.MessageTemplate, Template: tpl.Message.Template}
-	if se := errorAs[*crmhub.SendError](t, mustErr(f.conn.SendMessage(ctx, to))); se.Code != "CONTACT_NOT_FOUND" {
+	if se := connectortest.ErrorAs[*crmhub.SendError](t, mustErr(f.conn.SendMessage(ctx, to))); se.Code != "CONTACT_NOT_FOUND" {
 		t.Errorf("refusal: %+v", se)
 	}
 	// What Wazelo cannot carry is refused without a request.
 	before := f.s.Total()
 	sms := outbound(crmhub.MessageText, "hi")
 	sms.Channel = crmhub.ChannelSMS
-	if se := errorAs[*crmhub.SendError](t, mustErr(f.conn.SendMessage(ctx, sms))); se.Code != CodeUnsupportedChannel {
+	if se := connectortest.ErrorAs[*crmhub.SendError](t, mustErr(f.conn.SendMessage(ctx, sms))); se.Code != CodeUnsupportedChannel {
 		t.Errorf("sms: %+v", se)
 	}
 	odd := outbound("STICKER", "")
-	if se := errorAs[*crmhub.SendError](t, mustErr(f.conn.SendMessage(ctx, odd))); se.Code != CodeUnsupportedType {
+	if se := connectortest.ErrorAs[*crmhub.SendError](t, mustErr(f.conn.SendMessage(ctx, odd))); se.Code != CodeUnsupportedType {
 		t.Errorf("unknown type: %+v", se)
 	}
 	if n := f.s.Total() - before; n != 0 {
@@ -144,7 +145,7 @@ func TestSendMessageOtherOutcomes(t *testing.T) {
 	// A refused key is not the message's fault.
 	bad := connectorFor(f.s, "wzl_wrong")
 	err := mustErr(bad.SendMessage(ctx, tpl))
-	errorAs[*connectors.AuthError](t, err)
+	connectortest.ErrorAs[*connectors.AuthError](t, err)
 	var se *crmhub.SendError
 	if errors.As(err, &se) {
 		t.Error("an auth failure became a SendError")

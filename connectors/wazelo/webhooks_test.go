@@ -9,6 +9,7 @@ import (
 
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/connectors"
+	"github.com/crmhub/crmhub/connectors/connectortest"
 	"github.com/crmhub/crmhub/connectors/wazelo/wazelotest"
 )
 
@@ -19,7 +20,7 @@ func signed(body []byte) http.Header {
 }
 
 func TestParseWebhookDocumentExample(t *testing.T) {
-	body := readTestdata(t, "message_received_webhook.json")
+	body := connectortest.ReadTestdata(t, "message_received_webhook.json")
 	if string(body) != wazelotest.ExampleMessageReceived+"\n" {
 		t.Fatal("testdata and wazelotest.ExampleMessageReceived disagree")
 	}
@@ -38,7 +39,7 @@ func TestParseWebhookDocumentExample(t *testing.T) {
 		Text:        ptr("Hi, I want to book a site visit"),
 		SentAt:      &at,
 	}}}
-	wantEqual(t, "inbound", got, want)
+	connectortest.WantEqual(t, "inbound", got, want)
 }
 
 func TestWebhookSignature(t *testing.T) {
@@ -89,7 +90,7 @@ func TestWebhookStatusesAndSkippedEvents(t *testing.T) {
 	}
 	delivered := time.Date(2025, 4, 19, 10, 15, 0, 0, time.UTC)
 	read := time.Date(2025, 4, 19, 10, 15, 30, 0, time.UTC)
-	wantEqual(t, "statuses", got, []connectors.Inbound{
+	connectortest.WantEqual(t, "statuses", got, []connectors.Inbound{
 		{ID: "msg_1:delivered", Status: &connectors.StatusUpdate{ExternalID: "msg_1", Status: crmhub.MessageDelivered, At: &delivered}},
 		{ID: "msg_1:read", Status: &connectors.StatusUpdate{ExternalID: "msg_1", Status: crmhub.MessageRead, At: &read}},
 	})

@@ -1,14 +1,10 @@
 package wazera
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -16,18 +12,11 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/crmhub/crmhub/connectors"
+	"github.com/crmhub/crmhub/connectors/internal/httpclient"
 )
 
-const (
-	// DefaultMaxResponseBytes bounds how much of a response body is read.
-	DefaultMaxResponseBytes = 8 << 20
-
-	// DefaultTimeout bounds a whole request when Config.HTTPClient is nil.
-	DefaultTimeout = 30 * time.Second
-
-	// apiPrefix is the path of the API under the base URL.
-	apiPrefix = "/api/v1"
-)
+// apiPrefix is the path of the API under the base URL.
+const apiPrefix = "/api/v1"
 
 // Plan is a Wazera subscription plan; it decides the rate limit.
 type Plan string
@@ -69,29 +58,20 @@ func NewLimiter(perMinute int) *rate.Limiter {
 	return rate.NewLimiter(rate.Limit(float64(refill)/60), burst)
 }
 
-// Config says where and how the Client talks to Wazera.
+// HTTPConfig is the part of Config that every connector's client has.
+type HTTPConfig = httpclient.Config
+
+// Config says where and how the Client talks to Wazera. In HTTPConfig,
+// BaseURL is the account's host ("https://your-domain.com"), with or
+// without the "/api/v1" the document appends; APIKey is a key from
+// Dashboard -> Settings -> API Keys; Now is the clock of the limiter too.
 type Config struct {
-	// BaseURL is the account's host ("https://your-domain.com"), with or
-	// without the "/api/v1" the document appends.
-	BaseURL string
-	// APIKey is a key from Dashboard -> Settings -> API Keys.
-	APIKey string
-	// HTTPClient sends the requests; when nil, a client with Timeout.
-	HTTPClient *http.Client
-	// Timeout bounds each request when HTTPClient is nil; DefaultTimeout
-	// when zero.
-	Timeout time.Duration
-	// MaxResponseBytes bounds the body read from one response;
-	// DefaultMaxResponseBytes when zero.
-	MaxResponseBytes int64
+	HTTPConfig
 	// Plan sets the client-side rate limit; PlanStarter when empty.
 	Plan Plan
 	// Limiter, when set, paces the requests instead of the plan's own
 	// limiter: clients of one account can share it.
 	Limiter *rate.Limiter
-	// Now is the clock of the limiter and of Retry-After dates; time.Now
-	// when nil.
-	Now func() time.Time
 	// Sleep waits d or until ctx is done, for the limiter; a timer when
 	// nil. Tests pass a fake that advances their clock.
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -101,10 +81,7 @@ type Config struct {
 // It never retries: the only waiting it does is pacing requests under
 // the plan's rate limit, which the context cancels.
 type Client struct {
-	baseURL string
-	apiKey  string
-	http    *http.Client
-	maxBody int64
+	http    *httpclient.Client
 	limiter *rate.Limiter
 	now     func() time.Time
 	sleep   func(ctx context.Context, d time.Duration) error
@@ -112,27 +89,7 @@ type Client struct {
 
 // New returns a Client for cfg, filling the defaults Config documents.
 func New(cfg Config) *Client {
-	base := strings.TrimRight(cfg.BaseURL, "/")
-	base = strings.TrimSuffix(base, apiPrefix)
-	c := &Client{
-		baseURL: base,
-		apiKey:  cfg.APIKey,
-		http:    cfg.HTTPClient,
-		maxBody: cfg.MaxResponseBytes,
-		limiter: cfg.Limiter,
-		now:     cfg.Now,
-		sleep:   cfg.Sleep,
-	}
-	if c.http == nil {
-		timeout := cfg.Timeout
-		if timeout <= 0 {
-			timeout = DefaultTimeout
-		}
-		c.http = &http.Client{Timeout: timeout}
-	}
-	if c.maxBody <= 0 {
-		c.maxBody = DefaultMaxResponseBytes
-	}
+	c := &Client{limiter: cfg.Limiter, now: cfg.Now, sleep: cfg.Sleep}
 	if c.limiter == nil {
 		plan := cfg.Plan
 		if plan == "" {
@@ -146,6 +103,10 @@ func New(cfg Config) *Client {
 	if c.sleep == nil {
 		c.sleep = sleepCtx
 	}
+	hc := cfg.HTTPConfig
+	hc.Now = c.now
+	c.http = httpclient.New(hc, httpclient.Remote{Name: "wazera", Prefix: apiPrefix, SetHeaders: httpclient.Bearer,
+		NewErrorBody: func() httpclient.ErrorBody { return new(errorEnvelope) }, Pace: c.pace})
 	return c
 }
 
@@ -182,26 +143,11 @@ type ID string
 
 // UnmarshalJSON accepts a JSON string, a JSON number or null.
 func (id *ID) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case len(b) == 0:
-		return errors.New("wazera: empty id")
-	case string(b) == "null":
-		*id = ""
-	case b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
+	s, err := httpclient.DecodeID("wazera", b)
+	if err == nil {
 		*id = ID(s)
-	default:
-		var n json.Number
-		if err := json.Unmarshal(b, &n); err != nil {
-			return fmt.Errorf("wazera: id %s is neither a string nor a number", b)
-		}
-		*id = ID(n)
 	}
-	return nil
+	return err
 }
 
 // MarshalJSON sends an integer id as a JSON number, as Wazera's own ids
@@ -213,77 +159,9 @@ func (id ID) MarshalJSON() ([]byte, error) {
 	return json.Marshal(string(id))
 }
 
-// request describes one call: the route under /api/v1, its query, the
-// value to send as JSON (nil for none) and where to decode a 2xx body
-// (nil to ignore it).
-type request struct {
-	method string
-	path   string
-	query  url.Values
-	in     any
-	out    any
-}
-
-// do paces, sends r and turns the answer into either a decoded body or
-// one of the typed errors of package connectors.
-func (c *Client) do(ctx context.Context, r request) error {
-	what := r.method + " " + apiPrefix + r.path
-	var body io.Reader
-	if r.in != nil {
-		b, err := json.Marshal(r.in)
-		if err != nil {
-			return fmt.Errorf("wazera: encoding %s: %w", what, err)
-		}
-		body = bytes.NewReader(b)
-	}
-	u := c.baseURL + apiPrefix + r.path
-	if len(r.query) > 0 {
-		u += "?" + r.query.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, r.method, u, body)
-	if err != nil {
-		return fmt.Errorf("wazera: building %s: %w", what, err)
-	}
-	req.Header.Set("Authorization", "Bearer "+c.apiKey)
-	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if err := c.pace(ctx); err != nil {
-		return err
-	}
-
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return &connectors.TransientError{Err: fmt.Errorf("wazera: %s: %w", what, err)}
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
-	if err != nil {
-		return &connectors.TransientError{Status: resp.StatusCode, Err: fmt.Errorf("wazera: reading %s: %w", what, err)}
-	}
-	tooLong := int64(len(raw)) > c.maxBody
-	if tooLong {
-		raw = raw[:c.maxBody]
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return c.statusError(what, resp, raw)
-	}
-	if r.out == nil {
-		return nil
-	}
-	if tooLong {
-		return fmt.Errorf("wazera: %s: response larger than %d bytes", what, c.maxBody)
-	}
-	if err := json.Unmarshal(raw, r.out); err != nil {
-		return fmt.Errorf("wazera: decoding %s: %w", what, err)
-	}
-	return nil
-}
-
-// errorBody is the documented error response:
+// errorEnvelope is the documented error response:
 // {"error": {"code", "message", "details"}}.
-type errorBody struct {
+type errorEnvelope struct {
 	Error struct {
 		Code    string          `json:"code"`
 		Message string          `json:"message"`
@@ -291,20 +169,14 @@ type errorBody struct {
 	} `json:"error"`
 }
 
-// statusError maps a non-2xx answer to the error type the sync engine
-// branches on. A 4xx other than 401, 403 and 429 is a *RemoteError, which
-// is a *connectors.RequestError carrying the body's details too.
-func (c *Client) statusError(what string, resp *http.Response, raw []byte) error {
-	var eb errorBody
-	_ = json.Unmarshal(raw, &eb) // a body of another shape leaves eb empty
-	code := eb.Error.Code
-	msg := connectors.BodyMessage(eb.Error.Message, raw, resp.StatusCode)
-	if err := connectors.StatusError("wazera", what, resp, code, msg, c.now); err != nil {
-		return err
-	}
-	status := resp.StatusCode
+// Parts returns the error's code and message.
+func (eb *errorEnvelope) Parts() (string, string) { return eb.Error.Code, eb.Error.Message }
+
+// Err is a *RemoteError, which is a *connectors.RequestError carrying the
+// body's details too.
+func (eb *errorEnvelope) Err(status int, msg string) error {
 	return &RemoteError{
-		RequestError: &connectors.RequestError{Status: status, Code: code, Message: msg},
+		RequestError: &connectors.RequestError{Status: status, Code: eb.Error.Code, Message: msg},
 		Fields:       detailFields(eb.Error.Details),
 	}
 }

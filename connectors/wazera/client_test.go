@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/crmhub/crmhub/connectors"
+	"github.com/crmhub/crmhub/connectors/connectortest"
 	"github.com/crmhub/crmhub/connectors/wazera/wazeratest"
 )
 
@@ -23,46 +24,46 @@ func TestErrorsMapToTheTypedErrors(t *testing.T) {
 		check func(t *testing.T, err error)
 	}{
 		{"401", wazeratest.Fault{Status: 401}, func(t *testing.T, err error) {
-			ae := errorAs[*connectors.AuthError](t, err)
+			ae := connectortest.ErrorAs[*connectors.AuthError](t, err)
 			if ae.Status != 401 || !strings.Contains(ae.Message, "UNAUTHORIZED") {
 				t.Errorf("got %+v, want 401 naming UNAUTHORIZED", ae)
 			}
 		}},
 		{"403", wazeratest.Fault{Status: 403, Code: "FORBIDDEN", Message: "Key revoked."}, func(t *testing.T, err error) {
-			ae := errorAs[*connectors.AuthError](t, err)
+			ae := connectortest.ErrorAs[*connectors.AuthError](t, err)
 			if ae.Status != 403 || ae.Message != "FORBIDDEN: Key revoked." {
 				t.Errorf("got %+v", ae)
 			}
 		}},
 		{"429 seconds", wazeratest.Fault{Status: 429, RetryAfter: "7"}, func(t *testing.T, err error) {
-			if rl := errorAs[*connectors.RateLimitError](t, err); rl.RetryAfter != 7*time.Second {
+			if rl := connectortest.ErrorAs[*connectors.RateLimitError](t, err); rl.RetryAfter != 7*time.Second {
 				t.Errorf("RetryAfter %s, want 7s", rl.RetryAfter)
 			}
 		}},
 		{"429 date", wazeratest.Fault{Status: 429, RetryAfter: clock.Now().Add(90 * time.Second).Format(http.TimeFormat)},
 			func(t *testing.T, err error) {
-				if rl := errorAs[*connectors.RateLimitError](t, err); rl.RetryAfter != 90*time.Second {
+				if rl := connectortest.ErrorAs[*connectors.RateLimitError](t, err); rl.RetryAfter != 90*time.Second {
 					t.Errorf("RetryAfter %s, want 90s", rl.RetryAfter)
 				}
 			}},
 		{"429 no header", wazeratest.Fault{Status: 429}, func(t *testing.T, err error) {
-			if rl := errorAs[*connectors.RateLimitError](t, err); rl.RetryAfter != 0 {
+			if rl := connectortest.ErrorAs[*connectors.RateLimitError](t, err); rl.RetryAfter != 0 {
 				t.Errorf("RetryAfter %s, want 0 (engine backs off)", rl.RetryAfter)
 			}
 		}},
 		{"500", wazeratest.Fault{Status: 500}, func(t *testing.T, err error) {
-			te := errorAs[*connectors.TransientError](t, err)
+			te := connectortest.ErrorAs[*connectors.TransientError](t, err)
 			if te.Status != 500 || !strings.Contains(te.Error(), "SERVER_ERROR") {
 				t.Errorf("got %v", te)
 			}
 		}},
 		{"503", wazeratest.Fault{Status: 503}, func(t *testing.T, err error) {
-			if te := errorAs[*connectors.TransientError](t, err); te.Status != 503 {
+			if te := connectortest.ErrorAs[*connectors.TransientError](t, err); te.Status != 503 {
 				t.Errorf("status %d", te.Status)
 			}
 		}},
 		{"400", wazeratest.Fault{Status: 400}, func(t *testing.T, err error) {
-			re := errorAs[*connectors.RequestError](t, err)
+			re := connectortest.ErrorAs[*connectors.RequestError](t, err)
 			if re.Status != 400 || re.Code != CodeBadRequest || re.Message == "" {
 				t.Errorf("got %+v", re)
 			}
@@ -74,7 +75,7 @@ func TestErrorsMapToTheTypedErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := wazeratest.NewServer(t, wazeratest.Options{})
-			c := New(Config{BaseURL: s.URL, APIKey: s.APIKey(), HTTPClient: s.Client(), Limiter: unlimited(), Now: clock.Now})
+			c := New(Config{HTTPConfig: HTTPConfig{BaseURL: s.URL, APIKey: s.APIKey(), HTTPClient: s.Client(), Now: clock.Now}, Limiter: unlimited()})
 			s.InjectNext(tt.fault)
 			_, err := c.ListContacts(t.Context(), ListOptions{})
 			tt.check(t, err)
@@ -85,13 +86,13 @@ func TestErrorsMapToTheTypedErrors(t *testing.T) {
 func TestValidationErrorCarriesTheDocumentedBody(t *testing.T) {
 	c, _ := newClient(t, wazeratest.Options{})
 	_, err := c.CreateContact(t.Context(), Contact{Name: ptr("John Doe"), Email: ptr("not-an-email")})
-	re := errorAs[*RemoteError](t, err)
+	re := connectortest.ErrorAs[*RemoteError](t, err)
 	if re.Status != 422 || re.Code != CodeValidation || re.Message != "The phone field is required." {
 		t.Errorf("got %+v, want 422 VALIDATION_ERROR with the document's message", re.RequestError)
 	}
-	wantEqual(t, "fields", re.Fields, []string{"email", "phone"})
+	connectortest.WantEqual(t, "fields", re.Fields, []string{"email", "phone"})
 	// The engine sees a RequestError.
-	if rq := errorAs[*connectors.RequestError](t, err); rq.Status != 422 {
+	if rq := connectortest.ErrorAs[*connectors.RequestError](t, err); rq.Status != 422 {
 		t.Errorf("RequestError status %d", rq.Status)
 	}
 	ie := itemError(err, 3, "x").(connectors.ItemError)
@@ -115,17 +116,17 @@ func TestTransportFailuresAreTransient(t *testing.T) {
 	t.Run("refused", func(t *testing.T) {
 		s := httptest.NewServer(http.NotFoundHandler())
 		s.Close()
-		c := New(Config{BaseURL: s.URL, APIKey: "k", Limiter: unlimited()})
+		c := New(Config{HTTPConfig: HTTPConfig{BaseURL: s.URL, APIKey: "k"}, Limiter: unlimited()})
 		_, err := c.ListContacts(t.Context(), ListOptions{})
-		if te := errorAs[*connectors.TransientError](t, err); te.Status != 0 {
+		if te := connectortest.ErrorAs[*connectors.TransientError](t, err); te.Status != 0 {
 			t.Errorf("status %d, want 0 (no answer)", te.Status)
 		}
 	})
 	t.Run("timeout", func(t *testing.T) {
 		s := wazeratest.NewServer(t, wazeratest.Options{Latency: time.Second})
-		c := New(Config{BaseURL: s.URL, APIKey: s.APIKey(), Timeout: 20 * time.Millisecond, Limiter: unlimited()})
+		c := New(Config{HTTPConfig: HTTPConfig{BaseURL: s.URL, APIKey: s.APIKey(), Timeout: 20 * time.Millisecond}, Limiter: unlimited()})
 		_, err := c.ListContacts(t.Context(), ListOptions{})
-		errorAs[*connectors.TransientError](t, err)
+		connectortest.ErrorAs[*connectors.TransientError](t, err)
 	})
 }
 
@@ -133,7 +134,7 @@ func TestBearerKeyAndBaseURL(t *testing.T) {
 	s := wazeratest.NewServer(t, wazeratest.Options{APIKey: "k-123"})
 	// A base URL that already names /api/v1 works too.
 	for _, base := range []string{s.URL, s.URL + "/", s.URL + "/api/v1"} {
-		c := New(Config{BaseURL: base, APIKey: "k-123", HTTPClient: s.Client(), Limiter: unlimited()})
+		c := New(Config{HTTPConfig: HTTPConfig{BaseURL: base, APIKey: "k-123", HTTPClient: s.Client()}, Limiter: unlimited()})
 		if _, err := c.ListContacts(t.Context(), ListOptions{}); err != nil {
 			t.Fatalf("base %s: %v", base, err)
 		}
@@ -143,9 +144,9 @@ func TestBearerKeyAndBaseURL(t *testing.T) {
 			t.Errorf("request %s with Authorization %q", r.Path, r.Authorization)
 		}
 	}
-	c := New(Config{BaseURL: s.URL, APIKey: "wrong", HTTPClient: s.Client(), Limiter: unlimited()})
+	c := New(Config{HTTPConfig: HTTPConfig{BaseURL: s.URL, APIKey: "wrong", HTTPClient: s.Client()}, Limiter: unlimited()})
 	_, err := c.ListContacts(t.Context(), ListOptions{})
-	errorAs[*connectors.AuthError](t, err)
+	connectortest.ErrorAs[*connectors.AuthError](t, err)
 }
 
 func TestListPages(t *testing.T) {
@@ -181,7 +182,7 @@ func TestListPages(t *testing.T) {
 	}
 	// The fake holds per_page to the assumed limit.
 	_, err := c.ListContacts(t.Context(), ListOptions{PerPage: MaxPerPage + 1})
-	if re := errorAs[*RemoteError](t, err); re.Status != 422 || !slices.Equal(re.Fields, []string{"per_page"}) {
+	if re := connectortest.ErrorAs[*RemoteError](t, err); re.Status != 422 || !slices.Equal(re.Fields, []string{"per_page"}) {
 		t.Errorf("per_page %d: %+v", MaxPerPage+1, re)
 	}
 }
@@ -248,7 +249,7 @@ func TestPlans(t *testing.T) {
 func paced(t *testing.T, plan Plan, limiter bool, n int) (*fakeClock, *wazeratest.Server, error) {
 	clock := newFakeClock()
 	s := wazeratest.NewServer(t, wazeratest.Options{Plan: string(plan), Now: clock.Now})
-	cfg := Config{BaseURL: s.URL, APIKey: s.APIKey(), HTTPClient: s.Client(), Plan: plan, Now: clock.Now, Sleep: clock.Sleep}
+	cfg := Config{HTTPConfig: HTTPConfig{BaseURL: s.URL, APIKey: s.APIKey(), HTTPClient: s.Client(), Now: clock.Now}, Plan: plan, Sleep: clock.Sleep}
 	if !limiter {
 		cfg.Limiter = unlimited()
 	}
@@ -297,7 +298,7 @@ func TestLimiterKeepsUnderThePlan(t *testing.T) {
 // the limiter the fake refuses request limit+1.
 func TestFakeEnforcesThePlan(t *testing.T) {
 	_, s, err := paced(t, PlanStarter, false, 150)
-	rl := errorAs[*connectors.RateLimitError](t, err)
+	rl := connectortest.ErrorAs[*connectors.RateLimitError](t, err)
 	if rl.RetryAfter != time.Minute {
 		t.Errorf("RetryAfter %s, want 60s (no time passed)", rl.RetryAfter)
 	}
@@ -308,7 +309,7 @@ func TestFakeEnforcesThePlan(t *testing.T) {
 
 func TestPaceStopsWithTheContext(t *testing.T) {
 	s := wazeratest.NewServer(t, wazeratest.Options{})
-	c := New(Config{BaseURL: s.URL, APIKey: s.APIKey(), HTTPClient: s.Client(), Limiter: NewLimiter(60)})
+	c := New(Config{HTTPConfig: HTTPConfig{BaseURL: s.URL, APIKey: s.APIKey(), HTTPClient: s.Client()}, Limiter: NewLimiter(60)})
 	ctx, cancel := context.WithCancel(t.Context())
 	if _, err := c.ListContacts(ctx, ListOptions{}); err != nil { // the burst of 1
 		t.Fatal(err)

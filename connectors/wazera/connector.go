@@ -116,10 +116,10 @@ func optionInt(opts map[string]any, key string) (int64, error) {
 // Connector does not use.
 func (c *Connector) Client() *Client { return c.client }
 
-// Capabilities: contacts only, MaxBatch records per call, no lookup by
-// identifier (the document's search parameter is free text).
+// Capabilities: MaxBatch records per call, no lookup by identifier (the
+// document's search parameter is free text).
 func (c *Connector) Capabilities() connectors.Capabilities {
-	return connectors.Capabilities{Entities: []connectors.Entity{connectors.Contacts}, MaxBatch: MaxBatch}
+	return connectors.Capabilities{MaxBatch: MaxBatch}
 }
 
 // ListContacts returns the page of contacts at cursor, which is the page
@@ -253,29 +253,4 @@ func checkBatch(what string, n int) error {
 		return fmt.Errorf("wazera: %s: %d records, limit %d: %w", what, n, MaxBatch, ErrBatchTooLarge)
 	}
 	return nil
-}
-
-// ListDeals: Wazera has no deals.
-func (c *Connector) ListDeals(context.Context, string) (connectors.Page[connectors.RemoteDeal], error) {
-	return connectors.Page[connectors.RemoteDeal]{}, connectors.ErrUnsupported
-}
-
-// UpsertDeals: Wazera has no deals.
-func (c *Connector) UpsertDeals(context.Context, []connectors.RemoteDeal) ([]connectors.UpsertResult, error) {
-	return nil, connectors.ErrUnsupported
-}
-
-// DeleteDeals: Wazera has no deals.
-func (c *Connector) DeleteDeals(context.Context, []string) ([]string, error) {
-	return nil, connectors.ErrUnsupported
-}
-
-// ListUsers: the document has no users route.
-func (c *Connector) ListUsers(context.Context, string) (connectors.Page[connectors.RemoteUser], error) {
-	return connectors.Page[connectors.RemoteUser]{}, connectors.ErrUnsupported
-}
-
-// UpsertUsers: the document has no users route.
-func (c *Connector) UpsertUsers(context.Context, []connectors.RemoteUser) ([]connectors.UpsertResult, error) {
-	return nil, connectors.ErrUnsupported
 }

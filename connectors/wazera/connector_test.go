@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/connectors"
@@ -27,75 +26,36 @@ func TestConformance(t *testing.T) {
 // It enforces the Enterprise plan and the connector paces for it, with
 // the real clock: the suite's batches fit in the limiter's burst.
 type fake struct {
-	s    *wazeratest.Server
-	conn connectors.Connector
+	connectortest.ServerFake
+	s *wazeratest.Server
 }
 
 func startFake(t *testing.T) connectortest.Fake {
 	s := wazeratest.NewServer(t, wazeratest.Options{Plan: string(PlanEnterprise)})
+	good, bad := connectortest.Connectors(t, NewConnector, connectors.Config{BaseURL: s.URL, APIKey: s.APIKey(),
+		HTTPClient: s.Client(), Options: map[string]any{OptionPlan: "Enterprise"}})
 	f := &fake{s: s}
-	f.conn = f.connector(t, s.APIKey())
+	f.ServerFake = connectortest.ServerFake{Conn: good, Bad: bad, Put: f.seed, Get: f.stored, Fail: f.fail, Total: s.Total}
 	return f
 }
 
-func (f *fake) connector(t *testing.T, key string) connectors.Connector {
-	c, err := NewConnector(connectors.Config{BaseURL: f.s.URL, APIKey: key, HTTPClient: f.s.Client(),
-		Options: map[string]any{OptionPlan: "Enterprise"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+// seed stores contacts under their external ids, which are Wazera ids.
+func (f *fake) seed(t *testing.T, contacts []connectors.RemoteContact) {
+	f.s.PutContacts(connectortest.ToFake[wazeratest.Contact](t, contacts, func(rc connectors.RemoteContact) Contact {
+		w := contactToWire(rc)
+		w.ID = ID(rc.ExternalID)
+		return w
+	})...)
 }
 
-func (f *fake) Connector() connectors.Connector { return f.conn }
-
-func (f *fake) BadKey() connectors.Connector {
-	c, _ := NewConnector(connectors.Config{BaseURL: f.s.URL, APIKey: "not-" + f.s.APIKey(), HTTPClient: f.s.Client()})
-	return c
+func (f *fake) stored(t *testing.T) []connectors.RemoteContact {
+	return connectortest.FromFake(t, f.s.Contacts(), contactFromWire)
 }
 
-// Seed stores contacts under their external ids, which are Wazera ids.
-func (f *fake) Seed(t *testing.T, contacts []connectors.RemoteContact) {
-	t.Helper()
-	wire := make([]Contact, len(contacts))
-	for i, rc := range contacts {
-		wire[i] = contactToWire(rc)
-		wire[i].ID = ID(rc.ExternalID)
-	}
-	var stored []wazeratest.Contact
-	reshape(t, wire, &stored)
-	f.s.PutContacts(stored...)
-}
-
-func (f *fake) Stored(t *testing.T) []connectors.RemoteContact {
-	t.Helper()
-	var wire []Contact
-	reshape(t, f.s.Contacts(), &wire)
-	out := make([]connectors.RemoteContact, len(wire))
-	for i, w := range wire {
-		out[i] = contactFromWire(w)
-	}
-	return out
-}
-
-func (f *fake) InjectRateLimit(retryAfter time.Duration) {
-	f.s.InjectNext(wazeratest.Fault{Status: 429, RetryAfter: strconv.Itoa(int(retryAfter / time.Second))})
-}
-
-func (f *fake) InjectServerError() { f.s.InjectNext(wazeratest.Fault{Status: 500}) }
-
-func (f *fake) Requests() int { return f.s.Total() }
-
-// reshape moves v into out through JSON.
-func reshape(t *testing.T, v, out any) {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err == nil {
-		err = json.Unmarshal(b, out)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+// fail answers the next request with status and, when not empty,
+// retryAfter.
+func (f *fake) fail(status int, retryAfter string) {
+	f.s.InjectNext(wazeratest.Fault{Status: status, RetryAfter: retryAfter})
 }
 
 // sampleContact is a contact Wazera keeps in full: a Wazera id (so that
@@ -208,7 +168,7 @@ func TestWholeRequestErrorStopsTheBatch(t *testing.T) {
 		batch[i].ExternalID = fmt.Sprintf("contact_%04d", i)
 	}
 	results, err := c.UpsertContacts(t.Context(), batch)
-	errorAs[*connectors.TransientError](t, err)
+	connectortest.ErrorAs[*connectors.TransientError](t, err)
 	if results != nil {
 		t.Errorf("results %v with a whole-request error", results)
 	}
@@ -302,5 +262,5 @@ func TestConnectorOptions(t *testing.T) {
 // wantCalls fails unless the fake counted exactly calls per route.
 func wantCalls(t *testing.T, s *wazeratest.Server, calls map[string]int) {
 	t.Helper()
-	wantEqual(t, "calls", s.CallCounts(), calls)
+	connectortest.WantEqual(t, "calls", s.CallCounts(), calls)
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+
+	"github.com/crmhub/crmhub/connectors/internal/httpclient"
 )
 
 // MaxPerPage is the largest per_page the client asks for. The document
@@ -163,7 +165,7 @@ func (c *Client) ListContacts(ctx context.Context, o ListOptions) (ContactPage, 
 		q.Set("tag", o.Tag)
 	}
 	var p ContactPage
-	err := c.do(ctx, request{method: "GET", path: "/contacts", query: q, out: &p})
+	err := c.http.Do(ctx, httpclient.Request{Method: "GET", Path: "/contacts", Query: q, Out: &p})
 	return p, err
 }
 
@@ -184,7 +186,7 @@ func (o *one[T]) UnmarshalJSON(b []byte) error {
 // a missing one.
 func (c *Client) GetContact(ctx context.Context, id string) (Contact, error) {
 	var out one[Contact]
-	err := c.do(ctx, request{method: "GET", path: contactPath(id), out: &out})
+	err := c.http.Do(ctx, httpclient.Request{Method: "GET", Path: contactPath(id), Out: &out})
 	return out.v, err
 }
 
@@ -193,7 +195,7 @@ func (c *Client) GetContact(ctx context.Context, id string) (Contact, error) {
 func (c *Client) CreateContact(ctx context.Context, in Contact) (Contact, error) {
 	in.ID = ""
 	var out one[Contact]
-	err := c.do(ctx, request{method: "POST", path: "/contacts", in: in, out: &out})
+	err := c.http.Do(ctx, httpclient.Request{Method: "POST", Path: "/contacts", In: in, Out: &out})
 	return out.v, err
 }
 
@@ -202,14 +204,14 @@ func (c *Client) CreateContact(ctx context.Context, in Contact) (Contact, error)
 func (c *Client) UpdateContact(ctx context.Context, id string, in Contact) (Contact, error) {
 	in.ID = ""
 	var out one[Contact]
-	err := c.do(ctx, request{method: "PUT", path: contactPath(id), in: in, out: &out})
+	err := c.http.Do(ctx, httpclient.Request{Method: "PUT", Path: contactPath(id), In: in, Out: &out})
 	return out.v, err
 }
 
 // DeleteContact deletes contact id (DELETE /contacts/{id}); IsNotFound
 // reports a missing one.
 func (c *Client) DeleteContact(ctx context.Context, id string) error {
-	return c.do(ctx, request{method: "DELETE", path: contactPath(id)})
+	return c.http.Do(ctx, httpclient.Request{Method: "DELETE", Path: contactPath(id)})
 }
 
 func contactPath(id string) string { return "/contacts/" + url.PathEscape(id) }

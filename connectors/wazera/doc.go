@@ -42,8 +42,8 @@
 //     A record pushed for the first time is created with POST and
 //     reported under the id the answer carries, which the engine links
 //     it by; nothing of the hub's is stored on the contact. See
-//     Connector. The document has no deals or users: those methods
-//     return connectors.ErrUnsupported.
+//     Connector. The document has no deals or users: the Connector is
+//     neither a connectors.DealSyncer nor a UserSyncer.
 //   - Webhook bodies are {"event", "timestamp", "data"}, data being the
 //     message (or {"message": ...}) with id (or message_id), from/to,
 //     type, content {body | url, caption}, status, contact {id, name,

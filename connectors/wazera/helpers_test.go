@@ -2,11 +2,6 @@ package wazera
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"os"
-	"path/filepath"
-	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -60,7 +55,7 @@ func unlimited() *rate.Limiter { return rate.NewLimiter(rate.Inf, 0) }
 func newClient(t *testing.T, opts wazeratest.Options) (*Client, *wazeratest.Server) {
 	t.Helper()
 	s := wazeratest.NewServer(t, opts)
-	return New(Config{BaseURL: s.URL, APIKey: s.APIKey(), HTTPClient: s.Client(), Limiter: unlimited()}), s
+	return New(Config{HTTPConfig: HTTPConfig{BaseURL: s.URL, APIKey: s.APIKey(), HTTPClient: s.Client()}, Limiter: unlimited()}), s
 }
 
 // newTestConnector starts a fake with opts and a connector on it with
@@ -74,47 +69,6 @@ func newTestConnector(t *testing.T, opts wazeratest.Options, options map[string]
 		t.Fatal(err)
 	}
 	return c, s
-}
-
-// errorAs fails unless err holds a T and returns it.
-func errorAs[T error](t *testing.T, err error) T {
-	t.Helper()
-	var target T
-	if !errors.As(err, &target) {
-		t.Fatalf("error %v (%T) is not a %T", err, err, target)
-	}
-	return target
-}
-
-func wantEqual[T any](t *testing.T, what string, got, want T) {
-	t.Helper()
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("%s:\ngot  %+v\nwant %+v", what, got, want)
-	}
-}
-
-func readTestdata(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// sameJSON fails unless a and b encode the same JSON value.
-func sameJSON(t *testing.T, what string, a, b []byte) {
-	t.Helper()
-	var x, y any
-	if err := json.Unmarshal(a, &x); err != nil {
-		t.Fatalf("%s: %v in %s", what, err, a)
-	}
-	if err := json.Unmarshal(b, &y); err != nil {
-		t.Fatalf("%s: %v in %s", what, err, b)
-	}
-	if !reflect.DeepEqual(x, y) {
-		t.Fatalf("%s:\ngot  %s\nwant %s", what, a, b)
-	}
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -7,19 +7,20 @@ import (
 
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/connectors"
+	"github.com/crmhub/crmhub/connectors/connectortest"
 )
 
 // TestCreateExampleRoundTrips decodes the document's Create Contact body
 // into Contact, maps it to the domain and back, and encodes it: the JSON
 // must come out the same, so no field is misnamed, dropped or added.
 func TestCreateExampleRoundTrips(t *testing.T) {
-	raw := readTestdata(t, "contact_create_request.json")
+	raw := connectortest.ReadTestdata(t, "contact_create_request.json")
 	var w Contact
 	if err := json.Unmarshal(raw, &w); err != nil {
 		t.Fatal(err)
 	}
 	rc := contactFromWire(w)
-	wantEqual(t, "domain", rc, connectors.RemoteContact{
+	connectortest.WantEqual(t, "domain", rc, connectors.RemoteContact{
 		Name: ptr("John Doe"),
 		Identifiers: []crmhub.Identifier{{Type: crmhub.IdentityWhatsApp, Value: "+1234567890"},
 			{Type: crmhub.IdentityEmail, Value: "john@example.com"}},
@@ -30,12 +31,12 @@ func TestCreateExampleRoundTrips(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sameJSON(t, "re-encoded", got, raw)
+	connectortest.WantJSONEqual(t, "re-encoded", got, raw)
 }
 
 func TestErrorExampleDecodes(t *testing.T) {
-	var eb errorBody
-	if err := json.Unmarshal(readTestdata(t, "error_response.json"), &eb); err != nil {
+	var eb errorEnvelope
+	if err := json.Unmarshal(connectortest.ReadTestdata(t, "error_response.json"), &eb); err != nil {
 		t.Fatal(err)
 	}
 	if eb.Error.Code != CodeValidation || eb.Error.Message != "The phone field is required." || detailFields(eb.Error.Details) != nil {
@@ -50,7 +51,7 @@ func TestContactFromWire(t *testing.T) {
 	rc := contactFromWire(w)
 	// The external id is Wazera's; every custom field is the contact's,
 	// even one named like the hub's id, which the connector once wrote.
-	wantEqual(t, "contact", rc, connectors.RemoteContact{
+	connectortest.WantEqual(t, "contact", rc, connectors.RemoteContact{
 		ExternalID:   "17",
 		Identifiers:  []crmhub.Identifier{{Type: crmhub.IdentityWhatsApp, Value: "+1234567890"}},
 		CustomFields: map[string]any{"crmhub_id": "contact_ab", "plan": float64(3)},
@@ -78,12 +79,12 @@ func TestContactToWire(t *testing.T) {
 	// WHATSAPP wins over PHONE whatever the order; unparsable national
 	// numbers keep their digits; email is normalized; uri and telegram
 	// have no field; the external id is not sent.
-	sameJSON(t, "hub id", got, []byte(`{"name":null,"phone":"+89990000002","email":"first@example.com",
+	connectortest.WantJSONEqual(t, "hub id", got, []byte(`{"name":null,"phone":"+89990000002","email":"first@example.com",
 		"tags":[],"custom_fields":{"a":"b"}}`))
 
 	got, _ = json.Marshal(contactToWire(connectors.RemoteContact{ExternalID: "5",
 		Identifiers: []crmhub.Identifier{{Type: crmhub.IdentityWAID, Value: "+79990000003"}, {Type: crmhub.IdentityPhone, Value: "+79990000004"}}}))
-	sameJSON(t, "own id", got, []byte(`{"name":null,"phone":"+79990000003","email":null,"tags":[],"custom_fields":{}}`))
+	connectortest.WantJSONEqual(t, "own id", got, []byte(`{"name":null,"phone":"+79990000003","email":null,"tags":[],"custom_fields":{}}`))
 }
 
 func TestIDDecoding(t *testing.T) {
@@ -110,7 +111,7 @@ func TestTagsAcceptObjects(t *testing.T) {
 	if err := json.Unmarshal([]byte(`["vip",{"id":1,"name":"customer"}]`), &tags); err != nil {
 		t.Fatal(err)
 	}
-	wantEqual(t, "tags", tags, Tags{"vip", "customer"})
+	connectortest.WantEqual(t, "tags", tags, Tags{"vip", "customer"})
 	if err := json.Unmarshal([]byte(`[1]`), &tags); err == nil {
 		t.Error("a number accepted as a tag")
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/connectors"
+	"github.com/crmhub/crmhub/connectors/internal/httpclient"
 )
 
 // Message types of POST /messages/send.
@@ -86,7 +87,7 @@ type sendAnswerFields struct {
 // *RemoteError with Wazera's code.
 func (c *Client) SendMessage(ctx context.Context, m SendMessageRequest) (SendMessageResponse, error) {
 	var a sendAnswer
-	if err := c.do(ctx, request{method: "POST", path: "/messages/send", in: m, out: &a}); err != nil {
+	if err := c.http.Do(ctx, httpclient.Request{Method: "POST", Path: "/messages/send", In: m, Out: &a}); err != nil {
 		return SendMessageResponse{}, err
 	}
 	f := a.sendAnswerFields

@@ -10,6 +10,7 @@ import (
 
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/connectors"
+	"github.com/crmhub/crmhub/connectors/connectortest"
 	"github.com/crmhub/crmhub/connectors/wazera/wazeratest"
 )
 
@@ -37,8 +38,8 @@ func TestSendBodiesAreTheDocumentedOnes(t *testing.T) {
 		t.Fatalf("template: %+v %v", res, err)
 	}
 	reqs := s.Requests()
-	sameJSON(t, "text body", reqs[0].Body, readTestdata(t, "send_text_request.json"))
-	sameJSON(t, "template body", reqs[1].Body, readTestdata(t, "send_template_request.json"))
+	connectortest.WantJSONEqual(t, "text body", reqs[0].Body, connectortest.ReadTestdata(t, "send_text_request.json"))
+	connectortest.WantJSONEqual(t, "template body", reqs[1].Body, connectortest.ReadTestdata(t, "send_template_request.json"))
 	if sent := s.Messages(); len(sent) != 2 || sent[0].Body != "Hello from the API!" || sent[1].Template != "hello_world" {
 		t.Errorf("fake recorded %+v", sent)
 	}
@@ -83,7 +84,7 @@ func TestSendRefusalsAreSendErrors(t *testing.T) {
 	for _, tt := range tests {
 		before := s.Calls(wazeratest.RouteSendMessage)
 		_, err := c.SendMessage(t.Context(), tt.m)
-		se := errorAs[*crmhub.SendError](t, err)
+		se := connectortest.ErrorAs[*crmhub.SendError](t, err)
 		if se.Code != tt.code || se.Message == "" {
 			t.Errorf("%s: %+v, want code %s", tt.name, se, tt.code)
 		}
@@ -97,7 +98,7 @@ func TestSendRefusalsAreSendErrors(t *testing.T) {
 	// Without the account option nothing can be sent.
 	c2, s2 := newTestConnector(t, wazeratest.Options{}, nil)
 	_, err := c2.SendMessage(t.Context(), outbound(textMessage("hi")))
-	if se := errorAs[*crmhub.SendError](t, err); se.Code != CodeNoWhatsAppAccount || s2.Total() != 0 {
+	if se := connectortest.ErrorAs[*crmhub.SendError](t, err); se.Code != CodeNoWhatsAppAccount || s2.Total() != 0 {
 		t.Errorf("no account: %+v after %d requests", se, s2.Total())
 	}
 }
@@ -106,11 +107,11 @@ func TestSendFailuresKeepTheMessageQueued(t *testing.T) {
 	c, s := newTestConnector(t, wazeratest.Options{}, map[string]any{OptionWhatsAppAccountID: 1})
 	s.InjectNext(wazeratest.Fault{Status: 429, RetryAfter: "3"}, wazeratest.Fault{Status: 502}, wazeratest.Fault{Status: 401})
 	_, err := c.SendMessage(t.Context(), outbound(textMessage("hi")))
-	errorAs[*connectors.RateLimitError](t, err)
+	connectortest.ErrorAs[*connectors.RateLimitError](t, err)
 	_, err = c.SendMessage(t.Context(), outbound(textMessage("hi")))
-	errorAs[*connectors.TransientError](t, err)
+	connectortest.ErrorAs[*connectors.TransientError](t, err)
 	_, err = c.SendMessage(t.Context(), outbound(textMessage("hi")))
-	errorAs[*connectors.AuthError](t, err)
+	connectortest.ErrorAs[*connectors.AuthError](t, err)
 	if errors.As(err, new(*crmhub.SendError)) {
 		t.Error("a refused key failed the message")
 	}
@@ -121,10 +122,10 @@ func TestTemplateComponents(t *testing.T) {
 		"body":   []any{map[string]any{"type": "text", "text": "Ann"}},
 		"header": map[string]any{"parameters": []any{}},
 	}))
-	sameJSON(t, "by key", got, []byte(`[{"type":"body","parameters":[{"type":"text","text":"Ann"}]},{"type":"header","parameters":[]}]`))
+	connectortest.WantJSONEqual(t, "by key", got, []byte(`[{"type":"body","parameters":[{"type":"text","text":"Ann"}]},{"type":"header","parameters":[]}]`))
 	list := []any{map[string]any{"type": "body"}}
 	got, _ = json.Marshal(templateComponents(map[string]any{"components": list}))
-	sameJSON(t, "as given", got, []byte(`[{"type":"body"}]`))
+	connectortest.WantJSONEqual(t, "as given", got, []byte(`[{"type":"body"}]`))
 	got, _ = json.Marshal(templateComponents(nil))
-	sameJSON(t, "none", got, []byte(`[]`))
+	connectortest.WantJSONEqual(t, "none", got, []byte(`[]`))
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/connectors"
+	"github.com/crmhub/crmhub/connectors/connectortest"
 	"github.com/crmhub/crmhub/connectors/wazera/wazeratest"
 )
 
@@ -66,8 +67,8 @@ func TestWebhookExamples(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			sameJSON(t, file, body, readTestdata(t, filepath.Base(file)))
-			wantEqual(t, "parsed", parse(t, e), want[event])
+			connectortest.WantJSONEqual(t, file, body, connectortest.ReadTestdata(t, filepath.Base(file)))
+			connectortest.WantEqual(t, "parsed", parse(t, e), want[event])
 		})
 	}
 }
@@ -128,7 +129,7 @@ func TestWebhookVariants(t *testing.T) {
 	got := sign(`{"type":"message.received","timestamp":1773568800,"data":{"contact":{"id":"c-1","name":" Ann ","email":"ann@example.com"},
 		"message":{"message_id":"wamid.1","from":"1 234 567 890","type":"image","content":{"link":"https://x.test/a.jpg","caption":"look"}}}}`)
 	at := time.Unix(1773568800, 0).UTC()
-	wantEqual(t, "media", got, []connectors.Inbound{{ID: "wamid.1", Message: &connectors.InboundMessage{
+	connectortest.WantEqual(t, "media", got, []connectors.Inbound{{ID: "wamid.1", Message: &connectors.InboundMessage{
 		ExternalID: "wamid.1", Direction: crmhub.Inbound, Channel: crmhub.ChannelWhatsApp, ChatID: "+1234567890",
 		SenderName: ptr("Ann"), Type: crmhub.MessageImage, Text: ptr("look"), ContentURL: ptr("https://x.test/a.jpg"),
 		Identifiers: []crmhub.Identifier{{Type: crmhub.IdentityExternalID, Value: "c-1"}, {Type: crmhub.IdentityEmail, Value: "ann@example.com"}},

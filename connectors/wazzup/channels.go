@@ -1,6 +1,10 @@
 package wazzup
 
-import "context"
+import (
+	"context"
+
+	"github.com/crmhub/crmhub/connectors/internal/httpclient"
+)
 
 // Channel states the v2 document lists.
 const (
@@ -28,6 +32,6 @@ type Channel struct {
 // ListChannels returns the integration's channels (GET /v2/channels).
 func (c *Client) ListChannels(ctx context.Context) ([]Channel, error) {
 	var chs []Channel
-	err := c.do(ctx, request{method: "GET", path: "/v2/channels", out: &chs})
+	err := c.http.Do(ctx, httpclient.Request{Method: "GET", Path: "/v2/channels", Out: &chs})
 	return chs, err
 }

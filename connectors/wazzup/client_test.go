@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/crmhub/crmhub/connectors"
+	"github.com/crmhub/crmhub/connectors/connectortest"
 	"github.com/crmhub/crmhub/connectors/wazzup"
 	"github.com/crmhub/crmhub/connectors/wazzup/wazzuptest"
 )
@@ -32,7 +33,7 @@ func TestRateLimitCarriesRetryAfter(t *testing.T) {
 	for _, tt := range tests {
 		s.InjectNext(wazzuptest.Fault{Status: http.StatusTooManyRequests, RetryAfter: tt.header})
 		_, err := c.ListChannels(t.Context())
-		rl := errorAs[*connectors.RateLimitError](t, err)
+		rl := connectortest.ErrorAs[*connectors.RateLimitError](t, err)
 		if rl.RetryAfter != tt.want {
 			t.Errorf("Retry-After %q: got %v, want %v", tt.header, rl.RetryAfter, tt.want)
 		}
@@ -45,7 +46,7 @@ func TestRateLimitEveryNthRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := c.UpsertContacts(t.Context(), contacts(2))
-	if rl := errorAs[*connectors.RateLimitError](t, err); rl.RetryAfter != 3*time.Second {
+	if rl := connectortest.ErrorAs[*connectors.RateLimitError](t, err); rl.RetryAfter != 3*time.Second {
 		t.Fatalf("RetryAfter %v", rl.RetryAfter)
 	}
 	if n := len(s.Contacts()); n != 1 {
@@ -61,13 +62,13 @@ func TestWrongKeyIsAuthError(t *testing.T) {
 		"v2": func() error { _, err := c.ListUsers(t.Context()); return err },
 	}
 	for name, call := range calls {
-		ae := errorAs[*connectors.AuthError](t, call())
+		ae := connectortest.ErrorAs[*connectors.AuthError](t, call())
 		if ae.Status != http.StatusUnauthorized || ae.Message == "" {
 			t.Errorf("%s: %+v", name, ae)
 		}
 	}
 	s.InjectNext(wazzuptest.Fault{Status: http.StatusForbidden, Code: "FORBIDDEN", Description: "no"})
-	if ae := errorAs[*connectors.AuthError](t, wazzup.New(wazzup.Config{BaseURL: s.URL, APIKey: "right"}).DeleteUser(t.Context(), "1")); ae.Status != http.StatusForbidden {
+	if ae := connectortest.ErrorAs[*connectors.AuthError](t, wazzup.New(wazzup.Config{BaseURL: s.URL, APIKey: "right"}).DeleteUser(t.Context(), "1")); ae.Status != http.StatusForbidden {
 		t.Fatalf("%+v", ae)
 	}
 }
@@ -88,7 +89,7 @@ func TestAuthSchemePerDocument(t *testing.T) {
 
 func TestServerErrorsAreTransient(t *testing.T) {
 	c, s := newClient(t, wazzuptest.Options{FailEvery: 1})
-	te := errorAs[*connectors.TransientError](t, c.UpsertContacts(t.Context(), contacts(3)))
+	te := connectortest.ErrorAs[*connectors.TransientError](t, c.UpsertContacts(t.Context(), contacts(3)))
 	if te.Status != http.StatusInternalServerError || te.Err == nil {
 		t.Fatalf("%+v", te)
 	}
@@ -98,7 +99,7 @@ func TestServerErrorsAreTransient(t *testing.T) {
 
 	c, s = newClient(t, wazzuptest.Options{})
 	s.InjectNext(wazzuptest.Fault{Status: http.StatusServiceUnavailable})
-	if te := errorAs[*connectors.TransientError](t, c.DeleteDeal(t.Context(), 1)); te.Status != http.StatusServiceUnavailable {
+	if te := connectortest.ErrorAs[*connectors.TransientError](t, c.DeleteDeal(t.Context(), 1)); te.Status != http.StatusServiceUnavailable {
 		t.Fatalf("%+v", te)
 	}
 }
@@ -107,7 +108,7 @@ func TestUnreachableIsTransient(t *testing.T) {
 	s := wazzuptest.NewServer(nil, wazzuptest.Options{})
 	s.Close()
 	c := wazzup.New(wazzup.Config{BaseURL: s.URL, APIKey: s.APIKey()})
-	te := errorAs[*connectors.TransientError](t, c.DeleteContact(t.Context(), "1"))
+	te := connectortest.ErrorAs[*connectors.TransientError](t, c.DeleteContact(t.Context(), "1"))
 	if te.Status != 0 {
 		t.Fatalf("%+v", te)
 	}
@@ -118,7 +119,7 @@ func TestTimeoutIsTransient(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
 	defer cancel()
 	_, err := c.ListUsers(ctx)
-	errorAs[*connectors.TransientError](t, err)
+	connectortest.ErrorAs[*connectors.TransientError](t, err)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("%v does not wrap the deadline", err)
 	}
@@ -127,7 +128,7 @@ func TestTimeoutIsTransient(t *testing.T) {
 	_, s := newClient(t, wazzuptest.Options{Latency: time.Minute})
 	c = wazzup.New(wazzup.Config{BaseURL: s.URL, APIKey: s.APIKey(), Timeout: 20 * time.Millisecond})
 	_, err = c.ListUsers(t.Context())
-	errorAs[*connectors.TransientError](t, err)
+	connectortest.ErrorAs[*connectors.TransientError](t, err)
 }
 
 func TestResponseBodyIsBounded(t *testing.T) {
@@ -151,7 +152,7 @@ func TestOtherClientErrorsAreRequestErrors(t *testing.T) {
 	}))
 	defer h.Close()
 	_, err := wazzup.New(wazzup.Config{BaseURL: h.URL}).ListChannels(t.Context())
-	re := errorAs[*connectors.RequestError](t, err)
+	re := connectortest.ErrorAs[*connectors.RequestError](t, err)
 	if re.Status != http.StatusTeapot || re.Message != "teapot" {
 		t.Fatalf("%+v", re)
 	}

@@ -17,12 +17,15 @@ import (
 const OptionDefaultResponsibleUserID = "defaultResponsibleUserId"
 
 var (
-	_ connectors.Factory   = NewConnector
-	_ connectors.Connector = (*Connector)(nil)
+	_ connectors.Factory    = NewConnector
+	_ connectors.Connector  = (*Connector)(nil)
+	_ connectors.DealSyncer = (*Connector)(nil)
+	_ connectors.UserSyncer = (*Connector)(nil)
 )
 
 // Connector is the connectors.Connector of Wazzup: contacts through the v3
-// routes, deals and users through the v2 routes.
+// routes, and, as a connectors.DealSyncer and UserSyncer, deals and users
+// through the v2 routes.
 //
 // Wazzup requires a responsibleUserId on every contact. A record without
 // one gets the connection's "defaultResponsibleUserId" option; without that
@@ -82,13 +85,10 @@ func optionID(opts map[string]any, key string) (string, error) {
 	}
 }
 
-// Capabilities: contacts, deals and users, 100 records per write, and no
-// lookup by identifier (Wazzup only finds a contact by the CRM's id).
+// Capabilities: 100 records per write, and no lookup by identifier
+// (Wazzup only finds a contact by the CRM's id).
 func (c *Connector) Capabilities() connectors.Capabilities {
-	return connectors.Capabilities{
-		Entities: []connectors.Entity{connectors.Contacts, connectors.Deals, connectors.Users},
-		MaxBatch: MaxBatch,
-	}
+	return connectors.Capabilities{MaxBatch: MaxBatch}
 }
 
 // ListContacts returns the page of contacts at cursor, which is the offset

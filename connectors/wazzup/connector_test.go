@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/connectors"
@@ -28,79 +27,35 @@ func TestConformance(t *testing.T) {
 
 // fake is a wazzuptest server seen in domain terms, for connectortest.
 type fake struct {
+	connectortest.ServerFake
 	s    *wazzuptest.Server
-	conn connectors.Connector
+	conn *Connector
 }
 
 // startFake starts a fake with opts and a connector with options.
 func startFake(t *testing.T, opts wazzuptest.Options, options map[string]any) *fake {
-	t.Helper()
 	s := wazzuptest.NewServer(t, opts)
-	conn, err := NewConnector(connectors.Config{BaseURL: s.URL, APIKey: s.APIKey(), HTTPClient: s.Client(), Options: options})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &fake{s: s, conn: conn}
+	good, bad := connectortest.Connectors(t, NewConnector,
+		connectors.Config{BaseURL: s.URL, APIKey: s.APIKey(), HTTPClient: s.Client(), Options: options})
+	f := &fake{s: s, conn: good.(*Connector)}
+	f.ServerFake = connectortest.ServerFake{Conn: good, Bad: bad, Put: f.seed, Get: f.stored, Fail: f.fail, Total: s.Total}
+	return f
 }
 
-func (f *fake) Connector() connectors.Connector { return f.conn }
-
-func (f *fake) BadKey() connectors.Connector {
-	c, err := NewConnector(connectors.Config{BaseURL: f.s.URL, APIKey: "not-" + f.s.APIKey(), HTTPClient: f.s.Client()})
-	if err != nil {
-		panic(err)
-	}
-	return c
+// seed stores contacts through the same JSON shape the API carries.
+func (f *fake) seed(t *testing.T, contacts []connectors.RemoteContact) {
+	f.s.PutContacts(connectortest.ToFake[wazzuptest.Contact](t, contacts,
+		func(rc connectors.RemoteContact) Contact { return contactToWire(rc, "") })...)
 }
 
-// Seed stores contacts through the same JSON shape the API carries.
-func (f *fake) Seed(t *testing.T, contacts []connectors.RemoteContact) {
-	t.Helper()
-	wire := make([]Contact, len(contacts))
-	for i, rc := range contacts {
-		wire[i] = contactToWire(rc, "")
-	}
-	var stored []wazzuptest.Contact
-	reshape(t, wire, &stored)
-	f.s.PutContacts(stored...)
+func (f *fake) stored(t *testing.T) []connectors.RemoteContact {
+	return connectortest.FromFake(t, f.s.Contacts(), contactFromWire)
 }
 
-func (f *fake) Stored(t *testing.T) []connectors.RemoteContact {
-	t.Helper()
-	var wire []Contact
-	reshape(t, f.s.Contacts(), &wire)
-	out := make([]connectors.RemoteContact, len(wire))
-	for i, c := range wire {
-		out[i] = contactFromWire(c)
-	}
-	return out
-}
-
-func (f *fake) InjectRateLimit(retryAfter time.Duration) {
-	f.s.InjectNext(wazzuptest.Fault{Status: 429, RetryAfter: strconv.Itoa(int(retryAfter / time.Second))})
-}
-
-func (f *fake) InjectServerError() { f.s.InjectNext(wazzuptest.Fault{Status: 500}) }
-
-// Requests counts requests as they arrive, before they are answered.
-func (f *fake) Requests() int {
-	n := 0
-	for _, c := range f.s.CallCounts() {
-		n += c
-	}
-	return n
-}
-
-// reshape moves v into out through JSON.
-func reshape(t *testing.T, v, out any) {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err == nil {
-		err = json.Unmarshal(b, out)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+// fail answers the next request with status and, when not empty,
+// retryAfter.
+func (f *fake) fail(status int, retryAfter string) {
+	f.s.InjectNext(wazzuptest.Fault{Status: status, RetryAfter: retryAfter})
 }
 
 // sampleContact is a contact Wazzup keeps in full, with every chat type

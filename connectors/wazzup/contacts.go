@@ -7,6 +7,8 @@ import (
 	"iter"
 	"net/url"
 	"strconv"
+
+	"github.com/crmhub/crmhub/connectors/internal/httpclient"
 )
 
 // Chat types the documents list for contactData.chatType, send_message
@@ -75,7 +77,7 @@ func (c *Client) UpsertContacts(ctx context.Context, contacts []Contact) error {
 	if err := checkBatch("upserting contacts", len(contacts), MaxBatch); err != nil {
 		return err
 	}
-	err := c.do(ctx, request{method: "POST", path: "/v3/contacts", in: contacts})
+	err := c.http.Do(ctx, httpclient.Request{Method: "POST", Path: "/v3/contacts", In: contacts})
 	return nameItems(err, func(i int) string { return string(contacts[i].ID) }, len(contacts))
 }
 
@@ -88,7 +90,7 @@ func (c *Client) ListContacts(ctx context.Context, offset int) ([]Contact, int, 
 	}
 	var l contactList
 	q := url.Values{"offset": {strconv.Itoa(offset)}}
-	if err := c.do(ctx, request{method: "GET", path: "/v3/contacts", query: q, out: &l}); err != nil {
+	if err := c.http.Do(ctx, httpclient.Request{Method: "GET", Path: "/v3/contacts", Query: q, Out: &l}); err != nil {
 		return nil, 0, err
 	}
 	return l.Data, l.Count, nil
@@ -127,7 +129,7 @@ func (c *Client) BulkDeleteContacts(ctx context.Context, ids []string) (missing 
 		return nil, err
 	}
 	var out []ID
-	if err := c.do(ctx, request{method: "PATCH", path: "/v3/contacts/bulk_delete", in: ids, out: &out}); err != nil {
+	if err := c.http.Do(ctx, httpclient.Request{Method: "PATCH", Path: "/v3/contacts/bulk_delete", In: ids, Out: &out}); err != nil {
 		return nil, err
 	}
 	missing = make([]string, len(out))

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/crmhub/crmhub/connectors"
+	"github.com/crmhub/crmhub/connectors/connectortest"
 	"github.com/crmhub/crmhub/connectors/wazzup"
 	"github.com/crmhub/crmhub/connectors/wazzup/wazzuptest"
 )
@@ -16,7 +17,7 @@ import (
 func TestContactsRoundTrip(t *testing.T) {
 	c, s := newClient(t, wazzuptest.Options{})
 	var batch []wazzup.Contact
-	decodeTestdata(t, "contacts_upsert_request.json", &batch)
+	connectortest.DecodeTestdata(t, "contacts_upsert_request.json", &batch)
 	ctx := t.Context()
 	if err := c.UpsertContacts(ctx, batch); err != nil {
 		t.Fatal(err)
@@ -30,13 +31,13 @@ func TestContactsRoundTrip(t *testing.T) {
 	if err != nil || count != 2 {
 		t.Fatalf("list: %v, count %d", err, count)
 	}
-	wantEqual(t, got, batch)
+	connectortest.WantEqual(t, "got", got, batch)
 
 	one, err := c.GetContact(ctx, "2")
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantEqual(t, one, batch[1])
+	connectortest.WantEqual(t, "one", one, batch[1])
 
 	if err := c.DeleteContact(ctx, "2"); err != nil {
 		t.Fatal(err)
@@ -93,16 +94,16 @@ func TestInvalidContactsDataNamesEachRecord(t *testing.T) {
 	batch[3].ResponsibleUserID = ""
 	err := c.UpsertContacts(t.Context(), batch)
 
-	be := errorAs[*wazzup.BatchError](t, err)
+	be := connectortest.ErrorAs[*wazzup.BatchError](t, err)
 	want := []connectors.ItemError{
 		{Index: 1, ID: "c001", Code: wazzup.CodeInvalidContactsData, Fields: []string{"name"}, Message: be.Description},
 		{Index: 3, ID: string(batch[3].ID), Code: wazzup.CodeInvalidContactsData, Fields: []string{"id", "responsibleUserId"}, Message: be.Description},
 	}
-	wantEqual(t, be.Items, want)
+	connectortest.WantEqual(t, "be.Items", be.Items, want)
 	if be.Status != http.StatusBadRequest || be.Code != wazzup.CodeInvalidContactsData || be.Description == "" {
 		t.Fatalf("%+v", be)
 	}
-	if item := errorAs[connectors.ItemError](t, err); item.Index != 1 {
+	if item := connectortest.ErrorAs[connectors.ItemError](t, err); item.Index != 1 {
 		t.Fatalf("errors.As found %+v", item)
 	}
 	if n := len(s.Contacts()); n != 0 {
@@ -113,7 +114,7 @@ func TestInvalidContactsDataNamesEachRecord(t *testing.T) {
 	if !ok || len(rejected) != 2 {
 		t.Fatalf("DropRejected: ok %v, %d rejected", ok, len(rejected))
 	}
-	wantEqual(t, valid, []wazzup.Contact{batch[0], batch[2], batch[4]})
+	connectortest.WantEqual(t, "valid", valid, []wazzup.Contact{batch[0], batch[2], batch[4]})
 	if err := c.UpsertContacts(t.Context(), valid); err != nil {
 		t.Fatalf("resending the valid records: %v", err)
 	}
@@ -191,7 +192,7 @@ func TestAllContactsStopsAtTheFirstError(t *testing.T) {
 	if n != 100 || len(errs) != 1 {
 		t.Fatalf("%d contacts, errors %v", n, errs)
 	}
-	errorAs[*connectors.TransientError](t, errs[0])
+	connectortest.ErrorAs[*connectors.TransientError](t, errs[0])
 	if calls := s.Calls(wazzuptest.RouteListContacts); calls != 2 {
 		t.Fatalf("%d list requests, want 2", calls)
 	}
@@ -200,12 +201,12 @@ func TestAllContactsStopsAtTheFirstError(t *testing.T) {
 func TestBulkDeleteReturnsMissingIDs(t *testing.T) {
 	c, s := newClient(t, wazzuptest.Options{Contacts: []wazzuptest.Contact{{ID: "contact-id-123"}, {ID: "other"}}})
 	var ids []string
-	decodeTestdata(t, "contacts_bulk_delete_request.json", &ids)
+	connectortest.DecodeTestdata(t, "contacts_bulk_delete_request.json", &ids)
 	missing, err := c.BulkDeleteContacts(t.Context(), ids)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantEqual(t, missing, []string{"contact-id-456"})
+	connectortest.WantEqual(t, "missing", missing, []string{"contact-id-456"})
 	if got := s.Contacts(); len(got) != 1 || got[0].ID != "other" {
 		t.Fatalf("left %+v", got)
 	}

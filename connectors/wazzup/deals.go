@@ -6,6 +6,8 @@ import (
 	"iter"
 	"net/url"
 	"strconv"
+
+	"github.com/crmhub/crmhub/connectors/internal/httpclient"
 )
 
 // Sort fields and directions GET /v2/deals accepts.
@@ -46,7 +48,7 @@ func (c *Client) UpsertDeals(ctx context.Context, deals []Deal) error {
 		}
 		out[i] = d
 	}
-	err := c.do(ctx, request{method: "PATCH", path: "/v2/deals", in: out})
+	err := c.http.Do(ctx, httpclient.Request{Method: "PATCH", Path: "/v2/deals", In: out})
 	return nameItems(err, func(i int) string { return strconv.FormatInt(deals[i].ID, 10) }, len(deals))
 }
 
@@ -72,7 +74,7 @@ func (c *Client) ListDeals(ctx context.Context, offset int, orderBy, dir string)
 		return nil, fmt.Errorf("wazzup: listing deals: unknown orderDirection %q", dir)
 	}
 	var deals []Deal
-	err := c.do(ctx, request{method: "GET", path: "/v2/deals", query: q, out: &deals})
+	err := c.http.Do(ctx, httpclient.Request{Method: "GET", Path: "/v2/deals", Query: q, Out: &deals})
 	return deals, err
 }
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/crmhub/crmhub/connectors"
+	"github.com/crmhub/crmhub/connectors/connectortest"
 	"github.com/crmhub/crmhub/connectors/wazzup"
 	"github.com/crmhub/crmhub/connectors/wazzup/wazzuptest"
 )
@@ -15,12 +16,12 @@ func TestDealsRoundTrip(t *testing.T) {
 	c, s := newClient(t, wazzuptest.Options{})
 	ctx := t.Context()
 	var batch []wazzup.Deal
-	decodeTestdata(t, "deals_upsert_request.json", &batch) // contact ids given as "1" and 2
+	connectortest.DecodeTestdata(t, "deals_upsert_request.json", &batch) // contact ids given as "1" and 2
 	batch = append(batch, wazzup.Deal{ID: 1003, Name: "no contacts"})
 	if err := c.UpsertDeals(ctx, batch); err != nil {
 		t.Fatal(err)
 	}
-	wantEqual(t, s.Deals(), []wazzuptest.Deal{
+	connectortest.WantEqual(t, "s.Deals()", s.Deals(), []wazzuptest.Deal{
 		{ID: 1001, ResponsibleUserID: "2e0df379-0e3c-470f-9b36-06b9e34c3bdb", Name: "Deal 1001", Contacts: []string{"1", "2"}},
 		{ID: 1002, ResponsibleUserID: "5", Name: "Deal 1002", Closed: true, Contacts: []string{}},
 		{ID: 1003, Name: "no contacts", Contacts: []string{}},
@@ -34,7 +35,7 @@ func TestDealsRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantEqual(t, d, wazzup.Deal{ID: 1002, ResponsibleUserID: "5", Name: "Deal 1002", Closed: true, Contacts: []wazzup.ID{}})
+	connectortest.WantEqual(t, "d", d, wazzup.Deal{ID: 1002, ResponsibleUserID: "5", Name: "Deal 1002", Closed: true, Contacts: []wazzup.ID{}})
 
 	if err := c.DeleteDeal(ctx, 1002); err != nil {
 		t.Fatal(err)
@@ -101,8 +102,8 @@ func TestUpsertDealsLimitsAndValidation(t *testing.T) {
 	}
 	batch := []wazzup.Deal{{ID: 1, ResponsibleUserID: "u1"}, {ID: 2, ResponsibleUserID: "ghost"}}
 	err := c.UpsertDeals(t.Context(), batch)
-	be := errorAs[*wazzup.BatchError](t, err)
-	wantEqual(t, be.Items, []connectors.ItemError{{Index: 1, ID: "2", Code: wazzup.CodeValidation, Fields: []string{"responsibleUserId"}, Message: be.Description}})
+	be := connectortest.ErrorAs[*wazzup.BatchError](t, err)
+	connectortest.WantEqual(t, "be.Items", be.Items, []connectors.ItemError{{Index: 1, ID: "2", Code: wazzup.CodeValidation, Fields: []string{"responsibleUserId"}, Message: be.Description}})
 	if be.Status != http.StatusBadRequest {
 		t.Fatalf("%+v", be)
 	}

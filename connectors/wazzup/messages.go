@@ -8,6 +8,7 @@ import (
 
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/connectors"
+	"github.com/crmhub/crmhub/connectors/internal/httpclient"
 )
 
 // MaxTextLength is the longest text send_message accepts, in characters.
@@ -42,7 +43,7 @@ type SendMessageResponse struct {
 // constants (CHANNEL_BLOCKED, MESSAGE_TEXT_TOO_LONG, ...).
 func (c *Client) SendMessage(ctx context.Context, m SendMessageRequest) (SendMessageResponse, error) {
 	var out SendMessageResponse
-	if err := c.do(ctx, request{method: "POST", path: "/v2/send_message", in: m, out: &out}); err != nil {
+	if err := c.http.Do(ctx, httpclient.Request{Method: "POST", Path: "/v2/send_message", In: m, Out: &out}); err != nil {
 		return SendMessageResponse{}, err
 	}
 	if out.MessageID == "" {

@@ -6,13 +6,14 @@ import (
 	"testing"
 
 	"github.com/crmhub/crmhub/connectors"
+	"github.com/crmhub/crmhub/connectors/connectortest"
 	"github.com/crmhub/crmhub/connectors/wazzup"
 	"github.com/crmhub/crmhub/connectors/wazzup/wazzuptest"
 )
 
 func TestSendMessage(t *testing.T) {
 	var channels []wazzuptest.Channel
-	decodeTestdata(t, "channels_response.json", &channels)
+	connectortest.DecodeTestdata(t, "channels_response.json", &channels)
 	channels = append(channels, wazzuptest.Channel{ChannelID: "off", Transport: "whatsapp", State: "disabled"})
 	c, s := newClient(t, wazzuptest.Options{
 		Channels: channels,
@@ -26,7 +27,7 @@ func TestSendMessage(t *testing.T) {
 	ctx := t.Context()
 
 	var req wazzup.SendMessageRequest
-	decodeTestdata(t, "send_message_request.json", &req)
+	connectortest.DecodeTestdata(t, "send_message_request.json", &req)
 	resp, err := c.SendMessage(ctx, req)
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +62,7 @@ func TestSendMessage(t *testing.T) {
 	}
 
 	_, err = c.SendMessage(ctx, wazzup.SendMessageRequest{ChannelID: req.ChannelID, ChatType: wazzup.ChatWhatsApp, ChatID: req.ChatID, Text: "boom"})
-	if te := errorAs[*connectors.TransientError](t, err); te.Status != http.StatusInternalServerError ||
+	if te := connectortest.ErrorAs[*connectors.TransientError](t, err); te.Status != http.StatusInternalServerError ||
 		!strings.Contains(te.Error(), wazzup.CodeMessagesCanNotAdd) {
 		t.Fatalf("%v", te)
 	}
@@ -69,15 +70,15 @@ func TestSendMessage(t *testing.T) {
 
 func TestListChannels(t *testing.T) {
 	var want []wazzup.Channel
-	decodeTestdata(t, "channels_response.json", &want)
+	connectortest.DecodeTestdata(t, "channels_response.json", &want)
 	var seed []wazzuptest.Channel
-	decodeTestdata(t, "channels_response.json", &seed)
+	connectortest.DecodeTestdata(t, "channels_response.json", &seed)
 	c, _ := newClient(t, wazzuptest.Options{Channels: seed})
 	got, err := c.ListChannels(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantEqual(t, got, want)
+	connectortest.WantEqual(t, "got", got, want)
 	if got[0].State != wazzup.StateActive || got[0].Transport != wazzup.ChatWhatsApp {
 		t.Fatalf("%+v", got)
 	}

@@ -2,6 +2,8 @@ package wazzup
 
 import (
 	"context"
+
+	"github.com/crmhub/crmhub/connectors/internal/httpclient"
 )
 
 // User is a CRM employee (manager, support, ...) known to Wazzup, not a
@@ -16,7 +18,7 @@ type User struct {
 // document gives this route no pagination.
 func (c *Client) ListUsers(ctx context.Context) ([]User, error) {
 	var users []User
-	err := c.do(ctx, request{method: "GET", path: "/v2/users", out: &users})
+	err := c.http.Do(ctx, httpclient.Request{Method: "GET", Path: "/v2/users", Out: &users})
 	return users, err
 }
 
@@ -48,7 +50,7 @@ func (c *Client) writeUsers(ctx context.Context, method string, users []User, li
 	if err := checkBatch(method+" users", len(users), limit); err != nil {
 		return err
 	}
-	err := c.do(ctx, request{method: method, path: "/v2/users", in: users})
+	err := c.http.Do(ctx, httpclient.Request{Method: method, Path: "/v2/users", In: users})
 	return nameItems(err, func(i int) string { return string(users[i].ID) }, len(users))
 }
 

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/crmhub/crmhub/connectors/connectortest"
 	"github.com/crmhub/crmhub/connectors/wazzup"
 	"github.com/crmhub/crmhub/connectors/wazzup/wazzuptest"
 )
@@ -13,7 +14,7 @@ func TestUsersRoundTrip(t *testing.T) {
 	c, s := newClient(t, wazzuptest.Options{})
 	ctx := t.Context()
 	var users []wazzup.User
-	decodeTestdata(t, "users_request.json", &users)
+	connectortest.DecodeTestdata(t, "users_request.json", &users)
 	if err := c.UpsertUsers(ctx, users); err != nil {
 		t.Fatal(err)
 	}
@@ -21,25 +22,25 @@ func TestUsersRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantEqual(t, got, users)
+	connectortest.WantEqual(t, "got", got, users)
 
 	var want wazzup.User
-	decodeTestdata(t, "user_get_response.json", &want)
+	connectortest.DecodeTestdata(t, "user_get_response.json", &want)
 	one, err := c.GetUser(ctx, "2e0df379-0e3c-470f-9b36-06b9e34c3bdb")
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantEqual(t, one, want)
+	connectortest.WantEqual(t, "one", one, want)
 
 	if err := c.UpsertUsers(ctx, []wazzup.User{{ID: "2e0df379-0e3c-470f-9b36-06b9e34c3bdb", Name: "Renamed"}, {ID: "7", Name: "Seven"}}); err != nil {
 		t.Fatal(err)
 	}
-	wantEqual(t, s.Users(), []wazzuptest.User{{ID: "2e0df379-0e3c-470f-9b36-06b9e34c3bdb", Name: "Renamed"}, {ID: "7", Name: "Seven"}})
+	connectortest.WantEqual(t, "s.Users()", s.Users(), []wazzuptest.User{{ID: "2e0df379-0e3c-470f-9b36-06b9e34c3bdb", Name: "Renamed"}, {ID: "7", Name: "Seven"}})
 
 	if err := c.ReplaceUsers(ctx, []wazzup.User{{ID: "8", Name: "Eight"}}); err != nil {
 		t.Fatal(err)
 	}
-	wantEqual(t, s.Users(), []wazzuptest.User{{ID: "8", Name: "Eight"}})
+	connectortest.WantEqual(t, "s.Users()", s.Users(), []wazzuptest.User{{ID: "8", Name: "Eight"}})
 
 	if err := c.DeleteUser(ctx, "8"); err != nil {
 		t.Fatal(err)
@@ -78,7 +79,7 @@ func TestUsersValidationNamesRecords(t *testing.T) {
 	c, s := newClient(t, wazzuptest.Options{})
 	users := []wazzup.User{{ID: "ok", Name: "Fine"}, {ID: wazzup.ID(strings.Repeat("i", 65)), Name: "Long id"}, {ID: "n", Name: strings.Repeat("n", 151)}}
 	err := c.ReplaceUsers(t.Context(), users)
-	be := errorAs[*wazzup.BatchError](t, err)
+	be := connectortest.ErrorAs[*wazzup.BatchError](t, err)
 	if be.Code != wazzup.CodeValidation || len(be.Items) != 2 || be.Items[0].Index != 1 || be.Items[1].ID != "n" ||
 		be.Items[1].Fields[0] != "name" {
 		t.Fatalf("%+v", be)

@@ -2,11 +2,10 @@ package wazzup_test
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 
+	"github.com/crmhub/crmhub/connectors/connectortest"
 	"github.com/crmhub/crmhub/connectors/wazzup"
 )
 
@@ -32,7 +31,7 @@ func TestWireTypesMatchTheDocuments(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			raw := readTestdata(t, tt.file)
+			raw := connectortest.ReadTestdata(t, tt.file)
 			if err := json.Unmarshal(raw, tt.v); err != nil {
 				t.Fatal(err)
 			}
@@ -42,7 +41,7 @@ func TestWireTypesMatchTheDocuments(t *testing.T) {
 			}
 			want := raw
 			if tt.want != "" {
-				want = readTestdata(t, tt.want)
+				want = connectortest.ReadTestdata(t, tt.want)
 			}
 			var g, w any
 			_ = json.Unmarshal(got, &g)
@@ -52,15 +51,6 @@ func TestWireTypesMatchTheDocuments(t *testing.T) {
 			}
 		})
 	}
-}
-
-func readTestdata(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 func TestIDAcceptsStringsAndNumbers(t *testing.T) {

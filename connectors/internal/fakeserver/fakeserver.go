@@ -8,10 +8,22 @@ package fakeserver
 import (
 	"maps"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"sync"
+	"testing"
 	"time"
 )
+
+// Serve starts h on an httptest.Server. When t is not nil the server is
+// closed at the end of the test; otherwise the caller closes it.
+func Serve(t testing.TB, h http.Handler) *httptest.Server {
+	s := httptest.NewServer(h)
+	if t != nil {
+		t.Cleanup(s.Close)
+	}
+	return s
+}
 
 // Policy is how Faults picks a failure once the queue of InjectNext is
 // empty: Inject first, then every RateLimitEvery'th request answers

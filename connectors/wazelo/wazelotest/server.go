@@ -3,6 +3,8 @@ package wazelotest
 import (
 	"net/http/httptest"
 	"testing"
+
+	"github.com/crmhub/crmhub/connectors/internal/fakeserver"
 )
 
 // Server is a Fake served over HTTP on a local port. BaseURL is the API
@@ -17,9 +19,6 @@ type Server struct {
 // server is closed at the end of the test; otherwise the caller closes it.
 func NewServer(t testing.TB, opts Options) *Server {
 	f := New(opts)
-	s := httptest.NewServer(f)
-	if t != nil {
-		t.Cleanup(s.Close)
-	}
+	s := fakeserver.Serve(t, f)
 	return &Server{Fake: f, Server: s, BaseURL: s.URL + "/v1"}
 }

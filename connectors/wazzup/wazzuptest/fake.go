@@ -224,6 +224,9 @@ func (f *Fake) Calls(route string) int { return f.faults.Calls(route) }
 // CallCounts returns the number of requests per route.
 func (f *Fake) CallCounts() map[string]int { return f.faults.CallCounts() }
 
+// Total returns how many requests arrived, unmatched ones included.
+func (f *Fake) Total() int { return f.faults.Total() }
+
 // Requests returns the latest requests received (up to
 // Options.RequestLog), in the order they were answered.
 func (f *Fake) Requests() []Request { return f.log.All() }

@@ -3,6 +3,8 @@ package wazzuptest
 import (
 	"net/http/httptest"
 	"testing"
+
+	"github.com/crmhub/crmhub/connectors/internal/fakeserver"
 )
 
 // Server is a Fake served over HTTP on a local port.
@@ -15,11 +17,7 @@ type Server struct {
 // server is closed at the end of the test; otherwise the caller closes it.
 func NewServer(t testing.TB, opts Options) *Server {
 	f := New(opts)
-	s := httptest.NewServer(f)
-	if t != nil {
-		t.Cleanup(s.Close)
-	}
-	return &Server{Fake: f, Server: s}
+	return &Server{Fake: f, Server: fakeserver.Serve(t, f)}
 }
 
 // APIKey returns the key the server accepts.
