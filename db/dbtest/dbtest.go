@@ -31,6 +31,47 @@ const EnvURL = "CRMHUB_TEST_DATABASE_URL"
 
 const defaultServerURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
+// EnvPrefix names the environment variable with the prefix of every
+// database the tests create (default "crmhub_"), so that several checkouts
+// or projects can share one server: lower-case letters, digits and
+// underscores, at most 32 characters.
+const EnvPrefix = "CRMHUB_TEST_DB_PREFIX"
+
+// Prefix returns the prefix of test database names (see EnvPrefix).
+func Prefix() (string, error) {
+	p, ok := os.LookupEnv(EnvPrefix)
+	if !ok {
+		return "crmhub_", nil
+	}
+	if !validPrefix(p) {
+		return "", fmt.Errorf("%s=%q: use 1 to 32 lower-case letters, digits and underscores, starting with a letter or underscore", EnvPrefix, p)
+	}
+	return p, nil
+}
+
+func validPrefix(p string) bool {
+	if p == "" || len(p) > 32 || (p[0] >= '0' && p[0] <= '9') {
+		return false
+	}
+	for _, c := range p {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// NewName returns a fresh database name: the prefix, what, and random hex.
+func NewName(what string) (string, error) {
+	p, err := Prefix()
+	if err != nil {
+		return "", err
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	return p + what + "_" + hex.EncodeToString(b[:]), nil
+}
+
 // lockID serialises template builds across test processes.
 const lockID = 0x63726d6875627474 // "crmhubtt"
 
@@ -99,9 +140,10 @@ func createPackageDB(ctx context.Context, server string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var b [6]byte
-	rand.Read(b[:])
-	name := "crmhub_test_" + hex.EncodeToString(b[:])
+	name, err := NewName("test")
+	if err != nil {
+		return "", err
+	}
 	conn, err := pgx.Connect(ctx, withDatabase(server, "postgres"))
 	if err != nil {
 		return "", fmt.Errorf("connect: %w", err)
@@ -122,7 +164,11 @@ func ensureTemplate(ctx context.Context, server string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	tpl := "crmhub_tpl_" + sum[:12]
+	prefix, err := Prefix()
+	if err != nil {
+		return "", err
+	}
+	tpl := prefix + "tpl_" + sum[:12]
 	conn, err := pgx.Connect(ctx, withDatabase(server, "postgres"))
 	if err != nil {
 		return "", fmt.Errorf("connect: %w", err)

@@ -40,7 +40,11 @@ func TestQuickRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u.Path = "/crmhub_bench_quick_test"
+	name, err := dbtest.NewName("bench_quick")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
 	t.Cleanup(func() { dropDatabase(t, u) })
 
 	report := filepath.Join(dir, "BENCHMARKS.md")
