@@ -34,6 +34,17 @@ type RiverConfig struct {
 	Log      *slog.Logger
 }
 
+// Job timeouts and the rescue of jobs whose process died. River's default
+// leaves a job that was running on a killed process "running" for an hour;
+// here the leader's rescuer (which looks every 30 s) puts such a job back
+// once it has run longer than both rescueStuckJobsAfter and its worker's
+// timeout, so another process retries it within about a minute. A worker
+// that may run longer (a sync run) says so with its own Timeout.
+const (
+	defaultJobTimeout    = 15 * time.Second
+	rescueStuckJobsAfter = 20 * time.Second
+)
+
 // River runs the jobs of this process (webhook deliveries, sync runs) on
 // the service's pool, so jobs are Postgres rows inserted in the same
 // transactions as the data that caused them.
@@ -56,13 +67,15 @@ func NewRiver(db *DB, cfg RiverConfig, jobs ...RiverJobs) (*River, error) {
 		queues[river.QueueDefault] = river.QueueConfig{MaxWorkers: 10}
 	}
 	client, err := river.NewClient(riverpgxv5.New(db.Pool), &river.Config{
-		Workers:             workers,
-		Queues:              queues,
-		FetchPollInterval:   cfg.FetchPollInterval,
-		FetchCooldown:       min(cfg.FetchPollInterval, river.FetchCooldownDefault),
-		ReindexerIndexNames: []string{},
-		TestOnly:            cfg.TestOnly,
-		Logger:              cfg.Log,
+		Workers:              workers,
+		Queues:               queues,
+		FetchPollInterval:    cfg.FetchPollInterval,
+		FetchCooldown:        min(cfg.FetchPollInterval, river.FetchCooldownDefault),
+		JobTimeout:           defaultJobTimeout,
+		RescueStuckJobsAfter: rescueStuckJobsAfter,
+		ReindexerIndexNames:  []string{},
+		TestOnly:             cfg.TestOnly,
+		Logger:               cfg.Log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("db: river client: %w", err)

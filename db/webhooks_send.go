@@ -33,7 +33,7 @@ type webhookWorker struct {
 
 // Timeout leaves the attempt its sender's timeout plus time for the database.
 func (w *webhookWorker) Timeout(*river.Job[webhookJobArgs]) time.Duration {
-	return w.s.cfg.Sender.Timeout() + 30*time.Second
+	return w.s.cfg.Sender.Timeout() + 5*time.Second
 }
 
 // Work makes one attempt.

@@ -384,3 +384,67 @@ func TestWebhookSurvivesSIGKILL(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestInFlightDeliveryAfterSIGKILL: a delivery whose request is still in
+// flight when its server is killed (its River job is "running" on a dead
+// process) is made again by the restarted server within a minute, with the
+// same webhook-id (River's default would leave it for an hour).
+func TestInFlightDeliveryAfterSIGKILL(t *testing.T) {
+	dir := t.TempDir()
+	bin := build(t, dir)
+	env := []string{"DATABASE_URL=" + dbtest.URL(t), "CRMHUB_WEBHOOK_ALLOW_PRIVATE=true",
+		"CRMHUB_SECRET_KEY=" + db.NewSecretKey(), "CRMHUB_LOG_FORMAT=text"}
+	keyFile := filepath.Join(dir, "dev-key")
+
+	// The receiver holds the first request open until its caller goes
+	// away, and answers 204 to every later one.
+	var first sync.Once
+	hits := make(chan hit, 10)
+	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var h hit
+		h.webhookID = r.Header.Get("webhook-id")
+		json.Unmarshal(body, &h.event)
+		hold := false
+		first.Do(func() { hold = true })
+		hits <- h
+		if hold {
+			<-r.Context().Done()
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer rc.Close()
+	next := func(what string, within time.Duration, s *server) hit {
+		t.Helper()
+		select {
+		case h := <-hits:
+			return h
+		case <-time.After(within):
+			t.Fatalf("receiver: no request within %s (%s); server log:\n%s", within, what, s.stderr)
+		}
+		return hit{}
+	}
+
+	s1 := start(t, bin, keyFile, env)
+	var created struct {
+		CreateWebhookEndpoint struct{ Endpoint struct{ ID string } }
+	}
+	s1.do(t, `mutation($url: String!) { createWebhookEndpoint(url: $url, events: ["contact.created"]) { endpoint { id } } }`,
+		map[string]any{"url": rc.URL}, &created)
+	var c struct{ CreateContact struct{ ID string } }
+	s1.do(t, `mutation { createContact(input: {identifiers: [{type: EMAIL, value: "inflight@example.com"}]}) { id } }`, nil, &c)
+	held := next("the first attempt", 60*time.Second, s1)
+	if held.event.SubjectID != c.CreateContact.ID {
+		t.Fatalf("first attempt delivered %+v", held.event)
+	}
+	s1.kill(t)
+
+	restarted := time.Now()
+	s2 := start(t, bin, keyFile, env)
+	again := next("the retry after the restart", 60*time.Second, s2)
+	t.Logf("redelivered %s after the restart", time.Since(restarted).Round(time.Second))
+	if again.webhookID != held.webhookID || again.event.SubjectID != c.CreateContact.ID {
+		t.Fatalf("redelivery %+v, want webhook-id %s", again, held.webhookID)
+	}
+}
