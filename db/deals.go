@@ -155,8 +155,7 @@ func applyDealFilter(q *bun.SelectQuery, t *tx, f crmhub.DealFilter) {
 	}
 	if id := f.ContactID; id != nil {
 		q.Where(`EXISTS (SELECT 1 FROM deal_contacts dc WHERE dc.workspace_id = d.workspace_id AND dc.deal_id = d.id
-			AND dc.contact_id = coalesce((SELECT target_id FROM contact_redirects WHERE workspace_id = ? AND old_id = ?), ?))`,
-			t.ws, *id, *id)
+			AND dc.contact_id = `+redirectedIDSQL("?", "?")+`)`, t.ws, *id, *id)
 	}
 	if f.UpdatedSince != nil {
 		q.Where("d.updated_at >= ?", *f.UpdatedSince)

@@ -114,7 +114,7 @@ func (s *ConversationService) RecordInboundMessage(ctx context.Context, in crmhu
 			}
 		}
 		ident := crmhub.Identifier{Type: in.Channel.IdentityType(), Value: chatID}
-		res, err := applyChanges(ctx, t, []contactChange{{mode: modeUpsert, ids: []crmhub.Identifier{ident}, nameIfNew: sender}})
+		res, err := applyChanges(ctx, t, []contactChange{{mode: crmhub.MatchUpsert, ids: []crmhub.Identifier{ident}, nameIfNew: sender}})
 		if err != nil {
 			return err
 		}
