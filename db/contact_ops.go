@@ -158,7 +158,7 @@ func (s *ContactService) RemoveIdentity(ctx context.Context, id uuid.UUID, ident
 			return fmt.Errorf("db: touch contact: %w", err)
 		}
 		gid := st.row.domain().GlobalID()
-		t.emit("contact.updated", gid, contactPayload(st, []string{"identities"}))
+		t.emit(crmhub.EventContactUpdated, gid, contactPayload(st, []string{"identities"}))
 		out = st.row.domain()
 		return nil
 	})

@@ -155,18 +155,18 @@ func applyChanges(ctx context.Context, t *tx, changes []contactChange) ([]change
 		switch {
 		case status == crmhub.UpsertCreated:
 			// The creation event lists the identities; none is "linked".
-			t.emit("contact.created", st.row.domain().GlobalID(), contactPayload(st, nil))
+			t.emit(crmhub.EventContactCreated, st.row.domain().GlobalID(), contactPayload(st, nil))
 		case len(changed) > 0 || len(linked) > 0:
 			gid := st.row.domain().GlobalID()
 			for _, l := range linked {
-				t.emit("identity.linked", gid, map[string]any{"contactId": gid, "type": l.Type, "value": l.Value, "source": l.Source})
+				t.emit(crmhub.EventIdentityLinked, gid, crmhub.IdentityLinkedPayload{ContactID: gid, IdentityPayload: l.payload()})
 			}
 			// A linked identity changes the contact too: updatedSince
 			// filters and syncs must see it.
 			st.row.UpdatedAt = t.now
 			st.dirty = !st.isNew
 			if len(changed) > 0 {
-				t.emit("contact.updated", gid, contactPayload(st, changed))
+				t.emit(crmhub.EventContactUpdated, gid, contactPayload(st, changed))
 			}
 		default:
 			status = crmhub.UpsertUnchanged
@@ -244,20 +244,16 @@ func applyToState(t *tx, st *contactState, c contactChange, hasType map[identTyp
 	return changed, linked
 }
 
-// contactPayload is the event payload describing a contact.
-func contactPayload(st *contactState, changed []string) map[string]any {
+// contactPayload is the payload of contact.created and contact.updated.
+func contactPayload(st *contactState, changed []string) crmhub.ContactPayload {
 	c := st.row.domain()
-	p := map[string]any{"id": c.GlobalID(), "name": c.Name, "uri": c.URI, "customFields": c.CustomFields,
-		"tags": st.tags}
-	if changed != nil {
-		p["changed"] = changed
-	}
+	p := crmhub.ContactPayload{ID: c.GlobalID(), Name: c.Name, URI: c.URI, CustomFields: c.CustomFields,
+		Tags: st.tags, Changed: changed}
 	if st.isNew {
-		ids := make([]map[string]any, len(st.newIdents))
-		for i, r := range st.newIdents {
-			ids[i] = map[string]any{"type": r.Type, "value": r.Value, "source": r.Source}
+		p.Identities = make([]crmhub.IdentityPayload, len(st.newIdents))
+		for i := range st.newIdents {
+			p.Identities[i] = st.newIdents[i].payload()
 		}
-		p["identities"] = ids
 	}
 	return p
 }

@@ -342,7 +342,7 @@ func (s *DealService) DeleteDeals(ctx context.Context, ids []uuid.UUID) ([]uuid.
 		for _, id := range ids { // events in the order the ids were given
 			if gone[id] {
 				gid := crmhub.GlobalID(crmhub.KindDeal, id)
-				t.emit("deal.deleted", gid, map[string]any{"id": gid})
+				t.emit(crmhub.EventDealDeleted, gid, crmhub.DeletedPayload{ID: gid})
 			}
 		}
 		return nil
