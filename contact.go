@@ -104,6 +104,9 @@ type ItemError struct {
 	// Extensions carries the same client-safe facts as Error.Extensions
 	// (for a CONFLICT, the contact ids).
 	Extensions map[string]any
+	// ContactIDs is Error.ContactIDs: the contacts of a CONFLICT over
+	// identifiers.
+	ContactIDs []uuid.UUID
 }
 
 // UpsertContactResult reports one item of UpsertContacts, in input order.

@@ -3,6 +3,8 @@ package crmhub
 import (
 	"errors"
 	"fmt"
+
+	"github.com/google/uuid"
 )
 
 // Error codes. They are the values of `extensions.code` in GraphQL errors, so
@@ -34,6 +36,10 @@ type Error struct {
 	// Extensions carries extra, client-safe facts (the ids in a conflict,
 	// the limit that was exceeded).
 	Extensions map[string]any
+	// ContactIDs names, in a CONFLICT over identifiers, the contacts they
+	// belong to (Extensions shows them to clients as global ids), so that
+	// callers in Go need not parse them back.
+	ContactIDs []uuid.UUID
 }
 
 // Error implements the error interface.

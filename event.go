@@ -3,6 +3,7 @@ package crmhub
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"slices"
 	"strconv"
 	"time"
@@ -10,51 +11,70 @@ import (
 	"github.com/google/uuid"
 )
 
+// EventType names what an event says happened. The values are part of the
+// API contract: webhook bodies, the events query and subscriptions carry
+// them as strings.
+type EventType string
+
 // Event types. Every committed change emits one or more, in the transaction
-// that made the change.
+// that made the change. Each names the struct of event_payload.go that its
+// payload is encoded from.
 const (
-	EventContactCreated            = "contact.created"
-	EventContactUpdated            = "contact.updated"
-	EventContactDeleted            = "contact.deleted"
-	EventContactMerged             = "contact.merged"
-	EventIdentityLinked            = "identity.linked"
-	EventConsentChanged            = "consent.changed"
-	EventSuppressionChanged        = "suppression.changed"
-	EventDealCreated               = "deal.created"
-	EventDealUpdated               = "deal.updated"
-	EventDealDeleted               = "deal.deleted"
-	EventConversationCreated       = "conversation.created"
-	EventConversationAssigned      = "conversation.assigned"
-	EventConversationStatusChanged = "conversation.status_changed"
-	EventMessageReceived           = "message.received"
-	EventMessageSent               = "message.sent"
-	EventMessageStatusChanged      = "message.status_changed"
-	EventUserUpserted              = "user.upserted"
-	EventUserDeleted               = "user.deleted"
-	EventSyncCompleted             = "sync.completed"
+	EventContactCreated            EventType = "contact.created"             // ContactPayload
+	EventContactUpdated            EventType = "contact.updated"             // ContactPayload, or NotesChangedPayload for notes
+	EventContactDeleted            EventType = "contact.deleted"             // DeletedPayload
+	EventContactMerged             EventType = "contact.merged"              // ContactMergedPayload
+	EventIdentityLinked            EventType = "identity.linked"             // IdentityLinkedPayload
+	EventConsentChanged            EventType = "consent.changed"             // ConsentChangedPayload
+	EventSuppressionChanged        EventType = "suppression.changed"         // SuppressionChangedPayload
+	EventDealCreated               EventType = "deal.created"                // DealPayload
+	EventDealUpdated               EventType = "deal.updated"                // DealPayload
+	EventDealDeleted               EventType = "deal.deleted"                // DeletedPayload
+	EventConversationCreated       EventType = "conversation.created"        // ConversationPayload
+	EventConversationAssigned      EventType = "conversation.assigned"       // ConversationPayload
+	EventConversationStatusChanged EventType = "conversation.status_changed" // ConversationPayload
+	EventMessageReceived           EventType = "message.received"            // MessagePayload
+	EventMessageSent               EventType = "message.sent"                // MessagePayload
+	EventMessageStatusChanged      EventType = "message.status_changed"      // MessagePayload
+	EventUserUpserted              EventType = "user.upserted"               // UserPayload
+	EventUserDeleted               EventType = "user.deleted"                // UserDeletedPayload
+	EventSyncCompleted             EventType = "sync.completed"              // SyncCompletedPayload
 	// EventSyncRecordGone: a full run found a linked record gone from the
-	// remote and unlinked (or, by option, deleted) its hub record.
-	EventSyncRecordGone = "sync.record_gone"
+	// remote and unlinked (or, by option, deleted) its hub record
+	// (SyncRecordGonePayload).
+	EventSyncRecordGone EventType = "sync.record_gone"
 	// EventIdentityConflict: a pulled record's identifiers point at
-	// different hub contacts; an operator must resolve it.
-	EventIdentityConflict = "identity.conflict"
+	// different hub contacts; an operator must resolve it
+	// (IdentityConflictPayload).
+	EventIdentityConflict EventType = "identity.conflict"
 )
 
 // EventTypes lists every event type.
-var EventTypes = []string{EventContactCreated, EventContactUpdated, EventContactDeleted, EventContactMerged,
+var EventTypes = []EventType{EventContactCreated, EventContactUpdated, EventContactDeleted, EventContactMerged,
 	EventIdentityLinked, EventConsentChanged, EventSuppressionChanged, EventDealCreated, EventDealUpdated,
 	EventDealDeleted, EventConversationCreated, EventConversationAssigned, EventConversationStatusChanged,
 	EventMessageReceived, EventMessageSent, EventMessageStatusChanged, EventUserUpserted, EventUserDeleted,
 	EventSyncCompleted, EventSyncRecordGone, EventIdentityConflict}
 
-// ValidateEventTypes checks a filter of event types; field names the input.
-func ValidateEventTypes(types []string, field string) error {
+// Valid reports whether t is a known event type.
+func (t EventType) Valid() bool { return slices.Contains(EventTypes, t) }
+
+// UnmarshalGQL decodes a GraphQL string that names an event type.
+func (t *EventType) UnmarshalGQL(v any) error { return unmarshalEnum(t, v, EventTypes, "EventType") }
+
+// MarshalGQL lets gqlgen write Event.type, a String in the schema, straight
+// from the typed field.
+func (t EventType) MarshalGQL(w io.Writer) { marshalEnum(w, t) }
+
+// ValidateEventTypes checks a filter of event types, typed or as the API
+// and webhook endpoints spell them; field names the input.
+func ValidateEventTypes[T ~string](types []T, field string) error {
 	if len(types) > len(EventTypes) {
 		return Invalid(field, "at most %d event types", len(EventTypes))
 	}
 	for i, t := range types {
-		if !slices.Contains(EventTypes, t) {
-			return Invalid(field+"["+strconv.Itoa(i)+"]", "unknown event type %q", truncate(t, 60))
+		if !EventType(t).Valid() {
+			return Invalid(field+"["+strconv.Itoa(i)+"]", "unknown event type %q", truncate(string(t), 60))
 		}
 	}
 	return nil
@@ -65,7 +85,7 @@ type Event struct {
 	ID uuid.UUID
 	// Position numbers the workspace's events in commit order, from 1.
 	Position   int64
-	Type       string
+	Type       EventType
 	SubjectID  string // the global id of the entity the event is about
 	Actor      string // "api_key:key_...", "system", later "connection:..."
 	Origin     string
@@ -96,7 +116,7 @@ func ParseEventCursor(s, field string) (int64, error) {
 
 // EventFilter narrows the event log.
 type EventFilter struct {
-	Types     []string
+	Types     []EventType
 	SubjectID string
 }
 

@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"io"
 	"net/mail"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
 	"github.com/nyaruka/phonenumbers"
 )
 
@@ -256,4 +258,95 @@ func NormalizeIdentifiers(ids []Identifier) ([]Identifier, error) {
 		}
 	}
 	return out, nil
+}
+
+// MatchMode says what a write expects of the contacts that its
+// identifiers already belong to.
+type MatchMode int
+
+// Match modes.
+const (
+	// MatchResolve finds the one contact the identifiers point at: none
+	// is no contact, several are a CONFLICT, and a CONTACT_ID that names
+	// no contact matches nothing.
+	MatchResolve MatchMode = iota
+	// MatchUpsert writes to the one contact the identifiers point at, or
+	// to a new one when none does; several are a CONFLICT.
+	MatchUpsert
+	// MatchCreate writes to a new contact; an identifier that already
+	// belongs to a contact is a CONFLICT.
+	MatchCreate
+	// MatchUpdate writes to a given contact; an identifier that belongs to
+	// another contact is a CONFLICT.
+	MatchUpdate
+)
+
+// Owners is what the stored data says about identifiers: the contact that
+// holds each match key, and the contact each existing contact id names
+// today (itself, or the contact it was merged into). Absent keys and ids
+// belong to no contact.
+type Owners struct {
+	Keys map[MatchKey]uuid.UUID
+	IDs  map[uuid.UUID]uuid.UUID
+}
+
+// MatchContact is the one identity matching rule: no contact matched, a
+// new one (or, resolving, none); one, that one; several, a CONFLICT whose
+// ContactIDs name them in the order of the identifiers. ids are
+// normalized; target is the contact of MatchUpdate, matched before them.
+// It returns uuid.Nil when no contact matched. Errors: ECONFLICT as said,
+// ENOTFOUND for a target that does not exist, EINVALID (on
+// "identifiers[i].value") for a CONTACT_ID that names no contact in a
+// write.
+func MatchContact(mode MatchMode, target uuid.UUID, ids []Identifier, o Owners) (uuid.UUID, *Error) {
+	var matched []uuid.UUID
+	add := func(id uuid.UUID) {
+		if !slices.Contains(matched, id) {
+			matched = append(matched, id)
+		}
+	}
+	if mode == MatchUpdate {
+		t, ok := o.IDs[target]
+		if !ok {
+			return uuid.Nil, Errorf(ENOTFOUND, "contact not found")
+		}
+		add(t)
+	}
+	for i, id := range ids {
+		if id.Type != IdentityContactID {
+			if c, ok := o.Keys[id.MatchKey()]; ok {
+				add(c)
+			}
+			continue
+		}
+		uid, _ := ParseID(KindContact, id.Value)
+		if c, ok := o.IDs[uid]; ok {
+			add(c)
+		} else if mode != MatchResolve {
+			return uuid.Nil, Invalid(fmt.Sprintf("identifiers[%d].value", i), "no contact with this CONTACT_ID")
+		}
+	}
+	switch {
+	case mode == MatchCreate && len(matched) > 0:
+		return uuid.Nil, &Error{Code: ECONFLICT, Message: "an identifier already belongs to a contact",
+			ContactIDs: matched[:1], Extensions: map[string]any{"contactId": GlobalID(KindContact, matched[0])}}
+	case len(matched) > 1 && mode == MatchUpdate:
+		return uuid.Nil, contactsConflict("an identifier already belongs to another contact", matched)
+	case len(matched) > 1:
+		return uuid.Nil, contactsConflict("the identifiers belong to different contacts", matched)
+	case len(matched) == 1:
+		return matched[0], nil
+	}
+	return uuid.Nil, nil
+}
+
+// contactsConflict is the CONFLICT of identifiers that belong to several
+// contacts. ContactIDs carries them typed; clients see them as global ids
+// in extensions.contactIds.
+func contactsConflict(msg string, ids []uuid.UUID) *Error {
+	gids := make([]string, len(ids))
+	for i, id := range ids {
+		gids[i] = GlobalID(KindContact, id)
+	}
+	return &Error{Code: ECONFLICT, Message: msg, ContactIDs: ids, Extensions: map[string]any{"contactIds": gids}}
 }

@@ -1,6 +1,8 @@
 package crmhub_test
 
 import (
+	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/crmhub/crmhub"
@@ -112,5 +114,78 @@ func TestMergeCustomFields(t *testing.T) {
 	out, changed = crmhub.MergeCustomFields(stored, map[string]any{"a": nil, "c": []any{"y"}})
 	if !changed || len(out) != 2 || out["c"] == nil || stored["a"] == nil {
 		t.Errorf("merge = %v (changed %v); stored %v must stay untouched", out, changed, stored)
+	}
+}
+
+func TestMatchContact(t *testing.T) {
+	a, b, merged, gone := uuid.New(), uuid.New(), uuid.New(), uuid.New()
+	gid := func(id uuid.UUID) string { return crmhub.GlobalID(crmhub.KindContact, id) }
+	ident := func(typ crmhub.IdentityType, v string) crmhub.Identifier {
+		id, err := crmhub.Identifier{Type: typ, Value: v}.Normalize()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	phoneA, emailB, free := ident("PHONE", "+79991114433"), ident("EMAIL", "b@x.io"), ident("EMAIL", "free@x.io")
+	waA := ident("WHATSAPP", "79991114433")
+	idA, idMerged, idGone := ident("CONTACT_ID", gid(a)), ident("CONTACT_ID", gid(merged)), ident("CONTACT_ID", gid(gone))
+	owners := crmhub.Owners{
+		Keys: map[crmhub.MatchKey]uuid.UUID{phoneA.MatchKey(): a, emailB.MatchKey(): b},
+		IDs:  map[uuid.UUID]uuid.UUID{a: a, b: b, merged: b},
+	}
+	tests := []struct {
+		name   string
+		mode   crmhub.MatchMode
+		target uuid.UUID
+		ids    []crmhub.Identifier
+		want   uuid.UUID
+		code   string // "" means no error
+		field  string
+		msg    string
+		ext    map[string]any
+		cands  []uuid.UUID
+	}{
+		{name: "resolve: nothing matches", mode: crmhub.MatchResolve, ids: []crmhub.Identifier{free}},
+		{name: "resolve: a phone matches its WhatsApp", mode: crmhub.MatchResolve, ids: []crmhub.Identifier{waA}, want: a},
+		{name: "resolve: two identifiers of one contact", mode: crmhub.MatchResolve, ids: []crmhub.Identifier{phoneA, idA}, want: a},
+		{name: "resolve: a merged contact's id names its survivor", mode: crmhub.MatchResolve, ids: []crmhub.Identifier{idMerged}, want: b},
+		{name: "resolve: an unknown id matches nothing", mode: crmhub.MatchResolve, ids: []crmhub.Identifier{idGone, emailB}, want: b},
+		{name: "resolve: several contacts, in the identifiers' order", mode: crmhub.MatchResolve,
+			ids: []crmhub.Identifier{emailB, free, phoneA, idMerged}, code: crmhub.ECONFLICT,
+			msg: "the identifiers belong to different contacts", ext: map[string]any{"contactIds": []string{gid(b), gid(a)}},
+			cands: []uuid.UUID{b, a}},
+		{name: "upsert: nothing matches: create", mode: crmhub.MatchUpsert, ids: []crmhub.Identifier{free}},
+		{name: "upsert: one contact", mode: crmhub.MatchUpsert, ids: []crmhub.Identifier{free, emailB}, want: b},
+		{name: "upsert: an unknown id", mode: crmhub.MatchUpsert, ids: []crmhub.Identifier{free, idGone},
+			code: crmhub.EINVALID, field: "identifiers[1].value", msg: "no contact with this CONTACT_ID"},
+		{name: "upsert: several contacts", mode: crmhub.MatchUpsert, ids: []crmhub.Identifier{phoneA, emailB},
+			code: crmhub.ECONFLICT, msg: "the identifiers belong to different contacts",
+			ext: map[string]any{"contactIds": []string{gid(a), gid(b)}}, cands: []uuid.UUID{a, b}},
+		{name: "create: nothing matches", mode: crmhub.MatchCreate, ids: []crmhub.Identifier{free}},
+		{name: "create: an identifier is taken", mode: crmhub.MatchCreate, ids: []crmhub.Identifier{free, emailB, phoneA},
+			code: crmhub.ECONFLICT, msg: "an identifier already belongs to a contact",
+			ext: map[string]any{"contactId": gid(b)}, cands: []uuid.UUID{b}},
+		{name: "update: the target's own identifiers", mode: crmhub.MatchUpdate, target: a, ids: []crmhub.Identifier{waA, free}, want: a},
+		{name: "update: a merged target", mode: crmhub.MatchUpdate, target: merged, ids: []crmhub.Identifier{emailB}, want: b},
+		{name: "update: no such target", mode: crmhub.MatchUpdate, target: gone, ids: []crmhub.Identifier{free},
+			code: crmhub.ENOTFOUND, msg: "contact not found"},
+		{name: "update: another contact's identifier", mode: crmhub.MatchUpdate, target: a, ids: []crmhub.Identifier{emailB},
+			code: crmhub.ECONFLICT, msg: "an identifier already belongs to another contact",
+			ext: map[string]any{"contactIds": []string{gid(a), gid(b)}}, cands: []uuid.UUID{a, b}},
+	}
+	for _, tt := range tests {
+		got, err := crmhub.MatchContact(tt.mode, tt.target, tt.ids, owners)
+		if tt.code == "" {
+			if err != nil || got != tt.want {
+				t.Errorf("%s: got %v, %v; want %v", tt.name, got, err, tt.want)
+			}
+			continue
+		}
+		if err == nil || got != uuid.Nil || err.Code != tt.code || err.Field != tt.field || err.Message != tt.msg ||
+			!reflect.DeepEqual(err.Extensions, tt.ext) || !slices.Equal(err.ContactIDs, tt.cands) {
+			t.Errorf("%s: got %v, %+v; want %s on %q (%s), extensions %v, contacts %v",
+				tt.name, got, err, tt.code, tt.field, tt.msg, tt.ext, tt.cands)
+		}
 	}
 }

@@ -145,7 +145,7 @@ type WebhookMessage struct {
 // NewWebhookMessage is the body that delivers e.
 func NewWebhookMessage(e *Event) *WebhookMessage {
 	c := e.Cursor()
-	return &WebhookMessage{ID: e.ID.String(), Type: e.Type, OccurredAt: e.OccurredAt, SubjectID: e.SubjectID,
+	return &WebhookMessage{ID: e.ID.String(), Type: string(e.Type), OccurredAt: e.OccurredAt, SubjectID: e.SubjectID,
 		Actor: e.Actor, Origin: e.Origin, Payload: e.Payload, Cursor: &c}
 }
 

@@ -132,8 +132,9 @@ func (s *ConsentService) SetConsent(ctx context.Context, contactID uuid.UUID, in
 		out = row.domain()
 		if current {
 			cid := crmhub.GlobalID(crmhub.KindContact, target)
-			t.emit("consent.changed", cid, map[string]any{"contactId": cid, "channel": row.Channel, "status": row.Status,
-				"previousStatus": prev.Status, "source": row.Source, "at": row.At})
+			t.emit(crmhub.EventConsentChanged, cid, crmhub.ConsentChangedPayload{ContactID: cid,
+				Channel: crmhub.Channel(row.Channel), Status: crmhub.ConsentStatus(row.Status),
+				PreviousStatus: crmhub.ConsentStatus(prev.Status), Source: row.Source, At: row.At})
 		}
 		return nil
 	})
@@ -204,8 +205,8 @@ func (s *ConsentService) LiftSuppression(ctx context.Context, id uuid.UUID) (*cr
 
 func emitSuppression(t *tx, r *suppressionRow, change string) {
 	cid := crmhub.GlobalID(crmhub.KindContact, r.ContactID)
-	t.emit("suppression.changed", cid, map[string]any{"contactId": cid, "id": r.domain().GlobalID(),
-		"channel": r.Channel, "reason": r.Reason, "expiresAt": r.ExpiresAt, "change": change})
+	t.emit(crmhub.EventSuppressionChanged, cid, crmhub.SuppressionChangedPayload{ContactID: cid, ID: r.domain().GlobalID(),
+		Channel: crmhub.Channel(r.Channel), Reason: r.Reason, ExpiresAt: r.ExpiresAt, Change: change})
 }
 
 // ConsentsByContact returns each contact's current consents by channel.

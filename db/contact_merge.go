@@ -161,8 +161,8 @@ func merge(ctx context.Context, t *tx, target uuid.UUID, sources []uuid.UUID) (*
 	for i, sid := range srcs {
 		srcIDs[i] = crmhub.GlobalID(crmhub.KindContact, sid)
 	}
-	t.emit("contact.merged", gid, map[string]any{"id": gid, "sourceIds": srcIDs,
-		"movedIdentities": res.MovedIdentities, "movedNotes": res.MovedNotes})
+	t.emit(crmhub.EventContactMerged, gid, crmhub.ContactMergedPayload{ID: gid, SourceIDs: srcIDs,
+		MovedIdentities: res.MovedIdentities, MovedNotes: res.MovedNotes})
 	res.Contact = tgt.row.domain()
 	return res, nil
 }

@@ -19,7 +19,7 @@ func (s *ContactService) CreateContact(ctx context.Context, in crmhub.ContactInp
 	if slices.ContainsFunc(ids, func(id crmhub.Identifier) bool { return id.Type == crmhub.IdentityContactID }) {
 		return nil, crmhub.Invalid("identifiers", "CONTACT_ID cannot be given to a new contact")
 	}
-	return s.change(ctx, contactChange{mode: modeCreate, ids: ids, patch: patch})
+	return s.change(ctx, contactChange{mode: crmhub.MatchCreate, ids: ids, patch: patch})
 }
 
 // UpdateContact patches a contact's fields.
@@ -28,7 +28,7 @@ func (s *ContactService) UpdateContact(ctx context.Context, id uuid.UUID, patch 
 	if err != nil {
 		return nil, err
 	}
-	return s.change(ctx, contactChange{mode: modeUpdate, target: id, patch: p})
+	return s.change(ctx, contactChange{mode: crmhub.MatchUpdate, target: id, patch: p})
 }
 
 // AddIdentities links identifiers to a contact.
@@ -40,7 +40,7 @@ func (s *ContactService) AddIdentities(ctx context.Context, id uuid.UUID, idents
 	if slices.ContainsFunc(norm, func(id crmhub.Identifier) bool { return id.Type == crmhub.IdentityContactID }) {
 		return nil, crmhub.Invalid("identifiers", "CONTACT_ID is not an identity that can be linked")
 	}
-	return s.change(ctx, contactChange{mode: modeUpdate, target: id, ids: norm})
+	return s.change(ctx, contactChange{mode: crmhub.MatchUpdate, target: id, ids: norm})
 }
 
 // AddTags adds tags to a contact.
@@ -49,7 +49,7 @@ func (s *ContactService) AddTags(ctx context.Context, id uuid.UUID, tags []strin
 	if err != nil {
 		return nil, err
 	}
-	return s.change(ctx, contactChange{mode: modeUpdate, target: id, addTags: norm})
+	return s.change(ctx, contactChange{mode: crmhub.MatchUpdate, target: id, addTags: norm})
 }
 
 // RemoveTags removes tags from a contact; tags it does not have are ignored.
@@ -58,7 +58,7 @@ func (s *ContactService) RemoveTags(ctx context.Context, id uuid.UUID, tags []st
 	if err != nil {
 		return nil, err
 	}
-	return s.change(ctx, contactChange{mode: modeUpdate, target: id, removeTags: norm})
+	return s.change(ctx, contactChange{mode: crmhub.MatchUpdate, target: id, removeTags: norm})
 }
 
 func (s *ContactService) change(ctx context.Context, c contactChange) (*crmhub.Contact, error) {
@@ -94,7 +94,7 @@ func (s *ContactService) UpsertContacts(ctx context.Context, items []crmhub.Cont
 			results[i].Errors = []crmhub.ItemError{itemError(err.(*crmhub.Error))}
 			continue
 		}
-		changes = append(changes, contactChange{mode: modeUpsert, ids: ids, patch: patch})
+		changes = append(changes, contactChange{mode: crmhub.MatchUpsert, ids: ids, patch: patch})
 		index = append(index, i)
 	}
 	if len(changes) == 0 {
@@ -123,7 +123,7 @@ func (s *ContactService) UpsertContacts(ctx context.Context, items []crmhub.Cont
 }
 
 func itemError(e *crmhub.Error) crmhub.ItemError {
-	return crmhub.ItemError{Field: e.Field, Code: e.Code, Message: e.Message, Extensions: e.Extensions}
+	return crmhub.ItemError{Field: e.Field, Code: e.Code, Message: e.Message, Extensions: e.Extensions, ContactIDs: e.ContactIDs}
 }
 
 // RemoveIdentity unlinks one identifier (of exactly the given type) from a
@@ -158,7 +158,7 @@ func (s *ContactService) RemoveIdentity(ctx context.Context, id uuid.UUID, ident
 			return fmt.Errorf("db: touch contact: %w", err)
 		}
 		gid := st.row.domain().GlobalID()
-		t.emit("contact.updated", gid, contactPayload(st, []string{"identities"}))
+		t.emit(crmhub.EventContactUpdated, gid, contactPayload(st, []string{"identities"}))
 		out = st.row.domain()
 		return nil
 	})

@@ -3,7 +3,6 @@ package db
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/crmhub/crmhub"
@@ -22,51 +21,100 @@ const contactColumns = "c.workspace_id, c.id, c.name, c.uri, c.custom_fields, c.
 // identityColumns are what identityRow.domain needs, in scanIdentities' order.
 const identityColumns = "i.contact_id, i.type, i.value, i.source, i.created_at"
 
-// redirectedID is the contact $2 names today: itself, or the contact it was
-// merged into ($1 is the workspace). It is a scalar subquery, not a bare
-// coalesce: under row-level security PostgreSQL only uses a condition in
-// an index scan when it cannot leak, and it does not know that of
-// coalesce, so `id = coalesce(...)` read all 100,000 contacts of the
-// benchmark's workspace (113 ms) where the primary key reads one (0.04 ms).
-const redirectedID = "(SELECT coalesce((SELECT target_id FROM contact_redirects WHERE workspace_id = $1 AND old_id = $2), $2))"
+// Two lookups find contacts by what names them, and each is spelled once,
+// here: identities by match key (identitiesByKeysSQL), and contact ids
+// through merge redirects, a merged contact's id naming the contact it
+// was merged into (redirectsSQL for a set of ids, redirectedIDSQL for
+// one). The write path (applyChanges) and the reads share them.
+
+// identitiesByKeysSQL is the FROM and WHERE of a lookup of the identities
+// of the workspace $1 that hold one of the match keys (three arrays:
+// classes, sources, values), with its arguments numbered from $n. One key
+// is three equalities, whose prepared statement PostgreSQL soon runs with
+// a generic plan (no planning per execution); several are a join with
+// unnest, planned every time (0.3-0.5 ms). Resolving by one phone or email
+// is the common case. Migration 0007's hash index on value serves these
+// lookups.
+func identitiesByKeysSQL(n int, classes, sources, values []string) (string, []any) {
+	from := "FROM contact_identities WHERE workspace_id = $1 AND "
+	if len(values) == 1 {
+		return from + fmt.Sprintf("match_class = $%d AND match_source = $%d AND value = $%d", n, n+1, n+2),
+			[]any{classes[0], sources[0], values[0]}
+	}
+	return from + fmt.Sprintf("(match_class, match_source, value) IN (SELECT * FROM unnest($%d::text[], $%d::text[], $%d::text[]))", n, n+1, n+2),
+		[]any{classes, sources, values}
+}
+
+// lookupIdentitiesSQL reads the identities that hold one of the match
+// keys, as scanLookup takes them, with its arguments from $2.
+func lookupIdentitiesSQL(classes, sources, values []string) (string, []any) {
+	from, args := identitiesByKeysSQL(2, classes, sources, values)
+	return "SELECT match_class, match_source, value, type, contact_id " + from, args
+}
+
+// scanLookup reads the rows of lookupIdentitiesSQL.
+func scanLookup(rows pgx.Rows) ([]identityRow, error) {
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (identityRow, error) {
+		var r identityRow
+		return r, row.Scan(&r.MatchClass, &r.MatchSource, &r.Value, &r.Type, &r.ContactID)
+	})
+}
+
+// redirectsSQL selects (asked, target) for each id of the array $n that
+// names a contact of the workspace $1 today: target is the contact itself,
+// or the contact it was merged into; ids that name none are left out. Each
+// table is read through its primary key with the array as the index scan's
+// keys, so the plan is the same whatever the number of ids.
+func redirectsSQL(n int) string {
+	return fmt.Sprintf(`SELECT id, id FROM contacts WHERE workspace_id = $1 AND id = ANY($%[1]d::uuid[])
+	UNION ALL SELECT old_id, target_id FROM contact_redirects WHERE workspace_id = $1 AND old_id = ANY($%[1]d::uuid[])`, n)
+}
+
+// scanRedirects reads the rows of redirectsSQL into out, by asked id.
+func scanRedirects(rows pgx.Rows, out map[uuid.UUID]uuid.UUID) error {
+	var asked, target uuid.UUID
+	_, err := pgx.ForEachRow(rows, []any{&asked, &target}, func() error { out[asked] = target; return nil })
+	return err
+}
+
+// redirectedIDSQL is the contact that one id names today: itself, or the
+// contact it was merged into; ws and id are the placeholders of the
+// workspace and the id ("$1" and "$2" in pgx statements, "?" with bun,
+// which then takes the workspace, the id and the id again). It is a scalar
+// subquery, not a bare coalesce: under row-level security PostgreSQL only
+// uses a condition in an index scan when it cannot leak, and it does not
+// know that of coalesce, so `id = coalesce(...)` read all 100,000
+// contacts of the benchmark's workspace (113 ms) where the primary key
+// reads one (0.04 ms).
+func redirectedIDSQL(ws, id string) string {
+	return "(SELECT coalesce((SELECT target_id FROM contact_redirects WHERE workspace_id = " + ws + " AND old_id = " + id +
+		"), " + id + "))"
+}
+
+// redirectedID is redirectedIDSQL in a pgx statement whose $1 is the
+// workspace and $2 the id.
+var redirectedID = redirectedIDSQL("$1", "$2")
 
 // matchSQL selects the contacts that hold one of the match keys (three
-// arrays: classes, sources, values) or that the ids name, themselves or
-// through a merge redirect, with its arguments, numbered from $2 ($1 is
-// the workspace). It leaves out the parts with nothing to match:
-// PostgreSQL plans these statements anew on every execution (custom
-// plans), about 0.8 ms each at 100,000 contacts, and every UNION arm adds
-// to that; resolving by one phone needs none of the id arms.
-// See keysSQL for the keys' condition.
-func matchSQL(classes, sources, values []string, asked [][16]byte) (string, []any) {
+// arrays: classes, sources, values) or that the ids name today, with its
+// arguments, numbered from $2 ($1 is the workspace). It leaves out the
+// parts with nothing to match: PostgreSQL plans these statements anew on
+// every execution (custom plans), about 0.8 ms each at 100,000 contacts,
+// and every UNION arm adds to that; resolving by one phone needs none of
+// the id arms.
+func matchSQL(classes, sources, values []string, asked []uuid.UUID) (string, []any) {
 	var parts []string
 	var args []any
 	if len(values) > 0 {
-		cond, keyArgs := keysSQL(len(args)+2, classes, sources, values)
-		parts = append(parts, "SELECT contact_id FROM contact_identities WHERE workspace_id = $1 AND "+cond)
+		from, keyArgs := identitiesByKeysSQL(len(args)+2, classes, sources, values)
+		parts = append(parts, "SELECT contact_id "+from)
 		args = append(args, keyArgs...)
 	}
 	if len(asked) > 0 {
-		n := len(args) + 2
-		parts = append(parts, fmt.Sprintf(`SELECT id FROM contacts WHERE workspace_id = $1 AND id = ANY($%d)
-	UNION SELECT target_id FROM contact_redirects WHERE workspace_id = $1 AND old_id = ANY($%d)`, n, n))
+		parts = append(parts, "SELECT target FROM ("+redirectsSQL(len(args)+2)+") AS r(asked, target)")
 		args = append(args, asked)
 	}
 	return strings.Join(parts, " UNION "), args
-}
-
-// keysSQL is the condition that an identity holds one of the match keys,
-// with its arguments numbered from $n. One key is three equalities, whose
-// prepared statement PostgreSQL soon runs with a generic plan (no planning
-// per execution); several are a join with unnest, planned every time
-// (0.3-0.5 ms). Resolving by one phone or email is the common case.
-func keysSQL(n int, classes, sources, values []string) (string, []any) {
-	if len(values) == 1 {
-		return fmt.Sprintf("match_class = $%d AND match_source = $%d AND value = $%d", n, n+1, n+2),
-			[]any{classes[0], sources[0], values[0]}
-	}
-	return fmt.Sprintf("(match_class, match_source, value) IN (SELECT * FROM unnest($%d::text[], $%d::text[], $%d::text[]))", n, n+1, n+2),
-		[]any{classes, sources, values}
 }
 
 // batchRows is the next statement's rows; pgx returns rows carrying the
@@ -152,60 +200,52 @@ func (s *ContactService) ResolveContact(ctx context.Context, ids []crmhub.Identi
 	if err != nil {
 		return nil, err.(*crmhub.Error).WithField("identifiers")
 	}
-	var classes, sources, values []string
-	var asked [][16]byte
+	var keys []crmhub.MatchKey
+	var asked []uuid.UUID
 	for _, id := range norm {
 		if id.Type == crmhub.IdentityContactID {
 			uid, _ := crmhub.ParseID(crmhub.KindContact, id.Value)
 			asked = append(asked, uid)
 		} else {
-			k := id.MatchKey()
-			classes, sources, values = append(classes, k.Class), append(sources, k.Source), append(values, k.Value)
+			keys = append(keys, id.MatchKey())
 		}
 	}
-	owner := map[crmhub.MatchKey]uuid.UUID{}
-	resolved := map[uuid.UUID]uuid.UUID{}
-	var found map[uuid.UUID]*crmhub.Contact
-	if len(values) == 0 && len(asked) == 0 {
+	if len(keys) == 0 && len(asked) == 0 {
 		return nil, nil
 	}
+	classes, sources, values := keyArrays(keys)
+	owners := crmhub.Owners{Keys: map[crmhub.MatchKey]uuid.UUID{}, IDs: map[uuid.UUID]uuid.UUID{}}
+	var found map[uuid.UUID]*crmhub.Contact
 	// With one match key and no ids, the contacts read are the match (a
 	// key belongs to one contact): the statement reading the key's owner
 	// would only repeat the lookup.
-	oneKey := len(values) == 1 && len(asked) == 0
+	oneKey := len(keys) == 1 && len(asked) == 0
 	match, matchArgs := matchSQL(classes, sources, values, asked)
 	err = s.db.readBatch(ctx, crmhub.ScopeContactsRead, func(b *pgx.Batch, wsID uuid.UUID) {
 		ws := [16]byte(wsID)
-		if len(values) > 0 && !oneKey {
-			cond, keyArgs := keysSQL(2, classes, sources, values)
-			b.Queue("SELECT match_class, match_source, value, contact_id FROM contact_identities WHERE workspace_id = $1 AND "+cond,
-				append([]any{ws}, keyArgs...)...)
+		if len(keys) > 0 && !oneKey {
+			lookup, keyArgs := lookupIdentitiesSQL(classes, sources, values)
+			b.Queue(lookup, append([]any{ws}, keyArgs...)...)
 		}
 		if len(asked) > 0 {
-			b.Queue(`SELECT id, id FROM contacts WHERE workspace_id = $1 AND id = ANY($2)
-			UNION ALL SELECT old_id, target_id FROM contact_redirects WHERE workspace_id = $1 AND old_id = ANY($2)`, ws, asked)
+			b.Queue(redirectsSQL(2), ws, asked)
 		}
 		args := append([]any{ws}, matchArgs...)
 		b.Queue("SELECT "+contactColumns+" FROM contacts c WHERE c.workspace_id = $1 AND c.id IN ("+match+")", args...)
 		b.Queue("SELECT "+identityColumns+" FROM contact_identities i WHERE i.workspace_id = $1 AND i.contact_id IN ("+
 			match+") ORDER BY i.created_at, i.type, i.value", args...)
 	}, func(res pgx.BatchResults, scope *readScope) error {
-		if len(values) > 0 && !oneKey {
-			var k crmhub.MatchKey
-			var c uuid.UUID
-			if _, err := pgx.ForEachRow(batchRows(res), []any{&k.Class, &k.Source, &k.Value, &c}, func() error {
-				owner[k] = c
-				return nil
-			}); err != nil {
+		if len(keys) > 0 && !oneKey {
+			owned, err := scanLookup(batchRows(res))
+			if err != nil {
 				return err
+			}
+			for _, r := range owned {
+				owners.Keys[r.key()] = r.ContactID
 			}
 		}
 		if len(asked) > 0 {
-			var from, to uuid.UUID
-			if _, err := pgx.ForEachRow(batchRows(res), []any{&from, &to}, func() error {
-				resolved[from] = to
-				return nil
-			}); err != nil {
+			if err := scanRedirects(batchRows(res), owners.IDs); err != nil {
 				return err
 			}
 		}
@@ -217,35 +257,16 @@ func (s *ContactService) ResolveContact(ctx context.Context, ids []crmhub.Identi
 	}
 	if oneKey {
 		for id := range found {
-			owner[crmhub.MatchKey{Class: classes[0], Source: sources[0], Value: values[0]}] = id
+			owners.Keys[keys[0]] = id
 		}
 	}
-	// Report matches in the order of the identifiers given.
-	var matched []uuid.UUID
-	for _, id := range norm {
-		var c uuid.UUID
-		var ok bool
-		if id.Type == crmhub.IdentityContactID {
-			uid, _ := crmhub.ParseID(crmhub.KindContact, id.Value)
-			c, ok = resolved[uid]
-		} else {
-			c, ok = owner[id.MatchKey()]
-		}
-		if ok && !slices.Contains(matched, c) {
-			matched = append(matched, c)
-		}
+	id, merr := crmhub.MatchContact(crmhub.MatchResolve, uuid.Nil, norm, owners)
+	if merr != nil {
+		return nil, merr
 	}
-	switch len(matched) {
-	case 0:
+	if id == uuid.Nil {
 		return nil, nil
-	case 1:
-		// nil if it was deleted between the statements.
-		return found[matched[0]], nil
 	}
-	gids := make([]string, len(matched))
-	for i, m := range matched {
-		gids[i] = crmhub.GlobalID(crmhub.KindContact, m)
-	}
-	return nil, &crmhub.Error{Code: crmhub.ECONFLICT, Message: "the identifiers belong to different contacts",
-		Extensions: map[string]any{"contactIds": gids}}
+	// nil if it was deleted between the statements.
+	return found[id], nil
 }

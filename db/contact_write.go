@@ -12,33 +12,18 @@ import (
 	"github.com/crmhub/crmhub"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/uptrace/bun/dialect/pgdialect"
 )
 
 // This file holds the one write path for contacts. Creating, updating,
 // upserting and linking identities are all "changes" applied by
-// applyChanges, so the matching rule lives in one place and a batch of 100
-// costs a constant number of statements.
-
-// changeMode says how a change picks its contact.
-type changeMode int
-
-const (
-	// modeUpsert: no identifier matches -> create; one contact -> update it;
-	// several -> CONFLICT.
-	modeUpsert changeMode = iota
-	// modeCreate: any identifier that already has a contact -> CONFLICT.
-	modeCreate
-	// modeUpdate: change the target contact; an identifier owned by another
-	// contact -> CONFLICT.
-	modeUpdate
-)
+// applyChanges, so the matching rule (crmhub.MatchContact) is applied in
+// one place and a batch of 100 costs a constant number of statements.
 
 // contactChange is one write to one contact.
 type contactChange struct {
-	mode   changeMode
-	target uuid.UUID           // modeUpdate only
-	ids    []crmhub.Identifier // normalized; CONTACT_ID allowed in modeUpsert
+	mode   crmhub.MatchMode    // MatchUpsert, MatchCreate or MatchUpdate
+	target uuid.UUID           // MatchUpdate only
+	ids    []crmhub.Identifier // normalized; CONTACT_ID allowed in MatchUpsert
 	patch  crmhub.ContactPatch // normalized
 	// addTags and removeTags adjust the tag set without replacing it.
 	addTags, removeTags []string
@@ -83,7 +68,7 @@ func applyChanges(ctx context.Context, t *tx, changes []contactChange) ([]change
 	var keys []crmhub.MatchKey
 	var askedIDs []uuid.UUID
 	for _, c := range changes {
-		if c.mode == modeUpdate {
+		if c.mode == crmhub.MatchUpdate {
 			askedIDs = append(askedIDs, c.target)
 		}
 		for _, id := range c.ids {
@@ -99,26 +84,25 @@ func applyChanges(ctx context.Context, t *tx, changes []contactChange) ([]change
 	var owned []identityRow
 	if len(keys) > 0 {
 		t.queue(lockKeysSQL, keyHashes(t.ws, keys))
-		t.queue(lookupIdentitiesSQL, t.ws, classes, sources, values).Query(func(rows pgx.Rows) error {
+		lookup, args := lookupIdentitiesSQL(classes, sources, values)
+		t.queue(lookup, append([]any{t.ws}, args...)...).Query(func(rows pgx.Rows) error {
 			var err error
-			owned, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (identityRow, error) {
-				r := identityRow{WorkspaceID: t.ws}
-				return r, row.Scan(&r.MatchClass, &r.MatchSource, &r.Value, &r.Type, &r.ContactID)
-			})
+			owned, err = scanLookup(rows)
 			return err
 		})
 	}
-	resolved := queueResolveContactIDs(t, askedIDs)
+	owners := crmhub.Owners{Keys: make(map[crmhub.MatchKey]uuid.UUID, len(keys)), IDs: queueResolveContactIDs(t, askedIDs)}
 	users := queueExistingUsers(t, changes)
 	states := map[uuid.UUID]*contactState{}
-	queueLockContacts(t, candidatesSQL, []any{classes, sources, values, askedIDs}, states)
+	if candidates, args := matchSQL(classes, sources, values, askedIDs); candidates != "" {
+		queueLockContacts(t, candidates, args, states)
+	}
 	if err := t.flush(ctx); err != nil {
 		return nil, fmt.Errorf("db: read contacts to change: %w", err)
 	}
-	owner := make(map[crmhub.MatchKey]uuid.UUID, len(owned))
 	hasType := make(map[identTypeKey]bool, len(owned))
 	for _, r := range owned {
-		owner[r.key()] = r.ContactID
+		owners.Keys[r.key()] = r.ContactID
 		hasType[identTypeKey{r.key(), crmhub.IdentityType(r.Type)}] = true
 	}
 
@@ -126,7 +110,7 @@ func applyChanges(ctx context.Context, t *tx, changes []contactChange) ([]change
 	targets := make([]uuid.UUID, len(changes))
 	created := map[uuid.UUID]bool{}
 	for i, c := range changes {
-		target, isNew, cerr := matchChange(c, owner, resolved)
+		target, cerr := crmhub.MatchContact(c.mode, c.target, c.ids, owners)
 		if u := c.patch.ResponsibleUserID; cerr == nil && u != nil && !users[*u] {
 			cerr = &crmhub.Error{Code: crmhub.ENOTFOUND, Field: "responsibleUserId", Message: "user not found"}
 		}
@@ -134,14 +118,14 @@ func applyChanges(ctx context.Context, t *tx, changes []contactChange) ([]change
 			results[i] = changeResult{status: crmhub.UpsertFailed, err: cerr}
 			continue
 		}
-		if isNew {
+		if target == uuid.Nil { // no contact matched: a new one
 			target = newID()
 			created[target] = true
 		}
 		targets[i] = target
 		for _, id := range c.ids {
 			if id.Type != crmhub.IdentityContactID {
-				owner[id.MatchKey()] = target
+				owners.Keys[id.MatchKey()] = target
 			}
 		}
 	}
@@ -171,18 +155,18 @@ func applyChanges(ctx context.Context, t *tx, changes []contactChange) ([]change
 		switch {
 		case status == crmhub.UpsertCreated:
 			// The creation event lists the identities; none is "linked".
-			t.emit("contact.created", st.row.domain().GlobalID(), contactPayload(st, nil))
+			t.emit(crmhub.EventContactCreated, st.row.domain().GlobalID(), contactPayload(st, nil))
 		case len(changed) > 0 || len(linked) > 0:
 			gid := st.row.domain().GlobalID()
 			for _, l := range linked {
-				t.emit("identity.linked", gid, map[string]any{"contactId": gid, "type": l.Type, "value": l.Value, "source": l.Source})
+				t.emit(crmhub.EventIdentityLinked, gid, crmhub.IdentityLinkedPayload{ContactID: gid, IdentityPayload: l.payload()})
 			}
 			// A linked identity changes the contact too: updatedSince
 			// filters and syncs must see it.
 			st.row.UpdatedAt = t.now
 			st.dirty = !st.isNew
 			if len(changed) > 0 {
-				t.emit("contact.updated", gid, contactPayload(st, changed))
+				t.emit(crmhub.EventContactUpdated, gid, contactPayload(st, changed))
 			}
 		default:
 			status = crmhub.UpsertUnchanged
@@ -203,56 +187,6 @@ func applyChanges(ctx context.Context, t *tx, changes []contactChange) ([]change
 		}
 	}
 	return results, nil
-}
-
-// matchChange applies the matching rule of c's mode. It returns the target
-// contact, or isNew when a contact is to be created.
-func matchChange(c contactChange, owner map[crmhub.MatchKey]uuid.UUID, resolved map[uuid.UUID]uuid.UUID) (uuid.UUID, bool, *crmhub.Error) {
-	var matched []uuid.UUID
-	add := func(id uuid.UUID) {
-		if !slices.Contains(matched, id) {
-			matched = append(matched, id)
-		}
-	}
-	if c.mode == modeUpdate {
-		t, ok := resolved[c.target]
-		if !ok {
-			return uuid.Nil, false, crmhub.Errorf(crmhub.ENOTFOUND, "contact not found")
-		}
-		add(t)
-	}
-	for j, id := range c.ids {
-		if id.Type == crmhub.IdentityContactID {
-			uid, _ := crmhub.ParseID(crmhub.KindContact, id.Value)
-			t, ok := resolved[uid]
-			if !ok {
-				return uuid.Nil, false, crmhub.Invalid(fmt.Sprintf("identifiers[%d].value", j), "no contact with this CONTACT_ID")
-			}
-			add(t)
-		} else if o, ok := owner[id.MatchKey()]; ok {
-			add(o)
-		}
-	}
-	switch {
-	case c.mode == modeCreate && len(matched) > 0:
-		return uuid.Nil, false, &crmhub.Error{Code: crmhub.ECONFLICT,
-			Message:    "an identifier already belongs to a contact",
-			Extensions: map[string]any{"contactId": crmhub.GlobalID(crmhub.KindContact, matched[0])}}
-	case len(matched) > 1:
-		gids := make([]string, len(matched))
-		for i, m := range matched {
-			gids[i] = crmhub.GlobalID(crmhub.KindContact, m)
-		}
-		msg := "the identifiers belong to different contacts"
-		if c.mode == modeUpdate {
-			msg = "an identifier already belongs to another contact"
-		}
-		return uuid.Nil, false, &crmhub.Error{Code: crmhub.ECONFLICT, Message: msg,
-			Extensions: map[string]any{"contactIds": gids}}
-	case len(matched) == 1:
-		return matched[0], false, nil
-	}
-	return uuid.Nil, true, nil
 }
 
 // applyToState changes st by c and returns the names of the changed fields
@@ -310,31 +244,19 @@ func applyToState(t *tx, st *contactState, c contactChange, hasType map[identTyp
 	return changed, linked
 }
 
-// contactPayload is the event payload describing a contact.
-func contactPayload(st *contactState, changed []string) map[string]any {
+// contactPayload is the payload of contact.created and contact.updated.
+func contactPayload(st *contactState, changed []string) crmhub.ContactPayload {
 	c := st.row.domain()
-	p := map[string]any{"id": c.GlobalID(), "name": c.Name, "uri": c.URI, "customFields": c.CustomFields,
-		"tags": st.tags}
-	if changed != nil {
-		p["changed"] = changed
-	}
+	p := crmhub.ContactPayload{ID: c.GlobalID(), Name: c.Name, URI: c.URI, CustomFields: c.CustomFields,
+		Tags: st.tags, Changed: changed}
 	if st.isNew {
-		ids := make([]map[string]any, len(st.newIdents))
-		for i, r := range st.newIdents {
-			ids[i] = map[string]any{"type": r.Type, "value": r.Value, "source": r.Source}
+		p.Identities = make([]crmhub.IdentityPayload, len(st.newIdents))
+		for i := range st.newIdents {
+			p.Identities[i] = st.newIdents[i].payload()
 		}
-		p["identities"] = ids
 	}
 	return p
 }
-
-// candidatesSQL selects, over lookupIdentitiesSQL's arguments and asked
-// contact ids ($5), the contacts that a batch of changes may write to: the
-// owners of its identities, and the contacts its ids name or redirect to.
-const candidatesSQL = `SELECT contact_id FROM contact_identities WHERE workspace_id = $1
-		AND (match_class, match_source, value) IN (SELECT * FROM unnest($2::text[], $3::text[], $4::text[]))
-	UNION ALL SELECT unnest($5::uuid[])
-	UNION ALL SELECT target_id FROM contact_redirects WHERE workspace_id = $1 AND old_id = ANY($5::uuid[])`
 
 // loadStates reads and locks existing contacts and their tags.
 func loadStates(ctx context.Context, t *tx, ids []uuid.UUID) (map[uuid.UUID]*contactState, error) {
@@ -504,7 +426,7 @@ func keyHashes(ws uuid.UUID, keys []crmhub.MatchKey) []int64 {
 	return slices.Compact(hashes)
 }
 
-// keyArrays splits keys into the three arrays lookupIdentitiesSQL takes.
+// keyArrays splits keys into the three arrays of identitiesByKeysSQL.
 func keyArrays(keys []crmhub.MatchKey) (classes, sources, values []string) {
 	classes, sources, values = make([]string, len(keys)), make([]string, len(keys)), make([]string, len(keys))
 	for i, k := range keys {
@@ -513,52 +435,12 @@ func keyArrays(keys []crmhub.MatchKey) (classes, sources, values []string) {
 	return classes, sources, values
 }
 
-// lookupIdentitiesSQL reads the stored identities with any of the keys
-// ($2, $3, $4: classes, sources, values).
-const lookupIdentitiesSQL = `SELECT match_class, match_source, value, type, contact_id FROM contact_identities
-	WHERE workspace_id = $1 AND (match_class, match_source, value) IN (SELECT * FROM unnest($2::text[], $3::text[], $4::text[]))`
-
-// lookupIdentities returns the stored identities with any of the keys.
-func lookupIdentities(ctx context.Context, t *tx, keys []crmhub.MatchKey) ([]identityRow, error) {
-	if len(keys) == 0 {
-		return nil, nil
-	}
-	classes, sources, values := make([]string, len(keys)), make([]string, len(keys)), make([]string, len(keys))
-	for i, k := range keys {
-		classes[i], sources[i], values[i] = k.Class, k.Source, k.Value
-	}
-	var rows []identityRow
-	err := t.NewSelect().Model(&rows).
-		Where("workspace_id = ?", t.ws).
-		Where("(match_class, match_source, value) IN (SELECT * FROM unnest(?::text[], ?::text[], ?::text[]))",
-			pgdialect.Array(classes), pgdialect.Array(sources), pgdialect.Array(values)).
-		Scan(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("db: look up identities: %w", err)
-	}
-	return rows, nil
-}
-
-// resolveContactIDs maps each asked id to the contact it names today: itself,
-// or the contact it was merged into. Unknown ids are absent.
+// resolveContactIDs maps each asked id to the contact it names today:
+// itself, or the contact it was merged into. Unknown ids are absent.
 func resolveContactIDs(ctx context.Context, t *tx, ids []uuid.UUID) (map[uuid.UUID]uuid.UUID, error) {
-	out := map[uuid.UUID]uuid.UUID{}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	var rows []struct {
-		Asked  uuid.UUID `bun:"asked,type:uuid"`
-		Target uuid.UUID `bun:"target,type:uuid"`
-	}
-	err := t.NewRaw(`SELECT id AS asked, id AS target FROM contacts WHERE workspace_id = ? AND id = ANY(?)
-		UNION ALL
-		SELECT old_id, target_id FROM contact_redirects WHERE workspace_id = ? AND old_id = ANY(?)`,
-		t.ws, pgdialect.Array(ids), t.ws, pgdialect.Array(ids)).Scan(ctx, &rows)
-	if err != nil {
+	out := queueResolveContactIDs(t, ids)
+	if err := t.flush(ctx); err != nil {
 		return nil, fmt.Errorf("db: resolve contact ids: %w", err)
-	}
-	for _, r := range rows {
-		out[r.Asked] = r.Target
 	}
 	return out, nil
 }
@@ -567,17 +449,9 @@ func resolveContactIDs(ctx context.Context, t *tx, ids []uuid.UUID) (map[uuid.UU
 // flush fills the map.
 func queueResolveContactIDs(t *tx, ids []uuid.UUID) map[uuid.UUID]uuid.UUID {
 	out := map[uuid.UUID]uuid.UUID{}
-	if len(ids) == 0 {
-		return out
+	if len(ids) > 0 {
+		t.queue(redirectsSQL(2), t.ws, ids).Query(func(rows pgx.Rows) error { return scanRedirects(rows, out) })
 	}
-	t.queue(`SELECT id, id FROM contacts WHERE workspace_id = $1 AND id = ANY($2::uuid[])
-		UNION ALL
-		SELECT old_id, target_id FROM contact_redirects WHERE workspace_id = $1 AND old_id = ANY($2::uuid[])`,
-		t.ws, ids).Query(func(rows pgx.Rows) error {
-		var asked, target uuid.UUID
-		_, err := pgx.ForEachRow(rows, []any{&asked, &target}, func() error { out[asked] = target; return nil })
-		return err
-	})
 	return out
 }
 

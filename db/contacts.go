@@ -60,6 +60,11 @@ func (r *identityRow) key() crmhub.MatchKey {
 	return crmhub.MatchKey{Class: r.MatchClass, Source: r.MatchSource, Value: r.Value}
 }
 
+// payload is the identity as events show it.
+func (r *identityRow) payload() crmhub.IdentityPayload {
+	return crmhub.IdentityPayload{Type: crmhub.IdentityType(r.Type), Value: r.Value, Source: r.Source}
+}
+
 func (r *identityRow) domain() *crmhub.Identity {
 	return &crmhub.Identity{ContactID: r.ContactID, Type: crmhub.IdentityType(r.Type), Value: r.Value,
 		Source: r.Source, CreatedAt: r.CreatedAt}
@@ -175,7 +180,7 @@ func (s *ContactService) DeleteContacts(ctx context.Context, ids []uuid.UUID) ([
 		}
 		for _, id := range deleted {
 			gid := crmhub.GlobalID(crmhub.KindContact, id)
-			t.emit("contact.deleted", gid, map[string]any{"id": gid})
+			t.emit(crmhub.EventContactDeleted, gid, crmhub.DeletedPayload{ID: gid})
 		}
 		return nil
 	})

@@ -87,22 +87,25 @@ func (r *messageRow) domain() *crmhub.Message {
 		ExternalID: r.ExternalID, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
-func conversationPayload(r *conversationRow) map[string]any {
-	c := r.domain()
-	p := map[string]any{"id": c.GlobalID(), "contactId": crmhub.GlobalID(crmhub.KindContact, r.ContactID),
-		"channel": r.Channel, "chatId": r.ChatID, "status": r.Status, "unanswered": r.Unanswered}
+// conversationPayload is the payload of the conversation events.
+func conversationPayload(r *conversationRow) crmhub.ConversationPayload {
+	p := crmhub.ConversationPayload{ID: r.domain().GlobalID(), ContactID: crmhub.GlobalID(crmhub.KindContact, r.ContactID),
+		Channel: crmhub.Channel(r.Channel), ChatID: r.ChatID, Status: crmhub.ConversationStatus(r.Status), Unanswered: r.Unanswered}
 	if r.AssigneeID != nil {
-		p["assigneeId"] = crmhub.GlobalID(crmhub.KindUser, *r.AssigneeID)
+		a := crmhub.GlobalID(crmhub.KindUser, *r.AssigneeID)
+		p.AssigneeID = &a
 	}
 	return p
 }
 
-func messagePayload(r *messageRow) map[string]any {
-	m := r.domain()
-	p := map[string]any{"id": m.GlobalID(), "conversationId": crmhub.GlobalID(crmhub.KindConversation, r.ConversationID),
-		"direction": r.Direction, "type": r.Type, "text": r.Text, "contentUrl": r.ContentURL, "status": r.Status}
+// messagePayload is the payload of the message events.
+func messagePayload(r *messageRow) crmhub.MessagePayload {
+	p := crmhub.MessagePayload{ID: r.domain().GlobalID(), ConversationID: crmhub.GlobalID(crmhub.KindConversation, r.ConversationID),
+		Direction: crmhub.Direction(r.Direction), Type: crmhub.MessageType(r.Type), Text: r.Text, ContentURL: r.ContentURL,
+		Status: crmhub.MessageStatus(r.Status)}
 	if r.ErrorCode != nil {
-		p["errorCode"] = *r.ErrorCode
+		code := *r.ErrorCode
+		p.ErrorCode = &code
 	}
 	return p
 }
@@ -363,7 +366,7 @@ func (s *ConversationService) AssignConversation(ctx context.Context, id uuid.UU
 		if err != nil {
 			return notFound(err, crmhub.KindConversation, "assign conversation")
 		}
-		t.emit("conversation.assigned", row.domain().GlobalID(), conversationPayload(&row))
+		t.emit(crmhub.EventConversationAssigned, row.domain().GlobalID(), conversationPayload(&row))
 		return nil
 	})
 	if err != nil {
@@ -396,8 +399,8 @@ func (s *ConversationService) SetConversationStatus(ctx context.Context, id uuid
 		}
 		if prev != string(status) {
 			p := conversationPayload(&row)
-			p["previousStatus"] = prev
-			t.emit("conversation.status_changed", row.domain().GlobalID(), p)
+			p.PreviousStatus = crmhub.ConversationStatus(prev)
+			t.emit(crmhub.EventConversationStatusChanged, row.domain().GlobalID(), p)
 		}
 		return nil
 	})
@@ -436,7 +439,7 @@ func openConversation(ctx context.Context, t *tx, contactID uuid.UUID, ch crmhub
 		return nil, fmt.Errorf("db: open conversation: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 1 {
-		t.emit("conversation.created", row.domain().GlobalID(), conversationPayload(row))
+		t.emit(crmhub.EventConversationCreated, row.domain().GlobalID(), conversationPayload(row))
 		return row, nil
 	}
 	row = &conversationRow{}

@@ -328,11 +328,11 @@ func (b *dealBatch) apply(t *tx, in crmhub.DealUpsertInput) (crmhub.UpsertStatus
 	gid := crmhub.GlobalID(crmhub.KindDeal, st.row.ID)
 	switch {
 	case status == crmhub.UpsertCreated:
-		t.emit("deal.created", gid, dealPayload(st, nil))
+		t.emit(crmhub.EventDealCreated, gid, dealPayload(st, nil))
 	case len(changed) > 0:
 		st.row.UpdatedAt = t.now
 		st.dirty = !st.isNew
-		t.emit("deal.updated", gid, dealPayload(st, changed))
+		t.emit(crmhub.EventDealUpdated, gid, dealPayload(st, changed))
 	default:
 		status = crmhub.UpsertUnchanged
 	}
@@ -410,28 +410,24 @@ func (st *dealState) set(now time.Time, in crmhub.DealUpsertInput, contacts []uu
 }
 
 // dealPayload is the payload of deal.created (changed nil) and deal.updated.
-func dealPayload(st *dealState, changed []string) map[string]any {
+func dealPayload(st *dealState, changed []string) crmhub.DealPayload {
 	r := st.row
 	contacts := make([]string, len(st.contacts))
 	for i, c := range st.contacts {
 		contacts[i] = crmhub.GlobalID(crmhub.KindContact, c)
 	}
-	refs := make([]map[string]string, len(st.refs))
+	refs := make([]crmhub.ExternalRefPayload, len(st.refs))
 	for i, ref := range st.refs {
-		refs[i] = map[string]string{"source": ref.Source, "externalId": ref.ExternalID}
+		refs[i] = crmhub.ExternalRefPayload{Source: ref.Source, ExternalID: ref.ExternalID}
 	}
 	var user *string
 	if r.ResponsibleUserID != nil {
 		g := crmhub.GlobalID(crmhub.KindUser, *r.ResponsibleUserID)
 		user = &g
 	}
-	p := map[string]any{"id": crmhub.GlobalID(crmhub.KindDeal, r.ID), "name": r.Name, "status": r.Status,
-		"amount": r.Amount, "currency": r.Currency, "stage": r.Stage, "responsibleUserId": user,
-		"contactIds": contacts, "externalRefs": refs, "closedAt": r.ClosedAt}
-	if changed != nil {
-		p["changed"] = changed
-	}
-	return p
+	return crmhub.DealPayload{ID: crmhub.GlobalID(crmhub.KindDeal, r.ID), Name: r.Name, Status: crmhub.DealStatus(r.Status),
+		Amount: r.Amount, Currency: r.Currency, Stage: r.Stage, ResponsibleUserID: user,
+		ContactIDs: contacts, ExternalRefs: refs, ClosedAt: r.ClosedAt, Changed: changed}
 }
 
 // write stores what the batch decided: at most five statements.

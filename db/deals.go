@@ -155,8 +155,7 @@ func applyDealFilter(q *bun.SelectQuery, t *tx, f crmhub.DealFilter) {
 	}
 	if id := f.ContactID; id != nil {
 		q.Where(`EXISTS (SELECT 1 FROM deal_contacts dc WHERE dc.workspace_id = d.workspace_id AND dc.deal_id = d.id
-			AND dc.contact_id = coalesce((SELECT target_id FROM contact_redirects WHERE workspace_id = ? AND old_id = ?), ?))`,
-			t.ws, *id, *id)
+			AND dc.contact_id = `+redirectedIDSQL("?", "?")+`)`, t.ws, *id, *id)
 	}
 	if f.UpdatedSince != nil {
 		q.Where("d.updated_at >= ?", *f.UpdatedSince)
@@ -343,7 +342,7 @@ func (s *DealService) DeleteDeals(ctx context.Context, ids []uuid.UUID) ([]uuid.
 		for _, id := range ids { // events in the order the ids were given
 			if gone[id] {
 				gid := crmhub.GlobalID(crmhub.KindDeal, id)
-				t.emit("deal.deleted", gid, map[string]any{"id": gid})
+				t.emit(crmhub.EventDealDeleted, gid, crmhub.DeletedPayload{ID: gid})
 			}
 		}
 		return nil

@@ -24,7 +24,7 @@ type EventService struct {
 func NewEventService(db *DB, hub *Hub) *EventService { return &EventService{db: db, hub: hub} }
 
 func (r *eventRow) domain() *crmhub.Event {
-	return &crmhub.Event{ID: r.ID, Position: r.Position, Type: r.Type, SubjectID: r.SubjectID, Actor: r.Actor,
+	return &crmhub.Event{ID: r.ID, Position: r.Position, Type: crmhub.EventType(r.Type), SubjectID: r.SubjectID, Actor: r.Actor,
 		Origin: r.Origin, Payload: r.Payload, OccurredAt: r.OccurredAt}
 }
 

@@ -15,9 +15,9 @@ func TestWorkspaceSubsPushesByFilter(t *testing.T) {
 		return &subscription{filter: f, live: make(chan *crmhub.Event, 4)}
 	}
 	a := sub(crmhub.EventFilter{SubjectID: "ct_a"})
-	a2 := sub(crmhub.EventFilter{SubjectID: "ct_a", Types: []string{crmhub.EventContactDeleted}})
+	a2 := sub(crmhub.EventFilter{SubjectID: "ct_a", Types: []crmhub.EventType{crmhub.EventContactDeleted}})
 	b := sub(crmhub.EventFilter{SubjectID: "ct_b"})
-	anyUpdate := sub(crmhub.EventFilter{Types: []string{crmhub.EventContactUpdated}})
+	anyUpdate := sub(crmhub.EventFilter{Types: []crmhub.EventType{crmhub.EventContactUpdated}})
 	every := sub(crmhub.EventFilter{})
 	w := &workspaceSubs{}
 	for _, s := range []*subscription{a, a2, b, anyUpdate, every} {

@@ -97,11 +97,11 @@ func TestSubscribeReplaysThenFollows(t *testing.T) {
 	case <-time.After(200 * time.Millisecond):
 	}
 
-	page, err := events.Events(ctx, crmhub.EventFilter{Types: []string{crmhub.EventContactCreated}}, 10, crmhub.EventCursor(20))
+	page, err := events.Events(ctx, crmhub.EventFilter{Types: []crmhub.EventType{crmhub.EventContactCreated}}, 10, crmhub.EventCursor(20))
 	if err != nil || len(page.Edges) != 3 || page.PageInfo.HasNextPage {
 		t.Fatalf("events after 20: %d edges, %v", len(page.Edges), err)
 	}
-	if _, err := events.Subscribe(ctx, crmhub.EventFilter{Types: []string{"contact.exploded"}}, ""); crmhub.ErrorCode(err) != crmhub.EINVALID {
+	if _, err := events.Subscribe(ctx, crmhub.EventFilter{Types: []crmhub.EventType{"contact.exploded"}}, ""); crmhub.ErrorCode(err) != crmhub.EINVALID {
 		t.Errorf("unknown type: %v", err)
 	}
 	if _, err := events.Subscribe(ctx, crmhub.EventFilter{}, "nonsense"); crmhub.ErrorCode(err) != crmhub.EINVALID {
@@ -214,14 +214,14 @@ func TestSubjectSubscribersGetOnlyTheirEvents(t *testing.T) {
 			t.Fatal(err)
 		}
 		ids = append(ids, c.GlobalID())
-		sub, err := events.Watch(ctx, crmhub.ScopeContactsRead, crmhub.EventFilter{Types: []string{crmhub.EventContactUpdated}, SubjectID: c.GlobalID()})
+		sub, err := events.Watch(ctx, crmhub.ScopeContactsRead, crmhub.EventFilter{Types: []crmhub.EventType{crmhub.EventContactUpdated}, SubjectID: c.GlobalID()})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer sub.Close()
 		subs[c.GlobalID()] = sub
 	}
-	all, err := events.Watch(ctx, crmhub.ScopeContactsRead, crmhub.EventFilter{Types: []string{crmhub.EventContactUpdated}})
+	all, err := events.Watch(ctx, crmhub.ScopeContactsRead, crmhub.EventFilter{Types: []crmhub.EventType{crmhub.EventContactUpdated}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -114,7 +114,7 @@ func (s *ConversationService) RecordInboundMessage(ctx context.Context, in crmhu
 			}
 		}
 		ident := crmhub.Identifier{Type: in.Channel.IdentityType(), Value: chatID}
-		res, err := applyChanges(ctx, t, []contactChange{{mode: modeUpsert, ids: []crmhub.Identifier{ident}, nameIfNew: sender}})
+		res, err := applyChanges(ctx, t, []contactChange{{mode: crmhub.MatchUpsert, ids: []crmhub.Identifier{ident}, nameIfNew: sender}})
 		if err != nil {
 			return err
 		}
@@ -132,9 +132,9 @@ func (s *ConversationService) RecordInboundMessage(ctx context.Context, in crmhu
 				return fmt.Errorf("db: tie conversation to its connection: %w", err)
 			}
 		}
-		status, event := crmhub.MessageDelivered, "message.received"
+		status, event := crmhub.MessageDelivered, crmhub.EventMessageReceived
 		if dir == crmhub.Outbound {
-			status, event = crmhub.MessageSent, "message.sent"
+			status, event = crmhub.MessageSent, crmhub.EventMessageSent
 		}
 		row = messageRow{WorkspaceID: t.ws, ID: newID(), ConversationID: conv.ID, Channel: string(in.Channel),
 			Direction: string(dir), Type: string(in.Type), Text: in.Text, ContentURL: trimmed(in.ContentURL),
@@ -237,7 +237,7 @@ func (s *ConversationService) SendMessage(ctx context.Context, in crmhub.SendMes
 		if err != nil {
 			return fmt.Errorf("db: update conversation: %w", err)
 		}
-		t.emit("message.sent", row.domain().GlobalID(), messagePayload(&row))
+		t.emit(crmhub.EventMessageSent, row.domain().GlobalID(), messagePayload(&row))
 		return nil
 	})
 	if err != nil {
@@ -359,7 +359,7 @@ func setMessageStatus(ctx context.Context, t *tx, row *messageRow, status crmhub
 		return fmt.Errorf("db: set message status: %w", err)
 	}
 	p := messagePayload(row)
-	p["previousStatus"] = prev
-	t.emit("message.status_changed", row.domain().GlobalID(), p)
+	p.PreviousStatus = crmhub.MessageStatus(prev)
+	t.emit(crmhub.EventMessageStatusChanged, row.domain().GlobalID(), p)
 	return nil
 }

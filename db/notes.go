@@ -89,8 +89,8 @@ func (s *ContactService) DeleteNote(ctx context.Context, id uuid.UUID) error {
 // emitNote records a note change as an update of its contact.
 func emitNote(t *tx, what string, n *noteRow) {
 	cid := crmhub.GlobalID(crmhub.KindContact, n.ContactID)
-	t.emit("contact.updated", cid, map[string]any{"id": cid, "changed": []string{"notes"},
-		"note": map[string]any{"id": crmhub.GlobalID(crmhub.KindNote, n.ID), "change": what}})
+	t.emit(crmhub.EventContactUpdated, cid, crmhub.NotesChangedPayload{ID: cid, Changed: []string{"notes"},
+		Note: crmhub.NoteChange{ID: crmhub.GlobalID(crmhub.KindNote, n.ID), Change: what}})
 }
 
 // Note returns one note.

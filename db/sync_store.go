@@ -123,9 +123,9 @@ func (s *SyncService) FinishRun(ctx context.Context, ws uuid.UUID, run *crmhub.S
 			}
 		}
 		gid := run.GlobalID()
-		t.emit(crmhub.EventSyncCompleted, gid, map[string]any{"id": gid,
-			"connectionId": crmhub.GlobalID(crmhub.KindConnection, run.ConnectionID), "mode": run.Mode,
-			"dryRun": run.DryRun, "status": run.Status, "stats": run.Stats})
+		t.emit(crmhub.EventSyncCompleted, gid, crmhub.SyncCompletedPayload{ID: gid,
+			ConnectionID: crmhub.GlobalID(crmhub.KindConnection, run.ConnectionID), Mode: run.Mode,
+			DryRun: run.DryRun, Status: run.Status, Stats: run.Stats})
 		return nil
 	})
 	if err != nil {
@@ -260,8 +260,9 @@ func (s *SyncService) DeleteLinks(ctx context.Context, ws, conn uuid.UUID, entit
 		}
 		for _, l := range links {
 			subject := localGlobalID(entity, l.LocalID)
-			t.emit(crmhub.EventSyncRecordGone, subject, map[string]any{"connectionId": crmhub.GlobalID(crmhub.KindConnection, conn),
-				"entity": entity, "externalId": l.ExternalID, "subjectId": subject, "action": gone})
+			t.emit(crmhub.EventSyncRecordGone, subject, crmhub.SyncRecordGonePayload{
+				ConnectionID: crmhub.GlobalID(crmhub.KindConnection, conn), Entity: entity, ExternalID: l.ExternalID,
+				SubjectID: subject, Action: gone})
 		}
 		return nil
 	})
@@ -309,7 +310,7 @@ func (s *SyncService) SetPushPosition(ctx context.Context, ws, conn uuid.UUID, p
 }
 
 // pushedTypes are the events a push looks at.
-var pushedTypes = []string{crmhub.EventContactCreated, crmhub.EventContactUpdated, crmhub.EventContactDeleted,
+var pushedTypes = []crmhub.EventType{crmhub.EventContactCreated, crmhub.EventContactUpdated, crmhub.EventContactDeleted,
 	crmhub.EventContactMerged, crmhub.EventIdentityLinked, crmhub.EventConsentChanged, crmhub.EventSuppressionChanged,
 	crmhub.EventDealCreated, crmhub.EventDealUpdated, crmhub.EventDealDeleted, crmhub.EventUserUpserted,
 	crmhub.EventUserDeleted}
@@ -406,8 +407,8 @@ func (s *SyncService) RecordConflict(ctx context.Context, ws, conn uuid.UUID, en
 			for i, c := range candidates {
 				cands[i] = crmhub.GlobalID(crmhub.KindContact, c)
 			}
-			t.emit(crmhub.EventIdentityConflict, gid, map[string]any{"id": gid,
-				"connectionId": crmhub.GlobalID(crmhub.KindConnection, conn), "externalId": externalID, "candidateIds": cands})
+			t.emit(crmhub.EventIdentityConflict, gid, crmhub.IdentityConflictPayload{ID: gid,
+				ConnectionID: crmhub.GlobalID(crmhub.KindConnection, conn), ExternalID: externalID, CandidateIDs: cands})
 		}
 		return nil
 	})

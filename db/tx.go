@@ -40,13 +40,15 @@ type tx struct {
 }
 
 type pendingEvent struct {
-	typ     string
+	typ     crmhub.EventType
 	subject string
-	payload any
+	payload crmhub.EventPayload
 }
 
-// emit records an event to append when the transaction commits.
-func (t *tx) emit(typ, subject string, payload any) {
+// emit records an event to append when the transaction commits: every
+// event of the hub is written through it, typed, with one of the
+// payload structs of the contract.
+func (t *tx) emit(typ crmhub.EventType, subject string, payload crmhub.EventPayload) {
 	t.events = append(t.events, pendingEvent{typ: typ, subject: subject, payload: payload})
 }
 
@@ -271,7 +273,7 @@ func (t *tx) queueEvents() error {
 		if err != nil {
 			return fmt.Errorf("db: encode %s payload: %w", e.typ, err)
 		}
-		ids[i], types[i], subjects[i], payloads[i] = newID(), e.typ, e.subject, payload
+		ids[i], types[i], subjects[i], payloads[i] = newID(), string(e.typ), e.subject, payload
 	}
 	t.queue(appendEventsSQL, t.ws, ids, types, subjects, payloads, t.actor, t.origin, t.now, eventsChannel).
 		QueryRow(func(row pgx.Row) error {

@@ -203,7 +203,7 @@ func applyUsers(ctx context.Context, t *tx, items []crmhub.UserInput) ([]userOut
 				CreatedAt: t.now, UpdatedAt: t.now}
 			inserts = append(inserts, r)
 			outs[i] = userOutcome{status: crmhub.UpsertCreated, row: r}
-			t.emit("user.upserted", crmhub.GlobalID(crmhub.KindUser, r.ID), userPayload(r, nil))
+			t.emit(crmhub.EventUserUpserted, crmhub.GlobalID(crmhub.KindUser, r.ID), userPayload(r, nil))
 			continue
 		}
 		var changed []string
@@ -221,7 +221,7 @@ func applyUsers(ctx context.Context, t *tx, items []crmhub.UserInput) ([]userOut
 		r.UpdatedAt = t.now
 		updates = append(updates, r)
 		outs[i] = userOutcome{status: crmhub.UpsertUpdated, row: r}
-		t.emit("user.upserted", crmhub.GlobalID(crmhub.KindUser, r.ID), userPayload(r, changed))
+		t.emit(crmhub.EventUserUpserted, crmhub.GlobalID(crmhub.KindUser, r.ID), userPayload(r, changed))
 	}
 	if err := insertRows(ctx, t, inserts, "users"); err != nil {
 		return nil, err
@@ -252,18 +252,14 @@ func emailPatch(email *string) *string {
 }
 
 // userPayload is the user.upserted payload; changed is nil for a new user.
-func userPayload(r *userRow, changed []string) map[string]any {
-	p := map[string]any{"id": crmhub.GlobalID(crmhub.KindUser, r.ID), "externalId": r.ExternalID,
-		"name": r.Name, "email": r.Email, "created": changed == nil}
-	if changed != nil {
-		p["changed"] = changed
-	}
-	return p
+func userPayload(r *userRow, changed []string) crmhub.UserPayload {
+	return crmhub.UserPayload{ID: crmhub.GlobalID(crmhub.KindUser, r.ID), ExternalID: r.ExternalID,
+		Name: r.Name, Email: r.Email, Created: changed == nil, Changed: changed}
 }
 
 func emitUserDeleted(t *tx, r *userRow) {
 	gid := crmhub.GlobalID(crmhub.KindUser, r.ID)
-	t.emit("user.deleted", gid, map[string]any{"id": gid, "externalId": r.ExternalID})
+	t.emit(crmhub.EventUserDeleted, gid, crmhub.UserDeletedPayload{ID: gid, ExternalID: r.ExternalID})
 }
 
 // DeleteUser deletes a user; the foreign keys clear its assignments.

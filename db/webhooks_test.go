@@ -27,6 +27,13 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
+// The event types of these tests, as webhook endpoints and bodies spell
+// them.
+const (
+	contactCreated = string(crmhub.EventContactCreated)
+	contactDeleted = string(crmhub.EventContactDeleted)
+)
+
 // webhookQueues numbers the River queue of each test, so that a test's
 // River works only the deliveries of its own service.
 var webhookQueues atomic.Int64
@@ -280,7 +287,7 @@ func TestWebhookSecretIsShownOnceAndSealed(t *testing.T) {
 	ctx, ws, _ := dbtest.Workspace(t, d)
 	desc := "  orders  "
 	ep, secret, err := e.svc.CreateWebhookEndpoint(ctx, "http://127.0.0.1:9/hook",
-		[]string{crmhub.EventContactDeleted, crmhub.EventContactCreated, crmhub.EventContactDeleted}, &desc)
+		[]string{contactDeleted, contactCreated, contactDeleted}, &desc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +295,7 @@ func TestWebhookSecretIsShownOnceAndSealed(t *testing.T) {
 	if !strings.HasPrefix(secret, "whsec_") || err != nil || len(key) != 32 {
 		t.Fatalf("secret %q is not whsec_ + base64 of 32 bytes", secret)
 	}
-	if !ep.Enabled || *ep.Description != "orders" || !slices.Equal(ep.Events, []string{crmhub.EventContactCreated, crmhub.EventContactDeleted}) ||
+	if !ep.Enabled || *ep.Description != "orders" || !slices.Equal(ep.Events, []string{contactCreated, contactDeleted}) ||
 		!strings.HasPrefix(ep.GlobalID(), "wh_") {
 		t.Fatalf("endpoint = %+v", ep)
 	}
@@ -424,7 +431,7 @@ func TestWebhookURLRules(t *testing.T) {
 	d := dbtest.Open(t, nil)
 	deny := newWebhooks(t, d, db.WebhookConfig{})
 	ctx, _, _ := dbtest.Workspace(t, d)
-	events := []string{crmhub.EventContactCreated}
+	events := []string{contactCreated}
 	for _, u := range []string{
 		"ftp://example.com/hook", "http://", "example.com/hook", "/hook", "javascript:alert(1)",
 		"https://example.com/" + strings.Repeat("a", crmhub.MaxWebhookURLLength),
@@ -460,16 +467,16 @@ func TestWebhookDeliveriesAreSignedAndMatchTheLog(t *testing.T) {
 	ctxB, _, _ := dbtest.Workspace(t, d)
 
 	created, both, other := newReceiver(t, nil), newReceiver(t, nil), newReceiver(t, nil)
-	ep1, s1, err := e.svc.CreateWebhookEndpoint(ctxA, created.srv.URL+"/created", []string{crmhub.EventContactCreated}, nil)
+	ep1, s1, err := e.svc.CreateWebhookEndpoint(ctxA, created.srv.URL+"/created", []string{contactCreated}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ep2, s2, err := e.svc.CreateWebhookEndpoint(ctxA, both.srv.URL+"/both",
-		[]string{crmhub.EventContactCreated, crmhub.EventContactDeleted}, nil)
+		[]string{contactCreated, contactDeleted}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, s3, err := e.svc.CreateWebhookEndpoint(ctxB, other.srv.URL, []string{crmhub.EventContactCreated}, nil)
+	_, s3, err := e.svc.CreateWebhookEndpoint(ctxB, other.srv.URL, []string{contactCreated}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -516,10 +523,10 @@ func TestWebhookDeliveriesAreSignedAndMatchTheLog(t *testing.T) {
 			ids[r.id], events[r.msg.ID] = true, true
 		}
 	}
-	check(created, 5, crmhub.EventContactCreated)
-	check(both, 7, crmhub.EventContactCreated, crmhub.EventContactDeleted)
+	check(created, 5, contactCreated)
+	check(both, 7, contactCreated, contactDeleted)
 	r := other.next(t)
-	if r.msg.Type != crmhub.EventContactCreated || byID[r.msg.ID] != nil {
+	if r.msg.Type != contactCreated || byID[r.msg.ID] != nil {
 		t.Fatalf("workspace B got %s", r.body)
 	}
 
@@ -560,7 +567,7 @@ func TestWebhookRetriesUntilDelivered(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 	})
 	ctx, _, _ := dbtest.Workspace(t, d)
-	ep := e.hook(t, ctx, rc, crmhub.EventContactCreated)
+	ep := e.hook(t, ctx, rc, contactCreated)
 	newContacts(t, ctx, db.NewContactService(d), "r", 1)
 
 	first, second := rc.next(t), rc.next(t)
@@ -584,7 +591,7 @@ func TestWebhookRetriesEnd(t *testing.T) {
 		AllowPrivate: true, RetrySchedule: []time.Duration{10 * time.Millisecond, 10 * time.Millisecond}})}).run(t)
 	rc := newReceiver(t, func(_ int, w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) })
 	ctx, _, _ := dbtest.Workspace(t, d)
-	ep := e.hook(t, ctx, rc, crmhub.EventContactCreated)
+	ep := e.hook(t, ctx, rc, contactCreated)
 	newContacts(t, ctx, db.NewContactService(d), "f", 1)
 	dl := onlyDelivery(t, e.svc, ctx, ep.ID)
 	if dl.Status != crmhub.WebhookFailed || len(dl.Attempts) != 3 || dl.NextAttemptAt != nil {
@@ -613,7 +620,7 @@ func TestWebhookTimeoutIsRetried(t *testing.T) {
 		w.WriteHeader(http.StatusAccepted)
 	})
 	ctx, _, _ := dbtest.Workspace(t, d)
-	ep := e.hook(t, ctx, rc, crmhub.EventContactCreated)
+	ep := e.hook(t, ctx, rc, contactCreated)
 	newContacts(t, ctx, db.NewContactService(d), "t", 1)
 	first, second := rc.next(t), rc.next(t)
 	if first.id != second.id {
@@ -641,7 +648,7 @@ func TestWebhookGoneDisablesEndpoint(t *testing.T) {
 	})
 	contacts := db.NewContactService(d)
 	ctx, _, _ := dbtest.Workspace(t, d)
-	ep := e.hook(t, ctx, rc, crmhub.EventContactCreated)
+	ep := e.hook(t, ctx, rc, contactCreated)
 	newContacts(t, ctx, contacts, "g", 1)
 	rc.next(t)
 	dl := onlyDelivery(t, e.svc, ctx, ep.ID)
@@ -687,7 +694,7 @@ func TestWebhookSecretRotation(t *testing.T) {
 	e := newWebhooks(t, d, db.WebhookConfig{AllowPrivate: true}).run(t)
 	rc := newReceiver(t, nil)
 	ctx, _, _ := dbtest.Workspace(t, d)
-	ep, s1, err := e.svc.CreateWebhookEndpoint(ctx, rc.srv.URL, []string{crmhub.EventContactCreated}, nil)
+	ep, s1, err := e.svc.CreateWebhookEndpoint(ctx, rc.srv.URL, []string{contactCreated}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -732,7 +739,7 @@ func TestWebhookReplayAndTestMessage(t *testing.T) {
 	e := newWebhooks(t, d, db.WebhookConfig{AllowPrivate: true}).run(t)
 	rc := newReceiver(t, nil)
 	ctx, _, _ := dbtest.Workspace(t, d)
-	ep := e.hook(t, ctx, rc, crmhub.EventContactCreated)
+	ep := e.hook(t, ctx, rc, contactCreated)
 	c := newContacts(t, ctx, db.NewContactService(d), "p", 1)[0]
 	first := rc.next(t)
 	orig := onlyDelivery(t, e.svc, ctx, ep.ID)
@@ -813,7 +820,7 @@ func TestWebhookWorkspaceIsolation(t *testing.T) {
 	e := newWebhooks(t, d, db.WebhookConfig{AllowPrivate: true})
 	ctxA, _, _ := dbtest.Workspace(t, d)
 	ctxB, _, _ := dbtest.Workspace(t, d)
-	ep, _, err := e.svc.CreateWebhookEndpoint(ctxA, "http://127.0.0.1:9/a", []string{crmhub.EventContactCreated}, nil)
+	ep, _, err := e.svc.CreateWebhookEndpoint(ctxA, "http://127.0.0.1:9/a", []string{contactCreated}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -865,8 +872,8 @@ func TestWebhookDispatchExactlyOnce(t *testing.T) {
 	contacts := db.NewContactService(d)
 	ctx, ws, _ := dbtest.Workspace(t, d)
 	rc := newReceiver(t, nil)
-	e.hook(t, ctx, rc, crmhub.EventContactCreated)
-	if _, _, err := e.svc.CreateWebhookEndpoint(ctx, rc.srv.URL, []string{crmhub.EventContactDeleted}, nil); err != nil {
+	e.hook(t, ctx, rc, contactCreated)
+	if _, _, err := e.svc.CreateWebhookEndpoint(ctx, rc.srv.URL, []string{contactDeleted}, nil); err != nil {
 		t.Fatal(err)
 	}
 
@@ -927,7 +934,7 @@ func TestWebhookDispatchExactlyOnce(t *testing.T) {
 	ids, events := map[string]bool{}, map[string]bool{}
 	for range total {
 		r := rc.next(t)
-		if ids[r.id] || events[r.msg.ID] || r.msg.Type != crmhub.EventContactCreated {
+		if ids[r.id] || events[r.msg.ID] || r.msg.Type != contactCreated {
 			t.Fatalf("duplicate or unexpected delivery %s %s", r.id, r.body)
 		}
 		ids[r.id], events[r.msg.ID] = true, true
@@ -950,7 +957,7 @@ func TestWebhookDialRefusesPrivateAddress(t *testing.T) {
 	newWebhooks(t, d, db.WebhookConfig{Queue: queue}).run(t) // works the queue, refusing private addresses
 	rc := newReceiver(t, nil)
 	ctx, _, _ := dbtest.Workspace(t, d)
-	ep := allow.hook(t, ctx, rc, crmhub.EventContactCreated)
+	ep := allow.hook(t, ctx, rc, contactCreated)
 	if _, err := allow.svc.SendTestWebhook(ctx, ep.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -9795,8 +9795,8 @@ func (ec *executionContext) _Event_type(ctx context.Context, field graphql.Colle
 			return obj.Type, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v crmhub.EventType) graphql.Marshaler {
+			return ec.marshalNString2githubᚗcomᚋcrmhubᚋcrmhubᚐEventType(ctx, selections, v)
 		},
 		true,
 		true,
@@ -28290,6 +28290,16 @@ func (ec *executionContext) marshalNReplaceUsersPayload2ᚖgithubᚗcomᚋcrmhub
 func (ec *executionContext) unmarshalNSendMessageInput2githubᚗcomᚋcrmhubᚋcrmhubᚋgraphᚋmodelᚐSendMessageInput(ctx context.Context, v any) (model.SendMessageInput, error) {
 	res, err := ec.unmarshalInputSendMessageInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNString2githubᚗcomᚋcrmhubᚋcrmhubᚐEventType(ctx context.Context, v any) (crmhub.EventType, error) {
+	var res crmhub.EventType
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNString2githubᚗcomᚋcrmhubᚋcrmhubᚐEventType(ctx context.Context, sel ast.SelectionSet, v crmhub.EventType) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {

@@ -145,7 +145,7 @@ func fieldNotFound(err error, field string) error {
 func itemErrorOf(err error) crmhub.ItemError {
 	var e *crmhub.Error
 	if errors.As(err, &e) {
-		return crmhub.ItemError{Field: e.Field, Code: e.Code, Message: e.Message, Extensions: e.Extensions}
+		return crmhub.ItemError{Field: e.Field, Code: e.Code, Message: e.Message, Extensions: e.Extensions, ContactIDs: e.ContactIDs}
 	}
 	return crmhub.ItemError{Code: crmhub.EINTERNAL, Message: "internal error"}
 }

@@ -20,9 +20,22 @@ func (r *queryResolver) Events(ctx context.Context, first *int, after *string, f
 	}
 	var f crmhub.EventFilter
 	if filter != nil {
-		f = crmhub.EventFilter{Types: filter.Types, SubjectID: deref(filter.SubjectID)}
+		f = crmhub.EventFilter{Types: eventTypes(filter.Types), SubjectID: deref(filter.SubjectID)}
 	}
 	return r.Resolver.Events.Events(ctx, f, n, deref(after))
+}
+
+// eventTypes types the event types a client asked for; the services
+// validate them.
+func eventTypes(types []string) []crmhub.EventType {
+	if types == nil {
+		return nil
+	}
+	out := make([]crmhub.EventType, len(types))
+	for i, t := range types {
+		out[i] = crmhub.EventType(t)
+	}
+	return out
 }
 
 func (r *eventResolver) ID(_ context.Context, obj *crmhub.Event) (string, error) {
@@ -112,7 +125,7 @@ func forward[T any](ctx context.Context, sub crmhub.Subscription, release func()
 }
 
 // watch opens a live subscription on behalf of a field needing scope.
-func (r *subscriptionResolver) watch(ctx context.Context, scope crmhub.Scope, types []string, subject string,
+func (r *subscriptionResolver) watch(ctx context.Context, scope crmhub.Scope, types []crmhub.EventType, subject string,
 	after *string) (crmhub.Subscription, func(), error) {
 	release, err := acquireSub(ctx)
 	if err != nil {
@@ -139,14 +152,14 @@ func (r *subscriptionResolver) watch(ctx context.Context, scope crmhub.Scope, ty
 }
 
 func (r *subscriptionResolver) Events(ctx context.Context, types []string, after *string) (<-chan *crmhub.Event, error) {
-	sub, release, err := r.watch(ctx, crmhub.ScopeEventsRead, types, "", after)
+	sub, release, err := r.watch(ctx, crmhub.ScopeEventsRead, eventTypes(types), "", after)
 	if err != nil {
 		return nil, err
 	}
 	return forward(ctx, sub, release, func(e *crmhub.Event) (*crmhub.Event, bool) { return e, true }), nil
 }
 
-var contactEventTypes = []string{crmhub.EventContactCreated, crmhub.EventContactUpdated, crmhub.EventContactDeleted,
+var contactEventTypes = []crmhub.EventType{crmhub.EventContactCreated, crmhub.EventContactUpdated, crmhub.EventContactDeleted,
 	crmhub.EventContactMerged, crmhub.EventIdentityLinked, crmhub.EventConsentChanged, crmhub.EventSuppressionChanged}
 
 func (r *subscriptionResolver) ContactChanged(ctx context.Context, id *string) (<-chan *crmhub.Event, error) {
@@ -165,16 +178,15 @@ func (r *subscriptionResolver) ContactChanged(ctx context.Context, id *string) (
 	return forward(ctx, sub, release, func(e *crmhub.Event) (*crmhub.Event, bool) { return e, true }), nil
 }
 
-var messageEventTypes = []string{crmhub.EventMessageReceived, crmhub.EventMessageSent}
+var messageEventTypes = []crmhub.EventType{crmhub.EventMessageReceived, crmhub.EventMessageSent}
 
-// payloadID reads a global id field of an event payload.
-func payloadID(e *crmhub.Event, field string, k crmhub.Kind) (uuid.UUID, bool) {
-	var p map[string]any
-	if json.Unmarshal(e.Payload, &p) != nil {
+// messageConversation reads the conversation of a message event.
+func messageConversation(e *crmhub.Event) (uuid.UUID, bool) {
+	p, err := crmhub.DecodePayload[crmhub.MessagePayload](e)
+	if err != nil {
 		return uuid.Nil, false
 	}
-	s, _ := p[field].(string)
-	id, err := crmhub.ParseID(k, s)
+	id, err := crmhub.ParseID(crmhub.KindConversation, p.ConversationID)
 	return id, err == nil
 }
 
@@ -192,7 +204,7 @@ func (r *subscriptionResolver) MessageAdded(ctx context.Context, conversationID 
 		return nil, err
 	}
 	return forward(ctx, sub, release, func(e *crmhub.Event) (*crmhub.Message, bool) {
-		if conv, ok := payloadID(e, "conversationId", crmhub.KindConversation); !ok || (only != nil && conv != *only) {
+		if conv, ok := messageConversation(e); !ok || (only != nil && conv != *only) {
 			return nil, false
 		}
 		id, err := crmhub.ParseID(crmhub.KindMessage, e.SubjectID)
@@ -204,13 +216,13 @@ func (r *subscriptionResolver) MessageAdded(ctx context.Context, conversationID 
 	}), nil
 }
 
-var conversationEventTypes = []string{crmhub.EventConversationCreated, crmhub.EventConversationAssigned,
+var conversationEventTypes = []crmhub.EventType{crmhub.EventConversationCreated, crmhub.EventConversationAssigned,
 	crmhub.EventConversationStatusChanged, crmhub.EventMessageReceived, crmhub.EventMessageSent}
 
 // conversationOf names the conversation an event is about.
 func conversationOf(e *crmhub.Event) (uuid.UUID, bool) {
 	if slices.Contains(messageEventTypes, e.Type) {
-		return payloadID(e, "conversationId", crmhub.KindConversation)
+		return messageConversation(e)
 	}
 	id, err := crmhub.ParseID(crmhub.KindConversation, e.SubjectID)
 	return id, err == nil

@@ -77,7 +77,7 @@ func TestConsentsPulledPushedWithoutEcho(t *testing.T) {
 		t.Fatalf("pulled suppressions: %+v", sups)
 	}
 	// The events have the connection as origin, so they are not pushed back.
-	evs, err := e.events.Events(ctx, crmhub.EventFilter{Types: []string{crmhub.EventConsentChanged,
+	evs, err := e.events.Events(ctx, crmhub.EventFilter{Types: []crmhub.EventType{crmhub.EventConsentChanged,
 		crmhub.EventSuppressionChanged}}, 10, "")
 	if err != nil || len(evs.Edges) != 2 {
 		t.Fatalf("consent events: %+v %v", evs, err)
@@ -139,7 +139,7 @@ func TestConsentsPulledPushedWithoutEcho(t *testing.T) {
 	if consentWrites(fake) != writes {
 		t.Errorf("quiet runs wrote consents: %v", fake.CallCounts())
 	}
-	evs, err = e.events.Events(ctx, crmhub.EventFilter{Types: []string{crmhub.EventConsentChanged,
+	evs, err = e.events.Events(ctx, crmhub.EventFilter{Types: []crmhub.EventType{crmhub.EventConsentChanged,
 		crmhub.EventSuppressionChanged}}, 10, crmhub.EventCursor(last))
 	if err != nil || len(evs.Edges) != 0 {
 		t.Errorf("quiet runs changed consents in the hub: %d events, %v", len(evs.Edges), err)

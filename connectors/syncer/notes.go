@@ -1,7 +1,6 @@
 package syncer
 
 import (
-	"encoding/json"
 	"errors"
 	"strings"
 
@@ -112,10 +111,8 @@ func notesChanged(ev *crmhub.Event) bool {
 	if ev.Type != crmhub.EventContactUpdated {
 		return false
 	}
-	var p struct {
-		Changed []string `json:"changed"`
-	}
-	return json.Unmarshal(ev.Payload, &p) == nil && len(p.Changed) == 1 && p.Changed[0] == "notes"
+	p, err := crmhub.DecodePayload[crmhub.NotesChangedPayload](ev)
+	return err == nil && len(p.Changed) == 1 && p.Changed[0] == "notes"
 }
 
 // pushNotes adds the hub notes of the given linked contacts that the

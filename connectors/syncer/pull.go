@@ -278,7 +278,7 @@ func isConflict(errs []crmhub.ItemError) bool {
 // for an operator, never merged; it returns an empty status then.
 func (r *runner) conflict(rc *connectors.RemoteContact, link crmhub.SyncLink, e crmhub.ItemError,
 	users map[string]uuid.UUID) (crmhub.UpsertStatus, *crmhub.Contact, error) {
-	candidates := conflictCandidates(e)
+	candidates := e.ContactIDs
 	if link.LocalID != uuid.Nil && slices.Contains(candidates, link.LocalID) {
 		res, err := r.e.Contacts.UpsertContacts(r.write, []crmhub.ContactInput{r.contactInput(rc, users, false)})
 		if err != nil {
@@ -295,30 +295,6 @@ func (r *runner) conflict(rc *connectors.RemoteContact, link crmhub.SyncLink, e 
 	idents := append([]crmhub.Identifier{r.externalID(rc.ExternalID)}, rc.Identifiers...)
 	_, err := r.e.Store.RecordConflict(r.as, r.ws, r.conn.ID, crmhub.SyncContacts, rc.ExternalID, idents, candidates)
 	return "", nil, err
-}
-
-// conflictCandidates reads the contact ids a CONFLICT names.
-func conflictCandidates(e crmhub.ItemError) []uuid.UUID {
-	var out []uuid.UUID
-	add := func(v any) {
-		if s, ok := v.(string); ok {
-			if id, err := crmhub.ParseID(crmhub.KindContact, s); err == nil && !slices.Contains(out, id) {
-				out = append(out, id)
-			}
-		}
-	}
-	switch v := e.Extensions["contactIds"].(type) {
-	case []string:
-		for _, s := range v {
-			add(s)
-		}
-	case []any:
-		for _, s := range v {
-			add(s)
-		}
-	}
-	add(e.Extensions["contactId"])
-	return out
 }
 
 func (r *runner) applyDeals(items []connectors.RemoteDeal) error {

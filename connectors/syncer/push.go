@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"slices"
 
@@ -77,17 +76,15 @@ func (r *runner) pushRound(events []*crmhub.Event) error {
 			continue // the contact itself did not change
 		}
 		if ev.Type == crmhub.EventConsentChanged || ev.Type == crmhub.EventSuppressionChanged {
-			var p struct {
-				Channel crmhub.Channel `json:"channel"`
-			}
-			if kind != crmhub.KindContact || json.Unmarshal(ev.Payload, &p) != nil || !p.Channel.Valid() {
+			ch, ok := changedChannel(ev)
+			if kind != crmhub.KindContact || !ok {
 				continue
 			}
 			m := cc.consents
 			if ev.Type == crmhub.EventSuppressionChanged {
 				m = cc.suppressions
 			}
-			cc.add(m, id, p.Channel)
+			cc.add(m, id, ch)
 			continue
 		}
 		var ent crmhub.SyncEntity
@@ -138,6 +135,17 @@ func (r *runner) pushRound(events []*crmhub.Event) error {
 		return r.pushNotes(notes)
 	}
 	return nil
+}
+
+// changedChannel reads the channel of a consent.changed or
+// suppression.changed event.
+func changedChannel(ev *crmhub.Event) (crmhub.Channel, bool) {
+	if ev.Type == crmhub.EventSuppressionChanged {
+		p, err := crmhub.DecodePayload[crmhub.SuppressionChangedPayload](ev)
+		return p.Channel, err == nil && p.Channel.Valid()
+	}
+	p, err := crmhub.DecodePayload[crmhub.ConsentChangedPayload](ev)
+	return p.Channel, err == nil && p.Channel.Valid()
 }
 
 // outgoing is one record to push with its hub id and fingerprint.

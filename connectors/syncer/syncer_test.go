@@ -519,7 +519,7 @@ func TestGoneRecordsAreUnlinked(t *testing.T) {
 			t.Fatalf("still linked: %+v", id)
 		}
 	}
-	page, err := e.events.Events(e.ctx, crmhub.EventFilter{Types: []string{crmhub.EventSyncRecordGone}}, 10, "")
+	page, err := e.events.Events(e.ctx, crmhub.EventFilter{Types: []crmhub.EventType{crmhub.EventSyncRecordGone}}, 10, "")
 	if err != nil || len(page.Edges) != 1 || page.Edges[0].Node.SubjectID != c.GlobalID() {
 		t.Fatalf("sync.record_gone events: %+v %v", page, err)
 	}
