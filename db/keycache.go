@@ -39,6 +39,8 @@ type keyCache struct {
 	live bool   // the listener is LISTENing: revocations reach us
 	gen  uint64 // bumped by every invalidation; see put
 	keys map[keyRef]*cachedKey
+	// notified is signalled after each notification is handled (tests).
+	notified *TestSignal
 }
 
 type keyRef struct{ ws, id uuid.UUID }
@@ -105,6 +107,9 @@ func (c *keyCache) listening(up bool) {
 }
 
 func (c *keyCache) notify(payload string) {
+	if c.notified != nil {
+		defer c.notified.Signal()
+	}
 	ws, id, ok := strings.Cut(payload, ":")
 	wsID, err1 := uuid.Parse(ws)
 	keyID, err2 := uuid.Parse(id)
