@@ -53,7 +53,7 @@ func newApp(d *db.DB, cfg Config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	riv, err := db.NewRiver(d, db.RiverConfig{Log: log}, webhooks, sync.syncs)
+	riv, err := db.NewRiver(d, db.RiverConfig{Log: log}, webhooks, sync.syncs.Jobs(sync.engine))
 	if err != nil {
 		return nil, err
 	}
