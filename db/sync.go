@@ -259,11 +259,7 @@ const syncRunOrder = "sync_runs"
 
 // SyncRuns lists runs, newest first.
 func (s *SyncService) SyncRuns(ctx context.Context, connectionID *uuid.UUID, first int, after string) (*crmhub.SyncRunConnection, error) {
-	n, err := pageSize(first)
-	if err != nil {
-		return nil, err
-	}
-	cur, err := decodeCursor(after, syncRunOrder)
+	n, cur, err := pageArgs(first, after, syncRunOrder)
 	if err != nil {
 		return nil, err
 	}
