@@ -72,6 +72,7 @@ func newEnvHub(t *testing.T, d *db.DB, hubCfg db.HubConfig, opts ...func(*resolv
 	e := &env{t: t, db: d, ch: &loopback.Channel{}}
 	hubCfg.Log = log
 	e.hub = db.NewHub(d, hubCfg)
+	e.hub.TestSignals.SubscribersChanged.Init()
 	auth := db.NewAuthService(d)
 	auth.TestSignals.UseRecorded.Init()
 	auth.TestSignals.KeyNotified.Init()
