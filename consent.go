@@ -2,7 +2,6 @@ package crmhub
 
 import (
 	"context"
-	"io"
 	"time"
 
 	"github.com/google/uuid"
@@ -20,14 +19,6 @@ const (
 
 // ConsentStatuses lists every status, most restrictive first.
 var ConsentStatuses = []ConsentStatus{ConsentOptedOut, ConsentPending, ConsentOptedIn}
-
-// UnmarshalGQL decodes the GraphQL enum.
-func (s *ConsentStatus) UnmarshalGQL(v any) error {
-	return unmarshalEnum(s, v, ConsentStatuses, "ConsentStatus")
-}
-
-// MarshalGQL encodes the GraphQL enum.
-func (s ConsentStatus) MarshalGQL(w io.Writer) { marshalEnum(w, s) }
 
 // MoreRestrictive returns the more restrictive of two statuses; merging
 // contacts keeps it, so a merge never turns an opt-out into permission.

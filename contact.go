@@ -2,9 +2,6 @@ package crmhub
 
 import (
 	"context"
-	"fmt"
-	"io"
-	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -255,18 +252,4 @@ type ContactService interface {
 	IdentitiesByContact(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID][]*Identity, error)
 	TagsByContact(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID][]string, error)
 	NotesByContact(ctx context.Context, keys []NotesKey) (map[NotesKey]*NoteConnection, error)
-}
-
-// MarshalGQL writes the enum value as a GraphQL string.
-func (s UpsertStatus) MarshalGQL(w io.Writer) { io.WriteString(w, strconv.Quote(string(s))) }
-
-// UnmarshalGQL decodes the GraphQL enum.
-func (s *UpsertStatus) UnmarshalGQL(v any) error {
-	str, _ := v.(string)
-	switch UpsertStatus(str) {
-	case UpsertCreated, UpsertUpdated, UpsertUnchanged, UpsertFailed:
-		*s = UpsertStatus(str)
-		return nil
-	}
-	return fmt.Errorf("%v is not a valid UpsertStatus", v)
 }

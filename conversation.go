@@ -2,7 +2,6 @@ package crmhub
 
 import (
 	"context"
-	"io"
 	"time"
 
 	"github.com/google/uuid"
@@ -21,14 +20,6 @@ const (
 // ConversationStatuses lists every status.
 var ConversationStatuses = []ConversationStatus{ConversationOpen, ConversationPending, ConversationClosed}
 
-// UnmarshalGQL decodes the GraphQL enum.
-func (s *ConversationStatus) UnmarshalGQL(v any) error {
-	return unmarshalEnum(s, v, ConversationStatuses, "ConversationStatus")
-}
-
-// MarshalGQL encodes the GraphQL enum.
-func (s ConversationStatus) MarshalGQL(w io.Writer) { marshalEnum(w, s) }
-
 // Direction says who wrote a message.
 type Direction string
 
@@ -37,14 +28,6 @@ const (
 	Inbound  Direction = "INBOUND"
 	Outbound Direction = "OUTBOUND"
 )
-
-// UnmarshalGQL decodes the GraphQL enum.
-func (d *Direction) UnmarshalGQL(v any) error {
-	return unmarshalEnum(d, v, []Direction{Inbound, Outbound}, "Direction")
-}
-
-// MarshalGQL encodes the GraphQL enum.
-func (d Direction) MarshalGQL(w io.Writer) { marshalEnum(w, d) }
 
 // MessageType is the kind of content a message carries.
 type MessageType string
@@ -62,14 +45,6 @@ const (
 
 // MessageTypes lists every type.
 var MessageTypes = []MessageType{MessageText, MessageImage, MessageAudio, MessageVideo, MessageDocument, MessageTemplate}
-
-// UnmarshalGQL decodes the GraphQL enum.
-func (t *MessageType) UnmarshalGQL(v any) error {
-	return unmarshalEnum(t, v, MessageTypes, "MessageType")
-}
-
-// MarshalGQL encodes the GraphQL enum.
-func (t MessageType) MarshalGQL(w io.Writer) { marshalEnum(w, t) }
 
 // IsMedia reports whether the type carries a content URL.
 func (t MessageType) IsMedia() bool {
@@ -91,14 +66,6 @@ const (
 
 // MessageStatuses lists every status in order.
 var MessageStatuses = []MessageStatus{MessageQueued, MessageSent, MessageDelivered, MessageRead, MessageFailed}
-
-// UnmarshalGQL decodes the GraphQL enum.
-func (s *MessageStatus) UnmarshalGQL(v any) error {
-	return unmarshalEnum(s, v, MessageStatuses, "MessageStatus")
-}
-
-// MarshalGQL encodes the GraphQL enum.
-func (s MessageStatus) MarshalGQL(w io.Writer) { marshalEnum(w, s) }
 
 // Advances reports whether moving from s to next is progress. A status
 // update that does not advance (READ back to SENT, anything after FAILED

@@ -2,7 +2,6 @@ package crmhub
 
 import (
 	"context"
-	"io"
 	"time"
 
 	"github.com/google/uuid"
@@ -20,14 +19,6 @@ const (
 
 // DealStatuses lists every status.
 var DealStatuses = []DealStatus{DealOpen, DealWon, DealLost}
-
-// UnmarshalGQL decodes the GraphQL enum.
-func (s *DealStatus) UnmarshalGQL(v any) error {
-	return unmarshalEnum(s, v, DealStatuses, "DealStatus")
-}
-
-// MarshalGQL encodes the GraphQL enum.
-func (s DealStatus) MarshalGQL(w io.Writer) { marshalEnum(w, s) }
 
 // ExternalRef names a record in another system.
 type ExternalRef struct {

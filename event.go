@@ -3,6 +3,7 @@ package crmhub
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"slices"
 	"strconv"
@@ -60,11 +61,18 @@ var EventTypes = []EventType{EventContactCreated, EventContactUpdated, EventCont
 func (t EventType) Valid() bool { return slices.Contains(EventTypes, t) }
 
 // UnmarshalGQL decodes a GraphQL string that names an event type.
-func (t *EventType) UnmarshalGQL(v any) error { return unmarshalEnum(t, v, EventTypes, "EventType") }
+func (t *EventType) UnmarshalGQL(v any) error {
+	s, ok := v.(string)
+	if !ok || !EventType(s).Valid() {
+		return fmt.Errorf("%v is not a valid event type", v)
+	}
+	*t = EventType(s)
+	return nil
+}
 
 // MarshalGQL lets gqlgen write Event.type, a String in the schema, straight
 // from the typed field.
-func (t EventType) MarshalGQL(w io.Writer) { marshalEnum(w, t) }
+func (t EventType) MarshalGQL(w io.Writer) { io.WriteString(w, strconv.Quote(string(t))) }
 
 // ValidateEventTypes checks a filter of event types, typed or as the API
 // and webhook endpoints spell them; field names the input.

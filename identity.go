@@ -2,10 +2,8 @@ package crmhub
 
 import (
 	"fmt"
-	"io"
 	"net/mail"
 	"slices"
-	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -45,19 +43,6 @@ func (t IdentityType) Valid() bool {
 	}
 	return false
 }
-
-// UnmarshalGQL lets gqlgen decode the GraphQL enum straight into the type.
-func (t *IdentityType) UnmarshalGQL(v any) error {
-	s, ok := v.(string)
-	if !ok || !IdentityType(s).Valid() {
-		return fmt.Errorf("%v is not a valid IdentityType", v)
-	}
-	*t = IdentityType(s)
-	return nil
-}
-
-// MarshalGQL writes the enum value as a GraphQL string.
-func (t IdentityType) MarshalGQL(w io.Writer) { io.WriteString(w, strconv.Quote(string(t))) }
 
 // MatchClass groups identity types whose values match one another: a PHONE,
 // a WHATSAPP and a WA_ID with the same E.164 number are the same identity.

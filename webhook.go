@@ -3,7 +3,6 @@ package crmhub
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"time"
 
 	"github.com/google/uuid"
@@ -79,14 +78,6 @@ const (
 
 // WebhookDeliveryStatuses lists every status.
 var WebhookDeliveryStatuses = []WebhookDeliveryStatus{WebhookPending, WebhookRetrying, WebhookDelivered, WebhookFailed}
-
-// UnmarshalGQL decodes the GraphQL enum.
-func (s *WebhookDeliveryStatus) UnmarshalGQL(v any) error {
-	return unmarshalEnum(s, v, WebhookDeliveryStatuses, "WebhookDeliveryStatus")
-}
-
-// MarshalGQL encodes the GraphQL enum.
-func (s WebhookDeliveryStatus) MarshalGQL(w io.Writer) { marshalEnum(w, s) }
 
 // WebhookDelivery is one event sent (or to be sent) to one endpoint, with
 // every attempt made so far.

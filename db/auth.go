@@ -43,6 +43,21 @@ type AuthService struct {
 	cache keyCache
 	uses  keyUses
 	log   *slog.Logger
+
+	// TestSignals tell tests about the background work, so that they wait
+	// for it rather than sleep.
+	TestSignals AuthTestSignals
+}
+
+// AuthTestSignals are the AuthService's signals to tests; each is off
+// until its Init.
+type AuthTestSignals struct {
+	// UseRecorded is signalled when a background last_used_at write has
+	// ended (written or failed): its round trips are over.
+	UseRecorded TestSignal
+	// KeyNotified is signalled when the key cache has handled a revocation
+	// heard through the hub's listener.
+	KeyNotified TestSignal
 }
 
 // WatchRevocation returns a channel closed as soon as p's key is revoked,
@@ -56,7 +71,11 @@ func (s *AuthService) WatchRevocation(p *crmhub.Principal) (<-chan struct{}, fun
 
 // NewAuthService returns the service over db. Every authentication reads
 // the key from the database until UseHub turns the key cache on.
-func NewAuthService(db *DB) *AuthService { return &AuthService{db: db, log: slog.Default()} }
+func NewAuthService(db *DB) *AuthService {
+	s := &AuthService{db: db, log: slog.Default()}
+	s.cache.notified = &s.TestSignals.KeyNotified
+	return s
+}
 
 // UseHub turns on the cache of verified keys: h's listener drops a key from
 // it as soon as any instance revokes it, and the cache is bypassed whenever
@@ -158,6 +177,7 @@ func (s *AuthService) loadKey(ctx context.Context, ref keyRef) (*cachedKey, erro
 // recordUse writes last_used_at in the background; a failure costs only
 // the timestamp's precision.
 func (s *AuthService) recordUse(ctx context.Context, ref keyRef, now time.Time) {
+	defer s.TestSignals.UseRecorded.Signal()
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	err := s.db.inWorkspacePgx(ctx, ref.ws, func(tx pgx.Tx) error {

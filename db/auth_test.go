@@ -3,7 +3,6 @@ package db_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/db"
@@ -15,6 +14,7 @@ func TestMain(m *testing.M) { dbtest.Main(m) }
 func TestAuthenticate(t *testing.T) {
 	d := dbtest.Open(t, nil)
 	auth := db.NewAuthService(d)
+	auth.TestSignals.UseRecorded.Init()
 	ctx, ws, secret := dbtest.Workspace(t, d)
 
 	p, err := auth.Authenticate(context.Background(), secret)
@@ -34,14 +34,11 @@ func TestAuthenticate(t *testing.T) {
 		t.Fatalf("reader key: principal %+v, err %v", p, err)
 	}
 	// last_used_at is written in the background, off the request's path.
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		got, err := auth.APIKey(ctx, key.ID)
-		if err == nil && got.LastUsedAt != nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("last_used_at not recorded: %+v %v", got, err)
-		}
+	for range 2 { // the admin key's use, then the reader key's
+		dbtest.Await(t, &auth.TestSignals.UseRecorded, "the keys' uses are recorded")
+	}
+	if got, err := auth.APIKey(ctx, key.ID); err != nil || got.LastUsedAt == nil {
+		t.Fatalf("last_used_at not recorded: %+v %v", got, err)
 	}
 
 	if _, err := auth.RevokeAPIKey(ctx, key.ID); err != nil {

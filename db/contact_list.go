@@ -63,9 +63,9 @@ func (s *ContactService) Contacts(ctx context.Context, filter crmhub.ContactFilt
 			}
 			var v any = cur.Value
 			if order.Field != crmhub.ContactOrderName {
-				ts, err := time.Parse(time.RFC3339Nano, cur.Value)
+				ts, err := cursorTime(cur)
 				if err != nil {
-					return crmhub.Invalid("after", "malformed cursor")
+					return err
 				}
 				v = ts
 			}

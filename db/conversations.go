@@ -229,31 +229,6 @@ func activity(r *conversationRow) time.Time {
 	return r.CreatedAt
 }
 
-// pageInfo is a page's Relay info plus each row's cursor.
-type pageInfo struct {
-	crmhub.PageInfo
-	cursors []string
-}
-
-// page trims rows fetched with limit n+1 to n and computes cursors.
-func page[R any](rows []R, n int, hasPrev bool, cur func(*R) cursor) ([]*R, pageInfo) {
-	info := pageInfo{PageInfo: crmhub.PageInfo{HasPreviousPage: hasPrev}}
-	if len(rows) > n {
-		rows = rows[:n]
-		info.HasNextPage = true
-	}
-	out := make([]*R, len(rows))
-	for i := range rows {
-		out[i] = &rows[i]
-		info.cursors = append(info.cursors, cur(&rows[i]).encode())
-	}
-	if len(out) > 0 {
-		info.StartCursor = &info.cursors[0]
-		info.EndCursor = &info.cursors[len(info.cursors)-1]
-	}
-	return out, info
-}
-
 // passOrWrap passes client-facing errors through and wraps the rest.
 func passOrWrap(err error, op string) error {
 	if crmhub.ErrorCode(err) != crmhub.EINTERNAL {
@@ -284,68 +259,6 @@ func (s *ConversationService) ConversationsByContact(ctx context.Context, keys [
 		return nil, passOrWrap(err, "conversations by contact")
 	}
 	return out, nil
-}
-
-// pagedQuery describes a child table paged newest first per parent.
-type pagedQuery struct {
-	table, parent, sortExpr, order string
-}
-
-// pagesByParent loads one page per key with one statement per distinct
-// (first, after) pair: for each parent, a LATERAL subquery reads its
-// newest n+1 rows, so a parent with many rows (a long conversation) costs
-// one page of them, off the (workspace_id, parent, ...) index, not all.
-func pagesByParent[R any](ctx context.Context, t *tx, keys []crmhub.PageKey, q pagedQuery,
-	emit func(rows []R, k crmhub.PageKey, n int, hasPrev bool), parentOf func(*R) uuid.UUID) error {
-	type group struct {
-		first int
-		after string
-	}
-	groups := map[group][]uuid.UUID{}
-	for _, k := range keys {
-		g := group{k.First, k.After}
-		if !slices.Contains(groups[g], k.ParentID) {
-			groups[g] = append(groups[g], k.ParentID)
-		}
-	}
-	for g, parents := range groups {
-		n, err := pageSize(g.first)
-		if err != nil {
-			return err
-		}
-		cur, err := decodeCursor(g.after, q.order)
-		if err != nil {
-			return err
-		}
-		cond := ""
-		args := []any{pgdialect.Array(parents), t.ws}
-		if cur != nil {
-			ts, err := time.Parse(time.RFC3339Nano, cur.Value)
-			if err != nil {
-				return crmhub.Invalid("after", "malformed cursor")
-			}
-			cond = fmt.Sprintf(" AND (%s, id) < (?, ?)", q.sortExpr)
-			args = append(args, ts, cur.ID)
-		}
-		args = append(args, n+1)
-		var rows []R
-		err = t.NewRaw(fmt.Sprintf(`SELECT p.* FROM unnest(?::uuid[]) AS k(parent_id) CROSS JOIN LATERAL (
-				SELECT * FROM %[1]s WHERE workspace_id = ? AND %[2]s = k.parent_id%[4]s
-				ORDER BY %[3]s DESC, id DESC LIMIT ?) AS p
-			ORDER BY %[2]s, %[3]s DESC, id DESC`, q.table, q.parent, q.sortExpr, cond), args...).Scan(ctx, &rows)
-		if err != nil {
-			return fmt.Errorf("db: page %s: %w", q.table, err)
-		}
-		byParent := map[uuid.UUID][]R{}
-		for i := range rows {
-			p := parentOf(&rows[i])
-			byParent[p] = append(byParent[p], rows[i])
-		}
-		for _, p := range parents {
-			emit(byParent[p], crmhub.PageKey{ParentID: p, First: g.first, After: g.after}, n, cur != nil)
-		}
-	}
-	return nil
 }
 
 // AssignConversation sets or clears the assignee.

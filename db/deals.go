@@ -162,15 +162,6 @@ func applyDealFilter(q *bun.SelectQuery, t *tx, f crmhub.DealFilter) {
 	}
 }
 
-// dealCursorTime reads the creation time a deal cursor carries.
-func dealCursorTime(c *cursor) (time.Time, error) {
-	ts, err := time.Parse(time.RFC3339Nano, c.Value)
-	if err != nil {
-		return ts, crmhub.Invalid("after", "malformed cursor")
-	}
-	return ts, nil
-}
-
 func dealCursor(r *dealRow) cursor {
 	return cursor{Order: dealsOrder, Value: r.CreatedAt.Format(time.RFC3339Nano), ID: r.ID}
 }
@@ -201,7 +192,7 @@ func (s *DealService) Deals(ctx context.Context, filter crmhub.DealFilter, first
 		q := t.NewSelect().Model(&rows).Where("d.workspace_id = ?", t.ws)
 		applyDealFilter(q, t, filter)
 		if cur != nil {
-			ts, err := dealCursorTime(cur)
+			ts, err := cursorTime(cur)
 			if err != nil {
 				return err
 			}
@@ -284,7 +275,7 @@ func (s *DealService) DealsByContact(ctx context.Context, keys []crmhub.PageKey)
 				ColumnExpr("row_number() OVER (PARTITION BY dc.contact_id ORDER BY d.created_at DESC, d.id DESC) AS rn").
 				Where("dc.workspace_id = ? AND dc.contact_id = ANY(?)", t.ws, pgdialect.Array(ids))
 			if cur != nil {
-				ts, err := dealCursorTime(cur)
+				ts, err := cursorTime(cur)
 				if err != nil {
 					return err
 				}

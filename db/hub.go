@@ -56,6 +56,18 @@ type Hub struct {
 	// watchers follow other NOTIFY channels on the same listener
 	// connection (the key cache); see watch.
 	watchers []hubWatcher
+
+	// TestSignals tell tests about the hub's work, so that they wait for
+	// it rather than sleep.
+	TestSignals HubTestSignals
+}
+
+// HubTestSignals are the hub's signals to tests; each is off until its
+// Init.
+type HubTestSignals struct {
+	// SubscribersChanged is signalled when a subscription is registered
+	// or removed (Subscribers has moved).
+	SubscribersChanged TestSignal
 }
 
 // hubWatcher follows one NOTIFY channel through the hub's listener: it
@@ -275,6 +287,7 @@ func (h *Hub) subscribe(ctx context.Context, ws uuid.UUID, f crmhub.EventFilter,
 	}
 	w.add(s)
 	h.mu.Unlock()
+	h.TestSignals.SubscribersChanged.Signal()
 	// Registered before the replay reads the log, so nothing committed from
 	// now on can be missed; the position check drops the overlap.
 	go s.run(ctx, after, true)
@@ -320,6 +333,7 @@ func (h *Hub) registerLive(s *subscription) (int64, bool) {
 		return 0, false
 	}
 	w.add(s)
+	h.TestSignals.SubscribersChanged.Signal()
 	return last, true
 }
 
@@ -330,6 +344,7 @@ func (h *Hub) remove(s *subscription) {
 		delete(h.last, s.ws)
 	}
 	h.mu.Unlock()
+	h.TestSignals.SubscribersChanged.Signal()
 }
 
 // Subscribers counts live subscriptions (for metrics and tests).

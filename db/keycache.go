@@ -42,6 +42,8 @@ type keyCache struct {
 	// revoked holds, per key, the channels WatchRevocation handed out;
 	// drop closes them.
 	revoked map[keyRef]map[chan struct{}]struct{}
+	// notified is signalled after each notification is handled (tests).
+	notified *TestSignal
 }
 
 type keyRef struct{ ws, id uuid.UUID }
@@ -141,6 +143,9 @@ func (c *keyCache) listening(up bool) {
 }
 
 func (c *keyCache) notify(payload string) {
+	if c.notified != nil {
+		defer c.notified.Signal()
+	}
 	ws, id, ok := strings.Cut(payload, ":")
 	wsID, err1 := uuid.Parse(ws)
 	keyID, err2 := uuid.Parse(id)

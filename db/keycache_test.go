@@ -18,6 +18,8 @@ import (
 func cachedAuth(t *testing.T, d *db.DB) (auth *db.AuthService, stop func()) {
 	t.Helper()
 	auth = db.NewAuthService(d)
+	auth.TestSignals.UseRecorded.Init()
+	auth.TestSignals.KeyNotified.Init()
 	h := db.NewHub(d, db.HubConfig{})
 	auth.UseHub(h)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -64,7 +66,7 @@ func TestKeyCacheServesWithoutRoundTrips(t *testing.T) {
 	auth, _ := cachedAuth(t, d)
 	_, _, secret := dbtest.Workspace(t, d)
 	roundTrips(t, d, auth, secret) // fills the cache (and records the use)
-	time.Sleep(50 * time.Millisecond)
+	dbtest.Await(t, &auth.TestSignals.UseRecorded, "the key's use is recorded")
 	for range 3 {
 		if n := roundTrips(t, d, auth, secret); n != 0 {
 			t.Fatalf("a cached key cost %d round trips", n)
@@ -91,6 +93,9 @@ func TestRevocationReachesEveryInstance(t *testing.T) {
 		t.Fatal(err)
 	}
 	roundTrips(t, d1, one, secret)
+	// Once one has written the use, two reads it with the key and writes
+	// none of its own, which would cost round trips in the background.
+	dbtest.Await(t, &one.TestSignals.UseRecorded, "instance one records the key's use")
 	roundTrips(t, d2, two, secret)
 	if n := roundTrips(t, d2, two, secret); n != 0 {
 		t.Fatalf("instance two does not cache: %d round trips", n)
@@ -101,16 +106,16 @@ func TestRevocationReachesEveryInstance(t *testing.T) {
 	if _, err := one.Authenticate(context.Background(), secret); crmhub.ErrorCode(err) != crmhub.EUNAUTHENTICATED {
 		t.Fatalf("the revoking instance still accepts the key: %v", err)
 	}
-	deadline := time.Now().Add(2 * time.Second) // far below the TTL
-	for {
+	// Each notification instance two handles may be the revocation (other
+	// tests revoke keys too); 2 s is far below the TTL.
+	for deadline := time.Now().Add(2 * time.Second); ; {
 		_, err := two.Authenticate(context.Background(), secret)
 		if crmhub.ErrorCode(err) == crmhub.EUNAUTHENTICATED {
 			break
 		}
-		if time.Now().After(deadline) {
+		if !two.TestSignals.KeyNotified.Wait(time.Until(deadline)) {
 			t.Fatalf("instance two still accepts the revoked key: %v", err)
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -126,7 +131,7 @@ func TestKeyCacheNotTrustedWithoutListener(t *testing.T) {
 		t.Fatal(err)
 	}
 	roundTrips(t, d, auth, secret)
-	time.Sleep(50 * time.Millisecond)
+	dbtest.Await(t, &auth.TestSignals.UseRecorded, "the key's use is recorded")
 	if n := roundTrips(t, d, auth, secret); n != 0 {
 		t.Fatalf("cached key: %d round trips", n)
 	}

@@ -148,9 +148,9 @@ func (s *ContactService) NotesByContact(ctx context.Context, keys []crmhub.Notes
 				ColumnExpr("row_number() OVER (PARTITION BY contact_id ORDER BY created_at DESC, id DESC) AS rn").
 				Where("workspace_id = ? AND contact_id = ANY(?)", t.ws, pgdialect.Array(ids))
 			if cur != nil {
-				ts, err := time.Parse(time.RFC3339Nano, cur.Value)
+				ts, err := cursorTime(cur)
 				if err != nil {
-					return crmhub.Invalid("after", "malformed cursor")
+					return err
 				}
 				inner.Where("(created_at, id) < (?, ?)", ts, cur.ID)
 			}

@@ -113,23 +113,22 @@ func backoff(attempts int) time.Duration {
 	return d + time.Duration((rand.Float64()*0.2-0.1)*float64(d))
 }
 
-// Outbox retries queued messages: a background loop with one shape, Start,
-// Stop and a bounded RunOnce that tests call directly.
+// Outbox retries queued messages: a background loop (see loop) whose
+// bounded RunOnce tests call directly.
 type Outbox struct {
-	svc      *ConversationService
-	interval time.Duration
-	batch    int
-	log      *slog.Logger
-	stop     chan struct{}
-	done     chan struct{}
+	loop
+	svc   *ConversationService
+	batch int
 }
 
 // NewOutbox returns an outbox that looks for due messages every interval.
 func NewOutbox(svc *ConversationService, interval time.Duration, log *slog.Logger) *Outbox {
-	if log == nil {
-		log = slog.Default()
-	}
-	return &Outbox{svc: svc, interval: interval, batch: 100, log: log}
+	o := &Outbox{svc: svc, batch: 100}
+	o.init("outbox", interval, log, func(ctx context.Context) (bool, error) {
+		_, err := o.RunOnce(ctx)
+		return false, err
+	})
+	return o
 }
 
 // RunOnce attempts delivery of up to one batch of due messages, in all
@@ -148,35 +147,4 @@ func (o *Outbox) RunOnce(ctx context.Context) (int, error) {
 		}
 	}
 	return len(due), nil
-}
-
-// Start runs the loop until Stop or ctx ends.
-func (o *Outbox) Start(ctx context.Context) {
-	o.stop, o.done = make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(o.done)
-		tick := time.NewTicker(o.interval)
-		defer tick.Stop()
-		for {
-			if _, err := o.RunOnce(ctx); err != nil {
-				o.log.Error("outbox", "err", err)
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-o.stop:
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-}
-
-// Stop ends the loop and waits for the attempt in flight.
-func (o *Outbox) Stop() {
-	if o.stop == nil {
-		return
-	}
-	close(o.stop)
-	<-o.done
 }

@@ -7,25 +7,25 @@ import (
 	"time"
 )
 
-// Retention deletes events older than a configured age. It has the shape of
-// the other background loops: Start, Stop and a bounded RunOnce.
+// Retention deletes events older than a configured age: a background
+// loop (see loop) whose bounded RunOnce tests call directly; a full batch
+// runs again at once.
 type Retention struct {
-	db       *DB
-	keep     time.Duration
-	interval time.Duration
-	batch    int
-	log      *slog.Logger
-	stop     chan struct{}
-	done     chan struct{}
+	loop
+	db    *DB
+	keep  time.Duration
+	batch int
 }
 
 // NewRetention returns a loop keeping events for keep (0 keeps them
 // forever: RunOnce then does nothing).
 func NewRetention(db *DB, keep, interval time.Duration, log *slog.Logger) *Retention {
-	if log == nil {
-		log = slog.Default()
-	}
-	return &Retention{db: db, keep: keep, interval: interval, batch: 10000, log: log}
+	r := &Retention{db: db, keep: keep, batch: 10000}
+	r.init("event retention", interval, log, func(ctx context.Context) (bool, error) {
+		n, err := r.RunOnce(ctx)
+		return n >= int64(r.batch), err
+	})
+	return r
 }
 
 // RunOnce deletes up to one batch of expired events and returns how many.
@@ -39,38 +39,4 @@ func (r *Retention) RunOnce(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("db: prune events: %w", err)
 	}
 	return n, nil
-}
-
-// Start runs the loop until Stop or ctx ends; a full batch runs again at once.
-func (r *Retention) Start(ctx context.Context) {
-	r.stop, r.done = make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(r.done)
-		for {
-			n, err := r.RunOnce(ctx)
-			if err != nil {
-				r.log.Error("event retention", "err", err)
-			}
-			wait := r.interval
-			if n >= int64(r.batch) {
-				wait = 0
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-r.stop:
-				return
-			case <-time.After(wait):
-			}
-		}
-	}()
-}
-
-// Stop ends the loop and waits for it.
-func (r *Retention) Stop() {
-	if r.stop == nil {
-		return
-	}
-	close(r.stop)
-	<-r.done
 }

@@ -34,3 +34,23 @@ func TestEventRetention(t *testing.T) {
 		t.Fatalf("events after pruning: %+v %v", page, err)
 	}
 }
+
+// The loop prunes at Start, and tells a test so through its Ran signal.
+func TestEventRetentionLoop(t *testing.T) {
+	clock := dbtest.NewClock()
+	d := dbtest.Open(t, clock)
+	ctx, ws, _ := dbtest.Workspace(t, d)
+	createN(t, db.NewContactService(d), ctx, "old", 2)
+	clock.Advance(48 * time.Hour)
+
+	r := db.NewRetention(d, 24*time.Hour, time.Hour, nil)
+	r.Ran.Init()
+	r.Start(ctx)
+	defer r.Stop()
+	if !r.Ran.Wait(30 * time.Second) {
+		t.Fatal("the retention loop did not run at start")
+	}
+	if got := countAllEvents(t, d, ws.ID); got != 0 {
+		t.Errorf("%d events left, want none", got)
+	}
+}

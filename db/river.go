@@ -16,8 +16,8 @@ import (
 )
 
 // RiverJobs is a component that runs River jobs: it adds its workers and
-// the queues they are inserted into. WebhookService is one; the sync
-// engine's runner can be another.
+// the queues they are inserted into. WebhookService is one; SyncJobs (a
+// SyncService's runs worked by the sync engine) is another.
 type RiverJobs interface {
 	RegisterJobs(workers *river.Workers, queues map[string]river.QueueConfig)
 }

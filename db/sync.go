@@ -19,16 +19,14 @@ import (
 const DefaultSyncQueue = "sync"
 
 // SyncRunner works one run; the sync engine (connectors/syncer) is one.
-// It is given to the SyncService so its River worker can call it without
-// this package knowing any connector.
+// It is given to the SyncService's River worker (Jobs) so that the worker
+// can call it without this package knowing any connector.
 type SyncRunner interface {
 	Run(ctx context.Context, ws, runID uuid.UUID) error
 }
 
 // SyncConfig configures the SyncService.
 type SyncConfig struct {
-	// Runner works the queued runs; nil means this process only queues.
-	Runner SyncRunner
 	// Queue is the River queue of runs (default DefaultSyncQueue).
 	Queue string
 	// Workers is how many runs this process works at once (default 4).
@@ -111,15 +109,29 @@ type syncJobArgs struct {
 // Kind names the job in River.
 func (syncJobArgs) Kind() string { return "crmhub.sync_run" }
 
+// SyncJobs is the River component (give it to NewRiver) that works the
+// queued runs of a SyncService with a runner. It is apart from the service
+// so that the runner, the engine built over the service as its store, can
+// come after the service.
+type SyncJobs struct {
+	s      *SyncService
+	runner SyncRunner
+}
+
+// Jobs returns the component that works this service's queued runs with
+// runner; a nil runner leaves the runs queued (this process only queues).
+func (s *SyncService) Jobs(runner SyncRunner) *SyncJobs { return &SyncJobs{s: s, runner: runner} }
+
 // RegisterJobs adds the run worker and its queue to a River set.
-func (s *SyncService) RegisterJobs(workers *river.Workers, queues map[string]river.QueueConfig) {
-	river.AddWorker(workers, &syncWorker{s: s})
-	queues[s.cfg.Queue] = river.QueueConfig{MaxWorkers: s.cfg.Workers}
+func (j *SyncJobs) RegisterJobs(workers *river.Workers, queues map[string]river.QueueConfig) {
+	river.AddWorker(workers, &syncWorker{s: j.s, runner: j.runner})
+	queues[j.s.cfg.Queue] = river.QueueConfig{MaxWorkers: j.s.cfg.Workers}
 }
 
 type syncWorker struct {
 	river.WorkerDefaults[syncJobArgs]
-	s *SyncService
+	s      *SyncService
+	runner SyncRunner
 }
 
 // Timeout lets a run take long: it saves its progress page by page.
@@ -130,20 +142,16 @@ func (w *syncWorker) Timeout(*river.Job[syncJobArgs]) time.Duration { return w.s
 // (the database was unreachable), and the retry resumes from the saved
 // progress.
 func (w *syncWorker) Work(ctx context.Context, job *river.Job[syncJobArgs]) error {
-	if w.s.cfg.Runner == nil {
+	if w.runner == nil {
 		return river.JobSnooze(time.Minute)
 	}
-	err := w.s.cfg.Runner.Run(ctx, job.Args.WorkspaceID, job.Args.RunID)
+	err := w.runner.Run(ctx, job.Args.WorkspaceID, job.Args.RunID)
 	if err == nil || ctx.Err() != nil {
 		return err // cut short (shutdown, timeout): River works it again, and it resumes
 	}
 	// A run the engine ended as FAILED is done: its row says why.
-	var status string
-	serr := w.s.db.inWorkspace(context.WithoutCancel(ctx), job.Args.WorkspaceID, "system", true, func(ctx context.Context, t *tx) error {
-		return t.NewSelect().Model((*syncRunRow)(nil)).Column("status").
-			Where("workspace_id = ? AND id = ?", job.Args.WorkspaceID, job.Args.RunID).Scan(ctx, &status)
-	})
-	if serr == nil && status == string(crmhub.SyncFailed) {
+	var failed *crmhub.SyncRunFailure
+	if errors.As(err, &failed) {
 		return nil
 	}
 	return err
@@ -251,11 +259,7 @@ const syncRunOrder = "sync_runs"
 
 // SyncRuns lists runs, newest first.
 func (s *SyncService) SyncRuns(ctx context.Context, connectionID *uuid.UUID, first int, after string) (*crmhub.SyncRunConnection, error) {
-	n, err := pageSize(first)
-	if err != nil {
-		return nil, err
-	}
-	cur, err := decodeCursor(after, syncRunOrder)
+	n, cur, err := pageArgs(first, after, syncRunOrder)
 	if err != nil {
 		return nil, err
 	}

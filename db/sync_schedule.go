@@ -10,24 +10,23 @@ import (
 )
 
 // SyncScheduler queues the scheduled runs of connections whose schedule
-// is due. Same shape as the other loops: Start, Stop and RunOnce. Several
-// processes may run it: the one-active-run index lets only one queue a
-// given connection's run.
+// is due: a background loop (see loop) whose bounded RunOnce tests call
+// directly. Several processes may run it: the one-active-run index lets
+// only one queue a given connection's run.
 type SyncScheduler struct {
-	s        *SyncService
-	interval time.Duration
-	log      *slog.Logger
-	stop     chan struct{}
-	done     chan struct{}
+	loop
+	s *SyncService
 }
 
 // NewSyncScheduler returns a scheduler looking for due connections every
 // interval.
 func NewSyncScheduler(s *SyncService, interval time.Duration, log *slog.Logger) *SyncScheduler {
-	if log == nil {
-		log = slog.Default()
-	}
-	return &SyncScheduler{s: s, interval: interval, log: log}
+	c := &SyncScheduler{s: s}
+	c.init("sync scheduler", interval, log, func(ctx context.Context) (bool, error) {
+		_, err := c.RunOnce(ctx)
+		return false, err
+	})
+	return c
 }
 
 // RunOnce queues the runs due now (at most 100) and returns how many.
@@ -51,33 +50,4 @@ func (c *SyncScheduler) RunOnce(ctx context.Context) (int, error) {
 		}
 	}
 	return n, nil
-}
-
-// Start runs the loop until Stop or ctx ends.
-func (c *SyncScheduler) Start(ctx context.Context) {
-	c.stop, c.done = make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(c.done)
-		for {
-			if _, err := c.RunOnce(ctx); err != nil {
-				c.log.Error("sync scheduler", "err", err)
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-c.stop:
-				return
-			case <-time.After(c.interval):
-			}
-		}
-	}()
-}
-
-// Stop ends the loop and waits for it.
-func (c *SyncScheduler) Stop() {
-	if c.stop == nil {
-		return
-	}
-	close(c.stop)
-	<-c.done
 }

@@ -422,11 +422,7 @@ const identityConflictOrder = "identity_conflicts"
 
 // IdentityConflicts lists conflicts, newest first.
 func (s *SyncService) IdentityConflicts(ctx context.Context, status *crmhub.ConflictStatus, first int, after string) (*crmhub.IdentityConflictConnection, error) {
-	n, err := pageSize(first)
-	if err != nil {
-		return nil, err
-	}
-	cur, err := decodeCursor(after, identityConflictOrder)
+	n, cur, err := pageArgs(first, after, identityConflictOrder)
 	if err != nil {
 		return nil, err
 	}

@@ -322,16 +322,6 @@ func (s *UserService) Users(ctx context.Context, first int, after string) (*crmh
 
 // The helpers below are shared by users and deals.
 
-// pageArgs checks the first and after arguments of a connection.
-func pageArgs(first int, after, order string) (int, *cursor, error) {
-	n, err := pageSize(first)
-	if err != nil {
-		return 0, nil, err
-	}
-	cur, err := decodeCursor(after, order)
-	return n, cur, err
-}
-
 // single unwraps a batch read of one id: ENOTFOUND when it found nothing.
 func single[T any](k crmhub.Kind, found []*T, err error) (*T, error) {
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"time"
 
@@ -25,14 +24,11 @@ const dispatchBatch = 500
 // nothing (the cursor moved with the deliveries; the cursor row lock keeps
 // two dispatchers apart, and a unique index backs that up).
 //
-// It has the shape of every background loop here: Start, Stop, and a
-// bounded RunOnce that tests call directly.
+// It is a background loop (see loop) whose bounded RunOnce tests call
+// directly.
 type WebhookDispatcher struct {
-	s        *WebhookService
-	interval time.Duration
-	log      *slog.Logger
-	stop     chan struct{}
-	done     chan struct{}
+	loop
+	s *WebhookService
 }
 
 // NewWebhookDispatcher returns a dispatcher that looks for new events
@@ -41,7 +37,12 @@ func NewWebhookDispatcher(s *WebhookService, interval time.Duration) *WebhookDis
 	if interval <= 0 {
 		interval = time.Second
 	}
-	return &WebhookDispatcher{s: s, interval: interval, log: s.cfg.Log}
+	w := &WebhookDispatcher{s: s}
+	w.init("webhook dispatch", interval, s.cfg.Log, func(ctx context.Context) (bool, error) {
+		_, more, err := w.RunOnce(ctx)
+		return more && err == nil, nil // RunOnce logs its errors
+	})
+	return w
 }
 
 // RunOnce dispatches up to one batch of events in each workspace that has
@@ -145,43 +146,4 @@ func (w *WebhookDispatcher) dispatch(ctx context.Context, ws uuid.UUID) (int, bo
 		return 0, false, fmt.Errorf("db: dispatch webhooks: %w", err)
 	}
 	return made, full, nil
-}
-
-// Start runs the loop until Stop or ctx ends.
-func (w *WebhookDispatcher) Start(ctx context.Context) {
-	w.stop, w.done = make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(w.done)
-		tick := time.NewTicker(w.interval)
-		defer tick.Stop()
-		for {
-			_, more, err := w.RunOnce(ctx)
-			if more && err == nil {
-				select {
-				case <-ctx.Done():
-					return
-				case <-w.stop:
-					return
-				default:
-					continue
-				}
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-w.stop:
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-}
-
-// Stop ends the loop and waits for the batch in flight.
-func (w *WebhookDispatcher) Stop() {
-	if w.stop == nil {
-		return
-	}
-	close(w.stop)
-	<-w.done
 }

@@ -27452,34 +27452,96 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 }
 
 func (ec *executionContext) unmarshalNChannel2githubᚗcomᚋcrmhubᚋcrmhubᚐChannel(ctx context.Context, v any) (crmhub.Channel, error) {
-	var res crmhub.Channel
-	err := res.UnmarshalGQL(v)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNChannel2githubᚗcomᚋcrmhubᚋcrmhubᚐChannel[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNChannel2githubᚗcomᚋcrmhubᚋcrmhubᚐChannel(ctx context.Context, sel ast.SelectionSet, v crmhub.Channel) graphql.Marshaler {
-	return v
+	_ = sel
+	res := graphql.MarshalString(marshalNChannel2githubᚗcomᚋcrmhubᚋcrmhubᚐChannel[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
 
+var (
+	unmarshalNChannel2githubᚗcomᚋcrmhubᚋcrmhubᚐChannel = map[string]crmhub.Channel{
+		"WHATSAPP":  crmhub.ChannelWhatsApp,
+		"SMS":       crmhub.ChannelSMS,
+		"EMAIL":     crmhub.ChannelEmail,
+		"TELEGRAM":  crmhub.ChannelTelegram,
+		"INSTAGRAM": crmhub.ChannelInstagram,
+		"VK":        crmhub.ChannelVK,
+	}
+	marshalNChannel2githubᚗcomᚋcrmhubᚋcrmhubᚐChannel = map[crmhub.Channel]string{
+		crmhub.ChannelWhatsApp:  "WHATSAPP",
+		crmhub.ChannelSMS:       "SMS",
+		crmhub.ChannelEmail:     "EMAIL",
+		crmhub.ChannelTelegram:  "TELEGRAM",
+		crmhub.ChannelInstagram: "INSTAGRAM",
+		crmhub.ChannelVK:        "VK",
+	}
+)
+
 func (ec *executionContext) unmarshalNConflictResolution2githubᚗcomᚋcrmhubᚋcrmhubᚐConflictResolution(ctx context.Context, v any) (crmhub.ConflictResolution, error) {
-	var res crmhub.ConflictResolution
-	err := res.UnmarshalGQL(v)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNConflictResolution2githubᚗcomᚋcrmhubᚋcrmhubᚐConflictResolution[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNConflictResolution2githubᚗcomᚋcrmhubᚋcrmhubᚐConflictResolution(ctx context.Context, sel ast.SelectionSet, v crmhub.ConflictResolution) graphql.Marshaler {
-	return v
+	_ = sel
+	res := graphql.MarshalString(marshalNConflictResolution2githubᚗcomᚋcrmhubᚋcrmhubᚐConflictResolution[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
 
+var (
+	unmarshalNConflictResolution2githubᚗcomᚋcrmhubᚋcrmhubᚐConflictResolution = map[string]crmhub.ConflictResolution{
+		"MERGE": crmhub.ResolveMerge,
+		"PICK":  crmhub.ResolvePick,
+	}
+	marshalNConflictResolution2githubᚗcomᚋcrmhubᚋcrmhubᚐConflictResolution = map[crmhub.ConflictResolution]string{
+		crmhub.ResolveMerge: "MERGE",
+		crmhub.ResolvePick:  "PICK",
+	}
+)
+
 func (ec *executionContext) unmarshalNConflictStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐConflictStatus(ctx context.Context, v any) (crmhub.ConflictStatus, error) {
-	var res crmhub.ConflictStatus
-	err := res.UnmarshalGQL(v)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNConflictStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐConflictStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNConflictStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐConflictStatus(ctx context.Context, sel ast.SelectionSet, v crmhub.ConflictStatus) graphql.Marshaler {
-	return v
+	_ = sel
+	res := graphql.MarshalString(marshalNConflictStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐConflictStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNConflictStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐConflictStatus = map[string]crmhub.ConflictStatus{
+		"OPEN":     crmhub.ConflictOpen,
+		"RESOLVED": crmhub.ConflictResolved,
+	}
+	marshalNConflictStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐConflictStatus = map[crmhub.ConflictStatus]string{
+		crmhub.ConflictOpen:     "OPEN",
+		crmhub.ConflictResolved: "RESOLVED",
+	}
+)
 
 func (ec *executionContext) marshalNConnection2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConnection(ctx context.Context, sel ast.SelectionSet, v *crmhub.Connection) graphql.Marshaler {
 	if v == nil {
@@ -27564,14 +27626,36 @@ func (ec *executionContext) unmarshalNConnectionPatch2githubᚗcomᚋcrmhubᚋcr
 }
 
 func (ec *executionContext) unmarshalNConnectorKind2githubᚗcomᚋcrmhubᚋcrmhubᚐConnectorKind(ctx context.Context, v any) (crmhub.ConnectorKind, error) {
-	var res crmhub.ConnectorKind
-	err := res.UnmarshalGQL(v)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNConnectorKind2githubᚗcomᚋcrmhubᚋcrmhubᚐConnectorKind[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNConnectorKind2githubᚗcomᚋcrmhubᚋcrmhubᚐConnectorKind(ctx context.Context, sel ast.SelectionSet, v crmhub.ConnectorKind) graphql.Marshaler {
-	return v
+	_ = sel
+	res := graphql.MarshalString(marshalNConnectorKind2githubᚗcomᚋcrmhubᚋcrmhubᚐConnectorKind[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNConnectorKind2githubᚗcomᚋcrmhubᚋcrmhubᚐConnectorKind = map[string]crmhub.ConnectorKind{
+		"WAZZUP":  crmhub.ConnectorWazzup,
+		"WAZAPIN": crmhub.ConnectorWazapin,
+		"WAZELO":  crmhub.ConnectorWazelo,
+		"WAZERA":  crmhub.ConnectorWazera,
+	}
+	marshalNConnectorKind2githubᚗcomᚋcrmhubᚋcrmhubᚐConnectorKind = map[crmhub.ConnectorKind]string{
+		crmhub.ConnectorWazzup:  "WAZZUP",
+		crmhub.ConnectorWazapin: "WAZAPIN",
+		crmhub.ConnectorWazelo:  "WAZELO",
+		crmhub.ConnectorWazera:  "WAZERA",
+	}
+)
 
 func (ec *executionContext) marshalNConsent2ᚕᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConsentᚄ(ctx context.Context, sel ast.SelectionSet, v []*crmhub.Consent) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
@@ -27600,14 +27684,34 @@ func (ec *executionContext) marshalNConsent2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐ
 }
 
 func (ec *executionContext) unmarshalNConsentStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐConsentStatus(ctx context.Context, v any) (crmhub.ConsentStatus, error) {
-	var res crmhub.ConsentStatus
-	err := res.UnmarshalGQL(v)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNConsentStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐConsentStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNConsentStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐConsentStatus(ctx context.Context, sel ast.SelectionSet, v crmhub.ConsentStatus) graphql.Marshaler {
-	return v
+	_ = sel
+	res := graphql.MarshalString(marshalNConsentStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐConsentStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNConsentStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐConsentStatus = map[string]crmhub.ConsentStatus{
+		"OPTED_IN":  crmhub.ConsentOptedIn,
+		"OPTED_OUT": crmhub.ConsentOptedOut,
+		"PENDING":   crmhub.ConsentPending,
+	}
+	marshalNConsentStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐConsentStatus = map[crmhub.ConsentStatus]string{
+		crmhub.ConsentOptedIn:  "OPTED_IN",
+		crmhub.ConsentOptedOut: "OPTED_OUT",
+		crmhub.ConsentPending:  "PENDING",
+	}
+)
 
 func (ec *executionContext) marshalNContact2ᚕᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐContactᚄ(ctx context.Context, sel ast.SelectionSet, v []*crmhub.Contact) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
@@ -27757,14 +27861,34 @@ func (ec *executionContext) marshalNConversationEdge2ᚖgithubᚗcomᚋcrmhubᚋ
 }
 
 func (ec *executionContext) unmarshalNConversationStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐConversationStatus(ctx context.Context, v any) (crmhub.ConversationStatus, error) {
-	var res crmhub.ConversationStatus
-	err := res.UnmarshalGQL(v)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNConversationStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐConversationStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNConversationStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐConversationStatus(ctx context.Context, sel ast.SelectionSet, v crmhub.ConversationStatus) graphql.Marshaler {
-	return v
+	_ = sel
+	res := graphql.MarshalString(marshalNConversationStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐConversationStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNConversationStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐConversationStatus = map[string]crmhub.ConversationStatus{
+		"OPEN":    crmhub.ConversationOpen,
+		"PENDING": crmhub.ConversationPending,
+		"CLOSED":  crmhub.ConversationClosed,
+	}
+	marshalNConversationStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐConversationStatus = map[crmhub.ConversationStatus]string{
+		crmhub.ConversationOpen:    "OPEN",
+		crmhub.ConversationPending: "PENDING",
+		crmhub.ConversationClosed:  "CLOSED",
+	}
+)
 
 func (ec *executionContext) marshalNDeal2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐDeal(ctx context.Context, sel ast.SelectionSet, v *crmhub.Deal) graphql.Marshaler {
 	if v == nil {
@@ -27813,14 +27937,34 @@ func (ec *executionContext) marshalNDealEdge2ᚖgithubᚗcomᚋcrmhubᚋcrmhub�
 }
 
 func (ec *executionContext) unmarshalNDealStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐDealStatus(ctx context.Context, v any) (crmhub.DealStatus, error) {
-	var res crmhub.DealStatus
-	err := res.UnmarshalGQL(v)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNDealStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐDealStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNDealStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐDealStatus(ctx context.Context, sel ast.SelectionSet, v crmhub.DealStatus) graphql.Marshaler {
-	return v
+	_ = sel
+	res := graphql.MarshalString(marshalNDealStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐDealStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNDealStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐDealStatus = map[string]crmhub.DealStatus{
+		"OPEN": crmhub.DealOpen,
+		"WON":  crmhub.DealWon,
+		"LOST": crmhub.DealLost,
+	}
+	marshalNDealStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐDealStatus = map[crmhub.DealStatus]string{
+		crmhub.DealOpen: "OPEN",
+		crmhub.DealWon:  "WON",
+		crmhub.DealLost: "LOST",
+	}
+)
 
 func (ec *executionContext) unmarshalNDealUpsertInput2ᚕᚖgithubᚗcomᚋcrmhubᚋcrmhubᚋgraphᚋmodelᚐDealUpsertInputᚄ(ctx context.Context, v any) ([]*model.DealUpsertInput, error) {
 	vSlice := graphql.CoerceList(v)
@@ -27842,14 +27986,32 @@ func (ec *executionContext) unmarshalNDealUpsertInput2ᚖgithubᚗcomᚋcrmhub�
 }
 
 func (ec *executionContext) unmarshalNDirection2githubᚗcomᚋcrmhubᚋcrmhubᚐDirection(ctx context.Context, v any) (crmhub.Direction, error) {
-	var res crmhub.Direction
-	err := res.UnmarshalGQL(v)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNDirection2githubᚗcomᚋcrmhubᚋcrmhubᚐDirection[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNDirection2githubᚗcomᚋcrmhubᚋcrmhubᚐDirection(ctx context.Context, sel ast.SelectionSet, v crmhub.Direction) graphql.Marshaler {
-	return v
+	_ = sel
+	res := graphql.MarshalString(marshalNDirection2githubᚗcomᚋcrmhubᚋcrmhubᚐDirection[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNDirection2githubᚗcomᚋcrmhubᚋcrmhubᚐDirection = map[string]crmhub.Direction{
+		"INBOUND":  crmhub.Inbound,
+		"OUTBOUND": crmhub.Outbound,
+	}
+	marshalNDirection2githubᚗcomᚋcrmhubᚋcrmhubᚐDirection = map[crmhub.Direction]string{
+		crmhub.Inbound:  "INBOUND",
+		crmhub.Outbound: "OUTBOUND",
+	}
+)
 
 func (ec *executionContext) marshalNEvent2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐEvent(ctx context.Context, sel ast.SelectionSet, v *crmhub.Event) graphql.Marshaler {
 	if v == nil {
@@ -28079,14 +28241,46 @@ func (ec *executionContext) marshalNIdentityConflictEdge2ᚖgithubᚗcomᚋcrmhu
 }
 
 func (ec *executionContext) unmarshalNIdentityType2githubᚗcomᚋcrmhubᚋcrmhubᚐIdentityType(ctx context.Context, v any) (crmhub.IdentityType, error) {
-	var res crmhub.IdentityType
-	err := res.UnmarshalGQL(v)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNIdentityType2githubᚗcomᚋcrmhubᚋcrmhubᚐIdentityType[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNIdentityType2githubᚗcomᚋcrmhubᚋcrmhubᚐIdentityType(ctx context.Context, sel ast.SelectionSet, v crmhub.IdentityType) graphql.Marshaler {
-	return v
+	_ = sel
+	res := graphql.MarshalString(marshalNIdentityType2githubᚗcomᚋcrmhubᚋcrmhubᚐIdentityType[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNIdentityType2githubᚗcomᚋcrmhubᚋcrmhubᚐIdentityType = map[string]crmhub.IdentityType{
+		"PHONE":       crmhub.IdentityPhone,
+		"WHATSAPP":    crmhub.IdentityWhatsApp,
+		"WA_ID":       crmhub.IdentityWAID,
+		"EMAIL":       crmhub.IdentityEmail,
+		"TELEGRAM":    crmhub.IdentityTelegram,
+		"INSTAGRAM":   crmhub.IdentityInstagram,
+		"VK":          crmhub.IdentityVK,
+		"EXTERNAL_ID": crmhub.IdentityExternalID,
+		"CONTACT_ID":  crmhub.IdentityContactID,
+	}
+	marshalNIdentityType2githubᚗcomᚋcrmhubᚋcrmhubᚐIdentityType = map[crmhub.IdentityType]string{
+		crmhub.IdentityPhone:      "PHONE",
+		crmhub.IdentityWhatsApp:   "WHATSAPP",
+		crmhub.IdentityWAID:       "WA_ID",
+		crmhub.IdentityEmail:      "EMAIL",
+		crmhub.IdentityTelegram:   "TELEGRAM",
+		crmhub.IdentityInstagram:  "INSTAGRAM",
+		crmhub.IdentityVK:         "VK",
+		crmhub.IdentityExternalID: "EXTERNAL_ID",
+		crmhub.IdentityContactID:  "CONTACT_ID",
+	}
+)
 
 func (ec *executionContext) unmarshalNInboundMessageInput2githubᚗcomᚋcrmhubᚋcrmhubᚋgraphᚋmodelᚐInboundMessageInput(ctx context.Context, v any) (model.InboundMessageInput, error) {
 	res, err := ec.unmarshalInputInboundMessageInput(ctx, v)
@@ -28198,24 +28392,74 @@ func (ec *executionContext) marshalNMessageEdge2ᚖgithubᚗcomᚋcrmhubᚋcrmhu
 }
 
 func (ec *executionContext) unmarshalNMessageStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐMessageStatus(ctx context.Context, v any) (crmhub.MessageStatus, error) {
-	var res crmhub.MessageStatus
-	err := res.UnmarshalGQL(v)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNMessageStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐMessageStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNMessageStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐMessageStatus(ctx context.Context, sel ast.SelectionSet, v crmhub.MessageStatus) graphql.Marshaler {
-	return v
+	_ = sel
+	res := graphql.MarshalString(marshalNMessageStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐMessageStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
 
+var (
+	unmarshalNMessageStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐMessageStatus = map[string]crmhub.MessageStatus{
+		"QUEUED":    crmhub.MessageQueued,
+		"SENT":      crmhub.MessageSent,
+		"DELIVERED": crmhub.MessageDelivered,
+		"READ":      crmhub.MessageRead,
+		"FAILED":    crmhub.MessageFailed,
+	}
+	marshalNMessageStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐMessageStatus = map[crmhub.MessageStatus]string{
+		crmhub.MessageQueued:    "QUEUED",
+		crmhub.MessageSent:      "SENT",
+		crmhub.MessageDelivered: "DELIVERED",
+		crmhub.MessageRead:      "READ",
+		crmhub.MessageFailed:    "FAILED",
+	}
+)
+
 func (ec *executionContext) unmarshalNMessageType2githubᚗcomᚋcrmhubᚋcrmhubᚐMessageType(ctx context.Context, v any) (crmhub.MessageType, error) {
-	var res crmhub.MessageType
-	err := res.UnmarshalGQL(v)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNMessageType2githubᚗcomᚋcrmhubᚋcrmhubᚐMessageType[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNMessageType2githubᚗcomᚋcrmhubᚋcrmhubᚐMessageType(ctx context.Context, sel ast.SelectionSet, v crmhub.MessageType) graphql.Marshaler {
-	return v
+	_ = sel
+	res := graphql.MarshalString(marshalNMessageType2githubᚗcomᚋcrmhubᚋcrmhubᚐMessageType[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNMessageType2githubᚗcomᚋcrmhubᚋcrmhubᚐMessageType = map[string]crmhub.MessageType{
+		"TEXT":     crmhub.MessageText,
+		"IMAGE":    crmhub.MessageImage,
+		"AUDIO":    crmhub.MessageAudio,
+		"VIDEO":    crmhub.MessageVideo,
+		"DOCUMENT": crmhub.MessageDocument,
+		"TEMPLATE": crmhub.MessageTemplate,
+	}
+	marshalNMessageType2githubᚗcomᚋcrmhubᚋcrmhubᚐMessageType = map[crmhub.MessageType]string{
+		crmhub.MessageText:     "TEXT",
+		crmhub.MessageImage:    "IMAGE",
+		crmhub.MessageAudio:    "AUDIO",
+		crmhub.MessageVideo:    "VIDEO",
+		crmhub.MessageDocument: "DOCUMENT",
+		crmhub.MessageTemplate: "TEMPLATE",
+	}
+)
 
 func (ec *executionContext) marshalNNote2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐNote(ctx context.Context, sel ast.SelectionSet, v *crmhub.Note) graphql.Marshaler {
 	if v == nil {
@@ -28374,24 +28618,64 @@ func (ec *executionContext) marshalNSuppression2ᚖgithubᚗcomᚋcrmhubᚋcrmhu
 }
 
 func (ec *executionContext) unmarshalNSyncDirection2githubᚗcomᚋcrmhubᚋcrmhubᚐSyncDirection(ctx context.Context, v any) (crmhub.SyncDirection, error) {
-	var res crmhub.SyncDirection
-	err := res.UnmarshalGQL(v)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNSyncDirection2githubᚗcomᚋcrmhubᚋcrmhubᚐSyncDirection[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNSyncDirection2githubᚗcomᚋcrmhubᚋcrmhubᚐSyncDirection(ctx context.Context, sel ast.SelectionSet, v crmhub.SyncDirection) graphql.Marshaler {
-	return v
+	_ = sel
+	res := graphql.MarshalString(marshalNSyncDirection2githubᚗcomᚋcrmhubᚋcrmhubᚐSyncDirection[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
 
+var (
+	unmarshalNSyncDirection2githubᚗcomᚋcrmhubᚋcrmhubᚐSyncDirection = map[string]crmhub.SyncDirection{
+		"PULL": crmhub.SyncPull,
+		"PUSH": crmhub.SyncPush,
+		"BOTH": crmhub.SyncBoth,
+	}
+	marshalNSyncDirection2githubᚗcomᚋcrmhubᚋcrmhubᚐSyncDirection = map[crmhub.SyncDirection]string{
+		crmhub.SyncPull: "PULL",
+		crmhub.SyncPush: "PUSH",
+		crmhub.SyncBoth: "BOTH",
+	}
+)
+
 func (ec *executionContext) unmarshalNSyncEntity2githubᚗcomᚋcrmhubᚋcrmhubᚐSyncEntity(ctx context.Context, v any) (crmhub.SyncEntity, error) {
-	var res crmhub.SyncEntity
-	err := res.UnmarshalGQL(v)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNSyncEntity2githubᚗcomᚋcrmhubᚋcrmhubᚐSyncEntity[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNSyncEntity2githubᚗcomᚋcrmhubᚋcrmhubᚐSyncEntity(ctx context.Context, sel ast.SelectionSet, v crmhub.SyncEntity) graphql.Marshaler {
-	return v
+	_ = sel
+	res := graphql.MarshalString(marshalNSyncEntity2githubᚗcomᚋcrmhubᚋcrmhubᚐSyncEntity[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNSyncEntity2githubᚗcomᚋcrmhubᚋcrmhubᚐSyncEntity = map[string]crmhub.SyncEntity{
+		"CONTACTS": crmhub.SyncContacts,
+		"DEALS":    crmhub.SyncDeals,
+		"USERS":    crmhub.SyncUsers,
+	}
+	marshalNSyncEntity2githubᚗcomᚋcrmhubᚋcrmhubᚐSyncEntity = map[crmhub.SyncEntity]string{
+		crmhub.SyncContacts: "CONTACTS",
+		crmhub.SyncDeals:    "DEALS",
+		crmhub.SyncUsers:    "USERS",
+	}
+)
 
 func (ec *executionContext) unmarshalNSyncEntity2ᚕgithubᚗcomᚋcrmhubᚋcrmhubᚐSyncEntityᚄ(ctx context.Context, v any) ([]crmhub.SyncEntity, error) {
 	vSlice := graphql.CoerceList(v)
@@ -28444,14 +28728,32 @@ func (ec *executionContext) marshalNSyncError2ᚕgithubᚗcomᚋcrmhubᚋcrmhub�
 }
 
 func (ec *executionContext) unmarshalNSyncMode2githubᚗcomᚋcrmhubᚋcrmhubᚐSyncMode(ctx context.Context, v any) (crmhub.SyncMode, error) {
-	var res crmhub.SyncMode
-	err := res.UnmarshalGQL(v)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNSyncMode2githubᚗcomᚋcrmhubᚋcrmhubᚐSyncMode[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNSyncMode2githubᚗcomᚋcrmhubᚋcrmhubᚐSyncMode(ctx context.Context, sel ast.SelectionSet, v crmhub.SyncMode) graphql.Marshaler {
-	return v
+	_ = sel
+	res := graphql.MarshalString(marshalNSyncMode2githubᚗcomᚋcrmhubᚋcrmhubᚐSyncMode[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNSyncMode2githubᚗcomᚋcrmhubᚋcrmhubᚐSyncMode = map[string]crmhub.SyncMode{
+		"INCREMENTAL": crmhub.SyncIncremental,
+		"FULL":        crmhub.SyncFull,
+	}
+	marshalNSyncMode2githubᚗcomᚋcrmhubᚋcrmhubᚐSyncMode = map[crmhub.SyncMode]string{
+		crmhub.SyncIncremental: "INCREMENTAL",
+		crmhub.SyncFull:        "FULL",
+	}
+)
 
 func (ec *executionContext) marshalNSyncPlanItem2githubᚗcomᚋcrmhubᚋcrmhubᚐSyncPlanItem(ctx context.Context, sel ast.SelectionSet, v crmhub.SyncPlanItem) graphql.Marshaler {
 	return ec._SyncPlanItem(ctx, sel, &v)
@@ -28520,14 +28822,36 @@ func (ec *executionContext) marshalNSyncRunEdge2ᚖgithubᚗcomᚋcrmhubᚋcrmhu
 }
 
 func (ec *executionContext) unmarshalNSyncRunStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐSyncRunStatus(ctx context.Context, v any) (crmhub.SyncRunStatus, error) {
-	var res crmhub.SyncRunStatus
-	err := res.UnmarshalGQL(v)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNSyncRunStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐSyncRunStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNSyncRunStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐSyncRunStatus(ctx context.Context, sel ast.SelectionSet, v crmhub.SyncRunStatus) graphql.Marshaler {
-	return v
+	_ = sel
+	res := graphql.MarshalString(marshalNSyncRunStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐSyncRunStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNSyncRunStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐSyncRunStatus = map[string]crmhub.SyncRunStatus{
+		"QUEUED":    crmhub.SyncQueued,
+		"RUNNING":   crmhub.SyncRunning,
+		"SUCCEEDED": crmhub.SyncSucceeded,
+		"FAILED":    crmhub.SyncFailed,
+	}
+	marshalNSyncRunStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐSyncRunStatus = map[crmhub.SyncRunStatus]string{
+		crmhub.SyncQueued:    "QUEUED",
+		crmhub.SyncRunning:   "RUNNING",
+		crmhub.SyncSucceeded: "SUCCEEDED",
+		crmhub.SyncFailed:    "FAILED",
+	}
+)
 
 func (ec *executionContext) marshalNSyncStats2githubᚗcomᚋcrmhubᚋcrmhubᚐSyncStats(ctx context.Context, sel ast.SelectionSet, v crmhub.SyncStats) graphql.Marshaler {
 	return ec._SyncStats(ctx, sel, &v)
@@ -28622,14 +28946,36 @@ func (ec *executionContext) marshalNUpsertDealsPayload2ᚖgithubᚗcomᚋcrmhub�
 }
 
 func (ec *executionContext) unmarshalNUpsertStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐUpsertStatus(ctx context.Context, v any) (crmhub.UpsertStatus, error) {
-	var res crmhub.UpsertStatus
-	err := res.UnmarshalGQL(v)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNUpsertStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐUpsertStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNUpsertStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐUpsertStatus(ctx context.Context, sel ast.SelectionSet, v crmhub.UpsertStatus) graphql.Marshaler {
-	return v
+	_ = sel
+	res := graphql.MarshalString(marshalNUpsertStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐUpsertStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNUpsertStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐUpsertStatus = map[string]crmhub.UpsertStatus{
+		"CREATED":   crmhub.UpsertCreated,
+		"UPDATED":   crmhub.UpsertUpdated,
+		"UNCHANGED": crmhub.UpsertUnchanged,
+		"FAILED":    crmhub.UpsertFailed,
+	}
+	marshalNUpsertStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐUpsertStatus = map[crmhub.UpsertStatus]string{
+		crmhub.UpsertCreated:   "CREATED",
+		crmhub.UpsertUpdated:   "UPDATED",
+		crmhub.UpsertUnchanged: "UNCHANGED",
+		crmhub.UpsertFailed:    "FAILED",
+	}
+)
 
 func (ec *executionContext) marshalNUpsertUserResult2ᚕᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐUpsertUserResultᚄ(ctx context.Context, sel ast.SelectionSet, v []*crmhub.UpsertUserResult) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
@@ -28831,14 +29177,36 @@ func (ec *executionContext) marshalNWebhookDeliveryEdge2ᚖgithubᚗcomᚋcrmhub
 }
 
 func (ec *executionContext) unmarshalNWebhookDeliveryStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐWebhookDeliveryStatus(ctx context.Context, v any) (crmhub.WebhookDeliveryStatus, error) {
-	var res crmhub.WebhookDeliveryStatus
-	err := res.UnmarshalGQL(v)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNWebhookDeliveryStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐWebhookDeliveryStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNWebhookDeliveryStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐWebhookDeliveryStatus(ctx context.Context, sel ast.SelectionSet, v crmhub.WebhookDeliveryStatus) graphql.Marshaler {
-	return v
+	_ = sel
+	res := graphql.MarshalString(marshalNWebhookDeliveryStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐWebhookDeliveryStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNWebhookDeliveryStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐWebhookDeliveryStatus = map[string]crmhub.WebhookDeliveryStatus{
+		"PENDING":   crmhub.WebhookPending,
+		"RETRYING":  crmhub.WebhookRetrying,
+		"DELIVERED": crmhub.WebhookDelivered,
+		"FAILED":    crmhub.WebhookFailed,
+	}
+	marshalNWebhookDeliveryStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐWebhookDeliveryStatus = map[crmhub.WebhookDeliveryStatus]string{
+		crmhub.WebhookPending:   "PENDING",
+		crmhub.WebhookRetrying:  "RETRYING",
+		crmhub.WebhookDelivered: "DELIVERED",
+		crmhub.WebhookFailed:    "FAILED",
+	}
+)
 
 func (ec *executionContext) marshalNWebhookEndpoint2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐWebhookEndpoint(ctx context.Context, sel ast.SelectionSet, v *crmhub.WebhookEndpoint) graphql.Marshaler {
 	if v == nil {
@@ -29085,49 +29453,99 @@ func (ec *executionContext) unmarshalOChannel2ᚖgithubᚗcomᚋcrmhubᚋcrmhub�
 	if v == nil {
 		return nil, nil
 	}
-	var res = new(crmhub.Channel)
-	err := res.UnmarshalGQL(v)
-	return res, graphql.ErrorOnPath(ctx, err)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOChannel2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐChannel[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOChannel2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐChannel(ctx context.Context, sel ast.SelectionSet, v *crmhub.Channel) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
-	return v
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOChannel2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐChannel[*v])
+	return res
 }
+
+var (
+	unmarshalOChannel2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐChannel = map[string]crmhub.Channel{
+		"WHATSAPP":  crmhub.ChannelWhatsApp,
+		"SMS":       crmhub.ChannelSMS,
+		"EMAIL":     crmhub.ChannelEmail,
+		"TELEGRAM":  crmhub.ChannelTelegram,
+		"INSTAGRAM": crmhub.ChannelInstagram,
+		"VK":        crmhub.ChannelVK,
+	}
+	marshalOChannel2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐChannel = map[crmhub.Channel]string{
+		crmhub.ChannelWhatsApp:  "WHATSAPP",
+		crmhub.ChannelSMS:       "SMS",
+		crmhub.ChannelEmail:     "EMAIL",
+		crmhub.ChannelTelegram:  "TELEGRAM",
+		crmhub.ChannelInstagram: "INSTAGRAM",
+		crmhub.ChannelVK:        "VK",
+	}
+)
 
 func (ec *executionContext) unmarshalOConflictResolution2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConflictResolution(ctx context.Context, v any) (*crmhub.ConflictResolution, error) {
 	if v == nil {
 		return nil, nil
 	}
-	var res = new(crmhub.ConflictResolution)
-	err := res.UnmarshalGQL(v)
-	return res, graphql.ErrorOnPath(ctx, err)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOConflictResolution2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConflictResolution[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOConflictResolution2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConflictResolution(ctx context.Context, sel ast.SelectionSet, v *crmhub.ConflictResolution) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
-	return v
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOConflictResolution2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConflictResolution[*v])
+	return res
 }
+
+var (
+	unmarshalOConflictResolution2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConflictResolution = map[string]crmhub.ConflictResolution{
+		"MERGE": crmhub.ResolveMerge,
+		"PICK":  crmhub.ResolvePick,
+	}
+	marshalOConflictResolution2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConflictResolution = map[crmhub.ConflictResolution]string{
+		crmhub.ResolveMerge: "MERGE",
+		crmhub.ResolvePick:  "PICK",
+	}
+)
 
 func (ec *executionContext) unmarshalOConflictStatus2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConflictStatus(ctx context.Context, v any) (*crmhub.ConflictStatus, error) {
 	if v == nil {
 		return nil, nil
 	}
-	var res = new(crmhub.ConflictStatus)
-	err := res.UnmarshalGQL(v)
-	return res, graphql.ErrorOnPath(ctx, err)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOConflictStatus2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConflictStatus[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOConflictStatus2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConflictStatus(ctx context.Context, sel ast.SelectionSet, v *crmhub.ConflictStatus) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
-	return v
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOConflictStatus2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConflictStatus[*v])
+	return res
 }
+
+var (
+	unmarshalOConflictStatus2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConflictStatus = map[string]crmhub.ConflictStatus{
+		"OPEN":     crmhub.ConflictOpen,
+		"RESOLVED": crmhub.ConflictResolved,
+	}
+	marshalOConflictStatus2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConflictStatus = map[crmhub.ConflictStatus]string{
+		crmhub.ConflictOpen:     "OPEN",
+		crmhub.ConflictResolved: "RESOLVED",
+	}
+)
 
 func (ec *executionContext) marshalOConnection2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConnection(ctx context.Context, sel ast.SelectionSet, v *crmhub.Connection) graphql.Marshaler {
 	if v == nil {
@@ -29178,17 +29596,33 @@ func (ec *executionContext) unmarshalOConversationStatus2ᚖgithubᚗcomᚋcrmhu
 	if v == nil {
 		return nil, nil
 	}
-	var res = new(crmhub.ConversationStatus)
-	err := res.UnmarshalGQL(v)
-	return res, graphql.ErrorOnPath(ctx, err)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOConversationStatus2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConversationStatus[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOConversationStatus2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConversationStatus(ctx context.Context, sel ast.SelectionSet, v *crmhub.ConversationStatus) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
-	return v
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOConversationStatus2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConversationStatus[*v])
+	return res
 }
+
+var (
+	unmarshalOConversationStatus2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConversationStatus = map[string]crmhub.ConversationStatus{
+		"OPEN":    crmhub.ConversationOpen,
+		"PENDING": crmhub.ConversationPending,
+		"CLOSED":  crmhub.ConversationClosed,
+	}
+	marshalOConversationStatus2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConversationStatus = map[crmhub.ConversationStatus]string{
+		crmhub.ConversationOpen:    "OPEN",
+		crmhub.ConversationPending: "PENDING",
+		crmhub.ConversationClosed:  "CLOSED",
+	}
+)
 
 func (ec *executionContext) marshalODeal2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐDeal(ctx context.Context, sel ast.SelectionSet, v *crmhub.Deal) graphql.Marshaler {
 	if v == nil {
@@ -29209,17 +29643,33 @@ func (ec *executionContext) unmarshalODealStatus2ᚖgithubᚗcomᚋcrmhubᚋcrmh
 	if v == nil {
 		return nil, nil
 	}
-	var res = new(crmhub.DealStatus)
-	err := res.UnmarshalGQL(v)
-	return res, graphql.ErrorOnPath(ctx, err)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalODealStatus2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐDealStatus[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalODealStatus2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐDealStatus(ctx context.Context, sel ast.SelectionSet, v *crmhub.DealStatus) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
-	return v
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalODealStatus2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐDealStatus[*v])
+	return res
 }
+
+var (
+	unmarshalODealStatus2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐDealStatus = map[string]crmhub.DealStatus{
+		"OPEN": crmhub.DealOpen,
+		"WON":  crmhub.DealWon,
+		"LOST": crmhub.DealLost,
+	}
+	marshalODealStatus2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐDealStatus = map[crmhub.DealStatus]string{
+		crmhub.DealOpen: "OPEN",
+		crmhub.DealWon:  "WON",
+		crmhub.DealLost: "LOST",
+	}
+)
 
 func (ec *executionContext) unmarshalOEventFilter2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚋgraphᚋmodelᚐEventFilter(ctx context.Context, v any) (*model.EventFilter, error) {
 	if v == nil {
@@ -29434,17 +29884,33 @@ func (ec *executionContext) unmarshalOSyncDirection2ᚖgithubᚗcomᚋcrmhubᚋc
 	if v == nil {
 		return nil, nil
 	}
-	var res = new(crmhub.SyncDirection)
-	err := res.UnmarshalGQL(v)
-	return res, graphql.ErrorOnPath(ctx, err)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOSyncDirection2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐSyncDirection[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOSyncDirection2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐSyncDirection(ctx context.Context, sel ast.SelectionSet, v *crmhub.SyncDirection) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
-	return v
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOSyncDirection2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐSyncDirection[*v])
+	return res
 }
+
+var (
+	unmarshalOSyncDirection2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐSyncDirection = map[string]crmhub.SyncDirection{
+		"PULL": crmhub.SyncPull,
+		"PUSH": crmhub.SyncPush,
+		"BOTH": crmhub.SyncBoth,
+	}
+	marshalOSyncDirection2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐSyncDirection = map[crmhub.SyncDirection]string{
+		crmhub.SyncPull: "PULL",
+		crmhub.SyncPush: "PUSH",
+		crmhub.SyncBoth: "BOTH",
+	}
+)
 
 func (ec *executionContext) unmarshalOSyncEntity2ᚕgithubᚗcomᚋcrmhubᚋcrmhubᚐSyncEntityᚄ(ctx context.Context, v any) ([]crmhub.SyncEntity, error) {
 	if v == nil {
@@ -29486,17 +29952,31 @@ func (ec *executionContext) unmarshalOSyncMode2ᚖgithubᚗcomᚋcrmhubᚋcrmhub
 	if v == nil {
 		return nil, nil
 	}
-	var res = new(crmhub.SyncMode)
-	err := res.UnmarshalGQL(v)
-	return res, graphql.ErrorOnPath(ctx, err)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOSyncMode2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐSyncMode[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOSyncMode2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐSyncMode(ctx context.Context, sel ast.SelectionSet, v *crmhub.SyncMode) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
-	return v
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOSyncMode2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐSyncMode[*v])
+	return res
 }
+
+var (
+	unmarshalOSyncMode2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐSyncMode = map[string]crmhub.SyncMode{
+		"INCREMENTAL": crmhub.SyncIncremental,
+		"FULL":        crmhub.SyncFull,
+	}
+	marshalOSyncMode2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐSyncMode = map[crmhub.SyncMode]string{
+		crmhub.SyncIncremental: "INCREMENTAL",
+		crmhub.SyncFull:        "FULL",
+	}
+)
 
 func (ec *executionContext) marshalOSyncRun2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐSyncRun(ctx context.Context, sel ast.SelectionSet, v *crmhub.SyncRun) graphql.Marshaler {
 	if v == nil {

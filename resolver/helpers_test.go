@@ -41,6 +41,8 @@ type env struct {
 	// URLs; sync queues runs that nothing works unless a test starts River.
 	connections *db.ConnectionService
 	sync        *db.SyncService
+	// auth authenticates with the key cache on; its test signals are on.
+	auth *db.AuthService
 }
 
 // newEnv starts the real handler, as cmd/crmhub wires it, over services on
@@ -71,8 +73,12 @@ func newEnvHub(t *testing.T, d *db.DB, hubCfg db.HubConfig, opts ...func(*resolv
 	e := &env{t: t, db: d, ch: &loopback.Channel{}}
 	hubCfg.Log = log
 	e.hub = db.NewHub(d, hubCfg)
+	e.hub.TestSignals.SubscribersChanged.Init()
 	auth := db.NewAuthService(d)
+	auth.TestSignals.UseRecorded.Init()
+	auth.TestSignals.KeyNotified.Init()
 	auth.UseHub(e.hub) // as cmd/crmhub wires it: the key cache on
+	e.auth = auth
 	ctx, cancel := context.WithCancel(context.Background())
 	hubDone := make(chan struct{})
 	go func() { e.hub.Run(ctx); close(hubDone) }()

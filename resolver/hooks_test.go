@@ -103,7 +103,9 @@ func TestInboundWazzupWebhookThroughHandler(t *testing.T) {
 func TestPoisonMessageInAWebhookBatch(t *testing.T) {
 	e := newEnv(t)
 	a := e.workspace()
-	var created struct{ CreateConnection struct{ ID, WebhookPath string } }
+	var created struct {
+		CreateConnection struct{ ID, WebhookPath string }
+	}
 	a.do(`mutation { createConnection(input: {kind: WAZZUP, name: "W", baseUrl: "http://127.0.0.1:1", apiKey: "k"}) { id webhookPath } }`,
 		nil, &created)
 	conn := created.CreateConnection
@@ -133,7 +135,9 @@ func TestPoisonMessageInAWebhookBatch(t *testing.T) {
 			Edges []struct {
 				Node struct {
 					ChatID   string
-					Messages struct{ Edges []struct{ Node struct{ Text string } } }
+					Messages struct {
+						Edges []struct{ Node struct{ Text string } }
+					}
 				}
 			}
 		}

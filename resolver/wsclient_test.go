@@ -246,10 +246,9 @@ func (e *env) waitSubscribers(n int) {
 	e.t.Helper()
 	deadline := time.Now().Add(wsWait)
 	for e.hub.Subscribers() != n {
-		if time.Now().After(deadline) {
+		if !e.hub.TestSignals.SubscribersChanged.Wait(time.Until(deadline)) {
 			e.t.Fatalf("hub has %d subscribers, want %d", e.hub.Subscribers(), n)
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/crmhub/crmhub/connectors/inbound"
@@ -26,19 +27,26 @@ const (
 )
 
 // app is the running service apart from HTTP: the domain services and the
-// background loops that serve them (event fan-out, message outbox, webhook
-// dispatcher, River workers).
+// background loops that serve them (event fan-out, River workers, and db's
+// loops: message outbox, webhook dispatcher, event retention, sync
+// scheduler).
 type app struct {
 	handler resolver.Config
 	hub     *db.Hub
-	outbox  *db.Outbox
-	disp    *db.WebhookDispatcher
 	river   *db.River
-	retain  *db.Retention
-	sched   *db.SyncScheduler
+	// loops start in this order and stop in the reverse one: the ones that
+	// make new work stop first.
+	loops   []backgroundLoop
 	cancel  context.CancelFunc
 	hubDone chan struct{}
 	log     *slog.Logger
+}
+
+// backgroundLoop is the shape of db's loops: Start runs passes until Stop,
+// which waits for the pass in flight.
+type backgroundLoop interface {
+	Start(ctx context.Context)
+	Stop()
 }
 
 // newApp builds the services over d. Nothing runs until start.
@@ -56,7 +64,7 @@ func newApp(d *db.DB, cfg Config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	riv, err := db.NewRiver(d, db.RiverConfig{Log: log}, webhooks, sync.syncs)
+	riv, err := db.NewRiver(d, db.RiverConfig{Log: log}, webhooks, sync.syncs.Jobs(sync.engine))
 	if err != nil {
 		return nil, err
 	}
@@ -101,13 +109,15 @@ func newApp(d *db.DB, cfg Config, log *slog.Logger) (*app, error) {
 			CORSOrigins:      cfg.CORSOrigins,
 			Logger:           log,
 		},
-		hub:    hub,
-		outbox: db.NewOutbox(conversations, outboxInterval, log),
-		disp:   db.NewWebhookDispatcher(webhooks, dispatchInterval),
-		river:  riv,
-		retain: db.NewRetention(d, cfg.EventRetention, retentionInterval, log),
-		sched:  db.NewSyncScheduler(sync.syncs, scheduleInterval, log),
-		log:    log,
+		hub:   hub,
+		river: riv,
+		loops: []backgroundLoop{
+			db.NewOutbox(conversations, outboxInterval, log),
+			db.NewWebhookDispatcher(webhooks, dispatchInterval),
+			db.NewRetention(d, cfg.EventRetention, retentionInterval, log),
+			db.NewSyncScheduler(sync.syncs, scheduleInterval, log),
+		},
+		log: log,
 	}, nil
 }
 
@@ -145,20 +155,18 @@ func (a *app) start(ctx context.Context) error {
 		a.cancel()
 		return err
 	}
-	a.outbox.Start(ctx)
-	a.disp.Start(ctx)
-	a.retain.Start(ctx)
-	a.sched.Start(ctx)
+	for _, l := range a.loops {
+		l.Start(ctx)
+	}
 	return nil
 }
 
 // stop ends the loops: new work first, then the workers, then the
 // listener (which ends the subscriptions).
 func (a *app) stop(ctx context.Context) {
-	a.sched.Stop()
-	a.retain.Stop()
-	a.disp.Stop()
-	a.outbox.Stop()
+	for _, l := range slices.Backward(a.loops) {
+		l.Stop()
+	}
 	if err := a.river.Stop(ctx); err != nil {
 		a.log.Warn("river did not stop cleanly", "err", err)
 	}

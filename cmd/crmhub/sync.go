@@ -70,24 +70,13 @@ func (c *cli) sync(ctx context.Context, args []string) error {
 	}
 	bar := &progressBar{w: c.stderr}
 	parts.engine.Progress = bar.update
-	err = parts.engine.Run(ctx, ws, run.ID)
+	err = parts.engine.RunForeground(ctx, ws, run.ID)
 	bar.finish()
-	var failed *syncer.RunFailure
-	bg := context.WithoutCancel(ctx)
-	if err != nil && ctx.Err() != nil {
-		// Nobody will resume a foreground run: end it, so the connection
-		// can run again.
-		if run, rerr := parts.syncs.StoredRun(bg, ws, run.ID); rerr == nil && !run.Finished() {
-			run.Status = crmhub.SyncFailed
-			run.Errors = append(run.Errors, crmhub.SyncError{Code: "INTERRUPTED", Message: "the run was interrupted"})
-			if ferr := parts.syncs.FinishRun(bg, ws, run); ferr != nil {
-				return ferr
-			}
-		}
-		failed = &syncer.RunFailure{Message: "interrupted"}
-	} else if err != nil && !errors.As(err, &failed) {
+	var failed *crmhub.SyncRunFailure
+	if err != nil && !errors.As(err, &failed) {
 		return err
 	}
+	bg := context.WithoutCancel(ctx)
 	run, rerr := parts.syncs.StoredRun(bg, ws, run.ID)
 	if rerr != nil {
 		return rerr

@@ -37,10 +37,15 @@ type syncParts struct {
 }
 
 // newSync builds the connection and sync services and the engine that
-// works runs through the domain services.
+// works runs through the domain services, keeping its state in the sync
+// service.
 func newSync(d *db.DB, cfg Config, sealer *db.Sealer, log *slog.Logger) (*syncParts, error) {
 	conns := db.NewConnectionService(d, db.ConnectionConfig{Sealer: sealer, AllowPrivate: cfg.ConnectorAllowPrivate})
-	engine := &syncer.Engine{
+	syncs, err := db.NewSyncService(d, db.SyncConfig{Workers: cfg.SyncWorkers, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	engine := syncer.New(syncs, syncer.Config{
 		Connections: conns,
 		Registry:    registry(),
 		Contacts:    db.NewContactService(d),
@@ -49,11 +54,6 @@ func newSync(d *db.DB, cfg Config, sealer *db.Sealer, log *slog.Logger) (*syncPa
 		Consents:    db.NewConsentService(d),
 		HTTPClient:  safehttp.NewClient(connectorTimeout, cfg.ConnectorAllowPrivate),
 		Log:         log,
-	}
-	syncs, err := db.NewSyncService(d, db.SyncConfig{Runner: engine, Workers: cfg.SyncWorkers, Log: log})
-	if err != nil {
-		return nil, err
-	}
-	engine.Store = syncs
+	})
 	return &syncParts{connections: conns, syncs: syncs, engine: engine}, nil
 }

@@ -35,6 +35,8 @@ type Store interface {
 	// ClaimRun marks a run RUNNING and returns it with its saved progress;
 	// nil when it has already finished.
 	ClaimRun(ctx context.Context, ws, id uuid.UUID) (*crmhub.SyncRun, json.RawMessage, error)
+	// StoredRun returns a run as last saved.
+	StoredRun(ctx context.Context, ws, id uuid.UUID) (*crmhub.SyncRun, error)
 	SaveRun(ctx context.Context, ws uuid.UUID, run *crmhub.SyncRun, progress json.RawMessage) error
 	FinishRun(ctx context.Context, ws uuid.UUID, run *crmhub.SyncRun) error
 
@@ -59,9 +61,16 @@ type Connections interface {
 	Open(ctx context.Context, ws, id uuid.UUID) (*crmhub.Connection, string, error)
 }
 
-// Engine runs sync runs. Its zero values for the tunables are sensible.
+// Engine runs sync runs; New builds it.
 type Engine struct {
-	Store       Store
+	// Store keeps the engine's state; it is given to New.
+	Store Store
+	Config
+}
+
+// Config is what an Engine works with beside its store. Its zero values
+// for the tunables are sensible.
+type Config struct {
 	Connections Connections
 	Registry    connectors.Registry
 	Contacts    crmhub.ContactService
@@ -105,12 +114,13 @@ type Progress struct {
 	Stats       crmhub.SyncStats
 }
 
-// RunFailure is the error Run returns for a run it ended as FAILED.
-type RunFailure struct{ Message string }
+// New returns an engine keeping its state in store.
+func New(store Store, cfg Config) *Engine {
+	cfg.defaults()
+	return &Engine{Store: store, Config: cfg}
+}
 
-func (e *RunFailure) Error() string { return "sync run failed: " + e.Message }
-
-func (e *Engine) defaults() {
+func (e *Config) defaults() {
 	if e.Retries <= 0 {
 		e.Retries = 5
 	}
@@ -146,11 +156,10 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 // Run works run id of workspace ws to its end: SUCCEEDED, or FAILED with
-// the cause in its errors (then Run returns a *RunFailure). When ctx ends
-// first, the run stays RUNNING with its progress saved and Run returns
-// ctx's error, so that working it again resumes it.
+// the cause in its errors (then Run returns a *crmhub.SyncRunFailure).
+// When ctx ends first, the run stays RUNNING with its progress saved and
+// Run returns ctx's error, so that working it again resumes it.
 func (e *Engine) Run(ctx context.Context, ws, id uuid.UUID) error {
-	e.defaults()
 	run, raw, err := e.Store.ClaimRun(ctx, ws, id)
 	if err != nil || run == nil {
 		return err
@@ -196,6 +205,27 @@ func (e *Engine) Run(ctx context.Context, ws, id uuid.UUID) error {
 	}
 	r.log.Info("sync run succeeded", "stats", r.run.Stats)
 	return nil
+}
+
+// RunForeground is Run for a caller that will not resume the run (the
+// CLI's foreground sync): when ctx ends first, the run ends FAILED with the
+// code INTERRUPTED, so that it does not block the connection's next run,
+// and RunForeground returns a *crmhub.SyncRunFailure. What the run wrote
+// stays; the next run skips it by fingerprint.
+func (e *Engine) RunForeground(ctx context.Context, ws, id uuid.UUID) error {
+	err := e.Run(ctx, ws, id)
+	if err == nil || ctx.Err() == nil {
+		return err
+	}
+	bg := context.WithoutCancel(ctx)
+	if run, rerr := e.Store.StoredRun(bg, ws, id); rerr == nil && !run.Finished() {
+		run.Status = crmhub.SyncFailed
+		run.Errors = append(run.Errors, crmhub.SyncError{Code: "INTERRUPTED", Message: "the run was interrupted"})
+		if ferr := e.Store.FinishRun(bg, ws, run); ferr != nil {
+			return ferr
+		}
+	}
+	return &crmhub.SyncRunFailure{Message: "interrupted"}
 }
 
 // runner is one run in progress.
@@ -298,7 +328,7 @@ func (r *runner) fail(ctx context.Context, err error) error {
 	if ferr := r.e.Store.FinishRun(context.WithoutCancel(ctx), r.ws, r.run); ferr != nil {
 		return ferr
 	}
-	return &RunFailure{Message: msg}
+	return &crmhub.SyncRunFailure{Message: msg}
 }
 
 // failure turns the error that ended a run into a message for operators

@@ -97,10 +97,10 @@ func newEnvFor(t testing.TB, in crmhub.ConnectionInput, factory connectors.Facto
 		t.Fatal(err)
 	}
 	e.upserts = &countingContacts{ContactService: e.contacts}
-	e.engine = &syncer.Engine{Store: e.syncs, Connections: e.conns,
+	e.engine = syncer.New(e.syncs, syncer.Config{Connections: e.conns,
 		Registry: connectors.Registry{in.Kind: factory},
 		Contacts: e.upserts, Deals: e.deals, Users: db.NewUserService(d), Consents: e.consents, Backoff: time.Millisecond,
-		Log: slog.New(slog.DiscardHandler)}
+		Log: slog.New(slog.DiscardHandler)})
 	return e
 }
 
@@ -112,7 +112,7 @@ func (e *env) run(mode crmhub.SyncMode, dryRun bool) *crmhub.SyncRun {
 		e.t.Fatal(err)
 	}
 	if err := e.engine.Run(e.ctx, e.ws, run.ID); err != nil {
-		var f *syncer.RunFailure
+		var f *crmhub.SyncRunFailure
 		if !errors.As(err, &f) {
 			e.t.Fatalf("run: %v", err)
 		}
@@ -376,6 +376,35 @@ func TestInvalidItemsFailAlone(t *testing.T) {
 	run = e.run(crmhub.SyncIncremental, false)
 	if run.Stats.Pushed != 2 || run.Stats.Failed != 2 { // c00005 again, and the chat-less contact
 		t.Fatalf("push with one bad record: %+v %+v", run.Stats, run.Errors)
+	}
+}
+
+// A foreground run (the CLI's) cut short by its caller is not resumed by
+// anyone: it ends FAILED with INTERRUPTED, and the connection can run again.
+func TestInterruptedForegroundRunEnds(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	e := newEnv(t, wazzuptest.Options{Contacts: remote(300), Users: users(),
+		Inject: func(route string, n int) *wazzuptest.Fault {
+			if route == wazzuptest.RouteListContacts && n == 2 {
+				cancel() // Ctrl-C while a page is on its way
+			}
+			return nil
+		}}, crmhub.ConnectionInput{Direction: crmhub.SyncPull})
+	run, err := e.syncs.CreateRun(e.ctx, e.ws, e.conn.ID, crmhub.SyncFull, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = e.engine.RunForeground(crmhub.NewContext(ctx, crmhub.FromContext(e.ctx)), e.ws, run.ID)
+	var failed *crmhub.SyncRunFailure
+	if !errors.As(err, &failed) || failed.Message != "interrupted" {
+		t.Fatalf("interrupted run returned %v", err)
+	}
+	r := e.stored(run.ID)
+	if r.Status != crmhub.SyncFailed || len(r.Errors) == 0 || r.Errors[len(r.Errors)-1].Code != "INTERRUPTED" {
+		t.Fatalf("interrupted run: %s %+v", r.Status, r.Errors)
+	}
+	if again := e.run(crmhub.SyncFull, false); again.Status != crmhub.SyncSucceeded {
+		t.Fatalf("the next run: %s %+v", again.Status, again.Errors)
 	}
 }
 

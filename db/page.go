@@ -1,0 +1,171 @@
+package db
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/crmhub/crmhub"
+	"github.com/google/uuid"
+	"github.com/uptrace/bun/dialect/pgdialect"
+)
+
+// This file holds the paging helpers that the list queries of this package
+// share: first and after checked, keyset cursors, a page trimmed from rows
+// read with limit n+1, and one page per parent for the loaders. Each query
+// stays with its service.
+
+// cursor is the position after which a page starts: the sort value and id
+// of the last row seen, and the order it belongs to, so that a cursor of one
+// order cannot be used with another.
+type cursor struct {
+	Order string    `json:"o"`
+	Value string    `json:"v"`
+	ID    uuid.UUID `json:"i"`
+}
+
+func (c cursor) encode() string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// decodeCursor parses an `after` argument for the given order. An empty
+// string is no cursor.
+func decodeCursor(s, order string) (*cursor, error) {
+	if s == "" {
+		return nil, nil
+	}
+	bad := crmhub.Invalid("after", "malformed cursor")
+	if len(s) > 512 {
+		return nil, bad
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, bad
+	}
+	var c cursor
+	if err := json.Unmarshal(b, &c); err != nil || c.Order != order {
+		return nil, bad
+	}
+	return &c, nil
+}
+
+// pageSize checks `first`: 0 means the default, the cap is MaxPageSize.
+func pageSize(first int) (int, error) {
+	switch {
+	case first == 0:
+		return crmhub.DefaultPageSize, nil
+	case first < 0 || first > crmhub.MaxPageSize:
+		return 0, crmhub.Invalid("first", "first must be between 1 and %d", crmhub.MaxPageSize)
+	}
+	return first, nil
+}
+
+// pageArgs checks the first and after arguments of a connection.
+func pageArgs(first int, after, order string) (int, *cursor, error) {
+	n, err := pageSize(first)
+	if err != nil {
+		return 0, nil, err
+	}
+	cur, err := decodeCursor(after, order)
+	return n, cur, err
+}
+
+// pageInfo is a page's Relay info plus each row's cursor.
+type pageInfo struct {
+	crmhub.PageInfo
+	cursors []string
+}
+
+// page trims rows fetched with limit n+1 to n and computes cursors.
+func page[R any](rows []R, n int, hasPrev bool, cur func(*R) cursor) ([]*R, pageInfo) {
+	info := pageInfo{PageInfo: crmhub.PageInfo{HasPreviousPage: hasPrev}}
+	if len(rows) > n {
+		rows = rows[:n]
+		info.HasNextPage = true
+	}
+	out := make([]*R, len(rows))
+	for i := range rows {
+		out[i] = &rows[i]
+		info.cursors = append(info.cursors, cur(&rows[i]).encode())
+	}
+	if len(out) > 0 {
+		info.StartCursor = &info.cursors[0]
+		info.EndCursor = &info.cursors[len(info.cursors)-1]
+	}
+	return out, info
+}
+
+// pagedQuery describes a child table paged newest first per parent.
+type pagedQuery struct {
+	table, parent, sortExpr, order string
+}
+
+// pagesByParent loads one page per key with one statement per distinct
+// (first, after) pair: for each parent, a LATERAL subquery reads its
+// newest n+1 rows, so a parent with many rows (a long conversation) costs
+// one page of them, off the (workspace_id, parent, ...) index, not all.
+func pagesByParent[R any](ctx context.Context, t *tx, keys []crmhub.PageKey, q pagedQuery,
+	emit func(rows []R, k crmhub.PageKey, n int, hasPrev bool), parentOf func(*R) uuid.UUID) error {
+	type group struct {
+		first int
+		after string
+	}
+	groups := map[group][]uuid.UUID{}
+	for _, k := range keys {
+		g := group{k.First, k.After}
+		if !slices.Contains(groups[g], k.ParentID) {
+			groups[g] = append(groups[g], k.ParentID)
+		}
+	}
+	for g, parents := range groups {
+		n, err := pageSize(g.first)
+		if err != nil {
+			return err
+		}
+		cur, err := decodeCursor(g.after, q.order)
+		if err != nil {
+			return err
+		}
+		cond := ""
+		args := []any{pgdialect.Array(parents), t.ws}
+		if cur != nil {
+			ts, err := cursorTime(cur)
+			if err != nil {
+				return err
+			}
+			cond = fmt.Sprintf(" AND (%s, id) < (?, ?)", q.sortExpr)
+			args = append(args, ts, cur.ID)
+		}
+		args = append(args, n+1)
+		var rows []R
+		err = t.NewRaw(fmt.Sprintf(`SELECT p.* FROM unnest(?::uuid[]) AS k(parent_id) CROSS JOIN LATERAL (
+				SELECT * FROM %[1]s WHERE workspace_id = ? AND %[2]s = k.parent_id%[4]s
+				ORDER BY %[3]s DESC, id DESC LIMIT ?) AS p
+			ORDER BY %[2]s, %[3]s DESC, id DESC`, q.table, q.parent, q.sortExpr, cond), args...).Scan(ctx, &rows)
+		if err != nil {
+			return fmt.Errorf("db: page %s: %w", q.table, err)
+		}
+		byParent := map[uuid.UUID][]R{}
+		for i := range rows {
+			p := parentOf(&rows[i])
+			byParent[p] = append(byParent[p], rows[i])
+		}
+		for _, p := range parents {
+			emit(byParent[p], crmhub.PageKey{ParentID: p, First: g.first, After: g.after}, n, cur != nil)
+		}
+	}
+	return nil
+}
+
+// cursorTime reads the time a cursor of a time-sorted order carries.
+func cursorTime(c *cursor) (time.Time, error) {
+	ts, err := time.Parse(time.RFC3339Nano, c.Value)
+	if err != nil {
+		return ts, crmhub.Invalid("after", "malformed cursor")
+	}
+	return ts, nil
+}

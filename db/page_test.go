@@ -1,0 +1,82 @@
+package db
+
+import (
+	"testing"
+	"time"
+
+	"github.com/crmhub/crmhub"
+	"github.com/google/uuid"
+)
+
+// The pure paging helpers: what first and after accept, what a cursor
+// carries, and how a page read with limit n+1 is cut.
+func TestPageArgs(t *testing.T) {
+	at := time.Date(2026, 1, 15, 12, 0, 0, 123, time.UTC)
+	id := uuid.New()
+	good := cursor{Order: "A", Value: at.Format(time.RFC3339Nano), ID: id}.encode()
+	for _, tc := range []struct {
+		name         string
+		first        int
+		after, order string
+		n            int
+		cur          *cursor
+		field        string // of the EINVALID error; "" for none
+	}{
+		{name: "defaults", n: crmhub.DefaultPageSize},
+		{name: "max", first: crmhub.MaxPageSize, n: crmhub.MaxPageSize},
+		{name: "too many", first: crmhub.MaxPageSize + 1, field: "first"},
+		{name: "negative", first: -1, field: "first"},
+		{name: "cursor", first: 3, after: good, order: "A", n: 3,
+			cur: &cursor{Order: "A", Value: at.Format(time.RFC3339Nano), ID: id}},
+		{name: "another order's cursor", after: good, order: "B", field: "after"},
+		{name: "not base64", after: "%%%", order: "A", field: "after"},
+		{name: "not JSON", after: "bm90IGpzb24", order: "A", field: "after"},
+		{name: "too long", after: string(make([]byte, 513)), order: "A", field: "after"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n, cur, err := pageArgs(tc.first, tc.after, tc.order)
+			if tc.field != "" {
+				if e, ok := err.(*crmhub.Error); !ok || e.Code != crmhub.EINVALID || e.Field != tc.field {
+					t.Fatalf("err = %v, want EINVALID on %s", err, tc.field)
+				}
+				return
+			}
+			if err != nil || n != tc.n || (cur == nil) != (tc.cur == nil) || (cur != nil && *cur != *tc.cur) {
+				t.Fatalf("pageArgs = %d %+v %v, want %d %+v", n, cur, err, tc.n, tc.cur)
+			}
+		})
+	}
+
+	_, c, _ := pageArgs(0, good, "A")
+	if ts, err := cursorTime(c); err != nil || !ts.Equal(at) {
+		t.Fatalf("cursorTime = %v %v, want %v", ts, err, at)
+	}
+	if _, err := cursorTime(&cursor{Order: "A", Value: "yesterday"}); crmhub.ErrorCode(err) != crmhub.EINVALID {
+		t.Fatalf("cursorTime of a malformed value: %v", err)
+	}
+}
+
+func TestPage(t *testing.T) {
+	rows := []uuid.UUID{uuid.New(), uuid.New(), uuid.New()}
+	cur := func(id *uuid.UUID) cursor { return cursor{Order: "A", ID: *id} }
+
+	kept, info := page(rows, 2, true, cur)
+	if len(kept) != 2 || *kept[1] != rows[1] || !info.HasNextPage || !info.HasPreviousPage || len(info.cursors) != 2 {
+		t.Fatalf("a page of 2 from 3 rows: %v %+v", kept, info)
+	}
+	if *info.StartCursor != info.cursors[0] || *info.EndCursor != info.cursors[1] {
+		t.Fatalf("start and end cursors: %+v", info)
+	}
+	if c, err := decodeCursor(*info.EndCursor, "A"); err != nil || c.ID != rows[1] {
+		t.Fatalf("end cursor decodes to %+v %v", c, err)
+	}
+
+	kept, info = page(rows, 5, false, cur)
+	if len(kept) != 3 || info.HasNextPage || info.HasPreviousPage {
+		t.Fatalf("the last page: %v %+v", kept, info)
+	}
+	kept, info = page([]uuid.UUID{}, 5, false, cur)
+	if len(kept) != 0 || info.StartCursor != nil || info.EndCursor != nil {
+		t.Fatalf("an empty page: %v %+v", kept, info)
+	}
+}
