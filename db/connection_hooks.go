@@ -143,7 +143,7 @@ func (s *ConnectionService) ChannelsByConnection(ctx context.Context, ids []uuid
 	}
 	var rows []connectionChannelRow
 	err := s.db.read(ctx, crmhub.ScopeConnectorsManage, func(ctx context.Context, t *tx) error {
-		return t.NewSelect().Model(&rows).Where("workspace_id = ? AND connection_id IN (?)", t.ws, bun.In(ids)).
+		return t.NewSelect().Model(&rows).Where("workspace_id = ? AND connection_id IN (?)", t.ws, bun.List(ids)).
 			Order("connection_id", "channel_id").Scan(ctx)
 	})
 	if err != nil {

@@ -418,7 +418,7 @@ func dealPayload(st *dealState, changed []string) crmhub.DealPayload {
 	}
 	refs := make([]crmhub.ExternalRefPayload, len(st.refs))
 	for i, ref := range st.refs {
-		refs[i] = crmhub.ExternalRefPayload{Source: ref.Source, ExternalID: ref.ExternalID}
+		refs[i] = crmhub.ExternalRefPayload(ref)
 	}
 	var user *string
 	if r.ResponsibleUserID != nil {

@@ -119,7 +119,7 @@ func TestTestSignal(t *testing.T) {
 	}
 	s.Signal()
 	s.Signal()
-	if !s.Wait(signalWait) || !s.Wait(signalWait) {
+	if first, second := s.Wait(signalWait), s.Wait(signalWait); !first || !second {
 		t.Fatal("two occurrences were not both seen")
 	}
 	if s.Wait(time.Millisecond) {

@@ -43,7 +43,7 @@ func (s *SyncService) ClaimRun(ctx context.Context, ws, id uuid.UUID) (*crmhub.S
 	err := s.db.inWorkspace(ctx, ws, "system", false, func(ctx context.Context, t *tx) error {
 		_, err := t.NewUpdate().Model(&row).
 			Set("status = ?, started_at = coalesce(started_at, ?)", string(crmhub.SyncRunning), t.now).
-			Where("workspace_id = ? AND id = ? AND status IN (?)", ws, id, bun.In([]string{string(crmhub.SyncQueued), string(crmhub.SyncRunning)})).
+			Where("workspace_id = ? AND id = ? AND status IN (?)", ws, id, bun.List([]string{string(crmhub.SyncQueued), string(crmhub.SyncRunning)})).
 			Returning("*").Exec(ctx)
 		return err
 	})
@@ -143,7 +143,7 @@ func (s *SyncService) Links(ctx context.Context, ws, conn uuid.UUID, entity crmh
 	var rows []syncLinkRow
 	err := s.db.inWorkspace(ctx, ws, "system", true, func(ctx context.Context, t *tx) error {
 		return t.NewSelect().Model(&rows).Where("workspace_id = ? AND connection_id = ? AND entity = ? AND external_id IN (?)",
-			ws, conn, string(entity), bun.In(externalIDs)).Scan(ctx)
+			ws, conn, string(entity), bun.List(externalIDs)).Scan(ctx)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("db: load sync links: %w", err)
@@ -163,7 +163,7 @@ func (s *SyncService) LinksByLocal(ctx context.Context, ws, conn uuid.UUID, enti
 	var rows []syncLinkRow
 	err := s.db.inWorkspace(ctx, ws, "system", true, func(ctx context.Context, t *tx) error {
 		return t.NewSelect().Model(&rows).Where("workspace_id = ? AND connection_id = ? AND entity = ? AND local_id IN (?)",
-			ws, conn, string(entity), bun.In(ids)).Order("external_id").Scan(ctx)
+			ws, conn, string(entity), bun.List(ids)).Order("external_id").Scan(ctx)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("db: load sync links: %w", err)
@@ -211,7 +211,7 @@ func (s *SyncService) MarkSeen(ctx context.Context, ws, conn uuid.UUID, entity c
 	}
 	err := s.db.inWorkspace(ctx, ws, "system", false, func(ctx context.Context, t *tx) error {
 		_, err := t.NewUpdate().Model((*syncLinkRow)(nil)).Set("seen_run = ?", run).
-			Where("workspace_id = ? AND connection_id = ? AND entity = ? AND external_id IN (?)", ws, conn, string(entity), bun.In(externalIDs)).
+			Where("workspace_id = ? AND connection_id = ? AND entity = ? AND external_id IN (?)", ws, conn, string(entity), bun.List(externalIDs)).
 			Exec(ctx)
 		return err
 	})
@@ -253,7 +253,7 @@ func (s *SyncService) DeleteLinks(ctx context.Context, ws, conn uuid.UUID, entit
 	}
 	err := s.db.inWorkspace(ctx, ws, systemActor(conn), false, func(ctx context.Context, t *tx) error {
 		_, err := t.NewDelete().Model((*syncLinkRow)(nil)).
-			Where("workspace_id = ? AND connection_id = ? AND entity = ? AND external_id IN (?)", ws, conn, string(entity), bun.In(ids)).
+			Where("workspace_id = ? AND connection_id = ? AND entity = ? AND external_id IN (?)", ws, conn, string(entity), bun.List(ids)).
 			Exec(ctx)
 		if err != nil || gone == "" {
 			return err
@@ -332,7 +332,7 @@ func (s *SyncService) PushChanges(ctx context.Context, ws, conn uuid.UUID, after
 		upto := min(seq, after+int64(10*limit))
 		err := t.NewSelect().Model(&rows).
 			Where("workspace_id = ? AND position > ? AND position <= ? AND origin <> ? AND type IN (?)",
-				ws, after, upto, origin, bun.In(pushedTypes)).
+				ws, after, upto, origin, bun.List(pushedTypes)).
 			Order("position").Limit(int64(limit)).Scan(ctx)
 		if err != nil {
 			return err

@@ -124,7 +124,7 @@ func loadAttempts(ctx context.Context, t *tx, ds []*crmhub.WebhookDelivery) erro
 		byID[d.ID], ids[i] = d, d.ID
 	}
 	var rows []webhookAttemptRow
-	err := t.NewSelect().Model(&rows).Where("workspace_id = ? AND delivery_id IN (?)", t.ws, bun.In(ids)).
+	err := t.NewSelect().Model(&rows).Where("workspace_id = ? AND delivery_id IN (?)", t.ws, bun.List(ids)).
 		Order("delivery_id", "n").Scan(ctx)
 	if err != nil {
 		return fmt.Errorf("db: load webhook attempts: %w", err)

@@ -63,16 +63,6 @@ func (c *client) allEvents(filter map[string]any) []wsEvent {
 	}
 }
 
-// lastCursor is the cursor of the workspace's newest event ("" for none).
-func (c *client) lastCursor() string {
-	c.t.Helper()
-	all := c.allEvents(nil)
-	if len(all) == 0 {
-		return ""
-	}
-	return all[len(all)-1].Cursor
-}
-
 func TestEventsQuery(t *testing.T) {
 	e := newEnv(t)
 	c := e.workspace()

@@ -321,6 +321,4 @@ func (c *client) snapshot() string {
 	return b.String()
 }
 
-func ptr[T any](v T) *T { return &v }
-
 var _ = context.Background

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -264,13 +263,3 @@ type wsEvent struct {
 }
 
 const eventFields = `id cursor type subjectId actor origin payload occurredAt`
-
-// cursorPos is the position a cursor names ("ev<n>"), for ordering checks.
-func cursorPos(t *testing.T, c string) int64 {
-	t.Helper()
-	n, err := strconv.ParseInt(strings.TrimPrefix(c, "ev"), 10, 64)
-	if err != nil || !strings.HasPrefix(c, "ev") {
-		t.Fatalf("cursor %q is not ev<position>", c)
-	}
-	return n
-}

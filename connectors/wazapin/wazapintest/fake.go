@@ -329,18 +329,6 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, errorBody{Error: msg, Code: code})
 }
 
-// writeInvalid answers 422 validation_error naming the bad fields.
-func writeInvalid(w http.ResponseWriter, fields []string, msg string) {
-	writeJSON(w, http.StatusUnprocessableEntity, errorBody{Error: msg, Code: CodeValidation, Fields: fields})
-}
-
-// writeData answers {"data": v}.
-func writeData(w http.ResponseWriter, status int, v any) {
-	writeJSON(w, status, struct {
-		Data any `json:"data"`
-	}{v})
-}
-
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
