@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strconv"
 	"strings"
@@ -38,6 +39,9 @@ type Config struct {
 	// LogFormat is "text" or "json" (CRMHUB_LOG_FORMAT, --log-format).
 	// Default "text".
 	LogFormat string
+	// LogLevel is the least severe level logged: debug, info, warn or
+	// error (CRMHUB_LOG_LEVEL, --log-level). Default info.
+	LogLevel slog.Level
 	// ShutdownTimeout is how long serve lets in-flight requests finish after
 	// SIGINT or SIGTERM (CRMHUB_SHUTDOWN_TIMEOUT, --shutdown-timeout).
 	// Default 20s.
@@ -135,6 +139,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	env("CRMHUB_INTROSPECTION", setBool(&cfg.Introspection))
 	env("CRMHUB_COMPLEXITY_LIMIT", setPositiveInt(&cfg.ComplexityLimit))
 	env("CRMHUB_LOG_FORMAT", (*logFormatValue)(&cfg.LogFormat).Set)
+	env("CRMHUB_LOG_LEVEL", (*logLevelValue)(&cfg.LogLevel).Set)
 	env("CRMHUB_SHUTDOWN_TIMEOUT", setDuration(&cfg.ShutdownTimeout))
 	env("CRMHUB_WEBHOOK_ALLOW_PRIVATE", setBool(&cfg.WebhookAllowPrivate))
 	env("CRMHUB_CONNECTOR_ALLOW_PRIVATE", setBool(&cfg.ConnectorAllowPrivate))
@@ -232,6 +237,24 @@ func (f *logFormatValue) Set(v string) error {
 	return fmt.Errorf("want text or json, got %q", v)
 }
 
+// logLevelValue is a slog level spelled debug, info, warn or error.
+type logLevelValue slog.Level
+
+func (l *logLevelValue) String() string { return strings.ToLower(slog.Level(*l).String()) }
+
+func (l *logLevelValue) Set(v string) error {
+	switch v = strings.ToLower(strings.TrimSpace(v)); v {
+	case "debug", "info", "warn", "error":
+		var lv slog.Level
+		if err := lv.UnmarshalText([]byte(v)); err != nil {
+			return err
+		}
+		*l = logLevelValue(lv)
+		return nil
+	}
+	return fmt.Errorf("want debug, info, warn or error, got %q", v)
+}
+
 // positiveIntValue is an int flag that must be above zero.
 type positiveIntValue int
 
@@ -249,6 +272,7 @@ func serveFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.Var((*listValue)(&cfg.CORSOrigins), "cors-origins", "comma-separated browser `origins` allowed by CORS and the websocket check (CRMHUB_CORS_ORIGINS)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long in-flight requests may finish after a stop signal (CRMHUB_SHUTDOWN_TIMEOUT)")
 	fs.Var((*logFormatValue)(&cfg.LogFormat), "log-format", "log `format`: text or json (CRMHUB_LOG_FORMAT)")
+	fs.Var((*logLevelValue)(&cfg.LogLevel), "log-level", "least severe log `level`: debug, info, warn or error (CRMHUB_LOG_LEVEL)")
 	fs.BoolVar(&cfg.DevKey, "dev-key", cfg.DevKey, "print an admin API key of a development workspace (see --dev-key-file)")
 	fs.StringVar(&cfg.DevKeyFile, "dev-key-file", cfg.DevKeyFile, "`file` where --dev-key keeps its key to reuse it on the next run")
 }

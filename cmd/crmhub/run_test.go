@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -256,7 +257,7 @@ func TestConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.DatabaseURL != db.DefaultURL || cfg.Addr != ":8080" || !cfg.Introspection || cfg.ComplexityLimit != 50000 ||
-		cfg.LogFormat != "text" || cfg.ShutdownTimeout != 20*time.Second || cfg.WebhookAllowPrivate || cfg.DBMaxConns != 20 {
+		cfg.LogFormat != "text" || cfg.LogLevel != slog.LevelInfo || cfg.ShutdownTimeout != 20*time.Second || cfg.WebhookAllowPrivate || cfg.DBMaxConns != 20 {
 		t.Errorf("defaults = %+v", cfg)
 	}
 
@@ -266,6 +267,7 @@ func TestConfig(t *testing.T) {
 		"CRMHUB_INTROSPECTION":         "false",
 		"CRMHUB_COMPLEXITY_LIMIT":      "250",
 		"CRMHUB_LOG_FORMAT":            "JSON",
+		"CRMHUB_LOG_LEVEL":             "Debug",
 		"CRMHUB_SHUTDOWN_TIMEOUT":      "3s",
 		"CRMHUB_WEBHOOK_ALLOW_PRIVATE": "true",
 		"CRMHUB_DB_MAX_CONNS":          "7",
@@ -275,7 +277,7 @@ func TestConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.Addr != "127.0.0.1:9999" || strings.Join(cfg.CORSOrigins, " ") != "https://a.example https://b.example" ||
-		cfg.Introspection || cfg.ComplexityLimit != 250 || cfg.LogFormat != "json" ||
+		cfg.Introspection || cfg.ComplexityLimit != 250 || cfg.LogFormat != "json" || cfg.LogLevel != slog.LevelDebug ||
 		cfg.ShutdownTimeout != 3*time.Second || !cfg.WebhookAllowPrivate || cfg.DBMaxConns != 7 {
 		t.Errorf("from environment = %+v", cfg)
 	}
@@ -285,6 +287,7 @@ func TestConfig(t *testing.T) {
 		"CRMHUB_INTROSPECTION":         "maybe",
 		"CRMHUB_COMPLEXITY_LIMIT":      "lots",
 		"CRMHUB_LOG_FORMAT":            "xml",
+		"CRMHUB_LOG_LEVEL":             "verbose",
 		"CRMHUB_SHUTDOWN_TIMEOUT":      "20",
 		"CRMHUB_WEBHOOK_ALLOW_PRIVATE": "yes please",
 		"CRMHUB_DB_MAX_CONNS":          "0",
@@ -429,6 +432,7 @@ func TestServe(t *testing.T) {
 	req, _ := http.NewRequest("POST", base+"/graphql", strings.NewReader(`{"query":"{ viewer { workspace { name } } }"}`))
 	req.Header.Set("Authorization", "Bearer "+key)
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Request-Id", "serve-test-1")
 	res, err = client.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -441,7 +445,7 @@ func TestServe(t *testing.T) {
 
 	// The dev key is reused while it authenticates.
 	d := dbtest.Open(t, nil)
-	again, err := ensureDevKey(t.Context(), db.NewAuthService(d), keyFile, newLogger(io.Discard, "text"))
+	again, err := ensureDevKey(t.Context(), db.NewAuthService(d), keyFile, newLogger(io.Discard, "text", slog.LevelInfo))
 	if err != nil || again != key {
 		t.Errorf("second ensureDevKey = %q, %v; want the saved key", again, err)
 	}
@@ -484,5 +488,16 @@ func TestServe(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), `"msg":"stopped"`) {
 		t.Errorf("no JSON log line for the stop:\n%s", stderr.String())
+	}
+	// The request's access log line carries its id, workspace and key.
+	found := false
+	for _, l := range strings.Split(stderr.String(), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(l), &rec) == nil && rec["request_id"] == "serve-test-1" && rec["msg"] == "http request" {
+			found = rec["workspace_id"] != nil && rec["api_key_id"] != nil
+		}
+	}
+	if !found {
+		t.Errorf("no access log line with the request's id, workspace and key:\n%s", stderr.String())
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/db"
+	"github.com/crmhub/crmhub/internal/reqlog"
 	"github.com/crmhub/crmhub/resolver"
 )
 
@@ -43,7 +44,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	if err := c.parseNoArgs(fset, args); err != nil {
 		return err
 	}
-	log := newLogger(c.stderr, cfg.LogFormat)
+	log := newLogger(c.stderr, cfg.LogFormat, cfg.LogLevel)
 
 	if cfg.NoMigrate {
 		err = db.EnsureDatabase(ctx, cfg.DatabaseURL)
@@ -153,11 +154,15 @@ func baseURL(addr net.Addr) string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
-func newLogger(w io.Writer, format string) *slog.Logger {
+// newLogger writes records of level and above; each record logged with a
+// request's context carries its request id, workspace and key
+// (reqlog.Handler).
+func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, nil))
+		return slog.New(reqlog.NewHandler(slog.NewJSONHandler(w, opts)))
 	}
-	return slog.New(slog.NewTextHandler(w, nil))
+	return slog.New(reqlog.NewHandler(slog.NewTextHandler(w, opts)))
 }
 
 // ensureDevKey returns an admin key of the development workspace. Secrets
