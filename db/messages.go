@@ -128,7 +128,9 @@ func (s *ConversationService) RecordInboundMessage(ctx context.Context, in crmhu
 		if in.ConnectionID != nil {
 			_, err := t.NewRaw(`UPDATE conversations SET connection_id = ?, remote_channel_id = coalesce(?, remote_channel_id)
 				WHERE workspace_id = ? AND id = ?`, *in.ConnectionID, trimmed(in.RemoteChannelID), t.ws, conv.ID).Exec(ctx)
-			if err != nil {
+			if pgCode(err) == codeForeignKey {
+				return &crmhub.Error{Code: crmhub.ENOTFOUND, Field: "connectionId", Message: "connection not found"}
+			} else if err != nil {
 				return fmt.Errorf("db: tie conversation to its connection: %w", err)
 			}
 		}

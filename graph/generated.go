@@ -4154,7 +4154,11 @@ input InboundMessageInput {
   "Makes the call idempotent per channel."
   externalId: String
   receivedAt: Time
-  "The connection the message came through (accepted; used once connectors land)."
+  """
+  The connection the message came through: the conversation is tied to it,
+  so replies leave through that CRM. NOT_FOUND (field input.connectionId)
+  for an id that names no connection of the workspace.
+  """
   connectionId: ID
 }
 

@@ -168,9 +168,13 @@ func (r *mutationResolver) SendMessage(ctx context.Context, input model.SendMess
 }
 
 func (r *mutationResolver) RecordInboundMessage(ctx context.Context, input model.InboundMessageInput) (*crmhub.Message, error) {
+	conn, err := optionalID(crmhub.KindConnection, input.ConnectionID)
+	if err != nil {
+		return nil, fieldNotFound(err, "input.connectionId")
+	}
 	m, err := r.Conversations.RecordInboundMessage(ctx, crmhub.InboundMessageInput{Channel: input.Channel, ChatID: input.ChatID,
 		SenderName: input.SenderName, Type: input.Type, Text: input.Text, ContentURL: input.ContentURL,
-		ExternalID: input.ExternalID, ReceivedAt: input.ReceivedAt})
+		ExternalID: input.ExternalID, ReceivedAt: input.ReceivedAt, ConnectionID: conn})
 	return m, inArgAny("input", err)
 }
 

@@ -534,3 +534,37 @@ func TestDeleteContactWithModel(t *testing.T) {
 		t.Errorf("a deleted contact came back: %+v", again.Conversation)
 	}
 }
+
+// TestInboundMessageConnection: recordInboundMessage's connectionId ties
+// the conversation to that connection (it was accepted and ignored); an id
+// of another workspace's connection is NOT_FOUND and stores nothing.
+func TestInboundMessageConnection(t *testing.T) {
+	e := newEnv(t)
+	a, b := e.workspace(), e.workspace()
+	mkConn := func(c *client) string {
+		var out struct{ CreateConnection struct{ ID string } }
+		c.do(`mutation { createConnection(input: {kind: WAZZUP, name: "W", baseUrl: "http://127.0.0.1:1", apiKey: "k"}) { id } }`, nil, &out)
+		return out.CreateConnection.ID
+	}
+	mine, theirs := mkConn(a), mkConn(b)
+	const q = `mutation($in: InboundMessageInput!) { recordInboundMessage(input: $in) { conversation { connection { id } } } }`
+	in := func(conn string) map[string]any {
+		return map[string]any{"in": map[string]any{"channel": "WHATSAPP", "chatId": "+14155552671", "type": "TEXT", "text": "hi",
+			"connectionId": conn}}
+	}
+	before := a.modelSnapshot()
+	a.fail(q, in(theirs), "NOT_FOUND", "input.connectionId")
+	a.fail(q, in("conn_nonsense"), "NOT_FOUND", "input.connectionId")
+	if after := a.modelSnapshot(); after != before {
+		t.Fatal("a refused inbound message changed data")
+	}
+	var out struct {
+		RecordInboundMessage struct {
+			Conversation struct{ Connection *struct{ ID string } }
+		}
+	}
+	a.do(q, in(mine), &out)
+	if c := out.RecordInboundMessage.Conversation.Connection; c == nil || c.ID != mine {
+		t.Fatalf("conversation connection %+v, want %s", c, mine)
+	}
+}

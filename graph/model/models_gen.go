@@ -154,7 +154,9 @@ type InboundMessageInput struct {
 	// Makes the call idempotent per channel.
 	ExternalID *string    `json:"externalId,omitempty"`
 	ReceivedAt *time.Time `json:"receivedAt,omitempty"`
-	// The connection the message came through (accepted; used once connectors land).
+	// The connection the message came through: the conversation is tied to it,
+	// so replies leave through that CRM. NOT_FOUND (field input.connectionId)
+	// for an id that names no connection of the workspace.
 	ConnectionID *string `json:"connectionId,omitempty"`
 }
 
