@@ -52,6 +52,11 @@ type Config struct {
 	Gatherer         prometheus.Gatherer         // /metrics (nil: prometheus.DefaultGatherer)
 	Registerer       prometheus.Registerer       // nil: a fresh registry per handler is fine, but don't panic on double registration in tests
 
+	// RateLimitPoints is each API key's (and each hook URL's) budget of
+	// points per minute; a request costs one point plus one per 100 of
+	// query complexity. 0 turns rate limiting off.
+	RateLimitPoints int
+
 	Introspection   bool
 	ComplexityLimit int // 0 means 50,000
 	CORSOrigins     []string
@@ -95,9 +100,10 @@ func NewHandler(cfg Config) http.Handler {
 	})
 	r.Get("/readyz", readyz(cfg.Ready, log))
 	r.Handle("/metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
-	r.With(authenticate(cfg.Auth, log), withSocket).Handle("/graphql", newGraphQLServer(cfg, m, log))
+	limits := newRateLimits(cfg.RateLimitPoints, nil)
+	r.With(authenticate(cfg.Auth, log), withSocket).Handle("/graphql", newGraphQLServer(cfg, m, log, limits))
 	if cfg.Hooks != nil {
-		r.Handle("/hooks/{connectionId}", cfg.Hooks)
+		r.Handle("/hooks/{connectionId}", limitHooks(limits, cfg.Hooks))
 	}
 	return r
 }
@@ -106,7 +112,7 @@ func NewHandler(cfg Config) http.Handler {
 // deprecated and would enable introspection unconditionally). The
 // websocket transport comes first: the HTTP transports would otherwise
 // claim GET upgrade requests.
-func newGraphQLServer(cfg Config, m *metrics, log *slog.Logger) *handler.Server {
+func newGraphQLServer(cfg Config, m *metrics, log *slog.Logger, limits *rateLimits) *handler.Server {
 	res := &Resolver{Contacts: cfg.Contacts, APIKeys: cfg.APIKeys, Workspaces: cfg.Workspaces,
 		Consents: cfg.Consents, Users: cfg.Users, Deals: cfg.Deals, Conversations: cfg.Conversations,
 		Events: cfg.Events, Webhooks: cfg.Webhooks, Connections: cfg.Connections, Sync: cfg.Sync, Clock: cfg.Clock}
@@ -133,7 +139,7 @@ func newGraphQLServer(cfg Config, m *metrics, log *slog.Logger) *handler.Server 
 		},
 	})
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(httpTransport{})
+	srv.AddTransport(httpTransport{limits: limits})
 
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](queryCacheSize))
 	if cfg.Introspection {
@@ -146,6 +152,9 @@ func newGraphQLServer(cfg Config, m *metrics, log *slog.Logger) *handler.Server 
 		limit = defaultComplexityLimit
 	}
 	srv.Use(extension.FixedComplexityLimit(limit))
+	if limits != nil {
+		srv.Use(rateLimitExtension{limits: limits}) // after the complexity is known
+	}
 	srv.Use(queryLimits{maxDepth: maxDepth, introspection: cfg.Introspection})
 
 	srv.SetErrorPresenter(errorPresenter(log))

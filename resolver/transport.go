@@ -49,7 +49,11 @@ const (
 // the media type, 413 for a body over 1 MiB, declared or not) and code
 // BAD_REQUEST; the body is read within bodyReadTimeout and nests at most
 // maxJSONDepth; and the operation runs under requestTimeout.
-type httpTransport struct{}
+type httpTransport struct {
+	// limits, when set, charges each request to its API key's budget and
+	// writes the RateLimit-* headers.
+	limits *rateLimits
+}
 
 var _ graphql.Transport = httpTransport{}
 
@@ -57,7 +61,7 @@ func (httpTransport) Supports(r *http.Request) bool {
 	return r.Header.Get("Upgrade") == "" && (r.Method == http.MethodGet || r.Method == http.MethodPost)
 }
 
-func (httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+func (t httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	ctype := responseType(r.Header.Get("Accept"))
 	start := graphql.Now()
 	var params *graphql.RawParams
@@ -80,8 +84,23 @@ func (httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 
 	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 	defer cancel()
+	var charge *charged
+	if t.limits != nil {
+		ctx, charge = withCharge(ctx)
+	}
 	w.Header().Set("Content-Type", ctype)
 	oc, errs := exec.CreateOperationContext(ctx, params)
+	if charge != nil {
+		chargeUncharged(ctx, t.limits, charge)
+		if res := charge.res; res != nil {
+			res.writeHeaders(w.Header())
+			if !res.allowed {
+				w.WriteHeader(http.StatusTooManyRequests)
+				writeErrors(w, exec.DispatchError(graphql.WithOperationContext(ctx, oc), gqlerror.List{res.error()}))
+				return
+			}
+		}
+	}
 	if errs != nil {
 		status := http.StatusOK
 		if errcode.GetErrorKind(errs) == errcode.KindProtocol {

@@ -42,11 +42,12 @@ func init() {
 	ServeEnv = append(ServeEnv, SubscriptionsServeEnv...)
 }
 
-// SubscriptionsServeEnv is what `crmhub serve` needs for this workload:
-// nothing beyond its defaults. CRMHUB_MAX_SUBSCRIPTIONS bounds the
-// subscriptions of one socket (default 20), and each subscriber here opens
-// one; there is no limit on sockets.
-var SubscriptionsServeEnv = []string{}
+// SubscriptionsServeEnv is what `crmhub serve` needs for this workload: no
+// rate limit (10,000 subscriptions of one key would spend its budget).
+// CRMHUB_MAX_SUBSCRIPTIONS bounds the subscriptions of one socket
+// (default 20), and each subscriber here opens one; there is no limit on
+// sockets.
+var SubscriptionsServeEnv = []string{"CRMHUB_RATE_LIMIT_POINTS=0"}
 
 // SubscriptionsRounds is how many times each target is measured (at
 // least once).

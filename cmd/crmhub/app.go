@@ -106,6 +106,7 @@ func newApp(d *db.DB, cfg Config, log *slog.Logger) (*app, error) {
 			Ready:            d.Ping,
 			Introspection:    cfg.Introspection,
 			ComplexityLimit:  cfg.ComplexityLimit,
+			RateLimitPoints:  cfg.RateLimitPoints,
 			CORSOrigins:      cfg.CORSOrigins,
 			Logger:           log,
 		},

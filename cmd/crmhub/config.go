@@ -36,6 +36,10 @@ type Config struct {
 	// page of the benchmarks (50 deals, 5 conversations, 10 messages) costs
 	// about 17,000.
 	ComplexityLimit int
+	// RateLimitPoints is each API key's and hook URL's budget of points
+	// per minute (CRMHUB_RATE_LIMIT_POINTS, --rate-limit-points); 0 turns
+	// it off. Default 10,000.
+	RateLimitPoints int
 	// LogFormat is "text" or "json" (CRMHUB_LOG_FORMAT, --log-format).
 	// Default "text".
 	LogFormat string
@@ -94,6 +98,7 @@ type Config struct {
 const (
 	defaultAddr             = ":8080"
 	defaultComplexityLimit  = 50000
+	defaultRateLimitPoints  = 10000
 	defaultLogFormat        = "text"
 	defaultShutdownTimeout  = 20 * time.Second
 	defaultDevKeyFile       = ".crmhub-dev-key"
@@ -111,6 +116,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		Addr:             defaultAddr,
 		Introspection:    true,
 		ComplexityLimit:  defaultComplexityLimit,
+		RateLimitPoints:  defaultRateLimitPoints,
 		LogFormat:        defaultLogFormat,
 		ShutdownTimeout:  defaultShutdownTimeout,
 		DevKeyFile:       defaultDevKeyFile,
@@ -138,6 +144,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	env("CRMHUB_CORS_ORIGINS", (*listValue)(&cfg.CORSOrigins).Set)
 	env("CRMHUB_INTROSPECTION", setBool(&cfg.Introspection))
 	env("CRMHUB_COMPLEXITY_LIMIT", setPositiveInt(&cfg.ComplexityLimit))
+	env("CRMHUB_RATE_LIMIT_POINTS", setNonNegativeInt(&cfg.RateLimitPoints))
 	env("CRMHUB_LOG_FORMAT", (*logFormatValue)(&cfg.LogFormat).Set)
 	env("CRMHUB_LOG_LEVEL", (*logLevelValue)(&cfg.LogLevel).Set)
 	env("CRMHUB_SHUTDOWN_TIMEOUT", setDuration(&cfg.ShutdownTimeout))
@@ -185,6 +192,24 @@ func setBool(p *bool) func(string) error {
 		return nil
 	}
 }
+
+func setNonNegativeInt(p *int) func(string) error {
+	return func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("want 0 or a positive integer, got %q", v)
+		}
+		*p = n
+		return nil
+	}
+}
+
+// nonNegativeIntValue is an int flag that may be zero (off).
+type nonNegativeIntValue int
+
+func (n *nonNegativeIntValue) String() string { return strconv.Itoa(int(*n)) }
+
+func (n *nonNegativeIntValue) Set(v string) error { return setNonNegativeInt((*int)(n))(v) }
 
 func setPositiveInt(p *int) func(string) error {
 	return func(v string) error {
@@ -269,6 +294,7 @@ func serveFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.BoolVar(&cfg.NoMigrate, "no-migrate", cfg.NoMigrate, "do not apply pending migrations at start")
 	fs.BoolVar(&cfg.Introspection, "introspection", cfg.Introspection, "allow GraphQL introspection (CRMHUB_INTROSPECTION)")
 	fs.Var((*positiveIntValue)(&cfg.ComplexityLimit), "complexity-limit", "largest accepted query complexity (CRMHUB_COMPLEXITY_LIMIT)")
+	fs.Var((*nonNegativeIntValue)(&cfg.RateLimitPoints), "rate-limit-points", "each API key's and hook URL's `points` per minute; 0 turns limits off (CRMHUB_RATE_LIMIT_POINTS)")
 	fs.Var((*listValue)(&cfg.CORSOrigins), "cors-origins", "comma-separated browser `origins` allowed by CORS and the websocket check (CRMHUB_CORS_ORIGINS)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long in-flight requests may finish after a stop signal (CRMHUB_SHUTDOWN_TIMEOUT)")
 	fs.Var((*logFormatValue)(&cfg.LogFormat), "log-format", "log `format`: text or json (CRMHUB_LOG_FORMAT)")

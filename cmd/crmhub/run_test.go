@@ -256,7 +256,7 @@ func TestConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.DatabaseURL != db.DefaultURL || cfg.Addr != ":8080" || !cfg.Introspection || cfg.ComplexityLimit != 50000 ||
+	if cfg.DatabaseURL != db.DefaultURL || cfg.Addr != ":8080" || !cfg.Introspection || cfg.ComplexityLimit != 50000 || cfg.RateLimitPoints != 10000 ||
 		cfg.LogFormat != "text" || cfg.LogLevel != slog.LevelInfo || cfg.ShutdownTimeout != 20*time.Second || cfg.WebhookAllowPrivate || cfg.DBMaxConns != 20 {
 		t.Errorf("defaults = %+v", cfg)
 	}
@@ -266,6 +266,7 @@ func TestConfig(t *testing.T) {
 		"CRMHUB_CORS_ORIGINS":          "https://a.example, https://b.example,",
 		"CRMHUB_INTROSPECTION":         "false",
 		"CRMHUB_COMPLEXITY_LIMIT":      "250",
+		"CRMHUB_RATE_LIMIT_POINTS":     "0",
 		"CRMHUB_LOG_FORMAT":            "JSON",
 		"CRMHUB_LOG_LEVEL":             "Debug",
 		"CRMHUB_SHUTDOWN_TIMEOUT":      "3s",
@@ -277,7 +278,7 @@ func TestConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.Addr != "127.0.0.1:9999" || strings.Join(cfg.CORSOrigins, " ") != "https://a.example https://b.example" ||
-		cfg.Introspection || cfg.ComplexityLimit != 250 || cfg.LogFormat != "json" || cfg.LogLevel != slog.LevelDebug ||
+		cfg.Introspection || cfg.ComplexityLimit != 250 || cfg.RateLimitPoints != 0 || cfg.LogFormat != "json" || cfg.LogLevel != slog.LevelDebug ||
 		cfg.ShutdownTimeout != 3*time.Second || !cfg.WebhookAllowPrivate || cfg.DBMaxConns != 7 {
 		t.Errorf("from environment = %+v", cfg)
 	}
@@ -286,6 +287,7 @@ func TestConfig(t *testing.T) {
 		"DATABASE_URL":                 "mysql://root:hunter2@db/x",
 		"CRMHUB_INTROSPECTION":         "maybe",
 		"CRMHUB_COMPLEXITY_LIMIT":      "lots",
+		"CRMHUB_RATE_LIMIT_POINTS":     "-1",
 		"CRMHUB_LOG_FORMAT":            "xml",
 		"CRMHUB_LOG_LEVEL":             "verbose",
 		"CRMHUB_SHUTDOWN_TIMEOUT":      "20",
