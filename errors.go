@@ -22,7 +22,9 @@ const (
 	// EBADREQUEST: the HTTP request is not a GraphQL request (malformed
 	// JSON, a batch, a media type or size the server does not take).
 	EBADREQUEST = "BAD_REQUEST"
-	EINTERNAL   = "INTERNAL"
+	// EIDEMPOTENCYREUSED: an Idempotency-Key came back with another request.
+	EIDEMPOTENCYREUSED = "IDEMPOTENCY_KEY_REUSED"
+	EINTERNAL          = "INTERNAL"
 )
 
 // Error is an error a caller is meant to see: its Code and Message are safe to

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/crmhub/crmhub"
 )
 
-// Retention deletes events older than a configured age: a background
+// Retention deletes events older than a configured age (and idempotency
+// keys past their day): a background
 // loop (see loop) whose bounded RunOnce tests call directly; a full batch
 // runs again at once.
 type Retention struct {
@@ -28,15 +31,22 @@ func NewRetention(db *DB, keep, interval time.Duration, log *slog.Logger) *Reten
 	return r
 }
 
-// RunOnce deletes up to one batch of expired events and returns how many.
+// RunOnce deletes up to one batch of expired events, and of idempotency
+// keys older than crmhub.IdempotencyKeyTTL (whatever keep says), and
+// returns the larger count.
 func (r *Retention) RunOnce(ctx context.Context) (int64, error) {
+	var keys int64
+	if err := r.db.Bun.NewRaw("SELECT prune_idempotency_keys(?, ?)", r.db.Now().Add(-crmhub.IdempotencyKeyTTL), r.batch).
+		Scan(ctx, &keys); err != nil {
+		return 0, fmt.Errorf("db: prune idempotency keys: %w", err)
+	}
 	if r.keep <= 0 {
-		return 0, nil
+		return keys, nil
 	}
 	var n int64
 	before := r.db.Now().Add(-r.keep)
 	if err := r.db.Bun.NewRaw("SELECT prune_events(?, ?)", before, r.batch).Scan(ctx, &n); err != nil {
 		return 0, fmt.Errorf("db: prune events: %w", err)
 	}
-	return n, nil
+	return max(n, keys), nil
 }

@@ -52,6 +52,9 @@ type Config struct {
 	Gatherer         prometheus.Gatherer         // /metrics (nil: prometheus.DefaultGatherer)
 	Registerer       prometheus.Registerer       // nil: a fresh registry per handler is fine, but don't panic on double registration in tests
 
+	// Idempotency, when set, keeps the answers of mutations sent with an
+	// Idempotency-Key (db.IdempotencyService).
+	Idempotency crmhub.IdempotencyService
 	// RateLimitPoints is each API key's (and each hook URL's) budget of
 	// points per minute; a request costs one point plus one per 100 of
 	// query complexity. 0 turns rate limiting off.
@@ -139,7 +142,7 @@ func newGraphQLServer(cfg Config, m *metrics, log *slog.Logger, limits *rateLimi
 		},
 	})
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(httpTransport{limits: limits})
+	srv.AddTransport(httpTransport{limits: limits, idem: cfg.Idempotency, log: log})
 
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](queryCacheSize))
 	if cfg.Introspection {

@@ -113,10 +113,11 @@ func newEnvHub(t *testing.T, d *db.DB, hubCfg db.HubConfig, opts ...func(*resolv
 		Sync:            e.sync,
 		Hooks: &inbound.Receiver{Hooks: e.connections, Conversations: e.conversations, Log: log,
 			Registry: connectors.Registry{crmhub.ConnectorWazzup: wazzup.NewConnector}},
-		Clock:     d,
-		Ready:     d.Ping,
-		ReadScope: d.ReadScope,
-		Logger:    log,
+		Clock:       d,
+		Ready:       d.Ping,
+		ReadScope:   d.ReadScope,
+		Idempotency: db.NewIdempotencyService(d),
+		Logger:      log,
 	}
 	for _, o := range opts {
 		o(&cfg)

@@ -3,10 +3,12 @@ package resolver
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
@@ -53,6 +55,10 @@ type httpTransport struct {
 	// limits, when set, charges each request to its API key's budget and
 	// writes the RateLimit-* headers.
 	limits *rateLimits
+	// idem, when set, keeps the answers of mutations sent with an
+	// Idempotency-Key (see idempotent).
+	idem crmhub.IdempotencyService
+	log  *slog.Logger
 }
 
 var _ graphql.Transport = httpTransport{}
@@ -65,11 +71,16 @@ func (t httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 	ctype := responseType(r.Header.Get("Accept"))
 	start := graphql.Now()
 	var params *graphql.RawParams
+	var body []byte
 	var err *requestError
-	if r.Method == http.MethodGet {
+	idemKey := r.Header.Get("Idempotency-Key")
+	switch {
+	case idemKey != "" && (r.Method != http.MethodPost || !crmhub.ValidIdempotencyKey(idemKey)):
+		err = badRequest("Idempotency-Key must be 1 to %d visible ASCII characters, on a POST", crmhub.MaxIdempotencyKeyLength)
+	case r.Method == http.MethodGet:
 		params, err = getParams(r.URL.RawQuery)
-	} else {
-		params, err = postParams(w, r)
+	default:
+		params, body, err = postParams(w, r)
 	}
 	if err != nil {
 		if err.status == http.StatusRequestTimeout || err.status == http.StatusRequestEntityTooLarge {
@@ -118,13 +129,68 @@ func (t httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 		writeError(w, http.StatusMethodNotAllowed, crmhub.EBADREQUEST, "GET runs queries only; send mutations with POST")
 		return
 	}
-	responses, ctx := exec.DispatchOperation(ctx, oc)
-	resp := responses(ctx)
-	b, merr := json.Marshal(resp)
-	if merr != nil {
-		panic(fmt.Errorf("resolver: marshal response: %w", merr))
+	if idemKey != "" && t.idem != nil && oc.Operation.Operation == ast.Mutation {
+		t.idempotent(ctx, w, idemKey, body, ctype, func() []byte { return execute(ctx, exec, oc) })
+		return
 	}
-	w.Write(b)
+	w.Write(execute(ctx, exec, oc))
+}
+
+// execute runs an operation and returns its JSON answer.
+func execute(ctx context.Context, exec graphql.GraphExecutor, oc *graphql.OperationContext) []byte {
+	responses, ctx := exec.DispatchOperation(ctx, oc)
+	b, err := json.Marshal(responses(ctx))
+	if err != nil {
+		panic(fmt.Errorf("resolver: marshal response: %w", err))
+	}
+	return b
+}
+
+// idempotent runs a mutation sent with an Idempotency-Key at most once per
+// API key and day: the first answer is stored (in PostgreSQL, so a retry
+// may reach any process) and sent again, with Idempotent-Replayed: true,
+// to a repeat of the same body; the key with another body is 422
+// IDEMPOTENCY_KEY_REUSED, a repeat while the first runs is 409 CONFLICT.
+func (t httpTransport) idempotent(ctx context.Context, w http.ResponseWriter, key string, body []byte, ctype string, run func() []byte) {
+	sum := sha256.Sum256(body)
+	stored, err := t.idem.Claim(ctx, key, sum[:])
+	switch crmhub.ErrorCode(err) {
+	case "":
+	case crmhub.EIDEMPOTENCYREUSED:
+		writeError(w, http.StatusUnprocessableEntity, crmhub.EIDEMPOTENCYREUSED, crmhub.ErrorMessage(err))
+		return
+	case crmhub.ECONFLICT:
+		writeError(w, http.StatusConflict, crmhub.ECONFLICT, crmhub.ErrorMessage(err))
+		return
+	default:
+		t.log.ErrorContext(ctx, "idempotency: claim", "err", err)
+		writeError(w, http.StatusInternalServerError, crmhub.EINTERNAL, "internal error")
+		return
+	}
+	if stored != nil {
+		w.Header().Set("Content-Type", stored.ContentType)
+		w.Header().Set("Idempotent-Replayed", "true")
+		w.WriteHeader(stored.Status)
+		w.Write(stored.Body)
+		return
+	}
+	// Stored even when the client has gone (its retry gets it), and
+	// before the answer leaves, so that a retry made as soon as it arrives
+	// finds it.
+	done := context.WithoutCancel(ctx)
+	var answer []byte
+	defer func() {
+		if answer == nil { // the run panicked: let a retry run it again
+			if err := t.idem.Release(done, key); err != nil {
+				t.log.ErrorContext(ctx, "idempotency: release", "err", err)
+			}
+		}
+	}()
+	answer = run()
+	if err := t.idem.Complete(done, key, crmhub.StoredResponse{Status: http.StatusOK, ContentType: ctype, Body: answer}); err != nil {
+		t.log.ErrorContext(ctx, "idempotency: store the answer", "err", err)
+	}
+	w.Write(answer)
 }
 
 // requestError is a request that is not a GraphQL request.
@@ -140,13 +206,13 @@ func badRequest(format string, args ...any) *requestError {
 // postParams reads and checks a POST body. The checks that need no
 // decoding (size, shape, depth) run first, so no cost grows faster than
 // the body.
-func postParams(w http.ResponseWriter, r *http.Request) (*graphql.RawParams, *requestError) {
+func postParams(w http.ResponseWriter, r *http.Request) (*graphql.RawParams, []byte, *requestError) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != mediaJSON {
-		return nil, &requestError{http.StatusUnsupportedMediaType, "send the request as " + mediaJSON}
+		return nil, nil, &requestError{http.StatusUnsupportedMediaType, "send the request as " + mediaJSON}
 	}
 	if r.ContentLength > maxBodyBytes {
-		return nil, &requestError{http.StatusRequestEntityTooLarge, "request body is larger than 1 MiB"}
+		return nil, nil, &requestError{http.StatusRequestEntityTooLarge, "request body is larger than 1 MiB"}
 	}
 	rc := http.NewResponseController(w)
 	deadline := rc.SetReadDeadline(time.Now().Add(bodyReadTimeout)) == nil
@@ -159,26 +225,26 @@ func postParams(w http.ResponseWriter, r *http.Request) (*graphql.RawParams, *re
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		return nil, &requestError{http.StatusRequestEntityTooLarge, "request body is larger than 1 MiB"}
+		return nil, nil, &requestError{http.StatusRequestEntityTooLarge, "request body is larger than 1 MiB"}
 	case isTimeout(err):
-		return nil, &requestError{http.StatusRequestTimeout, "request body did not arrive in time"}
+		return nil, nil, &requestError{http.StatusRequestTimeout, "request body did not arrive in time"}
 	case err != nil:
-		return nil, badRequest("request body could not be read")
+		return nil, nil, badRequest("request body could not be read")
 	}
 	if e := checkJSON(body, "request body"); e != nil {
-		return nil, e
+		return nil, nil, e
 	}
 	if first := firstByte(body); first != '{' {
 		if first == '[' {
-			return nil, badRequest("batched requests are not supported: send one operation per request")
+			return nil, nil, badRequest("batched requests are not supported: send one operation per request")
 		}
-		return nil, badRequest("request body must be a JSON object")
+		return nil, nil, badRequest("request body must be a JSON object")
 	}
 	params := &graphql.RawParams{}
 	if err := decodeJSON(body, params); err != nil {
-		return nil, badRequest("request body is not a GraphQL request: %s", jsonProblem(err))
+		return nil, nil, badRequest("request body is not a GraphQL request: %s", jsonProblem(err))
 	}
-	return params, nil
+	return params, body, nil
 }
 
 // getParams reads a GET request's query string.

@@ -103,6 +103,7 @@ func newApp(d *db.DB, cfg Config, log *slog.Logger) (*app, error) {
 			Sync:             sync.syncs,
 			MaxSubscriptions: cfg.MaxSubscriptions,
 			ReadScope:        d.ReadScope,
+			Idempotency:      db.NewIdempotencyService(d),
 			Ready:            d.Ping,
 			Introspection:    cfg.Introspection,
 			ComplexityLimit:  cfg.ComplexityLimit,
