@@ -15,17 +15,7 @@ const (
 
 // ValidIdempotencyKey reports whether k is 1 to MaxIdempotencyKeyLength
 // visible ASCII characters.
-func ValidIdempotencyKey(k string) bool {
-	if k == "" || len(k) > MaxIdempotencyKeyLength {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		if k[i] < 0x21 || k[i] > 0x7e {
-			return false
-		}
-	}
-	return true
-}
+func ValidIdempotencyKey(k string) bool { return VisibleASCII(k, MaxIdempotencyKeyLength) }
 
 // StoredResponse is the answer kept for an idempotency key.
 type StoredResponse struct {

@@ -12,6 +12,21 @@ func Storable(s string) bool {
 	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
 }
 
+// VisibleASCII reports whether s is 1 to max visible ASCII characters (no
+// space or control character), as a token a client sends in a header must
+// be so it cannot forge a header or a log line.
+func VisibleASCII(s string, max int) bool {
+	if s == "" || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
 // unstorable is the EINVALID error for text that Storable refuses.
 func unstorable(field string) *Error {
 	return Invalid(field, "%s holds a character that cannot be stored (NUL or invalid UTF-8)", field)

@@ -67,17 +67,7 @@ func ID(ctx context.Context) string {
 // ValidID reports whether a caller's request id may be used as ours: 1 to
 // MaxIDLen visible ASCII characters, so it cannot forge log lines or
 // headers.
-func ValidID(id string) bool {
-	if id == "" || len(id) > MaxIDLen {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		if id[i] < 0x21 || id[i] > 0x7e {
-			return false
-		}
-	}
-	return true
-}
+func ValidID(id string) bool { return crmhub.VisibleASCII(id, MaxIDLen) }
 
 // NewID returns a fresh request id: 16 random bytes in hex.
 func NewID() string {
