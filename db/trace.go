@@ -32,6 +32,7 @@ var (
 func (c *counter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
 	c.roundTrips.Add(1)
 	c.statements.Add(1)
+	ctxCount(ctx, 1)
 	return ctx
 }
 
@@ -41,6 +42,7 @@ func (c *counter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, data pgx.Tra
 	c.roundTrips.Add(1)
 	if data.Batch != nil {
 		c.statements.Add(uint64(data.Batch.Len()))
+		ctxCount(ctx, data.Batch.Len())
 	}
 	return ctx
 }
@@ -52,6 +54,7 @@ func (c *counter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndDat
 func (c *counter) TraceCopyFromStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceCopyFromStartData) context.Context {
 	c.roundTrips.Add(1)
 	c.statements.Add(1)
+	ctxCount(ctx, 1)
 	return ctx
 }
 
@@ -60,4 +63,28 @@ func (c *counter) TraceCopyFromEnd(context.Context, *pgx.Conn, pgx.TraceCopyFrom
 // QueryStats returns the counts so far.
 func (db *DB) QueryStats() QueryStats {
 	return QueryStats{RoundTrips: db.counter.roundTrips.Load(), Statements: db.counter.statements.Load()}
+}
+
+// ctxCounter counts the statements sent on behalf of one context and those
+// derived from it (see CountQueries), whatever else the pool serves.
+type ctxCounter struct{ round, stmts atomic.Uint64 }
+
+type ctxCounterKey struct{}
+
+func ctxCount(ctx context.Context, statements int) {
+	if c, _ := ctx.Value(ctxCounterKey{}).(*ctxCounter); c != nil {
+		c.round.Add(1)
+		c.stmts.Add(uint64(statements))
+	}
+}
+
+// CountQueries returns a context under which every query is counted, and a
+// function that reads the counts: what one call (and the goroutines it
+// starts with the context) cost, unlike QueryStats, which also counts any
+// background work of the pool's other users.
+func CountQueries(ctx context.Context) (context.Context, func() QueryStats) {
+	c := &ctxCounter{}
+	return context.WithValue(ctx, ctxCounterKey{}, c), func() QueryStats {
+		return QueryStats{RoundTrips: c.round.Load(), Statements: c.stmts.Load()}
+	}
 }
