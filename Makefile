@@ -10,7 +10,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: run build test flake generate bench bench-go lint staticcheck pg clean
+.PHONY: run build test flake fuzz generate bench bench-go lint staticcheck pg clean
 
 ## run: start PostgreSQL, build, and serve with a development API key
 run: pg build
@@ -29,6 +29,10 @@ test: pg
 ## PKGS='./db/' picks packages. Run it before resolving an issue.
 flake: pg
 	./.ci/flake
+
+## fuzz: run each native Go fuzz test for FUZZTIME (default 5s)
+fuzz: pg
+	./.ci/fuzz
 
 ## generate: regenerate graph/ from schema.graphqls and gqlgen.yml
 generate:

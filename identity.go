@@ -113,6 +113,12 @@ func (id Identifier) Normalize() (Identifier, error) {
 	if utf8.RuneCountInString(out.Source) > MaxIdentifierSourceLength {
 		return id, Invalid("source", "source is longer than %d characters", MaxIdentifierSourceLength)
 	}
+	if !Storable(out.Value) {
+		return id, unstorable("value")
+	}
+	if !Storable(out.Source) {
+		return id, unstorable("source")
+	}
 	var err error
 	switch id.Type {
 	case IdentityPhone, IdentityWhatsApp, IdentityWAID:
