@@ -71,7 +71,7 @@ func contactIDs(cs []*crmhub.Contact) []uuid.UUID {
 
 func TestSeed(t *testing.T) {
 	t.Parallel()
-	d := dbtest.Open(t, nil)
+	d := dbtest.OpenOwner(t, nil) // the seed analyzes as the owner, as `crmhub seed` runs
 	ctx, ws, _ := dbtest.Workspace(t, d)
 	eventsBefore := countAllEvents(t, d, ws.ID)
 	stats, err := db.Seed(t.Context(), d, ws.ID, smallSeed)

@@ -75,7 +75,12 @@ func NewName(what string) (string, error) {
 // lockID serialises template builds across test processes.
 const lockID = 0x63726d6875627474 // "crmhubtt"
 
-var packageURL string
+var packageURL, serviceURL string
+
+// serviceRole is the login role the services connect as (set in
+// ensureTemplate): not a superuser, owning nothing, a member of
+// db.AppRole only, as production should run (README: least privilege).
+var serviceRole string
 
 // Main runs a test package against its own database: call it from TestMain.
 func Main(m *testing.M) {
@@ -95,6 +100,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	packageURL = withDatabase(server, name)
+	serviceURL = withUser(packageURL, serviceRole)
 	code := m.Run()
 	if err := dropDB(context.Background(), server, name); err != nil {
 		fmt.Fprintf(os.Stderr, "dbtest: %v\n", err)
@@ -111,9 +117,31 @@ func URL(t testing.TB) string {
 	return packageURL
 }
 
+// ServiceURL is the URL of this test package's database for a login role
+// that is not a superuser and owns nothing: what Open connects as.
+func ServiceURL(t testing.TB) string {
+	t.Helper()
+	URL(t)
+	return serviceURL
+}
+
 // Open opens the package database as the service role (row-level security
-// applies) and closes it when the test ends.
+// applies) and closes it when the test ends. It logs in as a role that is
+// not a superuser and owns no table (ServiceURL), as production does.
 func Open(t testing.TB, clock crmhub.Clock) *db.DB {
+	t.Helper()
+	d, err := db.Open(context.Background(), db.Config{URL: ServiceURL(t), Clock: clock, MaxConns: 8})
+	if err != nil {
+		t.Fatalf("dbtest: open: %v", err)
+	}
+	t.Cleanup(d.Close)
+	return d
+}
+
+// OpenOwner is Open logged in as the schema's owner (URL), for what only
+// the owner may do (the seed's ANALYZE); the pool still switches to the
+// service role.
+func OpenOwner(t testing.TB, clock crmhub.Clock) *db.DB {
 	t.Helper()
 	d, err := db.Open(context.Background(), db.Config{URL: URL(t), Clock: clock, MaxConns: 8})
 	if err != nil {
@@ -182,7 +210,7 @@ func ensureTemplate(ctx context.Context, server string) (string, error) {
 	var isTemplate *bool
 	err = conn.QueryRow(ctx, "SELECT datistemplate FROM pg_database WHERE datname = $1", tpl).Scan(&isTemplate)
 	if err == nil && isTemplate != nil && *isTemplate {
-		return tpl, nil
+		return tpl, ensureServiceRole(ctx, conn, prefix)
 	}
 	if err == nil {
 		if _, err := conn.Exec(ctx, "DROP DATABASE "+pgx.Identifier{tpl}.Sanitize()+" WITH (FORCE)"); err != nil {
@@ -198,7 +226,38 @@ func ensureTemplate(ctx context.Context, server string) (string, error) {
 	if _, err := conn.Exec(ctx, "ALTER DATABASE "+pgx.Identifier{tpl}.Sanitize()+" IS_TEMPLATE true"); err != nil {
 		return "", fmt.Errorf("mark template: %w", err)
 	}
-	return tpl, nil
+	return tpl, ensureServiceRole(ctx, conn, prefix)
+}
+
+// ensureServiceRole creates the login role the services connect as in
+// tests: not a superuser, unable to create databases or roles, not
+// bypassing row-level security, and a member of db.AppRole only. Roles are
+// global to the server, so it carries the test prefix.
+func ensureServiceRole(ctx context.Context, conn *pgx.Conn, prefix string) error {
+	serviceRole = prefix + "service"
+	role := pgx.Identifier{serviceRole}.Sanitize()
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = $1)", serviceRole).Scan(&exists); err != nil {
+		return fmt.Errorf("look up the service role: %w", err)
+	}
+	if !exists {
+		if _, err := conn.Exec(ctx, "CREATE ROLE "+role+" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS"); err != nil {
+			return fmt.Errorf("create the service role: %w", err)
+		}
+	}
+	if _, err := conn.Exec(ctx, "GRANT "+db.AppRole+" TO "+role); err != nil {
+		return fmt.Errorf("grant %s to the service role: %w", db.AppRole, err)
+	}
+	return nil
+}
+
+func withUser(rawURL, user string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return rawURL
+	}
+	u.User = url.User(user)
+	return u.String()
 }
 
 func dropDB(ctx context.Context, server, name string) error {
