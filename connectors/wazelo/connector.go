@@ -8,6 +8,7 @@ import (
 
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/connectors"
+	"github.com/crmhub/crmhub/connectors/internal/opt"
 )
 
 // MaxBatch is the most records one UpsertContacts or DeleteContacts call
@@ -184,7 +185,7 @@ func (c *Connector) FindByPhone(ctx context.Context, phone string) (Contact, boo
 			return Contact{}, false, fmt.Errorf("wazelo: searching the contact with phone %s: %w", want, err)
 		}
 		for _, it := range items {
-			if digits(deref(it.Phone)) == want {
+			if digits(opt.Deref(it.Phone)) == want {
 				return it, true, nil
 			}
 		}
