@@ -6,6 +6,7 @@
 package fakeserver
 
 import (
+	"github.com/crmhub/crmhub/connectors/internal/wait"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -169,15 +170,5 @@ func (w *StatusWriter) WriteHeader(status int) {
 // Delay waits d, or until r's client gives up; it reports whether the
 // client is still there. A d of zero or less returns true at once.
 func Delay(r *http.Request, d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-r.Context().Done():
-		return false
-	}
+	return d <= 0 || wait.Sleep(r.Context(), d) == nil
 }
