@@ -121,20 +121,9 @@ func (c *Connector) UpsertContacts(ctx context.Context, items []connectors.Remot
 	if err := checkBatch("upserting contacts", len(items)); err != nil {
 		return nil, err
 	}
-	results := make([]connectors.UpsertResult, len(items))
-	for i, rc := range items {
-		id, err := c.upsertContact(ctx, rc)
-		if err == nil {
-			results[i].ExternalID = id
-			continue
-		}
-		ie, ok := itemError(i, rc.ExternalID, err)
-		if !ok {
-			return nil, err
-		}
-		results[i].Err = ie
-	}
-	return results, nil
+	return connectors.UpsertEach(ctx, items, c.upsertContact, func(i int, rc connectors.RemoteContact, err error) (connectors.ItemError, bool) {
+		return itemError(i, rc.ExternalID, err)
+	})
 }
 
 // upsertContact writes one record and returns its id at Wazelo; see
