@@ -91,6 +91,29 @@ type UpsertResult struct {
 	Err error
 }
 
+// UpsertEach writes items with one call of write each, in order, for a
+// remote without a batch write; write returns the remote's id of the
+// record. A record the remote refuses (refused turns its error into its
+// ItemError and true) fails alone and the others go on; any other error
+// stops the call and is returned, the records before it staying written.
+func UpsertEach[T any](ctx context.Context, items []T, write func(context.Context, T) (string, error),
+	refused func(i int, item T, err error) (ItemError, bool)) ([]UpsertResult, error) {
+	results := make([]UpsertResult, len(items))
+	for i, item := range items {
+		id, err := write(ctx, item)
+		if err == nil {
+			results[i].ExternalID = id
+			continue
+		}
+		ie, ok := refused(i, item, err)
+		if !ok {
+			return nil, err
+		}
+		results[i].Err = ie
+	}
+	return results, nil
+}
+
 // Connector speaks to one external CRM. It returns domain values and never
 // touches the database; the sync engine hands what it pulls to the same
 // domain services the API calls. Methods return the typed errors of this

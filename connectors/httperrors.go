@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"errors"
 	"github.com/crmhub/crmhub/internal/safehttp"
 )
 
@@ -50,4 +51,37 @@ func StatusError(name, what string, resp *http.Response, code, msg string, now f
 		return &TransientError{Status: status, Err: fmt.Errorf("%s: %s: %s", name, what, msg)}
 	}
 	return nil
+}
+
+// HasStatus reports whether err carries the RequestError of an answer
+// with status, such as a remote's 404 for a missing record.
+func HasStatus(err error, status int) bool {
+	var re *RequestError
+	return errors.As(err, &re) && re.Status == status
+}
+
+// FieldNamer is a client's refusal that names the fields at fault.
+type FieldNamer interface {
+	FieldNames() []string
+}
+
+// RecordError turns the refusal of one record (index i, id) into the
+// ItemError the sync engine counts; ok is false when err concerns more than
+// the record (auth, rate limit, transient, or no HTTP answer at all). The
+// code is the remote's, else defaultCode of the status when not nil; the
+// fields are those of a FieldNamer in err's chain.
+func RecordError(i int, id string, err error, defaultCode func(status int) string) (ie ItemError, ok bool) {
+	var re *RequestError
+	if !errors.As(err, &re) {
+		return ItemError{}, false
+	}
+	ie = ItemError{Index: i, ID: id, Code: re.Code, Message: re.Message}
+	if ie.Code == "" && defaultCode != nil {
+		ie.Code = defaultCode(re.Status)
+	}
+	var fn FieldNamer
+	if errors.As(err, &fn) {
+		ie.Fields = fn.FieldNames()
+	}
+	return ie, true
 }

@@ -240,33 +240,23 @@ const connectionOrder = "conn"
 
 // Connections lists connections, oldest first (ids are UUIDv7).
 func (s *ConnectionService) Connections(ctx context.Context, first int, after string) (*crmhub.ConnectionConnection, error) {
-	n, err := pageSize(first)
-	if err != nil {
-		return nil, err
-	}
-	cur, err := decodeCursor(after, connectionOrder)
+	n, cur, err := pageArgs(first, after, connectionOrder)
 	if err != nil {
 		return nil, err
 	}
 	var rows []connectionRow
 	err = s.db.read(ctx, crmhub.ScopeConnectorsManage, func(ctx context.Context, t *tx) error {
 		q := t.NewSelect().Model(&rows).Column(connectionColumns...).Where("workspace_id = ?", t.ws)
-		if cur != nil {
-			q.Where("id > ?", cur.ID)
-		}
-		return q.Order("id").Limit(int64(n + 1)).Scan(ctx)
+		return byID(q, cur, n, false).Scan(ctx)
 	})
 	if err != nil {
 		return nil, passOrWrap(err, "list connections")
 	}
-	edges, info := page(rows, n, cur != nil, func(r *connectionRow) cursor {
-		return cursor{Order: connectionOrder, ID: r.ID}
-	})
-	conn := &crmhub.ConnectionConnection{Edges: []*crmhub.ConnectionEdge{}, PageInfo: info.PageInfo}
-	for i, r := range edges {
-		conn.Edges = append(conn.Edges, &crmhub.ConnectionEdge{Cursor: info.cursors[i], Node: r.domain()})
-	}
-	return conn, nil
+	es, info := edges(rows, n, cur != nil, idCursor(connectionOrder, func(r *connectionRow) uuid.UUID { return r.ID }),
+		func(c string, r *connectionRow) *crmhub.ConnectionEdge {
+			return &crmhub.ConnectionEdge{Cursor: c, Node: r.domain()}
+		})
+	return &crmhub.ConnectionConnection{Edges: es, PageInfo: info}, nil
 }
 
 // CountConnections counts the workspace's connections.

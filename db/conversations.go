@@ -150,13 +150,19 @@ func inOrder[R any, D any](ids []uuid.UUID, rows []R, conv func(*R) (uuid.UUID, 
 
 const conversationOrder = "ACTIVITY:DESC"
 
+// conversationEdges makes the edges of conversation rows read with limit
+// n+1, in conversationOrder.
+func conversationEdges(rows []conversationRow, n int, hasPrev bool) ([]*crmhub.ConversationEdge, crmhub.PageInfo) {
+	return edges(rows, n, hasPrev, func(r *conversationRow) cursor {
+		return cursor{Order: conversationOrder, Value: activity(r).Format(time.RFC3339Nano), ID: r.ID}
+	}, func(c string, r *conversationRow) *crmhub.ConversationEdge {
+		return &crmhub.ConversationEdge{Cursor: c, Node: r.domain()}
+	})
+}
+
 // Conversations lists one page, most recent activity first.
 func (s *ConversationService) Conversations(ctx context.Context, f crmhub.ConversationFilter, first int, after string) (*crmhub.ConversationConnection, error) {
-	n, err := pageSize(first)
-	if err != nil {
-		return nil, err
-	}
-	cur, err := decodeCursor(after, conversationOrder)
+	n, cur, err := pageArgs(first, after, conversationOrder)
 	if err != nil {
 		return nil, err
 	}
@@ -165,9 +171,9 @@ func (s *ConversationService) Conversations(ctx context.Context, f crmhub.Conver
 		q := t.NewSelect().Model(&rows).Where("cv.workspace_id = ?", t.ws)
 		applyConversationFilter(q, f)
 		if cur != nil {
-			ts, err := time.Parse(time.RFC3339Nano, cur.Value)
+			ts, err := cursorTime(cur)
 			if err != nil {
-				return crmhub.Invalid("after", "malformed cursor")
+				return err
 			}
 			q.Where("(coalesce(cv.last_message_at, cv.created_at), cv.id) < (?, ?)", ts, cur.ID)
 		}
@@ -176,14 +182,8 @@ func (s *ConversationService) Conversations(ctx context.Context, f crmhub.Conver
 	if err != nil {
 		return nil, passOrWrap(err, "list conversations")
 	}
-	conn := &crmhub.ConversationConnection{Filter: f, Edges: []*crmhub.ConversationEdge{}}
-	edges, info := page(rows, n, cur != nil, func(r *conversationRow) cursor {
-		return cursor{Order: conversationOrder, Value: activity(r).Format(time.RFC3339Nano), ID: r.ID}
-	})
-	for i, r := range edges {
-		conn.Edges = append(conn.Edges, &crmhub.ConversationEdge{Cursor: info.cursors[i], Node: r.domain()})
-	}
-	conn.PageInfo = info.PageInfo
+	conn := &crmhub.ConversationConnection{Filter: f}
+	conn.Edges, conn.PageInfo = conversationEdges(rows, n, cur != nil)
 	return conn, nil
 }
 
@@ -244,14 +244,8 @@ func (s *ConversationService) ConversationsByContact(ctx context.Context, keys [
 		return pagesByParent(ctx, t, keys, pagedQuery{table: "conversations", parent: "contact_id",
 			sortExpr: "coalesce(last_message_at, created_at)", order: conversationOrder},
 			func(rows []conversationRow, k crmhub.PageKey, n int, hasPrev bool) {
-				conn := &crmhub.ConversationConnection{Edges: []*crmhub.ConversationEdge{}}
-				edges, info := page(rows, n, hasPrev, func(r *conversationRow) cursor {
-					return cursor{Order: conversationOrder, Value: activity(r).Format(time.RFC3339Nano), ID: r.ID}
-				})
-				for i, r := range edges {
-					conn.Edges = append(conn.Edges, &crmhub.ConversationEdge{Cursor: info.cursors[i], Node: r.domain()})
-				}
-				conn.PageInfo = info.PageInfo
+				conn := &crmhub.ConversationConnection{}
+				conn.Edges, conn.PageInfo = conversationEdges(rows, n, hasPrev)
 				out[k] = conn
 			}, func(r *conversationRow) uuid.UUID { return r.ContactID })
 	})

@@ -168,12 +168,10 @@ func dealCursor(r *dealRow) cursor {
 
 // dealPage builds a connection from rows read with limit n+1.
 func dealPage(rows []dealRow, refs map[uuid.UUID][]crmhub.ExternalRef, n int, hasPrev bool, f crmhub.DealFilter) *crmhub.DealConnection {
-	kept, info := page(rows, n, hasPrev, dealCursor)
-	conn := &crmhub.DealConnection{PageInfo: info.PageInfo, Filter: f, Edges: make([]*crmhub.DealEdge, len(kept))}
-	for i, r := range kept {
-		conn.Edges[i] = &crmhub.DealEdge{Cursor: info.cursors[i], Node: r.domain(refs[r.ID])}
-	}
-	return conn
+	es, info := edges(rows, n, hasPrev, dealCursor, func(c string, r *dealRow) *crmhub.DealEdge {
+		return &crmhub.DealEdge{Cursor: c, Node: r.domain(refs[r.ID])}
+	})
+	return &crmhub.DealConnection{PageInfo: info, Filter: f, Edges: es}
 }
 
 // Deals lists one page of deals, newest first, with keyset pagination on

@@ -45,14 +45,12 @@ func (s *ConversationService) MessagesByConversation(ctx context.Context, keys [
 	err := s.db.read(ctx, crmhub.ScopeConversationsRead, func(ctx context.Context, t *tx) error {
 		return pagesByParent(ctx, t, keys, pagedQuery{table: "messages", parent: "conversation_id", sortExpr: "created_at", order: messageOrder},
 			func(rows []messageRow, k crmhub.PageKey, n int, hasPrev bool) {
-				conn := &crmhub.MessageConnection{ConversationID: k.ParentID, Edges: []*crmhub.MessageEdge{}}
-				edges, info := page(rows, n, hasPrev, func(r *messageRow) cursor {
+				conn := &crmhub.MessageConnection{ConversationID: k.ParentID}
+				conn.Edges, conn.PageInfo = edges(rows, n, hasPrev, func(r *messageRow) cursor {
 					return cursor{Order: messageOrder, Value: r.CreatedAt.Format(time.RFC3339Nano), ID: r.ID}
+				}, func(c string, r *messageRow) *crmhub.MessageEdge {
+					return &crmhub.MessageEdge{Cursor: c, Node: r.domain()}
 				})
-				for i, r := range edges {
-					conn.Edges = append(conn.Edges, &crmhub.MessageEdge{Cursor: info.cursors[i], Node: r.domain()})
-				}
-				conn.PageInfo = info.PageInfo
 				out[k] = conn
 			}, func(r *messageRow) uuid.UUID { return r.ConversationID })
 	})

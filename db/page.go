@@ -10,6 +10,7 @@ import (
 
 	"github.com/crmhub/crmhub"
 	"github.com/google/uuid"
+	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 )
 
@@ -168,4 +169,34 @@ func cursorTime(c *cursor) (time.Time, error) {
 		return ts, crmhub.Invalid("after", "malformed cursor")
 	}
 	return ts, nil
+}
+
+// edges makes a connection's edges of rows read with limit n+1: the rows
+// page keeps, each turned into an edge by edge with its cursor.
+func edges[R, E any](rows []R, n int, hasPrev bool, cur func(*R) cursor, edge func(cursor string, r *R) E) ([]E, crmhub.PageInfo) {
+	kept, info := page(rows, n, hasPrev, cur)
+	out := make([]E, len(kept))
+	for i, r := range kept {
+		out[i] = edge(info.cursors[i], r)
+	}
+	return out, info.PageInfo
+}
+
+// idCursor returns the cursor of a row in an order keyed by its id alone
+// (ids are UUIDv7, so by creation).
+func idCursor[R any](order string, id func(*R) uuid.UUID) func(*R) cursor {
+	return func(r *R) cursor { return cursor{Order: order, ID: id(r)} }
+}
+
+// byID pages q by id after cur, oldest first or, with desc, newest first,
+// reading n+1 rows for page to tell whether a next page exists.
+func byID(q *bun.SelectQuery, cur *cursor, n int, desc bool) *bun.SelectQuery {
+	op, order := ">", "id"
+	if desc {
+		op, order = "<", "id DESC"
+	}
+	if cur != nil {
+		q.Where("id "+op+" ?", cur.ID)
+	}
+	return q.Order(order).Limit(int64(n + 1))
 }

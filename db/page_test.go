@@ -80,3 +80,31 @@ func TestPage(t *testing.T) {
 		t.Fatalf("an empty page: %v %+v", kept, info)
 	}
 }
+
+// edges cuts like page and hands each kept row its cursor; idCursor keys a
+// row by its id alone.
+func TestEdges(t *testing.T) {
+	type row struct{ ID uuid.UUID }
+	type edge struct {
+		cursor string
+		id     uuid.UUID
+	}
+	rows := []row{{uuid.New()}, {uuid.New()}, {uuid.New()}}
+	cur := idCursor("o", func(r *row) uuid.UUID { return r.ID })
+	es, info := edges(rows, 2, true, cur, func(c string, r *row) edge { return edge{c, r.ID} })
+	if len(es) != 2 || !info.HasNextPage || !info.HasPreviousPage {
+		t.Fatalf("got %d edges, %+v; want 2 with next and previous pages", len(es), info)
+	}
+	for i, e := range es {
+		if want := (cursor{Order: "o", ID: rows[i].ID}).encode(); e.cursor != want || e.id != rows[i].ID {
+			t.Errorf("edge %d = %+v, want cursor %s of row %s", i, e, want, rows[i].ID)
+		}
+	}
+	if *info.StartCursor != es[0].cursor || *info.EndCursor != es[1].cursor {
+		t.Errorf("start/end cursors %s/%s", *info.StartCursor, *info.EndCursor)
+	}
+	if es, info := edges([]row{}, 2, false, cur, func(c string, r *row) edge { return edge{c, r.ID} }); es == nil || len(es) != 0 ||
+		info.HasNextPage || info.StartCursor != nil {
+		t.Errorf("empty page: %v, %+v; want no edges (not nil) and no cursors", es, info)
+	}
+}

@@ -269,20 +269,16 @@ func (s *SyncService) SyncRuns(ctx context.Context, connectionID *uuid.UUID, fir
 		if connectionID != nil {
 			q.Where("connection_id = ?", *connectionID)
 		}
-		if cur != nil {
-			q.Where("id < ?", cur.ID)
-		}
-		return q.Order("id DESC").Limit(int64(n + 1)).Scan(ctx)
+		return byID(q, cur, n, true).Scan(ctx)
 	})
 	if err != nil {
 		return nil, passOrWrap(err, "list sync runs")
 	}
-	edges, info := page(rows, n, cur != nil, func(r *syncRunRow) cursor { return cursor{Order: syncRunOrder, ID: r.ID} })
-	conn := &crmhub.SyncRunConnection{Edges: []*crmhub.SyncRunEdge{}, PageInfo: info.PageInfo}
-	for i, r := range edges {
-		conn.Edges = append(conn.Edges, &crmhub.SyncRunEdge{Cursor: info.cursors[i], Node: r.domain()})
-	}
-	return conn, nil
+	es, info := edges(rows, n, cur != nil, idCursor(syncRunOrder, func(r *syncRunRow) uuid.UUID { return r.ID }),
+		func(c string, r *syncRunRow) *crmhub.SyncRunEdge {
+			return &crmhub.SyncRunEdge{Cursor: c, Node: r.domain()}
+		})
+	return &crmhub.SyncRunConnection{Edges: es, PageInfo: info}, nil
 }
 
 // CountSyncRuns counts runs, of one connection when connectionID is set.

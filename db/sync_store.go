@@ -432,22 +432,16 @@ func (s *SyncService) IdentityConflicts(ctx context.Context, status *crmhub.Conf
 		if status != nil {
 			q.Where("status = ?", string(*status))
 		}
-		if cur != nil {
-			q.Where("id < ?", cur.ID)
-		}
-		return q.Order("id DESC").Limit(int64(n + 1)).Scan(ctx)
+		return byID(q, cur, n, true).Scan(ctx)
 	})
 	if err != nil {
 		return nil, passOrWrap(err, "list identity conflicts")
 	}
-	edges, info := page(rows, n, cur != nil, func(r *identityConflictRow) cursor {
-		return cursor{Order: identityConflictOrder, ID: r.ID}
-	})
-	conn := &crmhub.IdentityConflictConnection{Edges: []*crmhub.IdentityConflictEdge{}, PageInfo: info.PageInfo}
-	for i, r := range edges {
-		conn.Edges = append(conn.Edges, &crmhub.IdentityConflictEdge{Cursor: info.cursors[i], Node: r.domain()})
-	}
-	return conn, nil
+	es, info := edges(rows, n, cur != nil, idCursor(identityConflictOrder, func(r *identityConflictRow) uuid.UUID { return r.ID }),
+		func(c string, r *identityConflictRow) *crmhub.IdentityConflictEdge {
+			return &crmhub.IdentityConflictEdge{Cursor: c, Node: r.domain()}
+		})
+	return &crmhub.IdentityConflictConnection{Edges: es, PageInfo: info}, nil
 }
 
 // CountIdentityConflicts counts conflicts, optionally of one status.

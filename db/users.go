@@ -310,14 +310,10 @@ func (s *UserService) Users(ctx context.Context, first int, after string) (*crmh
 	if err != nil {
 		return nil, fmt.Errorf("db: list users: %w", err)
 	}
-	kept, info := page(rows, n, cur != nil, func(r *userRow) cursor {
+	es, info := edges(rows, n, cur != nil, func(r *userRow) cursor {
 		return cursor{Order: usersOrder, Value: r.Name, ID: r.ID}
-	})
-	conn := &crmhub.UserConnection{PageInfo: info.PageInfo, Edges: make([]*crmhub.UserEdge, len(kept))}
-	for i, r := range kept {
-		conn.Edges[i] = &crmhub.UserEdge{Cursor: info.cursors[i], Node: r.domain()}
-	}
-	return conn, nil
+	}, func(c string, r *userRow) *crmhub.UserEdge { return &crmhub.UserEdge{Cursor: c, Node: r.domain()} })
+	return &crmhub.UserConnection{PageInfo: info, Edges: es}, nil
 }
 
 // The helpers below are shared by users and deals.

@@ -288,33 +288,23 @@ const (
 
 // WebhookEndpoints lists endpoints, oldest first (ids are UUIDv7).
 func (s *WebhookService) WebhookEndpoints(ctx context.Context, first int, after string) (*crmhub.WebhookEndpointConnection, error) {
-	n, err := pageSize(first)
-	if err != nil {
-		return nil, err
-	}
-	cur, err := decodeCursor(after, webhookEndpointOrder)
+	n, cur, err := pageArgs(first, after, webhookEndpointOrder)
 	if err != nil {
 		return nil, err
 	}
 	var rows []webhookEndpointRow
 	err = s.db.read(ctx, crmhub.ScopeWebhooksManage, func(ctx context.Context, t *tx) error {
 		q := t.NewSelect().Model(&rows).Where("workspace_id = ?", t.ws)
-		if cur != nil {
-			q.Where("id > ?", cur.ID)
-		}
-		return q.Order("id").Limit(int64(n + 1)).Scan(ctx)
+		return byID(q, cur, n, false).Scan(ctx)
 	})
 	if err != nil {
 		return nil, passOrWrap(err, "list webhook endpoints")
 	}
-	edges, info := page(rows, n, cur != nil, func(r *webhookEndpointRow) cursor {
-		return cursor{Order: webhookEndpointOrder, ID: r.ID}
-	})
-	conn := &crmhub.WebhookEndpointConnection{Edges: []*crmhub.WebhookEndpointEdge{}, PageInfo: info.PageInfo}
-	for i, r := range edges {
-		conn.Edges = append(conn.Edges, &crmhub.WebhookEndpointEdge{Cursor: info.cursors[i], Node: r.domain()})
-	}
-	return conn, nil
+	es, info := edges(rows, n, cur != nil, idCursor(webhookEndpointOrder, func(r *webhookEndpointRow) uuid.UUID { return r.ID }),
+		func(c string, r *webhookEndpointRow) *crmhub.WebhookEndpointEdge {
+			return &crmhub.WebhookEndpointEdge{Cursor: c, Node: r.domain()}
+		})
+	return &crmhub.WebhookEndpointConnection{Edges: es, PageInfo: info}, nil
 }
 
 // RotateWebhookSecret replaces the signing secret; the old one keeps

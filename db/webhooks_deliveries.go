@@ -155,11 +155,7 @@ func (s *WebhookService) WebhookDelivery(ctx context.Context, id uuid.UUID) (*cr
 
 // WebhookDeliveries lists deliveries, newest first (ids are UUIDv7).
 func (s *WebhookService) WebhookDeliveries(ctx context.Context, endpointID *uuid.UUID, first int, after string) (*crmhub.WebhookDeliveryConnection, error) {
-	n, err := pageSize(first)
-	if err != nil {
-		return nil, err
-	}
-	cur, err := decodeCursor(after, webhookDeliveryOrder)
+	n, cur, err := pageArgs(first, after, webhookDeliveryOrder)
 	if err != nil {
 		return nil, err
 	}
@@ -176,18 +172,13 @@ func (s *WebhookService) WebhookDeliveries(ctx context.Context, endpointID *uuid
 			}
 			q.Where("endpoint_id = ?", *endpointID)
 		}
-		if cur != nil {
-			q.Where("id < ?", cur.ID)
-		}
 		var rows []webhookDeliveryRow
-		if err := q.Order("id DESC").Limit(int64(n+1)).Scan(ctx, &rows); err != nil {
+		if err := byID(q, cur, n, true).Scan(ctx, &rows); err != nil {
 			return fmt.Errorf("db: list webhook deliveries: %w", err)
 		}
-		edges, info := page(rows, n, cur != nil, func(r *webhookDeliveryRow) cursor {
-			return cursor{Order: webhookDeliveryOrder, ID: r.ID}
-		})
-		ds := make([]*crmhub.WebhookDelivery, len(edges))
-		for i, r := range edges {
+		kept, info := page(rows, n, cur != nil, idCursor(webhookDeliveryOrder, func(r *webhookDeliveryRow) uuid.UUID { return r.ID }))
+		ds := make([]*crmhub.WebhookDelivery, len(kept))
+		for i, r := range kept {
 			ds[i] = r.domain()
 			conn.Edges = append(conn.Edges, &crmhub.WebhookDeliveryEdge{Cursor: info.cursors[i], Node: ds[i]})
 		}

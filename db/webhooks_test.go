@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -94,112 +93,26 @@ func (e *webhookEnv) run(t *testing.T) *webhookEnv {
 // and has it verify every request with the endpoint's secret.
 func (e *webhookEnv) hook(t *testing.T, ctx context.Context, rc *receiver, types ...string) *crmhub.WebhookEndpoint {
 	t.Helper()
-	ep, secret, err := e.svc.CreateWebhookEndpoint(ctx, rc.srv.URL, types, nil)
+	ep, secret, err := e.svc.CreateWebhookEndpoint(ctx, rc.URL, types, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc.setSecrets(secret)
+	rc.SetSecrets(secret)
 	return ep
-}
-
-// received is one request a receiver got.
-type received struct {
-	id, timestamp, signature string
-	body                     []byte
-	msg                      crmhub.WebhookMessage
 }
 
 // receiver is a webhook endpoint that verifies every request against the
 // Standard Webhooks spec, independently of the code under test.
-type receiver struct {
-	srv    *httptest.Server
-	answer func(n int, w http.ResponseWriter, r *http.Request)
-	got    chan received
+type receiver = webhooktest.Receiver[crmhub.WebhookMessage]
 
-	mu       sync.Mutex
-	secrets  []string // every one must verify a signature of every request
-	n        int
-	failures []string
-}
+// received is one request a receiver got.
+type received = webhooktest.Received[crmhub.WebhookMessage]
 
-// newReceiver starts a receiver on 127.0.0.1; answer (nil: 204) writes
-// the answer to the n-th request, counting from 1.
+// newReceiver starts a receiver; answer (nil: 204) writes the answer to
+// the n-th request, counting from 1. The clock may be a test's, so the
+// timestamp is only checked to be unix seconds.
 func newReceiver(t *testing.T, answer func(n int, w http.ResponseWriter, r *http.Request)) *receiver {
-	rc := &receiver{answer: answer, got: make(chan received, 4096)}
-	rc.srv = httptest.NewServer(http.HandlerFunc(rc.serve))
-	t.Cleanup(rc.srv.Close)
-	t.Cleanup(func() {
-		rc.mu.Lock()
-		defer rc.mu.Unlock()
-		for _, f := range rc.failures {
-			t.Errorf("receiver: %s", f)
-		}
-	})
-	return rc
-}
-
-func (rc *receiver) setSecrets(s ...string) {
-	rc.mu.Lock()
-	rc.secrets = s
-	rc.mu.Unlock()
-}
-
-func (rc *receiver) count() int {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return rc.n
-}
-
-func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	got := received{id: r.Header.Get("webhook-id"), timestamp: r.Header.Get("webhook-timestamp"),
-		signature: r.Header.Get("webhook-signature"), body: body}
-	rc.mu.Lock()
-	rc.n++
-	n, secrets := rc.n, slices.Clone(rc.secrets)
-	rc.mu.Unlock()
-
-	var problems []string
-	if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json" {
-		problems = append(problems, fmt.Sprintf("%s with content type %q", r.Method, r.Header.Get("Content-Type")))
-	}
-	if got.id == "" {
-		problems = append(problems, "no webhook-id")
-	}
-	if _, err := strconv.ParseInt(got.timestamp, 10, 64); err != nil {
-		problems = append(problems, fmt.Sprintf("webhook-timestamp %q is not unix seconds", got.timestamp))
-	}
-	for _, s := range secrets {
-		if !stdwebhook.Verify(s, got.id, got.timestamp, body, got.signature) {
-			problems = append(problems, fmt.Sprintf("request %d (%s): no signature verifies with secret %.12s…", n, got.id, s))
-		}
-	}
-	if err := json.Unmarshal(body, &got.msg); err != nil {
-		problems = append(problems, fmt.Sprintf("body is not a webhook message: %v", err))
-	}
-	if len(problems) > 0 {
-		rc.mu.Lock()
-		rc.failures = append(rc.failures, problems...)
-		rc.mu.Unlock()
-	}
-	if rc.answer != nil {
-		rc.answer(n, w, r)
-	} else {
-		w.WriteHeader(http.StatusNoContent)
-	}
-	rc.got <- got
-}
-
-// next waits for the next request.
-func (rc *receiver) next(t *testing.T) received {
-	t.Helper()
-	select {
-	case r := <-rc.got:
-		return r
-	case <-time.After(30 * time.Second):
-		t.Fatalf("receiver: no request within 30 s (got %d so far)", rc.count())
-	}
-	return received{}
+	return webhooktest.NewReceiver[crmhub.WebhookMessage](t, answer, webhooktest.Checks{})
 }
 
 // eventually polls a condition of the database until it holds or a
@@ -467,22 +380,22 @@ func TestWebhookDeliveriesAreSignedAndMatchTheLog(t *testing.T) {
 	ctxB, _, _ := dbtest.Workspace(t, d)
 
 	created, both, other := newReceiver(t, nil), newReceiver(t, nil), newReceiver(t, nil)
-	ep1, s1, err := e.svc.CreateWebhookEndpoint(ctxA, created.srv.URL+"/created", []string{contactCreated}, nil)
+	ep1, s1, err := e.svc.CreateWebhookEndpoint(ctxA, created.URL+"/created", []string{contactCreated}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ep2, s2, err := e.svc.CreateWebhookEndpoint(ctxA, both.srv.URL+"/both",
+	ep2, s2, err := e.svc.CreateWebhookEndpoint(ctxA, both.URL+"/both",
 		[]string{contactCreated, contactDeleted}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, s3, err := e.svc.CreateWebhookEndpoint(ctxB, other.srv.URL, []string{contactCreated}, nil)
+	_, s3, err := e.svc.CreateWebhookEndpoint(ctxB, other.URL, []string{contactCreated}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	created.setSecrets(s1)
-	both.setSecrets(s2)
-	other.setSecrets(s3)
+	created.SetSecrets(s1)
+	both.SetSecrets(s2)
+	other.SetSecrets(s3)
 
 	cs := newContacts(t, ctxA, contacts, "a", 5)
 	for _, c := range cs[:2] {
@@ -505,29 +418,29 @@ func TestWebhookDeliveriesAreSignedAndMatchTheLog(t *testing.T) {
 		ids := map[string]bool{}
 		events := map[string]bool{}
 		for range n {
-			r := rc.next(t)
-			ev := byID[r.msg.ID]
-			if ev == nil || !slices.Contains(types, r.msg.Type) {
-				t.Fatalf("delivered %s, not an event of workspace A of types %v", r.body, types)
+			r := rc.Next(t)
+			ev := byID[r.Msg.ID]
+			if ev == nil || !slices.Contains(types, r.Msg.Type) {
+				t.Fatalf("delivered %s, not an event of workspace A of types %v", r.Body, types)
 			}
 			want, _ := json.Marshal(crmhub.NewWebhookMessage(ev))
 			var a, b any
 			json.Unmarshal(want, &a)
-			json.Unmarshal(r.body, &b)
-			if fmt.Sprint(a) != fmt.Sprint(b) || r.msg.Cursor == nil || *r.msg.Cursor != ev.Cursor() {
-				t.Fatalf("body %s, want %s", r.body, want)
+			json.Unmarshal(r.Body, &b)
+			if fmt.Sprint(a) != fmt.Sprint(b) || r.Msg.Cursor == nil || *r.Msg.Cursor != ev.Cursor() {
+				t.Fatalf("body %s, want %s", r.Body, want)
 			}
-			if ids[r.id] || events[r.msg.ID] {
-				t.Fatalf("event %s delivered twice", r.msg.ID)
+			if ids[r.ID] || events[r.Msg.ID] {
+				t.Fatalf("event %s delivered twice", r.Msg.ID)
 			}
-			ids[r.id], events[r.msg.ID] = true, true
+			ids[r.ID], events[r.Msg.ID] = true, true
 		}
 	}
 	check(created, 5, contactCreated)
 	check(both, 7, contactCreated, contactDeleted)
-	r := other.next(t)
-	if r.msg.Type != contactCreated || byID[r.msg.ID] != nil {
-		t.Fatalf("workspace B got %s", r.body)
+	r := other.Next(t)
+	if r.Msg.Type != contactCreated || byID[r.Msg.ID] != nil {
+		t.Fatalf("workspace B got %s", r.Body)
 	}
 
 	// Every delivery is recorded as delivered on the first attempt.
@@ -547,10 +460,10 @@ func TestWebhookDeliveriesAreSignedAndMatchTheLog(t *testing.T) {
 			}
 		}
 	}
-	if n := created.count() + both.count(); n != 12 {
+	if n := created.Count() + both.Count(); n != 12 {
 		t.Fatalf("receivers of A got %d requests, want 12", n)
 	}
-	if n := other.count(); n != 1 {
+	if n := other.Count(); n != 1 {
 		t.Fatalf("receiver of B got %d requests, want 1", n)
 	}
 }
@@ -570,12 +483,12 @@ func TestWebhookRetriesUntilDelivered(t *testing.T) {
 	ep := e.hook(t, ctx, rc, contactCreated)
 	newContacts(t, ctx, db.NewContactService(d), "r", 1)
 
-	first, second := rc.next(t), rc.next(t)
-	if first.id != second.id || !bytes.Equal(first.body, second.body) {
-		t.Fatalf("retry changed the message: %s %s / %s %s", first.id, first.body, second.id, second.body)
+	first, second := rc.Next(t), rc.Next(t)
+	if first.ID != second.ID || !bytes.Equal(first.Body, second.Body) {
+		t.Fatalf("retry changed the message: %s %s / %s %s", first.ID, first.Body, second.ID, second.Body)
 	}
 	dl := onlyDelivery(t, e.svc, ctx, ep.ID)
-	if dl.Status != crmhub.WebhookDelivered || dl.AttemptCount != 2 || len(dl.Attempts) != 2 || dl.WebhookID != first.id {
+	if dl.Status != crmhub.WebhookDelivered || dl.AttemptCount != 2 || len(dl.Attempts) != 2 || dl.WebhookID != first.ID {
 		t.Fatalf("delivery %+v", dl)
 	}
 	a1, a2 := dl.Attempts[0], dl.Attempts[1]
@@ -597,7 +510,7 @@ func TestWebhookRetriesEnd(t *testing.T) {
 	if dl.Status != crmhub.WebhookFailed || len(dl.Attempts) != 3 || dl.NextAttemptAt != nil {
 		t.Fatalf("delivery %+v with %d attempts, want FAILED after 3", dl, len(dl.Attempts))
 	}
-	if n := rc.count(); n != 3 {
+	if n := rc.Count(); n != 3 {
 		t.Fatalf("receiver got %d requests, want 3", n)
 	}
 	if got, _ := e.svc.WebhookEndpoint(ctx, ep.ID); !got.Enabled {
@@ -622,9 +535,9 @@ func TestWebhookTimeoutIsRetried(t *testing.T) {
 	ctx, _, _ := dbtest.Workspace(t, d)
 	ep := e.hook(t, ctx, rc, contactCreated)
 	newContacts(t, ctx, db.NewContactService(d), "t", 1)
-	first, second := rc.next(t), rc.next(t)
-	if first.id != second.id {
-		t.Fatalf("webhook-id changed on retry: %s, %s", first.id, second.id)
+	first, second := rc.Next(t), rc.Next(t)
+	if first.ID != second.ID {
+		t.Fatalf("webhook-id changed on retry: %s, %s", first.ID, second.ID)
 	}
 	dl := onlyDelivery(t, e.svc, ctx, ep.ID)
 	if dl.Status != crmhub.WebhookDelivered || len(dl.Attempts) != 2 {
@@ -650,7 +563,7 @@ func TestWebhookGoneDisablesEndpoint(t *testing.T) {
 	ctx, _, _ := dbtest.Workspace(t, d)
 	ep := e.hook(t, ctx, rc, contactCreated)
 	newContacts(t, ctx, contacts, "g", 1)
-	rc.next(t)
+	rc.Next(t)
 	dl := onlyDelivery(t, e.svc, ctx, ep.ID)
 	if dl.Status != crmhub.WebhookFailed || len(dl.Attempts) != 1 || dl.Attempts[0].StatusCode != http.StatusGone {
 		t.Fatalf("delivery %+v", dl)
@@ -680,10 +593,10 @@ func TestWebhookGoneDisablesEndpoint(t *testing.T) {
 		t.Fatalf("enable: %+v %v", got, err)
 	}
 	later := newContacts(t, ctx, contacts, "g3_", 1)[0]
-	if r := rc.next(t); r.msg.SubjectID != later.GlobalID() {
-		t.Fatalf("re-enabled endpoint got %s, want the event of %s", r.body, later.GlobalID())
+	if r := rc.Next(t); r.Msg.SubjectID != later.GlobalID() {
+		t.Fatalf("re-enabled endpoint got %s, want the event of %s", r.Body, later.GlobalID())
 	}
-	if n := rc.count(); n != 2 {
+	if n := rc.Count(); n != 2 {
 		t.Fatalf("receiver got %d requests, want 2", n)
 	}
 }
@@ -694,7 +607,7 @@ func TestWebhookSecretRotation(t *testing.T) {
 	e := newWebhooks(t, d, db.WebhookConfig{AllowPrivate: true}).run(t)
 	rc := newReceiver(t, nil)
 	ctx, _, _ := dbtest.Workspace(t, d)
-	ep, s1, err := e.svc.CreateWebhookEndpoint(ctx, rc.srv.URL, []string{contactCreated}, nil)
+	ep, s1, err := e.svc.CreateWebhookEndpoint(ctx, rc.URL, []string{contactCreated}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -703,34 +616,34 @@ func TestWebhookSecretRotation(t *testing.T) {
 		if _, err := e.svc.SendTestWebhook(ctx, ep.ID); err != nil {
 			t.Fatal(err)
 		}
-		return rc.next(t)
+		return rc.Next(t)
 	}
 
 	s2, err := e.svc.RotateWebhookSecret(ctx, ep.ID, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc.setSecrets(s1, s2) // the receiver checks that each verifies
-	if r := send(); len(strings.Fields(r.signature)) != 2 || r.timestamp != strconv.FormatInt(clock.Now().Unix(), 10) {
-		t.Fatalf("during the grace period: signature %q, timestamp %s", r.signature, r.timestamp)
+	rc.SetSecrets(s1, s2) // the receiver checks that each verifies
+	if r := send(); len(strings.Fields(r.Signature)) != 2 || r.Timestamp != strconv.FormatInt(clock.Now().Unix(), 10) {
+		t.Fatalf("during the grace period: signature %q, timestamp %s", r.Signature, r.Timestamp)
 	}
 	if got, _ := e.svc.WebhookEndpoint(ctx, ep.ID); got.PreviousSecretExpiresAt == nil || !got.PreviousSecretExpiresAt.Equal(clock.Now().Add(time.Hour)) {
 		t.Fatalf("old secret expires at %v, want in an hour", got.PreviousSecretExpiresAt)
 	}
 
 	clock.Advance(time.Hour + time.Second)
-	rc.setSecrets(s2)
-	if r := send(); len(strings.Fields(r.signature)) != 1 || stdwebhook.Verify(s1, r.id, r.timestamp, r.body, r.signature) {
-		t.Fatalf("after the grace period the old secret still signs: %q", r.signature)
+	rc.SetSecrets(s2)
+	if r := send(); len(strings.Fields(r.Signature)) != 1 || stdwebhook.Verify(s1, r.ID, r.Timestamp, r.Body, r.Signature) {
+		t.Fatalf("after the grace period the old secret still signs: %q", r.Signature)
 	}
 
 	s3, err := e.svc.RotateWebhookSecret(ctx, ep.ID, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc.setSecrets(s3)
-	if r := send(); len(strings.Fields(r.signature)) != 1 || stdwebhook.Verify(s2, r.id, r.timestamp, r.body, r.signature) {
-		t.Fatalf("rotation without grace: the old secret still signs: %q", r.signature)
+	rc.SetSecrets(s3)
+	if r := send(); len(strings.Fields(r.Signature)) != 1 || stdwebhook.Verify(s2, r.ID, r.Timestamp, r.Body, r.Signature) {
+		t.Fatalf("rotation without grace: the old secret still signs: %q", r.Signature)
 	}
 }
 
@@ -741,10 +654,10 @@ func TestWebhookReplayAndTestMessage(t *testing.T) {
 	ctx, _, _ := dbtest.Workspace(t, d)
 	ep := e.hook(t, ctx, rc, contactCreated)
 	c := newContacts(t, ctx, db.NewContactService(d), "p", 1)[0]
-	first := rc.next(t)
+	first := rc.Next(t)
 	orig := onlyDelivery(t, e.svc, ctx, ep.ID)
-	if first.msg.SubjectID != c.GlobalID() || orig.WebhookID != first.id || orig.EventID == nil || orig.EventID.String() != first.msg.ID {
-		t.Fatalf("first delivery %+v of %s", orig, first.body)
+	if first.Msg.SubjectID != c.GlobalID() || orig.WebhookID != first.ID || orig.EventID == nil || orig.EventID.String() != first.Msg.ID {
+		t.Fatalf("first delivery %+v of %s", orig, first.Body)
 	}
 
 	replay, err := e.svc.ReplayWebhookDelivery(ctx, orig.ID)
@@ -755,19 +668,19 @@ func TestWebhookReplayAndTestMessage(t *testing.T) {
 		replay.Status != crmhub.WebhookPending {
 		t.Fatalf("replay %+v of %+v", replay, orig)
 	}
-	again := rc.next(t)
-	if again.id != first.id || again.msg.ID != first.msg.ID || !bytes.Equal(again.body, first.body) {
-		t.Fatalf("replay sent %s %s, want %s %s", again.id, again.body, first.id, first.body)
+	again := rc.Next(t)
+	if again.ID != first.ID || again.Msg.ID != first.Msg.ID || !bytes.Equal(again.Body, first.Body) {
+		t.Fatalf("replay sent %s %s, want %s %s", again.ID, again.Body, first.ID, first.Body)
 	}
 
 	test, err := e.svc.SendTestWebhook(ctx, ep.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := rc.next(t)
-	if r.msg.Type != crmhub.WebhookTestEvent || r.id != test.WebhookID || r.msg.SubjectID != ep.GlobalID() || r.msg.Cursor != nil ||
+	r := rc.Next(t)
+	if r.Msg.Type != crmhub.WebhookTestEvent || r.ID != test.WebhookID || r.Msg.SubjectID != ep.GlobalID() || r.Msg.Cursor != nil ||
 		test.EventID != nil || test.EventType != crmhub.WebhookTestEvent {
-		t.Fatalf("test delivery %+v sent %s", test, r.body)
+		t.Fatalf("test delivery %+v sent %s", test, r.Body)
 	}
 
 	// Newest first, paged, each with its attempt.
@@ -873,7 +786,7 @@ func TestWebhookDispatchExactlyOnce(t *testing.T) {
 	ctx, ws, _ := dbtest.Workspace(t, d)
 	rc := newReceiver(t, nil)
 	e.hook(t, ctx, rc, contactCreated)
-	if _, _, err := e.svc.CreateWebhookEndpoint(ctx, rc.srv.URL, []string{contactDeleted}, nil); err != nil {
+	if _, _, err := e.svc.CreateWebhookEndpoint(ctx, rc.URL, []string{contactDeleted}, nil); err != nil {
 		t.Fatal(err)
 	}
 
@@ -933,16 +846,16 @@ func TestWebhookDispatchExactlyOnce(t *testing.T) {
 	e.run(t)
 	ids, events := map[string]bool{}, map[string]bool{}
 	for range total {
-		r := rc.next(t)
-		if ids[r.id] || events[r.msg.ID] || r.msg.Type != contactCreated {
-			t.Fatalf("duplicate or unexpected delivery %s %s", r.id, r.body)
+		r := rc.Next(t)
+		if ids[r.ID] || events[r.Msg.ID] || r.Msg.Type != contactCreated {
+			t.Fatalf("duplicate or unexpected delivery %s %s", r.ID, r.Body)
 		}
-		ids[r.id], events[r.msg.ID] = true, true
+		ids[r.ID], events[r.Msg.ID] = true, true
 	}
 	eventually(t, "every delivery is DELIVERED", func() bool {
 		return countIn(t, d, ws.ID, "SELECT count(*) FROM webhook_deliveries WHERE status = 'DELIVERED'") == total
 	})
-	if n := rc.count(); n != total {
+	if n := rc.Count(); n != total {
 		t.Fatalf("receiver got %d requests, want %d", n, total)
 	}
 }
@@ -970,7 +883,7 @@ func TestWebhookDialRefusesPrivateAddress(t *testing.T) {
 			t.Fatalf("attempt %+v, want refused by the dialer", a)
 		}
 	}
-	if n := rc.count(); n != 0 {
+	if n := rc.Count(); n != 0 {
 		t.Fatalf("receiver on a loopback address got %d requests", n)
 	}
 }

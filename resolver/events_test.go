@@ -242,13 +242,13 @@ func TestNoEventLostOrDuplicatedUnderLoad(t *testing.T) {
 	hookOf := map[string]string{} // event id -> webhook-id
 	for len(hookOf) < len(wanted) {
 		m := rc.next()
-		if !wanted[m.msg.ID] {
-			t.Fatalf("receiver got an unexpected event %s", m.body)
+		if !wanted[m.Msg.ID] {
+			t.Fatalf("receiver got an unexpected event %s", m.Body)
 		}
-		if prev, ok := hookOf[m.msg.ID]; ok && prev != m.id {
-			t.Fatalf("event %s delivered under two webhook-ids %s and %s", m.msg.ID, prev, m.id)
+		if prev, ok := hookOf[m.Msg.ID]; ok && prev != m.ID {
+			t.Fatalf("event %s delivered under two webhook-ids %s and %s", m.Msg.ID, prev, m.ID)
 		}
-		hookOf[m.msg.ID] = m.id
+		hookOf[m.Msg.ID] = m.ID
 	}
 	var n struct{ WebhookDeliveries struct{ TotalCount int } }
 	c.do(`query($ep: ID) { webhookDeliveries(endpointId: $ep) { totalCount } }`, map[string]any{"ep": ep.ID}, &n)

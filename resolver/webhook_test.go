@@ -3,15 +3,10 @@ package resolver_test
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -71,104 +66,36 @@ func newHookEnv(t *testing.T, cfg db.WebhookConfig, run bool) *env {
 	return e
 }
 
-// hookMsg is one request a receiver got.
-type hookMsg struct {
-	id, timestamp, signature string
-	body                     []byte
-	msg                      struct {
-		ID, Type, SubjectID, Actor string
-		Cursor                     *string
-		Payload                    map[string]any
-	}
+// hookPayload is the body of a webhook request, as the tests read it.
+type hookPayload struct {
+	ID, Type, SubjectID, Actor string
+	Cursor                     *string
+	Payload                    map[string]any
 }
+
+// hookMsg is one request a receiver got.
+type hookMsg = webhooktest.Received[hookPayload]
 
 // whReceiver is a webhook endpoint that verifies every request per
 // Standard Webhooks, independently of the code under test: every secret
-// it holds must verify one of the request's signatures.
+// it holds must verify one of the request's signatures, and it must hold
+// one.
 type whReceiver struct {
-	t      *testing.T
-	srv    *httptest.Server
-	answer func(n int, w http.ResponseWriter, r *http.Request)
-	got    chan hookMsg
-
-	mu       sync.Mutex
-	secrets  []string
-	n        int
-	failures []string
+	*webhooktest.Receiver[hookPayload]
+	t *testing.T
 }
 
 // newWhReceiver starts a receiver; answer (nil: 204) answers the n-th
 // request, counting from 1.
 func newWhReceiver(t *testing.T, answer func(n int, w http.ResponseWriter, r *http.Request)) *whReceiver {
-	rc := &whReceiver{t: t, answer: answer, got: make(chan hookMsg, 8192)}
-	rc.srv = httptest.NewServer(http.HandlerFunc(rc.serve))
-	t.Cleanup(rc.srv.Close)
-	t.Cleanup(func() {
-		rc.mu.Lock()
-		defer rc.mu.Unlock()
-		for _, f := range rc.failures {
-			t.Errorf("receiver: %s", f)
-		}
-	})
-	return rc
-}
-
-func (rc *whReceiver) setSecrets(s ...string) {
-	rc.mu.Lock()
-	rc.secrets = s
-	rc.mu.Unlock()
-}
-
-func (rc *whReceiver) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	m := hookMsg{id: r.Header.Get("webhook-id"), timestamp: r.Header.Get("webhook-timestamp"),
-		signature: r.Header.Get("webhook-signature"), body: body}
-	rc.mu.Lock()
-	rc.n++
-	n, secrets := rc.n, slices.Clone(rc.secrets)
-	rc.mu.Unlock()
-	var problems []string
-	if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json" {
-		problems = append(problems, fmt.Sprintf("%s %q", r.Method, r.Header.Get("Content-Type")))
-	}
-	ts, err := strconv.ParseInt(m.timestamp, 10, 64)
-	if err != nil || time.Since(time.Unix(ts, 0)).Abs() > 5*time.Minute {
-		problems = append(problems, fmt.Sprintf("webhook-timestamp %q is not a recent unix time", m.timestamp))
-	}
-	if m.id == "" || len(secrets) == 0 {
-		problems = append(problems, fmt.Sprintf("request %d: webhook-id %q, %d secrets", n, m.id, len(secrets)))
-	}
-	for _, s := range secrets {
-		if !stdwebhook.Verify(s, m.id, m.timestamp, body, m.signature) {
-			problems = append(problems, fmt.Sprintf("request %d (%s): no signature verifies with %.12s…", n, m.id, s))
-		}
-	}
-	if err := json.Unmarshal(body, &m.msg); err != nil {
-		problems = append(problems, fmt.Sprintf("body: %v", err))
-	}
-	if len(problems) > 0 {
-		rc.mu.Lock()
-		rc.failures = append(rc.failures, problems...)
-		rc.mu.Unlock()
-	}
-	if rc.answer != nil {
-		rc.answer(n, w, r)
-	} else {
-		w.WriteHeader(http.StatusNoContent)
-	}
-	rc.got <- m
+	return &whReceiver{Receiver: webhooktest.NewReceiver[hookPayload](t, answer,
+		webhooktest.Checks{MaxAge: 5 * time.Minute, RequireSecret: true}), t: t}
 }
 
 // next waits for the next request.
 func (rc *whReceiver) next() hookMsg {
 	rc.t.Helper()
-	select {
-	case m := <-rc.got:
-		return m
-	case <-time.After(30 * time.Second):
-		rc.t.Fatal("receiver: no request within 30 s")
-	}
-	return hookMsg{}
+	return rc.Next(rc.t)
 }
 
 const createHook = `mutation($url: String!, $events: [String!]!, $d: String) {
@@ -193,8 +120,8 @@ func (c *client) hook(rc *whReceiver, types ...string) hookEndpoint {
 			Secret   string
 		}
 	}
-	c.do(createHook, map[string]any{"url": rc.srv.URL, "events": types}, &out)
-	rc.setSecrets(out.CreateWebhookEndpoint.Secret)
+	c.do(createHook, map[string]any{"url": rc.URL, "events": types}, &out)
+	rc.SetSecrets(out.CreateWebhookEndpoint.Secret)
 	return out.CreateWebhookEndpoint.Endpoint
 }
 
@@ -390,16 +317,16 @@ func TestWebhookDeliveries(t *testing.T) {
 	seen := map[string]bool{}
 	for range log {
 		m := rc.next()
-		if seen[m.id] || byEvent[m.msg.ID].id != "" {
-			t.Fatalf("webhook-id %s or event %s sent twice", m.id, m.msg.ID)
+		if seen[m.ID] || byEvent[m.Msg.ID].ID != "" {
+			t.Fatalf("webhook-id %s or event %s sent twice", m.ID, m.Msg.ID)
 		}
-		seen[m.id], byEvent[m.msg.ID] = true, m
+		seen[m.ID], byEvent[m.Msg.ID] = true, m
 	}
 	for _, want := range log {
 		m := byEvent[want.ID]
-		if m.msg.Type != want.Type || m.msg.SubjectID != want.SubjectID || m.msg.Cursor == nil ||
-			*m.msg.Cursor != want.Cursor || m.msg.Actor != want.Actor {
-			t.Fatalf("delivered %s, want %+v", m.body, want)
+		if m.Msg.Type != want.Type || m.Msg.SubjectID != want.SubjectID || m.Msg.Cursor == nil ||
+			*m.Msg.Cursor != want.Cursor || m.Msg.Actor != want.Actor {
+			t.Fatalf("delivered %s, want %+v", m.Body, want)
 		}
 	}
 	ds := c.waitDeliveries(ep.ID, "four deliveries are DELIVERED", func(ds []hookDelivery) bool {
@@ -460,15 +387,15 @@ func TestWebhookRetries(t *testing.T) {
 		got = append(got, rc.next())
 	}
 	for _, m := range got {
-		if m.id != got[0].id || m.msg.SubjectID != x.ID {
-			t.Fatalf("attempts sent %s %s, want the same webhook-id for %s", m.id, m.body, x.ID)
+		if m.ID != got[0].ID || m.Msg.SubjectID != x.ID {
+			t.Fatalf("attempts sent %s %s, want the same webhook-id for %s", m.ID, m.Body, x.ID)
 		}
 	}
 	ds := c.waitDeliveries(ep.ID, "the delivery is DELIVERED", func(ds []hookDelivery) bool {
 		return len(ds) == 1 && ds[0].Status == "DELIVERED"
 	})
 	d := ds[0]
-	if d.WebhookID != got[0].id || d.AttemptCount != 3 || len(d.Attempts) != 3 {
+	if d.WebhookID != got[0].ID || d.AttemptCount != 3 || len(d.Attempts) != 3 {
 		t.Fatalf("delivery = %+v", d)
 	}
 	a := d.Attempts
@@ -529,8 +456,8 @@ func TestWebhookGoneDisablesEndpoint(t *testing.T) {
 	// The next event reaches the witness only (both would be created in
 	// the same dispatch).
 	b := c.createContact("", ident("EMAIL", "b@example.com"))
-	if m := witness.next(); m.msg.SubjectID != b.ID {
-		t.Fatalf("witness got %s", m.body)
+	if m := witness.next(); m.Msg.SubjectID != b.ID {
+		t.Fatalf("witness got %s", m.Body)
 	}
 	if ds := c.deliveries(ep.ID); len(ds) != 1 {
 		t.Fatalf("disabled endpoint has %d deliveries", len(ds))
@@ -539,8 +466,8 @@ func TestWebhookGoneDisablesEndpoint(t *testing.T) {
 	c.do(`mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: {enabled: true}) { id } }`, map[string]any{"id": ep.ID}, nil)
 	back.Store(true)
 	d := c.createContact("", ident("EMAIL", "d@example.com"))
-	if m := gone.next(); m.msg.SubjectID != d.ID {
-		t.Fatalf("re-enabled endpoint got %s, want only the new event", m.body)
+	if m := gone.next(); m.Msg.SubjectID != d.ID {
+		t.Fatalf("re-enabled endpoint got %s, want only the new event", m.Body)
 	}
 }
 
@@ -551,22 +478,20 @@ func TestWebhookSecretRotation(t *testing.T) {
 	c := e.workspace()
 	rc := newWhReceiver(t, nil)
 	ep := c.hook(rc, "contact.created")
-	rc.mu.Lock()
-	old := rc.secrets[0]
-	rc.mu.Unlock()
+	old := rc.Secrets()[0]
 	c.createContact("", ident("EMAIL", "a@example.com"))
-	if m := rc.next(); strings.Count(m.signature, "v1,") != 1 {
-		t.Fatalf("before rotation: %q", m.signature)
+	if m := rc.next(); strings.Count(m.Signature, "v1,") != 1 {
+		t.Fatalf("before rotation: %q", m.Signature)
 	}
 
 	rotate := `mutation($id: ID!, $g: Int) { rotateWebhookSecret(id: $id, graceSeconds: $g) { secret endpoint { previousSecretExpiresAt } } }`
 	var rot struct{ RotateWebhookSecret struct{ Secret string } }
 	c.do(rotate, map[string]any{"id": ep.ID, "g": 3600}, &rot)
 	fresh := rot.RotateWebhookSecret.Secret
-	rc.setSecrets(old, fresh) // both must verify every request
+	rc.SetSecrets(old, fresh) // both must verify every request
 	c.createContact("", ident("EMAIL", "b@example.com"))
-	if m := rc.next(); strings.Count(m.signature, "v1,") != 2 {
-		t.Fatalf("during grace: %q", m.signature)
+	if m := rc.next(); strings.Count(m.Signature, "v1,") != 2 {
+		t.Fatalf("during grace: %q", m.Signature)
 	}
 	// A test webhook is signed the same way.
 	c.do(`mutation($id: ID!) { sendTestWebhook(endpointId: $id) { id } }`, map[string]any{"id": ep.ID}, nil)
@@ -575,12 +500,12 @@ func TestWebhookSecretRotation(t *testing.T) {
 	// Rotating without grace drops the old secrets at once.
 	c.do(rotate, map[string]any{"id": ep.ID, "g": 0}, &rot)
 	newest := rot.RotateWebhookSecret.Secret
-	rc.setSecrets(newest)
+	rc.SetSecrets(newest)
 	c.createContact("", ident("EMAIL", "c@example.com"))
 	m := rc.next()
-	if strings.Count(m.signature, "v1,") != 1 || stdwebhook.Verify(fresh, m.id, m.timestamp, m.body, m.signature) ||
-		stdwebhook.Verify(old, m.id, m.timestamp, m.body, m.signature) {
-		t.Fatalf("after a rotation without grace: %q", m.signature)
+	if strings.Count(m.Signature, "v1,") != 1 || stdwebhook.Verify(fresh, m.ID, m.Timestamp, m.Body, m.Signature) ||
+		stdwebhook.Verify(old, m.ID, m.Timestamp, m.Body, m.Signature) {
+		t.Fatalf("after a rotation without grace: %q", m.Signature)
 	}
 }
 
@@ -597,20 +522,20 @@ func TestWebhookReplayAndTest(t *testing.T) {
 
 	var rep struct{ ReplayWebhookDelivery hookDelivery }
 	c.do(`mutation($id: ID!) { replayWebhookDelivery(id: $id) { id webhookId eventType status } }`, map[string]any{"id": ds[0].ID}, &rep)
-	if r := rep.ReplayWebhookDelivery; r.ID == ds[0].ID || r.WebhookID != first.id || r.EventType != "contact.created" {
+	if r := rep.ReplayWebhookDelivery; r.ID == ds[0].ID || r.WebhookID != first.ID || r.EventType != "contact.created" {
 		t.Fatalf("replay = %+v", r)
 	}
 	again := rc.next()
-	if again.id != first.id || string(again.body) != string(first.body) || again.msg.SubjectID != x.ID {
-		t.Fatalf("replay sent %s %s, want %s %s", again.id, again.body, first.id, first.body)
+	if again.ID != first.ID || string(again.Body) != string(first.Body) || again.Msg.SubjectID != x.ID {
+		t.Fatalf("replay sent %s %s, want %s %s", again.ID, again.Body, first.ID, first.Body)
 	}
 
 	var test struct{ SendTestWebhook hookDelivery }
 	c.do(`mutation($id: ID!) { sendTestWebhook(endpointId: $id) { id webhookId eventType status } }`, map[string]any{"id": ep.ID}, &test)
 	m := rc.next()
-	if m.id != test.SendTestWebhook.WebhookID || m.msg.Type != "webhook.test" || test.SendTestWebhook.EventType != "webhook.test" ||
-		m.msg.SubjectID != ep.ID {
-		t.Fatalf("test webhook %+v sent %s", test.SendTestWebhook, m.body)
+	if m.ID != test.SendTestWebhook.WebhookID || m.Msg.Type != "webhook.test" || test.SendTestWebhook.EventType != "webhook.test" ||
+		m.Msg.SubjectID != ep.ID {
+		t.Fatalf("test webhook %+v sent %s", test.SendTestWebhook, m.Body)
 	}
 	c.waitDeliveries(ep.ID, "three deliveries DELIVERED", func(ds []hookDelivery) bool {
 		return len(ds) == 3 && !slices.ContainsFunc(ds, func(d hookDelivery) bool { return d.Status != "DELIVERED" })
@@ -632,8 +557,8 @@ func TestWebhookWorkspaceIsolation(t *testing.T) {
 	ra.next()
 	dsA := a.waitDeliveries(epA.ID, "delivered", func(ds []hookDelivery) bool { return len(ds) == 1 && ds[0].Status == "DELIVERED" })
 	cb := b.createContact("", ident("EMAIL", "b@example.com"))
-	if m := rb.next(); m.msg.SubjectID != cb.ID {
-		t.Fatalf("B's endpoint got %s", m.body)
+	if m := rb.next(); m.Msg.SubjectID != cb.ID {
+		t.Fatalf("B's endpoint got %s", m.Body)
 	}
 
 	if eps := b.allHooks(); len(eps) != 1 || eps[0].ID != epB.ID {

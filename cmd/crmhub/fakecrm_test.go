@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"github.com/crmhub/crmhub/internal/proctest"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,15 +15,15 @@ import (
 // code and stderr.
 func startFakeCRM(t *testing.T, args ...string) (base, key string, stop func() (int, string)) {
 	t.Helper()
-	stdout := newLines()
-	var stderr lockedBuffer
+	stdout := proctest.NewLines()
+	var stderr proctest.Buffer
 	c := &cli{getenv: func(string) string { return "" }, stdout: stdout, stderr: &stderr}
 	ctx, cancel := context.WithCancel(t.Context())
 	t.Cleanup(cancel)
 	exited := make(chan int, 1)
 	go func() {
 		exited <- c.run(ctx, append([]string{"fake-crm"}, args...))
-		stdout.pw.Close()
+		stdout.Close()
 	}()
 	kind := "wazzup"
 	for i, a := range args {
@@ -30,8 +31,8 @@ func startFakeCRM(t *testing.T, args ...string) (base, key string, stop func() (
 			kind = strings.ToLower(args[i+1])
 		}
 	}
-	base = stdout.next(t, "fake "+kind+" listening on ")
-	key = stdout.next(t, "API key: ")
+	base = stdout.Next(t, "fake "+kind+" listening on ")
+	key = stdout.Next(t, "API key: ")
 	return base, key, func() (int, string) {
 		cancel()
 		select {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/crmhub/crmhub/internal/proctest"
 	"io"
 	"net"
 	"net/http"
@@ -20,17 +21,17 @@ func TestServeProfilerAndQueryCounters(t *testing.T) {
 	}
 	pprofAddr := l.Addr().String()
 	l.Close()
-	stdout := newLines()
+	stdout := proctest.NewLines()
 	c := &cli{getenv: env(t, map[string]string{"CRMHUB_PPROF_ADDR": pprofAddr}),
 		stdout: stdout, stderr: io.Discard}
 	ctx, cancel := context.WithCancel(t.Context())
 	exited := make(chan int, 1)
 	go func() {
 		exited <- c.run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--dev-key", "--dev-key-file", t.TempDir() + "/key"})
-		stdout.pw.Close()
+		stdout.Close()
 	}()
 	defer func() { cancel(); <-exited }()
-	base := stdout.next(t, "crmhub listening on ")
+	base := stdout.Next(t, "crmhub listening on ")
 
 	get := func(url string) (int, string) {
 		res, err := http.Get(url)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -11,13 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/db"
 	"github.com/crmhub/crmhub/db/dbtest"
+	"github.com/crmhub/crmhub/internal/proctest"
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
@@ -318,74 +317,13 @@ func TestPasswordNotShown(t *testing.T) {
 	}
 }
 
-// lines forwards what is written to it line by line, so a test can wait
-// for serve's startup lines.
-type lines struct {
-	pw *io.PipeWriter
-	ch chan string
-}
-
-func newLines() *lines {
-	pr, pw := io.Pipe()
-	l := &lines{pw: pw, ch: make(chan string, 100)}
-	go func() {
-		s := bufio.NewScanner(pr)
-		for s.Scan() {
-			l.ch <- s.Text()
-		}
-		io.Copy(io.Discard, pr)
-		close(l.ch)
-	}()
-	return l
-}
-
-func (l *lines) Write(p []byte) (int, error) { return l.pw.Write(p) }
-
-// next returns the next line that starts with prefix, without the prefix.
-func (l *lines) next(t *testing.T, prefix string) string {
-	t.Helper()
-	timeout := time.After(30 * time.Second)
-	for {
-		select {
-		case s, ok := <-l.ch:
-			if !ok {
-				t.Fatalf("output ended before a line starting with %q", prefix)
-			}
-			if rest, ok := strings.CutPrefix(s, prefix); ok {
-				return rest
-			}
-		case <-timeout:
-			t.Fatalf("no line starting with %q within 30s", prefix)
-		}
-	}
-}
-
-// lockedBuffer is a bytes.Buffer that server goroutines may write to while
-// the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func TestServe(t *testing.T) {
 	t.Parallel()
 	keyFile := filepath.Join(t.TempDir(), "dev", "key")
 	slowStarted, releaseSlow := make(chan struct{}), make(chan struct{})
 	shutdownStarted := make(chan struct{})
-	stdout := newLines()
-	var stderr lockedBuffer
+	stdout := proctest.NewLines()
+	var stderr proctest.Buffer
 	c := &cli{getenv: env(t, nil), stdout: stdout, stderr: &stderr,
 		// /test/slow stands for a long request that is in flight when the
 		// stop signal comes.
@@ -407,14 +345,14 @@ func TestServe(t *testing.T) {
 	exited := make(chan int, 1)
 	go func() {
 		exited <- c.run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--dev-key", "--dev-key-file", keyFile, "--log-format", "json"})
-		stdout.pw.Close()
+		stdout.Close()
 	}()
 
-	base := stdout.next(t, "crmhub listening on ")
-	if got := stdout.next(t, "GraphiQL: "); got != base+"/" {
+	base := stdout.Next(t, "crmhub listening on ")
+	if got := stdout.Next(t, "GraphiQL: "); got != base+"/" {
 		t.Errorf("GraphiQL line %q, want %s/", got, base)
 	}
-	key := stdout.next(t, "Dev API key: ")
+	key := stdout.Next(t, "Dev API key: ")
 	saved, err := os.ReadFile(keyFile)
 	if err != nil || strings.TrimSpace(string(saved)) != key {
 		t.Errorf("key file holds %q (%v), want the printed key", saved, err)

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -17,6 +15,7 @@ import (
 	"github.com/crmhub/crmhub/connectors/wazzup/wazzuptest"
 	"github.com/crmhub/crmhub/db"
 	"github.com/crmhub/crmhub/db/dbtest"
+	"github.com/crmhub/crmhub/internal/proctest"
 	"github.com/google/uuid"
 )
 
@@ -273,40 +272,21 @@ func TestServeConversationThroughWazzup(t *testing.T) {
 // returns its base URL and a GraphQL caller with its dev key.
 func startServe(t *testing.T) (string, func(query string, vars map[string]any, out any)) {
 	t.Helper()
-	stdout := newLines()
-	var stderr lockedBuffer
+	stdout := proctest.NewLines()
+	var stderr proctest.Buffer
 	c := &cli{getenv: env(t, map[string]string{"CRMHUB_CONNECTOR_ALLOW_PRIVATE": "true"}), stdout: stdout, stderr: &stderr}
 	ctx, cancel := context.WithCancel(t.Context())
 	exited := make(chan int, 1)
 	go func() {
 		exited <- c.run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--dev-key", "--dev-key-file", t.TempDir() + "/key"})
-		stdout.pw.Close()
+		stdout.Close()
 	}()
 	t.Cleanup(func() { cancel(); <-exited })
-	base := stdout.next(t, "crmhub listening on ")
-	key := stdout.next(t, "Dev API key: ")
+	base := stdout.Next(t, "crmhub listening on ")
+	key := stdout.Next(t, "Dev API key: ")
 	gql := func(query string, vars map[string]any, out any) {
 		t.Helper()
-		body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-		req, _ := http.NewRequest(http.MethodPost, base+"/graphql", bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+key)
-		req.Header.Set("Content-Type", "application/json")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		raw, _ := io.ReadAll(res.Body)
-		var r struct {
-			Data   json.RawMessage
-			Errors []any
-		}
-		if err := json.Unmarshal(raw, &r); err != nil || len(r.Errors) > 0 {
-			t.Fatalf("%s: %s", query, raw)
-		}
-		if err := json.Unmarshal(r.Data, out); err != nil {
-			t.Fatal(err)
-		}
+		proctest.GraphQL(t, base, key, query, vars, out)
 	}
 	return base, gql
 }

@@ -25,6 +25,7 @@ import (
 
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/connectors"
+	"github.com/crmhub/crmhub/connectors/internal/opt"
 )
 
 // Harness describes one connector to the suite.
@@ -430,7 +431,7 @@ func contactKey(c connectors.RemoteContact) string {
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
 	return fmt.Sprintf("name=%q uri=%q responsible=%q identifiers=%q",
-		deref(c.Name), deref(c.URI), deref(c.ResponsibleUserExternalID), ids)
+		opt.Deref(c.Name), opt.Deref(c.URI), opt.Deref(c.ResponsibleUserExternalID), ids)
 }
 
 // dealKey renders what the hub keeps of a deal from a remote. A closed
@@ -442,12 +443,5 @@ func dealKey(d connectors.RemoteDeal) string {
 	}
 	contacts := slices.Sorted(slices.Values(d.ContactExternalIDs))
 	return fmt.Sprintf("name=%q status=%s responsible=%q contacts=%q",
-		deref(d.Name), status, deref(d.ResponsibleUserExternalID), contacts)
-}
-
-func deref(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
+		opt.Deref(d.Name), status, opt.Deref(d.ResponsibleUserExternalID), contacts)
 }

@@ -27,6 +27,7 @@ import (
 
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/connectors"
+	"github.com/crmhub/crmhub/connectors/internal/opt"
 	"github.com/google/uuid"
 )
 
@@ -163,7 +164,7 @@ func (rc *Receiver) apply(ctx context.Context, target *crmhub.HookTarget, events
 			ext := m.ExternalID
 			_, err := rc.Conversations.RecordInboundMessage(ctx, crmhub.InboundMessageInput{Channel: m.Channel, ChatID: m.ChatID,
 				SenderName: m.SenderName, Type: m.Type, Text: m.Text, ContentURL: m.ContentURL, ExternalID: &ext,
-				ReceivedAt: m.SentAt, ConnectionID: &conn.ID, RemoteChannelID: nonEmpty(m.ChannelID), Direction: m.Direction})
+				ReceivedAt: m.SentAt, ConnectionID: &conn.ID, RemoteChannelID: opt.NonEmpty(m.ChannelID), Direction: m.Direction})
 			if err != nil {
 				if err := skip("message "+ext, err); err != nil {
 					return res, err
@@ -191,13 +192,6 @@ func (rc *Receiver) apply(ctx context.Context, target *crmhub.HookTarget, events
 		return res, err
 	}
 	return res, nil
-}
-
-func nonEmpty(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
 }
 
 func fail(w http.ResponseWriter, status int, msg string) {

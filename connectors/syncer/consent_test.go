@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/crmhub/crmhub"
+	"github.com/crmhub/crmhub/connectors/internal/opt"
 	"github.com/crmhub/crmhub/connectors/wazapin"
 	"github.com/crmhub/crmhub/connectors/wazapin/wazapintest"
 	"github.com/google/uuid"
@@ -61,7 +62,7 @@ func TestConsentsPulledPushedWithoutEcho(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cs := consents[c1]; len(cs) != 1 || cs[0].Channel != crmhub.ChannelWhatsApp || cs[0].Status != crmhub.ConsentOptedOut ||
-		deref(cs[0].Source) != "form" || len(consents[c2]) != 0 {
+		opt.Deref(cs[0].Source) != "form" || len(consents[c2]) != 0 {
 		t.Fatalf("pulled consents: %+v", consents)
 	}
 	hist, err := e.consents.ConsentHistory(ctx, []crmhub.ConsentHistoryKey{{ContactID: c1, Channel: crmhub.ChannelWhatsApp}})

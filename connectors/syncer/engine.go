@@ -27,6 +27,7 @@ import (
 
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/connectors"
+	"github.com/crmhub/crmhub/connectors/internal/wait"
 	"github.com/google/uuid"
 )
 
@@ -134,24 +135,13 @@ func (e *Config) defaults() {
 		e.Backoff = time.Second
 	}
 	if e.Sleep == nil {
-		e.Sleep = sleep
+		e.Sleep = wait.Sleep
 	}
 	if e.Log == nil {
 		e.Log = slog.Default()
 	}
 	if e.HTTPClient == nil {
 		e.HTTPClient = http.DefaultClient
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 

@@ -162,17 +162,30 @@ func (r *runner) applyUsers(items []connectors.RemoteUser) error {
 	if err != nil {
 		return err
 	}
+	links := r.linkUpserted(crmhub.SyncUsers, c, ids, todo,
+		func(j int) (crmhub.UpsertStatus, []crmhub.ItemError) { return res[j].Status, res[j].Errors },
+		func(j int) uuid.UUID { return res[j].User.ID })
+	return r.finish(crmhub.SyncUsers, c, links)
+}
+
+// linkUpserted counts the outcome of each upserted record, res[j] being
+// that of the page's record todo[j] (ids are the page's external ids), and
+// returns the links of the stored ones; a failed record is an item error.
+// localID is asked only of stored records.
+func (r *runner) linkUpserted(entity crmhub.SyncEntity, c *changes, ids []string, todo []int,
+	outcome func(j int) (crmhub.UpsertStatus, []crmhub.ItemError), localID func(j int) uuid.UUID) []crmhub.SyncLink {
 	var links []crmhub.SyncLink
 	for j, i := range todo {
-		ext := items[i].ExternalID
-		if res[j].Status == crmhub.UpsertFailed {
-			r.itemFailed(res[j].Errors, ext)
+		ext := ids[i]
+		status, errs := outcome(j)
+		if status == crmhub.UpsertFailed {
+			r.itemFailed(errs, ext)
 			continue
 		}
-		r.count(crmhub.SyncUsers, res[j].Status, ext)
-		links = append(links, crmhub.SyncLink{ExternalID: ext, LocalID: res[j].User.ID, Fingerprint: c.prints[ext]})
+		r.count(entity, status, ext)
+		links = append(links, crmhub.SyncLink{ExternalID: ext, LocalID: localID(j), Fingerprint: c.prints[ext]})
 	}
-	return r.finish(crmhub.SyncUsers, c, links)
+	return links
 }
 
 func (r *runner) applyContacts(items []connectors.RemoteContact) error {
@@ -344,16 +357,9 @@ func (r *runner) applyDeals(items []connectors.RemoteDeal) error {
 	if err != nil {
 		return err
 	}
-	var links []crmhub.SyncLink
-	for j, i := range todo {
-		ext := items[i].ExternalID
-		if res[j].Status == crmhub.UpsertFailed {
-			r.itemFailed(res[j].Errors, ext)
-			continue
-		}
-		r.count(crmhub.SyncDeals, res[j].Status, ext)
-		links = append(links, crmhub.SyncLink{ExternalID: ext, LocalID: res[j].Deal.ID, Fingerprint: c.prints[ext]})
-	}
+	links := r.linkUpserted(crmhub.SyncDeals, c, ids, todo,
+		func(j int) (crmhub.UpsertStatus, []crmhub.ItemError) { return res[j].Status, res[j].Errors },
+		func(j int) uuid.UUID { return res[j].Deal.ID })
 	return r.finish(crmhub.SyncDeals, c, links)
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/connectors"
+	"github.com/crmhub/crmhub/connectors/internal/opt"
 	"github.com/crmhub/crmhub/connectors/syncer"
 	"github.com/crmhub/crmhub/connectors/wazera"
 	"github.com/crmhub/crmhub/connectors/wazera/wazeratest"
@@ -649,7 +650,7 @@ func TestPushToARemoteThatAssignsIDs(t *testing.T) {
 		id := byPhone[fmt.Sprintf("+7888%07d", i)]
 		c, err := e.contacts.ResolveContact(ctx, []crmhub.Identifier{{Type: crmhub.IdentityExternalID,
 			Value: fmt.Sprint(id), Source: e.conn.GlobalID()}})
-		if err != nil || c == nil || deref(c.Name) != fmt.Sprintf("Hub %d", i) {
+		if err != nil || c == nil || opt.Deref(c.Name) != fmt.Sprintf("Hub %d", i) {
 			t.Fatalf("hub contact by the remote's id %d: %+v %v", id, c, err)
 		}
 	}
@@ -680,16 +681,9 @@ func TestPushToARemoteThatAssignsIDs(t *testing.T) {
 	if run.Stats.Pushed != 1 || fake.Calls(wazeratest.RouteCreateContact) != creates || fake.Calls(wazeratest.RouteUpdateContact) != 1 {
 		t.Fatalf("edit run: %+v; %v", run.Stats, fake.CallCounts())
 	}
-	if got, _ := fake.Contact(byPhone["+78880000003"]); deref(got.Name) != renamed || len(fake.Contacts()) != n+2 {
+	if got, _ := fake.Contact(byPhone["+78880000003"]); opt.Deref(got.Name) != renamed || len(fake.Contacts()) != n+2 {
 		t.Errorf("the remote after the edit: %+v, %d contacts", got, len(fake.Contacts()))
 	}
 }
 
 func ptr[T any](v T) *T { return &v }
-
-func deref(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
-}

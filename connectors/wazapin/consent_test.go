@@ -83,7 +83,7 @@ func TestNotesAndTags(t *testing.T) {
 		t.Fatal(err)
 	}
 	connectortest.WantEqual(t, "notes", notes, []connectors.RemoteNote{n})
-	if _, err := f.conn.AddNote(t.Context(), "cnt_2", ""); !hasStatus(err, 422) {
+	if _, err := f.conn.AddNote(t.Context(), "cnt_2", ""); !connectors.HasStatus(err, 422) {
 		t.Errorf("empty note: %v", err)
 	}
 

@@ -1,7 +1,6 @@
 package wazapin
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/crmhub/crmhub/connectors"
@@ -31,32 +30,18 @@ type RequestError struct {
 // Unwrap exposes the connectors.RequestError to errors.As.
 func (e *RequestError) Unwrap() error { return &e.RequestError }
 
+// FieldNames returns the invalid fields the remote named.
+func (e *RequestError) FieldNames() []string { return e.Fields }
+
 // IsNotFound reports whether err is the remote's 404.
-func IsNotFound(err error) bool { return hasStatus(err, http.StatusNotFound) }
+func IsNotFound(err error) bool { return connectors.HasStatus(err, http.StatusNotFound) }
 
 // IsConflict reports whether err is the remote's 409.
-func IsConflict(err error) bool { return hasStatus(err, http.StatusConflict) }
-
-func hasStatus(err error, status int) bool {
-	var re *connectors.RequestError
-	return errors.As(err, &re) && re.Status == status
-}
+func IsConflict(err error) bool { return connectors.HasStatus(err, http.StatusConflict) }
 
 // itemError turns the failure of a request made for one record into the
 // ItemError of record i. ok is false for errors that concern
 // the whole call (rate limit, refused key, unreachable remote, ...).
 func itemError(i int, id string, err error) (connectors.ItemError, bool) {
-	var re *connectors.RequestError
-	if !errors.As(err, &re) {
-		return connectors.ItemError{}, false
-	}
-	ie := connectors.ItemError{Index: i, ID: id, Code: re.Code, Message: re.Message}
-	if ie.Code == "" {
-		ie.Code = http.StatusText(re.Status)
-	}
-	var wr *RequestError
-	if errors.As(err, &wr) {
-		ie.Fields = wr.Fields
-	}
-	return ie, true
+	return connectors.RecordError(i, id, err, http.StatusText)
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/connectors"
+	"github.com/crmhub/crmhub/connectors/internal/opt"
 )
 
 // ExternalSource is the external_source under which the connector creates
@@ -220,7 +221,7 @@ func consentFromWireRow(w Consent) (connectors.RemoteConsent, bool) {
 	if !ok1 || !ok2 {
 		return connectors.RemoteConsent{}, false
 	}
-	rc := connectors.RemoteConsent{Channel: ch, Status: st, Source: nonEmpty(w.Source), Evidence: nonEmpty(w.Evidence), At: w.CapturedAt}
+	rc := connectors.RemoteConsent{Channel: ch, Status: st, Source: opt.NonEmpty(w.Source), Evidence: opt.NonEmpty(w.Evidence), At: w.CapturedAt}
 	if rc.At == nil {
 		rc.At = w.UpdatedAt.ptr()
 	}
@@ -229,7 +230,7 @@ func consentFromWireRow(w Consent) (connectors.RemoteConsent, bool) {
 
 // consentInput is the PUT body for in.
 func consentInput(in crmhub.ConsentInput) Consent {
-	return Consent{Status: consentToWire(in.Status), Source: deref(in.Source), Evidence: deref(in.Evidence), CapturedAt: in.At}
+	return Consent{Status: consentToWire(in.Status), Source: opt.Deref(in.Source), Evidence: opt.Deref(in.Evidence), CapturedAt: in.At}
 }
 
 func suppressionFromWire(w Suppression) (connectors.RemoteSuppression, bool) {
@@ -247,18 +248,4 @@ func suppressionFromWire(w Suppression) (connectors.RemoteSuppression, bool) {
 
 func noteFromWire(w Note) connectors.RemoteNote {
 	return connectors.RemoteNote{ExternalID: w.ID, Text: w.Content, CreatedAt: w.CreatedAt.ptr()}
-}
-
-func nonEmpty(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
-func deref(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/crmhub/crmhub/connectors"
 	"github.com/crmhub/crmhub/connectors/connectortest"
+	"github.com/crmhub/crmhub/connectors/internal/opt"
 	"github.com/crmhub/crmhub/connectors/wazelo/wazelotest"
 )
 
@@ -185,7 +186,7 @@ func TestUpdateClearsAndKeeps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if deref(got.Phone) != "919876543210" || got.Email != nil || deref(got.Name) != "Priya S" || len(got.Tags) != 0 {
+	if opt.Deref(got.Phone) != "919876543210" || got.Email != nil || opt.Deref(got.Name) != "Priya S" || len(got.Tags) != 0 {
 		t.Errorf("after update: %+v", got)
 	}
 	if err := c.DeleteContact(ctx, "cnt_a"); err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/connectors"
+	"github.com/crmhub/crmhub/connectors/internal/opt"
 )
 
 // MaxBatch is the most records one UpsertContacts or DeleteContacts call
@@ -120,20 +121,9 @@ func (c *Connector) UpsertContacts(ctx context.Context, items []connectors.Remot
 	if err := checkBatch("upserting contacts", len(items)); err != nil {
 		return nil, err
 	}
-	results := make([]connectors.UpsertResult, len(items))
-	for i, rc := range items {
-		id, err := c.upsertContact(ctx, rc)
-		if err == nil {
-			results[i].ExternalID = id
-			continue
-		}
-		ie, ok := itemError(i, rc.ExternalID, err)
-		if !ok {
-			return nil, err
-		}
-		results[i].Err = ie
-	}
-	return results, nil
+	return connectors.UpsertEach(ctx, items, c.upsertContact, func(i int, rc connectors.RemoteContact, err error) (connectors.ItemError, bool) {
+		return itemError(i, rc.ExternalID, err)
+	})
 }
 
 // upsertContact writes one record and returns its id at Wazelo; see
@@ -184,7 +174,7 @@ func (c *Connector) FindByPhone(ctx context.Context, phone string) (Contact, boo
 			return Contact{}, false, fmt.Errorf("wazelo: searching the contact with phone %s: %w", want, err)
 		}
 		for _, it := range items {
-			if digits(deref(it.Phone)) == want {
+			if digits(opt.Deref(it.Phone)) == want {
 				return it, true, nil
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/connectors"
 	"github.com/crmhub/crmhub/connectors/connectortest"
+	"github.com/crmhub/crmhub/connectors/internal/opt"
 	"github.com/crmhub/crmhub/connectors/wazelo/wazelotest"
 )
 
@@ -48,7 +49,7 @@ func TestCreateReportsTheAssignedID(t *testing.T) {
 	if err != nil || results[0].Err != nil || results[0].ExternalID != stored[0].ID {
 		t.Fatalf("update: %v %v", results, err)
 	}
-	if stored := f.s.Contacts(); len(stored) != 1 || deref(stored[0].Name) != "Renamed" {
+	if stored := f.s.Contacts(); len(stored) != 1 || opt.Deref(stored[0].Name) != "Renamed" {
 		t.Errorf("after the update by the reported id: %+v", stored)
 	}
 }
@@ -141,7 +142,7 @@ func TestDuplicatePhoneUpdatesTheExistingContact(t *testing.T) {
 		t.Errorf("reported %q, want the id of the contact that has the phone", results[0].ExternalID)
 	}
 	got, _ := f.s.Contact("cnt_01HX4K9")
-	if deref(got.Name) != "Contact 1" || got.Phone != "919876543210" {
+	if opt.Deref(got.Name) != "Contact 1" || got.Phone != "919876543210" {
 		t.Errorf("existing contact after upsert: %+v", got)
 	}
 	if other, _ := f.s.Contact("cnt_other"); other.Name != nil {

@@ -1,7 +1,6 @@
 package wazelo
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -68,29 +67,17 @@ func (e *ValidationError) FieldNames() []string {
 }
 
 // IsNotFound reports whether err is the remote's 404 for a missing record.
-func IsNotFound(err error) bool { return hasStatus(err, http.StatusNotFound) }
+func IsNotFound(err error) bool { return connectors.HasStatus(err, http.StatusNotFound) }
 
 // IsConflict reports whether err is the remote's 409, such as a duplicate
 // phone number.
-func IsConflict(err error) bool { return hasStatus(err, http.StatusConflict) }
-
-func hasStatus(err error, status int) bool {
-	var re *connectors.RequestError
-	return errors.As(err, &re) && re.Status == status
-}
+func IsConflict(err error) bool { return connectors.HasStatus(err, http.StatusConflict) }
 
 // itemError turns the refusal of record i into the connectors.ItemError
 // the sync engine counts; ok is false when err concerns more than the
 // record (auth, rate limit, transient, or no HTTP answer at all).
+// The client already gave a code-less body the table's code
+// (codeForStatus), so a code still empty stays empty.
 func itemError(i int, id string, err error) (connectors.ItemError, bool) {
-	var re *connectors.RequestError
-	if !errors.As(err, &re) {
-		return connectors.ItemError{}, false
-	}
-	ie := connectors.ItemError{Index: i, ID: id, Code: re.Code, Message: re.Message}
-	var ve *ValidationError
-	if errors.As(err, &ve) {
-		ie.Fields = ve.FieldNames()
-	}
-	return ie, true
+	return connectors.RecordError(i, id, err, codeForStatus)
 }

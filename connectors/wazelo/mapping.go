@@ -8,6 +8,7 @@ import (
 
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/connectors"
+	"github.com/crmhub/crmhub/connectors/internal/opt"
 )
 
 // This file converts between wire values and domain values, without I/O.
@@ -33,10 +34,10 @@ func contactFromWire(c Contact) connectors.RemoteContact {
 		CustomFields: c.CustomFields,
 		UpdatedAt:    c.UpdatedAt,
 	}
-	if p := e164(deref(c.Phone)); p != "" {
+	if p := e164(opt.Deref(c.Phone)); p != "" {
 		rc.Identifiers = append(rc.Identifiers, crmhub.Identifier{Type: crmhub.IdentityWhatsApp, Value: p})
 	}
-	if e := strings.TrimSpace(deref(c.Email)); e != "" {
+	if e := strings.TrimSpace(opt.Deref(c.Email)); e != "" {
 		rc.Identifiers = append(rc.Identifiers, crmhub.Identifier{Type: crmhub.IdentityEmail, Value: e})
 	}
 	return rc
@@ -110,25 +111,18 @@ func nonEmpty(p *string) *string {
 	return &s
 }
 
-func deref(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
-}
-
 // sendRequest converts an outbound message to the body of POST /messages.
 // A type Wazelo cannot carry is refused with a *crmhub.SendError without a
 // request.
 func sendRequest(m crmhub.OutboundMessage) (SendMessageRequest, error) {
 	msg := m.Message
-	req := SendMessageRequest{To: digits(m.ChatID), Text: deref(msg.Text), ReplyTo: deref(m.ReplyToExtID)}
+	req := SendMessageRequest{To: digits(m.ChatID), Text: opt.Deref(msg.Text), ReplyTo: opt.Deref(m.ReplyToExtID)}
 	switch {
 	case msg.Type == crmhub.MessageText:
 		req.Type = TypeText
 	case msg.Type.IsMedia():
 		req.Type = strings.ToLower(string(msg.Type))
-		req.MediaURL = deref(msg.ContentURL)
+		req.MediaURL = opt.Deref(msg.ContentURL)
 	case msg.Type == crmhub.MessageTemplate:
 		req.Type = TypeTemplate
 		if t := msg.Template; t != nil {

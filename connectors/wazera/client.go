@@ -13,6 +13,7 @@ import (
 
 	"github.com/crmhub/crmhub/connectors"
 	"github.com/crmhub/crmhub/connectors/internal/httpclient"
+	"github.com/crmhub/crmhub/connectors/internal/wait"
 )
 
 // apiPrefix is the path of the API under the base URL.
@@ -101,24 +102,13 @@ func New(cfg Config) *Client {
 		c.now = time.Now
 	}
 	if c.sleep == nil {
-		c.sleep = sleepCtx
+		c.sleep = wait.Sleep
 	}
 	hc := cfg.HTTPConfig
 	hc.Now = c.now
 	c.http = httpclient.New(hc, httpclient.Remote{Name: "wazera", Prefix: apiPrefix, SetHeaders: httpclient.Bearer,
 		NewErrorBody: func() httpclient.ErrorBody { return new(errorEnvelope) }, Pace: c.pace})
 	return c
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // pace waits for the limiter's permission to send one request.

@@ -164,20 +164,10 @@ func (c *Connector) UpsertContacts(ctx context.Context, items []connectors.Remot
 	if err := checkBatch("upserting contacts", len(items)); err != nil {
 		return nil, err
 	}
-	results := make([]connectors.UpsertResult, len(items))
-	for i, rc := range items {
-		id, err := c.upsertContact(ctx, rc)
-		if err == nil {
-			results[i].ExternalID = id
-			continue
-		}
-		if ie := itemError(err, i, rc.ExternalID); ie != nil {
-			results[i].Err = ie
-			continue
-		}
-		return nil, err
-	}
-	return results, nil
+	return connectors.UpsertEach(ctx, items, c.upsertContact, func(i int, rc connectors.RemoteContact, err error) (connectors.ItemError, bool) {
+		ie, ok := itemError(err, i, rc.ExternalID).(connectors.ItemError)
+		return ie, ok
+	})
 }
 
 // upsertContact writes one record and returns its Wazera id.

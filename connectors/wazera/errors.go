@@ -35,6 +35,9 @@ type RemoteError struct {
 // Unwrap returns the connectors.RequestError the engine branches on.
 func (e *RemoteError) Unwrap() error { return e.RequestError }
 
+// FieldNames returns the keys of "details".
+func (e *RemoteError) FieldNames() []string { return e.Fields }
+
 // detailFields returns the sorted keys of a "details" object.
 func detailFields(raw json.RawMessage) []string {
 	var details map[string]json.RawMessage
@@ -50,10 +53,7 @@ func detailFields(raw json.RawMessage) []string {
 }
 
 // IsNotFound reports whether err is the remote's 404 for a missing record.
-func IsNotFound(err error) bool {
-	var re *connectors.RequestError
-	return errors.As(err, &re) && re.Status == http.StatusNotFound
-}
+func IsNotFound(err error) bool { return connectors.HasStatus(err, http.StatusNotFound) }
 
 // itemError turns a request-level refusal of one record into the
 // connectors.ItemError of that record, or returns nil when err concerns
@@ -63,9 +63,6 @@ func itemError(err error, index int, id string) error {
 	if !errors.As(err, &re) {
 		return nil
 	}
-	code := re.Code
-	if code == "" {
-		code = http.StatusText(re.Status)
-	}
-	return connectors.ItemError{Index: index, ID: id, Code: code, Fields: re.Fields, Message: re.Message}
+	ie, _ := connectors.RecordError(index, id, re, http.StatusText)
+	return ie
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/connectors"
+	"github.com/crmhub/crmhub/connectors/internal/opt"
 )
 
 // This file converts between the wire Contact and connectors.RemoteContact,
@@ -30,13 +31,13 @@ import (
 func contactFromWire(w Contact) connectors.RemoteContact {
 	rc := connectors.RemoteContact{
 		ExternalID: string(w.ID),
-		Name:       nonEmpty(deref(w.Name)),
+		Name:       opt.NonEmpty(opt.Deref(w.Name)),
 		Tags:       slices.Clone([]string(w.Tags)),
 	}
-	if p := strings.TrimSpace(deref(w.Phone)); p != "" {
+	if p := strings.TrimSpace(opt.Deref(w.Phone)); p != "" {
 		rc.Identifiers = append(rc.Identifiers, crmhub.Identifier{Type: crmhub.IdentityWhatsApp, Value: e164(p)})
 	}
-	if e := strings.TrimSpace(deref(w.Email)); e != "" {
+	if e := strings.TrimSpace(opt.Deref(w.Email)); e != "" {
 		rc.Identifiers = append(rc.Identifiers, crmhub.Identifier{Type: crmhub.IdentityEmail, Value: e})
 	}
 	if len(w.CustomFields) > 0 {
@@ -53,7 +54,7 @@ func contactFromWire(w Contact) connectors.RemoteContact {
 // without its id (which goes in the path, or is Wazera's to choose).
 func contactToWire(rc connectors.RemoteContact) Contact {
 	w := Contact{
-		Name:         nonEmpty(strings.TrimSpace(deref(rc.Name))),
+		Name:         opt.NonEmpty(strings.TrimSpace(opt.Deref(rc.Name))),
 		Tags:         Tags(slices.Clone(rc.Tags)),
 		CustomFields: maps.Clone(rc.CustomFields),
 	}
@@ -117,18 +118,4 @@ func parseTime(s string) *time.Time {
 		}
 	}
 	return nil
-}
-
-func nonEmpty(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
-func deref(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
 }

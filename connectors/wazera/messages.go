@@ -12,6 +12,7 @@ import (
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/connectors"
 	"github.com/crmhub/crmhub/connectors/internal/httpclient"
+	"github.com/crmhub/crmhub/connectors/internal/opt"
 )
 
 // Message types of POST /messages/send.
@@ -148,7 +149,7 @@ func (c *Connector) sendRequest(m crmhub.OutboundMessage) (SendMessageRequest, e
 	}
 	to, msg := e164(m.ChatID), m.Message
 	switch {
-	case msg.Type == crmhub.MessageText && deref(msg.Text) != "":
+	case msg.Type == crmhub.MessageText && opt.Deref(msg.Text) != "":
 		return NewSendMessage(to, c.accountID, TypeText, TextContent{Body: *msg.Text})
 	case msg.Type == crmhub.MessageTemplate && msg.Template != nil:
 		return NewSendMessage(to, c.accountID, TypeTemplate, TemplateContent{Name: msg.Template.Name,

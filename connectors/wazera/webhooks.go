@@ -15,6 +15,7 @@ import (
 
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/connectors"
+	"github.com/crmhub/crmhub/connectors/internal/opt"
 )
 
 // SignatureHeader carries a webhook's signature, "sha256=<hex>".
@@ -205,15 +206,15 @@ func inboundMessage(id string, m webhookMessage, at *time.Time) *connectors.Inbo
 	}
 	switch {
 	case typ.IsMedia():
-		msg.ContentURL = nonEmpty(firstNonEmpty(content.URL, content.Link))
-		msg.Text = nonEmpty(content.Caption)
+		msg.ContentURL = opt.NonEmpty(firstNonEmpty(content.URL, content.Link))
+		msg.Text = opt.NonEmpty(content.Caption)
 	case typ == crmhub.MessageTemplate:
-		msg.Text = nonEmpty(firstNonEmpty(content.Body, content.Text, content.Name))
+		msg.Text = opt.NonEmpty(firstNonEmpty(content.Body, content.Text, content.Name))
 	default:
-		msg.Text = nonEmpty(firstNonEmpty(content.Body, content.Text))
+		msg.Text = opt.NonEmpty(firstNonEmpty(content.Body, content.Text))
 	}
 	if c := m.Contact; c != nil {
-		msg.SenderName = nonEmpty(strings.TrimSpace(c.Name))
+		msg.SenderName = opt.NonEmpty(strings.TrimSpace(c.Name))
 		if c.ID != "" {
 			msg.Identifiers = append(msg.Identifiers, crmhub.Identifier{Type: crmhub.IdentityExternalID, Value: string(c.ID)})
 		}

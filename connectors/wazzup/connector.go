@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/crmhub/crmhub/connectors"
+	"github.com/crmhub/crmhub/connectors/internal/opt"
 )
 
 // OptionDefaultResponsibleUserID names the connection option that gives the
@@ -167,7 +168,7 @@ func (c *Connector) responsibleFallback(ctx context.Context, items []connectors.
 	}
 	needed := false
 	for _, rc := range items {
-		if deref(rc.ResponsibleUserExternalID) == "" {
+		if opt.Deref(rc.ResponsibleUserExternalID) == "" {
 			needed = true
 			break
 		}

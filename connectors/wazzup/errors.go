@@ -101,10 +101,7 @@ func DropRejected[T any](batch []T, err error) (valid []T, rejected []connectors
 }
 
 // IsNotFound reports whether err is the remote's 404 for a missing record.
-func IsNotFound(err error) bool {
-	var re *connectors.RequestError
-	return errors.As(err, &re) && re.Status == http.StatusNotFound
-}
+func IsNotFound(err error) bool { return connectors.HasStatus(err, http.StatusNotFound) }
 
 // nameItems fills in the id of each refused record from the batch sent.
 func nameItems(err error, id func(i int) string, n int) error {

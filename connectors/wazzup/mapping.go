@@ -9,6 +9,7 @@ import (
 
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/connectors"
+	"github.com/crmhub/crmhub/connectors/internal/opt"
 )
 
 // This file converts between the wire types and the connectors.Remote*
@@ -55,9 +56,9 @@ import (
 func contactFromWire(c Contact) connectors.RemoteContact {
 	return connectors.RemoteContact{
 		ExternalID:                string(c.ID),
-		Name:                      nonEmpty(c.Name),
-		URI:                       nonEmpty(c.URI),
-		ResponsibleUserExternalID: nonEmpty(string(c.ResponsibleUserID)),
+		Name:                      opt.NonEmpty(c.Name),
+		URI:                       opt.NonEmpty(c.URI),
+		ResponsibleUserExternalID: opt.NonEmpty(string(c.ResponsibleUserID)),
 		Identifiers:               identifiersFromWire(c.ContactData),
 	}
 }
@@ -72,11 +73,11 @@ func contactToWire(rc connectors.RemoteContact, defaultResponsible string) Conta
 		ResponsibleUserID: ID(defaultResponsible),
 		ContactData:       contactDataToWire(rc.Identifiers),
 	}
-	if v := deref(rc.ResponsibleUserExternalID); v != "" {
+	if v := opt.Deref(rc.ResponsibleUserExternalID); v != "" {
 		c.ResponsibleUserID = ID(v)
 	}
-	c.URI = deref(rc.URI)
-	c.Name = deref(rc.Name)
+	c.URI = opt.Deref(rc.URI)
+	c.Name = opt.Deref(rc.Name)
 	if c.Name == "" && len(c.ContactData) > 0 {
 		cd := c.ContactData[0]
 		c.Name = firstNonEmpty(string(cd.ChatID), cd.Username, cd.Phone)
@@ -209,9 +210,9 @@ func dealFromWire(d Deal) connectors.RemoteDeal {
 	}
 	rd := connectors.RemoteDeal{
 		ExternalID:                strconv.FormatInt(d.ID, 10),
-		Name:                      nonEmpty(d.Name),
+		Name:                      opt.NonEmpty(d.Name),
 		Status:                    &status,
-		ResponsibleUserExternalID: nonEmpty(string(d.ResponsibleUserID)),
+		ResponsibleUserExternalID: opt.NonEmpty(string(d.ResponsibleUserID)),
 	}
 	for _, c := range d.Contacts {
 		rd.ContactExternalIDs = append(rd.ContactExternalIDs, string(c))
@@ -228,8 +229,8 @@ func dealToWire(rd connectors.RemoteDeal) (Deal, error) {
 	}
 	d := Deal{
 		ID:                id,
-		Name:              deref(rd.Name),
-		ResponsibleUserID: ID(deref(rd.ResponsibleUserExternalID)),
+		Name:              opt.Deref(rd.Name),
+		ResponsibleUserID: ID(opt.Deref(rd.ResponsibleUserExternalID)),
 		Closed:            rd.Status != nil && *rd.Status != crmhub.DealOpen,
 		Contacts:          make([]ID, len(rd.ContactExternalIDs)),
 	}
@@ -272,20 +273,6 @@ func digits(s string) string {
 
 func isDigits(s string) bool {
 	return s != "" && digits(s) == s
-}
-
-func nonEmpty(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
-func deref(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
 }
 
 func firstNonEmpty(vs ...string) string {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/connectors"
+	"github.com/crmhub/crmhub/connectors/internal/opt"
 )
 
 var (
@@ -124,10 +125,10 @@ func ParseWebhook(body []byte) ([]connectors.Inbound, error) {
 			continue
 		}
 		msg := &connectors.InboundMessage{ExternalID: m.MessageID, Direction: crmhub.Outbound, Channel: ch,
-			ChatID: string(m.ChatID), ChannelID: m.ChannelID, Type: typ, Text: nonEmpty(m.Text), ContentURL: nonEmpty(m.Content)}
+			ChatID: string(m.ChatID), ChannelID: m.ChannelID, Type: typ, Text: opt.NonEmpty(m.Text), ContentURL: opt.NonEmpty(m.Content)}
 		if m.Status == statusInbound || m.AuthorType == authorClient {
 			msg.Direction = crmhub.Inbound
-			msg.SenderName = nonEmpty(m.AuthorName)
+			msg.SenderName = opt.NonEmpty(m.AuthorName)
 		}
 		if m.DateTime > 0 {
 			at := time.UnixMilli(m.DateTime).UTC()

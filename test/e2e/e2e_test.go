@@ -25,6 +25,7 @@ import (
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/db"
 	"github.com/crmhub/crmhub/db/dbtest"
+	"github.com/crmhub/crmhub/internal/proctest"
 	"github.com/crmhub/crmhub/internal/stdwebhook"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -91,30 +92,13 @@ type server struct {
 	base   string
 	key    string
 	exited chan error
-	stderr *lockedBuffer
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	stderr *proctest.Buffer
 }
 
 // start runs `crmhub serve` and waits for its address and dev key.
 func start(t *testing.T, bin, keyFile string, env []string) *server {
 	t.Helper()
-	s := &server{exited: make(chan error, 1), stderr: &lockedBuffer{}}
+	s := &server{exited: make(chan error, 1), stderr: &proctest.Buffer{}}
 	s.cmd = exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--dev-key", "--dev-key-file", keyFile)
 	s.cmd.Env = append(os.Environ(), env...)
 	s.cmd.Stderr = s.stderr
@@ -180,28 +164,7 @@ func (s *server) kill(t *testing.T) {
 // do runs a GraphQL operation that must succeed.
 func (s *server) do(t *testing.T, query string, vars map[string]any, out any) {
 	t.Helper()
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	req, _ := http.NewRequest(http.MethodPost, s.base+"/graphql", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+s.key)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	var r struct {
-		Data   json.RawMessage
-		Errors []any
-	}
-	if err := json.Unmarshal(b, &r); err != nil || res.StatusCode != 200 || len(r.Errors) > 0 {
-		t.Fatalf("%s: status %d %s", query, res.StatusCode, b)
-	}
-	if out != nil {
-		if err := json.Unmarshal(r.Data, out); err != nil {
-			t.Fatal(err)
-		}
-	}
+	proctest.GraphQL(t, s.base, s.key, query, vars, out)
 }
 
 // hit is one request the receiver got.

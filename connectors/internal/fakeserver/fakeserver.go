@@ -6,6 +6,7 @@
 package fakeserver
 
 import (
+	"github.com/crmhub/crmhub/connectors/internal/wait"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -37,7 +38,9 @@ type Policy[F any] struct {
 }
 
 // Faults counts requests, per route and in total, and hands out the
-// failures to inject. It is safe for concurrent use.
+// failures to inject. It is safe for concurrent use. A fake embeds it
+// (through an unexported alias) to offer InjectNext, Calls, CallCounts
+// and Total as its own.
 type Faults[F any] struct {
 	policy Policy[F]
 	// countUnmatched counts requests of no route under "" in Calls.
@@ -55,9 +58,11 @@ func NewFaults[F any](p Policy[F], countUnmatched bool) *Faults[F] {
 	return &Faults[F]{policy: p, countUnmatched: countUnmatched, calls: map[string]int{}}
 }
 
-// Begin counts a request of route and returns the failure to answer it
-// with, nil to serve it.
-func (q *Faults[F]) Begin(route string) *F {
+// Begin counts a request of route on q and returns the failure to answer
+// it with, nil to serve it. It is a function, not a method, so that a fake
+// embedding Faults (for InjectNext, Calls, CallCounts and Total) does not
+// offer it to its users.
+func Begin[F any](q *Faults[F], route string) *F {
 	q.mu.Lock()
 	q.total++
 	n := q.total
@@ -89,14 +94,16 @@ func (q *Faults[F]) Begin(route string) *F {
 	return nil
 }
 
-// InjectNext queues failures answered, in order, to the next requests.
+// InjectNext queues failures answered, in order, to the next requests
+// whatever their route, before any other check.
 func (q *Faults[F]) InjectNext(faults ...F) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.queue = append(q.queue, faults...)
 }
 
-// Calls returns how many requests matched route.
+// Calls returns how many requests matched route (one of the fake's Route*
+// constants), failed ones included.
 func (q *Faults[F]) Calls(route string) int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -169,15 +176,5 @@ func (w *StatusWriter) WriteHeader(status int) {
 // Delay waits d, or until r's client gives up; it reports whether the
 // client is still there. A d of zero or less returns true at once.
 func Delay(r *http.Request, d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-r.Context().Done():
-		return false
-	}
+	return d <= 0 || wait.Sleep(r.Context(), d) == nil
 }

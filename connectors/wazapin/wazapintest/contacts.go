@@ -2,6 +2,7 @@ package wazapintest
 
 import (
 	"encoding/json"
+	"github.com/crmhub/crmhub/connectors/internal/opt"
 	"maps"
 	"net/http"
 	"slices"
@@ -297,7 +298,7 @@ func readContact(o object) (contactFields, problems) {
 			}
 		}
 	}
-	if (deref(cf.source) == "") != (deref(cf.extID) == "") && (cf.source != nil || cf.extID != nil) {
+	if (opt.Deref(cf.source) == "") != (opt.Deref(cf.extID) == "") && (cf.source != nil || cf.extID != nil) {
 		p.add("external_source")
 		p.add("external_id")
 	}
@@ -339,7 +340,7 @@ func (f *Fake) owners(cf contactFields, self string) []*Contact {
 				}
 			}
 		}
-		if deref(cf.extID) != "" && c.ExternalSource == *cf.source && c.ExternalID == *cf.extID {
+		if opt.Deref(cf.extID) != "" && c.ExternalSource == *cf.source && c.ExternalID == *cf.extID {
 			add(c)
 		}
 	}
@@ -355,7 +356,7 @@ func (f *Fake) createContact(w http.ResponseWriter, r *http.Request) {
 		if len(p) > 0 {
 			return invalid(p)
 		}
-		if deref(cf.phone) == "" && deref(cf.email) == "" && deref(cf.extID) == "" {
+		if opt.Deref(cf.phone) == "" && opt.Deref(cf.email) == "" && opt.Deref(cf.extID) == "" {
 			return invalid(problems{"phone_number", "email", "external_id"})
 		}
 		now := f.now().UTC()
@@ -405,11 +406,4 @@ func nonNil[T any](s []T) []T {
 		return []T{}
 	}
 	return s
-}
-
-func deref(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
 }

@@ -3,6 +3,7 @@ package wazelotest
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/crmhub/crmhub/connectors/internal/opt"
 	"maps"
 	"net/http"
 	"slices"
@@ -145,8 +146,8 @@ func matches(c Contact, search string) bool {
 	if d := strings.TrimPrefix(search, "+"); allDigits(d) {
 		return strings.Contains(c.Phone, d)
 	}
-	return strings.Contains(strings.ToLower(deref(c.Name)), search) ||
-		strings.Contains(strings.ToLower(deref(c.Email)), search)
+	return strings.Contains(strings.ToLower(opt.Deref(c.Name)), search) ||
+		strings.Contains(strings.ToLower(opt.Deref(c.Email)), search)
 }
 
 func (f *Fake) getContact(w http.ResponseWriter, r *http.Request) {
@@ -326,11 +327,4 @@ func (f *Fake) deleteContact(w http.ResponseWriter, r *http.Request) {
 // contactNotFound answers the document's example error.
 func contactNotFound(w http.ResponseWriter, id string) {
 	writeError(w, http.StatusNotFound, "CONTACT_NOT_FOUND", "No contact found with ID "+id, nil)
-}
-
-func deref(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
 }

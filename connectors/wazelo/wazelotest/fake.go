@@ -103,14 +103,17 @@ type Request struct {
 	Status int
 }
 
+// faults is the embedded request counter of a Fake.
+type faults = fakeserver.Faults[Fault]
+
 // Fake is an in-memory Wazelo API. It is safe for concurrent use; every
 // accessor returns copies.
 type Fake struct {
 	opts Options
 	mux  *http.ServeMux
 
-	faults *fakeserver.Faults[Fault]
-	log    *fakeserver.Log[Request]
+	*faults // InjectNext, Calls, CallCounts, Total
+	log     *fakeserver.Log[Request]
 
 	mu       sync.Mutex
 	contacts map[string]Contact
@@ -165,7 +168,7 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body := readBody(r)
 	rec := fakeserver.NewStatusWriter(w)
 	scheme, key, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	fault := f.begin(route)
+	fault := fakeserver.Begin(f.faults, route)
 	defer f.record(Request{Route: route, Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
 		Auth: scheme, Body: body}, rec)
 
@@ -201,24 +204,6 @@ func newFaults(opts Options) *fakeserver.Faults[Fault] {
 		RateLimitEvery: opts.RateLimitEvery, RateLimited: Fault{Status: http.StatusTooManyRequests, RetryAfter: opts.RetryAfter},
 		FailEvery: opts.FailEvery, Failed: Fault{Status: http.StatusInternalServerError}}, false)
 }
-
-// begin counts the request and returns the failure to inject, if any.
-func (f *Fake) begin(route string) *Fault { return f.faults.Begin(route) }
-
-// InjectNext queues failures answered, in order, to the next requests
-// whatever their route, before any other check.
-func (f *Fake) InjectNext(faults ...Fault) { f.faults.InjectNext(faults...) }
-
-// Calls returns how many requests matched route (a Route* constant),
-// failed ones included.
-func (f *Fake) Calls(route string) int { return f.faults.Calls(route) }
-
-// CallCounts returns the number of requests per route.
-func (f *Fake) CallCounts() map[string]int { return f.faults.CallCounts() }
-
-// Total returns how many requests the Fake received, unknown routes
-// included.
-func (f *Fake) Total() int { return f.faults.Total() }
 
 // Requests returns the latest requests received (up to
 // Options.RequestLog), in the order they were answered.

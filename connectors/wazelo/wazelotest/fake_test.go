@@ -2,6 +2,7 @@ package wazelotest
 
 import (
 	"encoding/json"
+	"github.com/crmhub/crmhub/connectors/internal/opt"
 	"io"
 	"net/http"
 	"strings"
@@ -94,7 +95,7 @@ func TestConflictsAndUpdates(t *testing.T) {
 	if st, _ := call(t, s, "PATCH", "/contacts/cnt_a", `{"email":null,"name":"A"}`); st != 200 {
 		t.Errorf("update: %d", st)
 	}
-	if c, _ := s.Contact("cnt_a"); c.Email != nil || deref(c.Name) != "A" || c.Phone != "919876543210" {
+	if c, _ := s.Contact("cnt_a"); c.Email != nil || opt.Deref(c.Name) != "A" || c.Phone != "919876543210" {
 		t.Errorf("after update: %+v", c)
 	}
 	st, b := call(t, s, "GET", "/contacts/cnt_x", "")

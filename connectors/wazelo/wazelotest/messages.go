@@ -2,6 +2,7 @@ package wazelotest
 
 import (
 	"encoding/json"
+	"github.com/crmhub/crmhub/connectors/internal/opt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -116,9 +117,9 @@ func parseMessage(o object) (Message, []FieldError) {
 	} else {
 		m.Type = *t
 	}
-	m.Text = deref(ck.str(o, "text", maxText))
-	m.MediaURL = deref(ck.str(o, "media_url", 2048))
-	m.ReplyTo = deref(ck.str(o, "reply_to", 255))
+	m.Text = opt.Deref(ck.str(o, "text", maxText))
+	m.MediaURL = opt.Deref(ck.str(o, "media_url", 2048))
+	m.ReplyTo = opt.Deref(ck.str(o, "reply_to", 255))
 	switch m.Type {
 	case "text":
 		if m.Text == "" {

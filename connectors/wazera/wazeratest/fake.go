@@ -109,6 +109,9 @@ type Request struct {
 	At time.Time
 }
 
+// faults is the embedded request counter of a Fake.
+type faults = fakeserver.Faults[Fault]
+
 // Fake is an in-memory Wazera API. It is an http.Handler, safe for
 // concurrent use; every accessor returns copies.
 type Fake struct {
@@ -116,8 +119,8 @@ type Fake struct {
 	mux  *http.ServeMux
 	now  func() time.Time
 
-	faults *fakeserver.Faults[Fault]
-	log    *fakeserver.Log[Request]
+	*faults // InjectNext, Calls, CallCounts, Total
+	log     *fakeserver.Log[Request]
 
 	mu     sync.Mutex
 	window []time.Time // starts of the requests the plan counted, last 60s
@@ -174,7 +177,7 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body := readBody(r)
 	rec := fakeserver.NewStatusWriter(w)
 	at := f.now()
-	fault := f.begin(route)
+	fault := fakeserver.Begin(f.faults, route)
 	defer func() {
 		f.log.Add(Request{Route: route, Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
 			Authorization: r.Header.Get("Authorization"), Body: body, Status: rec.Status, At: at})
@@ -213,9 +216,6 @@ func newFaults(opts Options) *fakeserver.Faults[Fault] {
 		FailEvery: opts.FailEvery, Failed: Fault{Status: http.StatusInternalServerError}}, true)
 }
 
-// begin counts the request and returns the failure to inject, if any.
-func (f *Fake) begin(route string) *Fault { return f.faults.Begin(route) }
-
 // admit applies the plan's limit to a request at t: it counts the request
 // and returns true, or returns how long until one would be admitted.
 func (f *Fake) admit(t time.Time) (time.Duration, bool) {
@@ -245,21 +245,6 @@ func (f *Fake) authorized(header string) bool {
 
 // APIKey returns the key the fake accepts.
 func (f *Fake) APIKey() string { return f.opts.APIKey }
-
-// InjectNext queues failures answered, in order, to the next requests
-// whatever their route, before any other check.
-func (f *Fake) InjectNext(faults ...Fault) { f.faults.InjectNext(faults...) }
-
-// Calls returns how many requests matched route (a Route* constant),
-// failed ones included.
-func (f *Fake) Calls(route string) int { return f.faults.Calls(route) }
-
-// CallCounts returns the number of requests per route ("" for requests
-// that matched none).
-func (f *Fake) CallCounts() map[string]int { return f.faults.CallCounts() }
-
-// Total returns how many requests the fake received, as they arrive.
-func (f *Fake) Total() int { return f.faults.Total() }
 
 // Requests returns the latest requests received (up to
 // Options.RequestLog), in the order they were answered.

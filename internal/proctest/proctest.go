@@ -1,0 +1,111 @@
+// Package proctest holds the helpers of the tests that run crmhub as a
+// whole, in process (cmd/crmhub) or as a built binary (test/e2e): output
+// a test may read while the server writes it, waiting for a startup line,
+// and calling the GraphQL API with the dev key.
+package proctest
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Buffer is a bytes.Buffer that server goroutines may write to while the
+// test reads it.
+type Buffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Lines forwards what is written to it line by line, so a test can wait
+// for a server's startup lines. Close it when the writer is done.
+type Lines struct {
+	pw *io.PipeWriter
+	ch chan string
+}
+
+// NewLines returns Lines ready to be written to.
+func NewLines() *Lines {
+	pr, pw := io.Pipe()
+	l := &Lines{pw: pw, ch: make(chan string, 100)}
+	go func() {
+		s := bufio.NewScanner(pr)
+		for s.Scan() {
+			l.ch <- s.Text()
+		}
+		io.Copy(io.Discard, pr)
+		close(l.ch)
+	}()
+	return l
+}
+
+func (l *Lines) Write(p []byte) (int, error) { return l.pw.Write(p) }
+
+// Close ends the output: Next then fails once the lines written are read.
+func (l *Lines) Close() error { return l.pw.Close() }
+
+// Next returns the next line that starts with prefix, without the prefix,
+// failing t when none comes within 30 s or the output ends first.
+func (l *Lines) Next(t testing.TB, prefix string) string {
+	t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case s, ok := <-l.ch:
+			if !ok {
+				t.Fatalf("output ended before a line starting with %q", prefix)
+			}
+			if rest, ok := strings.CutPrefix(s, prefix); ok {
+				return rest
+			}
+		case <-timeout:
+			t.Fatalf("no line starting with %q within 30s", prefix)
+		}
+	}
+}
+
+// GraphQL runs an operation that must succeed against the server at base
+// with API key key, and decodes its data into out (when not nil).
+func GraphQL(t testing.TB, base, key, query string, vars map[string]any, out any) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req, _ := http.NewRequest(http.MethodPost, base+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	var r struct {
+		Data   json.RawMessage
+		Errors []any
+	}
+	if err := json.Unmarshal(b, &r); err != nil || res.StatusCode != http.StatusOK || len(r.Errors) > 0 {
+		t.Fatalf("%s: status %d %s", query, res.StatusCode, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(r.Data, out); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
