@@ -96,10 +96,10 @@ type server struct {
 }
 
 // start runs `crmhub serve` and waits for its address and dev key.
-func start(t *testing.T, bin, keyFile string, env []string) *server {
+func start(t *testing.T, bin, keyFile string, env []string, args ...string) *server {
 	t.Helper()
 	s := &server{exited: make(chan error, 1), stderr: &proctest.Buffer{}}
-	s.cmd = exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--dev-key", "--dev-key-file", keyFile)
+	s.cmd = exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--dev-key", "--dev-key-file", keyFile}, args...)...)
 	s.cmd.Env = append(os.Environ(), env...)
 	s.cmd.Stderr = s.stderr
 	stdout, err := s.cmd.StdoutPipe()
@@ -355,7 +355,9 @@ func TestWebhookSurvivesSIGKILL(t *testing.T) {
 func TestInFlightDeliveryAfterSIGKILL(t *testing.T) {
 	dir := t.TempDir()
 	bin := build(t, dir)
-	env := []string{"DATABASE_URL=" + dbtest.URL(t), "CRMHUB_WEBHOOK_ALLOW_PRIVATE=true",
+	// As production should run: a login role that is not a superuser and
+	// owns nothing (migrations ran as the owner, so --no-migrate).
+	env := []string{"DATABASE_URL=" + dbtest.ServiceURL(t), "CRMHUB_WEBHOOK_ALLOW_PRIVATE=true",
 		"CRMHUB_SECRET_KEY=" + db.NewSecretKey(), "CRMHUB_LOG_FORMAT=text"}
 	keyFile := filepath.Join(dir, "dev-key")
 
@@ -389,7 +391,19 @@ func TestInFlightDeliveryAfterSIGKILL(t *testing.T) {
 		return hit{}
 	}
 
-	s1 := start(t, bin, keyFile, env)
+	conn, err := pgx.Connect(context.Background(), dbtest.ServiceURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var super bool
+	var owned int
+	err = conn.QueryRow(context.Background(), `SELECT r.rolsuper, (SELECT count(*) FROM pg_tables WHERE tableowner = session_user)
+		FROM pg_roles r WHERE r.rolname = session_user`).Scan(&super, &owned)
+	conn.Close(context.Background())
+	if err != nil || super || owned != 0 {
+		t.Fatalf("the service role: superuser %v, owns %d tables (%v); want neither", super, owned, err)
+	}
+	s1 := start(t, bin, keyFile, env, "--no-migrate")
 	var created struct {
 		CreateWebhookEndpoint struct{ Endpoint struct{ ID string } }
 	}
@@ -404,7 +418,7 @@ func TestInFlightDeliveryAfterSIGKILL(t *testing.T) {
 	s1.kill(t)
 
 	restarted := time.Now()
-	s2 := start(t, bin, keyFile, env)
+	s2 := start(t, bin, keyFile, env, "--no-migrate")
 	again := next("the retry after the restart", 60*time.Second, s2)
 	t.Logf("redelivered %s after the restart", time.Since(restarted).Round(time.Second))
 	if again.webhookID != held.webhookID || again.event.SubjectID != c.CreateContact.ID {
