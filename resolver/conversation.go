@@ -79,8 +79,11 @@ func (r *contactResolver) Conversations(ctx context.Context, obj *crmhub.Contact
 	if conn == nil {
 		conn = &crmhub.ConversationConnection{Edges: []*crmhub.ConversationEdge{}}
 	}
-	conn.Filter = crmhub.ConversationFilter{ContactID: &obj.ID}
-	return conn, nil
+	// A copy: the loader hands the same page to every field that asked
+	// for it (one contact reached twice in a query), resolved at once.
+	page := *conn
+	page.Filter = crmhub.ConversationFilter{ContactID: &obj.ID}
+	return &page, nil
 }
 
 func (r *conversationResolver) Contact(ctx context.Context, obj *crmhub.Conversation) (*crmhub.Contact, error) {

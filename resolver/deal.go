@@ -111,8 +111,11 @@ func (r *contactResolver) Deals(ctx context.Context, obj *crmhub.Contact, first 
 	if conn == nil {
 		conn = &crmhub.DealConnection{Edges: []*crmhub.DealEdge{}}
 	}
-	conn.Filter = crmhub.DealFilter{ContactID: &obj.ID}
-	return conn, nil
+	// A copy: the loader hands the same page to every field that asked
+	// for it (one contact reached twice in a query), resolved at once.
+	page := *conn
+	page.Filter = crmhub.DealFilter{ContactID: &obj.ID}
+	return &page, nil
 }
 
 func (r *mutationResolver) UpsertDeals(ctx context.Context, input []*model.DealUpsertInput) (*model.UpsertDealsPayload, error) {
