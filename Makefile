@@ -10,7 +10,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: run build test flake fuzz generate bench bench-go lint staticcheck pg clean
+.PHONY: run build image test flake fuzz generate bench bench-go lint staticcheck pg clean
 
 ## run: start PostgreSQL, build, and serve with a development API key
 run: pg build
@@ -19,6 +19,17 @@ run: pg build
 ## build: compile the binary to bin/crmhub
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/crmhub
+
+## image: build the container image crmhub:$(VERSION) from the static binary
+## and the CA certificates (Dockerfile; no base image is pulled). IMAGE_BUILD
+## is the builder: podman, buildah or docker, whichever is installed.
+IMAGE_BUILD ?= $(shell if command -v podman >/dev/null; then echo podman build; \
+	elif command -v buildah >/dev/null; then echo buildah bud --isolation chroot; \
+	else echo docker build; fi)
+image:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS) -s -w" -o bin/image/crmhub ./cmd/crmhub
+	cp /etc/ssl/certs/ca-certificates.crt bin/image/ca-certificates.crt
+	$(IMAGE_BUILD) -t crmhub:$(VERSION) -f Dockerfile .
 
 ## test: start PostgreSQL and run every test
 test: pg
