@@ -86,6 +86,9 @@ func (c *cli) run(ctx context.Context, args []string) int {
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, new(*groupHelp)):
+		io.WriteString(c.stdout, err.(*groupHelp).text())
+		return exitOK
 	case errors.Is(err, flag.ErrHelp):
 		return exitOK
 	case errors.As(err, &uerr):
@@ -134,10 +137,33 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 	return &usageError{msg: fmt.Sprintf("unknown command %q", cmd)}
 }
 
-// subcommand picks the subcommand of a command group such as "migrate up".
+// groupHelp asks for the usage of a command group ("crmhub migrate --help").
+type groupHelp struct{ group string }
+
+func (h *groupHelp) Error() string { return "help for " + h.group }
+
+// text is the group's lines of the usage, and where its flags are told.
+func (h *groupHelp) text() string {
+	var b strings.Builder
+	b.WriteString("Usage:\n")
+	for _, l := range strings.Split(usage, "\n") {
+		if strings.HasPrefix(l, "  crmhub "+h.group+" ") {
+			b.WriteString(l + "\n")
+		}
+	}
+	fmt.Fprintf(&b, "\nRun \"crmhub %s SUBCOMMAND --help\" for the flags of a subcommand.\n", h.group)
+	return b.String()
+}
+
+// subcommand picks the subcommand of a command group such as "migrate up";
+// "-h", "--help" or "help" in its place asks for the group's usage.
 func subcommand(group string, args []string, names ...string) (string, []string, error) {
 	if len(args) == 0 {
 		return "", nil, &usageError{msg: fmt.Sprintf("%s needs a subcommand: %s", group, strings.Join(names, ", "))}
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		return "", nil, &groupHelp{group: group}
 	}
 	for _, n := range names {
 		if args[0] == n {

@@ -241,7 +241,8 @@ func TestUsage(t *testing.T) {
 				strings.Join(args, " "), code, out, errOut)
 		}
 	}
-	for _, args := range [][]string{{"help"}, {"serve", "--help"}, {"apikey", "create", "-h"}, {"migrate", "status", "--help"}} {
+	for _, args := range [][]string{{"help"}, {"serve", "--help"}, {"apikey", "create", "-h"}, {"migrate", "status", "--help"},
+		{"migrate", "--help"}, {"workspace", "-h"}, {"apikey", "help"}} {
 		code, out, _ := run(t, getenv, args...)
 		if code != 0 || !strings.Contains(out, "Usage") {
 			t.Errorf("crmhub %s: exit %d, stdout %q; want 0 and usage", strings.Join(args, " "), code, out)
