@@ -50,16 +50,28 @@ func Migrate(ctx context.Context, rawURL string) ([]string, error) {
 	return names, err
 }
 
-// Rollback undoes the last group of applied migrations and returns their names.
-func Rollback(ctx context.Context, rawURL string) ([]string, error) {
+// Rollback undoes the newest applied migration, or with all every applied
+// one (newest first), and returns their names. River's own tables stay.
+func Rollback(ctx context.Context, rawURL string, all bool) ([]string, error) {
 	var names []string
 	err := withMigrator(ctx, rawURL, func(m *migrate.Migrator) error {
-		group, err := m.Rollback(ctx)
+		ms, err := m.MigrationsWithStatus(ctx)
 		if err != nil {
 			return err
 		}
-		for _, mig := range group.Migrations {
+		for _, mig := range ms.Applied() { // newest first
+			if mig.Down != nil {
+				if err := mig.Down(ctx, m, &mig); err != nil {
+					return fmt.Errorf("db: migrate: %s: down: %w", mig.Name, err)
+				}
+			}
+			if err := m.MarkUnapplied(ctx, &mig); err != nil {
+				return fmt.Errorf("db: migrate: %s: mark unapplied: %w", mig.Name, err)
+			}
 			names = append(names, mig.Name+"_"+mig.Comment)
+			if !all {
+				break
+			}
 		}
 		return nil
 	})

@@ -22,10 +22,15 @@ func TestMigrateDownUp(t *testing.T) {
 			t.Fatalf("migration %s not applied in the template", s.Name)
 		}
 	}
-	for range before {
-		if _, err := db.Rollback(ctx, url); err != nil {
-			t.Fatalf("rollback: %v", err)
+	// One at a time, newest first, then the rest at once.
+	for i := range 2 {
+		names, err := db.Rollback(ctx, url, false)
+		if want := before[len(before)-1-i]; err != nil || len(names) != 1 || names[0] != want.Name+"_"+want.Comment {
+			t.Fatalf("rollback of one: %v, %v; want %s", names, err, want.Name)
 		}
+	}
+	if names, err := db.Rollback(ctx, url, true); err != nil || len(names) != len(before)-2 {
+		t.Fatalf("rollback of all: %v, %v", names, err)
 	}
 	after, err := db.Status(ctx, url)
 	if err != nil {

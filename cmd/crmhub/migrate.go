@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -22,11 +26,16 @@ func (c *cli) migrate(ctx context.Context, args []string) error {
 	}
 	synopsis := map[string]string{
 		"up":     "migrate up [--json]\n\nCreates the database if needed and applies every pending migration.",
-		"down":   "migrate down [--json]\n\nRolls back the last group of applied migrations.",
+		"down":   "migrate down [--all [--yes]] [--json]\n\nRolls back the newest applied migration; --all rolls back every one (it drops\nevery crmhub table and its data: it asks on a terminal, and needs --yes otherwise).",
 		"status": "migrate status [--json]\n\nLists every migration and whether it is applied.",
 	}[sub]
 	fs := c.newFlagSet("migrate "+sub, synopsis)
 	asJSON := fs.Bool("json", false, "print JSON")
+	var all, yes *bool
+	if sub == "down" {
+		all = fs.Bool("all", false, "roll back every migration, not only the newest")
+		yes = fs.Bool("yes", false, "with --all: do not ask for confirmation")
+	}
 	if err := c.parseNoArgs(fs, args); err != nil {
 		return err
 	}
@@ -39,7 +48,12 @@ func (c *cli) migrate(ctx context.Context, args []string) error {
 		}
 		return c.printNames(*asJSON, names, "applied", "no pending migrations")
 	case "down":
-		names, err := db.Rollback(ctx, cfg.DatabaseURL)
+		if *all && !*yes {
+			if err := c.confirm(fs, "Roll back every migration? It drops every crmhub table and its data."); err != nil {
+				return err
+			}
+		}
+		names, err := db.Rollback(ctx, cfg.DatabaseURL, *all)
 		if err != nil {
 			return err
 		}
@@ -103,4 +117,28 @@ func openDB(ctx context.Context, cfg Config) (*db.DB, error) {
 		return nil, fmt.Errorf("%w (run `crmhub migrate up` first)", err)
 	}
 	return d, err
+}
+
+// confirm asks the person at the terminal to type "yes"; without a
+// terminal on stdin it is a usage error asking for --yes.
+func (c *cli) confirm(fs *flag.FlagSet, question string) error {
+	if !isTerminal(c.stdin) {
+		return &usageError{msg: "not on a terminal: add --yes to confirm", fs: fs}
+	}
+	fmt.Fprintf(c.stderr, "%s Type yes to go on: ", question)
+	line, _ := bufio.NewReader(c.stdin).ReadString('\n')
+	if strings.TrimSpace(line) != "yes" {
+		return errors.New("not confirmed: nothing was changed")
+	}
+	return nil
+}
+
+// isTerminal reports whether f is a terminal (a character device).
+func isTerminal(f any) bool {
+	file, ok := f.(*os.File)
+	if !ok || file == nil {
+		return false
+	}
+	fi, err := file.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

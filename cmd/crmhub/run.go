@@ -28,6 +28,7 @@ const usage = `crmhub is a multi-tenant GraphQL API over PostgreSQL for messagin
 Usage:
   crmhub serve [flags]                              run the API server
   crmhub migrate up|down|status [--json]            manage the database schema
+                                                    (down: the newest migration; --all: every one)
   crmhub workspace create --name NAME [--json]      create a workspace and its admin key
   crmhub apikey create --workspace ID --scopes a,b [--name NAME] [--json]
   crmhub apikey list --workspace ID [--json]
@@ -56,13 +57,15 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // RunWithEnv is Run reading the environment through getenv, so that tests
 // can run commands side by side with different settings.
 func RunWithEnv(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	c := &cli{getenv: getenv, stdout: stdout, stderr: stderr}
+	c := &cli{getenv: getenv, stdin: os.Stdin, stdout: stdout, stderr: stderr}
 	return c.run(ctx, args)
 }
 
 // cli is one invocation: where it reads settings and writes output.
 type cli struct {
-	getenv         func(string) string
+	getenv func(string) string
+	// stdin answers confirmations, only when it is a terminal.
+	stdin          io.Reader
 	stdout, stderr io.Writer
 	// wrap, when set, wraps serve's HTTP handler; tests use it to add
 	// endpoints they control.

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"net/url"
+
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/jackc/pgx/v5"
 	"io"
 	"log/slog"
 	"net/http"
@@ -40,7 +43,10 @@ func env(t *testing.T, vars map[string]string) func(string) string {
 func run(t *testing.T, getenv func(string) string, args ...string) (int, string, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	code := RunWithEnv(t.Context(), args, getenv, &stdout, &stderr)
+	// No stdin: a command that asks for confirmation must not wait on the
+	// terminal the tests may run from.
+	c := &cli{getenv: getenv, stdout: &stdout, stderr: &stderr}
+	code := c.run(t.Context(), args)
 	return code, stdout.String(), stderr.String()
 }
 
@@ -199,6 +205,45 @@ func TestMigrate(t *testing.T) {
 	}
 	if out := mustRun(t, getenv, "migrate", "up", "--json"); out != "{\n  \"migrations\": []\n}\n" {
 		t.Errorf("up on a migrated database printed %q, want no migrations", out)
+	}
+}
+
+// TestMigrateDown: down rolls back the newest migration only; --all needs
+// --yes without a terminal, and then rolls back the rest. It works on a
+// database of its own, since the package's is shared by parallel tests.
+func TestMigrateDown(t *testing.T) {
+	t.Parallel()
+	name, err := dbtest.NewName("migrate_down")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(dbtest.URL(t))
+	u.Path = "/" + name
+	getenv := env(t, map[string]string{"DATABASE_URL": u.String()})
+	t.Cleanup(func() {
+		admin, _ := url.Parse(dbtest.URL(t))
+		admin.Path = "/postgres"
+		if conn, err := pgx.Connect(context.Background(), admin.String()); err == nil {
+			conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+			conn.Close(context.Background())
+		}
+	})
+	var up struct{ Migrations []string }
+	if err := json.Unmarshal([]byte(mustRun(t, getenv, "migrate", "up", "--json")), &up); err != nil || len(up.Migrations) < 3 {
+		t.Fatalf("migrate up: %v %v", up, err)
+	}
+	newest := up.Migrations[len(up.Migrations)-1]
+	if out := mustRun(t, getenv, "migrate", "down"); out != "rolled back "+newest+"\n" {
+		t.Fatalf("migrate down printed %q, want only %s", out, newest)
+	}
+	code, _, errOut := run(t, getenv, "migrate", "down", "--all")
+	if code != 2 || !strings.Contains(errOut, "--yes") {
+		t.Fatalf("down --all without a terminal or --yes: exit %d, %q", code, errOut)
+	}
+	var down struct{ Migrations []string }
+	if err := json.Unmarshal([]byte(mustRun(t, getenv, "migrate", "down", "--all", "--yes", "--json")), &down); err != nil ||
+		len(down.Migrations) != len(up.Migrations)-1 {
+		t.Fatalf("down --all --yes rolled back %v (%v), want the other %d", down.Migrations, err, len(up.Migrations)-1)
 	}
 }
 
