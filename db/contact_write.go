@@ -247,8 +247,12 @@ func applyToState(t *tx, st *contactState, c contactChange, hasType map[identTyp
 // contactPayload is the payload of contact.created and contact.updated.
 func contactPayload(st *contactState, changed []string) crmhub.ContactPayload {
 	c := st.row.domain()
+	tags := st.tags
+	if tags == nil {
+		tags = []string{} // as the API shows no tags
+	}
 	p := crmhub.ContactPayload{ID: c.GlobalID(), Name: c.Name, URI: c.URI, CustomFields: c.CustomFields,
-		Tags: st.tags, Changed: changed}
+		Tags: tags, Changed: changed}
 	if st.isNew {
 		p.Identities = make([]crmhub.IdentityPayload, len(st.newIdents))
 		for i := range st.newIdents {

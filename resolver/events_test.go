@@ -288,3 +288,23 @@ func firstDiff(a, b []string) int {
 	}
 	return min(len(a), len(b))
 }
+
+// TestEventPayloadShapesMatchTheAPI: a contact without tags shows
+// "tags": [] in its events, as the API shows it (it was null).
+func TestEventPayloadShapesMatchTheAPI(t *testing.T) {
+	e := newEnv(t)
+	c := e.workspace()
+	a := c.createContact("NoTags", ident("EMAIL", "notags@example.com"))
+	c.do(`mutation($id: ID!) { updateContact(id: $id, input: {name: "Still none"}) { id } }`, map[string]any{"id": a.ID}, nil)
+	var got struct{ Contact struct{ Tags []string } }
+	c.do(`query($id: ID!) { contact(id: $id) { tags } }`, map[string]any{"id": a.ID}, &got)
+	if got.Contact.Tags == nil {
+		t.Fatal("the API shows tags as null")
+	}
+	for _, ed := range c.eventsPage(10, "", nil).Edges {
+		tags, ok := ed.Node.Payload["tags"].([]any)
+		if !ok || len(tags) != 0 {
+			t.Errorf("%s payload tags = %#v, want []", ed.Node.Type, ed.Node.Payload["tags"])
+		}
+	}
+}
