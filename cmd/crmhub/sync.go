@@ -68,7 +68,7 @@ func (c *cli) sync(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	bar := &progressBar{w: c.stderr}
+	bar := &progressBar{w: c.stderr, plain: !isTerminal(c.stderr)}
 	parts.engine.Progress = bar.update
 	err = parts.engine.RunForeground(ctx, ws, run.ID)
 	bar.finish()
@@ -94,11 +94,14 @@ func (c *cli) sync(ctx context.Context, args []string) error {
 	return nil
 }
 
-// progressBar draws one line on a terminal-like writer, rewritten with
-// each page.
+// progressBar draws one line on a terminal, rewritten with each page. On
+// anything else (a file, a pipe, a CI log) it is plain: one line when a
+// step begins and none of the terminal's escapes.
 type progressBar struct {
 	w     io.Writer
+	plain bool
 	drawn bool
+	step  string // the label of the last plain line
 }
 
 const barWidth = 30
@@ -115,6 +118,13 @@ func (b *progressBar) update(p syncer.Progress) {
 	}
 	s := p.Stats
 	line += fmt.Sprintf("  created %d updated %d unchanged %d failed %d pushed %d", s.Created, s.Updated, s.Unchanged, s.Failed, s.Pushed)
+	if b.plain {
+		if label != b.step {
+			b.step = label
+			fmt.Fprintln(b.w, "sync: "+label)
+		}
+		return
+	}
 	fmt.Fprintf(b.w, "\r\033[K%s", line)
 	b.drawn = true
 }

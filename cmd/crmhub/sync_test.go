@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/crmhub/crmhub"
+	"github.com/crmhub/crmhub/connectors/syncer"
 	"github.com/crmhub/crmhub/connectors/wazera/wazeratest"
 	"github.com/crmhub/crmhub/connectors/wazzup/wazzuptest"
 	"github.com/crmhub/crmhub/db"
@@ -56,8 +57,18 @@ func TestSyncCommand(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", want, stdout)
 		}
 	}
-	if !strings.Contains(stderr, "[##############################] 120/120") {
-		t.Errorf("no finished progress bar on stderr:\n%q", stderr)
+	// Not a terminal: a plain line per step, no escapes.
+	if !strings.Contains(stderr, "sync: pull contacts\n") || strings.Contains(stderr, "\033") {
+		t.Errorf("stderr is not a terminal, yet:\n%q", stderr)
+	}
+	// On a terminal, the bar is drawn and redrawn in place.
+	var term strings.Builder
+	bar := &progressBar{w: &term}
+	bar.update(syncer.Progress{Step: "pull", Entity: crmhub.SyncContacts, Done: 60, Total: 120})
+	bar.update(syncer.Progress{Step: "pull", Entity: crmhub.SyncContacts, Done: 120, Total: 120})
+	bar.finish()
+	if !strings.Contains(term.String(), "\r\033[Kpull contacts    [##############################] 120/120") {
+		t.Errorf("terminal bar:\n%q", term.String())
 	}
 
 	code, stdout, stderr = run(t, getenv, "sync", "--connection", conn.GlobalID(), "--json")
