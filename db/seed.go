@@ -44,6 +44,24 @@ type SeedConfig struct {
 var DefaultSeedConfig = SeedConfig{Contacts: 100_000, Deals: 20_000, Conversations: 50_000,
 	MessagesPerConversation: 20, Users: 200, Seed: 1}
 
+// Scaled returns c with its deals, conversations and users in
+// DefaultSeedConfig's proportion to contacts (at least one user, and one
+// deal and conversation while there are contacts), for a dataset of
+// another size: `crmhub seed --contacts 200` makes 40 deals, not 20,000.
+func (c SeedConfig) Scaled(contacts int) SeedConfig {
+	d := DefaultSeedConfig
+	scale := func(n int) int {
+		if contacts <= 0 {
+			return 0
+		}
+		return max(1, int(int64(n)*int64(contacts)/int64(d.Contacts)))
+	}
+	c.Contacts = contacts
+	c.Deals, c.Conversations = scale(d.Deals), scale(d.Conversations)
+	c.Users = max(1, scale(d.Users))
+	return c
+}
+
 // SeedEpoch is the default end of the seeded time line.
 var SeedEpoch = time.Date(2026, time.January, 1, 0, 0, 0, 0, time.UTC)
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"strings"
 
@@ -42,6 +43,22 @@ func (c *cli) seed(ctx context.Context, args []string) error {
 	fs.BoolVar(&cfg.NoMigrate, "no-migrate", cfg.NoMigrate, "with --new-workspace: do not apply pending migrations first")
 	if err := c.parseNoArgs(fs, args); err != nil {
 		return err
+	}
+	// --contacts alone scales the rest of the dataset with it; what is
+	// given explicitly stays.
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["contacts"] && sc.Contacts > 0 {
+		scaled := sc.Scaled(sc.Contacts)
+		if !set["deals"] {
+			sc.Deals = scaled.Deals
+		}
+		if !set["conversations"] {
+			sc.Conversations = scaled.Conversations
+		}
+		if !set["users"] {
+			sc.Users = scaled.Users
+		}
 	}
 	if (*workspace == "") == (strings.TrimSpace(*newName) == "") {
 		return &usageError{msg: "give either --workspace or --new-workspace", fs: fs}

@@ -84,3 +84,20 @@ func TestSeedErrors(t *testing.T) {
 		t.Errorf("seed --help: exit %d, stdout %q", code, out)
 	}
 }
+
+// TestSeedScalesWithContacts: --contacts alone scales deals, conversations
+// and users in the default dataset's proportion (200 contacts made 20,000
+// deals and a million messages); a count given explicitly stays.
+func TestSeedScalesWithContacts(t *testing.T) {
+	t.Parallel()
+	getenv := env(t, nil)
+	out := mustRun(t, getenv, "seed", "--new-workspace", "Scaled", "--contacts", "200", "--messages-per-conversation", "2",
+		"--users", "3", "--json", "--no-migrate")
+	var got seedJSON
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("output is not the summary: %v\n%s", err, out)
+	}
+	if got.Contacts != 200 || got.Deals != 40 || got.Conversations != 100 || got.Messages != 200 || got.Users != 3 {
+		t.Errorf("summary = %+v, want 200 contacts, 40 deals, 100 conversations of 2 messages, 3 users", got)
+	}
+}
