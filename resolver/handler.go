@@ -55,6 +55,10 @@ type Config struct {
 	// Idempotency, when set, keeps the answers of mutations sent with an
 	// Idempotency-Key (db.IdempotencyService).
 	Idempotency crmhub.IdempotencyService
+	// PersistedQueries, when set, is the allow-list of documents the
+	// server runs (production lock-down); without it any client may use
+	// automatic persisted queries.
+	PersistedQueries PersistedQueries
 	// RateLimitPoints is each API key's (and each hook URL's) budget of
 	// points per minute; a request costs one point plus one per 100 of
 	// query complexity. 0 turns rate limiting off.
@@ -148,7 +152,11 @@ func newGraphQLServer(cfg Config, m *metrics, log *slog.Logger, limits *rateLimi
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
 	}
-	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](apqCacheSize)})
+	if cfg.PersistedQueries != nil {
+		srv.Use(allowList{docs: cfg.PersistedQueries})
+	} else {
+		srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](apqCacheSize)})
+	}
 	srv.Use(newDocumentLimits()) // after APQ has put the document in place
 	limit := cfg.ComplexityLimit
 	if limit <= 0 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
+	"os"
 	"slices"
 	"time"
 
@@ -64,6 +65,17 @@ func newApp(d *db.DB, cfg Config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	var persisted resolver.PersistedQueries
+	if cfg.PersistedQueriesFile != "" {
+		b, err := os.ReadFile(cfg.PersistedQueriesFile)
+		if err != nil {
+			return nil, fmt.Errorf("CRMHUB_PERSISTED_QUERIES: %w", err)
+		}
+		if persisted, err = resolver.ParsePersistedQueries(b); err != nil {
+			return nil, fmt.Errorf("CRMHUB_PERSISTED_QUERIES: %w", err)
+		}
+		log.Info("persisted queries only", "documents", len(persisted))
+	}
 	riv, err := db.NewRiver(d, db.RiverConfig{Log: log}, webhooks, sync.syncs.Jobs(sync.engine))
 	if err != nil {
 		return nil, err
@@ -108,6 +120,7 @@ func newApp(d *db.DB, cfg Config, log *slog.Logger) (*app, error) {
 			Introspection:    cfg.Introspection,
 			ComplexityLimit:  cfg.ComplexityLimit,
 			RateLimitPoints:  cfg.RateLimitPoints,
+			PersistedQueries: persisted,
 			CORSOrigins:      cfg.CORSOrigins,
 			Logger:           log,
 		},

@@ -81,6 +81,12 @@ type Config struct {
 	// from the API (CRMHUB_PPROF_ADDR, e.g. 127.0.0.1:6060). Off by
 	// default; it must never be reachable from outside the host.
 	PprofAddr string
+	// PersistedQueriesFile, when set, names a manifest of the only
+	// documents serve runs ({"<sha256 hex>": "<document>"}, as
+	// graphql-codegen's persisted-documents.json), for production
+	// (CRMHUB_PERSISTED_QUERIES). Without it, automatic persisted queries
+	// are open to any client.
+	PersistedQueriesFile string
 	// MaxSubscriptions bounds the subscriptions of one websocket
 	// (CRMHUB_MAX_SUBSCRIPTIONS). Default 20.
 	MaxSubscriptions int
@@ -153,6 +159,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	env("CRMHUB_SYNC_WORKERS", setPositiveInt(&cfg.SyncWorkers))
 	env("CRMHUB_DB_MAX_CONNS", setPositiveInt(&cfg.DBMaxConns))
 	env("CRMHUB_PPROF_ADDR", setString(&cfg.PprofAddr))
+	env("CRMHUB_PERSISTED_QUERIES", setString(&cfg.PersistedQueriesFile))
 	env("CRMHUB_SECRET_KEY", func(v string) error {
 		if _, err := db.ParseSecretKey(v); err != nil {
 			return errors.New("want the base64 of 32 random bytes (crmhub secret-key prints one)")

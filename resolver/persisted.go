@@ -1,0 +1,77 @@
+package resolver
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/crmhub/crmhub"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+)
+
+// PersistedQueries is an allow-list of operations: the SHA-256 (hex) of
+// each document's text and the text. It is the manifest graphql-codegen's
+// client preset writes (persisted-documents.json) or one of the same shape.
+type PersistedQueries map[string]string
+
+// ParsePersistedQueries reads a manifest and checks that each hash is the
+// SHA-256 of its document, so a typo cannot allow another document.
+func ParsePersistedQueries(b []byte) (PersistedQueries, error) {
+	var m PersistedQueries
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("persisted queries: not a JSON object of hash to document: %w", err)
+	}
+	for hash, doc := range m {
+		if queryHash(doc) != hash {
+			return nil, fmt.Errorf("persisted queries: %.16s... is not the SHA-256 of its document", hash)
+		}
+	}
+	return m, nil
+}
+
+func queryHash(q string) string {
+	sum := sha256.Sum256([]byte(q))
+	return hex.EncodeToString(sum[:])
+}
+
+// allowList runs only the documents of a PersistedQueries manifest, for a
+// production server whose clients are known: a request names its document
+// by hash (the automatic persisted queries extension,
+// {"persistedQuery": {"version": 1, "sha256Hash": ...}}), or sends a
+// document of the list in full; anything else is FORBIDDEN. It replaces
+// the automatic persisted queries, which let any client register any
+// document.
+type allowList struct {
+	docs PersistedQueries
+}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationParameterMutator
+} = allowList{}
+
+func (allowList) ExtensionName() string                   { return "PersistedQueryAllowList" }
+func (allowList) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (a allowList) MutateOperationParameters(_ context.Context, p *graphql.RawParams) *gqlerror.Error {
+	hash := ""
+	if ext, ok := p.Extensions["persistedQuery"].(map[string]any); ok {
+		hash, _ = ext["sha256Hash"].(string)
+	}
+	if p.Query != "" {
+		if h := queryHash(p.Query); hash == "" || h == hash {
+			hash = h
+		}
+	}
+	doc, ok := a.docs[hash]
+	if !ok || (p.Query != "" && doc != p.Query) {
+		err := gqlerror.Errorf("this server runs only its persisted queries: send the sha256Hash of one of them")
+		err.Extensions = map[string]any{"code": crmhub.EFORBIDDEN}
+		return err
+	}
+	p.Query = doc
+	return nil
+}
