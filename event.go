@@ -141,6 +141,9 @@ type EventConnection struct {
 	Filter   EventFilter
 }
 
+// ErrShuttingDown ends subscriptions when the process shuts down.
+var ErrShuttingDown = Errorf(EINTERNAL, "server is shutting down")
+
 // Subscription delivers a workspace's events: first those after the
 // cursor it was opened with, then new ones as they commit, each once and in
 // order. C closes when the subscription ends; Err then says why (nil when

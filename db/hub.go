@@ -19,7 +19,7 @@ import (
 var ErrSlowSubscriber = crmhub.Errorf(crmhub.ERATELIMITED, "subscriber too slow: it did not take an event in time")
 
 // ErrHubStopped ends subscriptions when the process shuts down.
-var ErrHubStopped = crmhub.Errorf(crmhub.EINTERNAL, "server is shutting down")
+var ErrHubStopped = crmhub.ErrShuttingDown
 
 // HubConfig tunes the fan-out.
 type HubConfig struct {

@@ -103,7 +103,10 @@ func forward[T any](ctx context.Context, sub crmhub.Subscription, release func()
 					// Ended by the server (a subscriber too slow to keep
 					// up, a failed replay): the client gets an error
 					// message with the reason instead of a plain complete.
-					if err := sub.Err(); err != nil && ctx.Err() == nil {
+					// Not on shutdown: the socket closes then, and gqlgen
+					// may already be reading the errors as its context
+					// ends (it reads them without a lock).
+					if err := sub.Err(); err != nil && ctx.Err() == nil && err != crmhub.ErrShuttingDown {
 						transport.AddSubscriptionError(ctx, &gqlerror.Error{Message: crmhub.ErrorMessage(err),
 							Extensions: map[string]any{"code": crmhub.ErrorCode(err)}})
 					}
