@@ -25,6 +25,7 @@ import (
 	"github.com/crmhub/crmhub/webhook/webhooktest"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // The event types of these tests, as webhook endpoints and bodies spell
@@ -78,11 +79,11 @@ func (e *webhookEnv) wantOutcomes(t *testing.T, want map[string]uint64) {
 
 func newQueueName() string { return fmt.Sprintf("wh_test_%d", webhookQueues.Add(1)) }
 
-// run starts River with the service's worker, and the dispatcher, until
-// the test ends.
-func (e *webhookEnv) run(t *testing.T) *webhookEnv {
+// run starts River with the service's worker (and the given middleware),
+// and the dispatcher, until the test ends.
+func (e *webhookEnv) run(t *testing.T, mw ...rivertype.Middleware) *webhookEnv {
 	t.Helper()
-	riv, err := db.NewRiver(e.d, db.RiverConfig{FetchPollInterval: 20 * time.Millisecond, TestOnly: true}, e.svc)
+	riv, err := db.NewRiver(e.d, db.RiverConfig{FetchPollInterval: 20 * time.Millisecond, TestOnly: true, Middleware: mw}, e.svc)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -92,23 +92,36 @@ func newResource(ctx context.Context) (*resource.Resource, error) {
 
 // PgxTracer traces each SQL statement (query, batch, COPY) as a child of
 // the span in its context; a statement outside any span is not traced.
-// The span carries the statement's text, never its arguments.
+// The span carries the statement's text, never its arguments. It is nil
+// when tp is (tracing off).
 func PgxTracer(tp trace.TracerProvider) pgx.QueryTracer {
+	if tp == nil {
+		return nil
+	}
 	return otelpgx.NewTracer(otelpgx.WithTracerProvider(tp), otelpgx.WithDisableAcquireTracer())
 }
 
 // RiverMiddleware gives each River job a span while it is worked, named
 // "river.work/<kind>" and a child of nothing: a job runs apart from the
-// request that queued it.
-func RiverMiddleware(tp trace.TracerProvider) rivertype.Middleware {
-	return otelriver.NewMiddleware(&otelriver.MiddlewareConfig{TracerProvider: tp, EnableWorkSpanJobKindSuffix: true})
+// request that queued it. It is none when tp is nil (tracing off).
+func RiverMiddleware(tp trace.TracerProvider) []rivertype.Middleware {
+	if tp == nil {
+		return nil
+	}
+	return []rivertype.Middleware{otelriver.NewMiddleware(&otelriver.MiddlewareConfig{TracerProvider: tp,
+		EnableWorkSpanJobKindSuffix: true})}
 }
 
 // Client returns a copy of c whose requests each get a client span, child
 // of the span in the request's context, and carry its trace context
-// (traceparent) to the server.
+// (traceparent) to the server. It is c itself when tp is nil (tracing
+// off).
 func Client(tp trace.TracerProvider, c *http.Client) *http.Client {
+	if tp == nil {
+		return c
+	}
 	traced := *c
-	traced.Transport = otelhttp.NewTransport(c.Transport, otelhttp.WithTracerProvider(tp))
+	traced.Transport = otelhttp.NewTransport(c.Transport, otelhttp.WithTracerProvider(tp),
+		otelhttp.WithPropagators(propagation.TraceContext{}))
 	return &traced
 }

@@ -4,11 +4,15 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 )
 
@@ -88,5 +92,52 @@ func TestResourceServiceName(t *testing.T) {
 		if got, _ := res.Set().Value(semconv.ServiceNameKey); got.AsString() != c.want {
 			t.Errorf("OTEL_SERVICE_NAME=%q: service.name %q, want %q", c.env, got.AsString(), c.want)
 		}
+	}
+}
+
+// TestOff: with no provider (tracing off) the helpers add nothing.
+func TestOff(t *testing.T) {
+	c := &http.Client{}
+	if PgxTracer(nil) != nil || RiverMiddleware(nil) != nil || Client(nil, c) != c {
+		t.Error("a helper instruments without a provider")
+	}
+}
+
+// TestClient: a call through the client is a client span, child of the
+// span in the request's context, and the server gets its trace context;
+// the client given is left as it was.
+func TestClient(t *testing.T) {
+	spans := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
+	var got string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Header.Get("Traceparent")
+	}))
+	defer srv.Close()
+	base := &http.Client{Transport: http.DefaultTransport}
+	c := Client(tp, base)
+	if base.Transport != http.DefaultTransport || c == base {
+		t.Fatal("Client changed the client it was given")
+	}
+	ctx, parent := tp.Tracer("test").Start(context.Background(), "sync run")
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/contacts", nil)
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	parent.End()
+	var call *tracetest.SpanStub
+	ended := spans.GetSpans()
+	for i, s := range ended {
+		if s.SpanKind == trace.SpanKindClient {
+			call = &ended[i]
+		}
+	}
+	if call == nil || call.Parent.SpanID() != parent.SpanContext().SpanID() {
+		t.Fatalf("client span %+v, want a child of the run's span", call)
+	}
+	if want := "00-" + call.SpanContext.TraceID().String() + "-" + call.SpanContext.SpanID().String() + "-01"; got != want {
+		t.Errorf("traceparent %q, want %q", got, want)
 	}
 }
