@@ -35,9 +35,9 @@ import (
 // service.name in OTEL_RESOURCE_ATTRIBUTES) says otherwise.
 const ServiceName = "crmhub"
 
-// Configured reports whether the environment asks for tracing: an OTLP
+// configured reports whether the environment asks for tracing: an OTLP
 // endpoint is set and OTEL_SDK_DISABLED is not true.
-func Configured() bool {
+func configured() bool {
 	if strings.EqualFold(strings.TrimSpace(os.Getenv("OTEL_SDK_DISABLED")), "true") {
 		return false
 	}
@@ -45,15 +45,16 @@ func Configured() bool {
 		strings.TrimSpace(os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")) != ""
 }
 
-// Setup turns tracing on when Configured: spans are batched and exported
+// Setup turns tracing on when configured: spans are batched and exported
 // over OTLP/HTTP (the exporter reads the standard OTEL_EXPORTER_OTLP_*
 // variables itself, the SDK OTEL_TRACES_SAMPLER and OTEL_BSP_*), and the
 // provider and the W3C trace-context propagator become the global ones.
 // It returns the provider to hand to the parts that trace, and shutdown,
 // which flushes the spans not yet exported. When tracing is off it
 // returns a nil provider, installs nothing, and shutdown does nothing.
+// It reads the process's environment, as the SDK does.
 func Setup(ctx context.Context, log *slog.Logger) (trace.TracerProvider, func(context.Context) error, error) {
-	if !Configured() {
+	if !configured() {
 		return nil, func(context.Context) error { return nil }, nil
 	}
 	exp, err := otlptracehttp.New(ctx)

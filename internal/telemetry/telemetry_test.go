@@ -18,7 +18,7 @@ import (
 
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-// otelEnv sets the variables Configured reads, for the test.
+// otelEnv sets the variables configured reads, for the test.
 func otelEnv(t *testing.T, endpoint, tracesEndpoint, disabled string) {
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
 	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", tracesEndpoint)
@@ -38,8 +38,8 @@ func TestConfigured(t *testing.T) {
 		{"  ", "", "", false},
 	} {
 		otelEnv(t, c.endpoint, c.traces, c.disabled)
-		if got := Configured(); got != c.want {
-			t.Errorf("endpoint %q, traces endpoint %q, disabled %q: Configured = %v", c.endpoint, c.traces, c.disabled, got)
+		if got := configured(); got != c.want {
+			t.Errorf("endpoint %q, traces endpoint %q, disabled %q: configured = %v", c.endpoint, c.traces, c.disabled, got)
 		}
 	}
 }
