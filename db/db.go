@@ -41,6 +41,11 @@ type Config struct {
 	MaxConns int32
 	// Clock stamps rows; nil means the system clock.
 	Clock crmhub.Clock
+	// Tracer, when set, also sees every query of the pool, after the
+	// query counter (the OpenTelemetry tracer when tracing is on). If it
+	// traces batches or COPY too (pgx.BatchTracer, pgx.CopyFromTracer),
+	// it sees those.
+	Tracer pgx.QueryTracer
 }
 
 // DB is an open database: one pgx pool, shared by bun and anything else that
@@ -64,6 +69,9 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	}
 	count := &counter{}
 	pcfg.ConnConfig.Tracer = count
+	if cfg.Tracer != nil {
+		pcfg.ConnConfig.Tracer = tracers{count, cfg.Tracer}
+	}
 	pcfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
 		encodeUUIDs(c.TypeMap())
 		_, err := c.Exec(ctx, "SET ROLE "+AppRole)

@@ -13,6 +13,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // RiverJobs is a component that runs River jobs: it adds its workers and
@@ -31,7 +32,10 @@ type RiverConfig struct {
 	FetchPollInterval time.Duration
 	// TestOnly skips River's production start-up jitter.
 	TestOnly bool
-	Log      *slog.Logger
+	// Middleware wraps the insertion and the work of every job (the
+	// OpenTelemetry middleware when tracing is on).
+	Middleware []rivertype.Middleware
+	Log        *slog.Logger
 }
 
 // Job timeouts and the rescue of jobs whose process died. River's default
@@ -75,6 +79,7 @@ func NewRiver(db *DB, cfg RiverConfig, jobs ...RiverJobs) (*River, error) {
 		RescueStuckJobsAfter: rescueStuckJobsAfter,
 		ReindexerIndexNames:  []string{},
 		TestOnly:             cfg.TestOnly,
+		Middleware:           cfg.Middleware,
 		Logger:               cfg.Log,
 	})
 	if err != nil {
@@ -98,6 +103,32 @@ func (r *River) Stop(ctx context.Context) error {
 		return fmt.Errorf("db: stop river: %w", err)
 	}
 	return nil
+}
+
+// queuedJobStates are the states of River jobs that wait or run.
+var queuedJobStates = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStateScheduled,
+	rivertype.JobStateRetryable, rivertype.JobStateRunning}
+
+// JobCounts counts River's jobs that wait or run, by state: available,
+// scheduled, retryable, running (zeros included). It is one indexed query,
+// made at each scrape of the metrics.
+func (db *DB) JobCounts(ctx context.Context) (map[string]int64, error) {
+	counts := make(map[string]int64, len(queuedJobStates))
+	for _, st := range queuedJobStates {
+		counts[string(st)] = 0
+	}
+	rows, _ := db.Pool.Query(ctx, `SELECT state::text, count(*) FROM river_job
+		WHERE state IN ('available', 'scheduled', 'retryable', 'running') GROUP BY state`)
+	var state string
+	var n int64
+	_, err := pgx.ForEachRow(rows, []any{&state, &n}, func() error {
+		counts[state] = n
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("db: count river jobs: %w", err)
+	}
+	return counts, nil
 }
 
 // newRiverInserter returns a client that only inserts jobs (it has no

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/crmhub/crmhub"
@@ -43,6 +44,8 @@ type SyncService struct {
 	cfg      SyncConfig
 	jobs     *river.Client[pgx.Tx]
 	contacts *ContactService
+	// finished counts the runs this process ended; see FinishedRuns.
+	finished tally
 }
 
 var _ crmhub.SyncService = (*SyncService)(nil)
@@ -65,7 +68,18 @@ func NewSyncService(db *DB, cfg SyncConfig) (*SyncService, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &SyncService{db: db, cfg: cfg, jobs: jobs, contacts: NewContactService(db)}, nil
+	return &SyncService{db: db, cfg: cfg, jobs: jobs, contacts: NewContactService(db),
+		finished: newTally(runStatusLabel(crmhub.SyncSucceeded), runStatusLabel(crmhub.SyncFailed))}, nil
+}
+
+// FinishedRuns counts the runs this process ended (FinishRun) since it
+// started, by final status: succeeded, failed (zeros included).
+// cmd/crmhub exports them as a Prometheus counter.
+func (s *SyncService) FinishedRuns() map[string]uint64 { return s.finished.counts() }
+
+// runStatusLabel names a status as FinishedRuns does: lower case.
+func runStatusLabel(st crmhub.SyncRunStatus) string {
+	return strings.ToLower(string(st))
 }
 
 type syncRunRow struct {

@@ -131,6 +131,7 @@ func (s *SyncService) FinishRun(ctx context.Context, ws uuid.UUID, run *crmhub.S
 	if err != nil {
 		return fmt.Errorf("db: finish sync run: %w", err)
 	}
+	s.finished.add(runStatusLabel(run.Status))
 	return nil
 }
 

@@ -2,6 +2,7 @@ package db_test
 
 import (
 	"context"
+	"maps"
 	"testing"
 	"time"
 
@@ -112,6 +113,9 @@ func TestSchedulerQueuesDueConnections(t *testing.T) {
 	run.Status = crmhub.SyncSucceeded
 	if err := syncs.FinishRun(context.Background(), ws.ID, run); err != nil {
 		t.Fatal(err)
+	}
+	if got := syncs.FinishedRuns(); !maps.Equal(got, map[string]uint64{"succeeded": 1, "failed": 0}) {
+		t.Errorf("finished runs counted %v, want one succeeded", got)
 	}
 	clock.Advance(30 * time.Minute)
 	if n := once(); n != 0 {

@@ -88,3 +88,64 @@ func CountQueries(ctx context.Context) (context.Context, func() QueryStats) {
 		return QueryStats{RoundTrips: c.round.Load(), Statements: c.stmts.Load()}
 	}
 }
+
+// tracers chains pgx tracers, since a connection takes one: each start
+// hook gets the context the previous one returned, and every end hook the
+// context of the last. A tracer that does not trace batches or COPY is
+// skipped for them.
+type tracers []pgx.QueryTracer
+
+var (
+	_ pgx.BatchTracer    = tracers(nil)
+	_ pgx.CopyFromTracer = tracers(nil)
+)
+
+func (ts tracers) TraceQueryStart(ctx context.Context, conn *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	return startEach(ts, ctx, func(t pgx.QueryTracer, ctx context.Context) context.Context {
+		return t.TraceQueryStart(ctx, conn, data)
+	})
+}
+
+func (ts tracers) TraceQueryEnd(ctx context.Context, conn *pgx.Conn, data pgx.TraceQueryEndData) {
+	each(ts, func(t pgx.QueryTracer) { t.TraceQueryEnd(ctx, conn, data) })
+}
+
+func (ts tracers) TraceBatchStart(ctx context.Context, conn *pgx.Conn, data pgx.TraceBatchStartData) context.Context {
+	return startEach(ts, ctx, func(t pgx.BatchTracer, ctx context.Context) context.Context {
+		return t.TraceBatchStart(ctx, conn, data)
+	})
+}
+
+func (ts tracers) TraceBatchQuery(ctx context.Context, conn *pgx.Conn, data pgx.TraceBatchQueryData) {
+	each(ts, func(t pgx.BatchTracer) { t.TraceBatchQuery(ctx, conn, data) })
+}
+
+func (ts tracers) TraceBatchEnd(ctx context.Context, conn *pgx.Conn, data pgx.TraceBatchEndData) {
+	each(ts, func(t pgx.BatchTracer) { t.TraceBatchEnd(ctx, conn, data) })
+}
+
+func (ts tracers) TraceCopyFromStart(ctx context.Context, conn *pgx.Conn, data pgx.TraceCopyFromStartData) context.Context {
+	return startEach(ts, ctx, func(t pgx.CopyFromTracer, ctx context.Context) context.Context {
+		return t.TraceCopyFromStart(ctx, conn, data)
+	})
+}
+
+func (ts tracers) TraceCopyFromEnd(ctx context.Context, conn *pgx.Conn, data pgx.TraceCopyFromEndData) {
+	each(ts, func(t pgx.CopyFromTracer) { t.TraceCopyFromEnd(ctx, conn, data) })
+}
+
+// startEach runs a start hook of every tracer that has it (is a T), each
+// with the context the previous one returned.
+func startEach[T any](ts tracers, ctx context.Context, start func(T, context.Context) context.Context) context.Context {
+	for _, t := range ts {
+		if h, ok := t.(T); ok {
+			ctx = start(h, ctx)
+		}
+	}
+	return ctx
+}
+
+// each runs a hook of every tracer that has it (is a T).
+func each[T any](ts tracers, hook func(T)) {
+	startEach(ts, context.Background(), func(h T, ctx context.Context) context.Context { hook(h); return ctx })
+}

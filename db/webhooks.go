@@ -73,7 +73,22 @@ type WebhookService struct {
 	db   *DB
 	cfg  WebhookConfig
 	jobs *river.Client[pgx.Tx] // insert-only
+	// outcomes counts this process's delivery attempts; see DeliveryCounts.
+	outcomes tally
 }
+
+// Outcomes of a delivery attempt, as DeliveryCounts names them.
+const (
+	outcomeDelivered = "delivered" // answered 2xx
+	outcomeRetrying  = "retrying"  // failed, to be tried again
+	outcomeFailed    = "failed"    // failed for good
+	outcomeDisabled  = "disabled"  // its endpoint answered 410 Gone or was disabled: no attempt
+)
+
+// DeliveryCounts counts the delivery attempts this process recorded since
+// it started, by outcome: delivered, retrying, failed, disabled (zeros
+// included). cmd/crmhub exports them as a Prometheus counter.
+func (s *WebhookService) DeliveryCounts() map[string]uint64 { return s.outcomes.counts() }
 
 // NewWebhookService returns the service. Its deliveries run once a River
 // built with NewRiver(db, ..., svc) is started, and are created from
@@ -98,7 +113,8 @@ func NewWebhookService(db *DB, cfg WebhookConfig) (*WebhookService, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &WebhookService{db: db, cfg: cfg, jobs: jobs}, nil
+	return &WebhookService{db: db, cfg: cfg, jobs: jobs,
+		outcomes: newTally(outcomeDelivered, outcomeRetrying, outcomeFailed, outcomeDisabled)}, nil
 }
 
 type webhookEndpointRow struct {

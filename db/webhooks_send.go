@@ -61,6 +61,7 @@ func (s *WebhookService) deliver(ctx context.Context, ws, id uuid.UUID) error {
 		return err
 	}
 	if send.cancel != nil {
+		s.outcomes.add(outcomeDisabled)
 		return send.cancel
 	}
 
@@ -68,9 +69,11 @@ func (s *WebhookService) deliver(ctx context.Context, ws, id uuid.UUID) error {
 	res, retryAfter := s.cfg.Sender.Send(ctx, send.url, send.webhookID, send.body, send.keys, at)
 
 	var outcome error
+	var counted string // the attempt's outcome, counted once it is recorded
 	err = s.db.inWorkspace(context.WithoutCancel(ctx), ws, "system", false, func(ctx context.Context, t *tx) error {
 		var d webhookDeliveryRow
 		err := t.NewSelect().Model(&d).Where("workspace_id = ? AND id = ?", ws, id).For("UPDATE").Scan(ctx)
+		counted = ""
 		if isNoRows(err) {
 			return nil // deleted with its endpoint meanwhile
 		} else if err != nil {
@@ -86,6 +89,7 @@ func (s *WebhookService) deliver(ctx context.Context, ws, id uuid.UUID) error {
 		switch wait, retry := s.cfg.Sender.RetryWait(d.AttemptCount, retryAfter, t.now); {
 		case res.StatusCode >= 200 && res.StatusCode < 300:
 			d.Status = string(crmhub.WebhookDelivered)
+			counted = outcomeDelivered
 		case res.StatusCode == statusGone:
 			d.Status = string(crmhub.WebhookFailed)
 			reason := fmt.Sprintf("the endpoint answered 410 Gone at %s", at.Format(time.RFC3339))
@@ -96,14 +100,17 @@ func (s *WebhookService) deliver(ctx context.Context, ws, id uuid.UUID) error {
 				return fmt.Errorf("db: disable webhook endpoint: %w", err)
 			}
 			outcome = river.JobCancel(errors.New(reason))
+			counted = outcomeDisabled
 		case retry:
 			d.Status = string(crmhub.WebhookRetrying)
 			next := t.now.Add(wait)
 			d.NextAttemptAt = &next
 			outcome = river.JobSnooze(wait)
+			counted = outcomeRetrying
 		default:
 			d.Status = string(crmhub.WebhookFailed)
 			outcome = river.JobCancel(fmt.Errorf("webhook delivery failed after %d attempts", d.AttemptCount))
+			counted = outcomeFailed
 		}
 		d.UpdatedAt = t.now
 		_, err = t.NewUpdate().Model(&d).Column("attempt_count", "status", "next_attempt_at", "updated_at").WherePK().Exec(ctx)
@@ -112,6 +119,7 @@ func (s *WebhookService) deliver(ctx context.Context, ws, id uuid.UUID) error {
 	if err != nil {
 		return err
 	}
+	s.outcomes.add(counted)
 	return outcome
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -24,6 +25,7 @@ import (
 	"github.com/crmhub/crmhub/webhook/webhooktest"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // The event types of these tests, as webhook endpoints and bodies spell
@@ -64,13 +66,24 @@ func newWebhooks(t *testing.T, d *db.DB, cfg db.WebhookConfig) *webhookEnv {
 	return &webhookEnv{d: d, svc: svc, disp: db.NewWebhookDispatcher(svc, 20*time.Millisecond)}
 }
 
+// wantOutcomes waits until the service has counted the attempts of want
+// by outcome (DeliveryCounts); the other outcomes must stay at zero.
+func (e *webhookEnv) wantOutcomes(t *testing.T, want map[string]uint64) {
+	t.Helper()
+	full := map[string]uint64{"delivered": 0, "retrying": 0, "failed": 0, "disabled": 0}
+	maps.Copy(full, want)
+	eventually(t, fmt.Sprintf("delivery outcomes %v are counted", full), func() bool {
+		return maps.Equal(e.svc.DeliveryCounts(), full)
+	})
+}
+
 func newQueueName() string { return fmt.Sprintf("wh_test_%d", webhookQueues.Add(1)) }
 
-// run starts River with the service's worker, and the dispatcher, until
-// the test ends.
-func (e *webhookEnv) run(t *testing.T) *webhookEnv {
+// run starts River with the service's worker (and the given middleware),
+// and the dispatcher, until the test ends.
+func (e *webhookEnv) run(t *testing.T, mw ...rivertype.Middleware) *webhookEnv {
 	t.Helper()
-	riv, err := db.NewRiver(e.d, db.RiverConfig{FetchPollInterval: 20 * time.Millisecond, TestOnly: true}, e.svc)
+	riv, err := db.NewRiver(e.d, db.RiverConfig{FetchPollInterval: 20 * time.Millisecond, TestOnly: true, Middleware: mw}, e.svc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -496,6 +509,7 @@ func TestWebhookRetriesUntilDelivered(t *testing.T) {
 		a2.StatusCode != 200 || a2.At.Before(a1.At) {
 		t.Fatalf("attempts %+v %+v", a1, a2)
 	}
+	e.wantOutcomes(t, map[string]uint64{"retrying": 1, "delivered": 1})
 }
 
 func TestWebhookRetriesEnd(t *testing.T) {
@@ -516,6 +530,7 @@ func TestWebhookRetriesEnd(t *testing.T) {
 	if got, _ := e.svc.WebhookEndpoint(ctx, ep.ID); !got.Enabled {
 		t.Fatal("failed deliveries disabled the endpoint; only 410 does")
 	}
+	e.wantOutcomes(t, map[string]uint64{"retrying": 2, "failed": 1})
 }
 
 func TestWebhookTimeoutIsRetried(t *testing.T) {
@@ -599,6 +614,7 @@ func TestWebhookGoneDisablesEndpoint(t *testing.T) {
 	if n := rc.Count(); n != 2 {
 		t.Fatalf("receiver got %d requests, want 2", n)
 	}
+	e.wantOutcomes(t, map[string]uint64{"disabled": 1, "delivered": 1})
 }
 
 func TestWebhookSecretRotation(t *testing.T) {

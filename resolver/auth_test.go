@@ -13,6 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/crmhub/crmhub/resolver"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
 const createKey = `mutation($name: String!, $scopes: [String!]!) {
@@ -408,9 +409,38 @@ func TestPublicEndpoints(t *testing.T) {
 	code, body := get("/metrics")
 	if code != 200 || !strings.Contains(body, `crmhub_graphql_operations_total{operation="query contacts",result="ok"} 1`) ||
 		!strings.Contains(body, `crmhub_http_requests_total{code="200",route="/graphql"}`) ||
-		!strings.Contains(body, "go_goroutines") {
+		!strings.Contains(body, "go_goroutines") || !strings.Contains(body, "crmhub_websockets 0") {
 		t.Fatalf("/metrics: %d\n%s", code, body)
 	}
+}
+
+// TestWebsocketsMetric: crmhub_websockets counts the sockets open. The
+// socket's request span, which ends when its handler returns, says when
+// the server is done with a closed socket.
+func TestWebsocketsMetric(t *testing.T) {
+	tr := newTracer(t)
+	e := newTracedEnv(t, tr)
+	sock := e.ws(e.workspace().key)
+	if body := e.metrics(); !strings.Contains(body, "crmhub_websockets 1\n") {
+		t.Fatalf("one socket open; /metrics:\n%s", body)
+	}
+	sock.conn.Close(websocket.StatusNormalClosure, "")
+	tr.await("websocket request", func(s sdktrace.ReadOnlySpan) bool { return s.Name() == "GET /graphql" })
+	if body := e.metrics(); !strings.Contains(body, "crmhub_websockets 0\n") {
+		t.Fatalf("socket closed; /metrics:\n%s", body)
+	}
+}
+
+// metrics scrapes /metrics.
+func (e *env) metrics() string {
+	e.t.Helper()
+	res, err := http.Get(e.srv.URL + "/metrics")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return string(b)
 }
 
 func TestRequestBodyLimit(t *testing.T) {

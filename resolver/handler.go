@@ -20,6 +20,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/vektah/gqlparser/v2/ast"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Config is what the handler needs; cmd/crmhub fills it.
@@ -64,6 +67,11 @@ type Config struct {
 	// query complexity. 0 turns rate limiting off.
 	RateLimitPoints int
 
+	// TracerProvider, when set, traces every HTTP request (a server span,
+	// continuing the caller's trace context) and every GraphQL operation
+	// (a span within it). nil: nothing is traced.
+	TracerProvider trace.TracerProvider
+
 	Introspection   bool
 	ComplexityLimit int // 0 means 50,000
 	CORSOrigins     []string
@@ -91,6 +99,15 @@ const (
 //	GET /readyz          200 when cfg.Ready succeeds, else 503
 //	GET /metrics         Prometheus
 func NewHandler(cfg Config) http.Handler {
+	r := newRouter(cfg)
+	if cfg.TracerProvider == nil {
+		return r
+	}
+	return otelhttp.NewHandler(r, "crmhub", otelhttp.WithTracerProvider(cfg.TracerProvider),
+		otelhttp.WithPropagators(propagation.TraceContext{}))
+}
+
+func newRouter(cfg Config) http.Handler {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
@@ -108,7 +125,7 @@ func NewHandler(cfg Config) http.Handler {
 	r.Get("/readyz", readyz(cfg.Ready, log))
 	r.Handle("/metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
 	limits := newRateLimits(cfg.RateLimitPoints, nil)
-	r.With(authenticate(cfg.Auth, log), withSocket).Handle("/graphql", newGraphQLServer(cfg, m, log, limits))
+	r.With(authenticate(cfg.Auth, log), withSocket, m.countSockets).Handle("/graphql", newGraphQLServer(cfg, m, log, limits))
 	if cfg.Hooks != nil {
 		r.Handle("/hooks/{connectionId}", limitHooks(limits, cfg.Hooks))
 	}
@@ -168,6 +185,9 @@ func newGraphQLServer(cfg Config, m *metrics, log *slog.Logger, limits *rateLimi
 	}
 	srv.Use(queryLimits{maxDepth: maxDepth, introspection: cfg.Introspection})
 
+	if cfg.TracerProvider != nil {
+		srv.Use(tracing{tracer: cfg.TracerProvider.Tracer(tracerName)})
+	}
 	srv.SetErrorPresenter(errorPresenter(log))
 	srv.SetRecoverFunc(recoverFunc(log))
 	srv.AroundOperations(m.operationMetrics)

@@ -13,6 +13,8 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vektah/gqlparser/v2/ast"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // metrics are the handler's Prometheus series. Label values come from
@@ -24,6 +26,7 @@ type metrics struct {
 	httpDuration *prometheus.HistogramVec // route
 	operations   *prometheus.CounterVec   // operation, result
 	opDuration   *prometheus.HistogramVec // operation
+	websockets   prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -43,7 +46,22 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "crmhub_graphql_operation_duration_seconds", Help: "GraphQL operation latency.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"operation"})),
+		websockets: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "crmhub_websockets", Help: "Open GraphQL websockets.",
+		})),
 	}
+}
+
+// countSockets counts a websocket request as an open socket while its
+// handler runs, which is as long as the socket stays open.
+func (m *metrics) countSockets(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isWebsocket(r) {
+			m.websockets.Inc()
+			defer m.websockets.Dec()
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // register registers c, or returns the collector already registered under
@@ -78,6 +96,7 @@ func (m *metrics) observe(log *slog.Logger) func(http.Handler) http.Handler {
 			route := "other"
 			if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
 				route = rc.RoutePattern()
+				nameSpan(r, route)
 			}
 			m.httpRequests.WithLabelValues(route, strconv.Itoa(status)).Inc()
 			m.httpDuration.WithLabelValues(route).Observe(d.Seconds())
@@ -85,6 +104,16 @@ func (m *metrics) observe(log *slog.Logger) func(http.Handler) http.Handler {
 				slog.String("method", r.Method), slog.String("path", r.URL.Path),
 				slog.Int("status", status), slog.Duration("duration", d))
 		})
+	}
+}
+
+// nameSpan names the request's span, when it is traced, after its method
+// and route ("POST /graphql"), which are only known once the router has
+// matched it.
+func nameSpan(r *http.Request, route string) {
+	if span := trace.SpanFromContext(r.Context()); span.IsRecording() {
+		span.SetName(r.Method + " " + route)
+		span.SetAttributes(attribute.String("http.route", route))
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"os"
 	"slices"
@@ -14,9 +13,11 @@ import (
 	"github.com/crmhub/crmhub/connectors/loopback"
 	"github.com/crmhub/crmhub/connectors/outbound"
 	"github.com/crmhub/crmhub/db"
-	"github.com/crmhub/crmhub/internal/safehttp"
+	"github.com/crmhub/crmhub/internal/telemetry"
 	"github.com/crmhub/crmhub/resolver"
 	"github.com/crmhub/crmhub/webhook"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Intervals of the background loops.
@@ -50,8 +51,10 @@ type backgroundLoop interface {
 	Stop()
 }
 
-// newApp builds the services over d. Nothing runs until start.
-func newApp(d *db.DB, cfg Config, log *slog.Logger) (*app, error) {
+// newApp builds the services over d. Nothing runs until start. With a
+// TracerProvider (tracing on), jobs, calls to external CRMs and the
+// handler are traced.
+func newApp(d *db.DB, cfg Config, tp trace.TracerProvider, log *slog.Logger) (*app, error) {
 	sealer, err := secretSealer(cfg, log)
 	if err != nil {
 		return nil, err
@@ -61,7 +64,7 @@ func newApp(d *db.DB, cfg Config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	sync, err := newSync(d, cfg, sealer, log)
+	sync, err := newSync(d, cfg, sealer, tp, log)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +79,8 @@ func newApp(d *db.DB, cfg Config, log *slog.Logger) (*app, error) {
 		}
 		log.Info("persisted queries only", "documents", len(persisted))
 	}
-	riv, err := db.NewRiver(d, db.RiverConfig{Log: log}, webhooks, sync.syncs.Jobs(sync.engine))
+	riv, err := db.NewRiver(d, db.RiverConfig{Log: log, Middleware: telemetry.RiverMiddleware(tp)},
+		webhooks, sync.syncs.Jobs(sync.engine))
 	if err != nil {
 		return nil, err
 	}
@@ -86,15 +90,9 @@ func newApp(d *db.DB, cfg Config, log *slog.Logger) (*app, error) {
 	// A conversation that came through a connection is answered through
 	// it; the others go to the loopback channel, which logs them.
 	conversations := db.NewConversationService(d, &outbound.Router{Connections: sync.connections, Registry: registry(),
-		HTTPClient: safehttp.NewClient(connectorTimeout, cfg.ConnectorAllowPrivate), Fallback: &loopback.Channel{Log: log}})
+		HTTPClient: connectorClient(cfg, tp), Fallback: &loopback.Channel{Log: log}})
 	metrics := prometheus.NewRegistry()
-	metrics.MustRegister(
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "crmhub_db_round_trips_total",
-			Help: "Round trips to PostgreSQL (a query, an exec, a batch, a COPY) since start."},
-			func() float64 { return float64(d.QueryStats().RoundTrips) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "crmhub_db_statements_total",
-			Help: "SQL statements sent to PostgreSQL (each statement of a batch counts) since start."},
-			func() float64 { return float64(d.QueryStats().Statements) }))
+	metrics.MustRegister(serviceMetrics(d, hub, webhooks, sync.syncs, log)...)
 	return &app{
 		handler: resolver.Config{
 			Registerer:    metrics,
@@ -111,7 +109,7 @@ func newApp(d *db.DB, cfg Config, log *slog.Logger) (*app, error) {
 			Webhooks:      webhooks,
 			Connections:   sync.connections,
 			Hooks: &inbound.Receiver{Hooks: sync.connections, Registry: registry(), Conversations: conversations,
-				HTTPClient: safehttp.NewClient(connectorTimeout, cfg.ConnectorAllowPrivate), Log: log},
+				HTTPClient: connectorClient(cfg, tp), Log: log},
 			Sync:             sync.syncs,
 			MaxSubscriptions: cfg.MaxSubscriptions,
 			ReadScope:        d.ReadScope,
@@ -122,6 +120,7 @@ func newApp(d *db.DB, cfg Config, log *slog.Logger) (*app, error) {
 			RateLimitPoints:  cfg.RateLimitPoints,
 			PersistedQueries: persisted,
 			CORSOrigins:      cfg.CORSOrigins,
+			TracerProvider:   tp,
 			Logger:           log,
 		},
 		hub:   hub,

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/crmhub/crmhub/db"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -110,8 +111,11 @@ func prepareDatabase(ctx context.Context, url string) ([]string, error) {
 }
 
 // openDB opens the database as the service role.
-func openDB(ctx context.Context, cfg Config) (*db.DB, error) {
-	d, err := db.Open(ctx, db.Config{URL: cfg.DatabaseURL, MaxConns: int32(cfg.DBMaxConns)})
+func openDB(ctx context.Context, cfg Config) (*db.DB, error) { return openTracedDB(ctx, cfg, nil) }
+
+// openTracedDB is openDB with tracer (when not nil) seeing every statement.
+func openTracedDB(ctx context.Context, cfg Config, tracer pgx.QueryTracer) (*db.DB, error) {
+	d, err := db.Open(ctx, db.Config{URL: cfg.DatabaseURL, MaxConns: int32(cfg.DBMaxConns), Tracer: tracer})
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "22023" { // SET ROLE crmhub_app: no such role
 		return nil, fmt.Errorf("%w (run `crmhub migrate up` first)", err)

@@ -429,6 +429,29 @@ func TestServe(t *testing.T) {
 		t.Errorf("viewer query: %s %s, want %s", res.Status, body, want)
 	}
 
+	// /metrics has the series of the handler and of the service's parts.
+	res, err = client.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{
+		"crmhub_http_requests_total{", "crmhub_websockets 0", "crmhub_subscriptions 0",
+		"crmhub_db_round_trips_total ", "crmhub_db_pool_connections ", "crmhub_db_pool_idle_connections ",
+		"crmhub_db_pool_acquired_connections ", "crmhub_db_pool_acquires_total ", "crmhub_db_pool_empty_acquires_total ",
+		"crmhub_db_pool_acquire_wait_seconds_total ",
+		`crmhub_webhook_deliveries_total{outcome="delivered"} 0`, `crmhub_webhook_deliveries_total{outcome="retrying"} 0`,
+		`crmhub_webhook_deliveries_total{outcome="failed"} 0`, `crmhub_webhook_deliveries_total{outcome="disabled"} 0`,
+		`crmhub_sync_runs_total{status="succeeded"} 0`, `crmhub_sync_runs_total{status="failed"} 0`,
+		`crmhub_river_jobs{state="available"} `, `crmhub_river_jobs{state="scheduled"} `,
+		`crmhub_river_jobs{state="retryable"} `, `crmhub_river_jobs{state="running"} `,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics has no %s", want)
+		}
+	}
+
 	// The dev key is reused while it authenticates.
 	d := dbtest.Open(t, nil)
 	again, err := ensureDevKey(t.Context(), db.NewAuthService(d), keyFile, newLogger(io.Discard, "text", slog.LevelInfo))

@@ -18,6 +18,7 @@ import (
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/db"
 	"github.com/crmhub/crmhub/internal/reqlog"
+	"github.com/crmhub/crmhub/internal/telemetry"
 	"github.com/crmhub/crmhub/resolver"
 )
 
@@ -45,6 +46,17 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	log := newLogger(c.stderr, cfg.LogFormat, cfg.LogLevel)
+	tp, stopTracing, err := telemetry.Setup(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+		defer cancel()
+		if err := stopTracing(sctx); err != nil {
+			log.Warn("spans not exported at shutdown", "err", err)
+		}
+	}()
 
 	if cfg.NoMigrate {
 		err = db.EnsureDatabase(ctx, cfg.DatabaseURL)
@@ -58,7 +70,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	d, err := openDB(ctx, cfg)
+	d, err := openTracedDB(ctx, cfg, telemetry.PgxTracer(tp))
 	if err != nil {
 		return err
 	}
@@ -71,7 +83,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		}
 	}
 
-	a, err := newApp(d, cfg, log)
+	a, err := newApp(d, cfg, tp, log)
 	if err != nil {
 		return err
 	}

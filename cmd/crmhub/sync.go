@@ -52,7 +52,7 @@ func (c *cli) sync(ctx context.Context, args []string) error {
 		return err
 	}
 	defer d.Close()
-	parts, err := newSync(d, cfg, sealer, log)
+	parts, err := newSync(d, cfg, sealer, nil, log)
 	if err != nil {
 		return err
 	}

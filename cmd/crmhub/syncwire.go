@@ -2,6 +2,7 @@ package main
 
 import (
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/crmhub/crmhub"
@@ -13,6 +14,8 @@ import (
 	"github.com/crmhub/crmhub/connectors/wazzup"
 	"github.com/crmhub/crmhub/db"
 	"github.com/crmhub/crmhub/internal/safehttp"
+	"github.com/crmhub/crmhub/internal/telemetry"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // connectorTimeout bounds one request to an external CRM.
@@ -39,7 +42,7 @@ type syncParts struct {
 // newSync builds the connection and sync services and the engine that
 // works runs through the domain services, keeping its state in the sync
 // service.
-func newSync(d *db.DB, cfg Config, sealer *db.Sealer, log *slog.Logger) (*syncParts, error) {
+func newSync(d *db.DB, cfg Config, sealer *db.Sealer, tp trace.TracerProvider, log *slog.Logger) (*syncParts, error) {
 	conns := db.NewConnectionService(d, db.ConnectionConfig{Sealer: sealer, AllowPrivate: cfg.ConnectorAllowPrivate})
 	syncs, err := db.NewSyncService(d, db.SyncConfig{Workers: cfg.SyncWorkers, Log: log})
 	if err != nil {
@@ -52,8 +55,15 @@ func newSync(d *db.DB, cfg Config, sealer *db.Sealer, log *slog.Logger) (*syncPa
 		Deals:       db.NewDealService(d),
 		Users:       db.NewUserService(d),
 		Consents:    db.NewConsentService(d),
-		HTTPClient:  safehttp.NewClient(connectorTimeout, cfg.ConnectorAllowPrivate),
+		HTTPClient:  connectorClient(cfg, tp),
 		Log:         log,
 	})
 	return &syncParts{connections: conns, syncs: syncs, engine: engine}, nil
+}
+
+// connectorClient is the HTTP client of the calls to external CRMs: it
+// refuses private addresses unless allowed, and with a TracerProvider
+// (tracing on) each call is a span.
+func connectorClient(cfg Config, tp trace.TracerProvider) *http.Client {
+	return telemetry.Client(tp, safehttp.NewClient(connectorTimeout, cfg.ConnectorAllowPrivate))
 }
