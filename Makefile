@@ -31,9 +31,11 @@ image:
 	cp /etc/ssl/certs/ca-certificates.crt bin/image/ca-certificates.crt
 	$(IMAGE_BUILD) -t crmhub:$(VERSION) -f Dockerfile .
 
-## test: start PostgreSQL and run every test
+## test: start PostgreSQL and run every test (TESTFLAGS=-race under the race
+## detector, as CI does)
+TESTFLAGS ?=
 test: pg
-	$(GO) test -count=1 -race=false -timeout 20m ./...
+	$(GO) test -count=1 $(TESTFLAGS) -timeout 30m ./...
 
 ## flake: run the tests of the packages changed since the branch point (or
 ## FLAKE_BASE) 20 times; FLAKE_RACE=1 adds -race, FLAKE_DEPS=1 their importers,
