@@ -48,7 +48,7 @@ func decodeCursor(s, order string) (*cursor, error) {
 		return nil, bad
 	}
 	var c cursor
-	if err := json.Unmarshal(b, &c); err != nil || c.Order != order {
+	if err := json.Unmarshal(b, &c); err != nil || c.Order != order || !crmhub.Storable(c.Value) {
 		return nil, bad
 	}
 	return &c, nil
