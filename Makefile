@@ -32,10 +32,12 @@ image:
 	$(IMAGE_BUILD) -t crmhub:$(VERSION) -f Dockerfile .
 
 ## test: start PostgreSQL and run every test (TESTFLAGS=-race under the race
-## detector, as CI does)
+## detector, TESTPKGS to pick packages; CI runs the benchmarks' packages,
+## whose tests measure throughput, without -race and the rest with it)
 TESTFLAGS ?=
+TESTPKGS  ?= ./...
 test: pg
-	$(GO) test -count=1 $(TESTFLAGS) -timeout 30m ./...
+	$(GO) test -count=1 $(TESTFLAGS) -timeout 30m $(TESTPKGS)
 
 ## flake: run the tests of the packages changed since the branch point (or
 ## FLAKE_BASE) 20 times; FLAKE_RACE=1 adds -race, FLAKE_DEPS=1 their importers,
