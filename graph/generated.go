@@ -3504,355 +3504,906 @@ func newExecutionContext(
 var sources = []*ast.Source{
 	{Name: "../schema.graphqls", Input: `# crmhub GraphQL schema. The public contract lives in API-CONTRACT.md of the
 # design docs; names written there must not change without a deprecation path.
+#
+# Every type, field, argument, input field and enum value carries a
+# description; resolver/schema_doc_test.go fails on one that does not.
 
+"""
+A point in time as an RFC 3339 string, e.g. "2025-03-01T12:30:00Z" or with a
+UTC offset. crmhub answers in UTC with up to microsecond precision.
+"""
 scalar Time
+
+"A free-form JSON object (a map of string keys to any JSON values); never a bare array or scalar."
 scalar JSON
 
 "Requires the API key to hold the scope (or admin); otherwise FORBIDDEN."
-directive @hasScope(scope: String!) on FIELD_DEFINITION
+directive @hasScope(
+  "The scope needed, e.g. contacts:read."
+  scope: String!
+) on FIELD_DEFINITION
 
 "An object with a global, opaque, type-prefixed id."
 interface Node {
+  """
+  Global id: a type prefix, an underscore and 32 hex digits, e.g.
+  ct_0192f1c4a2b87c3e9d1f00aa11bb22cc. Treat it as opaque; pass it to node(id:).
+  """
   id: ID!
 }
 
+"Where a page of a Relay connection lies in the whole list."
 type PageInfo {
+  "More items follow: pass endCursor as ` + "`" + `after` + "`" + ` to read them."
   hasNextPage: Boolean!
+  "The page was read with ` + "`" + `after` + "`" + `, so items precede it."
   hasPreviousPage: Boolean!
+  "Cursor of the page's first item; null for an empty page."
   startCursor: String
+  "Cursor of the page's last item, to pass as ` + "`" + `after` + "`" + `; null for an empty page."
   endCursor: String
 }
 
+"""
+The kind of an identifier a contact is found by. Values are normalized before
+they are stored or matched; one that cannot be normalized is VALIDATION_ERROR
+(field ...value).
+"""
 enum IdentityType {
+  "A phone number with its country code (\"+\" or digits starting with it), stored in E.164. Matches WHATSAPP and WA_ID of the same number."
   PHONE
+  "A WhatsApp number, stored in E.164 like PHONE; matches PHONE and WA_ID of the same number."
   WHATSAPP
+  "A WhatsApp id (the number WhatsApp reports), stored in E.164; matches PHONE and WHATSAPP of the same number."
   WA_ID
+  "An email address, trimmed and lower-cased."
   EMAIL
+  "A Telegram username (\"@\" and t.me/ links stripped, lower-cased, at most 64 characters), a numeric chat id, or a \"+\" phone number (stored in E.164)."
   TELEGRAM
+  "An Instagram username (\"@\" and instagram.com/ links stripped, lower-cased, at most 30 characters)."
   INSTAGRAM
+  "A VK username (\"@\" and vk.com/ links stripped, lower-cased, at most 64 characters)."
   VK
+  "An id in another system; needs ` + "`" + `source` + "`" + `, the system that issued it. Matches only the same source and value."
   EXTERNAL_ID
+  "A contact's global id (ct_...). Only finds contacts; it is never stored as an identity."
   CONTACT_ID
 }
 
+"An identifier as a client gives it, to find or link a contact."
 input IdentifierInput {
+  "What kind of identifier the value is."
   type: IdentityType!
+  "The value, at most 255 characters; normalized as its type says (a phone to E.164, an email lower-cased, ...)."
   value: String!
-  "Required for EXTERNAL_ID: the system that issued the id."
+  "Required for EXTERNAL_ID: the system that issued the id. At most 100 characters; for other types provenance that takes no part in matching."
   source: String
 }
 
+"An identifier linked to a contact. An identity belongs to at most one contact of a workspace."
 type Identity {
+  "The kind of identifier."
   type: IdentityType!
+  "The normalized value (E.164 for phone-like types, lower-case email, username without \"@\")."
   value: String!
+  "For EXTERNAL_ID the issuing system (a connection's global id, conn_..., for ids a sync linked); otherwise optional provenance."
   source: String
+  "When the identity was linked to the contact."
   createdAt: Time!
 }
 
+"A person or organisation the workspace talks to. Id prefix ct_."
 type Contact implements Node {
+  "Global id, ct_ followed by 32 hex digits."
   id: ID!
+  "Display name, at most 200 characters; null when none."
   name: String
   "The first EMAIL identity."
   email: String
   "The first phone-like identity (PHONE, WHATSAPP, WA_ID) in E.164."
   phone: String
+  "An absolute http(s) URL for the contact (e.g. its page elsewhere), at most 2,048 characters."
   uri: String
+  "Custom fields as a JSON object: at most 100 keys of 1 to 100 characters, values nested at most 5 levels, 64 KiB in all; {} when none."
   customFields: JSON!
+  "Tags, sorted; each 1 to 100 characters."
   tags: [String!]!
+  "Identities linked to the contact, oldest first."
   identities: [Identity!]!
   "Notes, newest first."
-  notes(first: Int, after: String): NoteConnection!
+  notes(
+    "Page size, 1 to 100 (default 20); anything else is VALIDATION_ERROR (field first)."
+    first: Int
+    "endCursor of the previous page; omit for the first page. A malformed cursor is VALIDATION_ERROR (field after)."
+    after: String
+  ): NoteConnection!
+  "The user in charge of the contact; null when none. Needs users:read."
   responsibleUser: User
   "Current consent per channel."
   consents: [Consent!]!
   "Every consent change, newest first (at most 500 per channel)."
-  consentHistory(channel: Channel): [Consent!]!
+  consentHistory(
+    "Only changes of this channel; all channels when left out."
+    channel: Channel
+  ): [Consent!]!
   "Suppressions, newest first, lifted and expired ones included."
   suppressions: [Suppression!]!
-  "Deals linked to the contact, newest first."
-  deals(first: Int, after: String): DealConnection!
-  "Conversations, most recent activity first."
-  conversations(first: Int, after: String): ConversationConnection!
+  "Deals linked to the contact, newest first. Needs deals:read."
+  deals(
+    "Page size, 1 to 100 (default 20); anything else is VALIDATION_ERROR (field first)."
+    first: Int
+    "endCursor of the previous page; omit for the first page. A malformed cursor is VALIDATION_ERROR (field after)."
+    after: String
+  ): DealConnection!
+  "Conversations, most recent activity first. Needs conversations:read."
+  conversations(
+    "Page size, 1 to 100 (default 20); anything else is VALIDATION_ERROR (field first)."
+    first: Int
+    "endCursor of the previous page; omit for the first page. A malformed cursor is VALIDATION_ERROR (field after)."
+    after: String
+  ): ConversationConnection!
+  "When the contact was created."
   createdAt: Time!
+  "When the contact last changed."
   updatedAt: Time!
 }
 
+"One contact of a page."
 type ContactEdge {
+  "Opaque position of the contact in this listing, to pass as ` + "`" + `after` + "`" + `."
   cursor: String!
+  "The contact."
   node: Contact!
 }
 
+"One page of contacts."
 type ContactConnection {
+  "The contacts of the page, in the listing's order."
   edges: [ContactEdge!]!
+  "Where the page lies in the whole list."
   pageInfo: PageInfo!
+  "How many contacts the filter keeps in all pages together."
   totalCount: Int!
 }
 
+"A free-text note on a contact. Id prefix nt_."
 type Note implements Node {
+  "Global id, nt_ followed by 32 hex digits."
   id: ID!
+  "The contact the note is on."
   contact: Contact!
+  "The text, 1 to 10,000 characters, trimmed."
   body: String!
+  "When the note was added."
   createdAt: Time!
+  "When the body last changed."
   updatedAt: Time!
 }
 
+"One note of a page."
 type NoteEdge {
+  "Opaque position of the note, to pass as ` + "`" + `after` + "`" + `."
   cursor: String!
+  "The note."
   node: Note!
 }
 
+"One page of a contact's notes, newest first."
 type NoteConnection {
+  "The notes of the page."
   edges: [NoteEdge!]!
+  "Where the page lies in the whole list."
   pageInfo: PageInfo!
+  "How many notes the contact has."
   totalCount: Int!
 }
 
+"Narrows a contact listing; fields left out do not filter, and given ones must all match."
 input ContactFilter {
   "Case-insensitive match on name, email and phone."
   search: String
   "Contacts carrying all of these tags."
   tags: [String!]
+  "The contact that owns this identifier (normalized like any identifier; VALIDATION_ERROR on filter.identity...)."
   identity: IdentifierInput
+  "Contacts whose updatedAt is at or after this time."
   updatedSince: Time
+  "Contacts whose responsible user is this user (usr_...); an unknown id matches none."
   responsibleUserId: ID
 }
 
+"What a contact listing is sorted by."
 enum ContactOrderField {
+  "Creation time."
   CREATED_AT
+  "Time of the last change."
   UPDATED_AT
+  "Name, contacts without one first in ascending order."
   NAME
 }
 
+"Sort direction."
 enum OrderDirection {
+  "Smallest (oldest, A) first."
   ASC
+  "Largest (newest, Z) first."
   DESC
 }
 
+"How a contact listing is sorted; ties are broken by id so pages are stable."
 input ContactOrder {
+  "The sort key."
   field: ContactOrderField! = CREATED_AT
+  "The direction."
   direction: OrderDirection! = ASC
 }
 
+"A new contact. Validation errors name the path, e.g. input.identifiers[0].value."
 input ContactInput {
+  "Display name, at most 200 characters; trimmed, empty means none."
   name: String
+  "1 to 20 identifiers; none may belong to a contact already (CONFLICT with extensions.contactId). CONTACT_ID is refused."
   identifiers: [IdentifierInput!]!
+  "Custom fields: at most 100 keys of 1 to 100 characters, values nested at most 5 levels, 64 KiB in all."
   customFields: JSON
+  "At most 100 tags of 1 to 100 characters; trimmed, duplicates dropped."
   tags: [String!]
+  "An absolute http(s) URL, at most 2,048 characters."
   uri: String
+  "The user in charge (usr_...); NOT_FOUND (field input.responsibleUserId) for an unknown user."
   responsibleUserId: ID
 }
 
+"Changes to a contact. Fields left out stay as they are."
 input ContactPatch {
+  "New name, at most 200 characters; an empty string removes the name."
   name: String
   "Merged by key into the stored fields; a key set to null is removed."
   customFields: JSON
   "Replaces the contact's tags."
   tags: [String!]
+  "New absolute http(s) URL, at most 2,048 characters; an empty string removes it."
   uri: String
+  "New responsible user (usr_...); NOT_FOUND for an unknown user. Not together with clearResponsibleUser (VALIDATION_ERROR)."
   responsibleUserId: ID
   "Removes the responsible user."
   clearResponsibleUser: Boolean
 }
 
+"One item of upsertContacts: matched by its identifiers, then created or updated."
 input ContactUpsertInput {
+  "Display name, at most 200 characters; left out keeps the stored one."
   name: String
+  "1 to 20 identifiers; none matching creates a contact, one contact updates it, several fail the item with CONFLICT."
   identifiers: [IdentifierInput!]!
+  "Merged by key into the stored fields, as in ContactPatch; a key set to null is removed."
   customFields: JSON
   "Replaces the contact's tags when given."
   tags: [String!]
+  "An absolute http(s) URL, at most 2,048 characters."
   uri: String
+  "The user in charge (usr_...); NOT_FOUND on the item for an unknown user."
   responsibleUserId: ID
 }
 
+"The outcome of one item of a bulk upsert."
 enum UpsertStatus {
+  "A new record was created."
   CREATED
+  "An existing record changed."
   UPDATED
+  "The record already held exactly this; nothing was written and no event emitted."
   UNCHANGED
+  "The item failed (see errors) and wrote nothing; the other items are not affected."
   FAILED
 }
 
+"One problem with one item of a bulk call."
 type ItemError {
+  "Path of the offending value within the item, e.g. identifiers[0].value; null when the whole item is at fault."
   field: String
+  "An error code as in extensions.code: VALIDATION_ERROR, CONFLICT, NOT_FOUND, ..."
   code: String!
+  "A human-readable explanation."
   message: String!
 }
 
+"The result of one item of upsertContacts."
 type UpsertContactResult {
+  "Position of the item in the input, from 0."
   index: Int!
+  "What happened to the item."
   status: UpsertStatus!
+  "The contact as it is now; null when the item FAILED."
   contact: Contact
+  "Why the item failed; empty otherwise."
   errors: [ItemError!]!
 }
 
+"The answer of upsertContacts."
 type UpsertContactsPayload {
+  "One result per input item, in input order."
   results: [UpsertContactResult!]!
 }
 
+"A tenant: every object belongs to exactly one workspace. Id prefix ws_."
 type Workspace implements Node {
+  "Global id, ws_ followed by 32 hex digits."
   id: ID!
+  "The workspace's name, 1 to 200 characters."
   name: String!
+  "When the workspace was created."
   createdAt: Time!
 }
 
+"An API key of the workspace, without its secret. Id prefix key_."
 type ApiKey implements Node {
+  "Global id, key_ followed by 32 hex digits."
   id: ID!
+  "A name to tell keys apart, 1 to 200 characters."
   name: String!
   "The non-secret start of the key."
   prefix: String!
+  "The scopes the key holds, sorted; admin includes all others."
   scopes: [String!]!
+  "When the key was created."
   createdAt: Time!
+  "When the key last authenticated a request; null if never. Updated at most about once a minute."
   lastUsedAt: Time
+  "When the key was revoked; null while it works."
   revokedAt: Time
 }
 
+"A new API key with its secret."
 type ApiKeyWithSecret {
+  "The key's description."
   apiKey: ApiKey!
   "The full key. It is shown only here, once."
   secret: String!
 }
 
+"Who is calling: the workspace and API key of the request."
 type Viewer {
+  "The caller's workspace; any key may read it."
   workspace: Workspace!
+  "The key making the request. Needs keys:manage (FORBIDDEN otherwise)."
   apiKey: ApiKey!
+  "The scopes of the key making the request, sorted."
   scopes: [String!]!
 }
 
+"""
+Read operations. Paged fields take ` + "`" + `first` + "`" + ` (1 to 100, default 20) and ` + "`" + `after` + "`" + `
+(a cursor from pageInfo.endCursor); a query's cost multiplies by its page sizes
+and may not exceed the server's complexity limit (50,000 by default;
+COMPLEXITY_LIMIT_EXCEEDED) nor nest deeper than 15 fields.
+"""
 type Query {
   "Any object by its global id; null if it does not exist in this workspace."
-  node(id: ID!): Node
+  node(
+    "A global id of any type (ct_..., deal_..., ...); a malformed one gives null."
+    id: ID!
+  ): Node
   "The workspace and key making the request."
   viewer: Viewer!
 
   "A contact by id (ids of merged contacts lead to the merge target); null if none."
-  contact(id: ID!): Contact @hasScope(scope: "contacts:read")
-  contacts(first: Int, after: String, filter: ContactFilter, orderBy: ContactOrder): ContactConnection!
+  contact(
+    "A contact id (ct_...); a malformed id or one of another type gives null."
+    id: ID!
+  ): Contact @hasScope(scope: "contacts:read")
+  "One page of the workspace's contacts, in orderBy order (default oldest first)."
+  contacts(
+    "Page size, 1 to 100 (default 20); anything else is VALIDATION_ERROR (field first)."
+    first: Int
+    "endCursor of the previous page, read with the same orderBy; omit for the first page. A malformed cursor is VALIDATION_ERROR (field after)."
+    after: String
+    "Keeps only matching contacts; search is at most 200 characters (VALIDATION_ERROR on filter.search)."
+    filter: ContactFilter
+    "The sort order; default CREATED_AT ASC."
+    orderBy: ContactOrder
+  ): ContactConnection!
     @hasScope(scope: "contacts:read")
   "The one contact the identifiers point at; null if none; CONFLICT if several."
-  resolveContact(identifiers: [IdentifierInput!]!): Contact @hasScope(scope: "contacts:read")
+  resolveContact(
+    "1 to 20 identifiers, normalized like any identifier (VALIDATION_ERROR on identifiers[i]...). CONFLICT carries extensions.contactIds, every contact matched."
+    identifiers: [IdentifierInput!]!
+  ): Contact @hasScope(scope: "contacts:read")
 
+  "The workspace's API keys, newest first, revoked ones included (at most 1,000)."
   apiKeys: [ApiKey!]! @hasScope(scope: "keys:manage")
 
-  user(id: ID!): User @hasScope(scope: "users:read")
-  users(first: Int, after: String): UserConnection! @hasScope(scope: "users:read")
+  "A user by id; null if none."
+  user(
+    "A user id (usr_...); a malformed id or one of another type gives null."
+    id: ID!
+  ): User @hasScope(scope: "users:read")
+  "One page of the workspace's users, by name then id."
+  users(
+    "Page size, 1 to 100 (default 20); anything else is VALIDATION_ERROR (field first)."
+    first: Int
+    "endCursor of the previous page; omit for the first page. A malformed cursor is VALIDATION_ERROR (field after)."
+    after: String
+  ): UserConnection! @hasScope(scope: "users:read")
 
-  deal(id: ID!): Deal @hasScope(scope: "deals:read")
-  deals(first: Int, after: String, filter: DealFilter): DealConnection! @hasScope(scope: "deals:read")
+  "A deal by id; null if none."
+  deal(
+    "A deal id (deal_...); a malformed id or one of another type gives null."
+    id: ID!
+  ): Deal @hasScope(scope: "deals:read")
+  "One page of the workspace's deals, newest first."
+  deals(
+    "Page size, 1 to 100 (default 20); anything else is VALIDATION_ERROR (field first)."
+    first: Int
+    "endCursor of the previous page; omit for the first page. A malformed cursor is VALIDATION_ERROR (field after)."
+    after: String
+    "Keeps only matching deals. A malformed id in it is NOT_FOUND (field filter.responsibleUserId or filter.contactId)."
+    filter: DealFilter
+  ): DealConnection! @hasScope(scope: "deals:read")
 
-  conversation(id: ID!): Conversation @hasScope(scope: "conversations:read")
-  conversations(first: Int, after: String, filter: ConversationFilter): ConversationConnection!
+  "A conversation by id; null if none."
+  conversation(
+    "A conversation id (cv_...); a malformed id or one of another type gives null."
+    id: ID!
+  ): Conversation @hasScope(scope: "conversations:read")
+  "One page of the workspace's conversations, most recent activity (last message, else creation) first."
+  conversations(
+    "Page size, 1 to 100 (default 20); anything else is VALIDATION_ERROR (field first)."
+    first: Int
+    "endCursor of the previous page; omit for the first page. A malformed cursor is VALIDATION_ERROR (field after)."
+    after: String
+    "Keeps only matching conversations. A malformed id in it is NOT_FOUND (field filter.assigneeId or filter.contactId)."
+    filter: ConversationFilter
+  ): ConversationConnection!
     @hasScope(scope: "conversations:read")
-  message(id: ID!): Message @hasScope(scope: "conversations:read")
+  "A message by id; null if none."
+  message(
+    "A message id (msg_...); a malformed id or one of another type gives null."
+    id: ID!
+  ): Message @hasScope(scope: "conversations:read")
   "Conversations (not CLOSED) whose last message is inbound; with userId, only those assigned to that user."
-  unansweredCount(userId: ID): Int! @hasScope(scope: "conversations:read")
+  unansweredCount(
+    "Only conversations assigned to this user (usr_...); an unknown or malformed id counts 0."
+    userId: ID
+  ): Int! @hasScope(scope: "conversations:read")
 
   "The workspace's event log, oldest first."
-  events(first: Int, after: String, filter: EventFilter): EventConnection! @hasScope(scope: "events:read")
+  events(
+    "Page size, 1 to 100 (default 20); anything else is VALIDATION_ERROR (field first)."
+    first: Int
+    "An event's cursor (ev<position>): the page starts after it; omit or \"\" for the start of the log. A malformed cursor is VALIDATION_ERROR (field after)."
+    after: String
+    "Keeps only matching events; an unknown type is VALIDATION_ERROR (field filter.types[i])."
+    filter: EventFilter
+  ): EventConnection! @hasScope(scope: "events:read")
 
-  webhookEndpoint(id: ID!): WebhookEndpoint @hasScope(scope: "webhooks:manage")
-  webhookEndpoints(first: Int, after: String): WebhookEndpointConnection! @hasScope(scope: "webhooks:manage")
+  "A webhook endpoint by id; null if none."
+  webhookEndpoint(
+    "An endpoint id (wh_...); a malformed id or one of another type gives null."
+    id: ID!
+  ): WebhookEndpoint @hasScope(scope: "webhooks:manage")
+  "One page of the workspace's webhook endpoints, oldest first."
+  webhookEndpoints(
+    "Page size, 1 to 100 (default 20); anything else is VALIDATION_ERROR (field first)."
+    first: Int
+    "endCursor of the previous page; omit for the first page. A malformed cursor is VALIDATION_ERROR (field after)."
+    after: String
+  ): WebhookEndpointConnection! @hasScope(scope: "webhooks:manage")
   "Deliveries with their attempts, newest first; of one endpoint or of all."
-  webhookDeliveries(endpointId: ID, first: Int, after: String): WebhookDeliveryConnection!
+  webhookDeliveries(
+    "Only deliveries to this endpoint (wh_...); NOT_FOUND (field endpointId) for an unknown one. All endpoints when left out."
+    endpointId: ID
+    "Page size, 1 to 100 (default 20); anything else is VALIDATION_ERROR (field first)."
+    first: Int
+    "endCursor of the previous page; omit for the first page. A malformed cursor is VALIDATION_ERROR (field after)."
+    after: String
+  ): WebhookDeliveryConnection!
     @hasScope(scope: "webhooks:manage")
 
-  connection(id: ID!): Connection @hasScope(scope: "connectors:manage")
+  "A connection to an external CRM by id; null if none."
+  connection(
+    "A connection id (conn_...); a malformed id or one of another type gives null."
+    id: ID!
+  ): Connection @hasScope(scope: "connectors:manage")
   "Connections to external CRMs, oldest first."
-  connections(first: Int, after: String): ConnectionConnection! @hasScope(scope: "connectors:manage")
-  syncRun(id: ID!): SyncRun @hasScope(scope: "connectors:manage")
+  connections(
+    "Page size, 1 to 100 (default 20); anything else is VALIDATION_ERROR (field first)."
+    first: Int
+    "endCursor of the previous page; omit for the first page. A malformed cursor is VALIDATION_ERROR (field after)."
+    after: String
+  ): ConnectionConnection! @hasScope(scope: "connectors:manage")
+  "A sync run by id; null if none."
+  syncRun(
+    "A sync run id (sync_...); a malformed id or one of another type gives null."
+    id: ID!
+  ): SyncRun @hasScope(scope: "connectors:manage")
   "Sync runs, newest first; of one connection or of all."
-  syncRuns(connectionId: ID, first: Int, after: String): SyncRunConnection! @hasScope(scope: "connectors:manage")
+  syncRuns(
+    "Only runs of this connection (conn_...); a malformed id is NOT_FOUND (field connectionId). All connections when left out."
+    connectionId: ID
+    "Page size, 1 to 100 (default 20); anything else is VALIDATION_ERROR (field first)."
+    first: Int
+    "endCursor of the previous page; omit for the first page. A malformed cursor is VALIDATION_ERROR (field after)."
+    after: String
+  ): SyncRunConnection! @hasScope(scope: "connectors:manage")
   "Identity conflicts met by sync runs, newest first."
-  identityConflicts(status: ConflictStatus, first: Int, after: String): IdentityConflictConnection!
+  identityConflicts(
+    "Only conflicts with this status; all when left out."
+    status: ConflictStatus
+    "Page size, 1 to 100 (default 20); anything else is VALIDATION_ERROR (field first)."
+    first: Int
+    "endCursor of the previous page; omit for the first page. A malformed cursor is VALIDATION_ERROR (field after)."
+    after: String
+  ): IdentityConflictConnection!
     @hasScope(scope: "connectors:manage")
 }
 
+"""
+Write operations. Each runs in one transaction and emits its events in it. A
+request may carry an Idempotency-Key header (at most 255 visible ASCII
+characters) to be safely retried within 24 hours. Validation errors are
+VALIDATION_ERROR with extensions.field naming the input path; an id of another
+workspace or of the wrong type is NOT_FOUND.
+"""
 type Mutation {
-  createContact(input: ContactInput!): Contact! @hasScope(scope: "contacts:write")
-  updateContact(id: ID!, input: ContactPatch!): Contact! @hasScope(scope: "contacts:write")
-  deleteContact(id: ID!): ID! @hasScope(scope: "contacts:write")
+  "Creates a contact. CONFLICT (extensions.contactId) if an identifier already belongs to a contact; VALIDATION_ERROR for bad input."
+  createContact(
+    "The new contact."
+    input: ContactInput!
+  ): Contact! @hasScope(scope: "contacts:write")
+  "Changes a contact's fields; fields left out stay. NOT_FOUND, VALIDATION_ERROR (field input....)."
+  updateContact(
+    "The contact (ct_...)."
+    id: ID!
+    "The changes."
+    input: ContactPatch!
+  ): Contact! @hasScope(scope: "contacts:write")
+  """
+  Deletes a contact with its identities, tags, notes, consents, suppressions and
+  conversations (with their messages); its deals stay, unlinked from it. Returns
+  the id. NOT_FOUND.
+  """
+  deleteContact(
+    "The contact (ct_...)."
+    id: ID!
+  ): ID! @hasScope(scope: "contacts:write")
   "At most 100 items; per-item results in input order."
-  upsertContacts(input: [ContactUpsertInput!]!): UpsertContactsPayload! @hasScope(scope: "contacts:write")
+  upsertContacts(
+    """
+    1 to 100 items, each matched with resolveContact's rule. More fails the whole
+    call with TOO_MANY_ENTITIES (extensions.count, extensions.limit = 100),
+    writing nothing; a bad item fails alone.
+    """
+    input: [ContactUpsertInput!]!
+  ): UpsertContactsPayload! @hasScope(scope: "contacts:write")
   "Deletes the contacts that exist (at most 100) and returns the ids that were not found."
-  deleteContacts(ids: [ID!]!): [ID!]! @hasScope(scope: "contacts:write")
-  mergeContacts(targetId: ID!, sourceIds: [ID!]!, dryRun: Boolean = false): Contact!
+  deleteContacts(
+    "Up to 100 contact ids (ct_...); more is TOO_MANY_ENTITIES (extensions.count, extensions.limit) and deletes nothing. Malformed ids count as not found."
+    ids: [ID!]!
+  ): [ID!]! @hasScope(scope: "contacts:write")
+  """
+  Moves the sources' identities, conversations, deals, notes, tags and consents
+  onto the target (the most restrictive consent wins; the target's own field
+  values win, the sources fill what it lacks), deletes the sources and makes
+  their ids lead to the target. Returns the target as it is (or would be)
+  afterwards. NOT_FOUND (field targetId or sourceIds[i]); VALIDATION_ERROR when
+  the target is among the sources.
+  """
+  mergeContacts(
+    "The contact that stays (ct_...)."
+    targetId: ID!
+    "1 to 100 contacts merged into the target (ct_...); more is TOO_MANY_ENTITIES."
+    sourceIds: [ID!]!
+    "true previews the merge: the answer is what a merge would produce, and nothing is written."
+    dryRun: Boolean = false
+  ): Contact!
     @hasScope(scope: "contacts:write")
-  addContactIdentities(contactId: ID!, identifiers: [IdentifierInput!]!): Contact!
+  "Links identifiers to a contact. CONFLICT (extensions.contactIds) if one belongs to another contact; NOT_FOUND; VALIDATION_ERROR."
+  addContactIdentities(
+    "The contact (ct_...)."
+    contactId: ID!
+    "1 to 20 identifiers; CONTACT_ID is refused."
+    identifiers: [IdentifierInput!]!
+  ): Contact!
     @hasScope(scope: "contacts:write")
-  removeContactIdentity(contactId: ID!, identifier: IdentifierInput!): Contact!
+  "Unlinks one identity of exactly the given type from a contact. NOT_FOUND if the contact does not have it."
+  removeContactIdentity(
+    "The contact (ct_...)."
+    contactId: ID!
+    "The identity to unlink; its value is normalized first."
+    identifier: IdentifierInput!
+  ): Contact!
     @hasScope(scope: "contacts:write")
-  addTags(contactId: ID!, tags: [String!]!): Contact! @hasScope(scope: "contacts:write")
-  removeTags(contactId: ID!, tags: [String!]!): Contact! @hasScope(scope: "contacts:write")
-  addNote(contactId: ID!, body: String!): Note! @hasScope(scope: "contacts:write")
-  updateNote(id: ID!, body: String!): Note! @hasScope(scope: "contacts:write")
-  deleteNote(id: ID!): ID! @hasScope(scope: "contacts:write")
+  "Adds tags to a contact, keeping those it has. NOT_FOUND; VALIDATION_ERROR (field tags[i])."
+  addTags(
+    "The contact (ct_...)."
+    contactId: ID!
+    "At most 100 tags of 1 to 100 characters; trimmed, duplicates dropped."
+    tags: [String!]!
+  ): Contact! @hasScope(scope: "contacts:write")
+  "Removes tags from a contact; tags it does not have are ignored. NOT_FOUND."
+  removeTags(
+    "The contact (ct_...)."
+    contactId: ID!
+    "At most 100 tags of 1 to 100 characters."
+    tags: [String!]!
+  ): Contact! @hasScope(scope: "contacts:write")
+  "Adds a note to a contact (a merged contact's id adds it to the merge target). NOT_FOUND; VALIDATION_ERROR (field body)."
+  addNote(
+    "The contact (ct_...)."
+    contactId: ID!
+    "The text, 1 to 10,000 characters after trimming."
+    body: String!
+  ): Note! @hasScope(scope: "contacts:write")
+  "Replaces a note's text. NOT_FOUND; VALIDATION_ERROR (field body)."
+  updateNote(
+    "The note (nt_...)."
+    id: ID!
+    "The new text, 1 to 10,000 characters after trimming."
+    body: String!
+  ): Note! @hasScope(scope: "contacts:write")
+  "Deletes a note and returns its id. NOT_FOUND."
+  deleteNote(
+    "The note (nt_...)."
+    id: ID!
+  ): ID! @hasScope(scope: "contacts:write")
 
   "Creates a key of this workspace; the secret is returned once."
-  createApiKey(name: String!, scopes: [String!]!): ApiKeyWithSecret! @hasScope(scope: "keys:manage")
-  revokeApiKey(id: ID!): ApiKey! @hasScope(scope: "keys:manage")
+  createApiKey(
+    "A name to tell keys apart, 1 to 200 characters (VALIDATION_ERROR on name)."
+    name: String!
+    """
+    At least one of contacts:read contacts:write deals:read deals:write
+    conversations:read conversations:write users:read users:write events:read
+    webhooks:manage connectors:manage keys:manage admin. VALIDATION_ERROR (field
+    scopes) for an unknown one; FORBIDDEN for one the calling key lacks.
+    """
+    scopes: [String!]!
+  ): ApiKeyWithSecret! @hasScope(scope: "keys:manage")
+  "Revokes a key at once, on every server; revoking it again keeps the first time. NOT_FOUND; FORBIDDEN for a key with scopes the caller lacks."
+  revokeApiKey(
+    "The key (key_...)."
+    id: ID!
+  ): ApiKey! @hasScope(scope: "keys:manage")
 
-  setConsent(contactId: ID!, channel: Channel!, status: ConsentStatus!, source: String, evidence: String, at: Time): Consent!
+  """
+  Records a consent change in the history and makes it the channel's current
+  state, unless a later one (by ` + "`" + `at` + "`" + `) is already current. NOT_FOUND (field
+  contactId); VALIDATION_ERROR.
+  """
+  setConsent(
+    "The contact (ct_...); a merged contact's id sets it on the merge target."
+    contactId: ID!
+    "The channel the consent is about."
+    channel: Channel!
+    "The new status."
+    status: ConsentStatus!
+    "Where the consent came from (a form, a CRM, ...), at most 200 characters."
+    source: String
+    "Proof of the consent (a quote, a URL, ...), at most 2,000 characters."
+    evidence: String
+    "When it was given or withdrawn; default now. More than 5 minutes in the future is VALIDATION_ERROR (field at)."
+    at: Time
+  ): Consent!
     @hasScope(scope: "contacts:write")
-  suppressContact(contactId: ID!, channel: Channel!, reason: String!, expiresAt: Time): Suppression!
+  "Stops all messages to a contact on a channel (sendMessage fails with SUPPRESSED) until lifted or expired. NOT_FOUND; VALIDATION_ERROR."
+  suppressContact(
+    "The contact (ct_...)."
+    contactId: ID!
+    "The channel to suppress."
+    channel: Channel!
+    "Why, 1 to 500 characters."
+    reason: String!
+    "When the suppression ends by itself; must lie in the future (VALIDATION_ERROR on expiresAt). Never when left out."
+    expiresAt: Time
+  ): Suppression!
     @hasScope(scope: "contacts:write")
-  liftSuppression(id: ID!): Suppression! @hasScope(scope: "contacts:write")
+  "Ends a suppression now; lifting it again keeps the first time. NOT_FOUND."
+  liftSuppression(
+    "The suppression (sup_...)."
+    id: ID!
+  ): Suppression! @hasScope(scope: "contacts:write")
 
   "At most 100 users, matched by externalId; per-item results in input order."
-  upsertUsers(input: [UserInput!]!): UpsertUsersPayload! @hasScope(scope: "users:write")
+  upsertUsers(
+    "1 to 100 users; more is TOO_MANY_ENTITIES (extensions.count, extensions.limit). An externalId given twice fails the later item with VALIDATION_ERROR."
+    input: [UserInput!]!
+  ): UpsertUsersPayload! @hasScope(scope: "users:write")
   "The workspace's users become exactly this list (at most 1,000); others are removed and their assignments cleared."
-  replaceUsers(input: [UserInput!]!): ReplaceUsersPayload! @hasScope(scope: "users:write")
-  deleteUser(id: ID!): ID! @hasScope(scope: "users:write")
+  replaceUsers(
+    "The whole list; more than 1,000 is TOO_MANY_ENTITIES. Any bad item or duplicate externalId fails the call with VALIDATION_ERROR (field input[i]...), writing nothing. An empty list removes every user."
+    input: [UserInput!]!
+  ): ReplaceUsersPayload! @hasScope(scope: "users:write")
+  "Deletes a user, clearing it as responsible user and assignee; returns the id. NOT_FOUND."
+  deleteUser(
+    "The user (usr_...)."
+    id: ID!
+  ): ID! @hasScope(scope: "users:write")
 
   "At most 100 deals, matched by id or externalRef; per-item results in input order."
-  upsertDeals(input: [DealUpsertInput!]!): UpsertDealsPayload! @hasScope(scope: "deals:write")
+  upsertDeals(
+    "1 to 100 deals; more is TOO_MANY_ENTITIES (extensions.count, extensions.limit), writing nothing. A bad item fails alone."
+    input: [DealUpsertInput!]!
+  ): UpsertDealsPayload! @hasScope(scope: "deals:write")
   "Deletes the deals that exist (at most 100) and returns the ids that were not found."
-  deleteDeals(ids: [ID!]!): [ID!]! @hasScope(scope: "deals:write")
+  deleteDeals(
+    "Up to 100 deal ids (deal_...); more is TOO_MANY_ENTITIES and deletes nothing. Malformed ids count as not found."
+    ids: [ID!]!
+  ): [ID!]! @hasScope(scope: "deals:write")
 
   "Assigns the conversation to a user, or with userId null clears the assignee."
-  assignConversation(id: ID!, userId: ID): Conversation! @hasScope(scope: "conversations:write")
-  setConversationStatus(id: ID!, status: ConversationStatus!): Conversation! @hasScope(scope: "conversations:write")
-  sendMessage(input: SendMessageInput!): Message! @hasScope(scope: "conversations:write")
-  recordInboundMessage(input: InboundMessageInput!): Message! @hasScope(scope: "conversations:write")
+  assignConversation(
+    "The conversation (cv_...); NOT_FOUND."
+    id: ID!
+    "The user (usr_...); NOT_FOUND (field userId) for an unknown one. Null or left out clears the assignee."
+    userId: ID
+  ): Conversation! @hasScope(scope: "conversations:write")
+  "Moves a conversation to a status. CONFLICT when reopening it while another conversation with the contact on the same chat is not CLOSED; NOT_FOUND."
+  setConversationStatus(
+    "The conversation (cv_...)."
+    id: ID!
+    "The new status."
+    status: ConversationStatus!
+  ): Conversation! @hasScope(scope: "conversations:write")
+  """
+  Queues an outbound message and makes one delivery attempt; the answer shows
+  its status then (QUEUED is retried later). SUPPRESSED when the contact is
+  suppressed or OPTED_OUT on the channel; OUTSIDE_SERVICE_WINDOW for a
+  non-TEMPLATE message more than 24 hours after the contact's last inbound
+  message; VALIDATION_ERROR and NOT_FOUND name the field (input.text, input.contactId, ...).
+  """
+  sendMessage(
+    "The message and where it goes."
+    input: SendMessageInput!
+  ): Message! @hasScope(scope: "conversations:write")
+  """
+  Stores a message received from a channel: the sender is resolved by the
+  channel's identity (a new contact when unknown) and the open conversation on
+  that chat is reused or a new one opened. Emits message.received.
+  """
+  recordInboundMessage(
+    "The received message."
+    input: InboundMessageInput!
+  ): Message! @hasScope(scope: "conversations:write")
   "Moves a message's status forward; regressions (READ back to SENT) are ignored."
-  updateMessageStatus(id: ID!, status: MessageStatus!, errorCode: String): Message! @hasScope(scope: "conversations:write")
+  updateMessageStatus(
+    "The message (msg_...); NOT_FOUND."
+    id: ID!
+    "The status the channel reports."
+    status: MessageStatus!
+    "The channel's error code, at most 100 characters; only with FAILED (VALIDATION_ERROR otherwise)."
+    errorCode: String
+  ): Message! @hasScope(scope: "conversations:write")
 
-  createWebhookEndpoint(url: String!, events: [String!]!, description: String): WebhookEndpointWithSecret!
+  "Registers an endpoint that receives the workspace's events of the given types, committed from now on, as signed POSTs; returns its signing secret once."
+  createWebhookEndpoint(
+    """
+    An absolute http(s) URL, at most 2,048 bytes. VALIDATION_ERROR (field url)
+    when its host resolves to a loopback, private, link-local or otherwise
+    non-public address, unless the server allows private addresses.
+    """
+    url: String!
+    "At least one event type (contact.created, deal.updated, ...); VALIDATION_ERROR (field events[i]) for an unknown one."
+    events: [String!]!
+    "A note for people, at most 500 characters."
+    description: String
+  ): WebhookEndpointWithSecret!
     @hasScope(scope: "webhooks:manage")
-  updateWebhookEndpoint(id: ID!, input: WebhookEndpointPatch!): WebhookEndpoint! @hasScope(scope: "webhooks:manage")
-  deleteWebhookEndpoint(id: ID!): ID! @hasScope(scope: "webhooks:manage")
+  "Changes an endpoint; fields left out stay. NOT_FOUND; VALIDATION_ERROR (field input....)."
+  updateWebhookEndpoint(
+    "The endpoint (wh_...)."
+    id: ID!
+    "The changes, validated as on creation."
+    input: WebhookEndpointPatch!
+  ): WebhookEndpoint! @hasScope(scope: "webhooks:manage")
+  "Deletes an endpoint with its deliveries (those in flight are dropped) and returns its id. NOT_FOUND."
+  deleteWebhookEndpoint(
+    "The endpoint (wh_...)."
+    id: ID!
+  ): ID! @hasScope(scope: "webhooks:manage")
   "Replaces the secret; the old one keeps signing beside it for graceSeconds (default 24 h, at most 7 days)."
-  rotateWebhookSecret(id: ID!, graceSeconds: Int): WebhookEndpointWithSecret! @hasScope(scope: "webhooks:manage")
-  replayWebhookDelivery(id: ID!): WebhookDelivery! @hasScope(scope: "webhooks:manage")
-  sendTestWebhook(endpointId: ID!): WebhookDelivery! @hasScope(scope: "webhooks:manage")
+  rotateWebhookSecret(
+    "The endpoint (wh_...); NOT_FOUND."
+    id: ID!
+    "Seconds the old secret keeps signing, 0 to 604800 (default 86400); 0 drops it at once. Out of range is VALIDATION_ERROR (field graceSeconds)."
+    graceSeconds: Int
+  ): WebhookEndpointWithSecret! @hasScope(scope: "webhooks:manage")
+  "Sends a delivery's event again as a new delivery with the same webhook-id, whatever the old one's status. NOT_FOUND; CONFLICT when the endpoint is disabled."
+  replayWebhookDelivery(
+    "The delivery (whd_...)."
+    id: ID!
+  ): WebhookDelivery! @hasScope(scope: "webhooks:manage")
+  "Sends a synthetic webhook.test event to the endpoint, whatever types it subscribes to; it never enters the event log. NOT_FOUND; CONFLICT when disabled."
+  sendTestWebhook(
+    "The endpoint (wh_...)."
+    endpointId: ID!
+  ): WebhookDelivery! @hasScope(scope: "webhooks:manage")
 
-  createConnection(input: ConnectionInput!): Connection! @hasScope(scope: "connectors:manage")
-  updateConnection(id: ID!, input: ConnectionPatch!): Connection! @hasScope(scope: "connectors:manage")
+  "Links an account of an external CRM. Its API key is stored encrypted and never returned. VALIDATION_ERROR (field input....)."
+  createConnection(
+    "The connection's settings."
+    input: ConnectionInput!
+  ): Connection! @hasScope(scope: "connectors:manage")
+  "Changes a connection; fields left out stay. NOT_FOUND; VALIDATION_ERROR (field input....)."
+  updateConnection(
+    "The connection (conn_...)."
+    id: ID!
+    "The changes, validated as on creation."
+    input: ConnectionPatch!
+  ): Connection! @hasScope(scope: "connectors:manage")
   "Deletes the connection with its runs, links and conflicts, and returns it as it was; hub records stay."
-  deleteConnection(id: ID!): Connection! @hasScope(scope: "connectors:manage")
+  deleteConnection(
+    "The connection (conn_...); NOT_FOUND. A run in progress stops at its next step."
+    id: ID!
+  ): Connection! @hasScope(scope: "connectors:manage")
   """
   Sets the secret of the connection's inbound webhooks and returns it, once: give
   the signing key the CRM shows (Wazelo, Wazera), or leave it out for a new random
   token to put in the hook URL (Wazzup). VALIDATION_ERROR for a secret shorter than
   16 or longer than 512 bytes.
   """
-  setConnectionWebhookSecret(id: ID!, secret: String): String! @hasScope(scope: "connectors:manage")
+  setConnectionWebhookSecret(
+    "The connection (conn_...); NOT_FOUND."
+    id: ID!
+    "The CRM's signing key, 16 to 512 bytes after trimming; left out, crmhub makes a random token (whk_...)."
+    secret: String
+  ): String! @hasScope(scope: "connectors:manage")
   "Queues a run; CONFLICT (extensions.syncRunId) while another run of the connection is queued or running."
-  runSync(connectionId: ID!, mode: SyncMode = INCREMENTAL, dryRun: Boolean = false): SyncRun!
+  runSync(
+    "The connection (conn_...); NOT_FOUND (field connectionId). A disabled connection is VALIDATION_ERROR."
+    connectionId: ID!
+    "How much of the remote to read."
+    mode: SyncMode = INCREMENTAL
+    "true computes what a real run would change (SyncRun.plan) and writes nothing to the hub or the remote."
+    dryRun: Boolean = false
+  ): SyncRun!
     @hasScope(scope: "connectors:manage")
   "Resolves an open conflict in favour of one of its candidates; needs contacts:write too."
-  resolveIdentityConflict(id: ID!, resolution: ConflictResolution!, contactId: ID!): IdentityConflict!
+  resolveIdentityConflict(
+    "The conflict (icf_...); NOT_FOUND. An already resolved one is VALIDATION_ERROR (field id)."
+    id: ID!
+    "MERGE or PICK."
+    resolution: ConflictResolution!
+    "The chosen contact (ct_...); one that is not a candidate is VALIDATION_ERROR (field contactId)."
+    contactId: ID!
+  ): IdentityConflict!
     @hasScope(scope: "connectors:manage")
 }
 
+"""
+Live updates over the websocket (graphql-transport-ws on /graphql). A socket
+holds at most 20 subscriptions by default; one more fails with RATE_LIMITED,
+as does a subscriber too slow to take its events (the subscription then ends
+with an error message).
+"""
 type Subscription {
   "Replays the events after ` + "`" + `after` + "`" + `, then continues live: no gap, no duplicate."
-  events(types: [String!], after: String): Event! @hasScope(scope: "events:read")
+  events(
+    "Only events of these types; all when left out. An unknown type is VALIDATION_ERROR (field types[i])."
+    types: [String!]
+    "An event cursor (ev<position>) to replay from; \"\" replays the whole log; left out starts live, now. A malformed cursor is VALIDATION_ERROR (field after)."
+    after: String
+  ): Event! @hasScope(scope: "events:read")
   "New messages, of one conversation or of all."
-  messageAdded(conversationId: ID): Message! @hasScope(scope: "conversations:read")
+  messageAdded(
+    "Only messages of this conversation (cv_...); a malformed id is NOT_FOUND (field conversationId)."
+    conversationId: ID
+  ): Message! @hasScope(scope: "conversations:read")
   "Conversations as they change (created, assigned, status, new messages)."
-  conversationUpdated(id: ID): Conversation! @hasScope(scope: "conversations:read")
+  conversationUpdated(
+    "Only this conversation (cv_...); a malformed id is NOT_FOUND (field id)."
+    id: ID
+  ): Conversation! @hasScope(scope: "conversations:read")
   "Events about one contact, or about any contact."
-  contactChanged(id: ID): Event! @hasScope(scope: "contacts:read")
+  contactChanged(
+    "Only events about this contact (ct_...); a malformed id is NOT_FOUND (field id)."
+    id: ID
+  ): Event! @hasScope(scope: "contacts:read")
   "The unanswered count, sent at once and again whenever it may have changed."
-  unansweredCount(userId: ID): Int! @hasScope(scope: "conversations:read")
+  unansweredCount(
+    "Count only conversations assigned to this user (usr_...); a malformed id is NOT_FOUND (field userId)."
+    userId: ID
+  ): Int! @hasScope(scope: "conversations:read")
 }
 
 # ---------------------------------------------------------------------------

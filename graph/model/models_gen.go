@@ -12,7 +12,9 @@ import (
 	"github.com/crmhub/crmhub"
 )
 
+// A new API key with its secret.
 type APIKeyWithSecret struct {
+	// The key's description.
 	APIKey *crmhub.APIKey `json:"apiKey"`
 	// The full key. It is shown only here, once.
 	Secret string `json:"secret"`
@@ -53,50 +55,74 @@ type ConnectionPatch struct {
 	Enabled            *bool          `json:"enabled,omitempty"`
 }
 
+// Narrows a contact listing; fields left out do not filter, and given ones must all match.
 type ContactFilter struct {
 	// Case-insensitive match on name, email and phone.
 	Search *string `json:"search,omitempty"`
 	// Contacts carrying all of these tags.
-	Tags              []string         `json:"tags,omitempty"`
-	Identity          *IdentifierInput `json:"identity,omitempty"`
-	UpdatedSince      *time.Time       `json:"updatedSince,omitempty"`
-	ResponsibleUserID *string          `json:"responsibleUserId,omitempty"`
+	Tags []string `json:"tags,omitempty"`
+	// The contact that owns this identifier (normalized like any identifier; VALIDATION_ERROR on filter.identity...).
+	Identity *IdentifierInput `json:"identity,omitempty"`
+	// Contacts whose updatedAt is at or after this time.
+	UpdatedSince *time.Time `json:"updatedSince,omitempty"`
+	// Contacts whose responsible user is this user (usr_...); an unknown id matches none.
+	ResponsibleUserID *string `json:"responsibleUserId,omitempty"`
 }
 
+// A new contact. Validation errors name the path, e.g. input.identifiers[0].value.
 type ContactInput struct {
-	Name              *string            `json:"name,omitempty"`
-	Identifiers       []*IdentifierInput `json:"identifiers"`
-	CustomFields      map[string]any     `json:"customFields,omitempty"`
-	Tags              []string           `json:"tags,omitempty"`
-	URI               *string            `json:"uri,omitempty"`
-	ResponsibleUserID *string            `json:"responsibleUserId,omitempty"`
+	// Display name, at most 200 characters; trimmed, empty means none.
+	Name *string `json:"name,omitempty"`
+	// 1 to 20 identifiers; none may belong to a contact already (CONFLICT with extensions.contactId). CONTACT_ID is refused.
+	Identifiers []*IdentifierInput `json:"identifiers"`
+	// Custom fields: at most 100 keys of 1 to 100 characters, values nested at most 5 levels, 64 KiB in all.
+	CustomFields map[string]any `json:"customFields,omitempty"`
+	// At most 100 tags of 1 to 100 characters; trimmed, duplicates dropped.
+	Tags []string `json:"tags,omitempty"`
+	// An absolute http(s) URL, at most 2,048 characters.
+	URI *string `json:"uri,omitempty"`
+	// The user in charge (usr_...); NOT_FOUND (field input.responsibleUserId) for an unknown user.
+	ResponsibleUserID *string `json:"responsibleUserId,omitempty"`
 }
 
+// How a contact listing is sorted; ties are broken by id so pages are stable.
 type ContactOrder struct {
-	Field     ContactOrderField `json:"field"`
-	Direction OrderDirection    `json:"direction"`
+	// The sort key.
+	Field ContactOrderField `json:"field"`
+	// The direction.
+	Direction OrderDirection `json:"direction"`
 }
 
+// Changes to a contact. Fields left out stay as they are.
 type ContactPatch struct {
+	// New name, at most 200 characters; an empty string removes the name.
 	Name *string `json:"name,omitempty"`
 	// Merged by key into the stored fields; a key set to null is removed.
 	CustomFields map[string]any `json:"customFields,omitempty"`
 	// Replaces the contact's tags.
-	Tags              []string `json:"tags,omitempty"`
-	URI               *string  `json:"uri,omitempty"`
-	ResponsibleUserID *string  `json:"responsibleUserId,omitempty"`
+	Tags []string `json:"tags,omitempty"`
+	// New absolute http(s) URL, at most 2,048 characters; an empty string removes it.
+	URI *string `json:"uri,omitempty"`
+	// New responsible user (usr_...); NOT_FOUND for an unknown user. Not together with clearResponsibleUser (VALIDATION_ERROR).
+	ResponsibleUserID *string `json:"responsibleUserId,omitempty"`
 	// Removes the responsible user.
 	ClearResponsibleUser *bool `json:"clearResponsibleUser,omitempty"`
 }
 
+// One item of upsertContacts: matched by its identifiers, then created or updated.
 type ContactUpsertInput struct {
-	Name         *string            `json:"name,omitempty"`
-	Identifiers  []*IdentifierInput `json:"identifiers"`
-	CustomFields map[string]any     `json:"customFields,omitempty"`
+	// Display name, at most 200 characters; left out keeps the stored one.
+	Name *string `json:"name,omitempty"`
+	// 1 to 20 identifiers; none matching creates a contact, one contact updates it, several fail the item with CONFLICT.
+	Identifiers []*IdentifierInput `json:"identifiers"`
+	// Merged by key into the stored fields, as in ContactPatch; a key set to null is removed.
+	CustomFields map[string]any `json:"customFields,omitempty"`
 	// Replaces the contact's tags when given.
-	Tags              []string `json:"tags,omitempty"`
-	URI               *string  `json:"uri,omitempty"`
-	ResponsibleUserID *string  `json:"responsibleUserId,omitempty"`
+	Tags []string `json:"tags,omitempty"`
+	// An absolute http(s) URL, at most 2,048 characters.
+	URI *string `json:"uri,omitempty"`
+	// The user in charge (usr_...); NOT_FOUND on the item for an unknown user.
+	ResponsibleUserID *string `json:"responsibleUserId,omitempty"`
 }
 
 type ConversationFilter struct {
@@ -137,10 +163,13 @@ type ExternalRefInput struct {
 	ExternalID string `json:"externalId"`
 }
 
+// An identifier as a client gives it, to find or link a contact.
 type IdentifierInput struct {
-	Type  crmhub.IdentityType `json:"type"`
-	Value string              `json:"value"`
-	// Required for EXTERNAL_ID: the system that issued the id.
+	// What kind of identifier the value is.
+	Type crmhub.IdentityType `json:"type"`
+	// The value, at most 255 characters; normalized as its type says (a phone to E.164, an email lower-cased, ...).
+	Value string `json:"value"`
+	// Required for EXTERNAL_ID: the system that issued the id. At most 100 characters; for other types provenance that takes no part in matching.
 	Source *string `json:"source,omitempty"`
 }
 
@@ -160,9 +189,18 @@ type InboundMessageInput struct {
 	ConnectionID *string `json:"connectionId,omitempty"`
 }
 
+// Write operations. Each runs in one transaction and emits its events in it. A
+// request may carry an Idempotency-Key header (at most 255 visible ASCII
+// characters) to be safely retried within 24 hours. Validation errors are
+// VALIDATION_ERROR with extensions.field naming the input path; an id of another
+// workspace or of the wrong type is NOT_FOUND.
 type Mutation struct {
 }
 
+// Read operations. Paged fields take `first` (1 to 100, default 20) and `after`
+// (a cursor from pageInfo.endCursor); a query's cost multiplies by its page sizes
+// and may not exceed the server's complexity limit (50,000 by default;
+// COMPLEXITY_LIMIT_EXCEEDED) nor nest deeper than 15 fields.
 type Query struct {
 }
 
@@ -177,6 +215,10 @@ type SendMessageInput struct {
 	ReplyToID      *string            `json:"replyToId,omitempty"`
 }
 
+// Live updates over the websocket (graphql-transport-ws on /graphql). A socket
+// holds at most 20 subscriptions by default; one more fails with RATE_LIMITED,
+// as does a subscriber too slow to take its events (the subscription then ends
+// with an error message).
 type Subscription struct {
 }
 
@@ -186,7 +228,9 @@ type TemplateInput struct {
 	Components map[string]any `json:"components,omitempty"`
 }
 
+// The answer of upsertContacts.
 type UpsertContactsPayload struct {
+	// One result per input item, in input order.
 	Results []*crmhub.UpsertContactResult `json:"results"`
 }
 
@@ -204,10 +248,14 @@ type UserInput struct {
 	Email      *string `json:"email,omitempty"`
 }
 
+// Who is calling: the workspace and API key of the request.
 type Viewer struct {
+	// The caller's workspace; any key may read it.
 	Workspace *crmhub.Workspace `json:"workspace"`
-	APIKey    *crmhub.APIKey    `json:"apiKey"`
-	Scopes    []string          `json:"scopes"`
+	// The key making the request. Needs keys:manage (FORBIDDEN otherwise).
+	APIKey *crmhub.APIKey `json:"apiKey"`
+	// The scopes of the key making the request, sorted.
+	Scopes []string `json:"scopes"`
 }
 
 type WebhookEndpointPatch struct {
@@ -223,12 +271,16 @@ type WebhookEndpointWithSecret struct {
 	Secret string `json:"secret"`
 }
 
+// What a contact listing is sorted by.
 type ContactOrderField string
 
 const (
+	// Creation time.
 	ContactOrderFieldCreatedAt ContactOrderField = "CREATED_AT"
+	// Time of the last change.
 	ContactOrderFieldUpdatedAt ContactOrderField = "UPDATED_AT"
-	ContactOrderFieldName      ContactOrderField = "NAME"
+	// Name, contacts without one first in ascending order.
+	ContactOrderFieldName ContactOrderField = "NAME"
 )
 
 var AllContactOrderField = []ContactOrderField{
@@ -280,10 +332,13 @@ func (e ContactOrderField) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// Sort direction.
 type OrderDirection string
 
 const (
-	OrderDirectionAsc  OrderDirection = "ASC"
+	// Smallest (oldest, A) first.
+	OrderDirectionAsc OrderDirection = "ASC"
+	// Largest (newest, Z) first.
 	OrderDirectionDesc OrderDirection = "DESC"
 )
 
