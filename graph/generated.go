@@ -4409,25 +4409,41 @@ type Subscription {
 # ---------------------------------------------------------------------------
 # Consents and suppressions
 
+"A messaging channel a contact can be reached on."
 enum Channel {
+  "WhatsApp; the chat id is a phone number (E.164)."
   WHATSAPP
+  "Text messages to a phone number (E.164); text only, no media."
   SMS
+  "Email; the chat id is an email address."
   EMAIL
+  "Telegram; the chat id is a username, a numeric chat id or a \"+\" phone number."
   TELEGRAM
+  "Instagram direct messages; the chat id is a username."
   INSTAGRAM
+  "VK messages; the chat id is a username."
   VK
 }
 
+"A contact's permission to be messaged on a channel."
 enum ConsentStatus {
+  "The contact agreed to be messaged."
   OPTED_IN
+  "The contact refused or withdrew; sendMessage on the channel fails with SUPPRESSED."
   OPTED_OUT
+  "Asked, not answered yet; messages are not blocked."
   PENDING
 }
 
+"One consent record: a channel's current state, or one entry of its history."
 type Consent {
+  "The channel the consent is about."
   channel: Channel!
+  "The permission given or withdrawn."
   status: ConsentStatus!
+  "Where the consent came from, at most 200 characters; null when not given."
   source: String
+  "Proof of the consent, at most 2,000 characters; null when not given."
   evidence: String
   "When the consent was given or withdrawn."
   at: Time!
@@ -4435,13 +4451,21 @@ type Consent {
   recordedAt: Time!
 }
 
+"Stops all messages to a contact on a channel until lifted or expired. Id prefix sup_."
 type Suppression implements Node {
+  "Global id, sup_ followed by 32 hex digits."
   id: ID!
+  "The suppressed contact."
   contact: Contact!
+  "The suppressed channel."
   channel: Channel!
+  "Why, 1 to 500 characters."
   reason: String!
+  "When the suppression was added."
   createdAt: Time!
+  "When it ends by itself; null for never."
   expiresAt: Time
+  "When it was lifted; null while not lifted."
   liftedAt: Time
   "Not lifted and not expired."
   active: Boolean!
@@ -4450,260 +4474,442 @@ type Suppression implements Node {
 # ---------------------------------------------------------------------------
 # Users
 
+"An agent of the workspace, as a CRM knows it: responsible for contacts and deals, assigned to conversations. Id prefix usr_."
 type User implements Node {
+  "Global id, usr_ followed by 32 hex digits."
   id: ID!
+  "The user's id in the CRM the users come from, 1 to 100 characters; unique in the workspace."
   externalId: String!
+  "Display name, 1 to 200 characters."
   name: String!
+  "Email address, lower-cased; null when none."
   email: String
+  "When the user was created in crmhub."
   createdAt: Time!
+  "When the user last changed."
   updatedAt: Time!
 }
 
+"One user of a page."
 type UserEdge {
+  "Opaque position of the user, to pass as ` + "`" + `after` + "`" + `."
   cursor: String!
+  "The user."
   node: User!
 }
 
+"One page of users, by name then id."
 type UserConnection {
+  "The users of the page."
   edges: [UserEdge!]!
+  "Where the page lies in the whole list."
   pageInfo: PageInfo!
+  "How many users the workspace has."
   totalCount: Int!
 }
 
+"A whole user as the CRM describes it; fields left out or empty are cleared."
 input UserInput {
+  "The user's id in the CRM, 1 to 100 characters after trimming; it matches the stored user."
   externalId: String!
+  "Display name, 1 to 200 characters after trimming."
   name: String!
+  "Email address; VALIDATION_ERROR (field email) if it is not one. Left out or empty: the user has none."
   email: String
 }
 
+"The result of one item of upsertUsers."
 type UpsertUserResult {
+  "Position of the item in the input, from 0."
   index: Int!
+  "What happened to the item."
   status: UpsertStatus!
+  "The user as it is now; null when the item FAILED."
   user: User
+  "Why the item failed; empty otherwise."
   errors: [ItemError!]!
 }
 
+"The answer of upsertUsers."
 type UpsertUsersPayload {
+  "One result per input item, in input order."
   results: [UpsertUserResult!]!
 }
 
+"The answer of replaceUsers: what changed."
 type ReplaceUsersPayload {
+  "Users of the list that did not exist."
   created: Int!
+  "Users of the list whose name or email changed."
   updated: Int!
+  "Users of the list already stored exactly so."
   unchanged: Int!
+  "Users not in the list, now deleted."
   deleted: Int!
+  "The workspace's users now, in input order."
   users: [User!]!
 }
 
 # ---------------------------------------------------------------------------
 # Deals
 
+"Where a deal stands."
 enum DealStatus {
+  "Still being worked on."
   OPEN
+  "Closed as won."
   WON
+  "Closed as lost."
   LOST
 }
 
+"A record's id in another system."
 type ExternalRef {
+  "The system that issued the id, 1 to 100 characters."
   source: String!
+  "The id in that system, 1 to 100 characters."
   externalId: String!
 }
 
+"A record's id in another system, to match a deal by."
 input ExternalRefInput {
+  "The system that issued the id, 1 to 100 characters after trimming."
   source: String!
+  "The id in that system, 1 to 100 characters after trimming."
   externalId: String!
 }
 
+"A sales opportunity linked to contacts. Id prefix deal_."
 type Deal implements Node {
+  "Global id, deal_ followed by 32 hex digits."
   id: ID!
+  "Name, at most 200 characters; null when none."
   name: String
+  "Where the deal stands."
   status: DealStatus!
   "WON or LOST."
   closed: Boolean!
+  "The value in whole currency units (not cents; fractions allowed), at least 0; null when unknown."
   amount: Float
+  "Three-letter ISO 4217 code of the amount, upper case (e.g. USD); null when none."
   currency: String
+  "The pipeline stage, free text of at most 100 characters; null when none."
   stage: String
+  "The user in charge; null when none. Needs users:read."
   responsibleUser: User
+  "The linked contacts (at most 100). Needs contacts:read."
   contacts: [Contact!]!
+  "Ids of the deal in other systems, sorted."
   externalRefs: [ExternalRef!]!
+  "When the deal was created."
   createdAt: Time!
+  "When the deal last changed."
   updatedAt: Time!
+  "When the deal became WON or LOST; null while OPEN."
   closedAt: Time
 }
 
+"One deal of a page."
 type DealEdge {
+  "Opaque position of the deal, to pass as ` + "`" + `after` + "`" + `."
   cursor: String!
+  "The deal."
   node: Deal!
 }
 
+"One page of deals, newest first."
 type DealConnection {
+  "The deals of the page."
   edges: [DealEdge!]!
+  "Where the page lies in the whole list."
   pageInfo: PageInfo!
+  "How many deals the filter keeps in all pages together."
   totalCount: Int!
 }
 
+"Narrows a deal listing; fields left out do not filter, and given ones must all match."
 input DealFilter {
+  "Deals with this status."
   status: DealStatus
+  "Deals whose responsible user is this user (usr_...)."
   responsibleUserId: ID
+  "Deals linked to this contact (ct_...); a merged contact's id finds the merge target's deals."
   contactId: ID
+  "Deals whose updatedAt is at or after this time."
   updatedSince: Time
 }
 
+"""
+One item of upsertDeals. It writes to the deal with ` + "`" + `id` + "`" + `, else to the deal
+holding ` + "`" + `externalRef` + "`" + `, else to a new OPEN deal. Fields left out stay as they
+are; an empty string clears a text field. Errors name the field within the item.
+"""
 input DealUpsertInput {
+  "The deal to update (deal_...); NOT_FOUND (field id) for an unknown one."
   id: ID
+  "Matches the deal holding this ref, or is linked to the deal written. CONFLICT (field externalRef, extensions.dealId) when it belongs to another deal than ` + "`" + `id` + "`" + `."
   externalRef: ExternalRefInput
+  "Name, at most 200 characters."
   name: String
+  "New status; WON or LOST sets closedAt, OPEN clears it."
   status: DealStatus
+  "The value in whole currency units (not cents), a finite number of at least 0 (VALIDATION_ERROR on amount)."
   amount: Float
+  "A three-letter ISO 4217 code such as USD, any case (VALIDATION_ERROR on currency)."
   currency: String
+  "The pipeline stage, at most 100 characters."
   stage: String
+  "The user in charge (usr_...); NOT_FOUND (field responsibleUserId) for an unknown one."
   responsibleUserId: ID
   "Replaces the deal's contacts when given."
   contactIds: [ID!]
 }
 
+"The result of one item of upsertDeals."
 type UpsertDealResult {
+  "Position of the item in the input, from 0."
   index: Int!
+  "What happened to the item."
   status: UpsertStatus!
+  "The deal as it is now; null when the item FAILED."
   deal: Deal
+  "Why the item failed; empty otherwise."
   errors: [ItemError!]!
 }
 
+"The answer of upsertDeals."
 type UpsertDealsPayload {
+  "One result per input item, in input order."
   results: [UpsertDealResult!]!
 }
 
 # ---------------------------------------------------------------------------
 # Conversations and messages
 
+"Where a conversation stands. A contact has at most one conversation per chat that is not CLOSED."
 enum ConversationStatus {
+  "Active."
   OPEN
+  "Waiting (on the contact or on someone); still counts as unanswered when its last message is inbound."
   PENDING
+  "Done. A new message on the chat opens a new conversation."
   CLOSED
 }
 
+"Who wrote a message."
 enum Direction {
+  "From the contact."
   INBOUND
+  "To the contact."
   OUTBOUND
 }
 
+"The kind of content a message carries."
 enum MessageType {
+  "Text only, 1 to 10,000 characters."
   TEXT
+  "An image at contentUrl."
   IMAGE
+  "An audio file at contentUrl."
   AUDIO
+  "A video at contentUrl."
   VIDEO
+  "A document at contentUrl."
   DOCUMENT
+  "A pre-approved template; outbound only, and the one type allowed outside the 24-hour service window."
   TEMPLATE
 }
 
+"How far a message got. Statuses only move forward; FAILED is final."
 enum MessageStatus {
+  "Accepted by crmhub, not yet taken by the channel; retried until it is."
   QUEUED
+  "Taken by the channel."
   SENT
+  "Delivered to the contact; received messages are stored so."
   DELIVERED
+  "Read by the contact."
   READ
+  "The channel refused it (see errorCode); never set after DELIVERED or READ."
   FAILED
 }
 
+"A thread with one contact on one channel and chat. Id prefix cv_."
 type Conversation implements Node {
+  "Global id, cv_ followed by 32 hex digits."
   id: ID!
+  "The contact the conversation is with. Needs contacts:read."
   contact: Contact!
+  "The channel it runs on."
   channel: Channel!
   "The contact's address on the channel (a WhatsApp number in E.164, a username)."
   chatId: String!
+  "Where the conversation stands."
   status: ConversationStatus!
+  "The user it is assigned to; null when none. Needs users:read."
   assignee: User
+  "Time of the newest message; null before the first."
   lastMessageAt: Time
   "Start of the 24-hour service window."
   lastInboundAt: Time
   "The last message is inbound."
   unanswered: Boolean!
   "Newest first."
-  messages(first: Int, after: String): MessageConnection!
+  messages(
+    "Page size, 1 to 100 (default 20); anything else is VALIDATION_ERROR (field first)."
+    first: Int
+    "endCursor of the previous page; omit for the first page. A malformed cursor is VALIDATION_ERROR (field after)."
+    after: String
+  ): MessageConnection!
+  "When the conversation was opened."
   createdAt: Time!
+  "When it last changed (status, assignee, a new message)."
   updatedAt: Time!
   "The external CRM connection its messages come through; null for the hub's own channel. Needs connectors:manage."
   connection: Connection
 }
 
+"One conversation of a page."
 type ConversationEdge {
+  "Opaque position of the conversation, to pass as ` + "`" + `after` + "`" + `."
   cursor: String!
+  "The conversation."
   node: Conversation!
 }
 
+"One page of conversations, most recent activity first."
 type ConversationConnection {
+  "The conversations of the page."
   edges: [ConversationEdge!]!
+  "Where the page lies in the whole list."
   pageInfo: PageInfo!
+  "How many conversations the filter keeps in all pages together."
   totalCount: Int!
 }
 
+"Narrows a conversation listing; fields left out do not filter, and given ones must all match."
 input ConversationFilter {
+  "Conversations with this status."
   status: ConversationStatus
+  "Conversations assigned to this user (usr_...)."
   assigneeId: ID
+  "Conversations with this contact (ct_...)."
   contactId: ID
+  "Conversations on this channel."
   channel: Channel
+  "true: those not CLOSED whose last message is inbound; false: those not CLOSED whose last message is not inbound."
   unanswered: Boolean
 }
 
+"A pre-approved message template, as sent."
 type Template {
+  "The template's name at the channel, 1 to 512 characters."
   name: String!
+  "The template's language code (e.g. en or pt_BR), 1 to 20 characters."
   language: String!
+  "The values filled into the template, as the channel expects them; null when none."
   components: JSON
 }
 
+"One message of a conversation. Id prefix msg_."
 type Message implements Node {
+  "Global id, msg_ followed by 32 hex digits."
   id: ID!
+  "The conversation the message belongs to."
   conversation: Conversation!
+  "Who wrote it."
   direction: Direction!
+  "The kind of content."
   type: MessageType!
+  "The text, or a media message's caption; null when none."
   text: String
+  "The http(s) URL of a media message's content; null for other types."
   contentUrl: String
+  "The template of a TEMPLATE message; null for other types."
   template: Template
+  "The message this one replies to; null when none."
   replyTo: Message
+  "How far the message got."
   status: MessageStatus!
+  "The channel's error code of a FAILED message; null otherwise."
   errorCode: String
   "The channel's id of the message."
   externalId: String
+  "When the message was sent or received."
   createdAt: Time!
+  "When its status last changed."
   updatedAt: Time!
 }
 
+"One message of a page."
 type MessageEdge {
+  "Opaque position of the message, to pass as ` + "`" + `after` + "`" + `."
   cursor: String!
+  "The message."
   node: Message!
 }
 
+"One page of a conversation's messages, newest first."
 type MessageConnection {
+  "The messages of the page."
   edges: [MessageEdge!]!
+  "Where the page lies in the whole list."
   pageInfo: PageInfo!
+  "How many messages the conversation has."
   totalCount: Int!
 }
 
+"A template to send; VALIDATION_ERROR on input.template.name or input.template.language."
 input TemplateInput {
+  "The template's name at the channel, 1 to 512 characters."
   name: String!
+  "The template's language code, 1 to 20 characters."
   language: String!
+  "The values to fill in, as the channel expects them."
   components: JSON
 }
 
+"""
+An outbound message: into ` + "`" + `conversationId` + "`" + `, or to ` + "`" + `contactId` + "`" + ` on ` + "`" + `channel` + "`" + `
+(the contact's live conversation there is reused or one opened). TEXT needs
+text; media types need contentUrl; TEMPLATE needs template and nothing else.
+"""
 input SendMessageInput {
+  "The conversation to send into (cv_...); NOT_FOUND (field input.conversationId). Without it, contactId and channel are required (VALIDATION_ERROR)."
   conversationId: ID
+  "The contact to send to (ct_...), with channel; NOT_FOUND (field input.contactId)."
   contactId: ID
+  "The channel to send on, with contactId; the contact needs an identity for it (VALIDATION_ERROR on input.channel)."
   channel: Channel
+  "The kind of content."
   type: MessageType!
+  "The text, at most 10,000 characters. Beside media only on WHATSAPP, TELEGRAM and EMAIL."
   text: String
+  "An absolute http(s) URL of the media, at most 2,048 characters; for IMAGE, AUDIO, VIDEO and DOCUMENT (not on SMS)."
   contentUrl: String
+  "The template of a TEMPLATE message."
   template: TemplateInput
+  "A message of the same conversation to reply to (msg_...); NOT_FOUND (field input.replyToId) otherwise."
   replyToId: ID
 }
 
+"A message received from a channel. VALIDATION_ERROR names the field (input.chatId, input.text, ...)."
 input InboundMessageInput {
+  "The channel it arrived on."
   channel: Channel!
+  "The sender's address on the channel, normalized like the channel's identity (a WhatsApp number with or without \"+\" becomes E.164)."
   chatId: String!
+  "The sender's name, at most 200 characters; names the contact only when it is created."
   senderName: String
+  "The kind of content; TEMPLATE is refused."
   type: MessageType!
+  "The text or caption, at most 10,000 characters; required for TEXT."
   text: String
+  "An absolute http(s) URL of the media; required for media types."
   contentUrl: String
   "Makes the call idempotent per channel."
   externalId: String
+  "When it was received; default now. More than 5 minutes in the future is VALIDATION_ERROR."
   receivedAt: Time
   """
   The connection the message came through: the conversation is tied to it,

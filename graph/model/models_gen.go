@@ -125,30 +125,52 @@ type ContactUpsertInput struct {
 	ResponsibleUserID *string `json:"responsibleUserId,omitempty"`
 }
 
+// Narrows a conversation listing; fields left out do not filter, and given ones must all match.
 type ConversationFilter struct {
-	Status     *crmhub.ConversationStatus `json:"status,omitempty"`
-	AssigneeID *string                    `json:"assigneeId,omitempty"`
-	ContactID  *string                    `json:"contactId,omitempty"`
-	Channel    *crmhub.Channel            `json:"channel,omitempty"`
-	Unanswered *bool                      `json:"unanswered,omitempty"`
+	// Conversations with this status.
+	Status *crmhub.ConversationStatus `json:"status,omitempty"`
+	// Conversations assigned to this user (usr_...).
+	AssigneeID *string `json:"assigneeId,omitempty"`
+	// Conversations with this contact (ct_...).
+	ContactID *string `json:"contactId,omitempty"`
+	// Conversations on this channel.
+	Channel *crmhub.Channel `json:"channel,omitempty"`
+	// true: those not CLOSED whose last message is inbound; false: those not CLOSED whose last message is not inbound.
+	Unanswered *bool `json:"unanswered,omitempty"`
 }
 
+// Narrows a deal listing; fields left out do not filter, and given ones must all match.
 type DealFilter struct {
-	Status            *crmhub.DealStatus `json:"status,omitempty"`
-	ResponsibleUserID *string            `json:"responsibleUserId,omitempty"`
-	ContactID         *string            `json:"contactId,omitempty"`
-	UpdatedSince      *time.Time         `json:"updatedSince,omitempty"`
+	// Deals with this status.
+	Status *crmhub.DealStatus `json:"status,omitempty"`
+	// Deals whose responsible user is this user (usr_...).
+	ResponsibleUserID *string `json:"responsibleUserId,omitempty"`
+	// Deals linked to this contact (ct_...); a merged contact's id finds the merge target's deals.
+	ContactID *string `json:"contactId,omitempty"`
+	// Deals whose updatedAt is at or after this time.
+	UpdatedSince *time.Time `json:"updatedSince,omitempty"`
 }
 
+// One item of upsertDeals. It writes to the deal with `id`, else to the deal
+// holding `externalRef`, else to a new OPEN deal. Fields left out stay as they
+// are; an empty string clears a text field. Errors name the field within the item.
 type DealUpsertInput struct {
-	ID                *string            `json:"id,omitempty"`
-	ExternalRef       *ExternalRefInput  `json:"externalRef,omitempty"`
-	Name              *string            `json:"name,omitempty"`
-	Status            *crmhub.DealStatus `json:"status,omitempty"`
-	Amount            *float64           `json:"amount,omitempty"`
-	Currency          *string            `json:"currency,omitempty"`
-	Stage             *string            `json:"stage,omitempty"`
-	ResponsibleUserID *string            `json:"responsibleUserId,omitempty"`
+	// The deal to update (deal_...); NOT_FOUND (field id) for an unknown one.
+	ID *string `json:"id,omitempty"`
+	// Matches the deal holding this ref, or is linked to the deal written. CONFLICT (field externalRef, extensions.dealId) when it belongs to another deal than `id`.
+	ExternalRef *ExternalRefInput `json:"externalRef,omitempty"`
+	// Name, at most 200 characters.
+	Name *string `json:"name,omitempty"`
+	// New status; WON or LOST sets closedAt, OPEN clears it.
+	Status *crmhub.DealStatus `json:"status,omitempty"`
+	// The value in whole currency units (not cents), a finite number of at least 0 (VALIDATION_ERROR on amount).
+	Amount *float64 `json:"amount,omitempty"`
+	// A three-letter ISO 4217 code such as USD, any case (VALIDATION_ERROR on currency).
+	Currency *string `json:"currency,omitempty"`
+	// The pipeline stage, at most 100 characters.
+	Stage *string `json:"stage,omitempty"`
+	// The user in charge (usr_...); NOT_FOUND (field responsibleUserId) for an unknown one.
+	ResponsibleUserID *string `json:"responsibleUserId,omitempty"`
 	// Replaces the deal's contacts when given.
 	ContactIds []string `json:"contactIds,omitempty"`
 }
@@ -158,8 +180,11 @@ type EventFilter struct {
 	SubjectID *string  `json:"subjectId,omitempty"`
 }
 
+// A record's id in another system, to match a deal by.
 type ExternalRefInput struct {
-	Source     string `json:"source"`
+	// The system that issued the id, 1 to 100 characters after trimming.
+	Source string `json:"source"`
+	// The id in that system, 1 to 100 characters after trimming.
 	ExternalID string `json:"externalId"`
 }
 
@@ -173,15 +198,23 @@ type IdentifierInput struct {
 	Source *string `json:"source,omitempty"`
 }
 
+// A message received from a channel. VALIDATION_ERROR names the field (input.chatId, input.text, ...).
 type InboundMessageInput struct {
-	Channel    crmhub.Channel     `json:"channel"`
-	ChatID     string             `json:"chatId"`
-	SenderName *string            `json:"senderName,omitempty"`
-	Type       crmhub.MessageType `json:"type"`
-	Text       *string            `json:"text,omitempty"`
-	ContentURL *string            `json:"contentUrl,omitempty"`
+	// The channel it arrived on.
+	Channel crmhub.Channel `json:"channel"`
+	// The sender's address on the channel, normalized like the channel's identity (a WhatsApp number with or without "+" becomes E.164).
+	ChatID string `json:"chatId"`
+	// The sender's name, at most 200 characters; names the contact only when it is created.
+	SenderName *string `json:"senderName,omitempty"`
+	// The kind of content; TEMPLATE is refused.
+	Type crmhub.MessageType `json:"type"`
+	// The text or caption, at most 10,000 characters; required for TEXT.
+	Text *string `json:"text,omitempty"`
+	// An absolute http(s) URL of the media; required for media types.
+	ContentURL *string `json:"contentUrl,omitempty"`
 	// Makes the call idempotent per channel.
-	ExternalID *string    `json:"externalId,omitempty"`
+	ExternalID *string `json:"externalId,omitempty"`
+	// When it was received; default now. More than 5 minutes in the future is VALIDATION_ERROR.
 	ReceivedAt *time.Time `json:"receivedAt,omitempty"`
 	// The connection the message came through: the conversation is tied to it,
 	// so replies leave through that CRM. NOT_FOUND (field input.connectionId)
@@ -204,15 +237,26 @@ type Mutation struct {
 type Query struct {
 }
 
+// An outbound message: into `conversationId`, or to `contactId` on `channel`
+// (the contact's live conversation there is reused or one opened). TEXT needs
+// text; media types need contentUrl; TEMPLATE needs template and nothing else.
 type SendMessageInput struct {
-	ConversationID *string            `json:"conversationId,omitempty"`
-	ContactID      *string            `json:"contactId,omitempty"`
-	Channel        *crmhub.Channel    `json:"channel,omitempty"`
-	Type           crmhub.MessageType `json:"type"`
-	Text           *string            `json:"text,omitempty"`
-	ContentURL     *string            `json:"contentUrl,omitempty"`
-	Template       *TemplateInput     `json:"template,omitempty"`
-	ReplyToID      *string            `json:"replyToId,omitempty"`
+	// The conversation to send into (cv_...); NOT_FOUND (field input.conversationId). Without it, contactId and channel are required (VALIDATION_ERROR).
+	ConversationID *string `json:"conversationId,omitempty"`
+	// The contact to send to (ct_...), with channel; NOT_FOUND (field input.contactId).
+	ContactID *string `json:"contactId,omitempty"`
+	// The channel to send on, with contactId; the contact needs an identity for it (VALIDATION_ERROR on input.channel).
+	Channel *crmhub.Channel `json:"channel,omitempty"`
+	// The kind of content.
+	Type crmhub.MessageType `json:"type"`
+	// The text, at most 10,000 characters. Beside media only on WHATSAPP, TELEGRAM and EMAIL.
+	Text *string `json:"text,omitempty"`
+	// An absolute http(s) URL of the media, at most 2,048 characters; for IMAGE, AUDIO, VIDEO and DOCUMENT (not on SMS).
+	ContentURL *string `json:"contentUrl,omitempty"`
+	// The template of a TEMPLATE message.
+	Template *TemplateInput `json:"template,omitempty"`
+	// A message of the same conversation to reply to (msg_...); NOT_FOUND (field input.replyToId) otherwise.
+	ReplyToID *string `json:"replyToId,omitempty"`
 }
 
 // Live updates over the websocket (graphql-transport-ws on /graphql). A socket
@@ -222,9 +266,13 @@ type SendMessageInput struct {
 type Subscription struct {
 }
 
+// A template to send; VALIDATION_ERROR on input.template.name or input.template.language.
 type TemplateInput struct {
-	Name       string         `json:"name"`
-	Language   string         `json:"language"`
+	// The template's name at the channel, 1 to 512 characters.
+	Name string `json:"name"`
+	// The template's language code, 1 to 20 characters.
+	Language string `json:"language"`
+	// The values to fill in, as the channel expects them.
 	Components map[string]any `json:"components,omitempty"`
 }
 
@@ -234,18 +282,26 @@ type UpsertContactsPayload struct {
 	Results []*crmhub.UpsertContactResult `json:"results"`
 }
 
+// The answer of upsertDeals.
 type UpsertDealsPayload struct {
+	// One result per input item, in input order.
 	Results []*crmhub.UpsertDealResult `json:"results"`
 }
 
+// The answer of upsertUsers.
 type UpsertUsersPayload struct {
+	// One result per input item, in input order.
 	Results []*crmhub.UpsertUserResult `json:"results"`
 }
 
+// A whole user as the CRM describes it; fields left out or empty are cleared.
 type UserInput struct {
-	ExternalID string  `json:"externalId"`
-	Name       string  `json:"name"`
-	Email      *string `json:"email,omitempty"`
+	// The user's id in the CRM, 1 to 100 characters after trimming; it matches the stored user.
+	ExternalID string `json:"externalId"`
+	// Display name, 1 to 200 characters after trimming.
+	Name string `json:"name"`
+	// Email address; VALIDATION_ERROR (field email) if it is not one. Left out or empty: the user has none.
+	Email *string `json:"email,omitempty"`
 }
 
 // Who is calling: the workspace and API key of the request.
