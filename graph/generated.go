@@ -4922,139 +4922,233 @@ input InboundMessageInput {
 # ---------------------------------------------------------------------------
 # Events
 
+"""
+One entry of the workspace's event log: every committed change emits one or
+more, in the same transaction. Webhook deliveries carry the same fields.
+"""
 type Event {
+  "The event's own id, a UUID (not a node id): the same in the events query, subscriptions and webhook bodies."
   id: ID!
   "Position in the workspace's log; pass it as ` + "`" + `after` + "`" + ` to resume."
   cursor: String!
+  """
+  What happened: contact.created contact.updated contact.deleted contact.merged
+  identity.linked identity.conflict consent.changed suppression.changed
+  deal.created deal.updated deal.deleted conversation.created
+  conversation.assigned conversation.status_changed message.received
+  message.sent message.status_changed user.upserted user.deleted
+  sync.completed sync.record_gone.
+  """
   type: String!
+  "When the change was committed."
   occurredAt: Time!
   "Global id of the entity the event is about."
   subjectId: String!
+  "Who made the change: api_key:key_..., connection:conn_... for a sync, or system."
   actor: String!
+  "The connection (conn_...) whose sync made the change; \"\" for any other change."
   origin: String!
+  "The event's data, a JSON object whose shape depends on ` + "`" + `type` + "`" + ` (e.g. the contact and its changed fields)."
   payload: JSON!
 }
 
+"One event of a page."
 type EventEdge {
+  "The event's cursor (ev<position>), to pass as ` + "`" + `after` + "`" + `."
   cursor: String!
+  "The event."
   node: Event!
 }
 
+"One page of the event log, oldest first."
 type EventConnection {
+  "The events of the page."
   edges: [EventEdge!]!
+  "Where the page lies in the whole log."
   pageInfo: PageInfo!
+  "How many events the filter keeps in the whole log."
   totalCount: Int!
 }
 
+"Narrows the event log; fields left out do not filter."
 input EventFilter {
+  "Only events of these types (see Event.type); VALIDATION_ERROR (field filter.types[i]) for an unknown one."
   types: [String!]
+  "Only events about this entity: its exact global id (ct_..., deal_..., ...)."
   subjectId: String
 }
 
 # ---------------------------------------------------------------------------
 # Webhooks
 
+"Where a webhook delivery stands. DELIVERED and FAILED are final."
 enum WebhookDeliveryStatus {
+  "No attempt has been made yet."
   PENDING
+  "An attempt failed and another is scheduled (after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h, or the receiver's Retry-After)."
   RETRYING
+  "The receiver answered 2xx."
   DELIVERED
+  "The retries ran out, the receiver answered 410, or the endpoint was disabled or deleted meanwhile."
   FAILED
 }
 
+"""
+A URL that receives the workspace's events of the listed types as POSTs signed
+per Standard Webhooks (headers webhook-id, webhook-timestamp,
+webhook-signature). Id prefix wh_.
+"""
 type WebhookEndpoint implements Node {
+  "Global id, wh_ followed by 32 hex digits."
   id: ID!
+  "The http(s) URL the events are POSTed to, at most 2,048 bytes."
   url: String!
+  "The event types delivered, sorted, without duplicates."
   events: [String!]!
+  "A note for people, at most 500 characters; null when none."
   description: String
+  "Whether events are delivered; a disabled endpoint receives nothing, and replays and tests to it fail with CONFLICT."
   enabled: Boolean!
   "Why crmhub disabled the endpoint (e.g. it answered 410)."
   disabledReason: String
   "Until then the previous secret still signs beside the new one."
   previousSecretExpiresAt: Time
+  "When the endpoint was created."
   createdAt: Time!
+  "When it last changed."
   updatedAt: Time!
 }
 
+"An endpoint with its new signing secret."
 type WebhookEndpointWithSecret {
+  "The endpoint."
   endpoint: WebhookEndpoint!
   "The signing secret (whsec_...). It is shown only here, once."
   secret: String!
 }
 
+"One endpoint of a page."
 type WebhookEndpointEdge {
+  "Opaque position of the endpoint, to pass as ` + "`" + `after` + "`" + `."
   cursor: String!
+  "The endpoint."
   node: WebhookEndpoint!
 }
 
+"One page of webhook endpoints, oldest first."
 type WebhookEndpointConnection {
+  "The endpoints of the page."
   edges: [WebhookEndpointEdge!]!
+  "Where the page lies in the whole list."
   pageInfo: PageInfo!
+  "How many endpoints the workspace has."
   totalCount: Int!
 }
 
+"One POST of a delivery to its receiver."
 type WebhookAttempt {
+  "When the attempt was made."
   at: Time!
   "HTTP status; 0 when no answer arrived."
   statusCode: Int!
+  "How long the receiver took to answer, in milliseconds."
   latencyMs: Int!
+  "The start of the answer's body, at most 1,024 bytes; \"\" when none."
   responseSnippet: String!
+  "Why the attempt got no answer (timeout, refused connection, address not allowed); \"\" when it got one."
   error: String!
 }
 
+"One event sent, or to be sent, to one endpoint, with every attempt so far. Id prefix whd_."
 type WebhookDelivery implements Node {
+  "Global id, whd_ followed by 32 hex digits."
   id: ID!
+  "The endpoint delivered to; null if it no longer exists."
   endpoint: WebhookEndpoint
+  "The delivered event's type, or webhook.test for sendTestWebhook."
   eventType: String!
   "The webhook-id header: the same on every retry and replay."
   webhookId: String!
+  "Where the delivery stands."
   status: WebhookDeliveryStatus!
+  "How many attempts were made."
   attemptCount: Int!
+  "The attempts, oldest first."
   attempts: [WebhookAttempt!]!
+  "When the next attempt is due; null once the delivery is final."
   nextAttemptAt: Time
+  "When the delivery was created."
   createdAt: Time!
+  "When its status last changed."
   updatedAt: Time!
 }
 
+"One delivery of a page."
 type WebhookDeliveryEdge {
+  "Opaque position of the delivery, to pass as ` + "`" + `after` + "`" + `."
   cursor: String!
+  "The delivery."
   node: WebhookDelivery!
 }
 
+"One page of webhook deliveries, newest first."
 type WebhookDeliveryConnection {
+  "The deliveries of the page."
   edges: [WebhookDeliveryEdge!]!
+  "Where the page lies in the whole list."
   pageInfo: PageInfo!
+  "How many deliveries the listing has (of the endpoint, or of all)."
   totalCount: Int!
 }
 
+"Changes to a webhook endpoint; fields left out stay as they are."
 input WebhookEndpointPatch {
+  "A new http(s) URL, checked as on creation (VALIDATION_ERROR on input.url)."
   url: String
+  "The new event types, at least one; they replace the old ones."
   events: [String!]
+  "A new note, at most 500 characters; an empty string removes it."
   description: String
+  "true enables the endpoint again and clears disabledReason; it then receives events committed from then on, not those it missed."
   enabled: Boolean
 }
 
 # ---------------------------------------------------------------------------
 # Connectors and sync
 
+"The external CRM a connection talks to."
 enum ConnectorKind {
+  "Wazzup24 (contacts, deals, users; its webhooks are unsigned, so its hook URL carries a token)."
   WAZZUP
+  "Wazapin Contacts API v1."
   WAZAPIN
+  "Wazelo CRM REST API v1 (signed webhooks)."
   WAZELO
+  "Wazera API v1 (signed webhooks)."
   WAZERA
 }
 
+"Which way a connection moves records."
 enum SyncDirection {
+  "From the CRM into the hub only."
   PULL
+  "From the hub to the CRM only."
   PUSH
+  "Both ways."
   BOTH
 }
 
+"A kind of record a connection syncs."
 enum SyncEntity {
+  "Contacts."
   CONTACTS
+  "Deals."
   DEALS
+  "Users (handled first: contacts and deals refer to them)."
   USERS
 }
 
+"How much of the remote a run reads."
 enum SyncMode {
   "Reads the remote from the last completed position where it offers one."
   INCREMENTAL
@@ -5062,19 +5156,29 @@ enum SyncMode {
   FULL
 }
 
+"Where a sync run is."
 enum SyncRunStatus {
+  "Waiting for a worker."
   QUEUED
+  "Being worked."
   RUNNING
+  "Ended; per-record problems and conflicts are counted and listed but do not fail a run."
   SUCCEEDED
+  "Ended early: the remote could not be reached or refused the key, or the run was interrupted; errors holds the cause."
   FAILED
 }
 
 "A link to one account of an external CRM. Its API key is write-only: no field returns it."
 type Connection implements Node {
+  "Global id, conn_ followed by 32 hex digits; EXTERNAL_ID identities the sync links carry it as their source."
   id: ID!
+  "The CRM."
   kind: ConnectorKind!
+  "A name for people, 1 to 200 characters."
   name: String!
+  "The CRM's API base URL, absolute http(s)."
   baseUrl: String!
+  "Which way records move."
   direction: SyncDirection!
   "In the order a run handles them: USERS, CONTACTS, DEALS."
   entities: [SyncEntity!]!
@@ -5084,6 +5188,7 @@ type Connection implements Node {
   records gone from the remote.
   """
   options: JSON!
+  "Whether scheduled and on-demand runs may start (runSync on a disabled one is VALIDATION_ERROR)."
   enabled: Boolean!
   "Minutes between scheduled runs; 0 when runs start only on demand."
   scheduleMinutes: Int!
@@ -5091,10 +5196,17 @@ type Connection implements Node {
   rateLimitPerMinute: Int!
   "When the last real (not dry) run succeeded."
   lastSyncAt: Time
+  "When the connection was created."
   createdAt: Time!
+  "When its settings last changed."
   updatedAt: Time!
   "Runs of this connection, newest first."
-  syncRuns(first: Int, after: String): SyncRunConnection!
+  syncRuns(
+    "Page size, 1 to 100 (default 20); anything else is VALIDATION_ERROR (field first)."
+    first: Int
+    "endCursor of the previous page; omit for the first page. A malformed cursor is VALIDATION_ERROR (field after)."
+    after: String
+  ): SyncRunConnection!
   "The CRM's messenger accounts, as its webhooks last reported them."
   channels: [ConnectionChannel!]!
   """
@@ -5107,6 +5219,7 @@ type Connection implements Node {
 
 "One messenger account of an external CRM."
 type ConnectionChannel {
+  "The CRM's id of the account."
   channelId: String!
   "The messenger: whatsapp, instagram, telegram, ..."
   transport: String!
@@ -5114,22 +5227,33 @@ type ConnectionChannel {
   plainId: String!
   "The CRM's word for its state: active, disabled, qr, ..."
   state: String!
+  "When the CRM last reported the account."
   updatedAt: Time!
 }
 
+"One connection of a page."
 type ConnectionEdge {
+  "Opaque position of the connection, to pass as ` + "`" + `after` + "`" + `."
   cursor: String!
+  "The connection."
   node: Connection!
 }
 
+"One page of connections, oldest first."
 type ConnectionConnection {
+  "The connections of the page."
   edges: [ConnectionEdge!]!
+  "Where the page lies in the whole list."
   pageInfo: PageInfo!
+  "How many connections the workspace has."
   totalCount: Int!
 }
 
+"A new connection. VALIDATION_ERROR names the field (input.baseUrl, ...)."
 input ConnectionInput {
+  "The CRM."
   kind: ConnectorKind!
+  "A name for people, 1 to 200 characters after trimming."
   name: String!
   "An absolute http(s) URL; hosts in private networks are refused unless the server allows them."
   baseUrl: String!
@@ -5139,6 +5263,7 @@ input ConnectionInput {
   direction: SyncDirection
   "Default [CONTACTS]."
   entities: [SyncEntity!]
+  "Connector settings as in Connection.options, a JSON object of at most 16 KiB; onRemoteDelete must be \"unlink\" or \"delete\"."
   options: JSON
   "0 (the default) for on demand only, else 5 to 10080."
   scheduleMinutes: Int
@@ -5150,31 +5275,45 @@ input ConnectionInput {
 
 "Fields left out stay as they are."
 input ConnectionPatch {
+  "A new name, 1 to 200 characters."
   name: String
+  "A new absolute http(s) URL, checked as on creation."
   baseUrl: String
   "Replaces the stored key."
   apiKey: String
+  "A new direction."
   direction: SyncDirection
+  "The new entities, at least one; they replace the old ones."
   entities: [SyncEntity!]
   "Replaces the options."
   options: JSON
+  "0 for on demand only, else 5 to 10080."
   scheduleMinutes: Int
+  "0 (the connector's own pacing) to 100000."
   rateLimitPerMinute: Int
+  "false stops new runs from starting; true allows them again."
   enabled: Boolean
 }
 
 "One run of a connection's sync."
 type SyncRun implements Node {
+  "Global id, sync_ followed by 32 hex digits."
   id: ID!
+  "The connection the run belongs to; null if it no longer exists."
   connection: Connection
+  "How much of the remote the run reads."
   mode: SyncMode!
   "A dry run changes nothing; its plan lists what a real run would change."
   dryRun: Boolean!
+  "Where the run is."
   status: SyncRunStatus!
   "Who started the run: api, schedule or cli."
   trigger: String!
+  "When the run was queued."
   createdAt: Time!
+  "When a worker started it; null while QUEUED."
   startedAt: Time
+  "When it ended; null until SUCCEEDED or FAILED."
   finishedAt: Time
   "Counts of all entities of the run together."
   stats: SyncStats!
@@ -5184,47 +5323,73 @@ type SyncRun implements Node {
   plan: [SyncPlanItem!]!
 }
 
+"What a run did, all entities together."
 type SyncStats {
+  "Records read from the remote."
   fetched: Int!
+  "Hub records created from remote ones."
   created: Int!
+  "Hub records updated from remote ones."
   updated: Int!
+  "Remote records that had not changed since the last run."
   unchanged: Int!
+  "Records whose identifiers point at different contacts (see identityConflicts)."
   conflicts: Int!
+  "Records the remote or the hub refused (see errors)."
   failed: Int!
+  "Hub changes sent to the remote."
   pushed: Int!
+  "Records gone from one side whose link (or, by option, copy) was removed."
   deleted: Int!
 }
 
+"One problem of a run."
 type SyncError {
+  "What went wrong, for people."
   message: String!
+  "A machine-readable code: a hub error code (VALIDATION_ERROR, CONFLICT, ...) or REMOTE_AUTH_FAILED, REMOTE_UNREACHABLE, REMOTE_UNAVAILABLE, REMOTE_RATE_LIMITED, REMOTE_REJECTED, INTERRUPTED, INTERNAL."
   code: String!
   "The remote or hub id of the record; null for the cause of a failed run."
   recordId: String
 }
 
+"One change a dry run found."
 type SyncPlanItem {
+  "The kind of record."
   entity: SyncEntity!
   "CREATE, UPDATE, PUSH or DELETE."
   action: String!
+  "The remote or hub id of the record concerned."
   recordId: String!
 }
 
+"One run of a page."
 type SyncRunEdge {
+  "Opaque position of the run, to pass as ` + "`" + `after` + "`" + `."
   cursor: String!
+  "The run."
   node: SyncRun!
 }
 
+"One page of sync runs, newest first."
 type SyncRunConnection {
+  "The runs of the page."
   edges: [SyncRunEdge!]!
+  "Where the page lies in the whole list."
   pageInfo: PageInfo!
+  "How many runs the listing has (of the connection, or of all)."
   totalCount: Int!
 }
 
+"Where an identity conflict is."
 enum ConflictStatus {
+  "Waiting for resolveIdentityConflict."
   OPEN
+  "Resolved; resolution and contact say how."
   RESOLVED
 }
 
+"How an identity conflict is resolved."
 enum ConflictResolution {
   "Merges the candidates into the chosen contact."
   MERGE
@@ -5234,15 +5399,21 @@ enum ConflictResolution {
 
 "An identifier as a record carries it."
 type Identifier {
+  "The kind of identifier."
   type: IdentityType!
+  "The normalized value."
   value: String!
+  "The issuing system of an EXTERNAL_ID (conn_... for the connection's own ids); null when none."
   source: String
 }
 
 "A pulled record whose identifiers belong to different contacts. It is never merged silently."
 type IdentityConflict implements Node {
+  "Global id, icf_ followed by 32 hex digits."
   id: ID!
+  "The connection whose run met the conflict; null if it no longer exists."
   connection: Connection
+  "The kind of record."
   entity: SyncEntity!
   "The remote's id of the record."
   externalId: String!
@@ -5250,23 +5421,35 @@ type IdentityConflict implements Node {
   identifiers: [Identifier!]!
   "The contacts the identifiers point at (those that still exist)."
   candidates: [Contact!]!
+  "Where the conflict is."
   status: ConflictStatus!
+  "How it was resolved; null while OPEN."
   resolution: ConflictResolution
   "The contact the resolution chose."
   contact: Contact
+  "When a run met the conflict."
   createdAt: Time!
+  "When it last changed."
   updatedAt: Time!
+  "When it was resolved; null while OPEN."
   resolvedAt: Time
 }
 
+"One conflict of a page."
 type IdentityConflictEdge {
+  "Opaque position of the conflict, to pass as ` + "`" + `after` + "`" + `."
   cursor: String!
+  "The conflict."
   node: IdentityConflict!
 }
 
+"One page of identity conflicts, newest first."
 type IdentityConflictConnection {
+  "The conflicts of the page."
   edges: [IdentityConflictEdge!]!
+  "Where the page lies in the whole list."
   pageInfo: PageInfo!
+  "How many conflicts the listing has (of the status, or of all)."
   totalCount: Int!
 }
 `, BuiltIn: false},

@@ -20,9 +20,12 @@ type APIKeyWithSecret struct {
 	Secret string `json:"secret"`
 }
 
+// A new connection. VALIDATION_ERROR names the field (input.baseUrl, ...).
 type ConnectionInput struct {
+	// The CRM.
 	Kind crmhub.ConnectorKind `json:"kind"`
-	Name string               `json:"name"`
+	// A name for people, 1 to 200 characters after trimming.
+	Name string `json:"name"`
 	// An absolute http(s) URL; hosts in private networks are refused unless the server allows them.
 	BaseURL string `json:"baseUrl"`
 	// Write-only: stored encrypted and never returned.
@@ -31,7 +34,8 @@ type ConnectionInput struct {
 	Direction *crmhub.SyncDirection `json:"direction,omitempty"`
 	// Default [CONTACTS].
 	Entities []crmhub.SyncEntity `json:"entities,omitempty"`
-	Options  map[string]any      `json:"options,omitempty"`
+	// Connector settings as in Connection.options, a JSON object of at most 16 KiB; onRemoteDelete must be "unlink" or "delete".
+	Options map[string]any `json:"options,omitempty"`
 	// 0 (the default) for on demand only, else 5 to 10080.
 	ScheduleMinutes *int `json:"scheduleMinutes,omitempty"`
 	// 0 (the default) to 100000.
@@ -42,17 +46,24 @@ type ConnectionInput struct {
 
 // Fields left out stay as they are.
 type ConnectionPatch struct {
-	Name    *string `json:"name,omitempty"`
+	// A new name, 1 to 200 characters.
+	Name *string `json:"name,omitempty"`
+	// A new absolute http(s) URL, checked as on creation.
 	BaseURL *string `json:"baseUrl,omitempty"`
 	// Replaces the stored key.
-	APIKey    *string               `json:"apiKey,omitempty"`
+	APIKey *string `json:"apiKey,omitempty"`
+	// A new direction.
 	Direction *crmhub.SyncDirection `json:"direction,omitempty"`
-	Entities  []crmhub.SyncEntity   `json:"entities,omitempty"`
+	// The new entities, at least one; they replace the old ones.
+	Entities []crmhub.SyncEntity `json:"entities,omitempty"`
 	// Replaces the options.
-	Options            map[string]any `json:"options,omitempty"`
-	ScheduleMinutes    *int           `json:"scheduleMinutes,omitempty"`
-	RateLimitPerMinute *int           `json:"rateLimitPerMinute,omitempty"`
-	Enabled            *bool          `json:"enabled,omitempty"`
+	Options map[string]any `json:"options,omitempty"`
+	// 0 for on demand only, else 5 to 10080.
+	ScheduleMinutes *int `json:"scheduleMinutes,omitempty"`
+	// 0 (the connector's own pacing) to 100000.
+	RateLimitPerMinute *int `json:"rateLimitPerMinute,omitempty"`
+	// false stops new runs from starting; true allows them again.
+	Enabled *bool `json:"enabled,omitempty"`
 }
 
 // Narrows a contact listing; fields left out do not filter, and given ones must all match.
@@ -175,9 +186,12 @@ type DealUpsertInput struct {
 	ContactIds []string `json:"contactIds,omitempty"`
 }
 
+// Narrows the event log; fields left out do not filter.
 type EventFilter struct {
-	Types     []string `json:"types,omitempty"`
-	SubjectID *string  `json:"subjectId,omitempty"`
+	// Only events of these types (see Event.type); VALIDATION_ERROR (field filter.types[i]) for an unknown one.
+	Types []string `json:"types,omitempty"`
+	// Only events about this entity: its exact global id (ct_..., deal_..., ...).
+	SubjectID *string `json:"subjectId,omitempty"`
 }
 
 // A record's id in another system, to match a deal by.
@@ -314,14 +328,21 @@ type Viewer struct {
 	Scopes []string `json:"scopes"`
 }
 
+// Changes to a webhook endpoint; fields left out stay as they are.
 type WebhookEndpointPatch struct {
-	URL         *string  `json:"url,omitempty"`
-	Events      []string `json:"events,omitempty"`
-	Description *string  `json:"description,omitempty"`
-	Enabled     *bool    `json:"enabled,omitempty"`
+	// A new http(s) URL, checked as on creation (VALIDATION_ERROR on input.url).
+	URL *string `json:"url,omitempty"`
+	// The new event types, at least one; they replace the old ones.
+	Events []string `json:"events,omitempty"`
+	// A new note, at most 500 characters; an empty string removes it.
+	Description *string `json:"description,omitempty"`
+	// true enables the endpoint again and clears disabledReason; it then receives events committed from then on, not those it missed.
+	Enabled *bool `json:"enabled,omitempty"`
 }
 
+// An endpoint with its new signing secret.
 type WebhookEndpointWithSecret struct {
+	// The endpoint.
 	Endpoint *crmhub.WebhookEndpoint `json:"endpoint"`
 	// The signing secret (whsec_...). It is shown only here, once.
 	Secret string `json:"secret"`
