@@ -3602,7 +3602,7 @@ type Contact implements Node {
   email: String
   "The first phone-like identity (PHONE, WHATSAPP, WA_ID) in E.164."
   phone: String
-  "An absolute http(s) URL for the contact (e.g. its page elsewhere), at most 2,048 characters."
+  "An absolute http(s) URL for the contact (e.g. its page elsewhere), at most 2,048 bytes."
   uri: String
   "Custom fields as a JSON object: at most 100 keys of 1 to 100 characters, values nested at most 5 levels, 64 KiB in all; {} when none."
   customFields: JSON!
@@ -3748,7 +3748,7 @@ input ContactInput {
   customFields: JSON
   "At most 100 tags of 1 to 100 characters; trimmed, duplicates dropped."
   tags: [String!]
-  "An absolute http(s) URL, at most 2,048 characters."
+  "An absolute http(s) URL, at most 2,048 bytes."
   uri: String
   "The user in charge (usr_...); NOT_FOUND (field input.responsibleUserId) for an unknown user."
   responsibleUserId: ID
@@ -3762,7 +3762,7 @@ input ContactPatch {
   customFields: JSON
   "Replaces the contact's tags."
   tags: [String!]
-  "New absolute http(s) URL, at most 2,048 characters; an empty string removes it."
+  "New absolute http(s) URL, at most 2,048 bytes; an empty string removes it."
   uri: String
   "New responsible user (usr_...); NOT_FOUND for an unknown user. Not together with clearResponsibleUser (VALIDATION_ERROR)."
   responsibleUserId: ID
@@ -3780,7 +3780,7 @@ input ContactUpsertInput {
   customFields: JSON
   "Replaces the contact's tags when given."
   tags: [String!]
-  "An absolute http(s) URL, at most 2,048 characters."
+  "An absolute http(s) URL, at most 2,048 bytes."
   uri: String
   "The user in charge (usr_...); NOT_FOUND on the item for an unknown user."
   responsibleUserId: ID
@@ -4039,8 +4039,9 @@ type Query {
 }
 
 """
-Write operations. Each runs in one transaction and emits its events in it. A
-request may carry an Idempotency-Key header (at most 255 visible ASCII
+Write operations. Each emits its events in the transaction that makes its
+change, so an event is never seen for a change that did not happen. A request
+may carry an Idempotency-Key header (at most 255 visible ASCII
 characters) to be safely retried within 24 hours. Validation errors are
 VALIDATION_ERROR with extensions.field naming the input path; an id of another
 workspace or of the wrong type is NOT_FOUND.
@@ -4885,7 +4886,7 @@ input SendMessageInput {
   type: MessageType!
   "The text, at most 10,000 characters. Beside media only on WHATSAPP, TELEGRAM and EMAIL."
   text: String
-  "An absolute http(s) URL of the media, at most 2,048 characters; for IMAGE, AUDIO, VIDEO and DOCUMENT (not on SMS)."
+  "An absolute http(s) URL of the media, at most 2,048 bytes; for IMAGE, AUDIO, VIDEO and DOCUMENT (not on SMS)."
   contentUrl: String
   "The template of a TEMPLATE message."
   template: TemplateInput
@@ -5257,7 +5258,7 @@ input ConnectionInput {
   name: String!
   "An absolute http(s) URL; hosts in private networks are refused unless the server allows them."
   baseUrl: String!
-  "Write-only: stored encrypted and never returned."
+  "Write-only: stored encrypted and never returned. 1 to 4,096 bytes after trimming."
   apiKey: String!
   "Default BOTH."
   direction: SyncDirection

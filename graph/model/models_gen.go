@@ -28,7 +28,7 @@ type ConnectionInput struct {
 	Name string `json:"name"`
 	// An absolute http(s) URL; hosts in private networks are refused unless the server allows them.
 	BaseURL string `json:"baseUrl"`
-	// Write-only: stored encrypted and never returned.
+	// Write-only: stored encrypted and never returned. 1 to 4,096 bytes after trimming.
 	APIKey string `json:"apiKey"`
 	// Default BOTH.
 	Direction *crmhub.SyncDirection `json:"direction,omitempty"`
@@ -90,7 +90,7 @@ type ContactInput struct {
 	CustomFields map[string]any `json:"customFields,omitempty"`
 	// At most 100 tags of 1 to 100 characters; trimmed, duplicates dropped.
 	Tags []string `json:"tags,omitempty"`
-	// An absolute http(s) URL, at most 2,048 characters.
+	// An absolute http(s) URL, at most 2,048 bytes.
 	URI *string `json:"uri,omitempty"`
 	// The user in charge (usr_...); NOT_FOUND (field input.responsibleUserId) for an unknown user.
 	ResponsibleUserID *string `json:"responsibleUserId,omitempty"`
@@ -112,7 +112,7 @@ type ContactPatch struct {
 	CustomFields map[string]any `json:"customFields,omitempty"`
 	// Replaces the contact's tags.
 	Tags []string `json:"tags,omitempty"`
-	// New absolute http(s) URL, at most 2,048 characters; an empty string removes it.
+	// New absolute http(s) URL, at most 2,048 bytes; an empty string removes it.
 	URI *string `json:"uri,omitempty"`
 	// New responsible user (usr_...); NOT_FOUND for an unknown user. Not together with clearResponsibleUser (VALIDATION_ERROR).
 	ResponsibleUserID *string `json:"responsibleUserId,omitempty"`
@@ -130,7 +130,7 @@ type ContactUpsertInput struct {
 	CustomFields map[string]any `json:"customFields,omitempty"`
 	// Replaces the contact's tags when given.
 	Tags []string `json:"tags,omitempty"`
-	// An absolute http(s) URL, at most 2,048 characters.
+	// An absolute http(s) URL, at most 2,048 bytes.
 	URI *string `json:"uri,omitempty"`
 	// The user in charge (usr_...); NOT_FOUND on the item for an unknown user.
 	ResponsibleUserID *string `json:"responsibleUserId,omitempty"`
@@ -236,8 +236,9 @@ type InboundMessageInput struct {
 	ConnectionID *string `json:"connectionId,omitempty"`
 }
 
-// Write operations. Each runs in one transaction and emits its events in it. A
-// request may carry an Idempotency-Key header (at most 255 visible ASCII
+// Write operations. Each emits its events in the transaction that makes its
+// change, so an event is never seen for a change that did not happen. A request
+// may carry an Idempotency-Key header (at most 255 visible ASCII
 // characters) to be safely retried within 24 hours. Validation errors are
 // VALIDATION_ERROR with extensions.field naming the input path; an id of another
 // workspace or of the wrong type is NOT_FOUND.
@@ -265,7 +266,7 @@ type SendMessageInput struct {
 	Type crmhub.MessageType `json:"type"`
 	// The text, at most 10,000 characters. Beside media only on WHATSAPP, TELEGRAM and EMAIL.
 	Text *string `json:"text,omitempty"`
-	// An absolute http(s) URL of the media, at most 2,048 characters; for IMAGE, AUDIO, VIDEO and DOCUMENT (not on SMS).
+	// An absolute http(s) URL of the media, at most 2,048 bytes; for IMAGE, AUDIO, VIDEO and DOCUMENT (not on SMS).
 	ContentURL *string `json:"contentUrl,omitempty"`
 	// The template of a TEMPLATE message.
 	Template *TemplateInput `json:"template,omitempty"`
