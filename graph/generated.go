@@ -3626,7 +3626,7 @@ type Contact implements Node {
     "Only changes of this channel; all channels when left out."
     channel: Channel
   ): [Consent!]!
-  "Suppressions, newest first, lifted and expired ones included."
+  "Suppressions, newest first, lifted and expired ones included (the newest 100)."
   suppressions: [Suppression!]!
   "Deals linked to the contact, newest first. Needs deals:read."
   deals(
