@@ -3504,379 +3504,947 @@ func newExecutionContext(
 var sources = []*ast.Source{
 	{Name: "../schema.graphqls", Input: `# crmhub GraphQL schema. The public contract lives in API-CONTRACT.md of the
 # design docs; names written there must not change without a deprecation path.
+#
+# Every type, field, argument, input field and enum value carries a
+# description; resolver/schema_doc_test.go fails on one that does not.
 
+"""
+A point in time as an RFC 3339 string, e.g. "2025-03-01T12:30:00Z" or with a
+UTC offset. crmhub answers in UTC with up to microsecond precision.
+"""
 scalar Time
+
+"A free-form JSON object (a map of string keys to any JSON values); never a bare array or scalar."
 scalar JSON
 
 "Requires the API key to hold the scope (or admin); otherwise FORBIDDEN."
-directive @hasScope(scope: String!) on FIELD_DEFINITION
+directive @hasScope(
+  "The scope needed, e.g. contacts:read."
+  scope: String!
+) on FIELD_DEFINITION
 
 "An object with a global, opaque, type-prefixed id."
 interface Node {
+  """
+  Global id: a type prefix, an underscore and 32 hex digits, e.g.
+  ct_0192f1c4a2b87c3e9d1f00aa11bb22cc. Treat it as opaque; pass it to node(id:).
+  """
   id: ID!
 }
 
+"Where a page of a Relay connection lies in the whole list."
 type PageInfo {
+  "More items follow: pass endCursor as ` + "`" + `after` + "`" + ` to read them."
   hasNextPage: Boolean!
+  "The page was read with ` + "`" + `after` + "`" + `, so items precede it."
   hasPreviousPage: Boolean!
+  "Cursor of the page's first item; null for an empty page."
   startCursor: String
+  "Cursor of the page's last item, to pass as ` + "`" + `after` + "`" + `; null for an empty page."
   endCursor: String
 }
 
+"""
+The kind of an identifier a contact is found by. Values are normalized before
+they are stored or matched; one that cannot be normalized is VALIDATION_ERROR
+(field ...value).
+"""
 enum IdentityType {
+  "A phone number with its country code (\"+\" or digits starting with it), stored in E.164. Matches WHATSAPP and WA_ID of the same number."
   PHONE
+  "A WhatsApp number, stored in E.164 like PHONE; matches PHONE and WA_ID of the same number."
   WHATSAPP
+  "A WhatsApp id (the number WhatsApp reports), stored in E.164; matches PHONE and WHATSAPP of the same number."
   WA_ID
+  "An email address, trimmed and lower-cased."
   EMAIL
+  "A Telegram username (\"@\" and t.me/ links stripped, lower-cased, at most 64 characters), a numeric chat id, or a \"+\" phone number (stored in E.164)."
   TELEGRAM
+  "An Instagram username (\"@\" and instagram.com/ links stripped, lower-cased, at most 30 characters)."
   INSTAGRAM
+  "A VK username (\"@\" and vk.com/ links stripped, lower-cased, at most 64 characters)."
   VK
+  "An id in another system; needs ` + "`" + `source` + "`" + `, the system that issued it. Matches only the same source and value."
   EXTERNAL_ID
+  "A contact's global id (ct_...). Only finds contacts; it is never stored as an identity."
   CONTACT_ID
 }
 
+"An identifier as a client gives it, to find or link a contact."
 input IdentifierInput {
+  "What kind of identifier the value is."
   type: IdentityType!
+  "The value, at most 255 characters; normalized as its type says (a phone to E.164, an email lower-cased, ...)."
   value: String!
-  "Required for EXTERNAL_ID: the system that issued the id."
+  "Required for EXTERNAL_ID: the system that issued the id. At most 100 characters; for other types provenance that takes no part in matching."
   source: String
 }
 
+"An identifier linked to a contact. An identity belongs to at most one contact of a workspace."
 type Identity {
+  "The kind of identifier."
   type: IdentityType!
+  "The normalized value (E.164 for phone-like types, lower-case email, username without \"@\")."
   value: String!
+  "For EXTERNAL_ID the issuing system (a connection's global id, conn_..., for ids a sync linked); otherwise optional provenance."
   source: String
+  "When the identity was linked to the contact."
   createdAt: Time!
 }
 
+"A person or organisation the workspace talks to. Id prefix ct_."
 type Contact implements Node {
+  "Global id, ct_ followed by 32 hex digits."
   id: ID!
+  "Display name, at most 200 characters; null when none."
   name: String
   "The first EMAIL identity."
   email: String
   "The first phone-like identity (PHONE, WHATSAPP, WA_ID) in E.164."
   phone: String
+  "An absolute http(s) URL for the contact (e.g. its page elsewhere), at most 2,048 bytes."
   uri: String
+  "Custom fields as a JSON object: at most 100 keys of 1 to 100 characters, values nested at most 5 levels, 64 KiB in all; {} when none."
   customFields: JSON!
+  "Tags, sorted; each 1 to 100 characters."
   tags: [String!]!
+  "Identities linked to the contact, oldest first."
   identities: [Identity!]!
   "Notes, newest first."
-  notes(first: Int, after: String): NoteConnection!
+  notes(
+    "Page size, 1 to 100 (default 20); anything else is VALIDATION_ERROR (field first)."
+    first: Int
+    "endCursor of the previous page; omit for the first page. A malformed cursor is VALIDATION_ERROR (field after)."
+    after: String
+  ): NoteConnection!
+  "The user in charge of the contact; null when none. Needs users:read."
   responsibleUser: User
   "Current consent per channel."
   consents: [Consent!]!
   "Every consent change, newest first (at most 500 per channel)."
-  consentHistory(channel: Channel): [Consent!]!
-  "Suppressions, newest first, lifted and expired ones included."
+  consentHistory(
+    "Only changes of this channel; all channels when left out."
+    channel: Channel
+  ): [Consent!]!
+  "Suppressions, newest first, lifted and expired ones included (the newest 100)."
   suppressions: [Suppression!]!
-  "Deals linked to the contact, newest first."
-  deals(first: Int, after: String): DealConnection!
-  "Conversations, most recent activity first."
-  conversations(first: Int, after: String): ConversationConnection!
+  "Deals linked to the contact, newest first. Needs deals:read."
+  deals(
+    "Page size, 1 to 100 (default 20); anything else is VALIDATION_ERROR (field first)."
+    first: Int
+    "endCursor of the previous page; omit for the first page. A malformed cursor is VALIDATION_ERROR (field after)."
+    after: String
+  ): DealConnection!
+  "Conversations, most recent activity first. Needs conversations:read."
+  conversations(
+    "Page size, 1 to 100 (default 20); anything else is VALIDATION_ERROR (field first)."
+    first: Int
+    "endCursor of the previous page; omit for the first page. A malformed cursor is VALIDATION_ERROR (field after)."
+    after: String
+  ): ConversationConnection!
+  "When the contact was created."
   createdAt: Time!
+  "When the contact last changed."
   updatedAt: Time!
 }
 
+"One contact of a page."
 type ContactEdge {
+  "Opaque position of the contact in this listing, to pass as ` + "`" + `after` + "`" + `."
   cursor: String!
+  "The contact."
   node: Contact!
 }
 
+"One page of contacts."
 type ContactConnection {
+  "The contacts of the page, in the listing's order."
   edges: [ContactEdge!]!
+  "Where the page lies in the whole list."
   pageInfo: PageInfo!
+  "How many contacts the filter keeps in all pages together."
   totalCount: Int!
 }
 
+"A free-text note on a contact. Id prefix nt_."
 type Note implements Node {
+  "Global id, nt_ followed by 32 hex digits."
   id: ID!
+  "The contact the note is on."
   contact: Contact!
+  "The text, 1 to 10,000 characters, trimmed."
   body: String!
+  "When the note was added."
   createdAt: Time!
+  "When the body last changed."
   updatedAt: Time!
 }
 
+"One note of a page."
 type NoteEdge {
+  "Opaque position of the note, to pass as ` + "`" + `after` + "`" + `."
   cursor: String!
+  "The note."
   node: Note!
 }
 
+"One page of a contact's notes, newest first."
 type NoteConnection {
+  "The notes of the page."
   edges: [NoteEdge!]!
+  "Where the page lies in the whole list."
   pageInfo: PageInfo!
+  "How many notes the contact has."
   totalCount: Int!
 }
 
+"Narrows a contact listing; fields left out do not filter, and given ones must all match."
 input ContactFilter {
   "Case-insensitive match on name, email and phone."
   search: String
   "Contacts carrying all of these tags."
   tags: [String!]
+  "The contact that owns this identifier (normalized like any identifier; VALIDATION_ERROR on filter.identity...)."
   identity: IdentifierInput
+  "Contacts whose updatedAt is at or after this time."
   updatedSince: Time
+  "Contacts whose responsible user is this user (usr_...); an unknown id matches none."
   responsibleUserId: ID
 }
 
+"What a contact listing is sorted by."
 enum ContactOrderField {
+  "Creation time."
   CREATED_AT
+  "Time of the last change."
   UPDATED_AT
+  "Name, contacts without one first in ascending order."
   NAME
 }
 
+"Sort direction."
 enum OrderDirection {
+  "Smallest (oldest, A) first."
   ASC
+  "Largest (newest, Z) first."
   DESC
 }
 
+"How a contact listing is sorted; ties are broken by id so pages are stable."
 input ContactOrder {
+  "The sort key."
   field: ContactOrderField! = CREATED_AT
+  "The direction."
   direction: OrderDirection! = ASC
 }
 
+"A new contact. Validation errors name the path, e.g. input.identifiers[0].value."
 input ContactInput {
+  "Display name, at most 200 characters; trimmed, empty means none."
   name: String
+  "1 to 20 identifiers; none may belong to a contact already (CONFLICT with extensions.contactId). CONTACT_ID is refused."
   identifiers: [IdentifierInput!]!
+  "Custom fields: at most 100 keys of 1 to 100 characters, values nested at most 5 levels, 64 KiB in all."
   customFields: JSON
+  "At most 100 tags of 1 to 100 characters; trimmed, duplicates dropped."
   tags: [String!]
+  "An absolute http(s) URL, at most 2,048 bytes."
   uri: String
+  "The user in charge (usr_...); NOT_FOUND (field input.responsibleUserId) for an unknown user."
   responsibleUserId: ID
 }
 
+"Changes to a contact. Fields left out stay as they are."
 input ContactPatch {
+  "New name, at most 200 characters; an empty string removes the name."
   name: String
   "Merged by key into the stored fields; a key set to null is removed."
   customFields: JSON
   "Replaces the contact's tags."
   tags: [String!]
+  "New absolute http(s) URL, at most 2,048 bytes; an empty string removes it."
   uri: String
+  "New responsible user (usr_...); NOT_FOUND for an unknown user. Not together with clearResponsibleUser (VALIDATION_ERROR)."
   responsibleUserId: ID
   "Removes the responsible user."
   clearResponsibleUser: Boolean
 }
 
+"One item of upsertContacts: matched by its identifiers, then created or updated."
 input ContactUpsertInput {
+  "Display name, at most 200 characters; left out keeps the stored one."
   name: String
+  "1 to 20 identifiers; none matching creates a contact, one contact updates it, several fail the item with CONFLICT."
   identifiers: [IdentifierInput!]!
+  "Merged by key into the stored fields, as in ContactPatch; a key set to null is removed."
   customFields: JSON
   "Replaces the contact's tags when given."
   tags: [String!]
+  "An absolute http(s) URL, at most 2,048 bytes."
   uri: String
+  "The user in charge (usr_...); NOT_FOUND on the item for an unknown user."
   responsibleUserId: ID
 }
 
+"The outcome of one item of a bulk upsert."
 enum UpsertStatus {
+  "A new record was created."
   CREATED
+  "An existing record changed."
   UPDATED
+  "The record already held exactly this; nothing was written and no event emitted."
   UNCHANGED
+  "The item failed (see errors) and wrote nothing; the other items are not affected."
   FAILED
 }
 
+"One problem with one item of a bulk call."
 type ItemError {
+  "Path of the offending value within the item, e.g. identifiers[0].value; null when the whole item is at fault."
   field: String
+  "An error code as in extensions.code: VALIDATION_ERROR, CONFLICT, NOT_FOUND, ..."
   code: String!
+  "A human-readable explanation."
   message: String!
 }
 
+"The result of one item of upsertContacts."
 type UpsertContactResult {
+  "Position of the item in the input, from 0."
   index: Int!
+  "What happened to the item."
   status: UpsertStatus!
+  "The contact as it is now; null when the item FAILED."
   contact: Contact
+  "Why the item failed; empty otherwise."
   errors: [ItemError!]!
 }
 
+"The answer of upsertContacts."
 type UpsertContactsPayload {
+  "One result per input item, in input order."
   results: [UpsertContactResult!]!
 }
 
+"A tenant: every object belongs to exactly one workspace. Id prefix ws_."
 type Workspace implements Node {
+  "Global id, ws_ followed by 32 hex digits."
   id: ID!
+  "The workspace's name, 1 to 200 characters."
   name: String!
+  "When the workspace was created."
   createdAt: Time!
 }
 
+"An API key of the workspace, without its secret. Id prefix key_."
 type ApiKey implements Node {
+  "Global id, key_ followed by 32 hex digits."
   id: ID!
+  "A name to tell keys apart, 1 to 200 characters."
   name: String!
   "The non-secret start of the key."
   prefix: String!
+  "The scopes the key holds, sorted; admin includes all others."
   scopes: [String!]!
+  "When the key was created."
   createdAt: Time!
+  "When the key last authenticated a request; null if never. Updated at most about once a minute."
   lastUsedAt: Time
+  "When the key was revoked; null while it works."
   revokedAt: Time
 }
 
+"A new API key with its secret."
 type ApiKeyWithSecret {
+  "The key's description."
   apiKey: ApiKey!
   "The full key. It is shown only here, once."
   secret: String!
 }
 
+"Who is calling: the workspace and API key of the request."
 type Viewer {
+  "The caller's workspace; any key may read it."
   workspace: Workspace!
+  "The key making the request. Needs keys:manage (FORBIDDEN otherwise)."
   apiKey: ApiKey!
+  "The scopes of the key making the request, sorted."
   scopes: [String!]!
 }
 
+"""
+Read operations. Paged fields take ` + "`" + `first` + "`" + ` (1 to 100, default 20) and ` + "`" + `after` + "`" + `
+(a cursor from pageInfo.endCursor); a query's cost multiplies by its page sizes
+and may not exceed the server's complexity limit (50,000 by default;
+COMPLEXITY_LIMIT_EXCEEDED) nor nest deeper than 15 fields.
+"""
 type Query {
   "Any object by its global id; null if it does not exist in this workspace."
-  node(id: ID!): Node
+  node(
+    "A global id of any type (ct_..., deal_..., ...); a malformed one gives null."
+    id: ID!
+  ): Node
   "The workspace and key making the request."
   viewer: Viewer!
 
   "A contact by id (ids of merged contacts lead to the merge target); null if none."
-  contact(id: ID!): Contact @hasScope(scope: "contacts:read")
-  contacts(first: Int, after: String, filter: ContactFilter, orderBy: ContactOrder): ContactConnection!
+  contact(
+    "A contact id (ct_...); a malformed id or one of another type gives null."
+    id: ID!
+  ): Contact @hasScope(scope: "contacts:read")
+  "One page of the workspace's contacts, in orderBy order (default oldest first)."
+  contacts(
+    "Page size, 1 to 100 (default 20); anything else is VALIDATION_ERROR (field first)."
+    first: Int
+    "endCursor of the previous page, read with the same orderBy; omit for the first page. A malformed cursor is VALIDATION_ERROR (field after)."
+    after: String
+    "Keeps only matching contacts; search is at most 200 characters (VALIDATION_ERROR on filter.search)."
+    filter: ContactFilter
+    "The sort order; default CREATED_AT ASC."
+    orderBy: ContactOrder
+  ): ContactConnection!
     @hasScope(scope: "contacts:read")
   "The one contact the identifiers point at; null if none; CONFLICT if several."
-  resolveContact(identifiers: [IdentifierInput!]!): Contact @hasScope(scope: "contacts:read")
+  resolveContact(
+    "1 to 20 identifiers, normalized like any identifier (VALIDATION_ERROR on identifiers[i]...). CONFLICT carries extensions.contactIds, every contact matched."
+    identifiers: [IdentifierInput!]!
+  ): Contact @hasScope(scope: "contacts:read")
 
+  "The workspace's API keys, newest first, revoked ones included (at most 1,000)."
   apiKeys: [ApiKey!]! @hasScope(scope: "keys:manage")
 
-  user(id: ID!): User @hasScope(scope: "users:read")
-  users(first: Int, after: String): UserConnection! @hasScope(scope: "users:read")
+  "A user by id; null if none."
+  user(
+    "A user id (usr_...); a malformed id or one of another type gives null."
+    id: ID!
+  ): User @hasScope(scope: "users:read")
+  "One page of the workspace's users, by name then id."
+  users(
+    "Page size, 1 to 100 (default 20); anything else is VALIDATION_ERROR (field first)."
+    first: Int
+    "endCursor of the previous page; omit for the first page. A malformed cursor is VALIDATION_ERROR (field after)."
+    after: String
+  ): UserConnection! @hasScope(scope: "users:read")
 
-  deal(id: ID!): Deal @hasScope(scope: "deals:read")
-  deals(first: Int, after: String, filter: DealFilter): DealConnection! @hasScope(scope: "deals:read")
+  "A deal by id; null if none."
+  deal(
+    "A deal id (deal_...); a malformed id or one of another type gives null."
+    id: ID!
+  ): Deal @hasScope(scope: "deals:read")
+  "One page of the workspace's deals, newest first."
+  deals(
+    "Page size, 1 to 100 (default 20); anything else is VALIDATION_ERROR (field first)."
+    first: Int
+    "endCursor of the previous page; omit for the first page. A malformed cursor is VALIDATION_ERROR (field after)."
+    after: String
+    "Keeps only matching deals. A malformed id in it is NOT_FOUND (field filter.responsibleUserId or filter.contactId)."
+    filter: DealFilter
+  ): DealConnection! @hasScope(scope: "deals:read")
 
-  conversation(id: ID!): Conversation @hasScope(scope: "conversations:read")
-  conversations(first: Int, after: String, filter: ConversationFilter): ConversationConnection!
+  "A conversation by id; null if none."
+  conversation(
+    "A conversation id (cv_...); a malformed id or one of another type gives null."
+    id: ID!
+  ): Conversation @hasScope(scope: "conversations:read")
+  "One page of the workspace's conversations, most recent activity (last message, else creation) first."
+  conversations(
+    "Page size, 1 to 100 (default 20); anything else is VALIDATION_ERROR (field first)."
+    first: Int
+    "endCursor of the previous page; omit for the first page. A malformed cursor is VALIDATION_ERROR (field after)."
+    after: String
+    "Keeps only matching conversations. A malformed id in it is NOT_FOUND (field filter.assigneeId or filter.contactId)."
+    filter: ConversationFilter
+  ): ConversationConnection!
     @hasScope(scope: "conversations:read")
-  message(id: ID!): Message @hasScope(scope: "conversations:read")
+  "A message by id; null if none."
+  message(
+    "A message id (msg_...); a malformed id or one of another type gives null."
+    id: ID!
+  ): Message @hasScope(scope: "conversations:read")
   "Conversations (not CLOSED) whose last message is inbound; with userId, only those assigned to that user."
-  unansweredCount(userId: ID): Int! @hasScope(scope: "conversations:read")
+  unansweredCount(
+    "Only conversations assigned to this user (usr_...); an unknown or malformed id counts 0."
+    userId: ID
+  ): Int! @hasScope(scope: "conversations:read")
 
   "The workspace's event log, oldest first."
-  events(first: Int, after: String, filter: EventFilter): EventConnection! @hasScope(scope: "events:read")
+  events(
+    "Page size, 1 to 100 (default 20); anything else is VALIDATION_ERROR (field first)."
+    first: Int
+    "An event's cursor (ev<position>): the page starts after it; omit or \"\" for the start of the log. A malformed cursor is VALIDATION_ERROR (field after)."
+    after: String
+    "Keeps only matching events; an unknown type is VALIDATION_ERROR (field filter.types[i])."
+    filter: EventFilter
+  ): EventConnection! @hasScope(scope: "events:read")
 
-  webhookEndpoint(id: ID!): WebhookEndpoint @hasScope(scope: "webhooks:manage")
-  webhookEndpoints(first: Int, after: String): WebhookEndpointConnection! @hasScope(scope: "webhooks:manage")
+  "A webhook endpoint by id; null if none."
+  webhookEndpoint(
+    "An endpoint id (wh_...); a malformed id or one of another type gives null."
+    id: ID!
+  ): WebhookEndpoint @hasScope(scope: "webhooks:manage")
+  "One page of the workspace's webhook endpoints, oldest first."
+  webhookEndpoints(
+    "Page size, 1 to 100 (default 20); anything else is VALIDATION_ERROR (field first)."
+    first: Int
+    "endCursor of the previous page; omit for the first page. A malformed cursor is VALIDATION_ERROR (field after)."
+    after: String
+  ): WebhookEndpointConnection! @hasScope(scope: "webhooks:manage")
   "Deliveries with their attempts, newest first; of one endpoint or of all."
-  webhookDeliveries(endpointId: ID, first: Int, after: String): WebhookDeliveryConnection!
+  webhookDeliveries(
+    "Only deliveries to this endpoint (wh_...); NOT_FOUND (field endpointId) for an unknown one. All endpoints when left out."
+    endpointId: ID
+    "Page size, 1 to 100 (default 20); anything else is VALIDATION_ERROR (field first)."
+    first: Int
+    "endCursor of the previous page; omit for the first page. A malformed cursor is VALIDATION_ERROR (field after)."
+    after: String
+  ): WebhookDeliveryConnection!
     @hasScope(scope: "webhooks:manage")
 
-  connection(id: ID!): Connection @hasScope(scope: "connectors:manage")
+  "A connection to an external CRM by id; null if none."
+  connection(
+    "A connection id (conn_...); a malformed id or one of another type gives null."
+    id: ID!
+  ): Connection @hasScope(scope: "connectors:manage")
   "Connections to external CRMs, oldest first."
-  connections(first: Int, after: String): ConnectionConnection! @hasScope(scope: "connectors:manage")
-  syncRun(id: ID!): SyncRun @hasScope(scope: "connectors:manage")
+  connections(
+    "Page size, 1 to 100 (default 20); anything else is VALIDATION_ERROR (field first)."
+    first: Int
+    "endCursor of the previous page; omit for the first page. A malformed cursor is VALIDATION_ERROR (field after)."
+    after: String
+  ): ConnectionConnection! @hasScope(scope: "connectors:manage")
+  "A sync run by id; null if none."
+  syncRun(
+    "A sync run id (sync_...); a malformed id or one of another type gives null."
+    id: ID!
+  ): SyncRun @hasScope(scope: "connectors:manage")
   "Sync runs, newest first; of one connection or of all."
-  syncRuns(connectionId: ID, first: Int, after: String): SyncRunConnection! @hasScope(scope: "connectors:manage")
+  syncRuns(
+    "Only runs of this connection (conn_...); a malformed id is NOT_FOUND (field connectionId). All connections when left out."
+    connectionId: ID
+    "Page size, 1 to 100 (default 20); anything else is VALIDATION_ERROR (field first)."
+    first: Int
+    "endCursor of the previous page; omit for the first page. A malformed cursor is VALIDATION_ERROR (field after)."
+    after: String
+  ): SyncRunConnection! @hasScope(scope: "connectors:manage")
   "Identity conflicts met by sync runs, newest first."
-  identityConflicts(status: ConflictStatus, first: Int, after: String): IdentityConflictConnection!
+  identityConflicts(
+    "Only conflicts with this status; all when left out."
+    status: ConflictStatus
+    "Page size, 1 to 100 (default 20); anything else is VALIDATION_ERROR (field first)."
+    first: Int
+    "endCursor of the previous page; omit for the first page. A malformed cursor is VALIDATION_ERROR (field after)."
+    after: String
+  ): IdentityConflictConnection!
     @hasScope(scope: "connectors:manage")
 }
 
+"""
+Write operations. Each emits its events in the transaction that makes its
+change, so an event is never seen for a change that did not happen. A request
+may carry an Idempotency-Key header (at most 255 visible ASCII
+characters) to be safely retried within 24 hours. Validation errors are
+VALIDATION_ERROR with extensions.field naming the input path; an id of another
+workspace or of the wrong type is NOT_FOUND.
+"""
 type Mutation {
-  createContact(input: ContactInput!): Contact! @hasScope(scope: "contacts:write")
-  updateContact(id: ID!, input: ContactPatch!): Contact! @hasScope(scope: "contacts:write")
-  deleteContact(id: ID!): ID! @hasScope(scope: "contacts:write")
+  "Creates a contact. CONFLICT (extensions.contactId) if an identifier already belongs to a contact; VALIDATION_ERROR for bad input."
+  createContact(
+    "The new contact."
+    input: ContactInput!
+  ): Contact! @hasScope(scope: "contacts:write")
+  "Changes a contact's fields; fields left out stay. NOT_FOUND, VALIDATION_ERROR (field input....)."
+  updateContact(
+    "The contact (ct_...)."
+    id: ID!
+    "The changes."
+    input: ContactPatch!
+  ): Contact! @hasScope(scope: "contacts:write")
+  """
+  Deletes a contact with its identities, tags, notes, consents, suppressions and
+  conversations (with their messages); its deals stay, unlinked from it. Returns
+  the id. NOT_FOUND.
+  """
+  deleteContact(
+    "The contact (ct_...)."
+    id: ID!
+  ): ID! @hasScope(scope: "contacts:write")
   "At most 100 items; per-item results in input order."
-  upsertContacts(input: [ContactUpsertInput!]!): UpsertContactsPayload! @hasScope(scope: "contacts:write")
+  upsertContacts(
+    """
+    1 to 100 items, each matched with resolveContact's rule. More fails the whole
+    call with TOO_MANY_ENTITIES (extensions.count, extensions.limit = 100),
+    writing nothing; a bad item fails alone.
+    """
+    input: [ContactUpsertInput!]!
+  ): UpsertContactsPayload! @hasScope(scope: "contacts:write")
   "Deletes the contacts that exist (at most 100) and returns the ids that were not found."
-  deleteContacts(ids: [ID!]!): [ID!]! @hasScope(scope: "contacts:write")
-  mergeContacts(targetId: ID!, sourceIds: [ID!]!, dryRun: Boolean = false): Contact!
+  deleteContacts(
+    "Up to 100 contact ids (ct_...); more is TOO_MANY_ENTITIES (extensions.count, extensions.limit) and deletes nothing. Malformed ids count as not found."
+    ids: [ID!]!
+  ): [ID!]! @hasScope(scope: "contacts:write")
+  """
+  Moves the sources' identities, conversations, deals, notes, tags and consents
+  onto the target (the most restrictive consent wins; the target's own field
+  values win, the sources fill what it lacks), deletes the sources and makes
+  their ids lead to the target. Returns the target as it is (or would be)
+  afterwards. NOT_FOUND (field targetId or sourceIds[i]); VALIDATION_ERROR when
+  the target is among the sources.
+  """
+  mergeContacts(
+    "The contact that stays (ct_...)."
+    targetId: ID!
+    "1 to 100 contacts merged into the target (ct_...); more is TOO_MANY_ENTITIES."
+    sourceIds: [ID!]!
+    "true previews the merge: the answer is what a merge would produce, and nothing is written."
+    dryRun: Boolean = false
+  ): Contact!
     @hasScope(scope: "contacts:write")
-  addContactIdentities(contactId: ID!, identifiers: [IdentifierInput!]!): Contact!
+  "Links identifiers to a contact. CONFLICT (extensions.contactIds) if one belongs to another contact; NOT_FOUND; VALIDATION_ERROR."
+  addContactIdentities(
+    "The contact (ct_...)."
+    contactId: ID!
+    "1 to 20 identifiers; CONTACT_ID is refused."
+    identifiers: [IdentifierInput!]!
+  ): Contact!
     @hasScope(scope: "contacts:write")
-  removeContactIdentity(contactId: ID!, identifier: IdentifierInput!): Contact!
+  "Unlinks one identity of exactly the given type from a contact. NOT_FOUND if the contact does not have it."
+  removeContactIdentity(
+    "The contact (ct_...)."
+    contactId: ID!
+    "The identity to unlink; its value is normalized first."
+    identifier: IdentifierInput!
+  ): Contact!
     @hasScope(scope: "contacts:write")
-  addTags(contactId: ID!, tags: [String!]!): Contact! @hasScope(scope: "contacts:write")
-  removeTags(contactId: ID!, tags: [String!]!): Contact! @hasScope(scope: "contacts:write")
-  addNote(contactId: ID!, body: String!): Note! @hasScope(scope: "contacts:write")
-  updateNote(id: ID!, body: String!): Note! @hasScope(scope: "contacts:write")
-  deleteNote(id: ID!): ID! @hasScope(scope: "contacts:write")
+  "Adds tags to a contact, keeping those it has. NOT_FOUND; VALIDATION_ERROR (field tags[i])."
+  addTags(
+    "The contact (ct_...)."
+    contactId: ID!
+    "At most 100 tags of 1 to 100 characters; trimmed, duplicates dropped."
+    tags: [String!]!
+  ): Contact! @hasScope(scope: "contacts:write")
+  "Removes tags from a contact; tags it does not have are ignored. NOT_FOUND."
+  removeTags(
+    "The contact (ct_...)."
+    contactId: ID!
+    "At most 100 tags of 1 to 100 characters."
+    tags: [String!]!
+  ): Contact! @hasScope(scope: "contacts:write")
+  "Adds a note to a contact (a merged contact's id adds it to the merge target). NOT_FOUND; VALIDATION_ERROR (field body)."
+  addNote(
+    "The contact (ct_...)."
+    contactId: ID!
+    "The text, 1 to 10,000 characters after trimming."
+    body: String!
+  ): Note! @hasScope(scope: "contacts:write")
+  "Replaces a note's text. NOT_FOUND; VALIDATION_ERROR (field body)."
+  updateNote(
+    "The note (nt_...)."
+    id: ID!
+    "The new text, 1 to 10,000 characters after trimming."
+    body: String!
+  ): Note! @hasScope(scope: "contacts:write")
+  "Deletes a note and returns its id. NOT_FOUND."
+  deleteNote(
+    "The note (nt_...)."
+    id: ID!
+  ): ID! @hasScope(scope: "contacts:write")
 
   "Creates a key of this workspace; the secret is returned once."
-  createApiKey(name: String!, scopes: [String!]!): ApiKeyWithSecret! @hasScope(scope: "keys:manage")
-  revokeApiKey(id: ID!): ApiKey! @hasScope(scope: "keys:manage")
+  createApiKey(
+    "A name to tell keys apart, 1 to 200 characters (VALIDATION_ERROR on name)."
+    name: String!
+    """
+    At least one of contacts:read contacts:write deals:read deals:write
+    conversations:read conversations:write users:read users:write events:read
+    webhooks:manage connectors:manage keys:manage admin. VALIDATION_ERROR (field
+    scopes) for an unknown one; FORBIDDEN for one the calling key lacks.
+    """
+    scopes: [String!]!
+  ): ApiKeyWithSecret! @hasScope(scope: "keys:manage")
+  "Revokes a key at once, on every server; revoking it again keeps the first time. NOT_FOUND; FORBIDDEN for a key with scopes the caller lacks."
+  revokeApiKey(
+    "The key (key_...)."
+    id: ID!
+  ): ApiKey! @hasScope(scope: "keys:manage")
 
-  setConsent(contactId: ID!, channel: Channel!, status: ConsentStatus!, source: String, evidence: String, at: Time): Consent!
+  """
+  Records a consent change in the history and makes it the channel's current
+  state, unless a later one (by ` + "`" + `at` + "`" + `) is already current. NOT_FOUND (field
+  contactId); VALIDATION_ERROR.
+  """
+  setConsent(
+    "The contact (ct_...); a merged contact's id sets it on the merge target."
+    contactId: ID!
+    "The channel the consent is about."
+    channel: Channel!
+    "The new status."
+    status: ConsentStatus!
+    "Where the consent came from (a form, a CRM, ...), at most 200 characters."
+    source: String
+    "Proof of the consent (a quote, a URL, ...), at most 2,000 characters."
+    evidence: String
+    "When it was given or withdrawn; default now. More than 5 minutes in the future is VALIDATION_ERROR (field at)."
+    at: Time
+  ): Consent!
     @hasScope(scope: "contacts:write")
-  suppressContact(contactId: ID!, channel: Channel!, reason: String!, expiresAt: Time): Suppression!
+  "Stops all messages to a contact on a channel (sendMessage fails with SUPPRESSED) until lifted or expired. NOT_FOUND; VALIDATION_ERROR."
+  suppressContact(
+    "The contact (ct_...)."
+    contactId: ID!
+    "The channel to suppress."
+    channel: Channel!
+    "Why, 1 to 500 characters."
+    reason: String!
+    "When the suppression ends by itself; must lie in the future (VALIDATION_ERROR on expiresAt). Never when left out."
+    expiresAt: Time
+  ): Suppression!
     @hasScope(scope: "contacts:write")
-  liftSuppression(id: ID!): Suppression! @hasScope(scope: "contacts:write")
+  "Ends a suppression now; lifting it again keeps the first time. NOT_FOUND."
+  liftSuppression(
+    "The suppression (sup_...)."
+    id: ID!
+  ): Suppression! @hasScope(scope: "contacts:write")
 
   "At most 100 users, matched by externalId; per-item results in input order."
-  upsertUsers(input: [UserInput!]!): UpsertUsersPayload! @hasScope(scope: "users:write")
+  upsertUsers(
+    "1 to 100 users; more is TOO_MANY_ENTITIES (extensions.count, extensions.limit). An externalId given twice fails the later item with VALIDATION_ERROR."
+    input: [UserInput!]!
+  ): UpsertUsersPayload! @hasScope(scope: "users:write")
   "The workspace's users become exactly this list (at most 1,000); others are removed and their assignments cleared."
-  replaceUsers(input: [UserInput!]!): ReplaceUsersPayload! @hasScope(scope: "users:write")
-  deleteUser(id: ID!): ID! @hasScope(scope: "users:write")
+  replaceUsers(
+    "The whole list; more than 1,000 is TOO_MANY_ENTITIES. Any bad item or duplicate externalId fails the call with VALIDATION_ERROR (field input[i]...), writing nothing. An empty list removes every user."
+    input: [UserInput!]!
+  ): ReplaceUsersPayload! @hasScope(scope: "users:write")
+  "Deletes a user, clearing it as responsible user and assignee; returns the id. NOT_FOUND."
+  deleteUser(
+    "The user (usr_...)."
+    id: ID!
+  ): ID! @hasScope(scope: "users:write")
 
   "At most 100 deals, matched by id or externalRef; per-item results in input order."
-  upsertDeals(input: [DealUpsertInput!]!): UpsertDealsPayload! @hasScope(scope: "deals:write")
+  upsertDeals(
+    "1 to 100 deals; more is TOO_MANY_ENTITIES (extensions.count, extensions.limit), writing nothing. A bad item fails alone."
+    input: [DealUpsertInput!]!
+  ): UpsertDealsPayload! @hasScope(scope: "deals:write")
   "Deletes the deals that exist (at most 100) and returns the ids that were not found."
-  deleteDeals(ids: [ID!]!): [ID!]! @hasScope(scope: "deals:write")
+  deleteDeals(
+    "Up to 100 deal ids (deal_...); more is TOO_MANY_ENTITIES and deletes nothing. Malformed ids count as not found."
+    ids: [ID!]!
+  ): [ID!]! @hasScope(scope: "deals:write")
 
   "Assigns the conversation to a user, or with userId null clears the assignee."
-  assignConversation(id: ID!, userId: ID): Conversation! @hasScope(scope: "conversations:write")
-  setConversationStatus(id: ID!, status: ConversationStatus!): Conversation! @hasScope(scope: "conversations:write")
-  sendMessage(input: SendMessageInput!): Message! @hasScope(scope: "conversations:write")
-  recordInboundMessage(input: InboundMessageInput!): Message! @hasScope(scope: "conversations:write")
+  assignConversation(
+    "The conversation (cv_...); NOT_FOUND."
+    id: ID!
+    "The user (usr_...); NOT_FOUND (field userId) for an unknown one. Null or left out clears the assignee."
+    userId: ID
+  ): Conversation! @hasScope(scope: "conversations:write")
+  "Moves a conversation to a status. CONFLICT when reopening it while another conversation with the contact on the same chat is not CLOSED; NOT_FOUND."
+  setConversationStatus(
+    "The conversation (cv_...)."
+    id: ID!
+    "The new status."
+    status: ConversationStatus!
+  ): Conversation! @hasScope(scope: "conversations:write")
+  """
+  Queues an outbound message and makes one delivery attempt; the answer shows
+  its status then (QUEUED is retried later). SUPPRESSED when the contact is
+  suppressed or OPTED_OUT on the channel; OUTSIDE_SERVICE_WINDOW for a
+  non-TEMPLATE message more than 24 hours after the contact's last inbound
+  message; VALIDATION_ERROR and NOT_FOUND name the field (input.text, input.contactId, ...).
+  """
+  sendMessage(
+    "The message and where it goes."
+    input: SendMessageInput!
+  ): Message! @hasScope(scope: "conversations:write")
+  """
+  Stores a message received from a channel: the sender is resolved by the
+  channel's identity (a new contact when unknown) and the open conversation on
+  that chat is reused or a new one opened. Emits message.received.
+  """
+  recordInboundMessage(
+    "The received message."
+    input: InboundMessageInput!
+  ): Message! @hasScope(scope: "conversations:write")
   "Moves a message's status forward; regressions (READ back to SENT) are ignored."
-  updateMessageStatus(id: ID!, status: MessageStatus!, errorCode: String): Message! @hasScope(scope: "conversations:write")
+  updateMessageStatus(
+    "The message (msg_...); NOT_FOUND."
+    id: ID!
+    "The status the channel reports."
+    status: MessageStatus!
+    "The channel's error code, at most 100 characters; only with FAILED (VALIDATION_ERROR otherwise)."
+    errorCode: String
+  ): Message! @hasScope(scope: "conversations:write")
 
-  createWebhookEndpoint(url: String!, events: [String!]!, description: String): WebhookEndpointWithSecret!
+  "Registers an endpoint that receives the workspace's events of the given types, committed from now on, as signed POSTs; returns its signing secret once."
+  createWebhookEndpoint(
+    """
+    An absolute http(s) URL, at most 2,048 bytes. VALIDATION_ERROR (field url)
+    when its host resolves to a loopback, private, link-local or otherwise
+    non-public address, unless the server allows private addresses.
+    """
+    url: String!
+    "At least one event type (contact.created, deal.updated, ...); VALIDATION_ERROR (field events[i]) for an unknown one."
+    events: [String!]!
+    "A note for people, at most 500 characters."
+    description: String
+  ): WebhookEndpointWithSecret!
     @hasScope(scope: "webhooks:manage")
-  updateWebhookEndpoint(id: ID!, input: WebhookEndpointPatch!): WebhookEndpoint! @hasScope(scope: "webhooks:manage")
-  deleteWebhookEndpoint(id: ID!): ID! @hasScope(scope: "webhooks:manage")
+  "Changes an endpoint; fields left out stay. NOT_FOUND; VALIDATION_ERROR (field input....)."
+  updateWebhookEndpoint(
+    "The endpoint (wh_...)."
+    id: ID!
+    "The changes, validated as on creation."
+    input: WebhookEndpointPatch!
+  ): WebhookEndpoint! @hasScope(scope: "webhooks:manage")
+  "Deletes an endpoint with its deliveries (those in flight are dropped) and returns its id. NOT_FOUND."
+  deleteWebhookEndpoint(
+    "The endpoint (wh_...)."
+    id: ID!
+  ): ID! @hasScope(scope: "webhooks:manage")
   "Replaces the secret; the old one keeps signing beside it for graceSeconds (default 24 h, at most 7 days)."
-  rotateWebhookSecret(id: ID!, graceSeconds: Int): WebhookEndpointWithSecret! @hasScope(scope: "webhooks:manage")
-  replayWebhookDelivery(id: ID!): WebhookDelivery! @hasScope(scope: "webhooks:manage")
-  sendTestWebhook(endpointId: ID!): WebhookDelivery! @hasScope(scope: "webhooks:manage")
+  rotateWebhookSecret(
+    "The endpoint (wh_...); NOT_FOUND."
+    id: ID!
+    "Seconds the old secret keeps signing, 0 to 604800 (default 86400); 0 drops it at once. Out of range is VALIDATION_ERROR (field graceSeconds)."
+    graceSeconds: Int
+  ): WebhookEndpointWithSecret! @hasScope(scope: "webhooks:manage")
+  "Sends a delivery's event again as a new delivery with the same webhook-id, whatever the old one's status. NOT_FOUND; CONFLICT when the endpoint is disabled."
+  replayWebhookDelivery(
+    "The delivery (whd_...)."
+    id: ID!
+  ): WebhookDelivery! @hasScope(scope: "webhooks:manage")
+  "Sends a synthetic webhook.test event to the endpoint, whatever types it subscribes to; it never enters the event log. NOT_FOUND; CONFLICT when disabled."
+  sendTestWebhook(
+    "The endpoint (wh_...)."
+    endpointId: ID!
+  ): WebhookDelivery! @hasScope(scope: "webhooks:manage")
 
-  createConnection(input: ConnectionInput!): Connection! @hasScope(scope: "connectors:manage")
-  updateConnection(id: ID!, input: ConnectionPatch!): Connection! @hasScope(scope: "connectors:manage")
+  "Links an account of an external CRM. Its API key is stored encrypted and never returned. VALIDATION_ERROR (field input....)."
+  createConnection(
+    "The connection's settings."
+    input: ConnectionInput!
+  ): Connection! @hasScope(scope: "connectors:manage")
+  "Changes a connection; fields left out stay. NOT_FOUND; VALIDATION_ERROR (field input....)."
+  updateConnection(
+    "The connection (conn_...)."
+    id: ID!
+    "The changes, validated as on creation."
+    input: ConnectionPatch!
+  ): Connection! @hasScope(scope: "connectors:manage")
   "Deletes the connection with its runs, links and conflicts, and returns it as it was; hub records stay."
-  deleteConnection(id: ID!): Connection! @hasScope(scope: "connectors:manage")
+  deleteConnection(
+    "The connection (conn_...); NOT_FOUND. A run in progress stops at its next step."
+    id: ID!
+  ): Connection! @hasScope(scope: "connectors:manage")
   """
   Sets the secret of the connection's inbound webhooks and returns it, once: give
   the signing key the CRM shows (Wazelo, Wazera), or leave it out for a new random
   token to put in the hook URL (Wazzup). VALIDATION_ERROR for a secret shorter than
   16 or longer than 512 bytes.
   """
-  setConnectionWebhookSecret(id: ID!, secret: String): String! @hasScope(scope: "connectors:manage")
+  setConnectionWebhookSecret(
+    "The connection (conn_...); NOT_FOUND."
+    id: ID!
+    "The CRM's signing key, 16 to 512 bytes after trimming; left out, crmhub makes a random token (whk_...)."
+    secret: String
+  ): String! @hasScope(scope: "connectors:manage")
   "Queues a run; CONFLICT (extensions.syncRunId) while another run of the connection is queued or running."
-  runSync(connectionId: ID!, mode: SyncMode = INCREMENTAL, dryRun: Boolean = false): SyncRun!
+  runSync(
+    "The connection (conn_...); NOT_FOUND (field connectionId). A disabled connection is VALIDATION_ERROR."
+    connectionId: ID!
+    "How much of the remote to read."
+    mode: SyncMode = INCREMENTAL
+    "true computes what a real run would change (SyncRun.plan) and writes nothing to the hub or the remote."
+    dryRun: Boolean = false
+  ): SyncRun!
     @hasScope(scope: "connectors:manage")
   "Resolves an open conflict in favour of one of its candidates; needs contacts:write too."
-  resolveIdentityConflict(id: ID!, resolution: ConflictResolution!, contactId: ID!): IdentityConflict!
+  resolveIdentityConflict(
+    "The conflict (icf_...); NOT_FOUND. An already resolved one is VALIDATION_ERROR (field id)."
+    id: ID!
+    "MERGE or PICK."
+    resolution: ConflictResolution!
+    "The chosen contact (ct_...); one that is not a candidate is VALIDATION_ERROR (field contactId)."
+    contactId: ID!
+  ): IdentityConflict!
     @hasScope(scope: "connectors:manage")
 }
 
+"""
+Live updates over the websocket (graphql-transport-ws on /graphql). A socket
+holds at most 20 subscriptions by default; one more fails with RATE_LIMITED,
+as does a subscriber too slow to take its events (the subscription then ends
+with an error message).
+"""
 type Subscription {
   "Replays the events after ` + "`" + `after` + "`" + `, then continues live: no gap, no duplicate."
-  events(types: [String!], after: String): Event! @hasScope(scope: "events:read")
+  events(
+    "Only events of these types; all when left out. An unknown type is VALIDATION_ERROR (field types[i])."
+    types: [String!]
+    "An event cursor (ev<position>) to replay from; \"\" replays the whole log; left out starts live, now. A malformed cursor is VALIDATION_ERROR (field after)."
+    after: String
+  ): Event! @hasScope(scope: "events:read")
   "New messages, of one conversation or of all."
-  messageAdded(conversationId: ID): Message! @hasScope(scope: "conversations:read")
+  messageAdded(
+    "Only messages of this conversation (cv_...); a malformed id is NOT_FOUND (field conversationId)."
+    conversationId: ID
+  ): Message! @hasScope(scope: "conversations:read")
   "Conversations as they change (created, assigned, status, new messages)."
-  conversationUpdated(id: ID): Conversation! @hasScope(scope: "conversations:read")
+  conversationUpdated(
+    "Only this conversation (cv_...); a malformed id is NOT_FOUND (field id)."
+    id: ID
+  ): Conversation! @hasScope(scope: "conversations:read")
   "Events about one contact, or about any contact."
-  contactChanged(id: ID): Event! @hasScope(scope: "contacts:read")
+  contactChanged(
+    "Only events about this contact (ct_...); a malformed id is NOT_FOUND (field id)."
+    id: ID
+  ): Event! @hasScope(scope: "contacts:read")
   "The unanswered count, sent at once and again whenever it may have changed."
-  unansweredCount(userId: ID): Int! @hasScope(scope: "conversations:read")
+  unansweredCount(
+    "Count only conversations assigned to this user (usr_...); a malformed id is NOT_FOUND (field userId)."
+    userId: ID
+  ): Int! @hasScope(scope: "conversations:read")
 }
 
 # ---------------------------------------------------------------------------
 # Consents and suppressions
 
+"A messaging channel a contact can be reached on."
 enum Channel {
+  "WhatsApp; the chat id is a phone number (E.164)."
   WHATSAPP
+  "Text messages to a phone number (E.164); text only, no media."
   SMS
+  "Email; the chat id is an email address."
   EMAIL
+  "Telegram; the chat id is a username, a numeric chat id or a \"+\" phone number."
   TELEGRAM
+  "Instagram direct messages; the chat id is a username."
   INSTAGRAM
+  "VK messages; the chat id is a username."
   VK
 }
 
+"A contact's permission to be messaged on a channel."
 enum ConsentStatus {
+  "The contact agreed to be messaged."
   OPTED_IN
+  "The contact refused or withdrew; sendMessage on the channel fails with SUPPRESSED."
   OPTED_OUT
+  "Asked, not answered yet; messages are not blocked."
   PENDING
 }
 
+"One consent record: a channel's current state, or one entry of its history."
 type Consent {
+  "The channel the consent is about."
   channel: Channel!
+  "The permission given or withdrawn."
   status: ConsentStatus!
+  "Where the consent came from, at most 200 characters; null when not given."
   source: String
+  "Proof of the consent, at most 2,000 characters; null when not given."
   evidence: String
   "When the consent was given or withdrawn."
   at: Time!
@@ -3884,13 +4452,21 @@ type Consent {
   recordedAt: Time!
 }
 
+"Stops all messages to a contact on a channel until lifted or expired. Id prefix sup_."
 type Suppression implements Node {
+  "Global id, sup_ followed by 32 hex digits."
   id: ID!
+  "The suppressed contact."
   contact: Contact!
+  "The suppressed channel."
   channel: Channel!
+  "Why, 1 to 500 characters."
   reason: String!
+  "When the suppression was added."
   createdAt: Time!
+  "When it ends by itself; null for never."
   expiresAt: Time
+  "When it was lifted; null while not lifted."
   liftedAt: Time
   "Not lifted and not expired."
   active: Boolean!
@@ -3899,260 +4475,442 @@ type Suppression implements Node {
 # ---------------------------------------------------------------------------
 # Users
 
+"An agent of the workspace, as a CRM knows it: responsible for contacts and deals, assigned to conversations. Id prefix usr_."
 type User implements Node {
+  "Global id, usr_ followed by 32 hex digits."
   id: ID!
+  "The user's id in the CRM the users come from, 1 to 100 characters; unique in the workspace."
   externalId: String!
+  "Display name, 1 to 200 characters."
   name: String!
+  "Email address, lower-cased; null when none."
   email: String
+  "When the user was created in crmhub."
   createdAt: Time!
+  "When the user last changed."
   updatedAt: Time!
 }
 
+"One user of a page."
 type UserEdge {
+  "Opaque position of the user, to pass as ` + "`" + `after` + "`" + `."
   cursor: String!
+  "The user."
   node: User!
 }
 
+"One page of users, by name then id."
 type UserConnection {
+  "The users of the page."
   edges: [UserEdge!]!
+  "Where the page lies in the whole list."
   pageInfo: PageInfo!
+  "How many users the workspace has."
   totalCount: Int!
 }
 
+"A whole user as the CRM describes it; fields left out or empty are cleared."
 input UserInput {
+  "The user's id in the CRM, 1 to 100 characters after trimming; it matches the stored user."
   externalId: String!
+  "Display name, 1 to 200 characters after trimming."
   name: String!
+  "Email address; VALIDATION_ERROR (field email) if it is not one. Left out or empty: the user has none."
   email: String
 }
 
+"The result of one item of upsertUsers."
 type UpsertUserResult {
+  "Position of the item in the input, from 0."
   index: Int!
+  "What happened to the item."
   status: UpsertStatus!
+  "The user as it is now; null when the item FAILED."
   user: User
+  "Why the item failed; empty otherwise."
   errors: [ItemError!]!
 }
 
+"The answer of upsertUsers."
 type UpsertUsersPayload {
+  "One result per input item, in input order."
   results: [UpsertUserResult!]!
 }
 
+"The answer of replaceUsers: what changed."
 type ReplaceUsersPayload {
+  "Users of the list that did not exist."
   created: Int!
+  "Users of the list whose name or email changed."
   updated: Int!
+  "Users of the list already stored exactly so."
   unchanged: Int!
+  "Users not in the list, now deleted."
   deleted: Int!
+  "The workspace's users now, in input order."
   users: [User!]!
 }
 
 # ---------------------------------------------------------------------------
 # Deals
 
+"Where a deal stands."
 enum DealStatus {
+  "Still being worked on."
   OPEN
+  "Closed as won."
   WON
+  "Closed as lost."
   LOST
 }
 
+"A record's id in another system."
 type ExternalRef {
+  "The system that issued the id, 1 to 100 characters."
   source: String!
+  "The id in that system, 1 to 100 characters."
   externalId: String!
 }
 
+"A record's id in another system, to match a deal by."
 input ExternalRefInput {
+  "The system that issued the id, 1 to 100 characters after trimming."
   source: String!
+  "The id in that system, 1 to 100 characters after trimming."
   externalId: String!
 }
 
+"A sales opportunity linked to contacts. Id prefix deal_."
 type Deal implements Node {
+  "Global id, deal_ followed by 32 hex digits."
   id: ID!
+  "Name, at most 200 characters; null when none."
   name: String
+  "Where the deal stands."
   status: DealStatus!
   "WON or LOST."
   closed: Boolean!
+  "The value in whole currency units (not cents; fractions allowed), at least 0; null when unknown."
   amount: Float
+  "Three-letter ISO 4217 code of the amount, upper case (e.g. USD); null when none."
   currency: String
+  "The pipeline stage, free text of at most 100 characters; null when none."
   stage: String
+  "The user in charge; null when none. Needs users:read."
   responsibleUser: User
+  "The linked contacts (at most 100). Needs contacts:read."
   contacts: [Contact!]!
+  "Ids of the deal in other systems, sorted."
   externalRefs: [ExternalRef!]!
+  "When the deal was created."
   createdAt: Time!
+  "When the deal last changed."
   updatedAt: Time!
+  "When the deal became WON or LOST; null while OPEN."
   closedAt: Time
 }
 
+"One deal of a page."
 type DealEdge {
+  "Opaque position of the deal, to pass as ` + "`" + `after` + "`" + `."
   cursor: String!
+  "The deal."
   node: Deal!
 }
 
+"One page of deals, newest first."
 type DealConnection {
+  "The deals of the page."
   edges: [DealEdge!]!
+  "Where the page lies in the whole list."
   pageInfo: PageInfo!
+  "How many deals the filter keeps in all pages together."
   totalCount: Int!
 }
 
+"Narrows a deal listing; fields left out do not filter, and given ones must all match."
 input DealFilter {
+  "Deals with this status."
   status: DealStatus
+  "Deals whose responsible user is this user (usr_...)."
   responsibleUserId: ID
+  "Deals linked to this contact (ct_...); a merged contact's id finds the merge target's deals."
   contactId: ID
+  "Deals whose updatedAt is at or after this time."
   updatedSince: Time
 }
 
+"""
+One item of upsertDeals. It writes to the deal with ` + "`" + `id` + "`" + `, else to the deal
+holding ` + "`" + `externalRef` + "`" + `, else to a new OPEN deal. Fields left out stay as they
+are; an empty string clears a text field. Errors name the field within the item.
+"""
 input DealUpsertInput {
+  "The deal to update (deal_...); NOT_FOUND (field id) for an unknown one."
   id: ID
+  "Matches the deal holding this ref, or is linked to the deal written. CONFLICT (field externalRef, extensions.dealId) when it belongs to another deal than ` + "`" + `id` + "`" + `."
   externalRef: ExternalRefInput
+  "Name, at most 200 characters."
   name: String
+  "New status; WON or LOST sets closedAt, OPEN clears it."
   status: DealStatus
+  "The value in whole currency units (not cents), a finite number of at least 0 (VALIDATION_ERROR on amount)."
   amount: Float
+  "A three-letter ISO 4217 code such as USD, any case (VALIDATION_ERROR on currency)."
   currency: String
+  "The pipeline stage, at most 100 characters."
   stage: String
+  "The user in charge (usr_...); NOT_FOUND (field responsibleUserId) for an unknown one."
   responsibleUserId: ID
   "Replaces the deal's contacts when given."
   contactIds: [ID!]
 }
 
+"The result of one item of upsertDeals."
 type UpsertDealResult {
+  "Position of the item in the input, from 0."
   index: Int!
+  "What happened to the item."
   status: UpsertStatus!
+  "The deal as it is now; null when the item FAILED."
   deal: Deal
+  "Why the item failed; empty otherwise."
   errors: [ItemError!]!
 }
 
+"The answer of upsertDeals."
 type UpsertDealsPayload {
+  "One result per input item, in input order."
   results: [UpsertDealResult!]!
 }
 
 # ---------------------------------------------------------------------------
 # Conversations and messages
 
+"Where a conversation stands. A contact has at most one conversation per chat that is not CLOSED."
 enum ConversationStatus {
+  "Active."
   OPEN
+  "Waiting (on the contact or on someone); still counts as unanswered when its last message is inbound."
   PENDING
+  "Done. A new message on the chat opens a new conversation."
   CLOSED
 }
 
+"Who wrote a message."
 enum Direction {
+  "From the contact."
   INBOUND
+  "To the contact."
   OUTBOUND
 }
 
+"The kind of content a message carries."
 enum MessageType {
+  "Text only, 1 to 10,000 characters."
   TEXT
+  "An image at contentUrl."
   IMAGE
+  "An audio file at contentUrl."
   AUDIO
+  "A video at contentUrl."
   VIDEO
+  "A document at contentUrl."
   DOCUMENT
+  "A pre-approved template; outbound only, and the one type allowed outside the 24-hour service window."
   TEMPLATE
 }
 
+"How far a message got. Statuses only move forward; FAILED is final."
 enum MessageStatus {
+  "Accepted by crmhub, not yet taken by the channel; retried until it is."
   QUEUED
+  "Taken by the channel."
   SENT
+  "Delivered to the contact; received messages are stored so."
   DELIVERED
+  "Read by the contact."
   READ
+  "The channel refused it (see errorCode); never set after DELIVERED or READ."
   FAILED
 }
 
+"A thread with one contact on one channel and chat. Id prefix cv_."
 type Conversation implements Node {
+  "Global id, cv_ followed by 32 hex digits."
   id: ID!
+  "The contact the conversation is with. Needs contacts:read."
   contact: Contact!
+  "The channel it runs on."
   channel: Channel!
   "The contact's address on the channel (a WhatsApp number in E.164, a username)."
   chatId: String!
+  "Where the conversation stands."
   status: ConversationStatus!
+  "The user it is assigned to; null when none. Needs users:read."
   assignee: User
+  "Time of the newest message; null before the first."
   lastMessageAt: Time
   "Start of the 24-hour service window."
   lastInboundAt: Time
   "The last message is inbound."
   unanswered: Boolean!
   "Newest first."
-  messages(first: Int, after: String): MessageConnection!
+  messages(
+    "Page size, 1 to 100 (default 20); anything else is VALIDATION_ERROR (field first)."
+    first: Int
+    "endCursor of the previous page; omit for the first page. A malformed cursor is VALIDATION_ERROR (field after)."
+    after: String
+  ): MessageConnection!
+  "When the conversation was opened."
   createdAt: Time!
+  "When it last changed (status, assignee, a new message)."
   updatedAt: Time!
   "The external CRM connection its messages come through; null for the hub's own channel. Needs connectors:manage."
   connection: Connection
 }
 
+"One conversation of a page."
 type ConversationEdge {
+  "Opaque position of the conversation, to pass as ` + "`" + `after` + "`" + `."
   cursor: String!
+  "The conversation."
   node: Conversation!
 }
 
+"One page of conversations, most recent activity first."
 type ConversationConnection {
+  "The conversations of the page."
   edges: [ConversationEdge!]!
+  "Where the page lies in the whole list."
   pageInfo: PageInfo!
+  "How many conversations the filter keeps in all pages together."
   totalCount: Int!
 }
 
+"Narrows a conversation listing; fields left out do not filter, and given ones must all match."
 input ConversationFilter {
+  "Conversations with this status."
   status: ConversationStatus
+  "Conversations assigned to this user (usr_...)."
   assigneeId: ID
+  "Conversations with this contact (ct_...)."
   contactId: ID
+  "Conversations on this channel."
   channel: Channel
+  "true: those not CLOSED whose last message is inbound; false: those not CLOSED whose last message is not inbound."
   unanswered: Boolean
 }
 
+"A pre-approved message template, as sent."
 type Template {
+  "The template's name at the channel, 1 to 512 characters."
   name: String!
+  "The template's language code (e.g. en or pt_BR), 1 to 20 characters."
   language: String!
+  "The values filled into the template, as the channel expects them; null when none."
   components: JSON
 }
 
+"One message of a conversation. Id prefix msg_."
 type Message implements Node {
+  "Global id, msg_ followed by 32 hex digits."
   id: ID!
+  "The conversation the message belongs to."
   conversation: Conversation!
+  "Who wrote it."
   direction: Direction!
+  "The kind of content."
   type: MessageType!
+  "The text, or a media message's caption; null when none."
   text: String
+  "The http(s) URL of a media message's content; null for other types."
   contentUrl: String
+  "The template of a TEMPLATE message; null for other types."
   template: Template
+  "The message this one replies to; null when none."
   replyTo: Message
+  "How far the message got."
   status: MessageStatus!
+  "The channel's error code of a FAILED message; null otherwise."
   errorCode: String
   "The channel's id of the message."
   externalId: String
+  "When the message was sent or received."
   createdAt: Time!
+  "When its status last changed."
   updatedAt: Time!
 }
 
+"One message of a page."
 type MessageEdge {
+  "Opaque position of the message, to pass as ` + "`" + `after` + "`" + `."
   cursor: String!
+  "The message."
   node: Message!
 }
 
+"One page of a conversation's messages, newest first."
 type MessageConnection {
+  "The messages of the page."
   edges: [MessageEdge!]!
+  "Where the page lies in the whole list."
   pageInfo: PageInfo!
+  "How many messages the conversation has."
   totalCount: Int!
 }
 
+"A template to send; VALIDATION_ERROR on input.template.name or input.template.language."
 input TemplateInput {
+  "The template's name at the channel, 1 to 512 characters."
   name: String!
+  "The template's language code, 1 to 20 characters."
   language: String!
+  "The values to fill in, as the channel expects them."
   components: JSON
 }
 
+"""
+An outbound message: into ` + "`" + `conversationId` + "`" + `, or to ` + "`" + `contactId` + "`" + ` on ` + "`" + `channel` + "`" + `
+(the contact's live conversation there is reused or one opened). TEXT needs
+text; media types need contentUrl; TEMPLATE needs template and nothing else.
+"""
 input SendMessageInput {
+  "The conversation to send into (cv_...); NOT_FOUND (field input.conversationId). Without it, contactId and channel are required (VALIDATION_ERROR)."
   conversationId: ID
+  "The contact to send to (ct_...), with channel; NOT_FOUND (field input.contactId)."
   contactId: ID
+  "The channel to send on, with contactId; the contact needs an identity for it (VALIDATION_ERROR on input.channel)."
   channel: Channel
+  "The kind of content."
   type: MessageType!
+  "The text, at most 10,000 characters. Beside media only on WHATSAPP, TELEGRAM and EMAIL."
   text: String
+  "An absolute http(s) URL of the media, at most 2,048 bytes; for IMAGE, AUDIO, VIDEO and DOCUMENT (not on SMS)."
   contentUrl: String
+  "The template of a TEMPLATE message."
   template: TemplateInput
+  "A message of the same conversation to reply to (msg_...); NOT_FOUND (field input.replyToId) otherwise."
   replyToId: ID
 }
 
+"A message received from a channel. VALIDATION_ERROR names the field (input.chatId, input.text, ...)."
 input InboundMessageInput {
+  "The channel it arrived on."
   channel: Channel!
+  "The sender's address on the channel, normalized like the channel's identity (a WhatsApp number with or without \"+\" becomes E.164)."
   chatId: String!
+  "The sender's name, at most 200 characters; names the contact only when it is created."
   senderName: String
+  "The kind of content; TEMPLATE is refused."
   type: MessageType!
+  "The text or caption, at most 10,000 characters; required for TEXT."
   text: String
+  "An absolute http(s) URL of the media; required for media types."
   contentUrl: String
   "Makes the call idempotent per channel."
   externalId: String
+  "When it was received; default now. More than 5 minutes in the future is VALIDATION_ERROR."
   receivedAt: Time
   """
   The connection the message came through: the conversation is tied to it,
@@ -4165,139 +4923,233 @@ input InboundMessageInput {
 # ---------------------------------------------------------------------------
 # Events
 
+"""
+One entry of the workspace's event log: every committed change emits one or
+more, in the same transaction. Webhook deliveries carry the same fields.
+"""
 type Event {
+  "The event's own id, a UUID (not a node id): the same in the events query, subscriptions and webhook bodies."
   id: ID!
   "Position in the workspace's log; pass it as ` + "`" + `after` + "`" + ` to resume."
   cursor: String!
+  """
+  What happened: contact.created contact.updated contact.deleted contact.merged
+  identity.linked identity.conflict consent.changed suppression.changed
+  deal.created deal.updated deal.deleted conversation.created
+  conversation.assigned conversation.status_changed message.received
+  message.sent message.status_changed user.upserted user.deleted
+  sync.completed sync.record_gone.
+  """
   type: String!
+  "When the change was committed."
   occurredAt: Time!
   "Global id of the entity the event is about."
   subjectId: String!
+  "Who made the change: api_key:key_..., connection:conn_... for a sync, or system."
   actor: String!
+  "The connection (conn_...) whose sync made the change; \"\" for any other change."
   origin: String!
+  "The event's data, a JSON object whose shape depends on ` + "`" + `type` + "`" + ` (e.g. the contact and its changed fields)."
   payload: JSON!
 }
 
+"One event of a page."
 type EventEdge {
+  "The event's cursor (ev<position>), to pass as ` + "`" + `after` + "`" + `."
   cursor: String!
+  "The event."
   node: Event!
 }
 
+"One page of the event log, oldest first."
 type EventConnection {
+  "The events of the page."
   edges: [EventEdge!]!
+  "Where the page lies in the whole log."
   pageInfo: PageInfo!
+  "How many events the filter keeps in the whole log."
   totalCount: Int!
 }
 
+"Narrows the event log; fields left out do not filter."
 input EventFilter {
+  "Only events of these types (see Event.type); VALIDATION_ERROR (field filter.types[i]) for an unknown one."
   types: [String!]
+  "Only events about this entity: its exact global id (ct_..., deal_..., ...)."
   subjectId: String
 }
 
 # ---------------------------------------------------------------------------
 # Webhooks
 
+"Where a webhook delivery stands. DELIVERED and FAILED are final."
 enum WebhookDeliveryStatus {
+  "No attempt has been made yet."
   PENDING
+  "An attempt failed and another is scheduled (after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h, or the receiver's Retry-After)."
   RETRYING
+  "The receiver answered 2xx."
   DELIVERED
+  "The retries ran out, the receiver answered 410, or the endpoint was disabled or deleted meanwhile."
   FAILED
 }
 
+"""
+A URL that receives the workspace's events of the listed types as POSTs signed
+per Standard Webhooks (headers webhook-id, webhook-timestamp,
+webhook-signature). Id prefix wh_.
+"""
 type WebhookEndpoint implements Node {
+  "Global id, wh_ followed by 32 hex digits."
   id: ID!
+  "The http(s) URL the events are POSTed to, at most 2,048 bytes."
   url: String!
+  "The event types delivered, sorted, without duplicates."
   events: [String!]!
+  "A note for people, at most 500 characters; null when none."
   description: String
+  "Whether events are delivered; a disabled endpoint receives nothing, and replays and tests to it fail with CONFLICT."
   enabled: Boolean!
   "Why crmhub disabled the endpoint (e.g. it answered 410)."
   disabledReason: String
   "Until then the previous secret still signs beside the new one."
   previousSecretExpiresAt: Time
+  "When the endpoint was created."
   createdAt: Time!
+  "When it last changed."
   updatedAt: Time!
 }
 
+"An endpoint with its new signing secret."
 type WebhookEndpointWithSecret {
+  "The endpoint."
   endpoint: WebhookEndpoint!
   "The signing secret (whsec_...). It is shown only here, once."
   secret: String!
 }
 
+"One endpoint of a page."
 type WebhookEndpointEdge {
+  "Opaque position of the endpoint, to pass as ` + "`" + `after` + "`" + `."
   cursor: String!
+  "The endpoint."
   node: WebhookEndpoint!
 }
 
+"One page of webhook endpoints, oldest first."
 type WebhookEndpointConnection {
+  "The endpoints of the page."
   edges: [WebhookEndpointEdge!]!
+  "Where the page lies in the whole list."
   pageInfo: PageInfo!
+  "How many endpoints the workspace has."
   totalCount: Int!
 }
 
+"One POST of a delivery to its receiver."
 type WebhookAttempt {
+  "When the attempt was made."
   at: Time!
   "HTTP status; 0 when no answer arrived."
   statusCode: Int!
+  "How long the receiver took to answer, in milliseconds."
   latencyMs: Int!
+  "The start of the answer's body, at most 1,024 bytes; \"\" when none."
   responseSnippet: String!
+  "Why the attempt got no answer (timeout, refused connection, address not allowed); \"\" when it got one."
   error: String!
 }
 
+"One event sent, or to be sent, to one endpoint, with every attempt so far. Id prefix whd_."
 type WebhookDelivery implements Node {
+  "Global id, whd_ followed by 32 hex digits."
   id: ID!
+  "The endpoint delivered to; null if it no longer exists."
   endpoint: WebhookEndpoint
+  "The delivered event's type, or webhook.test for sendTestWebhook."
   eventType: String!
   "The webhook-id header: the same on every retry and replay."
   webhookId: String!
+  "Where the delivery stands."
   status: WebhookDeliveryStatus!
+  "How many attempts were made."
   attemptCount: Int!
+  "The attempts, oldest first."
   attempts: [WebhookAttempt!]!
+  "When the next attempt is due; null once the delivery is final."
   nextAttemptAt: Time
+  "When the delivery was created."
   createdAt: Time!
+  "When its status last changed."
   updatedAt: Time!
 }
 
+"One delivery of a page."
 type WebhookDeliveryEdge {
+  "Opaque position of the delivery, to pass as ` + "`" + `after` + "`" + `."
   cursor: String!
+  "The delivery."
   node: WebhookDelivery!
 }
 
+"One page of webhook deliveries, newest first."
 type WebhookDeliveryConnection {
+  "The deliveries of the page."
   edges: [WebhookDeliveryEdge!]!
+  "Where the page lies in the whole list."
   pageInfo: PageInfo!
+  "How many deliveries the listing has (of the endpoint, or of all)."
   totalCount: Int!
 }
 
+"Changes to a webhook endpoint; fields left out stay as they are."
 input WebhookEndpointPatch {
+  "A new http(s) URL, checked as on creation (VALIDATION_ERROR on input.url)."
   url: String
+  "The new event types, at least one; they replace the old ones."
   events: [String!]
+  "A new note, at most 500 characters; an empty string removes it."
   description: String
+  "true enables the endpoint again and clears disabledReason; it then receives events committed from then on, not those it missed."
   enabled: Boolean
 }
 
 # ---------------------------------------------------------------------------
 # Connectors and sync
 
+"The external CRM a connection talks to."
 enum ConnectorKind {
+  "Wazzup24 (contacts, deals, users; its webhooks are unsigned, so its hook URL carries a token)."
   WAZZUP
+  "Wazapin Contacts API v1."
   WAZAPIN
+  "Wazelo CRM REST API v1 (signed webhooks)."
   WAZELO
+  "Wazera API v1 (signed webhooks)."
   WAZERA
 }
 
+"Which way a connection moves records."
 enum SyncDirection {
+  "From the CRM into the hub only."
   PULL
+  "From the hub to the CRM only."
   PUSH
+  "Both ways."
   BOTH
 }
 
+"A kind of record a connection syncs."
 enum SyncEntity {
+  "Contacts."
   CONTACTS
+  "Deals."
   DEALS
+  "Users (handled first: contacts and deals refer to them)."
   USERS
 }
 
+"How much of the remote a run reads."
 enum SyncMode {
   "Reads the remote from the last completed position where it offers one."
   INCREMENTAL
@@ -4305,19 +5157,29 @@ enum SyncMode {
   FULL
 }
 
+"Where a sync run is."
 enum SyncRunStatus {
+  "Waiting for a worker."
   QUEUED
+  "Being worked."
   RUNNING
+  "Ended; per-record problems and conflicts are counted and listed but do not fail a run."
   SUCCEEDED
+  "Ended early: the remote could not be reached or refused the key, or the run was interrupted; errors holds the cause."
   FAILED
 }
 
 "A link to one account of an external CRM. Its API key is write-only: no field returns it."
 type Connection implements Node {
+  "Global id, conn_ followed by 32 hex digits; EXTERNAL_ID identities the sync links carry it as their source."
   id: ID!
+  "The CRM."
   kind: ConnectorKind!
+  "A name for people, 1 to 200 characters."
   name: String!
+  "The CRM's API base URL, absolute http(s)."
   baseUrl: String!
+  "Which way records move."
   direction: SyncDirection!
   "In the order a run handles them: USERS, CONTACTS, DEALS."
   entities: [SyncEntity!]!
@@ -4327,6 +5189,7 @@ type Connection implements Node {
   records gone from the remote.
   """
   options: JSON!
+  "Whether scheduled and on-demand runs may start (runSync on a disabled one is VALIDATION_ERROR)."
   enabled: Boolean!
   "Minutes between scheduled runs; 0 when runs start only on demand."
   scheduleMinutes: Int!
@@ -4334,10 +5197,17 @@ type Connection implements Node {
   rateLimitPerMinute: Int!
   "When the last real (not dry) run succeeded."
   lastSyncAt: Time
+  "When the connection was created."
   createdAt: Time!
+  "When its settings last changed."
   updatedAt: Time!
   "Runs of this connection, newest first."
-  syncRuns(first: Int, after: String): SyncRunConnection!
+  syncRuns(
+    "Page size, 1 to 100 (default 20); anything else is VALIDATION_ERROR (field first)."
+    first: Int
+    "endCursor of the previous page; omit for the first page. A malformed cursor is VALIDATION_ERROR (field after)."
+    after: String
+  ): SyncRunConnection!
   "The CRM's messenger accounts, as its webhooks last reported them."
   channels: [ConnectionChannel!]!
   """
@@ -4350,6 +5220,7 @@ type Connection implements Node {
 
 "One messenger account of an external CRM."
 type ConnectionChannel {
+  "The CRM's id of the account."
   channelId: String!
   "The messenger: whatsapp, instagram, telegram, ..."
   transport: String!
@@ -4357,31 +5228,43 @@ type ConnectionChannel {
   plainId: String!
   "The CRM's word for its state: active, disabled, qr, ..."
   state: String!
+  "When the CRM last reported the account."
   updatedAt: Time!
 }
 
+"One connection of a page."
 type ConnectionEdge {
+  "Opaque position of the connection, to pass as ` + "`" + `after` + "`" + `."
   cursor: String!
+  "The connection."
   node: Connection!
 }
 
+"One page of connections, oldest first."
 type ConnectionConnection {
+  "The connections of the page."
   edges: [ConnectionEdge!]!
+  "Where the page lies in the whole list."
   pageInfo: PageInfo!
+  "How many connections the workspace has."
   totalCount: Int!
 }
 
+"A new connection. VALIDATION_ERROR names the field (input.baseUrl, ...)."
 input ConnectionInput {
+  "The CRM."
   kind: ConnectorKind!
+  "A name for people, 1 to 200 characters after trimming."
   name: String!
   "An absolute http(s) URL; hosts in private networks are refused unless the server allows them."
   baseUrl: String!
-  "Write-only: stored encrypted and never returned."
+  "Write-only: stored encrypted and never returned. 1 to 4,096 bytes after trimming."
   apiKey: String!
   "Default BOTH."
   direction: SyncDirection
   "Default [CONTACTS]."
   entities: [SyncEntity!]
+  "Connector settings as in Connection.options, a JSON object of at most 16 KiB; onRemoteDelete must be \"unlink\" or \"delete\"."
   options: JSON
   "0 (the default) for on demand only, else 5 to 10080."
   scheduleMinutes: Int
@@ -4393,31 +5276,45 @@ input ConnectionInput {
 
 "Fields left out stay as they are."
 input ConnectionPatch {
+  "A new name, 1 to 200 characters."
   name: String
+  "A new absolute http(s) URL, checked as on creation."
   baseUrl: String
   "Replaces the stored key."
   apiKey: String
+  "A new direction."
   direction: SyncDirection
+  "The new entities, at least one; they replace the old ones."
   entities: [SyncEntity!]
   "Replaces the options."
   options: JSON
+  "0 for on demand only, else 5 to 10080."
   scheduleMinutes: Int
+  "0 (the connector's own pacing) to 100000."
   rateLimitPerMinute: Int
+  "false stops new runs from starting; true allows them again."
   enabled: Boolean
 }
 
 "One run of a connection's sync."
 type SyncRun implements Node {
+  "Global id, sync_ followed by 32 hex digits."
   id: ID!
+  "The connection the run belongs to; null if it no longer exists."
   connection: Connection
+  "How much of the remote the run reads."
   mode: SyncMode!
   "A dry run changes nothing; its plan lists what a real run would change."
   dryRun: Boolean!
+  "Where the run is."
   status: SyncRunStatus!
   "Who started the run: api, schedule or cli."
   trigger: String!
+  "When the run was queued."
   createdAt: Time!
+  "When a worker started it; null while QUEUED."
   startedAt: Time
+  "When it ended; null until SUCCEEDED or FAILED."
   finishedAt: Time
   "Counts of all entities of the run together."
   stats: SyncStats!
@@ -4427,47 +5324,73 @@ type SyncRun implements Node {
   plan: [SyncPlanItem!]!
 }
 
+"What a run did, all entities together."
 type SyncStats {
+  "Records read from the remote."
   fetched: Int!
+  "Hub records created from remote ones."
   created: Int!
+  "Hub records updated from remote ones."
   updated: Int!
+  "Remote records that had not changed since the last run."
   unchanged: Int!
+  "Records whose identifiers point at different contacts (see identityConflicts)."
   conflicts: Int!
+  "Records the remote or the hub refused (see errors)."
   failed: Int!
+  "Hub changes sent to the remote."
   pushed: Int!
+  "Records gone from one side whose link (or, by option, copy) was removed."
   deleted: Int!
 }
 
+"One problem of a run."
 type SyncError {
+  "What went wrong, for people."
   message: String!
+  "A machine-readable code: a hub error code (VALIDATION_ERROR, CONFLICT, ...) or REMOTE_AUTH_FAILED, REMOTE_UNREACHABLE, REMOTE_UNAVAILABLE, REMOTE_RATE_LIMITED, REMOTE_REJECTED, INTERRUPTED, INTERNAL."
   code: String!
   "The remote or hub id of the record; null for the cause of a failed run."
   recordId: String
 }
 
+"One change a dry run found."
 type SyncPlanItem {
+  "The kind of record."
   entity: SyncEntity!
   "CREATE, UPDATE, PUSH or DELETE."
   action: String!
+  "The remote or hub id of the record concerned."
   recordId: String!
 }
 
+"One run of a page."
 type SyncRunEdge {
+  "Opaque position of the run, to pass as ` + "`" + `after` + "`" + `."
   cursor: String!
+  "The run."
   node: SyncRun!
 }
 
+"One page of sync runs, newest first."
 type SyncRunConnection {
+  "The runs of the page."
   edges: [SyncRunEdge!]!
+  "Where the page lies in the whole list."
   pageInfo: PageInfo!
+  "How many runs the listing has (of the connection, or of all)."
   totalCount: Int!
 }
 
+"Where an identity conflict is."
 enum ConflictStatus {
+  "Waiting for resolveIdentityConflict."
   OPEN
+  "Resolved; resolution and contact say how."
   RESOLVED
 }
 
+"How an identity conflict is resolved."
 enum ConflictResolution {
   "Merges the candidates into the chosen contact."
   MERGE
@@ -4477,15 +5400,21 @@ enum ConflictResolution {
 
 "An identifier as a record carries it."
 type Identifier {
+  "The kind of identifier."
   type: IdentityType!
+  "The normalized value."
   value: String!
+  "The issuing system of an EXTERNAL_ID (conn_... for the connection's own ids); null when none."
   source: String
 }
 
 "A pulled record whose identifiers belong to different contacts. It is never merged silently."
 type IdentityConflict implements Node {
+  "Global id, icf_ followed by 32 hex digits."
   id: ID!
+  "The connection whose run met the conflict; null if it no longer exists."
   connection: Connection
+  "The kind of record."
   entity: SyncEntity!
   "The remote's id of the record."
   externalId: String!
@@ -4493,23 +5422,35 @@ type IdentityConflict implements Node {
   identifiers: [Identifier!]!
   "The contacts the identifiers point at (those that still exist)."
   candidates: [Contact!]!
+  "Where the conflict is."
   status: ConflictStatus!
+  "How it was resolved; null while OPEN."
   resolution: ConflictResolution
   "The contact the resolution chose."
   contact: Contact
+  "When a run met the conflict."
   createdAt: Time!
+  "When it last changed."
   updatedAt: Time!
+  "When it was resolved; null while OPEN."
   resolvedAt: Time
 }
 
+"One conflict of a page."
 type IdentityConflictEdge {
+  "Opaque position of the conflict, to pass as ` + "`" + `after` + "`" + `."
   cursor: String!
+  "The conflict."
   node: IdentityConflict!
 }
 
+"One page of identity conflicts, newest first."
 type IdentityConflictConnection {
+  "The conflicts of the page."
   edges: [IdentityConflictEdge!]!
+  "Where the page lies in the whole list."
   pageInfo: PageInfo!
+  "How many conflicts the listing has (of the status, or of all)."
   totalCount: Int!
 }
 `, BuiltIn: false},

@@ -12,24 +12,30 @@ import (
 	"github.com/crmhub/crmhub"
 )
 
+// A new API key with its secret.
 type APIKeyWithSecret struct {
+	// The key's description.
 	APIKey *crmhub.APIKey `json:"apiKey"`
 	// The full key. It is shown only here, once.
 	Secret string `json:"secret"`
 }
 
+// A new connection. VALIDATION_ERROR names the field (input.baseUrl, ...).
 type ConnectionInput struct {
+	// The CRM.
 	Kind crmhub.ConnectorKind `json:"kind"`
-	Name string               `json:"name"`
+	// A name for people, 1 to 200 characters after trimming.
+	Name string `json:"name"`
 	// An absolute http(s) URL; hosts in private networks are refused unless the server allows them.
 	BaseURL string `json:"baseUrl"`
-	// Write-only: stored encrypted and never returned.
+	// Write-only: stored encrypted and never returned. 1 to 4,096 bytes after trimming.
 	APIKey string `json:"apiKey"`
 	// Default BOTH.
 	Direction *crmhub.SyncDirection `json:"direction,omitempty"`
 	// Default [CONTACTS].
 	Entities []crmhub.SyncEntity `json:"entities,omitempty"`
-	Options  map[string]any      `json:"options,omitempty"`
+	// Connector settings as in Connection.options, a JSON object of at most 16 KiB; onRemoteDelete must be "unlink" or "delete".
+	Options map[string]any `json:"options,omitempty"`
 	// 0 (the default) for on demand only, else 5 to 10080.
 	ScheduleMinutes *int `json:"scheduleMinutes,omitempty"`
 	// 0 (the default) to 100000.
@@ -40,119 +46,189 @@ type ConnectionInput struct {
 
 // Fields left out stay as they are.
 type ConnectionPatch struct {
-	Name    *string `json:"name,omitempty"`
+	// A new name, 1 to 200 characters.
+	Name *string `json:"name,omitempty"`
+	// A new absolute http(s) URL, checked as on creation.
 	BaseURL *string `json:"baseUrl,omitempty"`
 	// Replaces the stored key.
-	APIKey    *string               `json:"apiKey,omitempty"`
+	APIKey *string `json:"apiKey,omitempty"`
+	// A new direction.
 	Direction *crmhub.SyncDirection `json:"direction,omitempty"`
-	Entities  []crmhub.SyncEntity   `json:"entities,omitempty"`
+	// The new entities, at least one; they replace the old ones.
+	Entities []crmhub.SyncEntity `json:"entities,omitempty"`
 	// Replaces the options.
-	Options            map[string]any `json:"options,omitempty"`
-	ScheduleMinutes    *int           `json:"scheduleMinutes,omitempty"`
-	RateLimitPerMinute *int           `json:"rateLimitPerMinute,omitempty"`
-	Enabled            *bool          `json:"enabled,omitempty"`
+	Options map[string]any `json:"options,omitempty"`
+	// 0 for on demand only, else 5 to 10080.
+	ScheduleMinutes *int `json:"scheduleMinutes,omitempty"`
+	// 0 (the connector's own pacing) to 100000.
+	RateLimitPerMinute *int `json:"rateLimitPerMinute,omitempty"`
+	// false stops new runs from starting; true allows them again.
+	Enabled *bool `json:"enabled,omitempty"`
 }
 
+// Narrows a contact listing; fields left out do not filter, and given ones must all match.
 type ContactFilter struct {
 	// Case-insensitive match on name, email and phone.
 	Search *string `json:"search,omitempty"`
 	// Contacts carrying all of these tags.
-	Tags              []string         `json:"tags,omitempty"`
-	Identity          *IdentifierInput `json:"identity,omitempty"`
-	UpdatedSince      *time.Time       `json:"updatedSince,omitempty"`
-	ResponsibleUserID *string          `json:"responsibleUserId,omitempty"`
+	Tags []string `json:"tags,omitempty"`
+	// The contact that owns this identifier (normalized like any identifier; VALIDATION_ERROR on filter.identity...).
+	Identity *IdentifierInput `json:"identity,omitempty"`
+	// Contacts whose updatedAt is at or after this time.
+	UpdatedSince *time.Time `json:"updatedSince,omitempty"`
+	// Contacts whose responsible user is this user (usr_...); an unknown id matches none.
+	ResponsibleUserID *string `json:"responsibleUserId,omitempty"`
 }
 
+// A new contact. Validation errors name the path, e.g. input.identifiers[0].value.
 type ContactInput struct {
-	Name              *string            `json:"name,omitempty"`
-	Identifiers       []*IdentifierInput `json:"identifiers"`
-	CustomFields      map[string]any     `json:"customFields,omitempty"`
-	Tags              []string           `json:"tags,omitempty"`
-	URI               *string            `json:"uri,omitempty"`
-	ResponsibleUserID *string            `json:"responsibleUserId,omitempty"`
+	// Display name, at most 200 characters; trimmed, empty means none.
+	Name *string `json:"name,omitempty"`
+	// 1 to 20 identifiers; none may belong to a contact already (CONFLICT with extensions.contactId). CONTACT_ID is refused.
+	Identifiers []*IdentifierInput `json:"identifiers"`
+	// Custom fields: at most 100 keys of 1 to 100 characters, values nested at most 5 levels, 64 KiB in all.
+	CustomFields map[string]any `json:"customFields,omitempty"`
+	// At most 100 tags of 1 to 100 characters; trimmed, duplicates dropped.
+	Tags []string `json:"tags,omitempty"`
+	// An absolute http(s) URL, at most 2,048 bytes.
+	URI *string `json:"uri,omitempty"`
+	// The user in charge (usr_...); NOT_FOUND (field input.responsibleUserId) for an unknown user.
+	ResponsibleUserID *string `json:"responsibleUserId,omitempty"`
 }
 
+// How a contact listing is sorted; ties are broken by id so pages are stable.
 type ContactOrder struct {
-	Field     ContactOrderField `json:"field"`
-	Direction OrderDirection    `json:"direction"`
+	// The sort key.
+	Field ContactOrderField `json:"field"`
+	// The direction.
+	Direction OrderDirection `json:"direction"`
 }
 
+// Changes to a contact. Fields left out stay as they are.
 type ContactPatch struct {
+	// New name, at most 200 characters; an empty string removes the name.
 	Name *string `json:"name,omitempty"`
 	// Merged by key into the stored fields; a key set to null is removed.
 	CustomFields map[string]any `json:"customFields,omitempty"`
 	// Replaces the contact's tags.
-	Tags              []string `json:"tags,omitempty"`
-	URI               *string  `json:"uri,omitempty"`
-	ResponsibleUserID *string  `json:"responsibleUserId,omitempty"`
+	Tags []string `json:"tags,omitempty"`
+	// New absolute http(s) URL, at most 2,048 bytes; an empty string removes it.
+	URI *string `json:"uri,omitempty"`
+	// New responsible user (usr_...); NOT_FOUND for an unknown user. Not together with clearResponsibleUser (VALIDATION_ERROR).
+	ResponsibleUserID *string `json:"responsibleUserId,omitempty"`
 	// Removes the responsible user.
 	ClearResponsibleUser *bool `json:"clearResponsibleUser,omitempty"`
 }
 
+// One item of upsertContacts: matched by its identifiers, then created or updated.
 type ContactUpsertInput struct {
-	Name         *string            `json:"name,omitempty"`
-	Identifiers  []*IdentifierInput `json:"identifiers"`
-	CustomFields map[string]any     `json:"customFields,omitempty"`
+	// Display name, at most 200 characters; left out keeps the stored one.
+	Name *string `json:"name,omitempty"`
+	// 1 to 20 identifiers; none matching creates a contact, one contact updates it, several fail the item with CONFLICT.
+	Identifiers []*IdentifierInput `json:"identifiers"`
+	// Merged by key into the stored fields, as in ContactPatch; a key set to null is removed.
+	CustomFields map[string]any `json:"customFields,omitempty"`
 	// Replaces the contact's tags when given.
-	Tags              []string `json:"tags,omitempty"`
-	URI               *string  `json:"uri,omitempty"`
-	ResponsibleUserID *string  `json:"responsibleUserId,omitempty"`
+	Tags []string `json:"tags,omitempty"`
+	// An absolute http(s) URL, at most 2,048 bytes.
+	URI *string `json:"uri,omitempty"`
+	// The user in charge (usr_...); NOT_FOUND on the item for an unknown user.
+	ResponsibleUserID *string `json:"responsibleUserId,omitempty"`
 }
 
+// Narrows a conversation listing; fields left out do not filter, and given ones must all match.
 type ConversationFilter struct {
-	Status     *crmhub.ConversationStatus `json:"status,omitempty"`
-	AssigneeID *string                    `json:"assigneeId,omitempty"`
-	ContactID  *string                    `json:"contactId,omitempty"`
-	Channel    *crmhub.Channel            `json:"channel,omitempty"`
-	Unanswered *bool                      `json:"unanswered,omitempty"`
+	// Conversations with this status.
+	Status *crmhub.ConversationStatus `json:"status,omitempty"`
+	// Conversations assigned to this user (usr_...).
+	AssigneeID *string `json:"assigneeId,omitempty"`
+	// Conversations with this contact (ct_...).
+	ContactID *string `json:"contactId,omitempty"`
+	// Conversations on this channel.
+	Channel *crmhub.Channel `json:"channel,omitempty"`
+	// true: those not CLOSED whose last message is inbound; false: those not CLOSED whose last message is not inbound.
+	Unanswered *bool `json:"unanswered,omitempty"`
 }
 
+// Narrows a deal listing; fields left out do not filter, and given ones must all match.
 type DealFilter struct {
-	Status            *crmhub.DealStatus `json:"status,omitempty"`
-	ResponsibleUserID *string            `json:"responsibleUserId,omitempty"`
-	ContactID         *string            `json:"contactId,omitempty"`
-	UpdatedSince      *time.Time         `json:"updatedSince,omitempty"`
+	// Deals with this status.
+	Status *crmhub.DealStatus `json:"status,omitempty"`
+	// Deals whose responsible user is this user (usr_...).
+	ResponsibleUserID *string `json:"responsibleUserId,omitempty"`
+	// Deals linked to this contact (ct_...); a merged contact's id finds the merge target's deals.
+	ContactID *string `json:"contactId,omitempty"`
+	// Deals whose updatedAt is at or after this time.
+	UpdatedSince *time.Time `json:"updatedSince,omitempty"`
 }
 
+// One item of upsertDeals. It writes to the deal with `id`, else to the deal
+// holding `externalRef`, else to a new OPEN deal. Fields left out stay as they
+// are; an empty string clears a text field. Errors name the field within the item.
 type DealUpsertInput struct {
-	ID                *string            `json:"id,omitempty"`
-	ExternalRef       *ExternalRefInput  `json:"externalRef,omitempty"`
-	Name              *string            `json:"name,omitempty"`
-	Status            *crmhub.DealStatus `json:"status,omitempty"`
-	Amount            *float64           `json:"amount,omitempty"`
-	Currency          *string            `json:"currency,omitempty"`
-	Stage             *string            `json:"stage,omitempty"`
-	ResponsibleUserID *string            `json:"responsibleUserId,omitempty"`
+	// The deal to update (deal_...); NOT_FOUND (field id) for an unknown one.
+	ID *string `json:"id,omitempty"`
+	// Matches the deal holding this ref, or is linked to the deal written. CONFLICT (field externalRef, extensions.dealId) when it belongs to another deal than `id`.
+	ExternalRef *ExternalRefInput `json:"externalRef,omitempty"`
+	// Name, at most 200 characters.
+	Name *string `json:"name,omitempty"`
+	// New status; WON or LOST sets closedAt, OPEN clears it.
+	Status *crmhub.DealStatus `json:"status,omitempty"`
+	// The value in whole currency units (not cents), a finite number of at least 0 (VALIDATION_ERROR on amount).
+	Amount *float64 `json:"amount,omitempty"`
+	// A three-letter ISO 4217 code such as USD, any case (VALIDATION_ERROR on currency).
+	Currency *string `json:"currency,omitempty"`
+	// The pipeline stage, at most 100 characters.
+	Stage *string `json:"stage,omitempty"`
+	// The user in charge (usr_...); NOT_FOUND (field responsibleUserId) for an unknown one.
+	ResponsibleUserID *string `json:"responsibleUserId,omitempty"`
 	// Replaces the deal's contacts when given.
 	ContactIds []string `json:"contactIds,omitempty"`
 }
 
+// Narrows the event log; fields left out do not filter.
 type EventFilter struct {
-	Types     []string `json:"types,omitempty"`
-	SubjectID *string  `json:"subjectId,omitempty"`
+	// Only events of these types (see Event.type); VALIDATION_ERROR (field filter.types[i]) for an unknown one.
+	Types []string `json:"types,omitempty"`
+	// Only events about this entity: its exact global id (ct_..., deal_..., ...).
+	SubjectID *string `json:"subjectId,omitempty"`
 }
 
+// A record's id in another system, to match a deal by.
 type ExternalRefInput struct {
-	Source     string `json:"source"`
+	// The system that issued the id, 1 to 100 characters after trimming.
+	Source string `json:"source"`
+	// The id in that system, 1 to 100 characters after trimming.
 	ExternalID string `json:"externalId"`
 }
 
+// An identifier as a client gives it, to find or link a contact.
 type IdentifierInput struct {
-	Type  crmhub.IdentityType `json:"type"`
-	Value string              `json:"value"`
-	// Required for EXTERNAL_ID: the system that issued the id.
+	// What kind of identifier the value is.
+	Type crmhub.IdentityType `json:"type"`
+	// The value, at most 255 characters; normalized as its type says (a phone to E.164, an email lower-cased, ...).
+	Value string `json:"value"`
+	// Required for EXTERNAL_ID: the system that issued the id. At most 100 characters; for other types provenance that takes no part in matching.
 	Source *string `json:"source,omitempty"`
 }
 
+// A message received from a channel. VALIDATION_ERROR names the field (input.chatId, input.text, ...).
 type InboundMessageInput struct {
-	Channel    crmhub.Channel     `json:"channel"`
-	ChatID     string             `json:"chatId"`
-	SenderName *string            `json:"senderName,omitempty"`
-	Type       crmhub.MessageType `json:"type"`
-	Text       *string            `json:"text,omitempty"`
-	ContentURL *string            `json:"contentUrl,omitempty"`
+	// The channel it arrived on.
+	Channel crmhub.Channel `json:"channel"`
+	// The sender's address on the channel, normalized like the channel's identity (a WhatsApp number with or without "+" becomes E.164).
+	ChatID string `json:"chatId"`
+	// The sender's name, at most 200 characters; names the contact only when it is created.
+	SenderName *string `json:"senderName,omitempty"`
+	// The kind of content; TEMPLATE is refused.
+	Type crmhub.MessageType `json:"type"`
+	// The text or caption, at most 10,000 characters; required for TEXT.
+	Text *string `json:"text,omitempty"`
+	// An absolute http(s) URL of the media; required for media types.
+	ContentURL *string `json:"contentUrl,omitempty"`
 	// Makes the call idempotent per channel.
-	ExternalID *string    `json:"externalId,omitempty"`
+	ExternalID *string `json:"externalId,omitempty"`
+	// When it was received; default now. More than 5 minutes in the future is VALIDATION_ERROR.
 	ReceivedAt *time.Time `json:"receivedAt,omitempty"`
 	// The connection the message came through: the conversation is tied to it,
 	// so replies leave through that CRM. NOT_FOUND (field input.connectionId)
@@ -160,75 +236,129 @@ type InboundMessageInput struct {
 	ConnectionID *string `json:"connectionId,omitempty"`
 }
 
+// Write operations. Each emits its events in the transaction that makes its
+// change, so an event is never seen for a change that did not happen. A request
+// may carry an Idempotency-Key header (at most 255 visible ASCII
+// characters) to be safely retried within 24 hours. Validation errors are
+// VALIDATION_ERROR with extensions.field naming the input path; an id of another
+// workspace or of the wrong type is NOT_FOUND.
 type Mutation struct {
 }
 
+// Read operations. Paged fields take `first` (1 to 100, default 20) and `after`
+// (a cursor from pageInfo.endCursor); a query's cost multiplies by its page sizes
+// and may not exceed the server's complexity limit (50,000 by default;
+// COMPLEXITY_LIMIT_EXCEEDED) nor nest deeper than 15 fields.
 type Query struct {
 }
 
+// An outbound message: into `conversationId`, or to `contactId` on `channel`
+// (the contact's live conversation there is reused or one opened). TEXT needs
+// text; media types need contentUrl; TEMPLATE needs template and nothing else.
 type SendMessageInput struct {
-	ConversationID *string            `json:"conversationId,omitempty"`
-	ContactID      *string            `json:"contactId,omitempty"`
-	Channel        *crmhub.Channel    `json:"channel,omitempty"`
-	Type           crmhub.MessageType `json:"type"`
-	Text           *string            `json:"text,omitempty"`
-	ContentURL     *string            `json:"contentUrl,omitempty"`
-	Template       *TemplateInput     `json:"template,omitempty"`
-	ReplyToID      *string            `json:"replyToId,omitempty"`
+	// The conversation to send into (cv_...); NOT_FOUND (field input.conversationId). Without it, contactId and channel are required (VALIDATION_ERROR).
+	ConversationID *string `json:"conversationId,omitempty"`
+	// The contact to send to (ct_...), with channel; NOT_FOUND (field input.contactId).
+	ContactID *string `json:"contactId,omitempty"`
+	// The channel to send on, with contactId; the contact needs an identity for it (VALIDATION_ERROR on input.channel).
+	Channel *crmhub.Channel `json:"channel,omitempty"`
+	// The kind of content.
+	Type crmhub.MessageType `json:"type"`
+	// The text, at most 10,000 characters. Beside media only on WHATSAPP, TELEGRAM and EMAIL.
+	Text *string `json:"text,omitempty"`
+	// An absolute http(s) URL of the media, at most 2,048 bytes; for IMAGE, AUDIO, VIDEO and DOCUMENT (not on SMS).
+	ContentURL *string `json:"contentUrl,omitempty"`
+	// The template of a TEMPLATE message.
+	Template *TemplateInput `json:"template,omitempty"`
+	// A message of the same conversation to reply to (msg_...); NOT_FOUND (field input.replyToId) otherwise.
+	ReplyToID *string `json:"replyToId,omitempty"`
 }
 
+// Live updates over the websocket (graphql-transport-ws on /graphql). A socket
+// holds at most 20 subscriptions by default; one more fails with RATE_LIMITED,
+// as does a subscriber too slow to take its events (the subscription then ends
+// with an error message).
 type Subscription struct {
 }
 
+// A template to send; VALIDATION_ERROR on input.template.name or input.template.language.
 type TemplateInput struct {
-	Name       string         `json:"name"`
-	Language   string         `json:"language"`
+	// The template's name at the channel, 1 to 512 characters.
+	Name string `json:"name"`
+	// The template's language code, 1 to 20 characters.
+	Language string `json:"language"`
+	// The values to fill in, as the channel expects them.
 	Components map[string]any `json:"components,omitempty"`
 }
 
+// The answer of upsertContacts.
 type UpsertContactsPayload struct {
+	// One result per input item, in input order.
 	Results []*crmhub.UpsertContactResult `json:"results"`
 }
 
+// The answer of upsertDeals.
 type UpsertDealsPayload struct {
+	// One result per input item, in input order.
 	Results []*crmhub.UpsertDealResult `json:"results"`
 }
 
+// The answer of upsertUsers.
 type UpsertUsersPayload struct {
+	// One result per input item, in input order.
 	Results []*crmhub.UpsertUserResult `json:"results"`
 }
 
+// A whole user as the CRM describes it; fields left out or empty are cleared.
 type UserInput struct {
-	ExternalID string  `json:"externalId"`
-	Name       string  `json:"name"`
-	Email      *string `json:"email,omitempty"`
+	// The user's id in the CRM, 1 to 100 characters after trimming; it matches the stored user.
+	ExternalID string `json:"externalId"`
+	// Display name, 1 to 200 characters after trimming.
+	Name string `json:"name"`
+	// Email address; VALIDATION_ERROR (field email) if it is not one. Left out or empty: the user has none.
+	Email *string `json:"email,omitempty"`
 }
 
+// Who is calling: the workspace and API key of the request.
 type Viewer struct {
+	// The caller's workspace; any key may read it.
 	Workspace *crmhub.Workspace `json:"workspace"`
-	APIKey    *crmhub.APIKey    `json:"apiKey"`
-	Scopes    []string          `json:"scopes"`
+	// The key making the request. Needs keys:manage (FORBIDDEN otherwise).
+	APIKey *crmhub.APIKey `json:"apiKey"`
+	// The scopes of the key making the request, sorted.
+	Scopes []string `json:"scopes"`
 }
 
+// Changes to a webhook endpoint; fields left out stay as they are.
 type WebhookEndpointPatch struct {
-	URL         *string  `json:"url,omitempty"`
-	Events      []string `json:"events,omitempty"`
-	Description *string  `json:"description,omitempty"`
-	Enabled     *bool    `json:"enabled,omitempty"`
+	// A new http(s) URL, checked as on creation (VALIDATION_ERROR on input.url).
+	URL *string `json:"url,omitempty"`
+	// The new event types, at least one; they replace the old ones.
+	Events []string `json:"events,omitempty"`
+	// A new note, at most 500 characters; an empty string removes it.
+	Description *string `json:"description,omitempty"`
+	// true enables the endpoint again and clears disabledReason; it then receives events committed from then on, not those it missed.
+	Enabled *bool `json:"enabled,omitempty"`
 }
 
+// An endpoint with its new signing secret.
 type WebhookEndpointWithSecret struct {
+	// The endpoint.
 	Endpoint *crmhub.WebhookEndpoint `json:"endpoint"`
 	// The signing secret (whsec_...). It is shown only here, once.
 	Secret string `json:"secret"`
 }
 
+// What a contact listing is sorted by.
 type ContactOrderField string
 
 const (
+	// Creation time.
 	ContactOrderFieldCreatedAt ContactOrderField = "CREATED_AT"
+	// Time of the last change.
 	ContactOrderFieldUpdatedAt ContactOrderField = "UPDATED_AT"
-	ContactOrderFieldName      ContactOrderField = "NAME"
+	// Name, contacts without one first in ascending order.
+	ContactOrderFieldName ContactOrderField = "NAME"
 )
 
 var AllContactOrderField = []ContactOrderField{
@@ -280,10 +410,13 @@ func (e ContactOrderField) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// Sort direction.
 type OrderDirection string
 
 const (
-	OrderDirectionAsc  OrderDirection = "ASC"
+	// Smallest (oldest, A) first.
+	OrderDirectionAsc OrderDirection = "ASC"
+	// Largest (newest, Z) first.
 	OrderDirectionDesc OrderDirection = "DESC"
 )
 
