@@ -123,6 +123,9 @@ func newApp(d *db.DB, cfg Config, log *slog.Logger) (*app, error) {
 			PersistedQueries: persisted,
 			CORSOrigins:      cfg.CORSOrigins,
 			Logger:           log,
+
+			// Only a development server's link may hand GraphiQL a key.
+			GraphiQLDevKeyLink: cfg.DevKey,
 		},
 		hub:   hub,
 		river: riv,
