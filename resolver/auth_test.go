@@ -406,6 +406,9 @@ func TestPublicEndpoints(t *testing.T) {
 	if code, body := get("/"); code != 200 || !strings.Contains(strings.ToLower(body), "graphiql") {
 		t.Fatalf("/: %d", code)
 	}
+	if code, _ := get("/graphiql/assets/graphiql-4.1.2/graphiql.min.js"); code != 200 {
+		t.Fatalf("GraphiQL's script: %d", code)
+	}
 	code, body := get("/metrics")
 	if code != 200 || !strings.Contains(body, `crmhub_graphql_operations_total{operation="query contacts",result="ok"} 1`) ||
 		!strings.Contains(body, `crmhub_http_requests_total{code="200",route="/graphql"}`) ||

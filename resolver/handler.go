@@ -12,10 +12,10 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/coder/websocket"
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/graph"
+	"github.com/crmhub/crmhub/internal/graphiql"
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -71,6 +71,9 @@ type Config struct {
 	// continuing the caller's trace context) and every GraphQL operation
 	// (a span within it). nil: nothing is traced.
 	TracerProvider trace.TracerProvider
+	// GraphiQLDevKeyLink lets GraphiQL take its API key from the link that
+	// serve --dev-key prints (#apiKey=...); development only.
+	GraphiQLDevKeyLink bool
 
 	Introspection   bool
 	ComplexityLimit int // 0 means 50,000
@@ -94,7 +97,7 @@ const (
 //
 //	POST, GET /graphql   GraphQL over HTTP (Bearer key required)
 //	WS /graphql          graphql-transport-ws (key in connection_init)
-//	GET /                GraphiQL
+//	GET /                GraphiQL (internal/graphiql; its files under /graphiql/assets/)
 //	GET /healthz         200 "ok" while the process runs
 //	GET /readyz          200 when cfg.Ready succeeds, else 503
 //	GET /metrics         Prometheus
@@ -117,7 +120,8 @@ func newRouter(cfg Config) http.Handler {
 
 	r := chi.NewRouter()
 	r.Use(requestID, m.observe(log), cors(cfg.CORSOrigins))
-	r.Get("/", playground.Handler("crmhub", "/graphql"))
+	r.Method(http.MethodGet, "/", graphiql.Page(graphiql.Config{Endpoint: "/graphql", DevKeyLink: cfg.GraphiQLDevKeyLink}))
+	r.Method(http.MethodGet, graphiql.AssetPath+"*", graphiql.Assets())
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok")

@@ -122,6 +122,9 @@ func newApp(d *db.DB, cfg Config, tp trace.TracerProvider, log *slog.Logger) (*a
 			CORSOrigins:      cfg.CORSOrigins,
 			TracerProvider:   tp,
 			Logger:           log,
+
+			// Only a development server's link may hand GraphiQL a key.
+			GraphiQLDevKeyLink: cfg.DevKey,
 		},
 		hub:   hub,
 		river: riv,

@@ -398,7 +398,11 @@ func TestServe(t *testing.T) {
 	if got := stdout.Next(t, "GraphiQL: "); got != base+"/" {
 		t.Errorf("GraphiQL line %q, want %s/", got, base)
 	}
+	link := stdout.Next(t, "GraphiQL with the dev key: ")
 	key := stdout.Next(t, "Dev API key: ")
+	if want := base + "/#apiKey=" + key; link != want {
+		t.Errorf("GraphiQL dev key link %q, want %q", link, want)
+	}
 	saved, err := os.ReadFile(keyFile)
 	if err != nil || strings.TrimSpace(string(saved)) != key {
 		t.Errorf("key file holds %q (%v), want the printed key", saved, err)

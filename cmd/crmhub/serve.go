@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -126,6 +127,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	fmt.Fprintf(c.stdout, "crmhub listening on %s\n", base)
 	fmt.Fprintf(c.stdout, "GraphiQL: %s/\n", base)
 	if devKey != "" {
+		fmt.Fprintf(c.stdout, "GraphiQL with the dev key: %s\n", devKeyLink(base, devKey))
 		fmt.Fprintf(c.stdout, "Dev API key: %s\n", devKey)
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "introspection", cfg.Introspection,
@@ -164,6 +166,13 @@ func baseURL(addr net.Addr) string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+// devKeyLink opens GraphiQL holding key: a development server's page
+// stores the key of the fragment (which browsers never send to a server)
+// and removes it from the address bar.
+func devKeyLink(base, key string) string {
+	return base + "/#apiKey=" + url.QueryEscape(key)
 }
 
 // newLogger writes records of level and above; each record logged with a

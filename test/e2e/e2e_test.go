@@ -1,6 +1,6 @@
 // Package e2e runs the crmhub binary end to end: the Node client test of
-// the subscriptions (graphql-ws over ws), and a SIGKILL while webhook
-// deliveries are pending.
+// the subscriptions (graphql-ws over ws), GraphiQL in headless Chromium,
+// and a SIGKILL while webhook deliveries are pending.
 package e2e
 
 import (
@@ -93,6 +93,9 @@ type server struct {
 	key    string
 	exited chan error
 	stderr *proctest.Buffer
+
+	// devLink is the "GraphiQL with the dev key" link serve printed.
+	devLink string
 }
 
 // start runs `crmhub serve` and waits for its address and dev key.
@@ -133,6 +136,9 @@ func start(t *testing.T, bin, keyFile string, env []string, args ...string) *ser
 			}
 			if v, ok := strings.CutPrefix(l, "crmhub listening on "); ok {
 				s.base = v
+			}
+			if v, ok := strings.CutPrefix(l, "GraphiQL with the dev key: "); ok {
+				s.devLink = v
 			}
 			if v, ok := strings.CutPrefix(l, "Dev API key: "); ok {
 				s.key = v
