@@ -541,12 +541,7 @@ func TestDeleteContactWithModel(t *testing.T) {
 func TestInboundMessageConnection(t *testing.T) {
 	e := newEnv(t)
 	a, b := e.workspace(), e.workspace()
-	mkConn := func(c *client) string {
-		var out struct{ CreateConnection struct{ ID string } }
-		c.do(`mutation { createConnection(input: {kind: WAZZUP, name: "W", baseUrl: "http://127.0.0.1:1", apiKey: "k"}) { id } }`, nil, &out)
-		return out.CreateConnection.ID
-	}
-	mine, theirs := mkConn(a), mkConn(b)
+	mine, theirs := a.wazzupConnection().ID, b.wazzupConnection().ID
 	const q = `mutation($in: InboundMessageInput!) { recordInboundMessage(input: $in) { conversation { connection { id } } } }`
 	in := func(conn string) map[string]any {
 		return map[string]any{"in": map[string]any{"channel": "WHATSAPP", "chatId": "+14155552671", "type": "TEXT", "text": "hi",

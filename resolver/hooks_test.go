@@ -16,12 +16,7 @@ import (
 func TestInboundWazzupWebhookThroughHandler(t *testing.T) {
 	e := newEnv(t)
 	a := e.workspace()
-	var created struct {
-		CreateConnection struct{ ID, WebhookPath string }
-	}
-	a.do(`mutation { createConnection(input: {kind: WAZZUP, name: "W", baseUrl: "http://127.0.0.1:1", apiKey: "k"}) { id webhookPath } }`,
-		nil, &created)
-	conn := created.CreateConnection
+	conn := a.wazzupConnection()
 	if conn.WebhookPath != "/hooks/"+conn.ID {
 		t.Fatalf("webhookPath %q", conn.WebhookPath)
 	}
@@ -103,12 +98,7 @@ func TestInboundWazzupWebhookThroughHandler(t *testing.T) {
 func TestPoisonMessageInAWebhookBatch(t *testing.T) {
 	e := newEnv(t)
 	a := e.workspace()
-	var created struct {
-		CreateConnection struct{ ID, WebhookPath string }
-	}
-	a.do(`mutation { createConnection(input: {kind: WAZZUP, name: "W", baseUrl: "http://127.0.0.1:1", apiKey: "k"}) { id webhookPath } }`,
-		nil, &created)
-	conn := created.CreateConnection
+	conn := a.wazzupConnection()
 	var secret struct{ SetConnectionWebhookSecret string }
 	a.do(`mutation($id: ID!) { setConnectionWebhookSecret(id: $id) }`, map[string]any{"id": conn.ID}, &secret)
 	at := time.Now().Add(-time.Minute).UnixMilli()
@@ -152,4 +142,17 @@ func TestPoisonMessageInAWebhookBatch(t *testing.T) {
 	if len(texts) != 2 || len(texts["+79124698481"]) != 1 || len(texts["+79124698484"]) != 1 {
 		t.Fatalf("stored %v, want the first and fourth message once each", texts)
 	}
+}
+
+// hookConnection is a connection's id and the path its CRM posts to.
+type hookConnection struct{ ID, WebhookPath string }
+
+// wazzupConnection creates a Wazzup connection (its base URL unreachable:
+// the tests post its webhooks themselves).
+func (c *client) wazzupConnection() hookConnection {
+	c.t.Helper()
+	var created struct{ CreateConnection hookConnection }
+	c.do(`mutation { createConnection(input: {kind: WAZZUP, name: "W", baseUrl: "http://127.0.0.1:1", apiKey: "k"}) { id webhookPath } }`,
+		nil, &created)
+	return created.CreateConnection
 }
