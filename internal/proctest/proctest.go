@@ -7,6 +7,7 @@ package proctest
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -108,4 +109,17 @@ func GraphQL(t testing.TB, base, key, query string, vars map[string]any, out any
 			t.Fatal(err)
 		}
 	}
+}
+
+// Deadline bounds a test's external steps (builds, npm, node, buildah, a
+// benchmark runner) by the test binary's own deadline (go test -timeout)
+// less a minute to report, not by a fixed duration: on a loaded machine
+// such a step is slow, not wrong, and a fixed budget made CI fail at random.
+func Deadline(t testing.TB) (context.Context, context.CancelFunc) {
+	if d, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
+		if at, ok := d.Deadline(); ok {
+			return context.WithDeadline(t.Context(), at.Add(-time.Minute))
+		}
+	}
+	return context.WithCancel(t.Context())
 }

@@ -49,7 +49,7 @@ func tool(t *testing.T, name string) string {
 func TestNodeSubscriptions(t *testing.T) {
 	node, npm := tool(t, "node"), tool(t, "npm")
 	if _, err := os.Stat("node_modules/graphql-ws"); err != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		ctx, cancel := proctest.Deadline(t)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -59,7 +59,7 @@ func TestNodeSubscriptions(t *testing.T) {
 	dir := t.TempDir()
 	s := start(t, build(t, dir), filepath.Join(dir, "dev-key"), []string{"DATABASE_URL=" + dbtest.URL(t)})
 
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := proctest.Deadline(t)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "--test", "subscriptions.test.mjs")
 	cmd.Env = append(os.Environ(), "CRMHUB_HTTP="+s.base+"/graphql", "CRMHUB_KEY="+s.key)

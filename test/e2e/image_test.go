@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -13,7 +12,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/crmhub/crmhub/db"
 	"github.com/crmhub/crmhub/db/dbtest"
@@ -30,7 +28,7 @@ func TestContainerImage(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the image test needs buildah (Debian package buildah; .ci/run installs it): %v", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	ctx, cancel := proctest.Deadline(t)
 	defer cancel()
 	run := func(name string, args ...string) string {
 		t.Helper()

@@ -8,11 +8,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/crmhub/crmhub/bench/run"
 	"github.com/crmhub/crmhub/bench/workloads"
 	"github.com/crmhub/crmhub/db/dbtest"
+	"github.com/crmhub/crmhub/internal/proctest"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -52,7 +52,7 @@ func TestQuickRun(t *testing.T) {
 	if err := os.WriteFile(report, []byte(before), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	ctx, cancel := proctest.Deadline(t)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, runner, "--quick", "--no-postgraphile", "--crmhub", crmhub,
 		"--database-url", u.String(), "--out", report)
