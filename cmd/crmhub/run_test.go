@@ -452,6 +452,7 @@ func TestServe(t *testing.T) {
 		`crmhub_webhook_deliveries_total{outcome="delivered"} 0`, `crmhub_webhook_deliveries_total{outcome="retrying"} 0`,
 		`crmhub_webhook_deliveries_total{outcome="failed"} 0`, `crmhub_webhook_deliveries_total{outcome="disabled"} 0`,
 		`crmhub_sync_runs_total{status="succeeded"} 0`, `crmhub_sync_runs_total{status="failed"} 0`,
+		`crmhub_sync_runs_total{status="cancelled"} 0`,
 		`crmhub_river_jobs{state="available"} `, `crmhub_river_jobs{state="scheduled"} `,
 		`crmhub_river_jobs{state="retryable"} `, `crmhub_river_jobs{state="running"} `,
 	} {
