@@ -44,10 +44,16 @@ func (e *env) engineConfig() syncer.Config {
 
 // work runs the engine over one run queued through the API, in the test's
 // goroutine (so that its Progress hook may call the API), and returns
-// what the engine returned.
+// what the engine returned. Its store holds runs under a lease of an
+// hour: no heartbeat comes while a test runs, so a run learns of its
+// cancellation at its next page, where the test expects it.
 func (e *env) work(c *client, cfg syncer.Config, run syncRun) error {
 	e.t.Helper()
-	return syncer.New(e.sync, cfg).Run(e.t.Context(), workspaceOf(e.t, c), mustID(e.t, crmhub.KindSyncRun, run.ID))
+	store, err := db.NewSyncService(e.db, db.SyncConfig{Lease: time.Hour})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return syncer.New(store, cfg).Run(e.t.Context(), workspaceOf(e.t, c), mustID(e.t, crmhub.KindSyncRun, run.ID))
 }
 
 // pullConnection is a PULL connection of contacts to a fake Wazzup.

@@ -246,7 +246,7 @@ func (r *runner) end(ctx context.Context, cause, err error, foreground bool) err
 	case errors.Is(cause, crmhub.ErrSyncRunCancelled), errors.Is(err, crmhub.ErrSyncRunCancelled):
 		return r.cancelled(bg)
 	case errors.Is(cause, crmhub.ErrSyncLeaseLost), errors.Is(err, crmhub.ErrSyncLeaseLost):
-		r.log.Warn("sync run taken over by another process; this one stops")
+		r.log.Warn("sync run no longer held by this process (another took it over, or its connection was deleted); it stops here")
 		return crmhub.ErrSyncLeaseLost
 	case ctx.Err() != nil && foreground:
 		r.run.Errors = append(r.run.Errors, crmhub.SyncError{Code: "INTERRUPTED", Message: "the run was interrupted"})
