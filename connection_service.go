@@ -54,6 +54,11 @@ type SyncService interface {
 	// connection: ECONFLICT (Extensions["syncRunId"]) while another is
 	// queued or running. EINVALID for a disabled connection. ENOTFOUND.
 	RunSync(ctx context.Context, connectionID uuid.UUID, mode SyncMode, dryRun bool) (*SyncRun, error)
+	// CancelSyncRun ends a QUEUED or RUNNING run as CANCELLED at once and
+	// frees its connection for the next run; a worker on it stops at its
+	// next page, keeping its progress and stats. EINVALID (field id) for
+	// a run that already ended. ENOTFOUND.
+	CancelSyncRun(ctx context.Context, id uuid.UUID) (*SyncRun, error)
 	// SyncRun returns one run. ENOTFOUND.
 	SyncRun(ctx context.Context, id uuid.UUID) (*SyncRun, error)
 	// SyncRuns lists runs newest first, of one connection when

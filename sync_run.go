@@ -2,6 +2,7 @@ package crmhub
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -10,10 +11,11 @@ import (
 // SyncRunFailure is the error of a sync run that its engine ended as
 // FAILED: the run's row holds the cause, so whoever worked it is done with
 // it (a job is not retried, the CLI prints the run). Callers tell it from
-// errors that left the run unfinished with errors.As.
-type SyncRunFailure struct{ Message string }
+// errors that left the run unfinished with errors.As. Code is the code of
+// the run's error that says why (SyncSecretUnreadable, ...).
+type SyncRunFailure struct{ Code, Message string }
 
-func (e *SyncRunFailure) Error() string { return "sync run failed: " + e.Message }
+func (e *SyncRunFailure) Error() string { return "sync run failed (" + e.Code + "): " + e.Message }
 
 // SyncMode is how much of the remote a run reads.
 type SyncMode string
@@ -36,6 +38,44 @@ const (
 	SyncRunning   SyncRunStatus = "RUNNING"
 	SyncSucceeded SyncRunStatus = "SUCCEEDED"
 	SyncFailed    SyncRunStatus = "FAILED"
+	// SyncCancelled: cancelSyncRun stopped the run; what it did so far
+	// stays, and its stats say how far it got.
+	SyncCancelled SyncRunStatus = "CANCELLED"
+)
+
+// Codes of the error that ends a run that could not start (SyncError.Code).
+// The contract fixes their spelling.
+const (
+	// SyncSecretUnreadable: the connection's API key cannot be decrypted
+	// with this process's secret key (CRMHUB_SECRET_KEY).
+	SyncSecretUnreadable = "SECRET_UNREADABLE"
+	// SyncRemoteUnreachable: the remote could not be reached (network,
+	// DNS, or a private address this process refuses).
+	SyncRemoteUnreachable = "REMOTE_UNREACHABLE"
+	// SyncRemoteAuthFailed: the remote refused the connection's API key.
+	SyncRemoteAuthFailed = "REMOTE_AUTH_FAILED"
+)
+
+// ErrSecretUnreadable is wrapped by the error of opening a connection
+// whose stored API key this process's secret key cannot decrypt (another
+// key sealed it), so that the sync engine can tell it and name the setting.
+var ErrSecretUnreadable = errors.New("the stored secret cannot be decrypted with this secret key")
+
+// Errors of a run's lease (the claim a process holds on a run while it
+// works it, renewed by heartbeats; see the sync store).
+var (
+	// ErrSyncRunCancelled: cancelSyncRun ended the run while it was worked.
+	ErrSyncRunCancelled = errors.New("the sync run was cancelled")
+	// ErrSyncLeaseLost: the run's lease lapsed and another process took
+	// the run over; this one must stop working it.
+	ErrSyncLeaseLost = errors.New("the sync run was taken over by another process")
+	// ErrSyncRunHeld: a live process holds the run's lease, so it is
+	// being worked and must not be worked here too.
+	ErrSyncRunHeld = errors.New("the sync run is being worked by another process")
+	// ErrSyncConnectionBusy: another run of the same connection (one just
+	// cancelled) still holds its lease; it ends at its next page, or when
+	// its lease lapses.
+	ErrSyncConnectionBusy = errors.New("another run of the connection is still stopping")
 )
 
 // SyncStats counts what a run did, all entities together.
@@ -90,13 +130,20 @@ type SyncRun struct {
 	Errors     []SyncError
 	// Plan lists, for a dry run, what a real run would have changed.
 	Plan []SyncPlanItem
+	// Lease is the token of the claim under which this process works the
+	// run (set by the store's ClaimRun); the store's writes of the run's
+	// progress and end check it, so a process that lost the run cannot
+	// write over the one that took it over. Never shown.
+	Lease uuid.UUID
 }
 
 // GlobalID is the run's API id.
 func (r *SyncRun) GlobalID() string { return GlobalID(KindSyncRun, r.ID) }
 
 // Finished reports whether the run has ended.
-func (r *SyncRun) Finished() bool { return r.Status == SyncSucceeded || r.Status == SyncFailed }
+func (r *SyncRun) Finished() bool {
+	return r.Status == SyncSucceeded || r.Status == SyncFailed || r.Status == SyncCancelled
+}
 
 // SyncPlanItem is one change a dry run found: Action is CREATE, UPDATE,
 // PUSH or DELETE; RecordID the remote or hub id it concerns.

@@ -158,6 +158,14 @@ type UserSyncer interface {
 	UpsertUsers(ctx context.Context, items []RemoteUser) ([]UpsertResult, error)
 }
 
+// Checker is optional: a Connector that can make a cheap authenticated
+// call implements it, so that a run checks the remote before anything
+// else and a refused key or an unreachable remote fails it at once
+// (returning the errors of this package: AuthError, TransientError).
+type Checker interface {
+	Check(ctx context.Context) error
+}
+
 // Supports reports whether c syncs e: contacts always, deals when c is a
 // DealSyncer, users when it is a UserSyncer.
 func Supports(c Connector, e crmhub.SyncEntity) bool {

@@ -268,7 +268,9 @@ func (s *ConnectionService) CountConnections(ctx context.Context) (int, error) {
 
 // Open returns a connection of workspace ws with its API key in plaintext.
 // It checks no principal: it is for the sync engine, which works for the
-// workspace itself, and must never be reachable from the API. ENOTFOUND.
+// workspace itself, and must never be reachable from the API. ENOTFOUND;
+// an error wrapping crmhub.ErrSecretUnreadable when this process's secret
+// key cannot decrypt the stored API key.
 func (s *ConnectionService) Open(ctx context.Context, ws, id uuid.UUID) (*crmhub.Connection, string, error) {
 	var row connectionRow
 	err := s.db.inWorkspace(ctx, ws, "system", true, func(ctx context.Context, t *tx) error {
@@ -282,7 +284,8 @@ func (s *ConnectionService) Open(ctx context.Context, ws, id uuid.UUID) (*crmhub
 	}
 	key, err := s.cfg.Sealer.open(row.APIKey, apiKeyAAD(ws, id))
 	if err != nil {
-		return nil, "", fmt.Errorf("db: open API key of %s: %w", crmhub.GlobalID(crmhub.KindConnection, id), err)
+		return nil, "", fmt.Errorf("db: open API key of %s: %w: %w", crmhub.GlobalID(crmhub.KindConnection, id),
+			crmhub.ErrSecretUnreadable, err)
 	}
 	return row.domain(), string(key), nil
 }

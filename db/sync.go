@@ -32,9 +32,16 @@ type SyncConfig struct {
 	Queue string
 	// Workers is how many runs this process works at once (default 4).
 	Workers int
-	// Timeout bounds one run (default 6 h).
+	// Timeout bounds one job of a run (default 6 h); a run cut short by it
+	// releases its lease and River's retry resumes it. River rescues the
+	// job of a dead process only after it, which is why the lease's
+	// takeover (sync_lease.go) exists.
 	Timeout time.Duration
-	Log     *slog.Logger
+	// Lease is how long a claim on a run lasts without a heartbeat
+	// (default DefaultSyncLease): a run whose process died is taken over
+	// about this long after its last heartbeat.
+	Lease time.Duration
+	Log   *slog.Logger
 }
 
 // SyncService implements crmhub.SyncService over the sync tables, and the
@@ -61,6 +68,9 @@ func NewSyncService(db *DB, cfg SyncConfig) (*SyncService, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 6 * time.Hour
 	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = DefaultSyncLease
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
@@ -69,11 +79,13 @@ func NewSyncService(db *DB, cfg SyncConfig) (*SyncService, error) {
 		return nil, err
 	}
 	return &SyncService{db: db, cfg: cfg, jobs: jobs, contacts: NewContactService(db),
-		finished: newTally(runStatusLabel(crmhub.SyncSucceeded), runStatusLabel(crmhub.SyncFailed))}, nil
+		finished: newTally(runStatusLabel(crmhub.SyncSucceeded), runStatusLabel(crmhub.SyncFailed),
+			runStatusLabel(crmhub.SyncCancelled))}, nil
 }
 
-// FinishedRuns counts the runs this process ended (FinishRun) since it
-// started, by final status: succeeded, failed (zeros included).
+// FinishedRuns counts the runs this process ended (FinishRun,
+// CancelSyncRun) since it started, by final status: succeeded, failed,
+// cancelled (zeros included).
 // cmd/crmhub exports them as a Prometheus counter.
 func (s *SyncService) FinishedRuns() map[string]uint64 { return s.finished.counts() }
 
@@ -154,21 +166,32 @@ func (w *syncWorker) Timeout(*river.Job[syncJobArgs]) time.Duration { return w.s
 // Work runs the engine. A run that fails is FAILED in its row and the job
 // ends; River retries only when the engine could not even record that
 // (the database was unreachable), and the retry resumes from the saved
-// progress.
+// progress. A run another process works (or took over), or that was
+// cancelled, ends the job too; one whose connection is still held by a
+// cancelled run waits a moment.
 func (w *syncWorker) Work(ctx context.Context, job *river.Job[syncJobArgs]) error {
 	if w.runner == nil {
 		return river.JobSnooze(time.Minute)
 	}
 	err := w.runner.Run(ctx, job.Args.WorkspaceID, job.Args.RunID)
-	if err == nil || ctx.Err() != nil {
-		return err // cut short (shutdown, timeout): River works it again, and it resumes
-	}
-	// A run the engine ended as FAILED is done: its row says why.
 	var failed *crmhub.SyncRunFailure
-	if errors.As(err, &failed) {
+	switch {
+	case err == nil:
 		return nil
+	case errors.Is(err, crmhub.ErrSyncConnectionBusy):
+		return river.JobSnooze(connectionBusySnooze)
+	case ctx.Err() != nil:
+		return err // cut short (shutdown, timeout): River works it again, and it resumes
+	case errors.As(err, &failed), errors.Is(err, crmhub.ErrSyncRunCancelled),
+		errors.Is(err, crmhub.ErrSyncRunHeld), errors.Is(err, crmhub.ErrSyncLeaseLost):
+		return nil // ended, or another process's to work
 	}
 	return err
+}
+
+// jobOpts are the insert options of a run's job.
+func (s *SyncService) jobOpts() *river.InsertOpts {
+	return &river.InsertOpts{Queue: s.cfg.Queue, MaxAttempts: 5}
 }
 
 // RunSync queues a run.
@@ -237,8 +260,7 @@ func (s *SyncService) queue(ctx context.Context, ws, connectionID uuid.UUID, mod
 		if !job {
 			return nil
 		}
-		_, err = s.jobs.InsertTx(ctx, tx, syncJobArgs{WorkspaceID: ws, RunID: row.ID},
-			&river.InsertOpts{Queue: s.cfg.Queue, MaxAttempts: 5})
+		_, err = s.jobs.InsertTx(ctx, tx, syncJobArgs{WorkspaceID: ws, RunID: row.ID}, s.jobOpts())
 		if err != nil {
 			return fmt.Errorf("db: queue sync run: %w", err)
 		}

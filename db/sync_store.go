@@ -2,7 +2,7 @@ package db
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -34,25 +34,6 @@ type syncLinkRow struct {
 // actorOf names it.
 func systemActor(conn uuid.UUID) string {
 	return actorOf(&crmhub.Principal{ConnectionID: conn})
-}
-
-// ClaimRun marks a queued run RUNNING (a RUNNING one is resumed) and
-// returns it with its saved progress; nil when it has finished or is gone.
-func (s *SyncService) ClaimRun(ctx context.Context, ws, id uuid.UUID) (*crmhub.SyncRun, json.RawMessage, error) {
-	var row syncRunRow
-	err := s.db.inWorkspace(ctx, ws, "system", false, func(ctx context.Context, t *tx) error {
-		_, err := t.NewUpdate().Model(&row).
-			Set("status = ?, started_at = coalesce(started_at, ?)", string(crmhub.SyncRunning), t.now).
-			Where("workspace_id = ? AND id = ? AND status IN (?)", ws, id, bun.List([]string{string(crmhub.SyncQueued), string(crmhub.SyncRunning)})).
-			Returning("*").Exec(ctx)
-		return err
-	})
-	if isNoRows(err) || (err == nil && row.ID == uuid.Nil) {
-		return nil, nil, nil
-	} else if err != nil {
-		return nil, nil, fmt.Errorf("db: claim sync run: %w", err)
-	}
-	return row.domain(), row.Progress, nil
 }
 
 // StoredRun loads a run of workspace ws without a principal (for the
@@ -90,31 +71,21 @@ func (db *DB) connectionWorkspace(ctx context.Context, conn uuid.UUID) (uuid.UUI
 	return *ws, nil
 }
 
-// SaveRun stores a run's progress, stats, errors and plan so far.
-func (s *SyncService) SaveRun(ctx context.Context, ws uuid.UUID, run *crmhub.SyncRun, progress json.RawMessage) error {
-	err := s.db.inWorkspace(ctx, ws, "system", false, func(ctx context.Context, t *tx) error {
-		_, err := t.NewUpdate().Model((*syncRunRow)(nil)).
-			Set("progress = ?, stats = ?, errors = ?, plan = ?", progress, run.Stats, run.Errors, run.Plan).
-			Where("workspace_id = ? AND id = ?", ws, run.ID).Exec(ctx)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("db: save sync run: %w", err)
-	}
-	return nil
-}
-
-// FinishRun ends a run as SUCCEEDED or FAILED, stamps the connection's
-// lastSyncAt (for a real run that succeeded) and emits sync.completed.
+// FinishRun ends a run worked under run.Lease as SUCCEEDED or FAILED,
+// releases its lease, stamps the connection's lastSyncAt (for a real run
+// that succeeded) and emits sync.completed. When the run is no longer
+// this claim's it writes nothing and returns crmhub.ErrSyncRunCancelled
+// (cancelSyncRun ended it: the caller saves its stats with SaveRun) or
+// crmhub.ErrSyncLeaseLost.
 func (s *SyncService) FinishRun(ctx context.Context, ws uuid.UUID, run *crmhub.SyncRun) error {
 	err := s.db.inWorkspace(ctx, ws, systemActor(run.ConnectionID), false, func(ctx context.Context, t *tx) error {
-		run.FinishedAt = &t.now
-		_, err := t.NewUpdate().Model((*syncRunRow)(nil)).
-			Set("status = ?, stats = ?, errors = ?, plan = ?, finished_at = ?", string(run.Status), run.Stats, run.Errors, run.Plan, t.now).
-			Where("workspace_id = ? AND id = ?", ws, run.ID).Exec(ctx)
+		err := underLease(ctx, t, run, t.NewUpdate().Model((*syncRunRow)(nil)).
+			Set("status = ?, stats = ?, errors = ?, plan = ?, finished_at = ?, lease_owner = NULL, lease_until = NULL",
+				string(run.Status), run.Stats, run.Errors, run.Plan, t.now))
 		if err != nil {
 			return err
 		}
+		run.FinishedAt = &t.now
 		if run.Status == crmhub.SyncSucceeded && !run.DryRun {
 			_, err = t.NewUpdate().Table("connections").Set("last_sync_at = ?", t.now).
 				Where("workspace_id = ? AND id = ?", ws, run.ConnectionID).Exec(ctx)
@@ -122,17 +93,24 @@ func (s *SyncService) FinishRun(ctx context.Context, ws uuid.UUID, run *crmhub.S
 				return err
 			}
 		}
-		gid := run.GlobalID()
-		t.emit(crmhub.EventSyncCompleted, gid, crmhub.SyncCompletedPayload{ID: gid,
-			ConnectionID: crmhub.GlobalID(crmhub.KindConnection, run.ConnectionID), Mode: run.Mode,
-			DryRun: run.DryRun, Status: run.Status, Stats: run.Stats})
+		emitCompleted(t, run)
 		return nil
 	})
-	if err != nil {
+	if errors.Is(err, crmhub.ErrSyncRunCancelled) || errors.Is(err, crmhub.ErrSyncLeaseLost) {
+		return err
+	} else if err != nil {
 		return fmt.Errorf("db: finish sync run: %w", err)
 	}
 	s.finished.add(runStatusLabel(run.Status))
 	return nil
+}
+
+// emitCompleted emits sync.completed for a run that just ended.
+func emitCompleted(t *tx, run *crmhub.SyncRun) {
+	gid := run.GlobalID()
+	t.emit(crmhub.EventSyncCompleted, gid, crmhub.SyncCompletedPayload{ID: gid,
+		ConnectionID: crmhub.GlobalID(crmhub.KindConnection, run.ConnectionID), Mode: run.Mode,
+		DryRun: run.DryRun, Status: run.Status, Stats: run.Stats})
 }
 
 // Links returns the links of the given remote records, by external id.

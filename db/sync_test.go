@@ -114,7 +114,7 @@ func TestSchedulerQueuesDueConnections(t *testing.T) {
 	if err := syncs.FinishRun(context.Background(), ws.ID, run); err != nil {
 		t.Fatal(err)
 	}
-	if got := syncs.FinishedRuns(); !maps.Equal(got, map[string]uint64{"succeeded": 1, "failed": 0}) {
+	if got := syncs.FinishedRuns(); !maps.Equal(got, map[string]uint64{"succeeded": 1, "failed": 0, "cancelled": 0}) {
 		t.Errorf("finished runs counted %v, want one succeeded", got)
 	}
 	clock.Advance(30 * time.Minute)

@@ -317,6 +317,7 @@ type ComplexityRoot struct {
 		AddNote                    func(childComplexity int, contactID string, body string) int
 		AddTags                    func(childComplexity int, contactID string, tags []string) int
 		AssignConversation         func(childComplexity int, id string, userID *string) int
+		CancelSyncRun              func(childComplexity int, id string) int
 		CreateAPIKey               func(childComplexity int, name string, scopes []string) int
 		CreateConnection           func(childComplexity int, input model.ConnectionInput) int
 		CreateContact              func(childComplexity int, input model.ContactInput) int
@@ -738,6 +739,7 @@ type MutationResolver interface {
 	DeleteConnection(ctx context.Context, id string) (*crmhub.Connection, error)
 	SetConnectionWebhookSecret(ctx context.Context, id string, secret *string) (string, error)
 	RunSync(ctx context.Context, connectionID string, mode *crmhub.SyncMode, dryRun *bool) (*crmhub.SyncRun, error)
+	CancelSyncRun(ctx context.Context, id string) (*crmhub.SyncRun, error)
 	ResolveIdentityConflict(ctx context.Context, id string, resolution crmhub.ConflictResolution, contactID string) (*crmhub.IdentityConflict, error)
 }
 type NoteResolver interface {
@@ -1880,6 +1882,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AssignConversation(childComplexity, args["id"].(string), args["userId"].(*string)), true
+	case "Mutation.cancelSyncRun":
+		if e.ComplexityRoot.Mutation.CancelSyncRun == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelSyncRun_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelSyncRun(childComplexity, args["id"].(string)), true
 	case "Mutation.createApiKey":
 		if e.ComplexityRoot.Mutation.CreateAPIKey == nil {
 			break
@@ -4359,6 +4372,16 @@ type Mutation {
     dryRun: Boolean = false
   ): SyncRun!
     @hasScope(scope: "connectors:manage")
+  """
+  Stops a QUEUED or RUNNING run: it is CANCELLED at once and the connection may start its next
+  run; a worker on it stops at its next page, keeping its progress and stats. A run that already
+  ended is VALIDATION_ERROR (field id).
+  """
+  cancelSyncRun(
+    "The run (sync_...); NOT_FOUND."
+    id: ID!
+  ): SyncRun!
+    @hasScope(scope: "connectors:manage")
   "Resolves an open conflict in favour of one of its candidates; needs contacts:write too."
   resolveIdentityConflict(
     "The conflict (icf_...); NOT_FOUND. An already resolved one is VALIDATION_ERROR (field id)."
@@ -5165,8 +5188,10 @@ enum SyncRunStatus {
   RUNNING
   "Ended; per-record problems and conflicts are counted and listed but do not fail a run."
   SUCCEEDED
-  "Ended early: the remote could not be reached or refused the key, or the run was interrupted; errors holds the cause."
+  "Ended early: the remote could not be reached or refused the key, or the run was interrupted; errors holds the cause. A run that cannot start says why with its error's code: SECRET_UNREADABLE (this server's secret key cannot decrypt the connection's API key), REMOTE_UNREACHABLE, REMOTE_AUTH_FAILED."
   FAILED
+  "Stopped by cancelSyncRun; what it did so far stays, and its stats and errors say how far it got."
+  CANCELLED
 }
 
 "A link to one account of an external CRM. Its API key is write-only: no field returns it."
@@ -5314,7 +5339,7 @@ type SyncRun implements Node {
   createdAt: Time!
   "When a worker started it; null while QUEUED."
   startedAt: Time
-  "When it ended; null until SUCCEEDED or FAILED."
+  "When it ended; null until SUCCEEDED, FAILED or CANCELLED."
   finishedAt: Time
   "Counts of all entities of the run together."
   stats: SyncStats!
@@ -6742,6 +6767,20 @@ func (ec *executionContext) field_Mutation_assignConversation_args(ctx context.C
 		return nil, err
 	}
 	args["userId"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_cancelSyncRun_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -14618,6 +14657,68 @@ func (ec *executionContext) fieldContext_Mutation_runSync(ctx context.Context, f
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_runSync_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelSyncRun(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelSyncRun(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelSyncRun(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNString2string(ctx, "connectors:manage")
+				if err != nil {
+					var zeroVal *crmhub.SyncRun
+					return zeroVal, err
+				}
+				if ec.Directives.HasScope == nil {
+					var zeroVal *crmhub.SyncRun
+					return zeroVal, errors.New("directive hasScope is not implemented")
+				}
+				return ec.Directives.HasScope(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *crmhub.SyncRun) graphql.Marshaler {
+			return ec.marshalNSyncRun2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐSyncRun(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelSyncRun(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SyncRun(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelSyncRun_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -25271,6 +25372,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "cancelSyncRun":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelSyncRun(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "resolveIdentityConflict":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_resolveIdentityConflict(ctx, field)
@@ -29789,12 +29897,14 @@ var (
 		"RUNNING":   crmhub.SyncRunning,
 		"SUCCEEDED": crmhub.SyncSucceeded,
 		"FAILED":    crmhub.SyncFailed,
+		"CANCELLED": crmhub.SyncCancelled,
 	}
 	marshalNSyncRunStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐSyncRunStatus = map[crmhub.SyncRunStatus]string{
 		crmhub.SyncQueued:    "QUEUED",
 		crmhub.SyncRunning:   "RUNNING",
 		crmhub.SyncSucceeded: "SUCCEEDED",
 		crmhub.SyncFailed:    "FAILED",
+		crmhub.SyncCancelled: "CANCELLED",
 	}
 )
 

@@ -60,6 +60,14 @@ func (r *mutationResolver) RunSync(ctx context.Context, connectionID string, mod
 	return r.Sync.RunSync(ctx, uid, deref(mode), deref(dryRun))
 }
 
+func (r *mutationResolver) CancelSyncRun(ctx context.Context, id string) (*crmhub.SyncRun, error) {
+	uid, err := crmhub.ParseID(crmhub.KindSyncRun, id)
+	if err != nil {
+		return nil, fieldNotFound(err, "id")
+	}
+	return r.Sync.CancelSyncRun(ctx, uid)
+}
+
 func (r *queryResolver) IdentityConflicts(ctx context.Context, status *crmhub.ConflictStatus, first *int, after *string) (*crmhub.IdentityConflictConnection, error) {
 	n, err := pageSize(first)
 	if err != nil {

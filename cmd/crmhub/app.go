@@ -31,7 +31,7 @@ const (
 // app is the running service apart from HTTP: the domain services and the
 // background loops that serve them (event fan-out, River workers, and db's
 // loops: message outbox, webhook dispatcher, event retention, sync
-// scheduler).
+// scheduler, takeover of sync runs whose process died).
 type app struct {
 	handler resolver.Config
 	hub     *db.Hub
@@ -133,6 +133,7 @@ func newApp(d *db.DB, cfg Config, tp trace.TracerProvider, log *slog.Logger) (*a
 			db.NewWebhookDispatcher(webhooks, dispatchInterval),
 			db.NewRetention(d, cfg.EventRetention, retentionInterval, log),
 			db.NewSyncScheduler(sync.syncs, scheduleInterval, log),
+			db.NewSyncTakeover(sync.syncs, log),
 		},
 		log: log,
 	}, nil

@@ -61,6 +61,11 @@ type Config struct {
 	// SyncWorkers is how many sync runs one process works at once
 	// (CRMHUB_SYNC_WORKERS). Default 4.
 	SyncWorkers int
+	// SyncLease is how long a process's claim on a sync run lasts without
+	// a heartbeat (CRMHUB_SYNC_LEASE, --sync-lease): a run whose process
+	// died is taken over by a live one about this long after its last
+	// heartbeat. Default 60s.
+	SyncLease time.Duration
 	// SecretKey encrypts secrets at rest (webhook signing secrets,
 	// connections' API keys): base64
 	// of 32 bytes (CRMHUB_SECRET_KEY; `crmhub secret-key` makes one).
@@ -129,6 +134,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		MaxSubscriptions: defaultMaxSubscriptions,
 		EventRetention:   defaultEventRetention,
 		SyncWorkers:      defaultSyncWorkers,
+		SyncLease:        db.DefaultSyncLease,
 		DBMaxConns:       defaultDBMaxConns,
 	}
 	var errs []error
@@ -157,6 +163,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	env("CRMHUB_WEBHOOK_ALLOW_PRIVATE", setBool(&cfg.WebhookAllowPrivate))
 	env("CRMHUB_CONNECTOR_ALLOW_PRIVATE", setBool(&cfg.ConnectorAllowPrivate))
 	env("CRMHUB_SYNC_WORKERS", setPositiveInt(&cfg.SyncWorkers))
+	env("CRMHUB_SYNC_LEASE", (*positiveDurationValue)(&cfg.SyncLease).Set)
 	env("CRMHUB_DB_MAX_CONNS", setPositiveInt(&cfg.DBMaxConns))
 	env("CRMHUB_PPROF_ADDR", setString(&cfg.PprofAddr))
 	env("CRMHUB_PERSISTED_QUERIES", setString(&cfg.PersistedQueriesFile))
@@ -240,6 +247,20 @@ func setDuration(p *time.Duration) func(string) error {
 	}
 }
 
+// positiveDurationValue is a duration flag that must be above zero.
+type positiveDurationValue time.Duration
+
+func (d *positiveDurationValue) String() string { return time.Duration(*d).String() }
+
+func (d *positiveDurationValue) Set(v string) error {
+	x, err := time.ParseDuration(v)
+	if err != nil || x <= 0 {
+		return fmt.Errorf("want a positive duration such as 60s, got %q", v)
+	}
+	*d = positiveDurationValue(x)
+	return nil
+}
+
 // listValue is a comma-separated list flag; empty items are dropped.
 type listValue []string
 
@@ -308,4 +329,5 @@ func serveFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.Var((*logLevelValue)(&cfg.LogLevel), "log-level", "least severe log `level`: debug, info, warn or error (CRMHUB_LOG_LEVEL)")
 	fs.BoolVar(&cfg.DevKey, "dev-key", cfg.DevKey, "print an admin API key of a development workspace (see --dev-key-file)")
 	fs.StringVar(&cfg.DevKeyFile, "dev-key-file", cfg.DevKeyFile, "`file` where --dev-key keeps its key to reuse it on the next run")
+	fs.Var((*positiveDurationValue)(&cfg.SyncLease), "sync-lease", "how long a sync run's claim lasts without a heartbeat; a run whose process died is taken over after it (CRMHUB_SYNC_LEASE)")
 }

@@ -116,7 +116,7 @@ func fakeHandler(kind, key string, n, every int, retry string) (http.Handler, st
 	opts := wazzuptest.Options{APIKey: key, RateLimitEvery: every, RetryAfter: retry,
 		Users:    []wazzuptest.User{{ID: "1", Name: "Fake manager"}},
 		Channels: []wazzuptest.Channel{{ChannelID: "00000000-0000-4000-8000-000000000001", Transport: "whatsapp", PlainID: "79000000000", State: "active"}},
-		Contacts: sampleWazzupContacts(n)}
+		Contacts: wazzuptest.SampleContacts(n)}
 	return wazzuptest.New(opts), cmpOr(key, wazzuptest.DefaultAPIKey), ""
 }
 
@@ -125,20 +125,4 @@ func cmpOr(a, b string) string {
 		return a
 	}
 	return b
-}
-
-// sampleWazzupContacts returns n valid contacts with ids c00001, c00002,
-// ..., each with a distinct WhatsApp number and the fake's user as
-// responsible.
-func sampleWazzupContacts(n int) []wazzuptest.Contact {
-	out := make([]wazzuptest.Contact, n)
-	for i := range out {
-		out[i] = wazzuptest.Contact{
-			ID:                fmt.Sprintf("c%05d", i+1),
-			ResponsibleUserID: "1",
-			Name:              fmt.Sprintf("Sample contact %d", i+1),
-			ContactData:       []wazzuptest.ContactData{{ChatType: "whatsapp", ChatID: fmt.Sprintf("7999%07d", i+1)}},
-		}
-	}
-	return out
 }

@@ -51,7 +51,7 @@ func serviceMetrics(d *db.DB, hub *db.Hub, webhooks *db.WebhookService, syncs *d
 		byLabel(prometheus.NewDesc("crmhub_webhook_deliveries_total",
 			"Webhook delivery attempts since start by outcome: delivered, retrying, failed (for good), disabled (the endpoint answered 410 or was disabled).",
 			[]string{"outcome"}, nil), prometheus.CounterValue, func() map[string]float64 { return floats(webhooks.DeliveryCounts()) }),
-		byLabel(prometheus.NewDesc("crmhub_sync_runs_total", "Sync runs ended since start by final status: succeeded, failed.",
+		byLabel(prometheus.NewDesc("crmhub_sync_runs_total", "Sync runs ended since start by final status: succeeded, failed, cancelled.",
 			[]string{"status"}, nil), prometheus.CounterValue, func() map[string]float64 { return floats(syncs.FinishedRuns()) }),
 		byLabel(prometheus.NewDesc("crmhub_river_jobs",
 			"River jobs waiting or running by state: available, scheduled, retryable, running (counted at each scrape).",

@@ -302,7 +302,8 @@ func TestConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.DatabaseURL != db.DefaultURL || cfg.Addr != ":8080" || !cfg.Introspection || cfg.ComplexityLimit != 50000 || cfg.RateLimitPoints != 10000 ||
-		cfg.LogFormat != "text" || cfg.LogLevel != slog.LevelInfo || cfg.ShutdownTimeout != 20*time.Second || cfg.WebhookAllowPrivate || cfg.DBMaxConns != 20 {
+		cfg.LogFormat != "text" || cfg.LogLevel != slog.LevelInfo || cfg.ShutdownTimeout != 20*time.Second || cfg.WebhookAllowPrivate || cfg.DBMaxConns != 20 ||
+		cfg.SyncLease != time.Minute {
 		t.Errorf("defaults = %+v", cfg)
 	}
 
@@ -317,6 +318,7 @@ func TestConfig(t *testing.T) {
 		"CRMHUB_SHUTDOWN_TIMEOUT":      "3s",
 		"CRMHUB_WEBHOOK_ALLOW_PRIVATE": "true",
 		"CRMHUB_DB_MAX_CONNS":          "7",
+		"CRMHUB_SYNC_LEASE":            "90s",
 	}
 	cfg, err = loadConfig(func(k string) string { return vars[k] })
 	if err != nil {
@@ -324,7 +326,8 @@ func TestConfig(t *testing.T) {
 	}
 	if cfg.Addr != "127.0.0.1:9999" || strings.Join(cfg.CORSOrigins, " ") != "https://a.example https://b.example" ||
 		cfg.Introspection || cfg.ComplexityLimit != 250 || cfg.RateLimitPoints != 0 || cfg.LogFormat != "json" || cfg.LogLevel != slog.LevelDebug ||
-		cfg.ShutdownTimeout != 3*time.Second || !cfg.WebhookAllowPrivate || cfg.DBMaxConns != 7 {
+		cfg.ShutdownTimeout != 3*time.Second || !cfg.WebhookAllowPrivate || cfg.DBMaxConns != 7 ||
+		cfg.SyncLease != 90*time.Second {
 		t.Errorf("from environment = %+v", cfg)
 	}
 
@@ -338,6 +341,7 @@ func TestConfig(t *testing.T) {
 		"CRMHUB_SHUTDOWN_TIMEOUT":      "20",
 		"CRMHUB_WEBHOOK_ALLOW_PRIVATE": "yes please",
 		"CRMHUB_DB_MAX_CONNS":          "0",
+		"CRMHUB_SYNC_LEASE":            "0s",
 	} {
 		getenv := func(k string) string {
 			if k == name {
@@ -448,6 +452,7 @@ func TestServe(t *testing.T) {
 		`crmhub_webhook_deliveries_total{outcome="delivered"} 0`, `crmhub_webhook_deliveries_total{outcome="retrying"} 0`,
 		`crmhub_webhook_deliveries_total{outcome="failed"} 0`, `crmhub_webhook_deliveries_total{outcome="disabled"} 0`,
 		`crmhub_sync_runs_total{status="succeeded"} 0`, `crmhub_sync_runs_total{status="failed"} 0`,
+		`crmhub_sync_runs_total{status="cancelled"} 0`,
 		`crmhub_river_jobs{state="available"} `, `crmhub_river_jobs{state="scheduled"} `,
 		`crmhub_river_jobs{state="retryable"} `, `crmhub_river_jobs{state="running"} `,
 	} {

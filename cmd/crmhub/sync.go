@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -21,7 +22,12 @@ func (c *cli) sync(ctx context.Context, args []string) error {
 		"on stderr while it runs, a summary table (or --json) at the end. It refuses to start while\n"+
 		"another run of the connection is queued or running. Interrupted (Ctrl-C), the run ends\n"+
 		"FAILED (INTERRUPTED); what it wrote stays, and the next run skips it by fingerprint.\n"+
-		"Needs CRMHUB_SECRET_KEY (or --dev-key) to decrypt the connection's API key.")
+		"Needs CRMHUB_SECRET_KEY (or --dev-key) to decrypt the connection's API key. Where\n"+
+		"`serve --dev-key` (make run) left its key file (.crmhub-dev-key) and CRMHUB_SECRET_KEY is\n"+
+		"unset, it uses the development key as that server does; with the development key, private\n"+
+		"addresses (a local fake CRM) are allowed as under make run unless\n"+
+		"CRMHUB_CONNECTOR_ALLOW_PRIVATE says otherwise. A failed run prints its code (SECRET_UNREADABLE,\n"+
+		"REMOTE_UNREACHABLE, REMOTE_AUTH_FAILED, ...) and the setting that fixes it.")
 	connID := fs.String("connection", "", "global `id` of the connection (conn_...), required")
 	full := fs.Bool("full", false, "read everything and detect records gone from the remote (default: incremental)")
 	dry := fs.Bool("dry-run", false, "report what would change; write nothing")
@@ -42,6 +48,7 @@ func (c *cli) sync(ctx context.Context, args []string) error {
 		return err
 	}
 	cfg.DevKey = *devKey
+	c.devDefaults(&cfg)
 	log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	sealer, err := secretSealer(cfg, log)
 	if err != nil {
@@ -89,9 +96,26 @@ func (c *cli) sync(ctx context.Context, args []string) error {
 		printRun(c.stdout, run)
 	}
 	if failed != nil {
-		return errors.New(failed.Message)
+		return fmt.Errorf("the sync run failed (%s): %s", failed.Code, failed.Message)
 	}
 	return nil
+}
+
+// devDefaults makes `crmhub sync` work, unchanged, beside a development
+// server (`make run`, which is `serve --dev-key` with private addresses
+// allowed): without CRMHUB_SECRET_KEY, the key file that server keeps says
+// its connections' API keys were sealed with the development key; and
+// with that key, private addresses (the local fake CRMs) are allowed as
+// make run allows them, unless CRMHUB_CONNECTOR_ALLOW_PRIVATE is set.
+func (c *cli) devDefaults(cfg *Config) {
+	if cfg.SecretKey == "" && !cfg.DevKey {
+		if _, err := os.Stat(cfg.DevKeyFile); err == nil {
+			cfg.DevKey = true
+		}
+	}
+	if cfg.SecretKey == "" && cfg.DevKey && strings.TrimSpace(c.getenv("CRMHUB_CONNECTOR_ALLOW_PRIVATE")) == "" {
+		cfg.ConnectorAllowPrivate = true
+	}
 }
 
 // progressBar draws one line on a terminal, rewritten with each page. On

@@ -116,7 +116,7 @@ func TestSyncCommand(t *testing.T) {
 // syncRun reporting the result.
 func TestServeWorksQueuedSync(t *testing.T) {
 	fake := fakeWazzup(t, 30)
-	_, gql := startServe(t)
+	_, gql := startServe(t, "")
 	var created struct{ CreateConnection struct{ ID string } }
 	gql(`mutation($url: String!, $key: String!) { createConnection(input: {kind: WAZZUP, name: "Wazzup", baseUrl: $url, apiKey: $key,
 		direction: PULL, entities: [USERS, CONTACTS]}) { id } }`, map[string]any{"url": fake.URL, "key": fake.APIKey()}, &created)
@@ -213,7 +213,7 @@ func TestServeConversationThroughWazzup(t *testing.T) {
 			PlainID: "79001234567", State: "active"}},
 		RefuseMessage: func(wazzuptest.Message) string { mu.Lock(); defer mu.Unlock(); return refuse },
 	})
-	base, gql := startServe(t)
+	base, gql := startServe(t, "")
 	var created struct {
 		CreateConnection struct{ ID, WebhookPath string }
 	}
@@ -279,17 +279,22 @@ func TestServeConversationThroughWazzup(t *testing.T) {
 	}
 }
 
-// startServe runs `crmhub serve` (connections may reach loopback) and
-// returns its base URL and a GraphQL caller with its dev key.
-func startServe(t *testing.T) (string, func(query string, vars map[string]any, out any)) {
+// startServe runs `crmhub serve --dev-key` with connections allowed to
+// reach loopback, as `make run` does, keeping its dev key in keyFile (a
+// temporary file when ""), and returns its base URL and a GraphQL caller
+// with its dev key.
+func startServe(t *testing.T, keyFile string) (string, func(query string, vars map[string]any, out any)) {
 	t.Helper()
 	stdout := proctest.NewLines()
 	var stderr proctest.Buffer
 	c := &cli{getenv: env(t, map[string]string{"CRMHUB_CONNECTOR_ALLOW_PRIVATE": "true"}), stdout: stdout, stderr: &stderr}
+	if keyFile == "" {
+		keyFile = t.TempDir() + "/key"
+	}
 	ctx, cancel := context.WithCancel(t.Context())
 	exited := make(chan int, 1)
 	go func() {
-		exited <- c.run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--dev-key", "--dev-key-file", t.TempDir() + "/key"})
+		exited <- c.run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--dev-key", "--dev-key-file", keyFile})
 		stdout.Close()
 	}()
 	t.Cleanup(func() { cancel(); <-exited })
@@ -311,7 +316,7 @@ func TestServeConversationThroughWazera(t *testing.T) {
 	var mu sync.Mutex
 	fake := wazeratest.NewServer(t, wazeratest.Options{
 		RefuseMessage: func(wazeratest.Message) string { mu.Lock(); defer mu.Unlock(); return refuse }})
-	base, gql := startServe(t)
+	base, gql := startServe(t, "")
 	var created struct {
 		CreateConnection struct{ ID, WebhookPath string }
 	}
@@ -388,5 +393,39 @@ func TestServeConversationThroughWazera(t *testing.T) {
 	gql(`query($id: ID!) { node(id: $id) { ... on Message { status errorCode } } }`, map[string]any{"id": msg.SendMessage.ID}, &failed)
 	if failed.Node.Status != "FAILED" || failed.Node.ErrorCode == nil || *failed.Node.ErrorCode != "TEMPLATE_REQUIRED" {
 		t.Fatalf("refused message %+v", failed.Node)
+	}
+}
+
+// TestSyncAfterMakeRun: `crmhub sync` from the README works, unchanged,
+// beside a development server (serve --dev-key with loopback allowed and
+// no CRMHUB_SECRET_KEY, as make run leaves it, in the same directory), and
+// when a setting keeps a run from starting, its code and the setting to
+// change are printed.
+func TestSyncAfterMakeRun(t *testing.T) {
+	fake := fakeWazzup(t, 120)
+	t.Chdir(t.TempDir())
+	_, gql := startServe(t, defaultDevKeyFile)
+	var created struct{ CreateConnection struct{ ID string } }
+	gql(`mutation($url: String!, $key: String!) { createConnection(input: {kind: WAZZUP, name: "W", baseUrl: $url,
+		apiKey: $key, direction: PULL, entities: [USERS, CONTACTS]}) { id } }`,
+		map[string]any{"url": fake.URL, "key": fake.APIKey()}, &created)
+	conn := created.CreateConnection.ID
+
+	code, stdout, stderr := run(t, env(t, nil), "sync", "--connection", conn)
+	if code != 0 || !strings.Contains(stdout, "SUCCEEDED") || !strings.Contains(stdout, "created    121") {
+		t.Fatalf("sync after make run: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, tc := range []struct {
+		env        map[string]string
+		code, says string
+	}{
+		{map[string]string{"CRMHUB_CONNECTOR_ALLOW_PRIVATE": "false"}, "REMOTE_UNREACHABLE", "set CRMHUB_CONNECTOR_ALLOW_PRIVATE=true"},
+		{map[string]string{"CRMHUB_SECRET_KEY": db.NewSecretKey()}, "SECRET_UNREADABLE", "CRMHUB_SECRET_KEY"},
+	} {
+		code, stdout, stderr := run(t, env(t, tc.env), "sync", "--connection", conn)
+		if code != 1 || !strings.Contains(stdout, "FAILED") || !strings.Contains(stdout, tc.code) ||
+			!strings.Contains(stderr, "the sync run failed ("+tc.code+")") || !strings.Contains(stderr, tc.says) {
+			t.Errorf("sync with %v: exit %d\n%s\n%s", tc.env, code, stdout, stderr)
+		}
 	}
 }

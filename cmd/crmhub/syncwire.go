@@ -44,7 +44,7 @@ type syncParts struct {
 // service.
 func newSync(d *db.DB, cfg Config, sealer *db.Sealer, tp trace.TracerProvider, log *slog.Logger) (*syncParts, error) {
 	conns := db.NewConnectionService(d, db.ConnectionConfig{Sealer: sealer, AllowPrivate: cfg.ConnectorAllowPrivate})
-	syncs, err := db.NewSyncService(d, db.SyncConfig{Workers: cfg.SyncWorkers, Log: log})
+	syncs, err := db.NewSyncService(d, db.SyncConfig{Workers: cfg.SyncWorkers, Lease: cfg.SyncLease, Log: log})
 	if err != nil {
 		return nil, err
 	}

@@ -28,18 +28,29 @@ import (
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/connectors"
 	"github.com/crmhub/crmhub/connectors/internal/wait"
+	"github.com/crmhub/crmhub/internal/safehttp"
 	"github.com/google/uuid"
 )
 
 // Store keeps the engine's state; *db.SyncService implements it.
 type Store interface {
-	// ClaimRun marks a run RUNNING and returns it with its saved progress;
-	// nil when it has already finished.
+	// ClaimRun marks a run RUNNING under a new lease (run.Lease) and
+	// returns it with its saved progress; nil when it has already
+	// finished; crmhub.ErrSyncRunHeld or ErrSyncConnectionBusy when a
+	// live lease keeps it from being worked here.
 	ClaimRun(ctx context.Context, ws, id uuid.UUID) (*crmhub.SyncRun, json.RawMessage, error)
-	// StoredRun returns a run as last saved.
-	StoredRun(ctx context.Context, ws, id uuid.UUID) (*crmhub.SyncRun, error)
+	// LeaseTerm is how long a claim lasts without a heartbeat.
+	LeaseTerm() time.Duration
+	// SaveRun, Heartbeat and FinishRun write under run.Lease and renew
+	// it; each returns crmhub.ErrSyncRunCancelled when cancelSyncRun
+	// ended the run (SaveRun still stores the progress and stats, and
+	// releases the lease) and crmhub.ErrSyncLeaseLost when another
+	// process took it over (they write nothing).
 	SaveRun(ctx context.Context, ws uuid.UUID, run *crmhub.SyncRun, progress json.RawMessage) error
+	Heartbeat(ctx context.Context, ws uuid.UUID, run *crmhub.SyncRun) error
 	FinishRun(ctx context.Context, ws uuid.UUID, run *crmhub.SyncRun) error
+	// ReleaseRun gives the lease up without ending the run.
+	ReleaseRun(ctx context.Context, ws uuid.UUID, run *crmhub.SyncRun) error
 
 	Links(ctx context.Context, ws, conn uuid.UUID, entity crmhub.SyncEntity, externalIDs []string) (map[string]crmhub.SyncLink, error)
 	LinksByLocal(ctx context.Context, ws, conn uuid.UUID, entity crmhub.SyncEntity, ids []uuid.UUID) (map[uuid.UUID]crmhub.SyncLink, error)
@@ -148,53 +159,14 @@ func (e *Config) defaults() {
 // Run works run id of workspace ws to its end: SUCCEEDED, or FAILED with
 // the cause in its errors (then Run returns a *crmhub.SyncRunFailure).
 // When ctx ends first, the run stays RUNNING with its progress saved and
-// Run returns ctx's error, so that working it again resumes it.
+// its lease released, and Run returns ctx's error, so that working it
+// again (here or in another process) resumes it. It returns
+// crmhub.ErrSyncRunCancelled when cancelSyncRun stopped the run,
+// crmhub.ErrSyncLeaseLost when another process took it over, and the
+// store's ErrSyncRunHeld or ErrSyncConnectionBusy when it could not claim
+// it.
 func (e *Engine) Run(ctx context.Context, ws, id uuid.UUID) error {
-	run, raw, err := e.Store.ClaimRun(ctx, ws, id)
-	if err != nil || run == nil {
-		return err
-	}
-	r := &runner{e: e, ws: ws, run: run, log: e.Log.With("syncRun", run.GlobalID())}
-	if len(raw) > 0 {
-		if err := json.Unmarshal(raw, &r.prog); err != nil {
-			return r.fail(ctx, fmt.Errorf("unreadable progress: %w", err))
-		}
-	}
-	conn, key, err := e.Connections.Open(ctx, ws, run.ConnectionID)
-	if err != nil {
-		if crmhub.ErrorCode(err) == crmhub.ENOTFOUND {
-			return r.fail(ctx, errors.New("the connection was deleted"))
-		}
-		return err
-	}
-	r.conn = conn
-	r.remote, err = e.Registry.New(conn.Kind, connectors.Config{BaseURL: conn.BaseURL, APIKey: key,
-		Options: conn.Options, HTTPClient: limitedClient(e.HTTPClient, conn.RateLimit)})
-	if err != nil {
-		return r.fail(ctx, err)
-	}
-	r.caps = r.remote.Capabilities()
-	if cs, ok := r.remote.(connectors.ConsentSyncer); ok && e.Consents != nil {
-		r.consents = cs
-	}
-	p := &crmhub.Principal{WorkspaceID: ws, ConnectionID: conn.ID, Scopes: []crmhub.Scope{crmhub.ScopeAdmin}}
-	r.as = crmhub.NewContext(ctx, p)
-	r.write = r.as
-	if run.DryRun {
-		r.write = crmhub.WithDryRun(r.as)
-	}
-	if err := r.steps(); err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return r.fail(ctx, err)
-	}
-	r.run.Status = crmhub.SyncSucceeded
-	if err := e.Store.FinishRun(context.WithoutCancel(ctx), ws, r.run); err != nil {
-		return err
-	}
-	r.log.Info("sync run succeeded", "stats", r.run.Stats)
-	return nil
+	return e.run(ctx, ws, id, false)
 }
 
 // RunForeground is Run for a caller that will not resume the run (the
@@ -203,20 +175,162 @@ func (e *Engine) Run(ctx context.Context, ws, id uuid.UUID) error {
 // and RunForeground returns a *crmhub.SyncRunFailure. What the run wrote
 // stays; the next run skips it by fingerprint.
 func (e *Engine) RunForeground(ctx context.Context, ws, id uuid.UUID) error {
-	err := e.Run(ctx, ws, id)
-	if err == nil || ctx.Err() == nil {
+	return e.run(ctx, ws, id, true)
+}
+
+func (e *Engine) run(ctx context.Context, ws, id uuid.UUID, foreground bool) error {
+	run, raw, err := e.Store.ClaimRun(ctx, ws, id)
+	if err != nil || run == nil {
 		return err
 	}
-	bg := context.WithoutCancel(ctx)
-	if run, rerr := e.Store.StoredRun(bg, ws, id); rerr == nil && !run.Finished() {
-		run.Status = crmhub.SyncFailed
-		run.Errors = append(run.Errors, crmhub.SyncError{Code: "INTERRUPTED", Message: "the run was interrupted"})
-		if ferr := e.Store.FinishRun(bg, ws, run); ferr != nil {
-			return ferr
+	r := &runner{e: e, ws: ws, run: run, log: e.Log.With("syncRun", run.GlobalID())}
+	// work is cut, with the cause, when a heartbeat finds the run
+	// cancelled or taken over.
+	work, cut := context.WithCancelCause(ctx)
+	defer cut(nil)
+	beat, stopBeat := context.WithCancel(work)
+	beating := make(chan struct{})
+	go func() { r.heartbeat(beat, cut); close(beating) }()
+	err = r.work(work, raw)
+	stopBeat()
+	<-beating
+	return r.end(ctx, context.Cause(work), err, foreground)
+}
+
+// work opens the connection, checks the remote and runs the steps; its
+// error is what end makes of the run.
+func (r *runner) work(ctx context.Context, raw json.RawMessage) error {
+	e := r.e
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &r.prog); err != nil {
+			return fmt.Errorf("unreadable progress: %w", err)
 		}
 	}
-	return &crmhub.SyncRunFailure{Message: "interrupted"}
+	conn, key, err := e.Connections.Open(ctx, r.ws, r.run.ConnectionID)
+	if err != nil {
+		if crmhub.ErrorCode(err) == crmhub.ENOTFOUND {
+			return errors.New("the connection was deleted")
+		}
+		return err
+	}
+	r.conn = conn
+	r.remote, err = e.Registry.New(conn.Kind, connectors.Config{BaseURL: conn.BaseURL, APIKey: key,
+		Options: conn.Options, HTTPClient: limitedClient(e.HTTPClient, conn.RateLimit)})
+	if err != nil {
+		return err
+	}
+	r.caps = r.remote.Capabilities()
+	if cs, ok := r.remote.(connectors.ConsentSyncer); ok && e.Consents != nil {
+		r.consents = cs
+	}
+	p := &crmhub.Principal{WorkspaceID: r.ws, ConnectionID: conn.ID, Scopes: []crmhub.Scope{crmhub.ScopeAdmin}}
+	r.as = crmhub.NewContext(ctx, p)
+	r.write = r.as
+	if r.run.DryRun {
+		r.write = crmhub.WithDryRun(r.as)
+	}
+	if c, ok := r.remote.(connectors.Checker); ok {
+		if err := r.call("check the remote", func() error { return c.Check(r.as) }); err != nil {
+			return err
+		}
+	}
+	return r.steps()
 }
+
+// end records how the run ended. cause is why its work was cut (a
+// heartbeat found it cancelled or taken over), err what the work
+// returned.
+func (r *runner) end(ctx context.Context, cause, err error, foreground bool) error {
+	bg := context.WithoutCancel(ctx)
+	switch {
+	case errors.Is(cause, crmhub.ErrSyncRunCancelled), errors.Is(err, crmhub.ErrSyncRunCancelled):
+		return r.cancelled(bg)
+	case errors.Is(cause, crmhub.ErrSyncLeaseLost), errors.Is(err, crmhub.ErrSyncLeaseLost):
+		r.log.Warn("sync run no longer held by this process (another took it over, or its connection was deleted); it stops here")
+		return crmhub.ErrSyncLeaseLost
+	case ctx.Err() != nil && foreground:
+		r.run.Errors = append(r.run.Errors, crmhub.SyncError{Code: "INTERRUPTED", Message: "the run was interrupted"})
+		return r.endAs(bg, crmhub.SyncFailed, &crmhub.SyncRunFailure{Code: "INTERRUPTED", Message: "interrupted"})
+	case ctx.Err() != nil:
+		r.release(bg)
+		return ctx.Err()
+	case err != nil:
+		return r.fail(bg, err)
+	}
+	if err := r.endAs(bg, crmhub.SyncSucceeded, nil); err != nil {
+		return err
+	}
+	r.log.Info("sync run succeeded", "stats", r.run.Stats)
+	return nil
+}
+
+// endAs ends the run with status and returns ended, or what the store
+// said when the run was no longer this claim's (or the database failed:
+// then the lease is released, so that River's retry can claim the run).
+func (r *runner) endAs(ctx context.Context, status crmhub.SyncRunStatus, ended error) error {
+	r.run.Status = status
+	err := r.e.Store.FinishRun(ctx, r.ws, r.run)
+	switch {
+	case err == nil:
+		return ended
+	case errors.Is(err, crmhub.ErrSyncRunCancelled):
+		return r.cancelled(ctx)
+	case errors.Is(err, crmhub.ErrSyncLeaseLost):
+		return err
+	}
+	r.release(ctx)
+	return err
+}
+
+// cancelled stores the progress and stats of a run that cancelSyncRun
+// ended, which releases its lease, and reports it. When the save of a
+// page found the cancellation, that save stored them already and this
+// one matches nothing (ErrSyncLeaseLost: the lease is released).
+func (r *runner) cancelled(ctx context.Context) error {
+	raw, _ := json.Marshal(r.prog)
+	err := r.e.Store.SaveRun(ctx, r.ws, r.run, raw)
+	if err != nil && !errors.Is(err, crmhub.ErrSyncRunCancelled) && !errors.Is(err, crmhub.ErrSyncLeaseLost) {
+		r.log.Warn("saving a cancelled sync run", "err", err)
+	}
+	r.log.Info("sync run cancelled", "stats", r.run.Stats)
+	return crmhub.ErrSyncRunCancelled
+}
+
+// release gives the run's lease up, so that whoever works it next need
+// not wait for it to lapse; if even that fails, it lapses.
+func (r *runner) release(ctx context.Context) {
+	if err := r.e.Store.ReleaseRun(ctx, r.ws, r.run); err != nil {
+		r.log.Warn("releasing a sync run", "err", err)
+	}
+}
+
+// heartbeat renews the run's lease a few times per lease term until ctx
+// ends; when the store says the run was cancelled or taken over, it cuts
+// the run's work with that cause. Other failures (the database briefly
+// away) are logged: the next beat may succeed before the lease lapses.
+func (r *runner) heartbeat(ctx context.Context, cut context.CancelCauseFunc) {
+	t := time.NewTicker(max(r.e.Store.LeaseTerm()/heartbeatsPerLease, time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := r.e.Store.Heartbeat(ctx, r.ws, r.run)
+		switch {
+		case errors.Is(err, crmhub.ErrSyncRunCancelled), errors.Is(err, crmhub.ErrSyncLeaseLost):
+			cut(err)
+			return
+		case err != nil && ctx.Err() == nil:
+			r.log.Warn("sync run heartbeat failed", "err", err)
+		}
+	}
+}
+
+// heartbeatsPerLease is how many heartbeats a lease term holds, so that
+// one or two failing do not lose it.
+const heartbeatsPerLease = 4
 
 // runner is one run in progress.
 type runner struct {
@@ -309,16 +423,13 @@ func (r *runner) save(s step) error {
 	return nil
 }
 
-// fail ends the run as FAILED with err's message, made safe to show.
+// fail ends the run as FAILED with err's message, made safe to show, and
+// its code.
 func (r *runner) fail(ctx context.Context, err error) error {
 	msg, code := failure(err)
-	r.run.Status = crmhub.SyncFailed
 	r.run.Errors = append(r.run.Errors, crmhub.SyncError{Message: msg, Code: code})
 	r.log.Warn("sync run failed", "err", err)
-	if ferr := r.e.Store.FinishRun(context.WithoutCancel(ctx), r.ws, r.run); ferr != nil {
-		return ferr
-	}
-	return &crmhub.SyncRunFailure{Message: msg}
+	return r.endAs(ctx, crmhub.SyncFailed, &crmhub.SyncRunFailure{Code: code, Message: msg})
 }
 
 // failure turns the error that ended a run into a message for operators
@@ -329,13 +440,19 @@ func failure(err error) (string, string) {
 	var rl *connectors.RateLimitError
 	var req *connectors.RequestError
 	switch {
+	case errors.Is(err, crmhub.ErrSecretUnreadable):
+		return "the connection's API key cannot be decrypted with this process's secret key (CRMHUB_SECRET_KEY): " +
+			"set the key it was saved with, or enter the API key again (updateConnection)", crmhub.SyncSecretUnreadable
+	case errors.Is(err, safehttp.ErrAddressNotAllowed):
+		return "the connection's base URL is a private, loopback or link-local address, which this process refuses: " +
+			"set CRMHUB_CONNECTOR_ALLOW_PRIVATE=true to allow it (a local fake CRM, a CRM on your network)", crmhub.SyncRemoteUnreachable
 	case errors.As(err, &auth):
-		return fmt.Sprintf("the remote refused the connection's API key (HTTP %d); update the key", auth.Status), "REMOTE_AUTH_FAILED"
+		return fmt.Sprintf("the remote refused the connection's API key (HTTP %d); update the key", auth.Status), crmhub.SyncRemoteAuthFailed
 	case errors.As(err, &rl):
 		return "the remote kept answering 429 Too Many Requests; lower the connection's rate limit", "REMOTE_RATE_LIMITED"
 	case errors.As(err, &tr):
 		if tr.Status == 0 {
-			return "the remote could not be reached: " + tr.Err.Error(), "REMOTE_UNREACHABLE"
+			return "the remote could not be reached: " + tr.Err.Error(), crmhub.SyncRemoteUnreachable
 		}
 		return fmt.Sprintf("the remote kept failing with HTTP %d", tr.Status), "REMOTE_UNAVAILABLE"
 	case errors.As(err, &req):
@@ -368,7 +485,7 @@ func (r *runner) call(what string, fn func() error) error {
 				wait = backoff
 				backoff *= 2
 			}
-		case errors.As(err, &tr) && transient < r.e.Retries:
+		case errors.As(err, &tr) && transient < r.e.Retries && !errors.Is(err, safehttp.ErrAddressNotAllowed):
 			transient++
 			wait = backoff + time.Duration(rand.Int64N(int64(backoff)/2+1))
 			backoff *= 2

@@ -321,7 +321,7 @@ func TestRateLimitIsWaitedOut(t *testing.T) {
 			mu.Lock()
 			defer mu.Unlock()
 			times = append(times, time.Now())
-			if route == wazzuptest.RouteListContacts && n == 3 {
+			if route == wazzuptest.RouteListContacts && n == 4 {
 				return &wazzuptest.Fault{Status: 429, RetryAfter: "1"}
 			}
 			return nil
@@ -332,7 +332,7 @@ func TestRateLimitIsWaitedOut(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if gap := times[3].Sub(times[2]); gap < time.Second {
+	if gap := times[4].Sub(times[3]); gap < time.Second {
 		t.Fatalf("retried %v after a 429 with Retry-After: 1", gap)
 	}
 }
@@ -386,7 +386,7 @@ func TestInterruptedForegroundRunEnds(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	e := newEnv(t, wazzuptest.Options{Contacts: remote(300), Users: users(),
 		Inject: func(route string, n int) *wazzuptest.Fault {
-			if route == wazzuptest.RouteListContacts && n == 2 {
+			if route == wazzuptest.RouteListContacts && n == 3 {
 				cancel() // Ctrl-C while a page is on its way
 			}
 			return nil
@@ -413,7 +413,7 @@ func TestKilledRunResumes(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	e := newEnv(t, wazzuptest.Options{Contacts: remote(1000), Users: users(),
 		Inject: func(route string, n int) *wazzuptest.Fault {
-			if route == wazzuptest.RouteListContacts && n == 6 {
+			if route == wazzuptest.RouteListContacts && n == 7 {
 				cancel() // the process dies while the 5th page is on its way
 			}
 			return nil

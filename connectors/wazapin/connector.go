@@ -22,6 +22,7 @@ var ErrBatchTooLarge = errors.New("batch exceeds the connector limit")
 var (
 	_ connectors.Factory   = NewConnector
 	_ connectors.Connector = (*Connector)(nil)
+	_ connectors.Checker   = (*Connector)(nil)
 )
 
 // Connector is the connectors.Connector of Wazapin: contacts only, found
@@ -290,3 +291,11 @@ func checkBatch(what string, n int) error {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// Check reads one contact (GET /v1/contacts with a page of one): the cheapest
+// call that needs a valid API key, made before a run reads or writes
+// anything.
+func (c *Connector) Check(ctx context.Context) error {
+	_, err := c.client.ListContacts(ctx, ListParams{Limit: 1})
+	return err
+}

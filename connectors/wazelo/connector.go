@@ -23,6 +23,7 @@ var ErrBatchTooLarge = errors.New("batch exceeds the connector's limit")
 var (
 	_ connectors.Factory       = NewConnector
 	_ connectors.Connector     = (*Connector)(nil)
+	_ connectors.Checker       = (*Connector)(nil)
 	_ connectors.WebhookParser = (*Connector)(nil)
 	_ connectors.MessageSender = (*Connector)(nil)
 )
@@ -256,4 +257,12 @@ func (c *Connector) SendMessage(ctx context.Context, m crmhub.OutboundMessage) (
 		return crmhub.SendResult{}, err
 	}
 	return crmhub.SendResult{ExternalID: sent.MessageID}, nil
+}
+
+// Check reads one contact (GET /contacts with a page of one): the cheapest
+// call that needs a valid API key, made before a run reads or writes
+// anything.
+func (c *Connector) Check(ctx context.Context) error {
+	_, _, err := c.client.ListContacts(ctx, ListQuery{Limit: 1})
+	return err
 }

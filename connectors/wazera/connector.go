@@ -35,6 +35,7 @@ var ErrBatchTooLarge = errors.New("batch exceeds the connector limit")
 var (
 	_ connectors.Factory   = NewConnector
 	_ connectors.Connector = (*Connector)(nil)
+	_ connectors.Checker   = (*Connector)(nil)
 )
 
 // Connector is the connectors.Connector of Wazera: contacts only, since
@@ -243,4 +244,12 @@ func checkBatch(what string, n int) error {
 		return fmt.Errorf("wazera: %s: %d records, limit %d: %w", what, n, MaxBatch, ErrBatchTooLarge)
 	}
 	return nil
+}
+
+// Check reads one contact (GET /contacts with a page of one): the cheapest
+// call that needs a valid API key, made before a run reads or writes
+// anything.
+func (c *Connector) Check(ctx context.Context) error {
+	_, err := c.client.ListContacts(ctx, ListOptions{PerPage: 1})
+	return err
 }

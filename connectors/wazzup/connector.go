@@ -22,6 +22,7 @@ var (
 	_ connectors.Connector  = (*Connector)(nil)
 	_ connectors.DealSyncer = (*Connector)(nil)
 	_ connectors.UserSyncer = (*Connector)(nil)
+	_ connectors.Checker    = (*Connector)(nil)
 )
 
 // Connector is the connectors.Connector of Wazzup: contacts through the v3
@@ -61,6 +62,14 @@ func NewConnector(cfg connectors.Config) (connectors.Connector, error) {
 		defaultResponsible: def,
 		channelID:          channel,
 	}, nil
+}
+
+// Check lists the integration's channels (GET /v2/channels): the
+// cheapest call that needs a valid API key, made before a run reads or
+// writes anything.
+func (c *Connector) Check(ctx context.Context) error {
+	_, err := c.client.ListChannels(ctx)
+	return err
 }
 
 // optionID reads an id option given as a JSON string or number.

@@ -2,6 +2,7 @@ package wazzuptest
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -20,6 +21,22 @@ const (
 
 // chatTypes are the chat types the documents name.
 var chatTypes = []string{"whatsapp", "whatsgroup", "instagram", "telegram", "vk"}
+
+// SampleContacts returns n valid contacts with ids c00001, c00002, ...,
+// each with a distinct WhatsApp number and responsible user "1" (give the
+// fake that user when it must know its users).
+func SampleContacts(n int) []Contact {
+	out := make([]Contact, n)
+	for i := range out {
+		out[i] = Contact{
+			ID:                fmt.Sprintf("c%05d", i+1),
+			ResponsibleUserID: "1",
+			Name:              fmt.Sprintf("Sample contact %d", i+1),
+			ContactData:       []ContactData{{ChatType: "whatsapp", ChatID: fmt.Sprintf("7999%07d", i+1)}},
+		}
+	}
+	return out
+}
 
 // Contact is a stored v3 contact, in the documented JSON shape.
 type Contact struct {
