@@ -18,6 +18,7 @@ var nonTenantTables = map[string]string{
 	"workspaces":          "the tenants themselves: its id is the workspace_id the others reference (distributed by id on Citus)",
 	"bun_migrations":      "migration bookkeeping, cluster-wide",
 	"bun_migration_locks": "migration bookkeeping, cluster-wide",
+	"maintenance_runs":    "when cluster-wide background work last started, one row per task (a reference table on Citus)",
 	"river_*":             "River's job queue: cluster-wide, its jobs name the workspace in their arguments (kept on the coordinator on Citus)",
 }
 
