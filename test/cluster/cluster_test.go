@@ -427,10 +427,14 @@ func TestMeasureWritesAndFanOut(t *testing.T) {
 	}
 	c := startCluster(t)
 	for _, round := range []struct {
-		name  string
-		procs []*process
-	}{{"one process", c.procs[:1]}, {"three processes", c.procs}} {
-		start := c.events(t, c.procs[0], c.createContacts(t, c.procs[:1], 1, "mark-"+round.name))
+		name, tag string
+		procs     []*process
+	}{{"one process", "one", c.procs[:1]}, {"three processes", "three", c.procs}} {
+		marks := c.createContacts(t, c.procs[:1], 1, "mark-"+round.tag)
+		if len(marks) != 1 {
+			t.Fatal("the first write failed")
+		}
+		start := c.events(t, c.procs[0], marks)
 		subs := make([]*proctest.Subscription, len(c.procs))
 		for i, p := range c.procs {
 			subs[i] = c.subscribe(t, p, start[0].Cursor)
@@ -442,7 +446,7 @@ func TestMeasureWritesAndFanOut(t *testing.T) {
 			p := round.procs[w%len(round.procs)]
 			wg.Go(func() {
 				for i := 0; time.Now().Before(stop); i++ {
-					if _, err := createContact(p, c.key, fmt.Sprintf("m-%s-%d-%d@example.com", round.name, w, i)); err != nil {
+					if _, err := createContact(p, c.key, fmt.Sprintf("m-%s-%d-%d@example.com", round.tag, w, i)); err != nil {
 						t.Error(err)
 						return
 					}
