@@ -10,11 +10,29 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: run build image test flake fuzz generate bench bench-go lint staticcheck pg clean
+.PHONY: run run-cluster help build image test flake fuzz generate bench bench-go lint staticcheck pg clean
 
 ## run: start PostgreSQL, build, and serve with a development API key
 run: pg build
 	CRMHUB_CONNECTOR_ALLOW_PRIVATE=$${CRMHUB_CONNECTOR_ALLOW_PRIVATE:-true} ./$(BIN) serve --dev-key
+
+## help: list these targets with what they do
+help:
+	@sed -n 's/^## //p' Makefile
+
+## run-cluster: start PostgreSQL, build, and serve three processes on one
+## database (:8081, :8082, :8083) with the development API key; a write
+## through one reaches subscribers and webhooks through all. Ctrl-C stops all
+run-cluster: pg build
+	@trap 'kill 0' INT TERM EXIT; \
+	export CRMHUB_CONNECTOR_ALLOW_PRIVATE=$${CRMHUB_CONNECTOR_ALLOW_PRIVATE:-true}; \
+	for port in 8081 8082 8083; do \
+		migrate=--no-migrate; [ $$port = 8081 ] && migrate=; \
+		./$(BIN) serve --addr 127.0.0.1:$$port --dev-key $$migrate 2>&1 | sed -u "s/^/[$$port] /" & \
+		for i in $$(seq 1 60); do curl -fs http://127.0.0.1:$$port/readyz >/dev/null && break; sleep 0.5; done; \
+	done; \
+	echo "three processes on one database: http://localhost:8081 http://localhost:8082 http://localhost:8083 (Ctrl-C stops them)"; \
+	wait
 
 ## build: compile the binary to bin/crmhub
 build:

@@ -39,6 +39,12 @@ type Config struct {
 	URL string
 	// MaxConns bounds the pool; 0 means pgxpool's default.
 	MaxConns int32
+	// SessionURL, when set and not URL, is a direct connection to
+	// PostgreSQL for what needs a session of its own: the event listener's
+	// LISTEN and River (its leader election, notifications and job
+	// fetching). URL may then point at a transaction-pooling PgBouncer;
+	// see Pooled.
+	SessionURL string
 	// Clock stamps rows; nil means the system clock.
 	Clock crmhub.Clock
 	// Tracer, when set, also sees every query of the pool, after the
@@ -51,29 +57,83 @@ type Config struct {
 // DB is an open database: one pgx pool, shared by bun and anything else that
 // needs a connection (the event listener, River).
 type DB struct {
-	Pool  *pgxpool.Pool
-	Bun   *bun.DB
-	clock crmhub.Clock
+	Pool *pgxpool.Pool
+	// Session is the pool of session connections for LISTEN and River:
+	// Pool itself unless Config.SessionURL names another server address.
+	Session *pgxpool.Pool
+	Bun     *bun.DB
+	clock   crmhub.Clock
 	// counter traces every query of the pool; see QueryStats.
 	counter *counter
 }
 
+// sessionMaxConns bounds the session pool when it is apart from the main
+// one: the listener's connection, River's notifier, its leader and
+// maintenance queries, and each queue's fetches and completions.
+const sessionMaxConns = 8
+
 // Open connects as the service role. It does not migrate; see Migrate.
+//
+// With a SessionURL apart from URL, URL is taken to be pooled per
+// transaction (PgBouncer), which keeps neither statements nor settings from
+// one transaction to the next. Its pool then sends every query in one
+// round trip with unnamed statements (pgx's QueryExecModeExec, unless the
+// URL names a default_query_exec_mode itself) and does not SET ROLE, since a
+// session setting would stay on whichever server connection ran it: its
+// login role must itself be a member of crmhub_app that neither is a
+// superuser nor bypasses row-level security, which Open checks. The tenant
+// is already set per transaction (set_config(..., true)).
 func Open(ctx context.Context, cfg Config) (*DB, error) {
-	pcfg, err := pgxpool.ParseConfig(cfg.URL)
+	pooled := cfg.SessionURL != "" && cfg.SessionURL != cfg.URL
+	count := &counter{}
+	var tracer pgx.QueryTracer = count
+	if cfg.Tracer != nil {
+		tracer = tracers{count, cfg.Tracer}
+	}
+	pool, err := openPool(ctx, cfg.URL, cfg.MaxConns, tracer, pooled)
+	if err != nil {
+		return nil, err
+	}
+	session := pool
+	if pooled {
+		if err := checkPooledRole(ctx, pool); err != nil {
+			pool.Close()
+			return nil, err
+		}
+		if session, err = openPool(ctx, cfg.SessionURL, sessionMaxConns, tracer, false); err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("db: session connection (CRMHUB_LISTEN_DATABASE_URL): %w", err)
+		}
+	}
+	clock := cfg.Clock
+	if clock == nil {
+		clock = crmhub.SystemClock{}
+	}
+	sqldb := stdlib.OpenDBFromPool(pool)
+	// Paged reads select row_number() beside the model columns; ignore it.
+	return &DB{Pool: pool, Session: session, Bun: bun.NewDB(sqldb, pgdialect.New(), bun.WithDiscardUnknownColumns()), clock: clock,
+		counter: count}, nil
+}
+
+// openPool opens and pings one pool as the service role; pooled says that
+// rawURL goes through a transaction pooler (see Open).
+func openPool(ctx context.Context, rawURL string, maxConns int32, tracer pgx.QueryTracer, pooled bool) (*pgxpool.Pool, error) {
+	pcfg, err := pgxpool.ParseConfig(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("db: parse url: %w", err)
 	}
-	if cfg.MaxConns > 0 {
-		pcfg.MaxConns = cfg.MaxConns
+	if maxConns > 0 {
+		pcfg.MaxConns = maxConns
 	}
-	count := &counter{}
-	pcfg.ConnConfig.Tracer = count
-	if cfg.Tracer != nil {
-		pcfg.ConnConfig.Tracer = tracers{count, cfg.Tracer}
+	pcfg.ConnConfig.Tracer = tracer
+	if pooled && !urlSetsExecMode(rawURL) {
+		pcfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
 	}
 	pcfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
 		encodeUUIDs(c.TypeMap())
+		if pooled {
+			return nil
+		}
 		_, err := c.Exec(ctx, "SET ROLE "+AppRole)
 		return err
 	}
@@ -85,20 +145,39 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("db: connect: %w", err)
 	}
-	clock := cfg.Clock
-	if clock == nil {
-		clock = crmhub.SystemClock{}
+	return pool, nil
+}
+
+// urlSetsExecMode reports whether a connection URL (or key=value string)
+// chooses pgx's default_query_exec_mode itself.
+func urlSetsExecMode(rawURL string) bool {
+	return strings.Contains(rawURL, "default_query_exec_mode")
+}
+
+// checkPooledRole makes sure the login role of a transaction-pooled URL
+// is one row-level security holds and that has crmhub_app's grants, since
+// no SET ROLE can be relied on there.
+func checkPooledRole(ctx context.Context, pool *pgxpool.Pool) error {
+	var bypass, member bool
+	err := pool.QueryRow(ctx, `SELECT r.rolsuper OR r.rolbypassrls, pg_has_role(session_user, $1, 'USAGE')
+		FROM pg_roles r WHERE r.rolname = session_user`, AppRole).Scan(&bypass, &member)
+	if err != nil {
+		return fmt.Errorf("db: check the login role: %w", err)
 	}
-	sqldb := stdlib.OpenDBFromPool(pool)
-	// Paged reads select row_number() beside the model columns; ignore it.
-	return &DB{Pool: pool, Bun: bun.NewDB(sqldb, pgdialect.New(), bun.WithDiscardUnknownColumns()), clock: clock,
-		counter: count}, nil
+	if bypass || !member {
+		return fmt.Errorf("db: with CRMHUB_LISTEN_DATABASE_URL apart, DATABASE_URL (pooled per transaction) must log in as a member of %s "+
+			"that is not a superuser and does not bypass row-level security: SET ROLE does not survive a transaction pooler", AppRole)
+	}
+	return nil
 }
 
 // Close closes the pool.
 func (db *DB) Close() {
 	db.Bun.Close()
 	db.Pool.Close()
+	if db.Session != db.Pool {
+		db.Session.Close()
+	}
 }
 
 // Ping checks that the database answers; /readyz uses it.

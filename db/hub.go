@@ -133,7 +133,7 @@ func (h *Hub) Run(ctx context.Context) {
 }
 
 func (h *Hub) listen(ctx context.Context) error {
-	pc, err := h.db.Pool.Acquire(ctx)
+	pc, err := h.db.Session.Acquire(ctx)
 	if err != nil {
 		return err
 	}

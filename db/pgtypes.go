@@ -8,9 +8,15 @@ import (
 // encodeUUIDs makes pgx encode google/uuid values as the [16]byte they
 // are. As driver.Valuers they would otherwise go through their text form,
 // which pgx then parses back: about 2 ms of CPU for the arrays of an
-// upsert of 100 contacts.
+// upsert of 100 contacts. It also names their PostgreSQL types, which a
+// pool that sends queries without describing them first (QueryExecModeExec,
+// behind a transaction pooler) needs to encode a uuid[] parameter.
 func encodeUUIDs(m *pgtype.Map) {
 	m.TryWrapEncodePlanFuncs = append([]pgtype.TryWrapEncodePlanFunc{wrapUUID}, m.TryWrapEncodePlanFuncs...)
+	m.RegisterDefaultPgType(uuid.UUID{}, "uuid")
+	m.RegisterDefaultPgType([16]byte{}, "uuid")
+	m.RegisterDefaultPgType([]uuid.UUID{}, "_uuid")
+	m.RegisterDefaultPgType([]*uuid.UUID{}, "_uuid")
 }
 
 func wrapUUID(value any) (pgtype.WrappedEncodePlanNextSetter, any, bool) {

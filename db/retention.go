@@ -12,23 +12,50 @@ import (
 // Retention deletes events older than a configured age (and idempotency
 // keys past their day): a background
 // loop (see loop) whose bounded RunOnce tests call directly; a full batch
-// runs again at once.
+// runs again at once. Every process runs the loop, but in each interval
+// only the first to claim it (claimPeriod) prunes; the others skip.
 type Retention struct {
 	loop
-	db    *DB
-	keep  time.Duration
-	batch int
+	db       *DB
+	keep     time.Duration
+	batch    int
+	interval time.Duration
+	// continuing is set while a claimed run works through a backlog, batch
+	// after batch, without claiming again.
+	continuing bool
+	// Skipped is signalled after a pass that another process's claim
+	// left to it (tests).
+	Skipped TestSignal
 }
+
+// retentionClaim names the retention task in maintenance_runs.
+const retentionClaim = "event retention"
 
 // NewRetention returns a loop keeping events for keep (0 keeps them
 // forever: RunOnce then does nothing).
 func NewRetention(db *DB, keep, interval time.Duration, log *slog.Logger) *Retention {
-	r := &Retention{db: db, keep: keep, batch: 10000}
-	r.init("event retention", interval, log, func(ctx context.Context) (bool, error) {
-		n, err := r.RunOnce(ctx)
-		return n >= int64(r.batch), err
-	})
+	r := &Retention{db: db, keep: keep, batch: 10000, interval: interval}
+	r.init("event retention", interval, log, r.pass)
 	return r
+}
+
+// pass prunes one batch if this process holds the period's claim. The
+// claim lasts nine tenths of the interval, so that a ticker firing a
+// little early does not skip a period.
+func (r *Retention) pass(ctx context.Context) (bool, error) {
+	if !r.continuing {
+		claimed, err := r.db.claimPeriod(ctx, retentionClaim, r.interval*9/10)
+		if err != nil {
+			return false, err
+		}
+		if !claimed {
+			r.Skipped.Signal()
+			return false, nil
+		}
+	}
+	n, err := r.RunOnce(ctx)
+	r.continuing = err == nil && n >= int64(r.batch)
+	return r.continuing, err
 }
 
 // RunOnce deletes up to one batch of expired events, and of idempotency

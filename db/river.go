@@ -70,7 +70,7 @@ func NewRiver(db *DB, cfg RiverConfig, jobs ...RiverJobs) (*River, error) {
 	if len(queues) == 0 {
 		queues[river.QueueDefault] = river.QueueConfig{MaxWorkers: 10}
 	}
-	client, err := river.NewClient(riverpgxv5.New(db.Pool), &river.Config{
+	client, err := river.NewClient(riverpgxv5.New(db.Session), &river.Config{
 		Workers:              workers,
 		Queues:               queues,
 		FetchPollInterval:    cfg.FetchPollInterval,

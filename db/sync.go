@@ -213,7 +213,7 @@ func (s *SyncService) RunSync(ctx context.Context, connectionID uuid.UUID, mode 
 // already queued or running (then it returns nil, nil).
 func (s *SyncService) QueueScheduled(ctx context.Context, ws, connectionID uuid.UUID) (*crmhub.SyncRun, error) {
 	run, err := s.queue(ctx, ws, connectionID, crmhub.SyncIncremental, false, "schedule", true)
-	if crmhub.ErrorCode(err) == crmhub.ECONFLICT {
+	if crmhub.ErrorCode(err) == crmhub.ECONFLICT || errors.Is(err, errNotDue) {
 		return nil, nil
 	}
 	return run, err
@@ -250,6 +250,11 @@ func (s *SyncService) queue(ctx context.Context, ws, connectionID uuid.UUID, mod
 		} else if !errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("db: find active run: %w", err)
 		}
+		if trigger == "schedule" {
+			if err := checkScheduleDue(ctx, tx, ws, connectionID, row.CreatedAt); err != nil {
+				return err
+			}
+		}
 		_, err = tx.Exec(ctx, `INSERT INTO sync_runs (workspace_id, id, connection_id, mode, dry_run, status, trigger, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, ws, row.ID, connectionID, row.Mode, dryRun, row.Status, trigger, row.CreatedAt)
 		if pgCode(err) == "23505" { // a concurrent runSync won the race
@@ -270,6 +275,29 @@ func (s *SyncService) queue(ctx context.Context, ws, connectionID uuid.UUID, mod
 		return nil, passOrWrap(err, "queue sync run")
 	}
 	return row.domain(), nil
+}
+
+// errNotDue says that a scheduled run was queued in this period already.
+var errNotDue = errors.New("db: the connection's scheduled run is not due")
+
+// checkScheduleDue fails with errNotDue when the connection had a
+// scheduled run within its schedule before now. Every process's scheduler
+// may list a connection as due at once; the one-active-run index stops
+// two from queueing side by side, and this check stops the second from
+// queueing again once the first run has already finished.
+func checkScheduleDue(ctx context.Context, tx pgx.Tx, ws, connectionID uuid.UUID, now time.Time) error {
+	var recent bool
+	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM sync_runs r JOIN connections c
+			ON c.workspace_id = r.workspace_id AND c.id = r.connection_id
+		WHERE r.workspace_id = $1 AND r.connection_id = $2 AND r.trigger = 'schedule'
+		  AND r.created_at > $3::timestamptz - make_interval(secs => c.schedule_seconds))`, ws, connectionID, now).Scan(&recent)
+	if err != nil {
+		return fmt.Errorf("db: check schedule: %w", err)
+	}
+	if recent {
+		return errNotDue
+	}
+	return nil
 }
 
 func activeRunError(id uuid.UUID) error {

@@ -126,3 +126,42 @@ func TestSchedulerQueuesDueConnections(t *testing.T) {
 		t.Fatalf("an hour later: %d runs", n)
 	}
 }
+
+// TestScheduledRunOncePerPeriodAcrossProcesses: every process's scheduler
+// may list a connection as due at the same moment. When one has queued the
+// run and it has already finished before another gets to queue its own,
+// the other queues nothing: one scheduled run per period, not one per
+// process.
+func TestScheduledRunOncePerPeriodAcrossProcesses(t *testing.T) {
+	clock := dbtest.NewClock()
+	d := dbtest.Open(t, clock)
+	conns, syncs := newConnections(d, false), newSyncs(t, d)
+	other := newSyncs(t, dbtest.Open(t, clock)) // a second process
+	ctx, ws, _ := dbtest.Workspace(t, d)
+	in := wazzupInput("Hourly", "k")
+	in.Schedule = time.Hour
+	c, err := conns.CreateConnection(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := syncs.QueueScheduled(context.Background(), ws.ID, c.ID)
+	if err != nil || first == nil {
+		t.Fatalf("first process: %+v %v", first, err)
+	}
+	run, _, err := syncs.ClaimRun(context.Background(), ws.ID, first.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run.Status = crmhub.SyncSucceeded
+	if err := syncs.FinishRun(context.Background(), ws.ID, run); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Second)
+	if again, err := other.QueueScheduled(context.Background(), ws.ID, c.ID); err != nil || again != nil {
+		t.Fatalf("the second process queued %+v (%v) in the same period", again, err)
+	}
+	clock.Advance(time.Hour)
+	if next, err := other.QueueScheduled(context.Background(), ws.ID, c.ID); err != nil || next == nil {
+		t.Fatalf("next period: %+v %v", next, err)
+	}
+}

@@ -21,6 +21,11 @@ type Config struct {
 	// must own the schema to migrate it. Default: db.DefaultURL, the local
 	// server's "crmhub" database.
 	DatabaseURL string
+	// ListenDatabaseURL is a direct (session) connection to the same
+	// database for LISTEN, River and migrations, which need a session of
+	// their own (CRMHUB_LISTEN_DATABASE_URL). Default: DatabaseURL. When it
+	// differs, DatabaseURL may point at a transaction-pooling PgBouncer.
+	ListenDatabaseURL string
 	// Addr is where serve listens (CRMHUB_ADDR, --addr). Default ":8080".
 	Addr string
 	// CORSOrigins are the browser origins allowed to call the API and open
@@ -152,6 +157,13 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		cfg.DatabaseURL = v
 		return nil
 	})
+	env("CRMHUB_LISTEN_DATABASE_URL", func(v string) error {
+		if err := checkDatabaseURL(v); err != nil {
+			return err
+		}
+		cfg.ListenDatabaseURL = v
+		return nil
+	})
 	env("CRMHUB_ADDR", setString(&cfg.Addr))
 	env("CRMHUB_CORS_ORIGINS", (*listValue)(&cfg.CORSOrigins).Set)
 	env("CRMHUB_INTROSPECTION", setBool(&cfg.Introspection))
@@ -177,6 +189,16 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	env("CRMHUB_MAX_SUBSCRIPTIONS", setPositiveInt(&cfg.MaxSubscriptions))
 	env("CRMHUB_EVENT_RETENTION", setDuration(&cfg.EventRetention))
 	return cfg, errors.Join(errs...)
+}
+
+// sessionURL is the URL of a session connection: ListenDatabaseURL, or
+// DatabaseURL when it is not set. Migrations use it (they hold a session
+// advisory lock), and so do the listener and River.
+func (c Config) sessionURL() string {
+	if c.ListenDatabaseURL != "" {
+		return c.ListenDatabaseURL
+	}
+	return c.DatabaseURL
 }
 
 // checkDatabaseURL accepts postgres:// and postgresql:// URLs. Its errors

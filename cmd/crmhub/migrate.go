@@ -43,7 +43,7 @@ func (c *cli) migrate(ctx context.Context, args []string) error {
 
 	switch sub {
 	case "up":
-		names, err := prepareDatabase(ctx, cfg.DatabaseURL)
+		names, err := prepareDatabase(ctx, cfg.sessionURL())
 		if err != nil {
 			return err
 		}
@@ -54,13 +54,13 @@ func (c *cli) migrate(ctx context.Context, args []string) error {
 				return err
 			}
 		}
-		names, err := db.Rollback(ctx, cfg.DatabaseURL, *all)
+		names, err := db.Rollback(ctx, cfg.sessionURL(), *all)
 		if err != nil {
 			return err
 		}
 		return c.printNames(*asJSON, names, "rolled back", "nothing to roll back")
 	default:
-		ms, err := db.Status(ctx, cfg.DatabaseURL)
+		ms, err := db.Status(ctx, cfg.sessionURL())
 		if err != nil {
 			return err
 		}
@@ -115,7 +115,7 @@ func openDB(ctx context.Context, cfg Config) (*db.DB, error) { return openTraced
 
 // openTracedDB is openDB with tracer (when not nil) seeing every statement.
 func openTracedDB(ctx context.Context, cfg Config, tracer pgx.QueryTracer) (*db.DB, error) {
-	d, err := db.Open(ctx, db.Config{URL: cfg.DatabaseURL, MaxConns: int32(cfg.DBMaxConns), Tracer: tracer})
+	d, err := db.Open(ctx, db.Config{URL: cfg.DatabaseURL, SessionURL: cfg.ListenDatabaseURL, MaxConns: int32(cfg.DBMaxConns), Tracer: tracer})
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "22023" { // SET ROLE crmhub_app: no such role
 		return nil, fmt.Errorf("%w (run `crmhub migrate up` first)", err)

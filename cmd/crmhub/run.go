@@ -44,6 +44,8 @@ Usage:
 
 Run "crmhub COMMAND --help" for the flags of a command.
 The database is DATABASE_URL (default ` + db.DefaultURL + `).
+CRMHUB_LISTEN_DATABASE_URL (default DATABASE_URL) is a direct session connection
+for LISTEN, jobs and migrations, so that DATABASE_URL may go through PgBouncer.
 `
 
 // Run runs the command line args (without the program name) with the
@@ -240,7 +242,8 @@ func (c *cli) describe(err error) string {
 			msg += " (" + e.Field + ")"
 		}
 	}
-	return redactPassword(msg, c.getenv("DATABASE_URL"))
+	msg = redactPassword(msg, c.getenv("DATABASE_URL"))
+	return redactPassword(msg, c.getenv("CRMHUB_LISTEN_DATABASE_URL"))
 }
 
 // redactPassword removes the password of rawURL from msg, in the spellings

@@ -303,7 +303,8 @@ func TestConfig(t *testing.T) {
 	}
 	if cfg.DatabaseURL != db.DefaultURL || cfg.Addr != ":8080" || !cfg.Introspection || cfg.ComplexityLimit != 50000 || cfg.RateLimitPoints != 10000 ||
 		cfg.LogFormat != "text" || cfg.LogLevel != slog.LevelInfo || cfg.ShutdownTimeout != 20*time.Second || cfg.WebhookAllowPrivate || cfg.DBMaxConns != 20 ||
-		cfg.SyncLease != time.Minute {
+		cfg.SyncLease != time.Minute ||
+		cfg.sessionURL() != db.DefaultURL {
 		t.Errorf("defaults = %+v", cfg)
 	}
 
@@ -319,6 +320,7 @@ func TestConfig(t *testing.T) {
 		"CRMHUB_WEBHOOK_ALLOW_PRIVATE": "true",
 		"CRMHUB_DB_MAX_CONNS":          "7",
 		"CRMHUB_SYNC_LEASE":            "90s",
+		"CRMHUB_LISTEN_DATABASE_URL":   "postgres://owner@db:5432/crmhub",
 	}
 	cfg, err = loadConfig(func(k string) string { return vars[k] })
 	if err != nil {
@@ -327,7 +329,8 @@ func TestConfig(t *testing.T) {
 	if cfg.Addr != "127.0.0.1:9999" || strings.Join(cfg.CORSOrigins, " ") != "https://a.example https://b.example" ||
 		cfg.Introspection || cfg.ComplexityLimit != 250 || cfg.RateLimitPoints != 0 || cfg.LogFormat != "json" || cfg.LogLevel != slog.LevelDebug ||
 		cfg.ShutdownTimeout != 3*time.Second || !cfg.WebhookAllowPrivate || cfg.DBMaxConns != 7 ||
-		cfg.SyncLease != 90*time.Second {
+		cfg.SyncLease != 90*time.Second ||
+		cfg.sessionURL() != "postgres://owner@db:5432/crmhub" {
 		t.Errorf("from environment = %+v", cfg)
 	}
 
@@ -342,6 +345,7 @@ func TestConfig(t *testing.T) {
 		"CRMHUB_WEBHOOK_ALLOW_PRIVATE": "yes please",
 		"CRMHUB_DB_MAX_CONNS":          "0",
 		"CRMHUB_SYNC_LEASE":            "0s",
+		"CRMHUB_LISTEN_DATABASE_URL":   "mysql://root:hunter2@db/x",
 	} {
 		getenv := func(k string) string {
 			if k == name {

@@ -76,7 +76,7 @@ func (c *cli) seed(ctx context.Context, args []string) error {
 			return err
 		}
 	} else if !cfg.NoMigrate {
-		if _, err := prepareDatabase(ctx, cfg.DatabaseURL); err != nil {
+		if _, err := prepareDatabase(ctx, cfg.sessionURL()); err != nil {
 			return err
 		}
 	}

@@ -60,10 +60,10 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	}()
 
 	if cfg.NoMigrate {
-		err = db.EnsureDatabase(ctx, cfg.DatabaseURL)
+		err = db.EnsureDatabase(ctx, cfg.sessionURL())
 	} else {
 		var names []string
-		names, err = prepareDatabase(ctx, cfg.DatabaseURL)
+		names, err = prepareDatabase(ctx, cfg.sessionURL())
 		if len(names) > 0 {
 			log.Info("applied migrations", "migrations", names)
 		}

@@ -32,7 +32,7 @@ func (c *cli) workspace(ctx context.Context, args []string) error {
 	}
 
 	if !cfg.NoMigrate {
-		if _, err := prepareDatabase(ctx, cfg.DatabaseURL); err != nil {
+		if _, err := prepareDatabase(ctx, cfg.sessionURL()); err != nil {
 			return err
 		}
 	}

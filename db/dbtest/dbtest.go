@@ -84,10 +84,12 @@ var serviceRole string
 
 // Main runs a test package against its own database: call it from TestMain.
 func Main(m *testing.M) {
-	os.Exit(run(m))
+	os.Exit(Run(m))
 }
 
-func run(m *testing.M) int {
+// Run is Main returning the exit code, for a TestMain with work of its own
+// to undo before it exits.
+func Run(m *testing.M) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	server := os.Getenv(EnvURL)
 	if server == "" {

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -87,13 +88,25 @@ func (l *Lines) Next(t testing.TB, prefix string) string {
 // with API key key, and decodes its data into out (when not nil).
 func GraphQL(t testing.TB, base, key, query string, vars map[string]any, out any) {
 	t.Helper()
+	if err := TryGraphQL(base, key, query, vars, out); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TryGraphQL is GraphQL returning what went wrong (no answer, a status
+// other than 200, or GraphQL errors) instead of failing a test, for a
+// server that may be gone or a request meant to fail.
+func TryGraphQL(base, key, query string, vars map[string]any, out any) error {
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	req, _ := http.NewRequest(http.MethodPost, base+"/graphql", bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, base+"/graphql", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+key)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
@@ -102,13 +115,12 @@ func GraphQL(t testing.TB, base, key, query string, vars map[string]any, out any
 		Errors []any
 	}
 	if err := json.Unmarshal(b, &r); err != nil || res.StatusCode != http.StatusOK || len(r.Errors) > 0 {
-		t.Fatalf("%s: status %d %s", query, res.StatusCode, b)
+		return fmt.Errorf("%s: status %d %s", query, res.StatusCode, b)
 	}
 	if out != nil {
-		if err := json.Unmarshal(r.Data, out); err != nil {
-			t.Fatal(err)
-		}
+		return json.Unmarshal(r.Data, out)
 	}
+	return nil
 }
 
 // Deadline bounds a test's external steps (builds, npm, node, buildah, a

@@ -4,7 +4,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -16,9 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -62,10 +59,10 @@ func TestNodeSubscriptions(t *testing.T) {
 	ctx, cancel := proctest.Deadline(t)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "--test", "subscriptions.test.mjs")
-	cmd.Env = append(os.Environ(), "CRMHUB_HTTP="+s.base+"/graphql", "CRMHUB_KEY="+s.key)
+	cmd.Env = append(os.Environ(), "CRMHUB_HTTP="+s.Base+"/graphql", "CRMHUB_KEY="+s.Key)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("node --test subscriptions.test.mjs: %v\n%s\nserver log:\n%s", err, out, s.stderr)
+		t.Fatalf("node --test subscriptions.test.mjs: %v\n%s\nserver log:\n%s", err, out, s.Stderr)
 	}
 	if !bytes.Contains(out, []byte("# pass 2")) || !bytes.Contains(out, []byte("# fail 0")) {
 		t.Fatalf("node ran other than the two tests:\n%s", out)
@@ -87,90 +84,19 @@ func build(t *testing.T, dir string) string {
 }
 
 // server is one run of the crmhub binary.
-type server struct {
-	cmd    *exec.Cmd
-	base   string
-	key    string
-	exited chan error
-	stderr *proctest.Buffer
-
-	// devLink is the "GraphiQL with the dev key" link serve printed.
-	devLink string
-}
+type server struct{ *proctest.Server }
 
 // start runs `crmhub serve` and waits for its address and dev key.
 func start(t *testing.T, bin, keyFile string, env []string, args ...string) *server {
 	t.Helper()
-	s := &server{exited: make(chan error, 1), stderr: &proctest.Buffer{}}
-	s.cmd = exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--dev-key", "--dev-key-file", keyFile}, args...)...)
-	s.cmd.Env = append(os.Environ(), env...)
-	s.cmd.Stderr = s.stderr
-	stdout, err := s.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan string, 16)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-		s.exited <- s.cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		if s.cmd.ProcessState == nil {
-			s.cmd.Process.Kill()
-			<-s.exited
-		}
-	})
-	deadline := time.After(60 * time.Second)
-	for s.base == "" || s.key == "" {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatalf("crmhub serve exited before it was ready:\n%s", s.stderr)
-			}
-			if v, ok := strings.CutPrefix(l, "crmhub listening on "); ok {
-				s.base = v
-			}
-			if v, ok := strings.CutPrefix(l, "GraphiQL with the dev key: "); ok {
-				s.devLink = v
-			}
-			if v, ok := strings.CutPrefix(l, "Dev API key: "); ok {
-				s.key = v
-			}
-		case <-deadline:
-			t.Fatalf("crmhub serve not ready within 60 s:\n%s", s.stderr)
-		}
-	}
-	go func() {
-		for range lines {
-		}
-	}()
-	return s
-}
-
-// kill ends the process with SIGKILL: no shutdown code runs.
-func (s *server) kill(t *testing.T) {
-	t.Helper()
-	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-s.exited:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the killed server did not exit")
-	}
+	return &server{proctest.StartServer(t, bin, env,
+		append([]string{"serve", "--addr", "127.0.0.1:0", "--dev-key", "--dev-key-file", keyFile}, args...)...)}
 }
 
 // do runs a GraphQL operation that must succeed.
 func (s *server) do(t *testing.T, query string, vars map[string]any, out any) {
 	t.Helper()
-	proctest.GraphQL(t, s.base, s.key, query, vars, out)
+	proctest.GraphQL(t, s.Base, s.Key, query, vars, out)
 }
 
 // hit is one request the receiver got.
@@ -235,7 +161,7 @@ func TestWebhookSurvivesSIGKILL(t *testing.T) {
 		case h := <-hits:
 			return h
 		case <-time.After(60 * time.Second):
-			t.Fatalf("receiver: no request within 60 s (%s); server log:\n%s", what, current.stderr)
+			t.Fatalf("receiver: no request within 60 s (%s); server log:\n%s", what, current.Stderr)
 		}
 		return hit{}
 	}
@@ -292,11 +218,11 @@ func TestWebhookSurvivesSIGKILL(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	s1.kill(t)
+	s1.Kill(t)
 
 	// An event committed while no server runs.
 	d := dbtest.Open(t, nil)
-	p, err := db.NewAuthService(d).Authenticate(context.Background(), s1.key)
+	p, err := db.NewAuthService(d).Authenticate(context.Background(), s1.Key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,7 +237,7 @@ func TestWebhookSurvivesSIGKILL(t *testing.T) {
 	mu.Unlock()
 	s2 := start(t, bin, keyFile, env)
 	current = s2
-	if s2.key != s1.key {
+	if s2.Key != s1.Key {
 		t.Fatalf("the restarted server uses another workspace")
 	}
 	want := map[string]bool{c1.CreateContact.ID: true, c2.GlobalID(): true}
@@ -351,7 +277,7 @@ func TestWebhookSurvivesSIGKILL(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("deliveries not DELIVERED: %+v\nserver log:\n%s", e, s2.stderr)
+			t.Fatalf("deliveries not DELIVERED: %+v\nserver log:\n%s", e, s2.Stderr)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -395,7 +321,7 @@ func TestInFlightDeliveryAfterSIGKILL(t *testing.T) {
 		case h := <-hits:
 			return h
 		case <-time.After(within):
-			t.Fatalf("receiver: no request within %s (%s); server log:\n%s", within, what, s.stderr)
+			t.Fatalf("receiver: no request within %s (%s); server log:\n%s", within, what, s.Stderr)
 		}
 		return hit{}
 	}
@@ -424,7 +350,7 @@ func TestInFlightDeliveryAfterSIGKILL(t *testing.T) {
 	if held.event.SubjectID != c.CreateContact.ID {
 		t.Fatalf("first attempt delivered %+v", held.event)
 	}
-	s1.kill(t)
+	s1.Kill(t)
 
 	restarted := time.Now()
 	s2 := start(t, bin, keyFile, env, "--no-migrate")

@@ -31,21 +31,21 @@ func TestGraphiQLOffline(t *testing.T) {
 	}
 	dir := t.TempDir()
 	s := start(t, build(t, dir), filepath.Join(dir, "dev-key"), []string{"DATABASE_URL=" + dbtest.URL(t)})
-	if want := s.base + "/#apiKey=" + s.key; s.devLink != want {
-		t.Fatalf("serve printed the GraphiQL dev key link %q, want %q", s.devLink, want)
+	if want := s.Base + "/#apiKey=" + s.Key; s.DevLink != want {
+		t.Fatalf("serve printed the GraphiQL dev key link %q, want %q", s.DevLink, want)
 	}
 	b := newBrowser(t, chromium, s)
 
-	b.do("open the dev key link", chromedp.Navigate(s.devLink),
+	b.do("open the dev key link", chromedp.Navigate(s.DevLink),
 		chromedp.Click(chromedp.CSS(`button[aria-label="Show Documentation Explorer"]`)))
 	b.poll("the docs list the root types", docsListSchema)
-	if got := b.eval("location.href"); got != s.base+"/" {
+	if got := b.eval("location.href"); got != s.Base+"/" {
 		t.Errorf("the address bar shows %q: the key should be gone from it", got)
 	}
-	if got := b.eval("localStorage.getItem('crmhub:apiKey')"); got != s.key {
+	if got := b.eval("localStorage.getItem('crmhub:apiKey')"); got != s.Key {
 		t.Errorf("stored key %q, want the dev key", got)
 	}
-	if got := b.eval("document.getElementById('api-key').value"); got != s.key {
+	if got := b.eval("document.getElementById('api-key').value"); got != s.Key {
 		t.Errorf("the API key box shows %q, want the dev key", got)
 	}
 
@@ -68,28 +68,28 @@ func TestGraphiQLOffline(t *testing.T) {
 
 	frames := b.sentFrames()
 	if len(frames) == 0 || !strings.Contains(frames[0], `"type":"connection_init"`) ||
-		!strings.Contains(frames[0], `"Authorization":"Bearer `+s.key+`"`) {
+		!strings.Contains(frames[0], `"Authorization":"Bearer `+s.Key+`"`) {
 		t.Errorf("the websocket's first frame does not carry the key: %q", frames)
 	}
 	// Without the link and with no key stored, the schema cannot be
 	// fetched; the key typed in the box fetches it.
 	b.do("open GraphiQL with no key",
 		chromedp.Evaluate[chromedp.Void](`localStorage.removeItem('crmhub:apiKey')`),
-		chromedp.Navigate(s.base+"/"),
+		chromedp.Navigate(s.Base+"/"),
 		chromedp.Click(chromedp.CSS(`button[aria-label="Show Documentation Explorer"]`)),
 		chromedp.Poll[chromedp.Void](`document.querySelector('.graphiql-doc-explorer').innerText.includes('Error fetching schema')`))
 	b.do("type the key in the box",
-		chromedp.SendKeys(chromedp.ID("api-key"), s.key),
+		chromedp.SendKeys(chromedp.ID("api-key"), s.Key),
 		chromedp.Click(chromedp.CSS(`#key-bar button[type="submit"]`)))
 	b.poll("the docs list the root types after the key was typed", docsListSchema)
 
 	requests := b.requestURLs()
-	base, _ := url.Parse(s.base)
+	base, _ := url.Parse(s.Base)
 	assets := map[string]bool{}
 	for _, u := range requests {
 		p, err := url.Parse(u)
 		if err != nil || p.Host != base.Host || (p.Scheme != "http" && p.Scheme != "ws") {
-			t.Errorf("the page requested %s: everything should come from %s", u, s.base)
+			t.Errorf("the page requested %s: everything should come from %s", u, s.Base)
 		}
 		if strings.HasPrefix(p.Path, "/graphiql/assets/") {
 			assets[p.Path] = true
@@ -266,7 +266,7 @@ func (b *browser) fail(what string, err error) {
 	b.mu.Lock()
 	exceptions := strings.Join(b.errors, "\n")
 	b.mu.Unlock()
-	b.t.Fatalf("%s: %v\npage text:\n%s\nJavaScript exceptions:\n%s\nserver log:\n%s", what, err, page, exceptions, b.s.stderr)
+	b.t.Fatalf("%s: %v\npage text:\n%s\nJavaScript exceptions:\n%s\nserver log:\n%s", what, err, page, exceptions, b.s.Stderr)
 }
 
 // run puts the operation in GraphiQL's editor and clicks the run button.

@@ -58,7 +58,7 @@ func waitHeld(t *testing.T, reached <-chan struct{}, s *server) {
 	select {
 	case <-reached:
 	case <-time.After(60 * time.Second):
-		t.Fatalf("the run did not reach the held page within 60 s; server log:\n%s", s.stderr)
+		t.Fatalf("the run did not reach the held page within 60 s; server log:\n%s", s.Stderr)
 	}
 }
 
@@ -94,9 +94,9 @@ func waitRunEnds(t *testing.T, s *server, id, want string) syncRunState {
 		case st == want:
 			return run
 		case st != "RUNNING" && st != "QUEUED":
-			t.Fatalf("the run ended %s, want %s: %+v\nserver log:\n%s", st, want, run.SyncRun, s.stderr)
+			t.Fatalf("the run ended %s, want %s: %+v\nserver log:\n%s", st, want, run.SyncRun, s.Stderr)
 		case time.Now().After(deadline):
-			t.Fatalf("the run did not end %s within 60 s: %+v\nserver log:\n%s", want, run.SyncRun, s.stderr)
+			t.Fatalf("the run did not end %s within 60 s: %+v\nserver log:\n%s", want, run.SyncRun, s.Stderr)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -127,7 +127,7 @@ func TestSyncRunTakenOverAfterSIGKILL(t *testing.T) {
 	if before.SyncRun.Status != "RUNNING" || before.SyncRun.Stats.Created != 1+(heldPage-1)*100 {
 		t.Fatalf("run before the kill: %+v", before.SyncRun)
 	}
-	s1.kill(t)
+	s1.Kill(t)
 	released()
 	listedBefore := fake.Calls(wazzuptest.RouteListContacts)
 

@@ -88,6 +88,10 @@ func (rc *Receiver[M]) Count() int {
 	return rc.n
 }
 
+// Received is the channel Next reads, for a test that collects every
+// request in a goroutine of its own.
+func (rc *Receiver[M]) Received() <-chan Received[M] { return rc.got }
+
 // Next waits for the next request, failing t after 30 s.
 func (rc *Receiver[M]) Next(t testing.TB) Received[M] {
 	t.Helper()
