@@ -64,6 +64,11 @@ type Options struct {
 	// Latency delays every answer, or until the client gives up.
 	Latency time.Duration
 
+	// ContactLimit is the most contacts one POST /v3/contacts takes before
+	// TOO_MACH_ENTITIES; the documented 100 when zero. A test lowers it to
+	// see a client use the limit the error names.
+	ContactLimit int
+
 	// RequireKnownUsers refuses a contact or deal whose responsibleUserId
 	// is not a stored user.
 	RequireKnownUsers bool
