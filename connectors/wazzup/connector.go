@@ -46,6 +46,7 @@ type Connector struct {
 	mu            sync.Mutex
 	firstUserID   string // cached fallback responsible user, "" until found
 	firstUserSeen bool
+	lastDealID    int64 // the highest id NewDealIDs handed out
 }
 
 // NewConnector builds the Wazzup connector of one connection. Its
