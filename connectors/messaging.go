@@ -46,6 +46,9 @@ type Inbound struct {
 	Message *InboundMessage
 	Status  *StatusUpdate
 	Channel *ChannelState
+	// ChannelList is the CRM's complete list of accounts (Wazzup's
+	// channelsList): accounts the hub knows that it lacks are gone.
+	ChannelList *ChannelList
 }
 
 // InboundMessage is a message a CRM received from (or, for Direction
@@ -93,6 +96,11 @@ type ChannelState struct {
 	PlainID string
 	// State is the remote's word for it ("active", "disabled", ...).
 	State string
+}
+
+// ChannelList is every account a CRM has now, in place of those it had.
+type ChannelList struct {
+	Channels []ChannelState
 }
 
 // MessageSender sends a conversation's outgoing messages through the CRM.

@@ -24,10 +24,12 @@ func (c *Connector) UnsignedWebhooks() {}
 
 // Webhook is the body of a Wazzup webhook: one or more of its four keys.
 type Webhook struct {
-	Messages     []WebhookMessage `json:"messages,omitempty"`
-	Statuses     []WebhookStatus  `json:"statuses,omitempty"`
-	Channels     []Channel        `json:"channels,omitempty"`
-	ChannelsList []Channel        `json:"channelsList,omitempty"`
+	Messages []WebhookMessage `json:"messages,omitempty"`
+	Statuses []WebhookStatus  `json:"statuses,omitempty"`
+	Channels []Channel        `json:"channels,omitempty"`
+	// ChannelsList is nil when the key is absent and empty when Wazzup
+	// sends an empty list (every channel removed).
+	ChannelsList []Channel `json:"channelsList,omitempty"`
 }
 
 // WebhookMessage is one entry of "messages".
@@ -158,9 +160,21 @@ func ParseWebhook(body []byte) ([]connectors.Inbound, error) {
 			out = append(out, connectors.Inbound{ID: s.MessageID, Status: u})
 		}
 	}
-	for _, ch := range append(hook.Channels, hook.ChannelsList...) {
-		out = append(out, connectors.Inbound{ID: ch.ChannelID, Channel: &connectors.ChannelState{ChannelID: ch.ChannelID,
-			Transport: ch.Transport, PlainID: ch.PlainID, State: ch.State}})
+	for _, ch := range hook.Channels {
+		out = append(out, connectors.Inbound{ID: ch.ChannelID, Channel: channelState(ch)})
+	}
+	// channelsList is the integration's whole new list ("a new channels
+	// list is sent"): one event, so the hub can drop the channels it lacks.
+	if hook.ChannelsList != nil {
+		list := &connectors.ChannelList{Channels: make([]connectors.ChannelState, len(hook.ChannelsList))}
+		for i, ch := range hook.ChannelsList {
+			list.Channels[i] = *channelState(ch)
+		}
+		out = append(out, connectors.Inbound{ID: "channelsList", ChannelList: list})
 	}
 	return out, nil
+}
+
+func channelState(ch Channel) *connectors.ChannelState {
+	return &connectors.ChannelState{ChannelID: ch.ChannelID, Transport: ch.Transport, PlainID: ch.PlainID, State: ch.State}
 }

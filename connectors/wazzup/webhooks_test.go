@@ -73,8 +73,17 @@ func TestParseWebhookStatusesAndChannels(t *testing.T) {
 	if ch := got[5].Channel; ch.ChannelID != "ch-1" || ch.State != "disabled" || ch.PlainID != "79001234567" {
 		t.Errorf("channel %+v", ch)
 	}
-	if ch := got[6].Channel; ch.ChannelID != "ch-2" || ch.Transport != "instagram" || ch.State != "active" {
-		t.Errorf("channelsList entry %+v", ch)
+	if l := got[6].ChannelList; l == nil || len(l.Channels) != 1 || l.Channels[0].ChannelID != "ch-2" ||
+		l.Channels[0].Transport != "instagram" || l.Channels[0].State != "active" {
+		t.Errorf("channelsList %+v", got[6])
+	}
+	// An empty channelsList is a list (every channel removed); no key is none.
+	if got, err := wazzup.ParseWebhook([]byte(`{"channelsList": []}`)); err != nil || len(got) != 1 ||
+		got[0].ChannelList == nil || len(got[0].ChannelList.Channels) != 0 {
+		t.Errorf("empty channelsList: %+v, %v", got, err)
+	}
+	if got, err := wazzup.ParseWebhook([]byte(`{"channels": []}`)); err != nil || len(got) != 0 {
+		t.Errorf("no channelsList: %+v, %v", got, err)
 	}
 	if _, err := wazzup.ParseWebhook([]byte(`{"messages": [`)); err == nil {
 		t.Error("a broken body parsed")
