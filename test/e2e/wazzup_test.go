@@ -47,7 +47,9 @@ func TestWazzupThroughTheServer(t *testing.T) {
 		s.do(t, `mutation { createContact(input: {name: "Ivan", identifiers: [{type: WHATSAPP, value: "+79991114433"}]}) { id } }`,
 			nil, &contact)
 		var deals struct {
-			UpsertDeals struct{ Results []struct{ Deal struct{ ID string } } }
+			UpsertDeals struct {
+				Results []struct{ Deal struct{ ID string } }
+			}
 		}
 		s.do(t, `mutation($c: ID!) { upsertDeals(input: [{name: "Made in the hub", contactIds: [$c]}]) { results { deal { id } } } }`,
 			map[string]any{"c": contact.CreateContact.ID}, &deals)
@@ -59,7 +61,9 @@ func TestWazzupThroughTheServer(t *testing.T) {
 			t.Fatalf("remote deals %+v", fake.Deals())
 		}
 		var got struct {
-			Deal struct{ ExternalRefs []struct{ Source, ExternalID string } }
+			Deal struct {
+				ExternalRefs []struct{ Source, ExternalID string }
+			}
 		}
 		s.do(t, `query($id: ID!) { deal(id: $id) { externalRefs { source externalId } } }`, map[string]any{"id": dealID}, &got)
 		if refs := got.Deal.ExternalRefs; len(refs) != 1 || refs[0].Source != connID || refs[0].ExternalID != strconv.Itoa(8) {
