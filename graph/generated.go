@@ -84,6 +84,7 @@ type ComplexityRoot struct {
 	Connection struct {
 		BaseURL         func(childComplexity int) int
 		Channels        func(childComplexity int) int
+		ChatWindowURL   func(childComplexity int, userID string, contactID *string, activeChannel *crmhub.Channel) int
 		CreatedAt       func(childComplexity int) int
 		Direction       func(childComplexity int) int
 		Enabled         func(childComplexity int) int
@@ -628,6 +629,7 @@ type ConnectionResolver interface {
 	SyncRuns(ctx context.Context, obj *crmhub.Connection, first *int, after *string) (*crmhub.SyncRunConnection, error)
 	Channels(ctx context.Context, obj *crmhub.Connection) ([]*crmhub.ConnectionChannel, error)
 	WebhookPath(ctx context.Context, obj *crmhub.Connection) (string, error)
+	ChatWindowURL(ctx context.Context, obj *crmhub.Connection, userID string, contactID *string, activeChannel *crmhub.Channel) (*string, error)
 }
 type ConnectionConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *crmhub.ConnectionConnection) (int, error)
@@ -891,6 +893,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Connection.Channels(childComplexity), true
+	case "Connection.chatWindowUrl":
+		if e.ComplexityRoot.Connection.ChatWindowURL == nil {
+			break
+		}
+
+		args, err := ec.field_Connection_chatWindowUrl_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Connection.ChatWindowURL(childComplexity, args["userId"].(string), args["contactId"].(*string), args["activeChannel"].(*crmhub.Channel)), true
 	case "Connection.createdAt":
 		if e.ComplexityRoot.Connection.CreatedAt == nil {
 			break
@@ -5216,6 +5229,21 @@ type Connection implements Node {
   ?token=<the secret setConnectionWebhookSecret returned>.
   """
   webhookPath: String!
+  """
+  A URL of the CRM's embeddable chat window (Wazzup's iframe) as the user sees
+  it, to load in an iframe: every chat, or with contactId only the contact's
+  chats (the window of a contact card). Null when the CRM offers no chat
+  window. NOT_FOUND (field userId or contactId); VALIDATION_ERROR when the
+  contact has no chat the CRM can show, or activeChannel none of its chats.
+  """
+  chatWindowUrl(
+    "The user opening the window (usr_...); the CRM knows them by their externalId."
+    userId: ID!
+    "A contact (ct_...) whose chats the window shows; left out, every chat."
+    contactId: ID
+    "The contact's chat on this channel opens first; needs contactId."
+    activeChannel: Channel
+  ): String @hasScope(scope: "conversations:read")
 }
 
 "One messenger account of an external CRM."
@@ -5525,6 +5553,8 @@ func (ec *executionContext) childFields_Connection(ctx context.Context, field gr
 		return ec.fieldContext_Connection_channels(ctx, field)
 	case "webhookPath":
 		return ec.fieldContext_Connection_webhookPath(ctx, field)
+	case "chatWindowUrl":
+		return ec.fieldContext_Connection_chatWindowUrl(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Connection", field.Name)
 }
@@ -6530,6 +6560,36 @@ func (ec *executionContext) dir_hasScope_args(ctx context.Context, rawArgs map[s
 		return nil, err
 	}
 	args["scope"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Connection_chatWindowUrl_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "userId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["userId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "contactId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["contactId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "activeChannel",
+		func(ctx context.Context, v any) (*crmhub.Channel, error) {
+			return ec.unmarshalOChannel2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐChannel(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["activeChannel"] = arg2
 	return args, nil
 }
 
@@ -8675,6 +8735,68 @@ func (ec *executionContext) _Connection_webhookPath(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_Connection_webhookPath(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Connection", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Connection_chatWindowUrl(ctx context.Context, field graphql.CollectedField, obj *crmhub.Connection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Connection_chatWindowUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Connection().ChatWindowURL(ctx, obj, fc.Args["userId"].(string), fc.Args["contactId"].(*string), fc.Args["activeChannel"].(*crmhub.Channel))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNString2string(ctx, "conversations:read")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.HasScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive hasScope is not implemented")
+				}
+				return ec.Directives.HasScope(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Connection_chatWindowUrl(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Connection",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Connection_chatWindowUrl_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _ConnectionChannel_channelId(ctx context.Context, field graphql.CollectedField, obj *crmhub.ConnectionChannel) (ret graphql.Marshaler) {
@@ -22313,6 +22435,44 @@ func (ec *executionContext) _Connection(ctx context.Context, sel ast.SelectionSe
 				}()
 				res = ec._Connection_webhookPath(ctx, field, obj)
 				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "chatWindowUrl":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Connection_chatWindowUrl(ctx, field, obj)
+				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
 				return res

@@ -38,6 +38,7 @@ const (
 	RouteDeleteUser         = "DELETE /v2/users/{id}"
 	RouteSendMessage        = "POST /v2/send_message"
 	RouteListChannels       = "GET /v2/channels"
+	RouteIframe             = "POST /v2/iframe"
 )
 
 // Options configure a Fake. The zero value serves every route with
@@ -132,6 +133,7 @@ type Fake struct {
 	users    []User // in the order they were first added
 	channels []Channel
 	messages []Message
+	iframes  []Iframe
 }
 
 // New returns a Fake seeded from opts.
@@ -170,6 +172,7 @@ func New(opts Options) *Fake {
 		RouteDeleteUser:         f.deleteUser,
 		RouteSendMessage:        f.sendMessage,
 		RouteListChannels:       f.listChannels,
+		RouteIframe:             f.iframe,
 	}
 	for pattern, h := range routes {
 		f.mux.Handle(pattern, h)
