@@ -74,6 +74,9 @@ type InboundMessage struct {
 	// QuotedExternalID is the remote id of the message this one quotes.
 	QuotedExternalID *string
 	SentAt           *time.Time
+	// Post is the social network post the message concerns (Wazzup's
+	// instPost); nil when none.
+	Post *crmhub.MessagePost
 }
 
 // StatusUpdate is a change of an outgoing message's status.

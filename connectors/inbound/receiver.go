@@ -168,7 +168,8 @@ func (rc *Receiver) apply(ctx context.Context, target *crmhub.HookTarget, events
 			ext := m.ExternalID
 			_, err := rc.Conversations.RecordInboundMessage(ctx, crmhub.InboundMessageInput{Channel: m.Channel, ChatID: m.ChatID,
 				SenderName: m.SenderName, Type: m.Type, Text: m.Text, ContentURL: m.ContentURL, ExternalID: &ext,
-				ReceivedAt: m.SentAt, ConnectionID: &conn.ID, RemoteChannelID: opt.NonEmpty(m.ChannelID), Direction: m.Direction})
+				ReceivedAt: m.SentAt, ConnectionID: &conn.ID, RemoteChannelID: opt.NonEmpty(m.ChannelID), Direction: m.Direction,
+				Post: m.Post})
 			if err != nil {
 				if err := skip("message "+ext, err); err != nil {
 					return res, err

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/crmhub/crmhub"
+	"github.com/crmhub/crmhub/connectors/connectortest"
 	"github.com/crmhub/crmhub/connectors/wazzup"
 )
 
@@ -92,3 +93,30 @@ func TestParseWebhookStatusesAndChannels(t *testing.T) {
 		t.Error("a non-numeric status parsed")
 	}
 }
+
+// TestParseWebhookInstagramPost keeps every field of the documented
+// Instagram post object, and reads an image from imageSrc.
+func TestParseWebhookInstagramPost(t *testing.T) {
+	got, err := wazzup.ParseWebhook(connectortest.ReadTestdata(t, "webhook_instagram_post.json"))
+	if err != nil || len(got) != 2 {
+		t.Fatalf("%+v, %v", got, err)
+	}
+	post := got[0].Message.Post
+	if post == nil {
+		t.Fatal("instPost dropped")
+	}
+	want := crmhub.MessagePost{ID: "2430659146657243411_41370968890", URL: ptr("https://www.instagram.com/p/CG7b52ejyET"),
+		Author: ptr("wztestdlv"), Description: ptr("Красота"),
+		ImageURL:    ptr("https://store.dev-wazzup24.com/dc8c036b4a0122bb238fc38dcb0391c125e916f2"),
+		PreviewURL:  ptr("https://store.dev-wazzup24.com/3a55c2920912de4b6a66d24568470dd4ad367c34"),
+		ImageSHA1:   ptr("dc8c036b4a0122bb238fc38dcb0391c125e916f2"),
+		PreviewSHA1: ptr("3a55c2920912de4b6a66d24568470dd4ad367c34"),
+		Likes:       ptr(0), Comments: ptr(22),
+		PublishedAt: ptr(time.UnixMilli(1603977171000).UTC()), UpdatedAt: ptr(time.UnixMilli(1608905897958).UTC())}
+	connectortest.WantEqual(t, "post", *post, want)
+	if img := got[1].Message; img.Post != nil || img.ContentURL == nil || *img.ContentURL != "https://store.dev-wazzup24.com/full" {
+		t.Errorf("image message %+v", img)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
