@@ -1,6 +1,7 @@
 package wazzup_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -120,3 +121,44 @@ func TestParseWebhookInstagramPost(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestParseWebhookEveryDocumentedCode: every documented message type and
+// outgoing status code maps as the package says.
+func TestParseWebhookEveryDocumentedCode(t *testing.T) {
+	types := map[int]crmhub.MessageType{1: crmhub.MessageText, 2: crmhub.MessageImage, 3: crmhub.MessageAudio,
+		4: crmhub.MessageVideo, 5: crmhub.MessageDocument, 0: "", 21: ""}
+	for code, want := range types {
+		body := fmt.Sprintf(`{"messages": [{"messageId": "m", "channelId": "c", "chatType": "vk", "chatId": "id1", "type": %d,
+		  "status": 99, "text": "t", "content": "https://x.io/f", "authorType": 99}]}`, code)
+		got, err := wazzup.ParseWebhook([]byte(body))
+		switch {
+		case err != nil:
+			t.Errorf("type %d: %v", code, err)
+		case want == "" && len(got) != 0:
+			t.Errorf("type %d is skipped, got %+v", code, got)
+		case want != "" && (len(got) != 1 || got[0].Message.Type != want || got[0].Message.Channel != crmhub.ChannelVK):
+			t.Errorf("type %d: %+v, want %s", code, got, want)
+		}
+	}
+	// Every authorType but 99 is someone on the company's side.
+	for _, author := range []int{0, 1, 3, 4, 5, 6, 7, 8, 9, 99} {
+		body := fmt.Sprintf(`{"messages": [{"messageId": "m", "channelId": "c", "chatType": "telegram", "chatId": "42", "type": 1,
+		  "status": 1, "text": "t", "authorType": %d}]}`, author)
+		got, err := wazzup.ParseWebhook([]byte(body))
+		want := crmhub.Outbound
+		if author == 99 {
+			want = crmhub.Inbound
+		}
+		if err != nil || len(got) != 1 || got[0].Message.Direction != want {
+			t.Errorf("authorType %d: %+v %v", author, got, err)
+		}
+	}
+	statuses := map[int]string{13: "RECIPIENT_NOT_FOUND", 14: "MESSAGE_TEXT_TOO_LONG", 15: "LINK_BLOCKED_BY_INSTAGRAM",
+		17: "FILE_TOO_LARGE", 18: "SUSPECTED_SPAM", 19: "TOO_MANY_MESSAGES", 21: "CONTENT_REJECTED_BY_INSTAGRAM", 66: "WAZZUP_ERROR"}
+	for code, want := range statuses {
+		got, err := wazzup.ParseWebhook([]byte(fmt.Sprintf(`{"statuses": [{"messageId": "m", "status": "%d"}]}`, code)))
+		if err != nil || len(got) != 1 || got[0].Status.Status != crmhub.MessageFailed || *got[0].Status.ErrorCode != want {
+			t.Errorf("status %d: %+v %v", code, got, err)
+		}
+	}
+}
