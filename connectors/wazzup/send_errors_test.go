@@ -78,3 +78,26 @@ func TestClassifySendErrorUnknownCodes(t *testing.T) {
 		t.Errorf("429 changed: %v", err)
 	}
 }
+
+// TestSendMessageRefusesWhatWazzupCannotCarry: templates, channels Wazzup
+// has no chat type for, and a messenger without an active channel fail
+// at once, without a request.
+func TestSendMessageRefusesWhatWazzupCannotCarry(t *testing.T) {
+	f := startFake(t, wazzuptest.Options{Channels: []wazzuptest.Channel{{ChannelID: "c1", Transport: ChatWhatsApp, State: StateQR}}}, nil)
+	text := "hi"
+	cases := map[string]crmhub.OutboundMessage{
+		"TEMPLATE_NOT_SUPPORTED": {Channel: crmhub.ChannelWhatsApp, ChatID: "79991114433",
+			Message: &crmhub.Message{Type: crmhub.MessageTemplate, Template: &crmhub.Template{Name: "t", Language: "en"}}},
+		"UNSUPPORTED_CHANNEL": {Channel: crmhub.ChannelSMS, ChatID: "+79991114433", Message: &crmhub.Message{Type: crmhub.MessageText, Text: &text}},
+		"NO_ACTIVE_CHANNEL":   {Channel: crmhub.ChannelWhatsApp, ChatID: "79991114433", Message: &crmhub.Message{Type: crmhub.MessageText, Text: &text}},
+	}
+	for code, m := range cases {
+		var se *crmhub.SendError
+		if _, err := f.conn.SendMessage(t.Context(), m); !errors.As(err, &se) || se.Code != code {
+			t.Errorf("%s: %v", code, err)
+		}
+	}
+	if n := f.s.Calls(wazzuptest.RouteSendMessage); n != 0 {
+		t.Fatalf("%d sends reached Wazzup", n)
+	}
+}
