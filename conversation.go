@@ -143,8 +143,10 @@ type Message struct {
 	ErrorCode      *string
 	// ExternalID is the channel's id of the message, once known.
 	ExternalID *string
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// Post is the social network post the message concerns; nil when none.
+	Post      *MessagePost
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // GlobalID is the message's API id.
@@ -182,6 +184,9 @@ type InboundMessageInput struct {
 	// Direction is INBOUND (the default) or OUTBOUND for a message the CRM
 	// reports as sent to the contact from outside the hub.
 	Direction Direction
+	// Post is the social network post the message concerns (a comment
+	// under an Instagram post), as the CRM reported it; stored clipped.
+	Post *MessagePost
 }
 
 // ConversationFilter narrows a conversation listing.

@@ -31,7 +31,10 @@ func (e *AuthError) Error() string {
 // timeout, a dropped connection.
 type TransientError struct {
 	Status int // 0 when no HTTP answer arrived
-	Err    error
+	// Code is the remote's error code when its answer named one (Wazzup's
+	// MESSAGES_CAN_NOT_ADD), so a connector can tell its causes apart.
+	Code string
+	Err  error
 }
 
 func (e *TransientError) Error() string {

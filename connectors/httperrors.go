@@ -48,7 +48,7 @@ func StatusError(name, what string, resp *http.Response, code, msg string, now f
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		return &AuthError{Status: status, Message: msg}
 	case status >= 500:
-		return &TransientError{Status: status, Err: fmt.Errorf("%s: %s: %s", name, what, msg)}
+		return &TransientError{Status: status, Code: code, Err: fmt.Errorf("%s: %s: %s", name, what, msg)}
 	}
 	return nil
 }

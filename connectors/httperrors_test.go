@@ -26,8 +26,11 @@ func TestStatusError(t *testing.T) {
 	}
 	var tr *TransientError
 	if err := StatusError("crm", "list", answer(502, ""), "", "bad gateway", nil); !errors.As(err, &tr) || tr.Status != 502 ||
-		tr.Err.Error() != "crm: list: bad gateway" {
+		tr.Err.Error() != "crm: list: bad gateway" || tr.Code != "" {
 		t.Errorf("502: %v", err)
+	}
+	if err := StatusError("crm", "send", answer(500, ""), "BUSY", "try later", nil); !errors.As(err, &tr) || tr.Code != "BUSY" {
+		t.Errorf("500 with a code: %v", err)
 	}
 	if err := StatusError("crm", "list", answer(422, ""), "INVALID", "bad", nil); err != nil {
 		t.Errorf("422 is the client's to map: %v", err)

@@ -46,6 +46,9 @@ type Inbound struct {
 	Message *InboundMessage
 	Status  *StatusUpdate
 	Channel *ChannelState
+	// ChannelList is the CRM's complete list of accounts (Wazzup's
+	// channelsList): accounts the hub knows that it lacks are gone.
+	ChannelList *ChannelList
 }
 
 // InboundMessage is a message a CRM received from (or, for Direction
@@ -71,6 +74,9 @@ type InboundMessage struct {
 	// QuotedExternalID is the remote id of the message this one quotes.
 	QuotedExternalID *string
 	SentAt           *time.Time
+	// Post is the social network post the message concerns (Wazzup's
+	// instPost); nil when none.
+	Post *crmhub.MessagePost
 }
 
 // StatusUpdate is a change of an outgoing message's status.
@@ -93,6 +99,11 @@ type ChannelState struct {
 	PlainID string
 	// State is the remote's word for it ("active", "disabled", ...).
 	State string
+}
+
+// ChannelList is every account a CRM has now, in place of those it had.
+type ChannelList struct {
+	Channels []ChannelState
 }
 
 // MessageSender sends a conversation's outgoing messages through the CRM.

@@ -102,30 +102,49 @@ func (s *ConnectionService) SaveChannels(ctx context.Context, ws, conn uuid.UUID
 	if len(channels) == 0 {
 		return nil
 	}
-	if len(channels) > MaxConnectionChannels {
-		return crmhub.TooMany(len(channels), MaxConnectionChannels)
-	}
-	now := s.db.Now()
-	rows := make([]connectionChannelRow, 0, len(channels))
-	seen := map[string]bool{}
-	for _, c := range channels {
-		if c.ChannelID == "" || seen[c.ChannelID] {
-			continue
-		}
-		seen[c.ChannelID] = true
-		rows = append(rows, connectionChannelRow{WorkspaceID: ws, ConnectionID: conn, ChannelID: clip(c.ChannelID, 255),
-			Transport: clip(c.Transport, 50), PlainID: clip(c.PlainID, 255), State: clip(c.State, 50), UpdatedAt: now})
-	}
-	err := s.db.inWorkspace(ctx, ws, "system", false, func(ctx context.Context, t *tx) error {
-		_, err := t.NewInsert().Model(&rows).On("CONFLICT (workspace_id, connection_id, channel_id) DO UPDATE").
-			Set("transport = EXCLUDED.transport, plain_id = EXCLUDED.plain_id, state = EXCLUDED.state, updated_at = EXCLUDED.updated_at").
-			Exec(ctx)
+	rows, err := channelRows(ws, conn, channels, s.db.Now())
+	if err != nil {
 		return err
+	}
+	err = s.db.inWorkspace(ctx, ws, "system", false, func(ctx context.Context, t *tx) error {
+		return upsertChannels(ctx, t, rows)
 	})
 	if err != nil {
 		return fmt.Errorf("db: save channels: %w", err)
 	}
 	return nil
+}
+
+// channelRows turns a CRM's reported channels into rows, dropping those
+// without an id and repeats, and clipping the CRM's text to the columns'
+// sizes. More than MaxConnectionChannels is ETOOMANY.
+func channelRows(ws, conn uuid.UUID, channels []crmhub.ConnectionChannel, now time.Time) ([]connectionChannelRow, error) {
+	if len(channels) > MaxConnectionChannels {
+		return nil, crmhub.TooMany(len(channels), MaxConnectionChannels)
+	}
+	rows := make([]connectionChannelRow, 0, len(channels))
+	seen := map[string]bool{}
+	for _, c := range channels {
+		id := clip(c.ChannelID, 255)
+		if id == "" || seen[id] {
+			continue
+		}
+		seen[id] = true
+		rows = append(rows, connectionChannelRow{WorkspaceID: ws, ConnectionID: conn, ChannelID: id,
+			Transport: clip(c.Transport, 50), PlainID: clip(c.PlainID, 255), State: clip(c.State, 50), UpdatedAt: now})
+	}
+	return rows, nil
+}
+
+// upsertChannels inserts rows or updates the stored ones.
+func upsertChannels(ctx context.Context, t *tx, rows []connectionChannelRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	_, err := t.NewInsert().Model(&rows).On("CONFLICT (workspace_id, connection_id, channel_id) DO UPDATE").
+		Set("transport = EXCLUDED.transport, plain_id = EXCLUDED.plain_id, state = EXCLUDED.state, updated_at = EXCLUDED.updated_at").
+		Exec(ctx)
+	return err
 }
 
 func clip(s string, n int) string {

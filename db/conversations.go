@@ -61,30 +61,31 @@ func (r *conversationRow) domain() *crmhub.Conversation {
 type messageRow struct {
 	bun.BaseModel `bun:"table:messages,alias:m"`
 
-	WorkspaceID    uuid.UUID        `bun:"workspace_id,pk,type:uuid"`
-	ID             uuid.UUID        `bun:"id,pk,type:uuid"`
-	ConversationID uuid.UUID        `bun:"conversation_id,type:uuid"`
-	Channel        string           `bun:"channel"`
-	Direction      string           `bun:"direction"`
-	Type           string           `bun:"type"`
-	Text           *string          `bun:"text"`
-	ContentURL     *string          `bun:"content_url"`
-	Template       *crmhub.Template `bun:"template,type:jsonb"`
-	ReplyToID      *uuid.UUID       `bun:"reply_to_id,type:uuid"`
-	Status         string           `bun:"status"`
-	ErrorCode      *string          `bun:"error_code"`
-	ExternalID     *string          `bun:"external_id"`
-	Attempts       int              `bun:"attempts,notnull"`
-	NextAttemptAt  *time.Time       `bun:"next_attempt_at"`
-	CreatedAt      time.Time        `bun:"created_at"`
-	UpdatedAt      time.Time        `bun:"updated_at"`
+	WorkspaceID    uuid.UUID           `bun:"workspace_id,pk,type:uuid"`
+	ID             uuid.UUID           `bun:"id,pk,type:uuid"`
+	ConversationID uuid.UUID           `bun:"conversation_id,type:uuid"`
+	Channel        string              `bun:"channel"`
+	Direction      string              `bun:"direction"`
+	Type           string              `bun:"type"`
+	Text           *string             `bun:"text"`
+	ContentURL     *string             `bun:"content_url"`
+	Template       *crmhub.Template    `bun:"template,type:jsonb"`
+	ReplyToID      *uuid.UUID          `bun:"reply_to_id,type:uuid"`
+	Status         string              `bun:"status"`
+	ErrorCode      *string             `bun:"error_code"`
+	ExternalID     *string             `bun:"external_id"`
+	Post           *crmhub.MessagePost `bun:"post,type:jsonb"`
+	Attempts       int                 `bun:"attempts,notnull"`
+	NextAttemptAt  *time.Time          `bun:"next_attempt_at"`
+	CreatedAt      time.Time           `bun:"created_at"`
+	UpdatedAt      time.Time           `bun:"updated_at"`
 }
 
 func (r *messageRow) domain() *crmhub.Message {
 	return &crmhub.Message{ID: r.ID, ConversationID: r.ConversationID, Direction: crmhub.Direction(r.Direction),
 		Type: crmhub.MessageType(r.Type), Text: r.Text, ContentURL: r.ContentURL, Template: r.Template,
 		ReplyToID: r.ReplyToID, Status: crmhub.MessageStatus(r.Status), ErrorCode: r.ErrorCode,
-		ExternalID: r.ExternalID, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		ExternalID: r.ExternalID, Post: r.Post, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
 // conversationPayload is the payload of the conversation events.

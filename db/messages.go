@@ -138,7 +138,7 @@ func (s *ConversationService) RecordInboundMessage(ctx context.Context, in crmhu
 		}
 		row = messageRow{WorkspaceID: t.ws, ID: newID(), ConversationID: conv.ID, Channel: string(in.Channel),
 			Direction: string(dir), Type: string(in.Type), Text: in.Text, ContentURL: trimmed(in.ContentURL),
-			Status: string(status), ExternalID: extID, CreatedAt: at, UpdatedAt: t.now}
+			Status: string(status), ExternalID: extID, Post: in.Post.Clip(), CreatedAt: at, UpdatedAt: t.now}
 		if _, err := t.NewInsert().Model(&row).Exec(ctx); err != nil {
 			return fmt.Errorf("db: store message: %w", err)
 		}

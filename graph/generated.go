@@ -84,6 +84,7 @@ type ComplexityRoot struct {
 	Connection struct {
 		BaseURL         func(childComplexity int) int
 		Channels        func(childComplexity int) int
+		ChatWindowURL   func(childComplexity int, userID string, contactID *string, activeChannel *crmhub.Channel) int
 		CreatedAt       func(childComplexity int) int
 		Direction       func(childComplexity int) int
 		Enabled         func(childComplexity int) int
@@ -293,6 +294,7 @@ type ComplexityRoot struct {
 		ErrorCode    func(childComplexity int) int
 		ExternalID   func(childComplexity int) int
 		GlobalID     func(childComplexity int) int
+		Post         func(childComplexity int) int
 		ReplyTo      func(childComplexity int) int
 		Status       func(childComplexity int) int
 		Template     func(childComplexity int) int
@@ -310,6 +312,22 @@ type ComplexityRoot struct {
 	MessageEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	MessagePost struct {
+		Author      func(childComplexity int) int
+		AuthorName  func(childComplexity int) int
+		Comments    func(childComplexity int) int
+		Description func(childComplexity int) int
+		ID          func(childComplexity int) int
+		ImageSHA1   func(childComplexity int) int
+		ImageURL    func(childComplexity int) int
+		Likes       func(childComplexity int) int
+		PreviewSHA1 func(childComplexity int) int
+		PreviewURL  func(childComplexity int) int
+		PublishedAt func(childComplexity int) int
+		URL         func(childComplexity int) int
+		UpdatedAt   func(childComplexity int) int
 	}
 
 	Mutation struct {
@@ -629,6 +647,7 @@ type ConnectionResolver interface {
 	SyncRuns(ctx context.Context, obj *crmhub.Connection, first *int, after *string) (*crmhub.SyncRunConnection, error)
 	Channels(ctx context.Context, obj *crmhub.Connection) ([]*crmhub.ConnectionChannel, error)
 	WebhookPath(ctx context.Context, obj *crmhub.Connection) (string, error)
+	ChatWindowURL(ctx context.Context, obj *crmhub.Connection, userID string, contactID *string, activeChannel *crmhub.Channel) (*string, error)
 }
 type ConnectionConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *crmhub.ConnectionConnection) (int, error)
@@ -893,6 +912,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Connection.Channels(childComplexity), true
+	case "Connection.chatWindowUrl":
+		if e.ComplexityRoot.Connection.ChatWindowURL == nil {
+			break
+		}
+
+		args, err := ec.field_Connection_chatWindowUrl_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Connection.ChatWindowURL(childComplexity, args["userId"].(string), args["contactId"].(*string), args["activeChannel"].(*crmhub.Channel)), true
 	case "Connection.createdAt":
 		if e.ComplexityRoot.Connection.CreatedAt == nil {
 			break
@@ -1769,6 +1799,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Message.GlobalID(childComplexity), true
+	case "Message.post":
+		if e.ComplexityRoot.Message.Post == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Message.Post(childComplexity), true
 	case "Message.replyTo":
 		if e.ComplexityRoot.Message.ReplyTo == nil {
 			break
@@ -1837,6 +1873,85 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MessageEdge.Node(childComplexity), true
+
+	case "MessagePost.author":
+		if e.ComplexityRoot.MessagePost.Author == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessagePost.Author(childComplexity), true
+	case "MessagePost.authorName":
+		if e.ComplexityRoot.MessagePost.AuthorName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessagePost.AuthorName(childComplexity), true
+	case "MessagePost.comments":
+		if e.ComplexityRoot.MessagePost.Comments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessagePost.Comments(childComplexity), true
+	case "MessagePost.description":
+		if e.ComplexityRoot.MessagePost.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessagePost.Description(childComplexity), true
+	case "MessagePost.id":
+		if e.ComplexityRoot.MessagePost.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessagePost.ID(childComplexity), true
+	case "MessagePost.imageSha1":
+		if e.ComplexityRoot.MessagePost.ImageSHA1 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessagePost.ImageSHA1(childComplexity), true
+	case "MessagePost.imageUrl":
+		if e.ComplexityRoot.MessagePost.ImageURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessagePost.ImageURL(childComplexity), true
+	case "MessagePost.likes":
+		if e.ComplexityRoot.MessagePost.Likes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessagePost.Likes(childComplexity), true
+	case "MessagePost.previewSha1":
+		if e.ComplexityRoot.MessagePost.PreviewSHA1 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessagePost.PreviewSHA1(childComplexity), true
+	case "MessagePost.previewUrl":
+		if e.ComplexityRoot.MessagePost.PreviewURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessagePost.PreviewURL(childComplexity), true
+	case "MessagePost.publishedAt":
+		if e.ComplexityRoot.MessagePost.PublishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessagePost.PublishedAt(childComplexity), true
+	case "MessagePost.url":
+		if e.ComplexityRoot.MessagePost.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessagePost.URL(childComplexity), true
+	case "MessagePost.updatedAt":
+		if e.ComplexityRoot.MessagePost.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessagePost.UpdatedAt(childComplexity), true
 
 	case "Mutation.addContactIdentities":
 		if e.ComplexityRoot.Mutation.AddContactIdentities == nil {
@@ -4859,10 +4974,42 @@ type Message implements Node {
   errorCode: String
   "The channel's id of the message."
   externalId: String
+  "The social network post the message concerns (a comment under an Instagram post), as the CRM reported it; null when none."
+  post: MessagePost
   "When the message was sent or received."
   createdAt: Time!
   "When its status last changed."
   updatedAt: Time!
+}
+
+"A social network post a message concerns, as the CRM reported it with the message (Wazzup's instPost). Texts are cut at 2,048 characters (the description at 4,000)."
+type MessagePost {
+  "The network's id of the post."
+  id: String!
+  "Link to the post."
+  url: String
+  "The account that published the post, without @."
+  author: String
+  "The display name of that account."
+  authorName: String
+  "The post's text."
+  description: String
+  "Link to the post's full-size image."
+  imageUrl: String
+  "Link to the post's preview image."
+  previewUrl: String
+  "SHA-1 of the full-size image, as the CRM reported it."
+  imageSha1: String
+  "SHA-1 of the preview image, as the CRM reported it."
+  previewSha1: String
+  "Likes when the CRM last read the post."
+  likes: Int
+  "Comments when the CRM last read the post."
+  comments: Int
+  "When the post was published."
+  publishedAt: Time
+  "When the CRM last read the post."
+  updatedAt: Time
 }
 
 "One message of a page."
@@ -5241,6 +5388,21 @@ type Connection implements Node {
   ?token=<the secret setConnectionWebhookSecret returned>.
   """
   webhookPath: String!
+  """
+  A URL of the CRM's embeddable chat window (Wazzup's iframe) as the user sees
+  it, to load in an iframe: every chat, or with contactId only the contact's
+  chats (the window of a contact card). Null when the CRM offers no chat
+  window. NOT_FOUND (field userId or contactId); VALIDATION_ERROR when the
+  contact has no chat the CRM can show, or activeChannel none of its chats.
+  """
+  chatWindowUrl(
+    "The user opening the window (usr_...); the CRM knows them by their externalId."
+    userId: ID!
+    "A contact (ct_...) whose chats the window shows; left out, every chat."
+    contactId: ID
+    "The contact's chat on this channel opens first; needs contactId."
+    activeChannel: Channel
+  ): String @hasScope(scope: "conversations:read")
 }
 
 "One messenger account of an external CRM."
@@ -5550,6 +5712,8 @@ func (ec *executionContext) childFields_Connection(ctx context.Context, field gr
 		return ec.fieldContext_Connection_channels(ctx, field)
 	case "webhookPath":
 		return ec.fieldContext_Connection_webhookPath(ctx, field)
+	case "chatWindowUrl":
+		return ec.fieldContext_Connection_chatWindowUrl(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Connection", field.Name)
 }
@@ -5948,6 +6112,8 @@ func (ec *executionContext) childFields_Message(ctx context.Context, field graph
 		return ec.fieldContext_Message_errorCode(ctx, field)
 	case "externalId":
 		return ec.fieldContext_Message_externalId(ctx, field)
+	case "post":
+		return ec.fieldContext_Message_post(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Message_createdAt(ctx, field)
 	case "updatedAt":
@@ -5976,6 +6142,38 @@ func (ec *executionContext) childFields_MessageEdge(ctx context.Context, field g
 		return ec.fieldContext_MessageEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type MessageEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_MessagePost(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_MessagePost_id(ctx, field)
+	case "url":
+		return ec.fieldContext_MessagePost_url(ctx, field)
+	case "author":
+		return ec.fieldContext_MessagePost_author(ctx, field)
+	case "authorName":
+		return ec.fieldContext_MessagePost_authorName(ctx, field)
+	case "description":
+		return ec.fieldContext_MessagePost_description(ctx, field)
+	case "imageUrl":
+		return ec.fieldContext_MessagePost_imageUrl(ctx, field)
+	case "previewUrl":
+		return ec.fieldContext_MessagePost_previewUrl(ctx, field)
+	case "imageSha1":
+		return ec.fieldContext_MessagePost_imageSha1(ctx, field)
+	case "previewSha1":
+		return ec.fieldContext_MessagePost_previewSha1(ctx, field)
+	case "likes":
+		return ec.fieldContext_MessagePost_likes(ctx, field)
+	case "comments":
+		return ec.fieldContext_MessagePost_comments(ctx, field)
+	case "publishedAt":
+		return ec.fieldContext_MessagePost_publishedAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_MessagePost_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MessagePost", field.Name)
 }
 
 func (ec *executionContext) childFields_Note(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6555,6 +6753,36 @@ func (ec *executionContext) dir_hasScope_args(ctx context.Context, rawArgs map[s
 		return nil, err
 	}
 	args["scope"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Connection_chatWindowUrl_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "userId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["userId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "contactId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["contactId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "activeChannel",
+		func(ctx context.Context, v any) (*crmhub.Channel, error) {
+			return ec.unmarshalOChannel2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐChannel(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["activeChannel"] = arg2
 	return args, nil
 }
 
@@ -8714,6 +8942,68 @@ func (ec *executionContext) _Connection_webhookPath(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_Connection_webhookPath(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Connection", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Connection_chatWindowUrl(ctx context.Context, field graphql.CollectedField, obj *crmhub.Connection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Connection_chatWindowUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Connection().ChatWindowURL(ctx, obj, fc.Args["userId"].(string), fc.Args["contactId"].(*string), fc.Args["activeChannel"].(*crmhub.Channel))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNString2string(ctx, "conversations:read")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.HasScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive hasScope is not implemented")
+				}
+				return ec.Directives.HasScope(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Connection_chatWindowUrl(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Connection",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Connection_chatWindowUrl_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _ConnectionChannel_channelId(ctx context.Context, field graphql.CollectedField, obj *crmhub.ConnectionChannel) (ret graphql.Marshaler) {
@@ -12057,6 +12347,38 @@ func (ec *executionContext) fieldContext_Message_externalId(_ context.Context, f
 	return graphql.NewScalarFieldContext("Message", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _Message_post(ctx context.Context, field graphql.CollectedField, obj *crmhub.Message) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Message_post(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Post, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crmhub.MessagePost) graphql.Marshaler {
+			return ec.marshalOMessagePost2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐMessagePost(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Message_post(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Message",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MessagePost(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Message_createdAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.Message) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12243,6 +12565,305 @@ func (ec *executionContext) fieldContext_MessageEdge_node(_ context.Context, fie
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _MessagePost_id(ctx context.Context, field graphql.CollectedField, obj *crmhub.MessagePost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessagePost_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MessagePost_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessagePost", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _MessagePost_url(ctx context.Context, field graphql.CollectedField, obj *crmhub.MessagePost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessagePost_url(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.URL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MessagePost_url(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessagePost", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _MessagePost_author(ctx context.Context, field graphql.CollectedField, obj *crmhub.MessagePost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessagePost_author(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Author, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MessagePost_author(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessagePost", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _MessagePost_authorName(ctx context.Context, field graphql.CollectedField, obj *crmhub.MessagePost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessagePost_authorName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AuthorName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MessagePost_authorName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessagePost", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _MessagePost_description(ctx context.Context, field graphql.CollectedField, obj *crmhub.MessagePost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessagePost_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MessagePost_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessagePost", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _MessagePost_imageUrl(ctx context.Context, field graphql.CollectedField, obj *crmhub.MessagePost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessagePost_imageUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ImageURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MessagePost_imageUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessagePost", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _MessagePost_previewUrl(ctx context.Context, field graphql.CollectedField, obj *crmhub.MessagePost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessagePost_previewUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PreviewURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MessagePost_previewUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessagePost", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _MessagePost_imageSha1(ctx context.Context, field graphql.CollectedField, obj *crmhub.MessagePost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessagePost_imageSha1(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ImageSHA1, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MessagePost_imageSha1(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessagePost", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _MessagePost_previewSha1(ctx context.Context, field graphql.CollectedField, obj *crmhub.MessagePost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessagePost_previewSha1(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PreviewSHA1, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MessagePost_previewSha1(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessagePost", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _MessagePost_likes(ctx context.Context, field graphql.CollectedField, obj *crmhub.MessagePost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessagePost_likes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Likes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MessagePost_likes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessagePost", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _MessagePost_comments(ctx context.Context, field graphql.CollectedField, obj *crmhub.MessagePost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessagePost_comments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Comments, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MessagePost_comments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessagePost", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _MessagePost_publishedAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.MessagePost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessagePost_publishedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PublishedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MessagePost_publishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessagePost", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _MessagePost_updatedAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.MessagePost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessagePost_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MessagePost_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessagePost", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _Mutation_createContact(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -22441,6 +23062,44 @@ func (ec *executionContext) _Connection(ctx context.Context, sel ast.SelectionSe
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "chatWindowUrl":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Connection_chatWindowUrl(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -24924,6 +25583,11 @@ func (ec *executionContext) _Message(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "post":
+			out.Values[i] = ec._Message_post(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "createdAt":
 			out.Values[i] = ec._Message_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -25056,6 +25720,104 @@ func (ec *executionContext) _MessageEdge(ctx context.Context, sel ast.SelectionS
 		case "node":
 			out.Values[i] = ec._MessageEdge_node(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var messagePostImplementors = []string{"MessagePost"}
+
+func (ec *executionContext) _MessagePost(ctx context.Context, sel ast.SelectionSet, obj *crmhub.MessagePost) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, messagePostImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MessagePost")
+		case "id":
+			out.Values[i] = ec._MessagePost_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "url":
+			out.Values[i] = ec._MessagePost_url(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "author":
+			out.Values[i] = ec._MessagePost_author(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "authorName":
+			out.Values[i] = ec._MessagePost_authorName(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "description":
+			out.Values[i] = ec._MessagePost_description(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "imageUrl":
+			out.Values[i] = ec._MessagePost_imageUrl(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "previewUrl":
+			out.Values[i] = ec._MessagePost_previewUrl(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "imageSha1":
+			out.Values[i] = ec._MessagePost_imageSha1(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "previewSha1":
+			out.Values[i] = ec._MessagePost_previewSha1(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "likes":
+			out.Values[i] = ec._MessagePost_likes(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "comments":
+			out.Values[i] = ec._MessagePost_comments(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "publishedAt":
+			out.Values[i] = ec._MessagePost_publishedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._MessagePost_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -30861,6 +31623,13 @@ func (ec *executionContext) marshalOMessage2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐ
 		return graphql.Null
 	}
 	return ec._Message(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOMessagePost2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐMessagePost(ctx context.Context, sel ast.SelectionSet, v *crmhub.MessagePost) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._MessagePost(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalONode2githubᚗcomᚋcrmhubᚋcrmhubᚐNode(ctx context.Context, sel ast.SelectionSet, v crmhub.Node) graphql.Marshaler {

@@ -119,3 +119,21 @@ func (r *conversationResolver) Connection(ctx context.Context, obj *crmhub.Conve
 	return loadRef(ctx, r.loadersFor(ctx), obj, func(c *crmhub.Conversation) *uuid.UUID { return c.ConnectionID },
 		"conversation.connection", r.Connections.ConnectionsByIDs)
 }
+
+// ChatWindowURL is null for a CRM without a chat window, and when the
+// server runs without a chat window service.
+func (r *connectionResolver) ChatWindowURL(ctx context.Context, obj *crmhub.Connection, userID string, contactID *string,
+	activeChannel *crmhub.Channel) (*string, error) {
+	user, err := crmhub.ParseID(crmhub.KindUser, userID)
+	if err != nil {
+		return nil, fieldNotFound(err, "userId")
+	}
+	contact, err := optionalID(crmhub.KindContact, contactID)
+	if err != nil {
+		return nil, fieldNotFound(err, "contactId")
+	}
+	if r.ChatWindows == nil {
+		return nil, nil
+	}
+	return r.ChatWindows.ChatWindowURL(ctx, obj.ID, crmhub.ChatWindowInput{UserID: user, ContactID: contact, ActiveChannel: activeChannel})
+}

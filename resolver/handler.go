@@ -46,6 +46,9 @@ type Config struct {
 	Hooks       http.Handler
 	Connections crmhub.ConnectionService
 	Sync        crmhub.SyncService
+	// ChatWindows, when set, serves Connection.chatWindowUrl
+	// (connectors/chatwindow.Service); without it the field is null.
+	ChatWindows crmhub.ChatWindowService
 	// Clock judges time-dependent fields (Suppression.active); it must be
 	// the services' clock. nil means the system clock.
 	Clock crmhub.Clock
@@ -143,7 +146,8 @@ func newRouter(cfg Config) http.Handler {
 func newGraphQLServer(cfg Config, m *metrics, log *slog.Logger, limits *rateLimits) *handler.Server {
 	res := &Resolver{Contacts: cfg.Contacts, APIKeys: cfg.APIKeys, Workspaces: cfg.Workspaces,
 		Consents: cfg.Consents, Users: cfg.Users, Deals: cfg.Deals, Conversations: cfg.Conversations,
-		Events: cfg.Events, Webhooks: cfg.Webhooks, Connections: cfg.Connections, Sync: cfg.Sync, Clock: cfg.Clock}
+		Events: cfg.Events, Webhooks: cfg.Webhooks, Connections: cfg.Connections, Sync: cfg.Sync, ChatWindows: cfg.ChatWindows,
+		Clock: cfg.Clock}
 	if res.Clock == nil {
 		res.Clock = crmhub.SystemClock{}
 	}

@@ -29,6 +29,9 @@ type Resolver struct {
 	Webhooks      crmhub.WebhookService
 	Connections   crmhub.ConnectionService
 	Sync          crmhub.SyncService
+	// ChatWindows opens CRMs' chat windows (Connection.chatWindowUrl);
+	// nil answers null.
+	ChatWindows crmhub.ChatWindowService
 	// Clock tells the time for fields judged at read time.
 	Clock crmhub.Clock
 }

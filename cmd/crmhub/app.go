@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/crmhub/crmhub/connectors/chatwindow"
 	"github.com/crmhub/crmhub/connectors/inbound"
 	"github.com/crmhub/crmhub/connectors/loopback"
 	"github.com/crmhub/crmhub/connectors/outbound"
@@ -91,18 +92,19 @@ func newApp(d *db.DB, cfg Config, tp trace.TracerProvider, log *slog.Logger) (*a
 	// it; the others go to the loopback channel, which logs them.
 	conversations := db.NewConversationService(d, &outbound.Router{Connections: sync.connections, Registry: registry(),
 		HTTPClient: connectorClient(cfg, tp), Fallback: &loopback.Channel{Log: log}})
+	contacts, users := db.NewContactService(d), db.NewUserService(d)
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(serviceMetrics(d, hub, webhooks, sync.syncs, log)...)
 	return &app{
 		handler: resolver.Config{
 			Registerer:    metrics,
 			Gatherer:      prometheus.Gatherers{prometheus.DefaultGatherer, metrics},
-			Contacts:      db.NewContactService(d),
+			Contacts:      contacts,
 			Auth:          auth,
 			APIKeys:       auth,
 			Workspaces:    auth,
 			Consents:      db.NewConsentService(d),
-			Users:         db.NewUserService(d),
+			Users:         users,
 			Deals:         db.NewDealService(d),
 			Conversations: conversations,
 			Events:        db.NewEventService(d, hub),
@@ -110,7 +112,9 @@ func newApp(d *db.DB, cfg Config, tp trace.TracerProvider, log *slog.Logger) (*a
 			Connections:   sync.connections,
 			Hooks: &inbound.Receiver{Hooks: sync.connections, Registry: registry(), Conversations: conversations,
 				HTTPClient: connectorClient(cfg, tp), Log: log},
-			Sync:             sync.syncs,
+			Sync: sync.syncs,
+			ChatWindows: &chatwindow.Service{Connections: sync.connections, Users: users, Contacts: contacts,
+				Registry: registry(), HTTPClient: connectorClient(cfg, tp)},
 			MaxSubscriptions: cfg.MaxSubscriptions,
 			ReadScope:        d.ReadScope,
 			Idempotency:      db.NewIdempotencyService(d),

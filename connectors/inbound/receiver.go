@@ -2,7 +2,8 @@
 // POST /hooks/{connectionId} and turns them into domain calls: received
 // messages become conversations and messages (the contact resolved or
 // created from the sender), status reports move outgoing messages
-// forward, channel states are stored. The CRM's own package decodes and
+// forward, channel states are stored, and a complete channel list removes
+// the channels it lacks. The CRM's own package decodes and
 // verifies the request (connectors.WebhookParser); this package
 // authenticates it, acts for the connection and answers.
 //
@@ -34,11 +35,13 @@ import (
 // MaxBody bounds a webhook request body.
 const MaxBody = 1 << 20
 
-// Hooks finds a connection by id and stores its channels;
-// *db.ConnectionService implements it.
+// Hooks finds a connection by id and stores its channels: SaveChannels
+// updates the channels given, ReplaceChannels makes them the connection's
+// only ones. *db.ConnectionService implements it.
 type Hooks interface {
 	OpenHook(ctx context.Context, id uuid.UUID) (*crmhub.HookTarget, error)
 	SaveChannels(ctx context.Context, ws, conn uuid.UUID, channels []crmhub.ConnectionChannel) error
+	ReplaceChannels(ctx context.Context, ws, conn uuid.UUID, channels []crmhub.ConnectionChannel) error
 }
 
 // Conversations is what the receiver needs of the conversation service.
@@ -146,6 +149,7 @@ func (rc *Receiver) apply(ctx context.Context, target *crmhub.HookTarget, events
 		Scopes: []crmhub.Scope{crmhub.ScopeAdmin}})
 	var res Result
 	var channels []crmhub.ConnectionChannel
+	var list []crmhub.ConnectionChannel // the last complete list, nil when none came
 	skip := func(what string, err error) error {
 		if crmhub.ErrorCode(err) == crmhub.EINTERNAL {
 			return err
@@ -164,7 +168,8 @@ func (rc *Receiver) apply(ctx context.Context, target *crmhub.HookTarget, events
 			ext := m.ExternalID
 			_, err := rc.Conversations.RecordInboundMessage(ctx, crmhub.InboundMessageInput{Channel: m.Channel, ChatID: m.ChatID,
 				SenderName: m.SenderName, Type: m.Type, Text: m.Text, ContentURL: m.ContentURL, ExternalID: &ext,
-				ReceivedAt: m.SentAt, ConnectionID: &conn.ID, RemoteChannelID: opt.NonEmpty(m.ChannelID), Direction: m.Direction})
+				ReceivedAt: m.SentAt, ConnectionID: &conn.ID, RemoteChannelID: opt.NonEmpty(m.ChannelID), Direction: m.Direction,
+				Post: m.Post})
 			if err != nil {
 				if err := skip("message "+ext, err); err != nil {
 					return res, err
@@ -182,16 +187,29 @@ func (rc *Receiver) apply(ctx context.Context, target *crmhub.HookTarget, events
 			}
 			res.Received++
 		case ev.Channel != nil:
-			c := ev.Channel
-			channels = append(channels, crmhub.ConnectionChannel{ConnectionID: conn.ID, ChannelID: c.ChannelID,
-				Transport: c.Transport, PlainID: c.PlainID, State: c.State})
+			channels = append(channels, connectionChannel(conn.ID, *ev.Channel))
 			res.Received++
+		case ev.ChannelList != nil:
+			list = []crmhub.ConnectionChannel{}
+			for _, c := range ev.ChannelList.Channels {
+				list = append(list, connectionChannel(conn.ID, c))
+			}
+			res.Received++
+		}
+	}
+	if list != nil {
+		if err := rc.Hooks.ReplaceChannels(ctx, target.WorkspaceID, conn.ID, list); err != nil {
+			return res, err
 		}
 	}
 	if err := rc.Hooks.SaveChannels(ctx, target.WorkspaceID, conn.ID, channels); err != nil {
 		return res, err
 	}
 	return res, nil
+}
+
+func connectionChannel(conn uuid.UUID, c connectors.ChannelState) crmhub.ConnectionChannel {
+	return crmhub.ConnectionChannel{ConnectionID: conn, ChannelID: c.ChannelID, Transport: c.Transport, PlainID: c.PlainID, State: c.State}
 }
 
 func fail(w http.ResponseWriter, status int, msg string) {

@@ -33,6 +33,7 @@ func TestMain(m *testing.M) { dbtest.Main(m) }
 type env struct {
 	t     *testing.T
 	ctx   context.Context
+	ws    uuid.UUID
 	base  string
 	conns *db.ConnectionService
 	convs *db.ConversationService
@@ -43,8 +44,8 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	d := dbtest.Open(t, nil)
-	ctx, _, _ := dbtest.Workspace(t, d)
-	e := &env{t: t, ctx: ctx, conns: db.NewConnectionService(d, db.ConnectionConfig{Sealer: db.NewDevSealer(), AllowPrivate: true}),
+	ctx, ws, _ := dbtest.Workspace(t, d)
+	e := &env{t: t, ctx: ctx, ws: ws.ID, conns: db.NewConnectionService(d, db.ConnectionConfig{Sealer: db.NewDevSealer(), AllowPrivate: true}),
 		convs: db.NewConversationService(d, &loopback.Channel{})}
 	log := slog.New(slog.DiscardHandler)
 	srv := httptest.NewServer(resolver.NewHandler(resolver.Config{Auth: db.NewAuthService(d), Logger: log,
@@ -219,6 +220,31 @@ func TestWazzupStatusesAndChannels(t *testing.T) {
 	e.post(e.conn.GlobalID(), e.token, `{"channels": [{"channelId": "ch-1", "transport": "whatsapp", "plainId": "79001234567", "state": "disabled"}]}`)
 	if chans, _ := e.conns.ChannelsByConnection(e.ctx, []uuid.UUID{e.conn.ID}); chans[e.conn.ID][0].State != "disabled" {
 		t.Fatalf("channel state not updated: %+v", chans[e.conn.ID][0])
+	}
+
+	// A new channels list replaces the old: ch-1, absent, is removed.
+	if code, body := e.post(e.conn.GlobalID(), e.token, `{"channelsList": [
+	  {"channelId": "ch-2", "transport": "instagram", "plainId": "shop", "state": "active"},
+	  {"channelId": "ch-3", "transport": "telegram", "plainId": "bot", "state": "qr"}]}`); code != 200 {
+		t.Fatalf("channelsList: %d %s", code, body)
+	}
+	chans, _ = e.conns.ChannelsByConnection(e.ctx, []uuid.UUID{e.conn.ID})
+	if got := chans[e.conn.ID]; len(got) != 2 || got[0].ChannelID != "ch-2" || got[1].ChannelID != "ch-3" || got[1].State != "qr" {
+		t.Fatalf("channels after the new list: %+v", got)
+	}
+	// Another connection's channels are not touched by this one's list.
+	other, err := e.conns.CreateConnection(e.ctx, crmhub.ConnectionInput{Kind: crmhub.ConnectorWazzup, Name: "other",
+		BaseURL: "http://127.0.0.1:1", APIKey: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.conns.SaveChannels(e.ctx, e.ws, other.ID, []crmhub.ConnectionChannel{{ChannelID: "x", Transport: "vk", State: "active"}}); err != nil {
+		t.Fatal(err)
+	}
+	e.post(e.conn.GlobalID(), e.token, `{"channelsList": []}`)
+	chans, _ = e.conns.ChannelsByConnection(e.ctx, []uuid.UUID{e.conn.ID, other.ID})
+	if len(chans[e.conn.ID]) != 0 || len(chans[other.ID]) != 1 {
+		t.Fatalf("after an empty list: %+v", chans)
 	}
 }
 

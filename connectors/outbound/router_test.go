@@ -89,9 +89,12 @@ func TestRepliesLeaveThroughTheConnection(t *testing.T) {
 		t.Fatalf("refused message %s %v", failed.Status, failed.ErrorCode)
 	}
 
-	// Wazzup down: the message stays QUEUED for the outbox to retry.
+	// Wazzup down (a gateway's 502, no documented code): the message
+	// stays QUEUED for the outbox to retry. UNKNOWN_ERROR, the fake's
+	// default 500 body, is a permanent refusal (see wazzup's
+	// sendErrorTemporary).
 	refuse = ""
-	fake.InjectNext(wazzuptest.Fault{Status: 500})
+	fake.InjectNext(wazzuptest.Fault{Status: 502, Code: "BAD_GATEWAY", Description: "upstream unavailable"})
 	queued, err := convs.SendMessage(ctx, crmhub.SendMessageInput{ConversationID: &in.ConversationID, Type: crmhub.MessageText,
 		Text: ptr("later")})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"maps"
 	"slices"
 
 	"github.com/crmhub/crmhub"
@@ -364,21 +365,16 @@ func (r *runner) pushDeals(ids []uuid.UUID) error {
 	if err != nil {
 		return err
 	}
+	exts, err := r.dealExternalIDs(remote, deals, links)
+	if err != nil {
+		return err
+	}
 	var recs []outgoing[connectors.RemoteDeal]
 	for _, d := range deals {
 		if d == nil {
 			continue
 		}
-		ext := d.GlobalID()
-		if l, ok := links[d.ID]; ok {
-			ext = l.ExternalID
-		} else {
-			for _, ref := range d.ExternalRefs {
-				if ref.Source == r.connGID() {
-					ext = ref.ExternalID
-				}
-			}
-		}
+		ext := exts[d.ID]
 		st := d.Status
 		rd := connectors.RemoteDeal{ExternalID: ext, Name: d.Name, Status: &st, Amount: d.Amount, Currency: d.Currency,
 			Stage: d.Stage, ContactExternalIDs: []string{}}
@@ -397,6 +393,41 @@ func (r *runner) pushDeals(ids []uuid.UUID) error {
 	_, err = pushBatches(r, crmhub.SyncDeals, recs, links, remote.UpsertDeals,
 		func(d connectors.RemoteDeal, id string) connectors.RemoteDeal { d.ExternalID = id; return d })
 	return err
+}
+
+// dealExternalIDs returns the remote id each deal is pushed under: its
+// link's, else its external ref of this connection (a deal pulled before,
+// or given an id by an earlier push), else one the remote's
+// DealIDAllocator chooses, else the deal's global id.
+func (r *runner) dealExternalIDs(remote connectors.DealSyncer, deals []*crmhub.Deal,
+	links map[uuid.UUID]crmhub.SyncLink) (map[uuid.UUID]string, error) {
+	out := make(map[uuid.UUID]string, len(deals))
+	var need []*crmhub.Deal
+	for _, d := range deals {
+		if d == nil {
+			continue
+		}
+		if l, ok := links[d.ID]; ok {
+			out[d.ID] = l.ExternalID
+			continue
+		}
+		for _, ref := range d.ExternalRefs {
+			if ref.Source == r.connGID() {
+				out[d.ID] = ref.ExternalID
+			}
+		}
+		if _, ok := out[d.ID]; !ok {
+			out[d.ID] = d.GlobalID()
+			need = append(need, d)
+		}
+	}
+	alloc, ok := remote.(connectors.DealIDAllocator)
+	if !ok || len(need) == 0 {
+		return out, nil
+	}
+	ids, err := r.allocateDealIDs(alloc, need)
+	maps.Copy(out, ids)
+	return out, err
 }
 
 // pushDeletes deletes on the remote the linked records deleted in the hub.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 
 	"github.com/crmhub/crmhub/connectors"
 	"github.com/crmhub/crmhub/connectors/internal/httpclient"
@@ -27,6 +28,9 @@ type Config = httpclient.Config
 // retries and never sleeps. It is safe for concurrent use.
 type Client struct {
 	http *httpclient.Client
+	// legacy is set once the deployment turned out to lack
+	// /v1/contacts/resolve: resolves go to the /lookup alias.
+	legacy atomic.Bool
 }
 
 // New returns a Client for cfg, filling the defaults Config documents.

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strconv"
 	"time"
 
+	"github.com/crmhub/crmhub/connectors"
 	"github.com/crmhub/crmhub/connectors/internal/httpclient"
 )
 
@@ -201,15 +204,41 @@ func (c *Client) DeleteContact(ctx context.Context, id string) error {
 	return c.onContact(ctx, "DELETE", id, nil, nil)
 }
 
+// Resolve routes: the primary one, and the compatibility alias older
+// deployments serve instead.
+const (
+	resolvePath = "/v1/contacts/resolve"
+	lookupPath  = "/v1/contacts/lookup"
+)
+
 // ResolveContact finds the stored contact the identifiers point at with
 // POST /v1/contacts/resolve. IsNotFound reports none, IsConflict
-// identifiers that point at different contacts.
+// identifiers that point at different contacts. A deployment that predates
+// /resolve answers it with a 404 that is not the documented not_found
+// body; the client then uses the /lookup alias, for this call and every
+// later one.
 func (c *Client) ResolveContact(ctx context.Context, ids []Identity) (Contact, error) {
 	var out Contact
 	in := struct {
 		Identifiers []Identity `json:"identifiers"`
 	}{ids}
-	return out, c.http.Do(ctx, httpclient.Request{Method: "POST", Path: "/v1/contacts/resolve", In: in, Out: &out})
+	path := resolvePath
+	if c.legacy.Load() {
+		path = lookupPath
+	}
+	err := c.http.Do(ctx, httpclient.Request{Method: "POST", Path: path, In: in, Out: &out})
+	if path == resolvePath && routeMissing(err) {
+		c.legacy.Store(true)
+		err = c.http.Do(ctx, httpclient.Request{Method: "POST", Path: lookupPath, In: in, Out: &out})
+	}
+	return out, err
+}
+
+// routeMissing reports a 404 without the documented {"code": "not_found"}
+// body of a contact that is not there: the path itself is unknown.
+func routeMissing(err error) bool {
+	var re *connectors.RequestError
+	return errors.As(err, &re) && re.Status == http.StatusNotFound && re.Code != CodeNotFound
 }
 
 // Identities lists the identities linked to a contact.

@@ -94,6 +94,16 @@
 //   - Timestamps, which the document never shows, are RFC 3339 text or
 //     Unix seconds; anything else reads as unknown.
 //   - GET /v1/contacts/phone/{phone} takes the number in E.164 ("+" kept
-//     in the path). POST /v1/contacts/lookup, the compatibility alias, and
-//     the channel lookup route are not used.
+//     in the path).
+//   - POST /v1/contacts/lookup, the compatibility alias of resolve, serves
+//     deployments older than /resolve: a 404 of /resolve whose body is not
+//     the documented {"code": "not_found"} means the route is missing, and
+//     the client resolves through /lookup from then on.
+//   - POST /v1/channels/{channelID}/contacts/lookup (a provider profile
+//     lookup through a connected channel) is not used: this connector
+//     syncs stored CRM contacts, which the document sends to resolve; it
+//     has no channels, the document lists no route to learn channel ids,
+//     and it shows neither the request nor the answer of that route.
+//
+// COVERAGE.md lists every documented item and where it is handled.
 package wazapin

@@ -94,13 +94,23 @@ type invalidItem struct {
 // Parts returns the body's code and description.
 func (re *remoteError) Parts() (string, string) { return re.Error, re.Description }
 
-// Err is a *BatchError when the body has a per-index "data" array, else a
+// Err is a *BatchError when the body has a per-index "data" array, a
+// *TooManyEntitiesError for TOO_MACH_ENTITIES, else a
 // *connectors.RequestError.
 func (re *remoteError) Err(status int, msg string) error {
 	if items := batchItems(*re); items != nil {
 		return &BatchError{Status: status, Code: re.Error, Description: re.Description, Items: items}
 	}
-	return &connectors.RequestError{Status: status, Code: re.Error, Message: msg}
+	base := &connectors.RequestError{Status: status, Code: re.Error, Message: msg}
+	if re.Error == CodeTooManyEntities {
+		tm := &TooManyEntitiesError{RequestError: base}
+		var data struct{ Count, Limit int }
+		if json.Unmarshal(re.Data, &data) == nil {
+			tm.Count, tm.Limit = data.Count, data.Limit
+		}
+		return tm
+	}
+	return base
 }
 
 // batchItems returns one ItemError per entry of a per-index "data" array,

@@ -41,9 +41,13 @@ type Connector struct {
 	// conversation names none.
 	channelID string
 
+	// limit is the batch size Wazzup accepts (see sendWithinLimit).
+	limit batchLimit
+
 	mu            sync.Mutex
 	firstUserID   string // cached fallback responsible user, "" until found
 	firstUserSeen bool
+	lastDealID    int64 // the highest id NewDealIDs handed out
 }
 
 // NewConnector builds the Wazzup connector of one connection. Its
@@ -145,7 +149,7 @@ func (c *Connector) UpsertContacts(ctx context.Context, items []connectors.Remot
 		ids[i] = string(wire[i].ID)
 	}
 	errs := make([]error, len(items))
-	err = sendDroppingRejected(wire, allPositions(len(items)), errs, func(b []Contact) error {
+	err = sendWithinLimit(&c.limit, wire, allPositions(len(items)), errs, func(b []Contact) error {
 		return c.client.UpsertContacts(ctx, b)
 	})
 	return upsertResults(ids, errs, err)
@@ -255,7 +259,7 @@ func (c *Connector) UpsertDeals(ctx context.Context, items []connectors.RemoteDe
 		wire = append(wire, d)
 		pos = append(pos, i)
 	}
-	err := sendDroppingRejected(wire, pos, errs, func(b []Deal) error {
+	err := sendWithinLimit(&c.limit, wire, pos, errs, func(b []Deal) error {
 		return c.client.UpsertDeals(ctx, b)
 	})
 	return upsertResults(ids, errs, err)
@@ -318,7 +322,7 @@ func (c *Connector) UpsertUsers(ctx context.Context, items []connectors.RemoteUs
 		ids[i] = string(wire[i].ID)
 	}
 	errs := make([]error, len(items))
-	err := sendDroppingRejected(wire, allPositions(len(items)), errs, func(b []User) error {
+	err := sendWithinLimit(&c.limit, wire, allPositions(len(items)), errs, func(b []User) error {
 		return c.client.UpsertUsers(ctx, b)
 	})
 	return upsertResults(ids, errs, err)

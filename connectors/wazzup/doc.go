@@ -33,6 +33,16 @@
 //     v2 document gives no limit. ReplaceUsers replaces the whole list in
 //     one request and is capped at MaxReplaceUsers instead.
 //   - v2 contacts (PATCH/GET /v2/contacts) are superseded by v3 contacts and
-//     not implemented; nor are the iframe, webhooks settings and the
-//     socket.io unanswered-messages counter, which a sync does not need.
+//     not implemented; nor is the socket.io unanswered-messages counter,
+//     a browser widget's feed that the hub's own unansweredCount replaces.
+//     The webhooks settings (PUT/GET /v2/webhooks) belong to webhook
+//     registration, not to this client.
+//   - POST /v2/iframe (the chat window) answers {"url": URL}; the document
+//     shows no answer, so {"link": URL} and a bare JSON string are read
+//     too (see Client.Iframe).
+//   - Deal ids for deals created in the hub are allocated above the
+//     highest remote id (NewDealIDs).
+//
+// COVERAGE.md lists every documented endpoint, webhook, error code and
+// limit with where it is handled and which test covers it.
 package wazzup

@@ -77,6 +77,18 @@ func (e *BatchError) Unwrap() []error {
 	return errs
 }
 
+// TooManyEntitiesError is the v3 TOO_MACH_ENTITIES answer with the
+// "data" it documents: Count, the records sent, and Limit, the most Wazzup
+// takes in one request (0 when the body did not say). errors.As also finds
+// the *connectors.RequestError it wraps.
+type TooManyEntitiesError struct {
+	*connectors.RequestError
+	Count, Limit int
+}
+
+// Unwrap returns the request error.
+func (e *TooManyEntitiesError) Unwrap() error { return e.RequestError }
+
 // DropRejected splits a batch the remote refused as a whole. When err is
 // (or wraps) a *BatchError, it returns the records the error does not name,
 // in their order, ready to be resent, and the errors of the records it

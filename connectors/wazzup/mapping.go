@@ -44,7 +44,9 @@ import (
 //   - Tags and custom fields have no place on Wazzup and are not sent.
 //
 // Deals (v2): the id is a number on Wazzup, so a RemoteDeal whose
-// ExternalID is not an integer cannot be sent (errDealID). "closed" is
+// ExternalID is not an integer cannot be sent (errDealID); the sync engine
+// gives a hub deal one through NewDealIDs (deal_ids.go) before its first
+// push. "closed" is
 // the only state Wazzup keeps and it does not say won or lost: closed is
 // read as WON and open as OPEN; WON and LOST are both written as closed.
 // A LOST deal therefore reads back as WON. The v2 deal has no uri, amount,

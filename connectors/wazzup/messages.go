@@ -2,7 +2,6 @@ package wazzup
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -64,10 +63,11 @@ var channelChats = map[crmhub.Channel]string{crmhub.ChannelWhatsApp: ChatWhatsAp
 // SendMessage sends a conversation's message through POST /v2/send_message.
 // The channel is the conversation's (the account its messages came to),
 // else the connection's "channelId" option, else the first active channel
-// of the messenger GET /v2/channels lists. Wazzup's refusals (CHANNEL_BLOCKED,
-// MESSAGE_TEXT_TOO_LONG, ...) become *crmhub.SendError with that code; so do
-// what Wazzup cannot carry (templates, SMS and email). Other failures stay
-// errors, and the hub retries the message.
+// of the messenger GET /v2/channels lists. Wazzup's permanent refusals
+// (CHANNEL_BLOCKED, MESSAGE_TEXT_TOO_LONG, ...) become *crmhub.SendError with
+// that code; so does what Wazzup cannot carry (templates, SMS and email).
+// Its temporary ones (MESSAGES_CAN_NOT_ADD, ...; see sendErrorTemporary) and
+// other failures stay errors, and the hub retries the message.
 func (c *Connector) SendMessage(ctx context.Context, m crmhub.OutboundMessage) (crmhub.SendResult, error) {
 	chat, ok := channelChats[m.Channel]
 	if !ok {
@@ -96,11 +96,8 @@ func (c *Connector) SendMessage(ctx context.Context, m crmhub.OutboundMessage) (
 	}
 	req.ChannelID = channel
 	res, err := c.client.SendMessage(ctx, req)
-	var refused *connectors.RequestError
-	if errors.As(err, &refused) && refused.Code != "" {
-		return crmhub.SendResult{}, &crmhub.SendError{Code: refused.Code, Message: refused.Message}
-	} else if err != nil {
-		return crmhub.SendResult{}, err
+	if err != nil {
+		return crmhub.SendResult{}, classifySendError(err)
 	}
 	return crmhub.SendResult{ExternalID: res.MessageID}, nil
 }

@@ -24,10 +24,12 @@ func (c *Connector) UnsignedWebhooks() {}
 
 // Webhook is the body of a Wazzup webhook: one or more of its four keys.
 type Webhook struct {
-	Messages     []WebhookMessage `json:"messages,omitempty"`
-	Statuses     []WebhookStatus  `json:"statuses,omitempty"`
-	Channels     []Channel        `json:"channels,omitempty"`
-	ChannelsList []Channel        `json:"channelsList,omitempty"`
+	Messages []WebhookMessage `json:"messages,omitempty"`
+	Statuses []WebhookStatus  `json:"statuses,omitempty"`
+	Channels []Channel        `json:"channels,omitempty"`
+	// ChannelsList is nil when the key is absent and empty when Wazzup
+	// sends an empty list (every channel removed).
+	ChannelsList []Channel `json:"channelsList,omitempty"`
 }
 
 // WebhookMessage is one entry of "messages".
@@ -43,6 +45,59 @@ type WebhookMessage struct {
 	Content    string `json:"content,omitempty"`
 	AuthorType Code   `json:"authorType"`
 	AuthorName string `json:"authorName,omitempty"`
+	// InstPost is the Instagram post the message concerns (a comment
+	// under it); ImageSrc and PreviewSrc link the message's image.
+	InstPost   *InstPost `json:"instPost,omitempty"`
+	ImageSrc   string    `json:"imageSrc,omitempty"`
+	PreviewSrc string    `json:"previewSrc,omitempty"`
+}
+
+// InstPost is the documented "Instagram post information object".
+// Timestamps are Unix milliseconds; numbers are read from JSON numbers or
+// numeric strings.
+type InstPost struct {
+	ID          string `json:"id"`
+	Src         string `json:"src"`
+	SHA1        string `json:"sha1"`
+	Likes       *Code  `json:"likes"`
+	Author      string `json:"author"`
+	Comments    *Code  `json:"comments"`
+	Timestamp   Code   `json:"timestamp"`
+	UpdatedAt   Code   `json:"updatedAt"`
+	AuthorName  string `json:"authorName"`
+	Description string `json:"description"`
+	PreviewSHA1 string `json:"previewSha1"`
+	ImageSrc    string `json:"imageSrc"`
+	PreviewSrc  string `json:"previewSrc"`
+}
+
+// post converts the wire post to the domain's; nil without an id.
+func (p *InstPost) post() *crmhub.MessagePost {
+	if p == nil || p.ID == "" {
+		return nil
+	}
+	out := &crmhub.MessagePost{ID: p.ID, URL: opt.NonEmpty(p.Src), Author: opt.NonEmpty(p.Author),
+		AuthorName: opt.NonEmpty(p.AuthorName), Description: opt.NonEmpty(p.Description), ImageURL: opt.NonEmpty(p.ImageSrc),
+		PreviewURL: opt.NonEmpty(p.PreviewSrc), ImageSHA1: opt.NonEmpty(p.SHA1), PreviewSHA1: opt.NonEmpty(p.PreviewSHA1),
+		PublishedAt: millis(p.Timestamp), UpdatedAt: millis(p.UpdatedAt)}
+	if p.Likes != nil {
+		n := int(*p.Likes)
+		out.Likes = &n
+	}
+	if p.Comments != nil {
+		n := int(*p.Comments)
+		out.Comments = &n
+	}
+	return out
+}
+
+// millis reads a Unix time in milliseconds; nil for 0.
+func millis(ms Code) *time.Time {
+	if ms <= 0 {
+		return nil
+	}
+	t := time.UnixMilli(int64(ms)).UTC()
+	return &t
 }
 
 // WebhookStatus is one entry of "statuses".
@@ -107,6 +162,8 @@ var chatChannels = map[string]crmhub.Channel{ChatWhatsApp: crmhub.ChannelWhatsAp
 // unsupported and missed-call messages, the "processing" status. A
 // message with status 99 or authorType 99 came from the client (INBOUND);
 // any other was sent from the phone or another integration (OUTBOUND).
+// An image message without content is read from imageSrc; instPost, the
+// Instagram post a message concerns, is kept on the message.
 func (c *Connector) ParseWebhook(_ http.Header, body []byte, _ string) ([]connectors.Inbound, error) {
 	return ParseWebhook(body)
 }
@@ -125,15 +182,13 @@ func ParseWebhook(body []byte) ([]connectors.Inbound, error) {
 			continue
 		}
 		msg := &connectors.InboundMessage{ExternalID: m.MessageID, Direction: crmhub.Outbound, Channel: ch,
-			ChatID: string(m.ChatID), ChannelID: m.ChannelID, Type: typ, Text: opt.NonEmpty(m.Text), ContentURL: opt.NonEmpty(m.Content)}
+			ChatID: string(m.ChatID), ChannelID: m.ChannelID, Type: typ, Text: opt.NonEmpty(m.Text),
+			ContentURL: opt.NonEmpty(firstNonEmpty(m.Content, m.ImageSrc)), Post: m.InstPost.post()}
 		if m.Status == statusInbound || m.AuthorType == authorClient {
 			msg.Direction = crmhub.Inbound
 			msg.SenderName = opt.NonEmpty(m.AuthorName)
 		}
-		if m.DateTime > 0 {
-			at := time.UnixMilli(m.DateTime).UTC()
-			msg.SentAt = &at
-		}
+		msg.SentAt = millis(Code(m.DateTime))
 		out = append(out, connectors.Inbound{ID: m.MessageID, Message: msg})
 	}
 	for _, s := range hook.Statuses {
@@ -158,9 +213,21 @@ func ParseWebhook(body []byte) ([]connectors.Inbound, error) {
 			out = append(out, connectors.Inbound{ID: s.MessageID, Status: u})
 		}
 	}
-	for _, ch := range append(hook.Channels, hook.ChannelsList...) {
-		out = append(out, connectors.Inbound{ID: ch.ChannelID, Channel: &connectors.ChannelState{ChannelID: ch.ChannelID,
-			Transport: ch.Transport, PlainID: ch.PlainID, State: ch.State}})
+	for _, ch := range hook.Channels {
+		out = append(out, connectors.Inbound{ID: ch.ChannelID, Channel: channelState(ch)})
+	}
+	// channelsList is the integration's whole new list ("a new channels
+	// list is sent"): one event, so the hub can drop the channels it lacks.
+	if hook.ChannelsList != nil {
+		list := &connectors.ChannelList{Channels: make([]connectors.ChannelState, len(hook.ChannelsList))}
+		for i, ch := range hook.ChannelsList {
+			list.Channels[i] = *channelState(ch)
+		}
+		out = append(out, connectors.Inbound{ID: "channelsList", ChannelList: list})
 	}
 	return out, nil
+}
+
+func channelState(ch Channel) *connectors.ChannelState {
+	return &connectors.ChannelState{ChannelID: ch.ChannelID, Transport: ch.Transport, PlainID: ch.PlainID, State: ch.State}
 }

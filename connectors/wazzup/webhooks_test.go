@@ -1,10 +1,12 @@
 package wazzup_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/crmhub/crmhub"
+	"github.com/crmhub/crmhub/connectors/connectortest"
 	"github.com/crmhub/crmhub/connectors/wazzup"
 )
 
@@ -73,13 +75,90 @@ func TestParseWebhookStatusesAndChannels(t *testing.T) {
 	if ch := got[5].Channel; ch.ChannelID != "ch-1" || ch.State != "disabled" || ch.PlainID != "79001234567" {
 		t.Errorf("channel %+v", ch)
 	}
-	if ch := got[6].Channel; ch.ChannelID != "ch-2" || ch.Transport != "instagram" || ch.State != "active" {
-		t.Errorf("channelsList entry %+v", ch)
+	if l := got[6].ChannelList; l == nil || len(l.Channels) != 1 || l.Channels[0].ChannelID != "ch-2" ||
+		l.Channels[0].Transport != "instagram" || l.Channels[0].State != "active" {
+		t.Errorf("channelsList %+v", got[6])
+	}
+	// An empty channelsList is a list (every channel removed); no key is none.
+	if got, err := wazzup.ParseWebhook([]byte(`{"channelsList": []}`)); err != nil || len(got) != 1 ||
+		got[0].ChannelList == nil || len(got[0].ChannelList.Channels) != 0 {
+		t.Errorf("empty channelsList: %+v, %v", got, err)
+	}
+	if got, err := wazzup.ParseWebhook([]byte(`{"channels": []}`)); err != nil || len(got) != 0 {
+		t.Errorf("no channelsList: %+v, %v", got, err)
 	}
 	if _, err := wazzup.ParseWebhook([]byte(`{"messages": [`)); err == nil {
 		t.Error("a broken body parsed")
 	}
 	if _, err := wazzup.ParseWebhook([]byte(`{"statuses": [{"messageId": "x", "status": "sent"}]}`)); err == nil {
 		t.Error("a non-numeric status parsed")
+	}
+}
+
+// TestParseWebhookInstagramPost keeps every field of the documented
+// Instagram post object, and reads an image from imageSrc.
+func TestParseWebhookInstagramPost(t *testing.T) {
+	got, err := wazzup.ParseWebhook(connectortest.ReadTestdata(t, "webhook_instagram_post.json"))
+	if err != nil || len(got) != 2 {
+		t.Fatalf("%+v, %v", got, err)
+	}
+	post := got[0].Message.Post
+	if post == nil {
+		t.Fatal("instPost dropped")
+	}
+	want := crmhub.MessagePost{ID: "2430659146657243411_41370968890", URL: ptr("https://www.instagram.com/p/CG7b52ejyET"),
+		Author: ptr("wztestdlv"), Description: ptr("Красота"),
+		ImageURL:    ptr("https://store.dev-wazzup24.com/dc8c036b4a0122bb238fc38dcb0391c125e916f2"),
+		PreviewURL:  ptr("https://store.dev-wazzup24.com/3a55c2920912de4b6a66d24568470dd4ad367c34"),
+		ImageSHA1:   ptr("dc8c036b4a0122bb238fc38dcb0391c125e916f2"),
+		PreviewSHA1: ptr("3a55c2920912de4b6a66d24568470dd4ad367c34"),
+		Likes:       ptr(0), Comments: ptr(22),
+		PublishedAt: ptr(time.UnixMilli(1603977171000).UTC()), UpdatedAt: ptr(time.UnixMilli(1608905897958).UTC())}
+	connectortest.WantEqual(t, "post", *post, want)
+	if img := got[1].Message; img.Post != nil || img.ContentURL == nil || *img.ContentURL != "https://store.dev-wazzup24.com/full" {
+		t.Errorf("image message %+v", img)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// TestParseWebhookEveryDocumentedCode: every documented message type and
+// outgoing status code maps as the package says.
+func TestParseWebhookEveryDocumentedCode(t *testing.T) {
+	types := map[int]crmhub.MessageType{1: crmhub.MessageText, 2: crmhub.MessageImage, 3: crmhub.MessageAudio,
+		4: crmhub.MessageVideo, 5: crmhub.MessageDocument, 0: "", 21: ""}
+	for code, want := range types {
+		body := fmt.Sprintf(`{"messages": [{"messageId": "m", "channelId": "c", "chatType": "vk", "chatId": "id1", "type": %d,
+		  "status": 99, "text": "t", "content": "https://x.io/f", "authorType": 99}]}`, code)
+		got, err := wazzup.ParseWebhook([]byte(body))
+		switch {
+		case err != nil:
+			t.Errorf("type %d: %v", code, err)
+		case want == "" && len(got) != 0:
+			t.Errorf("type %d is skipped, got %+v", code, got)
+		case want != "" && (len(got) != 1 || got[0].Message.Type != want || got[0].Message.Channel != crmhub.ChannelVK):
+			t.Errorf("type %d: %+v, want %s", code, got, want)
+		}
+	}
+	// Every authorType but 99 is someone on the company's side.
+	for _, author := range []int{0, 1, 3, 4, 5, 6, 7, 8, 9, 99} {
+		body := fmt.Sprintf(`{"messages": [{"messageId": "m", "channelId": "c", "chatType": "telegram", "chatId": "42", "type": 1,
+		  "status": 1, "text": "t", "authorType": %d}]}`, author)
+		got, err := wazzup.ParseWebhook([]byte(body))
+		want := crmhub.Outbound
+		if author == 99 {
+			want = crmhub.Inbound
+		}
+		if err != nil || len(got) != 1 || got[0].Message.Direction != want {
+			t.Errorf("authorType %d: %+v %v", author, got, err)
+		}
+	}
+	statuses := map[int]string{13: "RECIPIENT_NOT_FOUND", 14: "MESSAGE_TEXT_TOO_LONG", 15: "LINK_BLOCKED_BY_INSTAGRAM",
+		17: "FILE_TOO_LARGE", 18: "SUSPECTED_SPAM", 19: "TOO_MANY_MESSAGES", 21: "CONTENT_REJECTED_BY_INSTAGRAM", 66: "WAZZUP_ERROR"}
+	for code, want := range statuses {
+		got, err := wazzup.ParseWebhook([]byte(fmt.Sprintf(`{"statuses": [{"messageId": "m", "status": "%d"}]}`, code)))
+		if err != nil || len(got) != 1 || got[0].Status.Status != crmhub.MessageFailed || *got[0].Status.ErrorCode != want {
+			t.Errorf("status %d: %+v %v", code, got, err)
+		}
 	}
 }

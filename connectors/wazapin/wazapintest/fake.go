@@ -94,6 +94,11 @@ type Options struct {
 	// DefaultRequestLog when zero.
 	RequestLog int
 
+	// LegacyLookup plays a deployment older than POST /v1/contacts/resolve:
+	// that route answers the plain 404 of an unknown path, and only the
+	// /lookup compatibility alias resolves.
+	LegacyLookup bool
+
 	// Contacts seed the state; an empty ID is assigned.
 	Contacts []Contact
 }
@@ -180,6 +185,9 @@ func New(opts Options) *Fake {
 		RouteListTags:         f.withContact(f.listTags),
 		RouteListConsents:     f.withContact(f.listConsents),
 		RouteListSuppressions: f.withContact(f.listSuppressions),
+	}
+	if opts.LegacyLookup {
+		routes[RouteResolve] = http.NotFound
 	}
 	for pattern, h := range routes {
 		f.mux.Handle(pattern, h)

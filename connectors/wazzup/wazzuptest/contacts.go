@@ -83,6 +83,14 @@ func (f *Fake) Contact(id string) (Contact, bool) {
 	return f.contacts.get(id)
 }
 
+// contactLimit is the most contacts one POST /v3/contacts takes.
+func (f *Fake) contactLimit() int {
+	if f.opts.ContactLimit > 0 {
+		return f.opts.ContactLimit
+	}
+	return maxContacts
+}
+
 func (f *Fake) upsertContacts(w http.ResponseWriter, r *http.Request) {
 	const invalid = "One or more of provided contacts data are not valid."
 	items, err := readArray(r)
@@ -90,9 +98,9 @@ func (f *Fake) upsertContacts(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "INVALID_CONTACTS_DATA", invalid, nil)
 		return
 	}
-	if len(items) > maxContacts {
+	if limit := f.contactLimit(); len(items) > limit {
 		writeError(w, http.StatusBadRequest, "TOO_MACH_ENTITIES", "Too mach entities per request.",
-			map[string]int{"count": len(items), "limit": maxContacts})
+			map[string]int{"count": len(items), "limit": limit})
 		return
 	}
 	f.mu.Lock()

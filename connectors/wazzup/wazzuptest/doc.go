@@ -49,6 +49,9 @@
 //     MESSAGES_ABNORMAL_SEND or, from Instagram, MESSAGES_INVALID_CONTACT_TYPE,
 //     content not an http(s) URL -> MESSAGE_DOWNLOAD_CONTENT_ERROR);
 //     Options.RefuseMessage answers any other documented code.
-//   - Not served: v2 contacts (superseded by v3), iframe, webhooks settings
-//     and the socket.io unanswered-messages counter.
+//   - POST /v2/iframe answers 200 {"url": ...} (the document shows no
+//     answer) after checking user, scope, filter and activeChat; Iframes
+//     lists the requests served.
+//   - Not served: v2 contacts (superseded by v3), webhooks settings and
+//     the socket.io unanswered-messages counter.
 package wazzuptest

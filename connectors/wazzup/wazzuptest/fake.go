@@ -38,6 +38,7 @@ const (
 	RouteDeleteUser         = "DELETE /v2/users/{id}"
 	RouteSendMessage        = "POST /v2/send_message"
 	RouteListChannels       = "GET /v2/channels"
+	RouteIframe             = "POST /v2/iframe"
 )
 
 // Options configure a Fake. The zero value serves every route with
@@ -63,6 +64,11 @@ type Options struct {
 
 	// Latency delays every answer, or until the client gives up.
 	Latency time.Duration
+
+	// ContactLimit is the most contacts one POST /v3/contacts takes before
+	// TOO_MACH_ENTITIES; the documented 100 when zero. A test lowers it to
+	// see a client use the limit the error names.
+	ContactLimit int
 
 	// RequireKnownUsers refuses a contact or deal whose responsibleUserId
 	// is not a stored user.
@@ -127,6 +133,7 @@ type Fake struct {
 	users    []User // in the order they were first added
 	channels []Channel
 	messages []Message
+	iframes  []Iframe
 }
 
 // New returns a Fake seeded from opts.
@@ -165,6 +172,7 @@ func New(opts Options) *Fake {
 		RouteDeleteUser:         f.deleteUser,
 		RouteSendMessage:        f.sendMessage,
 		RouteListChannels:       f.listChannels,
+		RouteIframe:             f.iframe,
 	}
 	for pattern, h := range routes {
 		f.mux.Handle(pattern, h)

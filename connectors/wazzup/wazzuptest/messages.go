@@ -46,6 +46,17 @@ var messageErrors = map[string]string{
 	"UNKNOWN_ERROR":                    "Unknown error. Contact support.",
 }
 
+// SendErrorCodes returns every send_message error code of wazzup-v2.txt,
+// sorted, so tests can check that a client handles each of them.
+func SendErrorCodes() []string {
+	codes := make([]string, 0, len(messageErrors))
+	for code := range messageErrors {
+		codes = append(codes, code)
+	}
+	slices.Sort(codes)
+	return codes
+}
+
 // sendChatTypes are the chat types send_message accepts.
 var sendChatTypes = []string{"whatsapp", "instagram", "telegram", "vk"}
 
