@@ -130,7 +130,7 @@ func waitRun(t *testing.T, s *server, connID string) {
 	deadline := time.Now().Add(60 * time.Second)
 	for got.SyncRun.Status != "SUCCEEDED" {
 		if time.Now().After(deadline) || got.SyncRun.Status == "FAILED" {
-			t.Fatalf("run: %+v\n%s", got, s.stderr)
+			t.Fatalf("run: %+v\n%s", got, s.Stderr)
 		}
 		time.Sleep(50 * time.Millisecond)
 		s.do(t, `query($id: ID!) { syncRun(id: $id) { status errors { code message } } }`, map[string]any{"id": queued.RunSync.ID}, &got)
