@@ -81,6 +81,7 @@ func (r *runner) backfill(entity crmhub.SyncEntity) error {
 		}
 		r.prog.Covered = pos
 	}
+	r.done, r.total = 0, 0 // the progress bar counts the hub records read
 	after := uuid.Nil
 	if r.prog.Cursor != "" {
 		var err error
@@ -99,6 +100,7 @@ func (r *runner) backfill(entity crmhub.SyncEntity) error {
 		if err := push(due); err != nil {
 			return err
 		}
+		r.done += n
 		after, r.prog.Cursor = last, last.String()
 		if err := r.save(step{"backfill", entity}); err != nil {
 			return err
