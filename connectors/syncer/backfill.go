@@ -69,14 +69,18 @@ func (r *runner) backfillSteps() []step {
 // prog.Covered: every create or update up to it happened before the
 // backfill read the record, so the push of the changes that follows skips
 // those events (see pushRound), and a record the remote refused is tried
-// once per run, not twice. Deletions and merges are not in what a
-// backfill does and stay with the push.
+// once per run, not twice. Deletions are not in what a backfill does and
+// stay with the push; merges not yet pushed are carried first (see
+// mergesFirst).
 func (r *runner) backfill(entity crmhub.SyncEntity) error {
 	push := map[crmhub.SyncEntity]func([]uuid.UUID) error{
 		crmhub.SyncUsers: r.pushUsers, crmhub.SyncContacts: r.pushContacts, crmhub.SyncDeals: r.pushDeals}[entity]
 	if r.prog.Covered == 0 {
 		pos, err := r.e.Store.EventPosition(r.as, r.ws)
 		if err != nil {
+			return err
+		}
+		if err := r.mergesFirst(); err != nil {
 			return err
 		}
 		r.prog.Covered = pos

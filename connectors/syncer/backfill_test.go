@@ -245,7 +245,10 @@ func (e *env) wantNoExternalID(id uuid.UUID, ext string) {
 }
 
 // The same at Wazapin, which resolves: the merged-away contact's copy is
-// deleted and the survivor's own copy updated, nothing created.
+// deleted and the survivor's own copy updated, nothing created. The run is
+// a FULL one, whose backfill pushes the survivor: the merge is carried
+// first, else Wazapin would resolve the survivor's two numbers to two
+// contacts and refuse it as an identity conflict.
 func TestMergeReachesWazapin(t *testing.T) {
 	e, fake := newWazapinEnv(t, nil)
 	if run := e.run(crmhub.SyncFull, false); run.Status != crmhub.SyncSucceeded || run.Stats.Created != 2 {
@@ -256,8 +259,8 @@ func TestMergeReachesWazapin(t *testing.T) {
 		t.Fatal(err)
 	}
 	creates := fake.Calls(wazapintest.RouteCreateContact)
-	run := e.run(crmhub.SyncIncremental, false)
-	if run.Status != crmhub.SyncSucceeded || run.Stats.Deleted != 1 || run.Stats.Pushed != 1 {
+	run := e.run(crmhub.SyncFull, false)
+	if run.Status != crmhub.SyncSucceeded || run.Stats.Deleted != 1 || run.Stats.Pushed != 1 || run.Stats.Conflicts != 0 {
 		t.Fatalf("run after the merge: %+v %+v", run.Stats, run.Errors)
 	}
 	if _, ok := fake.Contact("cnt_2"); ok {

@@ -62,3 +62,36 @@ func (r *runner) pushMerged(sources []uuid.UUID) error {
 	}
 	return nil
 }
+
+// mergesFirst carries the hub merges not yet pushed to the remote before
+// a backfill starts: a backfill pushes survivors, and a CRM that resolves
+// (Wazapin) would find a survivor's identifiers on both its own copy and
+// the copy of a contact merged into it, and refuse it as an identity
+// conflict. It reads the changes after the push position without moving
+// it; the push that follows finds those merges done (their links gone).
+func (r *runner) mergesFirst() error {
+	if !r.conn.Syncs(crmhub.SyncContacts) {
+		return nil
+	}
+	pos, err := r.e.Store.PushPosition(r.as, r.ws, r.conn.ID)
+	if err != nil {
+		return err
+	}
+	pos = max(pos, r.prog.Push)
+	for {
+		events, last, err := r.e.Store.PushChanges(r.as, r.ws, r.conn.ID, pos, pushChunk)
+		if err != nil || last <= pos {
+			return err
+		}
+		rd := &round{upsert: map[crmhub.SyncEntity][]uuid.UUID{}}
+		for _, ev := range events {
+			if ev.Type == crmhub.EventContactMerged {
+				rd.addMerged(ev)
+			}
+		}
+		if err := r.pushMerged(rd.merged); err != nil {
+			return err
+		}
+		pos = last
+	}
+}
