@@ -73,25 +73,13 @@ func (r *runner) mergesFirst() error {
 	if !r.conn.Syncs(crmhub.SyncContacts) {
 		return nil
 	}
-	pos, err := r.e.Store.PushPosition(r.as, r.ws, r.conn.ID)
-	if err != nil {
-		return err
-	}
-	pos = max(pos, r.prog.Push)
-	for {
-		events, last, err := r.e.Store.PushChanges(r.as, r.ws, r.conn.ID, pos, pushChunk)
-		if err != nil || last <= pos {
-			return err
-		}
+	return r.eachChange(func(events []*crmhub.Event, _ int64) error {
 		rd := &round{upsert: map[crmhub.SyncEntity][]uuid.UUID{}}
 		for _, ev := range events {
 			if ev.Type == crmhub.EventContactMerged {
 				rd.addMerged(ev)
 			}
 		}
-		if err := r.pushMerged(rd.merged); err != nil {
-			return err
-		}
-		pos = last
-	}
+		return r.pushMerged(rd.merged)
+	})
 }

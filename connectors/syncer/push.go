@@ -21,6 +21,23 @@ const pushChunk = 500
 // latest state of each record: created or updated records are upserted
 // on the remote, deleted ones deleted there.
 func (r *runner) push() error {
+	return r.eachChange(func(events []*crmhub.Event, last int64) error {
+		if err := r.pushRound(events); err != nil {
+			return err
+		}
+		if r.run.DryRun {
+			r.prog.Push = last
+		} else if err := r.e.Store.SetPushPosition(r.as, r.ws, r.conn.ID, last); err != nil {
+			return err
+		}
+		return r.save(step{kind: "push"})
+	})
+}
+
+// eachChange calls fn with each chunk of the hub changes the connection
+// has not pushed yet (from its push position, or a dry run's own), in
+// order, and the position after the chunk. It moves no position itself.
+func (r *runner) eachChange(fn func(events []*crmhub.Event, last int64) error) error {
 	pos, err := r.e.Store.PushPosition(r.as, r.ws, r.conn.ID)
 	if err != nil {
 		return err
@@ -34,18 +51,10 @@ func (r *runner) push() error {
 		if last <= pos {
 			return nil
 		}
-		if err := r.pushRound(events); err != nil {
+		if err := fn(events, last); err != nil {
 			return err
 		}
 		pos = last
-		if r.run.DryRun {
-			r.prog.Push = pos
-		} else if err := r.e.Store.SetPushPosition(r.as, r.ws, r.conn.ID, pos); err != nil {
-			return err
-		}
-		if err := r.save(step{kind: "push"}); err != nil {
-			return err
-		}
 	}
 }
 
