@@ -23,7 +23,7 @@ func (c *cli) sync(ctx context.Context, args []string) error {
 		"FAILED (INTERRUPTED); what it wrote stays, and the next run skips it by fingerprint.\n"+
 		"Needs CRMHUB_SECRET_KEY (or --dev-key) to decrypt the connection's API key.")
 	connID := fs.String("connection", "", "global `id` of the connection (conn_...), required")
-	full := fs.Bool("full", false, "read everything and detect records gone from the remote (default: incremental)")
+	full := fs.Bool("full", false, "read everything, detect records gone from the remote and push every hub record the remote lacks (default: incremental)")
 	dry := fs.Bool("dry-run", false, "report what would change; write nothing")
 	asJSON := fs.Bool("json", false, "print the finished run as JSON instead of a table")
 	devKey := fs.Bool("dev-key", false, "decrypt with the fixed development key, as `serve --dev-key` does when CRMHUB_SECRET_KEY is unset")
