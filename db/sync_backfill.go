@@ -56,12 +56,15 @@ func (s *SyncService) BackfillPage(ctx context.Context, ws, conn uuid.UUID, enti
 	}
 	var rows []backfillRow
 	err = s.db.inWorkspace(ctx, ws, "system", true, func(ctx context.Context, t *tx) error {
+		// The page is cut first, so that only its records are looked up
+		// in sync_links whatever plan the statistics suggest.
 		return t.NewRaw(`SELECT r.id, (l.updated_at IS NULL OR r.updated_at > l.updated_at) AS due
-			FROM ? AS r LEFT JOIN LATERAL (
+			FROM (SELECT workspace_id, id, updated_at FROM ? WHERE workspace_id = ? AND id > ? ORDER BY id LIMIT ?) AS r
+			LEFT JOIN LATERAL (
 				SELECT max(updated_at) AS updated_at FROM sync_links
 				WHERE workspace_id = r.workspace_id AND connection_id = ? AND entity = ? AND local_id = r.id) AS l ON true
-			WHERE r.workspace_id = ? AND r.id > ? ORDER BY r.id LIMIT ?`,
-			bun.Ident(table), conn, string(entity), ws, after, limit).Scan(ctx, &rows)
+			ORDER BY r.id`,
+			bun.Ident(table), ws, after, limit, conn, string(entity)).Scan(ctx, &rows)
 	})
 	if err != nil {
 		return nil, uuid.Nil, 0, fmt.Errorf("db: read a backfill page: %w", err)
