@@ -166,6 +166,14 @@ type Checker interface {
 	Check(ctx context.Context) error
 }
 
+// UserDeleter is optional: a UserSyncer whose remote can delete users
+// implements it, so that a user deleted in the hub is deleted there too.
+// DeleteUsers deletes up to MaxBatch users by external id and returns
+// those the remote did not have.
+type UserDeleter interface {
+	DeleteUsers(ctx context.Context, externalIDs []string) ([]string, error)
+}
+
 // Supports reports whether c syncs e: contacts always, deals when c is a
 // DealSyncer, users when it is a UserSyncer.
 func Supports(c Connector, e crmhub.SyncEntity) bool {

@@ -2,6 +2,7 @@ package connectors
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -73,6 +74,20 @@ type ItemError struct {
 	Code    string
 	Fields  []string
 	Message string
+}
+
+// Detail is the remote's own account of the refusal, for a sync run's
+// errors: its message and the fields it named, e.g. "One or more of
+// provided contacts data are not valid. (fields: responsibleUserId)".
+func (e ItemError) Detail() string {
+	msg := e.Message
+	if msg == "" {
+		msg = "rejected by the remote"
+	}
+	if len(e.Fields) > 0 {
+		msg += " (fields: " + strings.Join(e.Fields, ", ") + ")"
+	}
+	return msg
 }
 
 func (e ItemError) Error() string {

@@ -5319,11 +5319,26 @@ enum SyncEntity {
   USERS
 }
 
-"How much of the remote a run reads."
+"""
+How much a run reads and sends. None of the CRMs crmhub speaks lets a
+listing resume from a position (Wazzup, Wazapin, Wazelo and Wazera list by
+offset or page, without an order by change time or a cursor that survives
+new records), so both modes read the remote's whole listing; records
+unchanged since the last run are skipped by fingerprint and cost no write
+on either side.
+"""
 enum SyncMode {
-  "Reads the remote from the last completed position where it offers one."
+  """
+  Re-lists the remote and applies only the records whose fingerprint
+  changed; pushes the hub changes made since the last push (and, until a
+  run of the connection has succeeded, backfills like FULL).
+  """
   INCREMENTAL
-  "Reads everything and also finds records gone from the remote."
+  """
+  Re-lists the remote, also finds records gone from it, and backfills:
+  pushes every hub record of the connection's entities that the remote
+  has no link for, or that changed in the hub since it was last synced.
+  """
   FULL
 }
 

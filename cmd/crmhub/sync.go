@@ -29,7 +29,7 @@ func (c *cli) sync(ctx context.Context, args []string) error {
 		"CRMHUB_CONNECTOR_ALLOW_PRIVATE says otherwise. A failed run prints its code (SECRET_UNREADABLE,\n"+
 		"REMOTE_UNREACHABLE, REMOTE_AUTH_FAILED, ...) and the setting that fixes it.")
 	connID := fs.String("connection", "", "global `id` of the connection (conn_...), required")
-	full := fs.Bool("full", false, "read everything and detect records gone from the remote (default: incremental)")
+	full := fs.Bool("full", false, "read everything, detect records gone from the remote and push every hub record the remote lacks (default: incremental)")
 	dry := fs.Bool("dry-run", false, "report what would change; write nothing")
 	asJSON := fs.Bool("json", false, "print the finished run as JSON instead of a table")
 	devKey := fs.Bool("dev-key", false, "decrypt with the fixed development key, as `serve --dev-key` does when CRMHUB_SECRET_KEY is unset")

@@ -55,7 +55,7 @@ func (r *runner) remoteItemFailed(err error, ext string) {
 	var req *connectors.RequestError
 	switch {
 	case errors.As(err, &ie):
-		r.addError(ie.Code, ie.Message, ext)
+		r.addError(ie.Code, ie.Detail(), ext)
 	case errors.As(err, &req):
 		r.addError("REMOTE_REJECTED", fmt.Sprintf("HTTP %d %s: %s", req.Status, req.Code, req.Message), ext)
 	default:

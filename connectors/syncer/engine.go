@@ -6,7 +6,8 @@
 //
 // A run goes through steps in a fixed order: pull users, contacts, deals
 // (each followed, in a FULL run, by the detection of records gone from the
-// remote), then push. Progress is saved after every page, so a run killed
+// remote), then, in a run that backfills (see backfill.go), the hub's
+// records the remote lacks, then the hub's changes. Progress is saved after every page, so a run killed
 // mid-way and worked again resumes at the page it was on; records it
 // handles twice come back UNCHANGED, matched by their EXTERNAL_ID.
 //
@@ -65,6 +66,8 @@ type Store interface {
 
 	RecordConflict(ctx context.Context, ws, conn uuid.UUID, entity crmhub.SyncEntity, externalID string,
 		idents []crmhub.Identifier, candidates []uuid.UUID) (bool, error)
+
+	BackfillStore
 }
 
 // Connections opens a connection with its decrypted API key;
@@ -118,7 +121,7 @@ type Config struct {
 // Progress is a snapshot of a run in progress.
 type Progress struct {
 	RunID  uuid.UUID
-	Step   string // "pull", "gone" or "push"
+	Step   string // "pull", "gone", "backfill" or "push"
 	Entity crmhub.SyncEntity
 	// Done and Total count the records of this step's entity pulled so
 	// far and in all; Total is 0 when the remote does not say.
@@ -353,21 +356,27 @@ type runner struct {
 }
 
 // progress is what a run saves to resume: the step it is on and the
-// remote cursor of the next page.
+// remote cursor of the next page (in a backfill, the last hub id done).
 type progress struct {
 	Step   int    `json:"step"`
 	Cursor string `json:"cursor,omitempty"`
 	// Push is a dry run's push position (a real run stores it on the
 	// connection).
 	Push int64 `json:"push,omitempty"`
+	// Covered is the event position at which the run's backfill began:
+	// the creates and updates up to it are in what the backfill read, so
+	// the push of the changes leaves them out (see backfill.go).
+	Covered int64 `json:"covered,omitempty"`
 }
 
 type step struct {
-	kind   string // "pull", "gone", "push"
+	kind   string // "pull", "gone", "backfill", "push"
 	entity crmhub.SyncEntity
 }
 
-func (r *runner) plan() []step {
+// plan lists the run's steps; backfill adds those of a backfill before
+// the push of the changes.
+func (r *runner) plan(backfill bool) []step {
 	var out []step
 	if r.conn.Direction.Pulls() {
 		for _, ent := range crmhub.SyncEntities {
@@ -380,6 +389,9 @@ func (r *runner) plan() []step {
 			}
 		}
 	}
+	if backfill {
+		out = append(out, r.backfillSteps()...)
+	}
 	if r.conn.Direction.Pushes() {
 		out = append(out, step{kind: "push"})
 	}
@@ -387,7 +399,11 @@ func (r *runner) plan() []step {
 }
 
 func (r *runner) steps() error {
-	for i, s := range r.plan() {
+	backfill, err := r.backfills()
+	if err != nil {
+		return err
+	}
+	for i, s := range r.plan(backfill) {
 		if i < r.prog.Step {
 			continue
 		}
@@ -397,13 +413,15 @@ func (r *runner) steps() error {
 			err = r.pull(s.entity)
 		case "gone":
 			err = r.gone(s.entity)
+		case "backfill":
+			err = r.backfill(s.entity)
 		case "push":
 			err = r.push()
 		}
 		if err != nil {
 			return err
 		}
-		r.prog = progress{Step: i + 1, Push: r.prog.Push}
+		r.prog = progress{Step: i + 1, Push: r.prog.Push, Covered: r.prog.Covered}
 		if err := r.save(s); err != nil {
 			return err
 		}

@@ -22,6 +22,23 @@ const pushChunk = 500
 // latest state of each record: created or updated records are upserted
 // on the remote, deleted ones deleted there.
 func (r *runner) push() error {
+	return r.eachChange(func(events []*crmhub.Event, last int64) error {
+		if err := r.pushRound(events); err != nil {
+			return err
+		}
+		if r.run.DryRun {
+			r.prog.Push = last
+		} else if err := r.e.Store.SetPushPosition(r.as, r.ws, r.conn.ID, last); err != nil {
+			return err
+		}
+		return r.save(step{kind: "push"})
+	})
+}
+
+// eachChange calls fn with each chunk of the hub changes the connection
+// has not pushed yet (from its push position, or a dry run's own), in
+// order, and the position after the chunk. It moves no position itself.
+func (r *runner) eachChange(fn func(events []*crmhub.Event, last int64) error) error {
 	pos, err := r.e.Store.PushPosition(r.as, r.ws, r.conn.ID)
 	if err != nil {
 		return err
@@ -35,24 +52,18 @@ func (r *runner) push() error {
 		if last <= pos {
 			return nil
 		}
-		if err := r.pushRound(events); err != nil {
+		if err := fn(events, last); err != nil {
 			return err
 		}
 		pos = last
-		if r.run.DryRun {
-			r.prog.Push = pos
-		} else if err := r.e.Store.SetPushPosition(r.as, r.ws, r.conn.ID, pos); err != nil {
-			return err
-		}
-		if err := r.save(step{kind: "push"}); err != nil {
-			return err
-		}
 	}
 }
 
-// round is one push round's records, in order of first mention.
+// round is one push round's records, in order of first mention, and the
+// contacts merged away in the hub during it (see merge.go).
 type round struct {
 	upsert, del map[crmhub.SyncEntity][]uuid.UUID
+	merged      []uuid.UUID
 }
 
 func (rd *round) add(m map[crmhub.SyncEntity][]uuid.UUID, e crmhub.SyncEntity, id uuid.UUID) {
@@ -99,12 +110,17 @@ func (r *runner) pushRound(events []*crmhub.Event) error {
 		default:
 			continue
 		}
+		if ev.Type == crmhub.EventContactMerged {
+			rd.addMerged(ev)
+		}
 		switch ev.Type {
 		case crmhub.EventContactDeleted, crmhub.EventDealDeleted, crmhub.EventUserDeleted:
 			rd.upsert[ent] = slices.DeleteFunc(rd.upsert[ent], func(x uuid.UUID) bool { return x == id })
 			rd.add(rd.del, ent, id)
 		default:
-			rd.add(rd.upsert, ent, id)
+			if ev.Position > r.prog.Covered { // else this run's backfill read the record after it
+				rd.add(rd.upsert, ent, id)
+			}
 		}
 	}
 	for _, ent := range crmhub.SyncEntities {
@@ -114,11 +130,15 @@ func (r *runner) pushRound(events []*crmhub.Event) error {
 		var err error
 		switch ent {
 		case crmhub.SyncUsers:
-			err = r.pushUsers(rd.upsert[ent])
+			if err = r.pushUsers(rd.upsert[ent]); err == nil {
+				err = r.pushDeletes(ent, rd.del[ent])
+			}
 		case crmhub.SyncContacts, crmhub.SyncDeals:
 			upsert := r.pushContacts
 			if ent == crmhub.SyncDeals {
 				upsert = r.pushDeals
+			} else if err = r.pushMerged(rd.merged); err != nil {
+				return err
 			}
 			if err = upsert(rd.upsert[ent]); err == nil {
 				err = r.pushDeletes(ent, rd.del[ent])
@@ -312,19 +332,49 @@ func (r *runner) pushContacts(ids []uuid.UUID) error {
 	}
 	sent, err := pushBatches(r, crmhub.SyncContacts, recs, links, r.remote.UpsertContacts,
 		func(c connectors.RemoteContact, id string) connectors.RemoteContact { c.ExternalID = id; return c })
-	// A contact pushed for the first time gets the id the remote reported
-	// for it as its EXTERNAL_ID, so pulls match it. The write's origin is
-	// the connection: it is not pushed back.
+	var first []outgoing[connectors.RemoteContact]
 	for _, o := range sent {
-		if o.linked {
-			continue
-		}
-		if _, aerr := r.e.Contacts.AddIdentities(r.write, o.local, []crmhub.Identifier{r.externalID(o.ext)}); aerr != nil &&
-			crmhub.ErrorCode(aerr) != crmhub.ENOTFOUND {
-			return cmp.Or(err, aerr) // the push's own error first
+		if !o.linked {
+			first = append(first, o)
 		}
 	}
-	return err
+	return cmp.Or(err, r.addExternalIDs(first)) // the push's own error first
+}
+
+// addExternalIDs gives each contact pushed for the first time the id the
+// remote reported for it as its EXTERNAL_ID, so pulls match it: one upsert
+// per batch, matching each contact by its CONTACT_ID. The write's origin
+// is the connection: it is not pushed back. The links are saved again
+// after that write, so that the contact is not newer than its link and a
+// backfill does not take it for a hub change. A contact deleted meanwhile
+// is skipped; one whose id the hub refuses is listed as failed.
+func (r *runner) addExternalIDs(sent []outgoing[connectors.RemoteContact]) error {
+	for batch := range slices.Chunk(sent, crmhub.MaxBatch) {
+		in := make([]crmhub.ContactInput, len(batch))
+		for i, o := range batch {
+			in[i] = crmhub.ContactInput{Identifiers: []crmhub.Identifier{
+				{Type: crmhub.IdentityContactID, Value: crmhub.GlobalID(crmhub.KindContact, o.local)}, r.externalID(o.ext)}}
+		}
+		res, err := r.e.Contacts.UpsertContacts(r.write, in)
+		if err != nil {
+			return err
+		}
+		var touched []crmhub.SyncLink
+		for i, o := range batch {
+			switch {
+			case res[i].Status != crmhub.UpsertFailed:
+				touched = append(touched, crmhub.SyncLink{ExternalID: o.ext, LocalID: o.local, Fingerprint: o.fp})
+			case len(res[i].Errors) > 0 && res[i].Errors[0].Field == "identifiers[0].value":
+				// deleted since it was pushed
+			default:
+				r.itemFailed(res[i].Errors, o.ext)
+			}
+		}
+		if err := r.e.Store.SaveLinks(r.as, r.ws, r.conn.ID, crmhub.SyncContacts, touched, nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (r *runner) pushDeals(ids []uuid.UUID) error {
@@ -445,20 +495,16 @@ func (r *runner) pushDeletes(entity crmhub.SyncEntity, ids []uuid.UUID) error {
 			all = append(all, l)
 		}
 	}
+	del := r.deleter(entity)
+	if del == nil {
+		return nil // the remote keeps no such records or cannot delete them
+	}
 	if r.run.DryRun {
 		for _, l := range all {
 			r.run.Stats.Deleted++
 			r.addPlan(entity, "DELETE", l.ExternalID)
 		}
 		return nil
-	}
-	del := r.remote.DeleteContacts
-	if entity == crmhub.SyncDeals {
-		remote, ok := r.remote.(connectors.DealSyncer)
-		if !ok {
-			return nil
-		}
-		del = remote.DeleteDeals
 	}
 	size := max(1, min(r.caps.MaxBatch, crmhub.MaxBatch))
 	for batch := range slices.Chunk(all, size) {
@@ -477,6 +523,23 @@ func (r *runner) pushDeletes(entity crmhub.SyncEntity, ids []uuid.UUID) error {
 			return err
 		}
 		r.run.Stats.Deleted += len(batch)
+	}
+	return nil
+}
+
+// deleter returns the remote's delete of entity, nil when it has none.
+func (r *runner) deleter(entity crmhub.SyncEntity) func(context.Context, []string) ([]string, error) {
+	switch entity {
+	case crmhub.SyncContacts:
+		return r.remote.DeleteContacts
+	case crmhub.SyncDeals:
+		if remote, ok := r.remote.(connectors.DealSyncer); ok {
+			return remote.DeleteDeals
+		}
+	case crmhub.SyncUsers:
+		if remote, ok := r.remote.(connectors.UserDeleter); ok {
+			return remote.DeleteUsers
+		}
 	}
 	return nil
 }

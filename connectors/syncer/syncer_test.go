@@ -41,6 +41,7 @@ type env struct {
 	deals    *db.DealService
 	consents *db.ConsentService
 	events   *db.EventService
+	users    *db.UserService
 	engine   *syncer.Engine
 	upserts  *countingContacts
 }
@@ -84,25 +85,41 @@ func newEnv(t testing.TB, opts wazzuptest.Options, in crmhub.ConnectionInput) *e
 // factory builds, and an engine that syncs it.
 func newEnvFor(t testing.TB, in crmhub.ConnectionInput, factory connectors.Factory) *env {
 	t.Helper()
+	e := newHubEnv(t)
+	e.connect(in, factory)
+	return e
+}
+
+// newHubEnv is a workspace without a connection yet: a test fills the hub
+// first, then connects (see connect), as a user connecting a CRM to a hub
+// in use does.
+func newHubEnv(t testing.TB) *env {
+	t.Helper()
 	d := dbtest.Open(t, nil)
 	ctx, ws, _ := dbtest.Workspace(t, d)
 	e := &env{t: t, ctx: ctx, ws: ws.ID,
 		conns:    db.NewConnectionService(d, db.ConnectionConfig{Sealer: db.NewDevSealer(), AllowPrivate: true}),
 		contacts: db.NewContactService(d), deals: db.NewDealService(d), consents: db.NewConsentService(d),
-		events: db.NewEventService(d, nil)}
+		events: db.NewEventService(d, nil), users: db.NewUserService(d)}
 	var err error
 	if e.syncs, err = db.NewSyncService(d, db.SyncConfig{}); err != nil {
 		t.Fatal(err)
 	}
-	if e.conn, err = e.conns.CreateConnection(ctx, in); err != nil {
-		t.Fatal(err)
+	return e
+}
+
+// connect creates the connection in and the engine that syncs it.
+func (e *env) connect(in crmhub.ConnectionInput, factory connectors.Factory) {
+	e.t.Helper()
+	var err error
+	if e.conn, err = e.conns.CreateConnection(e.ctx, in); err != nil {
+		e.t.Fatal(err)
 	}
 	e.upserts = &countingContacts{ContactService: e.contacts}
 	e.engine = syncer.New(e.syncs, syncer.Config{Connections: e.conns,
 		Registry: connectors.Registry{in.Kind: factory},
-		Contacts: e.upserts, Deals: e.deals, Users: db.NewUserService(d), Consents: e.consents, Backoff: time.Millisecond,
+		Contacts: e.upserts, Deals: e.deals, Users: e.users, Consents: e.consents, Backoff: time.Millisecond,
 		Log: slog.New(slog.DiscardHandler)})
-	return e
 }
 
 // run works one run to its end and returns it as stored.

@@ -106,4 +106,17 @@
 //     and it shows neither the request nor the answer of that route.
 //
 // COVERAGE.md lists every documented item and where it is handled.
+//
+// How the sync engine's decisions map onto Wazapin:
+//
+//   - Backfill: each hub record is resolved first, by every identifier it
+//     carries; a hit is PATCHed (and linked under that contact's id), a
+//     miss created with external_source "crmhub".
+//   - Merge: the document has no merge route. The merged-away contacts'
+//     copies are deleted (DELETE /v1/contacts/{id}); the survivor is then
+//     resolved, finding its own copy, and PATCHed.
+//   - Deletions: contacts only; Wazapin keeps no deals or users.
+//   - INCREMENTAL: GET /v1/contacts pages by page number without an order
+//     by change time or a filter, so every run re-lists, and unchanged
+//     records are skipped by fingerprint.
 package wazapin

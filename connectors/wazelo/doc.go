@@ -70,4 +70,13 @@
 //     is the message id for a message and "id:delivered" or "id:read" for
 //     a status, so the two updates of one message are not taken for a
 //     replay of each other.
+//
+// How the sync engine's decisions map onto Wazelo: a backfilled hub
+// record is updated under its id, else created asking for that id, and
+// a create refused for a phone another contact has updates that contact
+// (see UpsertContacts). A hub merge deletes the merged-away contacts'
+// copies (Wazelo cannot merge) and upserts the survivor; deletions are
+// contacts only. The listing pages by page number without an order by
+// change time, so INCREMENTAL re-lists and skips unchanged records by
+// fingerprint.
 package wazelo

@@ -59,4 +59,15 @@
 //     "whatsapp_account_id". Only WhatsApp text and template messages are
 //     documented; the hub's template components map is sent as Wazera's
 //     components array (see templateComponents).
+//
+// How the sync engine's decisions map onto Wazera: a backfilled hub record
+// is created (Wazera gives it its own id, which the hub then links) unless
+// it is linked to a Wazera id already, which is updated. Wazera has no
+// lookup by identifier to match a record before creating it; in a BOTH
+// connection the pull, which runs first, links the Wazera contacts that
+// share a hub contact's phone. A hub merge deletes the merged-away
+// contacts' copies (Wazera cannot merge) and updates the survivor;
+// deletions are contacts only. The listing pages by page number without
+// an order by change time, so INCREMENTAL re-lists and skips unchanged
+// records by fingerprint.
 package wazera

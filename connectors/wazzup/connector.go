@@ -265,6 +265,29 @@ func (c *Connector) UpsertDeals(ctx context.Context, items []connectors.RemoteDe
 	return upsertResults(ids, errs, err)
 }
 
+var _ connectors.UserDeleter = (*Connector)(nil)
+
+// DeleteUsers deletes users one by one (DELETE /v2/users/{id}; there is
+// no bulk delete) and returns the ids Wazzup did not have. It stops at the
+// first other error, like DeleteDeals.
+func (c *Connector) DeleteUsers(ctx context.Context, externalIDs []string) ([]string, error) {
+	if err := checkBatch("deleting users", len(externalIDs), MaxBatch); err != nil {
+		return nil, err
+	}
+	missing := []string{}
+	for _, id := range externalIDs {
+		err := c.client.DeleteUser(ctx, id)
+		switch {
+		case err == nil:
+		case IsNotFound(err):
+			missing = append(missing, id)
+		default:
+			return nil, err
+		}
+	}
+	return missing, nil
+}
+
 // DeleteDeals deletes deals one by one, since v2 has no bulk delete, and
 // returns the ids Wazzup did not have; an id that is not an integer cannot
 // exist there and counts as missing. It stops at the first other error:

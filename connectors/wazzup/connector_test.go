@@ -310,6 +310,23 @@ func TestUsers(t *testing.T) {
 	}
 }
 
+// DeleteUsers deletes each user Wazzup has and reports the others
+// missing, so that a hub user deletion reaches Wazzup once.
+func TestDeleteUsers(t *testing.T) {
+	f := startFake(t, wazzuptest.Options{Users: []wazzuptest.User{{ID: "u1", Name: "Ann"}, {ID: "u2", Name: "Bob"}}}, nil)
+	missing, err := f.conn.DeleteUsers(t.Context(), []string{"u1", "u9"})
+	if err != nil || len(missing) != 1 || missing[0] != "u9" {
+		t.Fatalf("DeleteUsers = %v, %v; want u9 missing", missing, err)
+	}
+	if users := f.s.Users(); len(users) != 1 || users[0].ID != "u2" {
+		t.Fatalf("users left: %+v", users)
+	}
+	ids := make([]string, MaxBatch+1)
+	if _, err := f.conn.DeleteUsers(t.Context(), ids); !errors.Is(err, ErrBatchTooLarge) {
+		t.Errorf("over the batch limit: error %v, want ErrBatchTooLarge", err)
+	}
+}
+
 func TestDeleteContactsOverBatch(t *testing.T) {
 	f := startFake(t, wazzuptest.Options{}, nil)
 	ids := make([]string, MaxBatch+1)

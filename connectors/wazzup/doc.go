@@ -45,4 +45,27 @@
 //
 // COVERAGE.md lists every documented endpoint, webhook, error code and
 // limit with where it is handled and which test covers it.
+//
+// How the sync engine's decisions map onto Wazzup:
+//
+//   - Backfill: a hub record the connection has no link for is sent with
+//     POST /v3/contacts (PATCH /v2/users) under the id the hub gives it,
+//     its global id, or with PATCH /v2/deals under an integer id the hub
+//     allocates (NewDealIDs) and keeps as the deal's link. Wazzup matches records only by that id,
+//     so a BOTH connection's pull, which runs first, is what links a
+//     Wazzup contact to the hub contact with the same number.
+//   - Merge: Wazzup cannot merge two contacts. The merged-away contacts'
+//     copies are deleted with PATCH /v3/contacts/bulk_delete and the
+//     survivor is upserted with all its chats.
+//   - Deletions: a hub contact deletion is a bulk_delete, a deal deletion
+//     DELETE /v2/deals/{id} and a user deletion DELETE /v2/users/{id}
+//     (Connector.DeleteUsers; a missing one counts as deleted).
+//   - INCREMENTAL: GET /v3/contacts and GET /v2/deals page by offset in
+//     id order and have no filter by change time, and the ids are the
+//     CRM's, not increasing with time, so there is no position to resume
+//     from: every run re-lists, and unchanged records are skipped by
+//     fingerprint.
+//   - INVALID_CONTACTS_DATA names the refused records by index and their
+//     fields; each becomes a connectors.ItemError whose Detail, shown in
+//     SyncRun.errors, lists those fields.
 package wazzup

@@ -110,6 +110,19 @@ func (q *Faults[F]) Calls(route string) int {
 	return q.calls[route]
 }
 
+// Sum returns how many requests matched any of routes, failed ones
+// included. A fake sums its write routes with it, so that a test can
+// assert a quiet sync run wrote nothing at the remote.
+func (q *Faults[F]) Sum(routes ...string) int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := 0
+	for _, r := range routes {
+		n += q.calls[r]
+	}
+	return n
+}
+
 // CallCounts returns a copy of the number of requests per route.
 func (q *Faults[F]) CallCounts() map[string]int {
 	q.mu.Lock()

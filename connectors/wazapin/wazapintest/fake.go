@@ -50,6 +50,15 @@ const (
 	RouteUpsertSuppression = "POST /v1/contacts/{contactID}/suppressions"
 )
 
+// WriteRoutes are the routes that change the fake's state (resolve and
+// lookup only read); Writes counts requests to them.
+var WriteRoutes = []string{RouteCreateContact, RouteUpdateContact, RouteDeleteContact, RouteCreateNote, RouteAssignTag,
+	RoutePutConsent, RouteUpsertSuppression}
+
+// Writes returns how many write requests (WriteRoutes) the fake received,
+// failed ones included.
+func (f *Fake) Writes() int { return f.Sum(WriteRoutes...) }
+
 // Error codes the fake answers in {"error": TEXT, "code": CODE}. The
 // document shows not_found and conflict; the others are the fake's
 // reading.

@@ -41,6 +41,15 @@ const (
 	RouteIframe             = "POST /v2/iframe"
 )
 
+// WriteRoutes are the routes that change the fake's state; Writes counts
+// requests to them.
+var WriteRoutes = []string{RouteUpsertContacts, RouteDeleteContact, RouteBulkDeleteContacts, RouteUpsertDeals,
+	RouteDeleteDeal, RouteUpsertUsers, RouteReplaceUsers, RouteDeleteUser, RouteSendMessage}
+
+// Writes returns how many write requests (WriteRoutes) the fake received,
+// failed ones included.
+func (f *Fake) Writes() int { return f.Sum(WriteRoutes...) }
+
 // Options configure a Fake. The zero value serves every route with
 // DefaultAPIKey and injects nothing.
 type Options struct {
