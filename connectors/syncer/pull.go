@@ -62,6 +62,9 @@ type changes struct {
 	links     map[string]crmhub.SyncLink
 	prints    map[string][]byte
 	unchanged []string
+	// bases are the next bases of the links of applied records (see
+	// policy.go); a record without one keeps its stored base.
+	bases map[string]snapshot
 }
 
 func (r *runner) triage(entity crmhub.SyncEntity, ids []string, records []any) (*changes, []int, error) {
@@ -69,7 +72,7 @@ func (r *runner) triage(entity crmhub.SyncEntity, ids []string, records []any) (
 	if err != nil {
 		return nil, nil, err
 	}
-	c := &changes{links: links, prints: map[string][]byte{}}
+	c := &changes{links: links, prints: map[string][]byte{}, bases: map[string]snapshot{}}
 	var todo []int
 	for i, id := range ids {
 		fp := fingerprint(records[i])
@@ -183,7 +186,7 @@ func (r *runner) linkUpserted(entity crmhub.SyncEntity, c *changes, ids []string
 			continue
 		}
 		r.count(entity, status, ext)
-		links = append(links, crmhub.SyncLink{ExternalID: ext, LocalID: localID(j), Fingerprint: c.prints[ext]})
+		links = append(links, crmhub.SyncLink{ExternalID: ext, LocalID: localID(j), Fingerprint: c.prints[ext], Base: c.bases[ext]})
 	}
 	return links
 }
@@ -223,6 +226,9 @@ func (r *runner) applyContacts(items []connectors.RemoteContact) error {
 	for j, i := range todo {
 		in[j] = r.contactInput(&items[i], users, true)
 	}
+	if err := r.reconcileContacts(items, todo, in, c); err != nil {
+		return err
+	}
 	res, err := r.e.Contacts.UpsertContacts(r.write, in)
 	if err != nil {
 		return err
@@ -247,7 +253,7 @@ func (r *runner) applyContacts(items []connectors.RemoteContact) error {
 			continue
 		}
 		r.count(crmhub.SyncContacts, status, ext)
-		links = append(links, crmhub.SyncLink{ExternalID: ext, LocalID: contact.ID, Fingerprint: c.prints[ext]})
+		links = append(links, crmhub.SyncLink{ExternalID: ext, LocalID: contact.ID, Fingerprint: c.prints[ext], Base: c.bases[ext]})
 		pulled = append(pulled, pulledContact{ext: ext, local: contact.ID})
 	}
 	// Consents before the links: a run that stops in between pulls the
@@ -352,6 +358,9 @@ func (r *runner) applyDeals(items []connectors.RemoteDeal) error {
 			}
 		}
 		in[j].ContactIDs = &cs
+	}
+	if err := r.reconcileDeals(items, todo, in, c); err != nil {
+		return err
 	}
 	res, err := r.e.Deals.UpsertDeals(r.write, in)
 	if err != nil {
