@@ -10,7 +10,9 @@ type fieldSource struct{ Field, Source, At string }
 // keyID is the global id of the client's own API key.
 func (c *client) keyID() string {
 	c.t.Helper()
-	var out struct{ Viewer struct{ APIKey struct{ ID string } } }
+	var out struct {
+		Viewer struct{ APIKey struct{ ID string } }
+	}
 	c.do(`{ viewer { apiKey { id } } }`, nil, &out)
 	return out.Viewer.APIKey.ID
 }
@@ -62,7 +64,9 @@ func TestFieldSourcesThroughTheAPI(t *testing.T) {
 		"amount="+key, "currency="+key, "name="+key)
 
 	other := e.workspace()
-	var read struct{ Contact *struct{ FieldSources []fieldSource } }
+	var read struct {
+		Contact *struct{ FieldSources []fieldSource }
+	}
 	other.do(`query($id: ID!) { contact(id: $id) { fieldSources { field source at } } }`,
 		map[string]any{"id": created.CreateContact.ID}, &read)
 	if read.Contact != nil {
@@ -90,7 +94,9 @@ func TestConflictPolicyOnConnections(t *testing.T) {
 		t.Fatalf("created policy %q", out.CreateConnection.ConflictPolicy)
 	}
 	id := out.CreateConnection.ID
-	var upd struct{ UpdateConnection struct{ ConflictPolicy string } }
+	var upd struct {
+		UpdateConnection struct{ ConflictPolicy string }
+	}
 	c.do(`mutation($id: ID!) { updateConnection(id: $id, input: {conflictPolicy: REMOTE_WINS}) { conflictPolicy } }`,
 		map[string]any{"id": id}, &upd)
 	var read struct {
