@@ -56,7 +56,9 @@ func TestConflictPolicyThroughTheServer(t *testing.T) {
 	s := start(t, build(t, dir), filepath.Join(dir, "dev-key"), []string{"DATABASE_URL=" + dbtest.URL(t),
 		"CRMHUB_CONNECTOR_ALLOW_PRIVATE=true", "CRMHUB_SECRET_KEY=" + db.NewSecretKey()})
 
-	var conn struct{ CreateConnection struct{ ID, ConflictPolicy string } }
+	var conn struct {
+		CreateConnection struct{ ID, ConflictPolicy string }
+	}
 	s.do(t, `mutation($url: String!, $key: String!) { createConnection(input: {kind: WAZAPIN, name: "Wazapin",
 		baseUrl: $url, apiKey: $key, conflictPolicy: HUB_WINS}) { id conflictPolicy } }`,
 		map[string]any{"url": fake.URL, "key": fake.APIKey()}, &conn)
@@ -101,7 +103,9 @@ func TestConflictPolicyThroughTheServer(t *testing.T) {
 		fc.RemoteValue == nil || *fc.RemoteValue != `"Ani (remote)"` {
 		t.Fatalf("field conflict %+v", fc)
 	}
-	var viewer struct{ Viewer struct{ APIKey struct{ ID string } } }
+	var viewer struct {
+		Viewer struct{ APIKey struct{ ID string } }
+	}
 	s.do(t, `{ viewer { apiKey { id } } }`, nil, &viewer)
 	after := read()
 	if after.Name != "Ani (hub)" || len(after.FieldSources) != 1 || after.FieldSources[0] != (e2eFieldSource{"name", viewer.Viewer.APIKey.ID}) {
