@@ -172,3 +172,41 @@ func TestOneSidedChangesAreNotConflicts(t *testing.T) {
 		t.Fatalf("remote name %q, want %q", rc.Name, hubName)
 	}
 }
+
+// TestDealConflictPolicy: a deal's name changed on both sides is decided
+// like a contact's, and the push carries a hub win to Wazzup.
+func TestDealConflictPolicy(t *testing.T) {
+	for _, tc := range []struct {
+		policy crmhub.ConflictPolicy
+		want   string
+	}{{crmhub.RemoteWins, "Fleet (remote)"}, {crmhub.HubWins, "Fleet (hub)"}} {
+		t.Run(string(tc.policy), func(t *testing.T) {
+			e := newEnv(t, wazzuptest.Options{Contacts: remote(2), Users: users(),
+				Deals: []wazzuptest.Deal{{ID: 7, Name: "Fleet", ResponsibleUserID: "u1", Contacts: []string{"c00000"}}}},
+				crmhub.ConnectionInput{ConflictPolicy: tc.policy})
+			if run := e.run(crmhub.SyncFull, false); run.Status != crmhub.SyncSucceeded {
+				t.Fatalf("first run %+v", run.Errors)
+			}
+			all, err := e.deals.Deals(e.ctx, crmhub.DealFilter{}, 10, "")
+			if err != nil || len(all.Edges) != 1 {
+				t.Fatalf("deals %+v %v", all, err)
+			}
+			id := all.Edges[0].Node.ID
+			if _, err := e.deals.UpsertDeals(e.ctx, []crmhub.DealUpsertInput{{ID: &id, Name: ptr("Fleet (hub)")}}); err != nil {
+				t.Fatal(err)
+			}
+			d, _ := e.fake.Deal(7)
+			d.Name = "Fleet (remote)"
+			e.fake.PutDeals(d)
+			run := e.run(crmhub.SyncIncremental, false)
+			if run.Status != crmhub.SyncSucceeded || len(run.FieldConflicts) != 1 || run.FieldConflicts[0].Field != "name" ||
+				run.FieldConflicts[0].RecordID != "7" {
+				t.Fatalf("run %s %+v %+v", run.Status, run.Errors, run.FieldConflicts)
+			}
+			ds, _ := e.deals.DealsByIDs(e.ctx, []uuid.UUID{id})
+			if got, _ := e.fake.Deal(7); *ds[0].Name != tc.want || got.Name != tc.want {
+				t.Fatalf("hub deal %q, remote deal %q, want both %q", *ds[0].Name, got.Name, tc.want)
+			}
+		})
+	}
+}
