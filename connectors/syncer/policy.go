@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
+	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,23 +37,8 @@ type snapshot map[string]string
 
 // put adds field with value v; a nil pointer adds nothing.
 func (s snapshot) put(field string, v any) {
-	switch p := v.(type) {
-	case *string:
-		if p == nil {
-			return
-		}
-	case *float64:
-		if p == nil {
-			return
-		}
-	case *uuid.UUID:
-		if p == nil {
-			return
-		}
-	case *crmhub.DealStatus:
-		if p == nil {
-			return
-		}
+	if p := reflect.ValueOf(v); p.Kind() == reflect.Pointer && p.IsNil() {
+		return
 	}
 	if b, err := json.Marshal(v); err == nil {
 		s[field] = string(b)
@@ -109,7 +96,8 @@ func (r *runner) compare(ext string, base, hub, remote snapshot, remoteAt *time.
 	if v.base == nil {
 		v.base = snapshot{}
 	}
-	for field, rv := range remote {
+	for _, field := range slices.Sorted(maps.Keys(remote)) {
+		rv := remote[field]
 		b, known := base[field]
 		if !known || hub == nil {
 			v.base[field] = rv
