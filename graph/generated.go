@@ -5280,7 +5280,7 @@ enum SyncRunStatus {
 
 "How a run decides a field changed both in the hub and at the remote since the connection's last run. Both sides end with the winner's value and the run lists the decision in fieldConflicts."
 enum ConflictPolicy {
-  "The later change wins: the remote's change time of the record, where the CRM reports one (Wazapin, Wazelo, Wazera), against the hub's time of the field (fieldSources); without a remote time (Wazzup) the hub wins."
+  "The later change wins: the remote's change time of the record, where the CRM sends one (the Wazapin, Wazelo and Wazera connectors read updated_at when present; Wazzup contacts have none), against the hub's time of the field (fieldSources); without a remote time the hub wins."
   NEWEST_WINS
   "The hub's value wins."
   HUB_WINS
