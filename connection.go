@@ -41,6 +41,22 @@ func (d SyncDirection) Pulls() bool { return d == SyncPull || d == SyncBoth }
 // Pushes reports whether the direction sends hub changes out.
 func (d SyncDirection) Pushes() bool { return d == SyncPush || d == SyncBoth }
 
+// ConflictPolicy decides a field changed both in the hub and at the remote
+// since a connection's last run.
+type ConflictPolicy string
+
+// Policies. NEWEST_WINS compares the remote's change time of the record,
+// where the CRM reports one, with the hub's change time of the field (its
+// FieldSources); without a remote time the hub wins.
+const (
+	NewestWins ConflictPolicy = "NEWEST_WINS"
+	HubWins    ConflictPolicy = "HUB_WINS"
+	RemoteWins ConflictPolicy = "REMOTE_WINS"
+)
+
+// ConflictPolicies lists every policy.
+var ConflictPolicies = []ConflictPolicy{NewestWins, HubWins, RemoteWins}
+
 // SyncEntity is a kind of record a connection syncs.
 type SyncEntity string
 
@@ -87,10 +103,13 @@ type Connection struct {
 	Schedule time.Duration
 	// RateLimit is the most requests per minute sent to the remote; zero
 	// leaves the connector's own pacing.
-	RateLimit  int
-	LastSyncAt *time.Time
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	RateLimit int
+	// ConflictPolicy decides fields changed on both sides since the last
+	// run.
+	ConflictPolicy ConflictPolicy
+	LastSyncAt     *time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // GlobalID is the connection's API id.
@@ -112,20 +131,23 @@ type ConnectionInput struct {
 	Enabled   *bool
 	Schedule  time.Duration
 	RateLimit int
+	// ConflictPolicy defaults to NEWEST_WINS.
+	ConflictPolicy ConflictPolicy
 }
 
 // ConnectionPatch changes a connection; nil fields stay as they are. A new
 // APIKey replaces the stored one.
 type ConnectionPatch struct {
-	Name      *string
-	BaseURL   *string
-	APIKey    *string
-	Direction *SyncDirection
-	Entities  []SyncEntity
-	Options   map[string]any
-	Enabled   *bool
-	Schedule  *time.Duration
-	RateLimit *int
+	Name           *string
+	BaseURL        *string
+	APIKey         *string
+	Direction      *SyncDirection
+	Entities       []SyncEntity
+	Options        map[string]any
+	Enabled        *bool
+	Schedule       *time.Duration
+	RateLimit      *int
+	ConflictPolicy *ConflictPolicy
 }
 
 // Validate checks a new connection and fills its defaults.
@@ -142,6 +164,12 @@ func (in *ConnectionInput) Validate() error {
 	if in.Enabled == nil {
 		t := true
 		in.Enabled = &t
+	}
+	if in.ConflictPolicy == "" {
+		in.ConflictPolicy = NewestWins
+	}
+	if !slices.Contains(ConflictPolicies, in.ConflictPolicy) {
+		return Invalid("conflictPolicy", "unknown conflict policy %q", truncate(string(in.ConflictPolicy), 40))
 	}
 	in.Name = strings.TrimSpace(in.Name)
 	return validateConnection(in.Name, in.BaseURL, &in.APIKey, in.Direction, &in.Entities, in.Options, in.Schedule, in.RateLimit)
@@ -173,6 +201,12 @@ func (p *ConnectionPatch) Apply(c *Connection) (apiKey *string, err error) {
 	}
 	if p.RateLimit != nil {
 		c.RateLimit = *p.RateLimit
+	}
+	if p.ConflictPolicy != nil {
+		if !slices.Contains(ConflictPolicies, *p.ConflictPolicy) {
+			return nil, Invalid("conflictPolicy", "unknown conflict policy %q", truncate(string(*p.ConflictPolicy), 40))
+		}
+		c.ConflictPolicy = *p.ConflictPolicy
 	}
 	key := "unchanged"
 	if p.APIKey != nil {

@@ -16,8 +16,10 @@ type Contact struct {
 	CustomFields map[string]any
 	// ResponsibleUserID is the user in charge of the contact, if any.
 	ResponsibleUserID *uuid.UUID
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
+	// FieldSources tells who set each field's current value and when.
+	FieldSources FieldSources
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // GlobalID is the contact's API id.

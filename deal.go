@@ -36,9 +36,11 @@ type Deal struct {
 	Stage             *string
 	ResponsibleUserID *uuid.UUID
 	ExternalRefs      []ExternalRef
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
-	ClosedAt          *time.Time
+	// FieldSources tells who set each field's current value and when.
+	FieldSources FieldSources
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	ClosedAt     *time.Time
 }
 
 // GlobalID is the deal's API id.

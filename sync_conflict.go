@@ -14,6 +14,12 @@ type SyncLink struct {
 	// Fingerprint hashes the remote record as last pulled or pushed: an
 	// equal hash means the record has not changed since.
 	Fingerprint []byte
+	// Base is what both sides agreed on at the end of the last run that
+	// wrote the link, per field in hub terms (name, responsibleUser,
+	// customFields.<key>, ...) as JSON text: the third side of the
+	// three-way comparison that finds fields changed on both sides. Nil
+	// when unknown; saving a link without one keeps the stored base.
+	Base map[string]string
 }
 
 // ConflictStatus is where an identity conflict is.

@@ -128,6 +128,9 @@ type SyncRun struct {
 	FinishedAt *time.Time
 	Stats      SyncStats
 	Errors     []SyncError
+	// FieldConflicts lists the fields changed on both sides and how the
+	// connection's policy decided them.
+	FieldConflicts []FieldConflict
 	// Plan lists, for a dry run, what a real run would have changed.
 	Plan []SyncPlanItem
 	// Lease is the token of the claim under which this process works the
@@ -152,6 +155,30 @@ type SyncPlanItem struct {
 	Action   string     `json:"action"`
 	RecordID string     `json:"recordId"`
 }
+
+// ConflictWinner is the side whose value a field conflict kept.
+type ConflictWinner string
+
+// Winners.
+const (
+	WinnerHub    ConflictWinner = "HUB"
+	WinnerRemote ConflictWinner = "REMOTE"
+)
+
+// FieldConflict is one field changed on both sides since a connection's
+// last run, with the side its policy picked. Values are JSON text, nil
+// when the side had none.
+type FieldConflict struct {
+	RecordID    string         `json:"recordId"`
+	Field       string         `json:"field"`
+	HubValue    *string        `json:"hubValue"`
+	RemoteValue *string        `json:"remoteValue"`
+	Winner      ConflictWinner `json:"winner"`
+}
+
+// MaxFieldConflicts is how many field conflicts a run lists; later ones
+// are applied all the same.
+const MaxFieldConflicts = 200
 
 // MaxSyncPlan is how many plan items a dry run keeps.
 const MaxSyncPlan = 1000

@@ -57,6 +57,7 @@ type connectionRow struct {
 	Enabled         bool           `bun:"enabled"`
 	ScheduleSeconds int            `bun:"schedule_seconds"`
 	RateLimit       int            `bun:"rate_limit_per_minute"`
+	ConflictPolicy  string         `bun:"conflict_policy"`
 	PushPosition    int64          `bun:"push_position"`
 	LastSyncAt      *time.Time     `bun:"last_sync_at"`
 	CreatedAt       time.Time      `bun:"created_at"`
@@ -66,13 +67,13 @@ type connectionRow struct {
 // connectionColumns are those a read needs: all but the sealed key, which
 // only Open and the writes touch.
 var connectionColumns = []string{"workspace_id", "id", "kind", "name", "base_url", "direction", "entities", "options",
-	"enabled", "schedule_seconds", "rate_limit_per_minute", "push_position", "last_sync_at", "created_at", "updated_at"}
+	"enabled", "schedule_seconds", "rate_limit_per_minute", "conflict_policy", "push_position", "last_sync_at", "created_at", "updated_at"}
 
 func (r *connectionRow) domain() *crmhub.Connection {
 	c := &crmhub.Connection{ID: r.ID, Kind: crmhub.ConnectorKind(r.Kind), Name: r.Name, BaseURL: r.BaseURL,
 		Direction: crmhub.SyncDirection(r.Direction), Entities: make([]crmhub.SyncEntity, len(r.Entities)),
 		Options: r.Options, Enabled: r.Enabled, Schedule: time.Duration(r.ScheduleSeconds) * time.Second,
-		RateLimit: r.RateLimit, LastSyncAt: r.LastSyncAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		RateLimit: r.RateLimit, ConflictPolicy: crmhub.ConflictPolicy(r.ConflictPolicy), LastSyncAt: r.LastSyncAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 	for i, e := range r.Entities {
 		c.Entities[i] = crmhub.SyncEntity(e)
 	}
@@ -94,6 +95,7 @@ func (r *connectionRow) set(c *crmhub.Connection) {
 		r.Options = map[string]any{}
 	}
 	r.ScheduleSeconds, r.RateLimit = int(c.Schedule/time.Second), c.RateLimit
+	r.ConflictPolicy = string(c.ConflictPolicy)
 }
 
 // apiKeyAAD binds a sealed API key to its connection.
@@ -126,7 +128,8 @@ func (s *ConnectionService) CreateConnection(ctx context.Context, in crmhub.Conn
 		return nil, err
 	}
 	c := &crmhub.Connection{Kind: in.Kind, Name: in.Name, BaseURL: in.BaseURL, Direction: in.Direction,
-		Entities: in.Entities, Options: in.Options, Enabled: *in.Enabled, Schedule: in.Schedule, RateLimit: in.RateLimit}
+		Entities: in.Entities, Options: in.Options, Enabled: *in.Enabled, Schedule: in.Schedule, RateLimit: in.RateLimit,
+		ConflictPolicy: in.ConflictPolicy}
 	row := &connectionRow{ID: newID(), Kind: string(in.Kind)}
 	row.set(c)
 	err := s.db.write(ctx, crmhub.ScopeConnectorsManage, func(ctx context.Context, t *tx) error {
@@ -171,7 +174,7 @@ func (s *ConnectionService) UpdateConnection(ctx context.Context, id uuid.UUID, 
 		row.set(c)
 		row.UpdatedAt = t.now
 		cols := []string{"name", "base_url", "direction", "entities", "options", "enabled", "schedule_seconds",
-			"rate_limit_per_minute", "updated_at"}
+			"rate_limit_per_minute", "conflict_policy", "updated_at"}
 		if key != nil {
 			row.APIKey = s.cfg.Sealer.seal([]byte(*key), apiKeyAAD(t.ws, row.ID))
 			cols = append(cols, "api_key")

@@ -85,7 +85,8 @@ func merge(ctx context.Context, t *tx, target uuid.UUID, sources []uuid.UUID) (*
 	}
 	res := &crmhub.MergeResult{MergedIDs: srcs}
 
-	// Fields: the target's values win; a source fills what the target lacks.
+	// Fields: the target's values win; a source fills what the target
+	// lacks, and the values it fills are the merge's (their provenance).
 	changed := false
 	for _, sid := range srcs {
 		src := states[sid]
@@ -94,6 +95,7 @@ func merge(ctx context.Context, t *tx, target uuid.UUID, sources []uuid.UUID) (*
 		}
 		if tgt.row.Name == nil && src.row.Name != nil {
 			tgt.row.Name, changed = src.row.Name, true
+			tgt.row.FieldSources.Set(crmhub.SourceMerge, t.now, "name")
 		}
 		if tgt.row.URI == nil && src.row.URI != nil {
 			tgt.row.URI, changed = src.row.URI, true
@@ -101,6 +103,7 @@ func merge(ctx context.Context, t *tx, target uuid.UUID, sources []uuid.UUID) (*
 		for k, v := range src.row.CustomFields {
 			if _, has := tgt.row.CustomFields[k]; !has {
 				tgt.row.CustomFields[k], changed = v, true
+				tgt.row.FieldSources.Set(crmhub.SourceMerge, t.now, crmhub.CustomFieldPrefix+k)
 			}
 		}
 		for _, tag := range src.tags {
@@ -150,7 +153,7 @@ func merge(ctx context.Context, t *tx, target uuid.UUID, sources []uuid.UUID) (*
 	tgt.row.UpdatedAt = t.now
 	cols := []string{"updated_at"}
 	if changed {
-		cols = append(cols, "name", "uri", "custom_fields")
+		cols = append(cols, "name", "uri", "custom_fields", "field_sources")
 	}
 	if _, err := t.NewUpdate().Model(tgt.row).Column(cols...).WherePK().Exec(ctx); err != nil {
 		return nil, fmt.Errorf("db: merge: update target: %w", err)

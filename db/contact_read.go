@@ -16,7 +16,7 @@ import (
 // that ask for them (identities, email, phone). See readBatch.
 
 // contactColumns are contactRow's columns in scanContact's order.
-const contactColumns = "c.workspace_id, c.id, c.name, c.uri, c.custom_fields, c.responsible_user_id, c.created_at, c.updated_at"
+const contactColumns = "c.workspace_id, c.id, c.name, c.uri, c.custom_fields, c.responsible_user_id, c.field_sources, c.created_at, c.updated_at"
 
 // identityColumns are what identityRow.domain needs, in scanIdentities' order.
 const identityColumns = "i.contact_id, i.type, i.value, i.source, i.created_at"
@@ -126,7 +126,7 @@ func batchRows(res pgx.BatchResults) pgx.Rows {
 
 func scanContact(row pgx.CollectableRow) (contactRow, error) {
 	var r contactRow
-	err := row.Scan(&r.WorkspaceID, &r.ID, &r.Name, &r.URI, &r.CustomFields, &r.ResponsibleUserID, &r.CreatedAt, &r.UpdatedAt)
+	err := row.Scan(&r.WorkspaceID, &r.ID, &r.Name, &r.URI, &r.CustomFields, &r.ResponsibleUserID, &r.FieldSources, &r.CreatedAt, &r.UpdatedAt)
 	return r, err
 }
 

@@ -203,6 +203,7 @@ func applyToState(t *tx, st *contactState, c contactChange, hasType map[identTyp
 		r.ResponsibleUserID = u
 		changed = append(changed, "responsibleUser")
 	}
+	before := r.CustomFields
 	if c.patch.CustomFields != nil {
 		if merged, ok := crmhub.MergeCustomFields(r.CustomFields, c.patch.CustomFields); ok {
 			r.CustomFields = merged
@@ -241,7 +242,20 @@ func applyToState(t *tx, st *contactState, c contactChange, hasType map[identTyp
 		st.newIdents = append(st.newIdents, row)
 		linked = append(linked, row)
 	}
+	r.FieldSources.Record(t.source(), t.now, changed, before, r.CustomFields)
 	return changed, linked
+}
+
+// encodeSources is a row's field sources as the jsonb column takes them.
+func encodeSources(f crmhub.FieldSources) (json.RawMessage, error) {
+	if f == nil {
+		f = crmhub.FieldSources{}
+	}
+	b, err := json.Marshal(f)
+	if err != nil {
+		return nil, fmt.Errorf("db: encode field sources: %w", err)
+	}
+	return b, nil
 }
 
 // contactPayload is the payload of contact.created and contact.updated.
@@ -281,11 +295,11 @@ func loadStates(ctx context.Context, t *tx, ids []uuid.UUID) (map[uuid.UUID]*con
 // states.
 func queueLockContacts(t *tx, in string, args []any, states map[uuid.UUID]*contactState) {
 	args = append([]any{t.ws}, args...)
-	t.queue(`SELECT id, name, uri, custom_fields, responsible_user_id, created_at, updated_at FROM contacts
+	t.queue(`SELECT id, name, uri, custom_fields, responsible_user_id, field_sources, created_at, updated_at FROM contacts
 		WHERE workspace_id = $1 AND id IN (`+in+`) ORDER BY id FOR UPDATE`, args...).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			r := &contactRow{WorkspaceID: t.ws}
-			if err := rows.Scan(&r.ID, &r.Name, &r.URI, &r.CustomFields, &r.ResponsibleUserID, &r.CreatedAt, &r.UpdatedAt); err != nil {
+			if err := rows.Scan(&r.ID, &r.Name, &r.URI, &r.CustomFields, &r.ResponsibleUserID, &r.FieldSources, &r.CreatedAt, &r.UpdatedAt); err != nil {
 				return err
 			}
 			if r.CustomFields == nil {
@@ -315,12 +329,15 @@ func queueLockContacts(t *tx, in string, args []any, states map[uuid.UUID]*conta
 // The statements of queueWrites. Contacts are inserted and updated from the
 // same arrays: ids, names, uris, custom fields, responsible users.
 const (
-	insertContactsSQL = `INSERT INTO contacts (workspace_id, id, name, uri, custom_fields, responsible_user_id, created_at, updated_at)
-		SELECT $1, v.id, v.name, v.uri, v.fields, v.responsible, $7, $7
-		FROM unnest($2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::uuid[]) AS v(id, name, uri, fields, responsible)`
+	insertContactsSQL = `INSERT INTO contacts (workspace_id, id, name, uri, custom_fields, responsible_user_id, field_sources,
+			created_at, updated_at)
+		SELECT $1, v.id, v.name, v.uri, v.fields, v.responsible, v.sources, $7, $7
+		FROM unnest($2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::uuid[], $8::jsonb[])
+			AS v(id, name, uri, fields, responsible, sources)`
 	updateContactsSQL = `UPDATE contacts AS c SET name = v.name, uri = v.uri, custom_fields = v.fields,
-			responsible_user_id = v.responsible, updated_at = $7
-		FROM unnest($2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::uuid[]) AS v(id, name, uri, fields, responsible)
+			responsible_user_id = v.responsible, field_sources = v.sources, updated_at = $7
+		FROM unnest($2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::uuid[], $8::jsonb[])
+			AS v(id, name, uri, fields, responsible, sources)
 		WHERE c.workspace_id = $1 AND c.id = v.id`
 	insertIdentitiesSQL = `INSERT INTO contact_identities (workspace_id, match_class, match_source, value, type, contact_id, source, created_at)
 		SELECT $1, v.*, $8 FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::text[]) AS v`
@@ -370,14 +387,18 @@ func queueWrites(t *tx, states map[uuid.UUID]*contactState) error {
 		}
 		ids, names, uris := make([]uuid.UUID, len(w.rows)), make([]*string, len(w.rows)), make([]*string, len(w.rows))
 		fields, responsible := make([]json.RawMessage, len(w.rows)), make([]*uuid.UUID, len(w.rows))
+		sources := make([]json.RawMessage, len(w.rows))
 		for i, r := range w.rows {
 			b, err := json.Marshal(r.CustomFields)
 			if err != nil {
 				return fmt.Errorf("db: encode custom fields: %w", err)
 			}
+			if sources[i], err = encodeSources(r.FieldSources); err != nil {
+				return err
+			}
 			ids[i], names[i], uris[i], fields[i], responsible[i] = r.ID, r.Name, r.URI, b, r.ResponsibleUserID
 		}
-		t.queue(w.sql, t.ws, ids, names, uris, fields, responsible, t.now)
+		t.queue(w.sql, t.ws, ids, names, uris, fields, responsible, t.now, sources)
 	}
 	if len(idContacts) > 0 {
 		t.queue(insertIdentitiesSQL, t.ws, idClasses, idSources, idValues, idTypes, idContacts, idOrigins, t.now)

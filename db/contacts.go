@@ -30,8 +30,10 @@ type contactRow struct {
 	CustomFields map[string]any `bun:"custom_fields,type:jsonb,notnull"`
 	// ResponsibleUserID is cleared by the database when the user is deleted.
 	ResponsibleUserID *uuid.UUID `bun:"responsible_user_id,type:uuid"`
-	CreatedAt         time.Time  `bun:"created_at"`
-	UpdatedAt         time.Time  `bun:"updated_at"`
+	// FieldSources is written by every statement that writes the fields.
+	FieldSources crmhub.FieldSources `bun:"field_sources,type:jsonb,notnull"`
+	CreatedAt    time.Time           `bun:"created_at"`
+	UpdatedAt    time.Time           `bun:"updated_at"`
 }
 
 func (r *contactRow) domain() *crmhub.Contact {
@@ -40,7 +42,7 @@ func (r *contactRow) domain() *crmhub.Contact {
 		cf = map[string]any{}
 	}
 	return &crmhub.Contact{ID: r.ID, WorkspaceID: r.WorkspaceID, Name: r.Name, URI: r.URI,
-		CustomFields: cf, ResponsibleUserID: r.ResponsibleUserID, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		CustomFields: cf, ResponsibleUserID: r.ResponsibleUserID, FieldSources: r.FieldSources, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
 type identityRow struct {

@@ -310,13 +310,15 @@ func (b *dealBatch) apply(t *tx, in crmhub.DealUpsertInput) (crmhub.UpsertStatus
 
 	status := crmhub.UpsertUpdated
 	if st == nil {
-		row := &dealRow{WorkspaceID: t.ws, ID: newID(), Status: string(crmhub.DealOpen), CreatedAt: t.now, UpdatedAt: t.now}
+		row := &dealRow{WorkspaceID: t.ws, ID: newID(), Status: string(crmhub.DealOpen), FieldSources: crmhub.FieldSources{},
+			CreatedAt: t.now, UpdatedAt: t.now}
 		st = &dealState{row: row, isNew: true}
 		b.states[row.ID] = st
 		b.order = append(b.order, row.ID)
 		status = crmhub.UpsertCreated
 	}
 	changed := st.set(t.now, in, contacts)
+	st.row.FieldSources.Record(t.source(), t.now, changed, nil, nil)
 	if attach {
 		ref := *in.ExternalRef
 		st.refs = append(slices.Clone(st.refs), ref)
@@ -485,7 +487,13 @@ func updateDeals(ctx context.Context, t *tx, rows []*dealRow) error {
 	names, currencies, stages := make([]*string, n), make([]*string, n), make([]*string, n)
 	// Users go as text: bun cannot write a nil *uuid.UUID array element.
 	amounts, users, closed := make([]*float64, n), make([]*string, n), make([]*time.Time, n)
+	sources := make([]string, n)
 	for i, r := range rows {
+		b, err := encodeSources(r.FieldSources)
+		if err != nil {
+			return err
+		}
+		sources[i] = string(b)
 		ids[i], statuses[i], names[i], currencies[i], stages[i] = r.ID, r.Status, r.Name, r.Currency, r.Stage
 		amounts[i], closed[i] = r.Amount, r.ClosedAt
 		if u := r.ResponsibleUserID; u != nil {
@@ -494,12 +502,14 @@ func updateDeals(ctx context.Context, t *tx, rows []*dealRow) error {
 		}
 	}
 	_, err := t.NewRaw(`UPDATE deals AS d SET name = v.name, status = v.status, amount = v.amount,
-			currency = v.currency, stage = v.stage, responsible_user_id = v.user_id, closed_at = v.closed_at, updated_at = ?
-		FROM unnest(?::uuid[], ?::text[], ?::text[], ?::numeric[], ?::text[], ?::text[], ?::uuid[], ?::timestamptz[])
-			AS v(id, name, status, amount, currency, stage, user_id, closed_at)
+			currency = v.currency, stage = v.stage, responsible_user_id = v.user_id, closed_at = v.closed_at,
+			field_sources = v.sources, updated_at = ?
+		FROM unnest(?::uuid[], ?::text[], ?::text[], ?::numeric[], ?::text[], ?::text[], ?::uuid[], ?::timestamptz[], ?::jsonb[])
+			AS v(id, name, status, amount, currency, stage, user_id, closed_at, sources)
 		WHERE d.workspace_id = ? AND d.id = v.id`,
 		t.now, pgdialect.Array(ids), pgdialect.Array(names), pgdialect.Array(statuses), pgdialect.Array(amounts),
-		pgdialect.Array(currencies), pgdialect.Array(stages), pgdialect.Array(users), pgdialect.Array(closed), t.ws).Exec(ctx)
+		pgdialect.Array(currencies), pgdialect.Array(stages), pgdialect.Array(users), pgdialect.Array(closed),
+		pgdialect.Array(sources), t.ws).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("db: update deals: %w", err)
 	}

@@ -31,9 +31,11 @@ type dealRow struct {
 	Currency          *string    `bun:"currency"`
 	Stage             *string    `bun:"stage"`
 	ResponsibleUserID *uuid.UUID `bun:"responsible_user_id,type:uuid"`
-	CreatedAt         time.Time  `bun:"created_at"`
-	UpdatedAt         time.Time  `bun:"updated_at"`
-	ClosedAt          *time.Time `bun:"closed_at"`
+	// FieldSources is written by every statement that writes the fields.
+	FieldSources crmhub.FieldSources `bun:"field_sources,type:jsonb,notnull"`
+	CreatedAt    time.Time           `bun:"created_at"`
+	UpdatedAt    time.Time           `bun:"updated_at"`
+	ClosedAt     *time.Time          `bun:"closed_at"`
 }
 
 func (r *dealRow) domain(refs []crmhub.ExternalRef) *crmhub.Deal {
@@ -41,7 +43,7 @@ func (r *dealRow) domain(refs []crmhub.ExternalRef) *crmhub.Deal {
 		refs = []crmhub.ExternalRef{}
 	}
 	return &crmhub.Deal{ID: r.ID, Name: r.Name, Status: crmhub.DealStatus(r.Status), Amount: r.Amount,
-		Currency: r.Currency, Stage: r.Stage, ResponsibleUserID: r.ResponsibleUserID, ExternalRefs: refs,
+		Currency: r.Currency, Stage: r.Stage, ResponsibleUserID: r.ResponsibleUserID, ExternalRefs: refs, FieldSources: r.FieldSources,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ClosedAt: r.ClosedAt}
 }
 
@@ -281,7 +283,7 @@ func (s *DealService) DealsByContact(ctx context.Context, keys []crmhub.PageKey)
 			}
 			var rows []dealOfContact
 			err = t.NewSelect().TableExpr("(?) AS p", inner).
-				Column("workspace_id", "id", "name", "status", "amount", "currency", "stage", "responsible_user_id",
+				Column("workspace_id", "id", "name", "status", "amount", "currency", "stage", "responsible_user_id", "field_sources",
 					"created_at", "updated_at", "closed_at", "contact_id").
 				Where("rn <= ?", n+1).OrderExpr("contact_id, created_at DESC, id DESC").Scan(ctx, &rows)
 			if err != nil {

@@ -351,7 +351,8 @@ feed:
 	return ctx.Err()
 }
 
-// copy writes rows into t: COPY into a staging table that lives until the
+// copy writes rows into t: COPY into a staging table (with t's defaults, for
+// the NOT NULL columns the seed leaves out) that lives until the
 // transaction ends, then one INSERT ... SELECT, which row-level security
 // checks. It adds the rows written to *count.
 func (l *seedLoader) copy(ctx context.Context, tx pgx.Tx, t seedTable, rows [][]any, count *int) error {
@@ -360,7 +361,7 @@ func (l *seedLoader) copy(ctx context.Context, tx pgx.Tx, t seedTable, rows [][]
 	}
 	stage := "seed_" + t.name
 	cols := strings.Join(t.columns, ", ")
-	if _, err := tx.Exec(ctx, fmt.Sprintf("CREATE TEMP TABLE %s (LIKE %s) ON COMMIT DROP", stage, t.name)); err != nil {
+	if _, err := tx.Exec(ctx, fmt.Sprintf("CREATE TEMP TABLE %s (LIKE %s INCLUDING DEFAULTS) ON COMMIT DROP", stage, t.name)); err != nil {
 		return fmt.Errorf("db: seed %s: staging table: %w", t.name, err)
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{stage}, t.columns, pgx.CopyFromRows(rows)); err != nil {

@@ -108,20 +108,25 @@ type syncRunRow struct {
 	Stats        crmhub.SyncStats      `bun:"stats,type:jsonb"`
 	Errors       []crmhub.SyncError    `bun:"errors,type:jsonb"`
 	Plan         []crmhub.SyncPlanItem `bun:"plan,type:jsonb"`
-	CreatedAt    time.Time             `bun:"created_at"`
-	StartedAt    *time.Time            `bun:"started_at"`
-	FinishedAt   *time.Time            `bun:"finished_at"`
+	// FieldConflicts are the run's policy decisions (migration 0010).
+	FieldConflicts []crmhub.FieldConflict `bun:"field_conflicts,type:jsonb"`
+	CreatedAt      time.Time              `bun:"created_at"`
+	StartedAt      *time.Time             `bun:"started_at"`
+	FinishedAt     *time.Time             `bun:"finished_at"`
 }
 
 func (r *syncRunRow) domain() *crmhub.SyncRun {
 	run := &crmhub.SyncRun{ID: r.ID, ConnectionID: r.ConnectionID, Mode: crmhub.SyncMode(r.Mode), DryRun: r.DryRun,
 		Status: crmhub.SyncRunStatus(r.Status), Trigger: r.Trigger, CreatedAt: r.CreatedAt, StartedAt: r.StartedAt,
-		FinishedAt: r.FinishedAt, Stats: r.Stats, Errors: r.Errors, Plan: r.Plan}
+		FinishedAt: r.FinishedAt, Stats: r.Stats, Errors: r.Errors, Plan: r.Plan, FieldConflicts: r.FieldConflicts}
 	if run.Errors == nil {
 		run.Errors = []crmhub.SyncError{}
 	}
 	if run.Plan == nil {
 		run.Plan = []crmhub.SyncPlanItem{}
+	}
+	if run.FieldConflicts == nil {
+		run.FieldConflicts = []crmhub.FieldConflict{}
 	}
 	return run
 }

@@ -141,11 +141,11 @@ func underLease(ctx context.Context, t *tx, run *crmhub.SyncRun, q *bun.UpdateQu
 func (s *SyncService) SaveRun(ctx context.Context, ws uuid.UUID, run *crmhub.SyncRun, progress json.RawMessage) error {
 	var status string
 	err := s.db.inWorkspace(ctx, ws, "system", false, func(ctx context.Context, t *tx) error {
-		err := t.NewRaw(`UPDATE sync_runs SET progress = ?, stats = ?, errors = ?, plan = ?,
+		err := t.NewRaw(`UPDATE sync_runs SET progress = ?, stats = ?, errors = ?, plan = ?, field_conflicts = ?,
 				lease_owner = CASE WHEN status = ? THEN lease_owner END,
 				lease_until = CASE WHEN status = ? THEN ?::timestamptz END
 			WHERE workspace_id = ? AND id = ? AND lease_owner = ? RETURNING status`,
-			progress, run.Stats, run.Errors, run.Plan, string(crmhub.SyncRunning), string(crmhub.SyncRunning),
+			progress, run.Stats, run.Errors, run.Plan, fieldConflicts(run), string(crmhub.SyncRunning), string(crmhub.SyncRunning),
 			t.now.Add(s.cfg.Lease), ws, run.ID, run.Lease).Scan(ctx, &status)
 		if isNoRows(err) {
 			return crmhub.ErrSyncLeaseLost

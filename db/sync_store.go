@@ -20,14 +20,19 @@ import (
 type syncLinkRow struct {
 	bun.BaseModel `bun:"table:sync_links"`
 
-	WorkspaceID  uuid.UUID  `bun:"workspace_id,pk,type:uuid"`
-	ConnectionID uuid.UUID  `bun:"connection_id,pk,type:uuid"`
-	Entity       string     `bun:"entity,pk"`
-	ExternalID   string     `bun:"external_id,pk"`
-	LocalID      uuid.UUID  `bun:"local_id,type:uuid"`
-	Fingerprint  []byte     `bun:"fingerprint"`
-	SeenRun      *uuid.UUID `bun:"seen_run,type:uuid"`
-	UpdatedAt    time.Time  `bun:"updated_at"`
+	WorkspaceID  uuid.UUID         `bun:"workspace_id,pk,type:uuid"`
+	ConnectionID uuid.UUID         `bun:"connection_id,pk,type:uuid"`
+	Entity       string            `bun:"entity,pk"`
+	ExternalID   string            `bun:"external_id,pk"`
+	LocalID      uuid.UUID         `bun:"local_id,type:uuid"`
+	Fingerprint  []byte            `bun:"fingerprint"`
+	Base         map[string]string `bun:"base,type:jsonb,nullzero"`
+	SeenRun      *uuid.UUID        `bun:"seen_run,type:uuid"`
+	UpdatedAt    time.Time         `bun:"updated_at"`
+}
+
+func (r *syncLinkRow) link() crmhub.SyncLink {
+	return crmhub.SyncLink{ExternalID: r.ExternalID, LocalID: r.LocalID, Fingerprint: r.Fingerprint, Base: r.Base}
 }
 
 // systemActor is who the store's own events name: the connection, as
@@ -80,8 +85,8 @@ func (db *DB) connectionWorkspace(ctx context.Context, conn uuid.UUID) (uuid.UUI
 func (s *SyncService) FinishRun(ctx context.Context, ws uuid.UUID, run *crmhub.SyncRun) error {
 	err := s.db.inWorkspace(ctx, ws, systemActor(run.ConnectionID), false, func(ctx context.Context, t *tx) error {
 		err := underLease(ctx, t, run, t.NewUpdate().Model((*syncRunRow)(nil)).
-			Set("status = ?, stats = ?, errors = ?, plan = ?, finished_at = ?, lease_owner = NULL, lease_until = NULL",
-				string(run.Status), run.Stats, run.Errors, run.Plan, t.now))
+			Set("status = ?, stats = ?, errors = ?, plan = ?, field_conflicts = ?, finished_at = ?, lease_owner = NULL, lease_until = NULL",
+				string(run.Status), run.Stats, run.Errors, run.Plan, fieldConflicts(run), t.now))
 		if err != nil {
 			return err
 		}
@@ -113,6 +118,15 @@ func emitCompleted(t *tx, run *crmhub.SyncRun) {
 		DryRun: run.DryRun, Status: run.Status, Stats: run.Stats})
 }
 
+// fieldConflicts is a run's field conflicts as the jsonb column takes
+// them ([] rather than null when there are none).
+func fieldConflicts(run *crmhub.SyncRun) []crmhub.FieldConflict {
+	if run.FieldConflicts == nil {
+		return []crmhub.FieldConflict{}
+	}
+	return run.FieldConflicts
+}
+
 // Links returns the links of the given remote records, by external id.
 func (s *SyncService) Links(ctx context.Context, ws, conn uuid.UUID, entity crmhub.SyncEntity, externalIDs []string) (map[string]crmhub.SyncLink, error) {
 	out := map[string]crmhub.SyncLink{}
@@ -128,7 +142,7 @@ func (s *SyncService) Links(ctx context.Context, ws, conn uuid.UUID, entity crmh
 		return nil, fmt.Errorf("db: load sync links: %w", err)
 	}
 	for _, r := range rows {
-		out[r.ExternalID] = crmhub.SyncLink{ExternalID: r.ExternalID, LocalID: r.LocalID, Fingerprint: r.Fingerprint}
+		out[r.ExternalID] = r.link()
 	}
 	return out, nil
 }
@@ -149,7 +163,7 @@ func (s *SyncService) LinksByLocal(ctx context.Context, ws, conn uuid.UUID, enti
 	}
 	for _, r := range rows {
 		if _, dup := out[r.LocalID]; !dup {
-			out[r.LocalID] = crmhub.SyncLink{ExternalID: r.ExternalID, LocalID: r.LocalID, Fingerprint: r.Fingerprint}
+			out[r.LocalID] = r.link()
 		}
 	}
 	return out, nil
@@ -165,12 +179,13 @@ func (s *SyncService) SaveLinks(ctx context.Context, ws, conn uuid.UUID, entity 
 	rows := make([]syncLinkRow, len(links))
 	for i, l := range links {
 		rows[i] = syncLinkRow{WorkspaceID: ws, ConnectionID: conn, Entity: string(entity), ExternalID: l.ExternalID,
-			LocalID: l.LocalID, Fingerprint: l.Fingerprint, SeenRun: run, UpdatedAt: now}
+			LocalID: l.LocalID, Fingerprint: l.Fingerprint, Base: l.Base, SeenRun: run, UpdatedAt: now}
 	}
 	err := s.db.inWorkspace(ctx, ws, "system", false, func(ctx context.Context, t *tx) error {
 		q := t.NewInsert().Model(&rows).
 			On("CONFLICT (workspace_id, connection_id, entity, external_id) DO UPDATE").
-			Set("local_id = EXCLUDED.local_id, fingerprint = EXCLUDED.fingerprint, updated_at = EXCLUDED.updated_at")
+			Set("local_id = EXCLUDED.local_id, fingerprint = EXCLUDED.fingerprint, updated_at = EXCLUDED.updated_at").
+			Set("base = coalesce(EXCLUDED.base, ?TableAlias.base)")
 		if run != nil {
 			q.Set("seen_run = EXCLUDED.seen_run")
 		}

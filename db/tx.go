@@ -212,6 +212,9 @@ func (t *tx) flushWrites(ctx context.Context) error {
 	return t.flush(ctx)
 }
 
+// source is who writes, as provenance (crmhub.FieldSources) names it.
+func (t *tx) source() string { return crmhub.SourceOfActor(t.actor) }
+
 // errDryRun rolls back the transaction of a dry run (crmhub.WithDryRun)
 // after fn has computed its results.
 var errDryRun = errors.New("db: dry run rolled back")

@@ -85,6 +85,7 @@ type ComplexityRoot struct {
 		BaseURL         func(childComplexity int) int
 		Channels        func(childComplexity int) int
 		ChatWindowURL   func(childComplexity int, userID string, contactID *string, activeChannel *crmhub.Channel) int
+		ConflictPolicy  func(childComplexity int) int
 		CreatedAt       func(childComplexity int) int
 		Direction       func(childComplexity int) int
 		Enabled         func(childComplexity int) int
@@ -137,6 +138,7 @@ type ComplexityRoot struct {
 		CustomFields    func(childComplexity int) int
 		Deals           func(childComplexity int, first *int, after *string) int
 		Email           func(childComplexity int) int
+		FieldSources    func(childComplexity int) int
 		GlobalID        func(childComplexity int) int
 		Identities      func(childComplexity int) int
 		Name            func(childComplexity int) int
@@ -195,6 +197,7 @@ type ComplexityRoot struct {
 		CreatedAt       func(childComplexity int) int
 		Currency        func(childComplexity int) int
 		ExternalRefs    func(childComplexity int) int
+		FieldSources    func(childComplexity int) int
 		GlobalID        func(childComplexity int) int
 		Name            func(childComplexity int) int
 		ResponsibleUser func(childComplexity int) int
@@ -239,6 +242,20 @@ type ComplexityRoot struct {
 	ExternalRef struct {
 		ExternalID func(childComplexity int) int
 		Source     func(childComplexity int) int
+	}
+
+	FieldConflict struct {
+		Field       func(childComplexity int) int
+		HubValue    func(childComplexity int) int
+		RecordID    func(childComplexity int) int
+		RemoteValue func(childComplexity int) int
+		Winner      func(childComplexity int) int
+	}
+
+	FieldSource struct {
+		At     func(childComplexity int) int
+		Field  func(childComplexity int) int
+		Source func(childComplexity int) int
 	}
 
 	Identifier struct {
@@ -466,18 +483,19 @@ type ComplexityRoot struct {
 	}
 
 	SyncRun struct {
-		Connection func(childComplexity int) int
-		CreatedAt  func(childComplexity int) int
-		DryRun     func(childComplexity int) int
-		Errors     func(childComplexity int) int
-		FinishedAt func(childComplexity int) int
-		GlobalID   func(childComplexity int) int
-		Mode       func(childComplexity int) int
-		Plan       func(childComplexity int) int
-		StartedAt  func(childComplexity int) int
-		Stats      func(childComplexity int) int
-		Status     func(childComplexity int) int
-		Trigger    func(childComplexity int) int
+		Connection     func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		DryRun         func(childComplexity int) int
+		Errors         func(childComplexity int) int
+		FieldConflicts func(childComplexity int) int
+		FinishedAt     func(childComplexity int) int
+		GlobalID       func(childComplexity int) int
+		Mode           func(childComplexity int) int
+		Plan           func(childComplexity int) int
+		StartedAt      func(childComplexity int) int
+		Stats          func(childComplexity int) int
+		Status         func(childComplexity int) int
+		Trigger        func(childComplexity int) int
 	}
 
 	SyncRunConnection struct {
@@ -661,6 +679,7 @@ type ContactResolver interface {
 	Identities(ctx context.Context, obj *crmhub.Contact) ([]*crmhub.Identity, error)
 	Notes(ctx context.Context, obj *crmhub.Contact, first *int, after *string) (*crmhub.NoteConnection, error)
 	ResponsibleUser(ctx context.Context, obj *crmhub.Contact) (*crmhub.User, error)
+	FieldSources(ctx context.Context, obj *crmhub.Contact) ([]*model.FieldSource, error)
 	Consents(ctx context.Context, obj *crmhub.Contact) ([]*crmhub.Consent, error)
 	ConsentHistory(ctx context.Context, obj *crmhub.Contact, channel *crmhub.Channel) ([]*crmhub.Consent, error)
 	Suppressions(ctx context.Context, obj *crmhub.Contact) ([]*crmhub.Suppression, error)
@@ -685,6 +704,8 @@ type ConversationConnectionResolver interface {
 type DealResolver interface {
 	ResponsibleUser(ctx context.Context, obj *crmhub.Deal) (*crmhub.User, error)
 	Contacts(ctx context.Context, obj *crmhub.Deal) ([]*crmhub.Contact, error)
+
+	FieldSources(ctx context.Context, obj *crmhub.Deal) ([]*model.FieldSource, error)
 }
 type DealConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *crmhub.DealConnection) (int, error)
@@ -923,6 +944,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Connection.ChatWindowURL(childComplexity, args["userId"].(string), args["contactId"].(*string), args["activeChannel"].(*crmhub.Channel)), true
+	case "Connection.conflictPolicy":
+		if e.ComplexityRoot.Connection.ConflictPolicy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Connection.ConflictPolicy(childComplexity), true
 	case "Connection.createdAt":
 		if e.ComplexityRoot.Connection.CreatedAt == nil {
 			break
@@ -1170,6 +1197,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Contact.Email(childComplexity), true
+	case "Contact.fieldSources":
+		if e.ComplexityRoot.Contact.FieldSources == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Contact.FieldSources(childComplexity), true
 	case "Contact.id":
 		if e.ComplexityRoot.Contact.GlobalID == nil {
 			break
@@ -1426,6 +1459,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Deal.ExternalRefs(childComplexity), true
+	case "Deal.fieldSources":
+		if e.ComplexityRoot.Deal.FieldSources == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Deal.FieldSources(childComplexity), true
 	case "Deal.id":
 		if e.ComplexityRoot.Deal.GlobalID == nil {
 			break
@@ -1588,6 +1627,56 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ExternalRef.Source(childComplexity), true
+
+	case "FieldConflict.field":
+		if e.ComplexityRoot.FieldConflict.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldConflict.Field(childComplexity), true
+	case "FieldConflict.hubValue":
+		if e.ComplexityRoot.FieldConflict.HubValue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldConflict.HubValue(childComplexity), true
+	case "FieldConflict.recordId":
+		if e.ComplexityRoot.FieldConflict.RecordID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldConflict.RecordID(childComplexity), true
+	case "FieldConflict.remoteValue":
+		if e.ComplexityRoot.FieldConflict.RemoteValue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldConflict.RemoteValue(childComplexity), true
+	case "FieldConflict.winner":
+		if e.ComplexityRoot.FieldConflict.Winner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldConflict.Winner(childComplexity), true
+
+	case "FieldSource.at":
+		if e.ComplexityRoot.FieldSource.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldSource.At(childComplexity), true
+	case "FieldSource.field":
+		if e.ComplexityRoot.FieldSource.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldSource.Field(childComplexity), true
+	case "FieldSource.source":
+		if e.ComplexityRoot.FieldSource.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldSource.Source(childComplexity), true
 
 	case "Identifier.source":
 		if e.ComplexityRoot.Identifier.Source == nil {
@@ -2936,6 +3025,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SyncRun.Errors(childComplexity), true
+	case "SyncRun.fieldConflicts":
+		if e.ComplexityRoot.SyncRun.FieldConflicts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.FieldConflicts(childComplexity), true
 	case "SyncRun.finishedAt":
 		if e.ComplexityRoot.SyncRun.FinishedAt == nil {
 			break
@@ -3747,6 +3842,8 @@ type Contact implements Node {
   ): NoteConnection!
   "The user in charge of the contact; null when none. Needs users:read."
   responsibleUser: User
+  "Who set the current value of each field (name, responsibleUser, customFields.<key>) and when, sorted by field; fields never set are absent."
+  fieldSources: [FieldSource!]!
   "Current consent per channel."
   consents: [Consent!]!
   "Every consent change, newest first (at most 500 per channel)."
@@ -4740,12 +4837,24 @@ type Deal implements Node {
   contacts: [Contact!]!
   "Ids of the deal in other systems, sorted."
   externalRefs: [ExternalRef!]!
+  "Who set the current value of each field (name, status, amount, currency, stage, responsibleUser) and when, sorted by field; fields never set are absent."
+  fieldSources: [FieldSource!]!
   "When the deal was created."
   createdAt: Time!
   "When the deal last changed."
   updatedAt: Time!
   "When the deal became WON or LOST; null while OPEN."
   closedAt: Time
+}
+
+"Provenance of one field's current value."
+type FieldSource {
+  "The field: name, responsibleUser, customFields.<key>, or for deals also status, amount, currency, stage."
+  field: String!
+  "Who wrote the value: the global id of an API key (key_...) or connection (conn_...), merge for a value a merge carried over, or system for the server's own tools."
+  source: String!
+  "When the value was written."
+  at: Time!
 }
 
 "One deal of a page."
@@ -5356,6 +5465,38 @@ enum SyncRunStatus {
   CANCELLED
 }
 
+"How a run decides a field changed both in the hub and at the remote since the connection's last run. Both sides end with the winner's value and the run lists the decision in fieldConflicts."
+enum ConflictPolicy {
+  "The later change wins: the remote's change time of the record, where the CRM sends one (the Wazapin, Wazelo and Wazera connectors read updated_at when present; Wazzup contacts have none), against the hub's time of the field (fieldSources); without a remote time the hub wins."
+  NEWEST_WINS
+  "The hub's value wins."
+  HUB_WINS
+  "The remote's value wins."
+  REMOTE_WINS
+}
+
+"Which side's value a field conflict kept."
+enum ConflictWinner {
+  "The hub's value went to the remote."
+  HUB
+  "The remote's value went to the hub."
+  REMOTE
+}
+
+"A field changed on both sides since the last run, and how the connection's policy decided it."
+type FieldConflict {
+  "The remote id of the record."
+  recordId: String!
+  "The field, named as in fieldSources (name, customFields.<key>, ...)."
+  field: String!
+  "The hub's value as JSON text; null when the hub had none."
+  hubValue: String
+  "The remote's value as JSON text; null when the remote had none."
+  remoteValue: String
+  "The side whose value both sides now hold."
+  winner: ConflictWinner!
+}
+
 "A link to one account of an external CRM. Its API key is write-only: no field returns it."
 type Connection implements Node {
   "Global id, conn_ followed by 32 hex digits; EXTERNAL_ID identities the sync links carry it as their source."
@@ -5382,6 +5523,8 @@ type Connection implements Node {
   scheduleMinutes: Int!
   "The most requests per minute sent to the remote; 0 leaves the connector's own pacing."
   rateLimitPerMinute: Int!
+  "How a run decides a field changed on both sides since the last run (BOTH connections; a PULL connection takes the remote's values, a PUSH one sends the hub's)."
+  conflictPolicy: ConflictPolicy!
   "When the last real (not dry) run succeeded."
   lastSyncAt: Time
   "When the connection was created."
@@ -5474,6 +5617,8 @@ input ConnectionInput {
   rateLimitPerMinute: Int
   "Default true."
   enabled: Boolean
+  "Default NEWEST_WINS."
+  conflictPolicy: ConflictPolicy
 }
 
 "Fields left out stay as they are."
@@ -5496,6 +5641,8 @@ input ConnectionPatch {
   rateLimitPerMinute: Int
   "false stops new runs from starting; true allows them again."
   enabled: Boolean
+  "A new conflict policy, used from the next run."
+  conflictPolicy: ConflictPolicy
 }
 
 "One run of a connection's sync."
@@ -5522,6 +5669,8 @@ type SyncRun implements Node {
   stats: SyncStats!
   "Records the remote or the hub refused (at most 200), or the cause of a FAILED run."
   errors: [SyncError!]!
+  "Fields changed on both sides since the last run, each with the connection's policy's decision (at most 200; later ones are applied but not listed)."
+  fieldConflicts: [FieldConflict!]!
   "For a dry run, the changes a real run would make (at most 1,000)."
   plan: [SyncPlanItem!]!
 }
@@ -5715,6 +5864,8 @@ func (ec *executionContext) childFields_Connection(ctx context.Context, field gr
 		return ec.fieldContext_Connection_scheduleMinutes(ctx, field)
 	case "rateLimitPerMinute":
 		return ec.fieldContext_Connection_rateLimitPerMinute(ctx, field)
+	case "conflictPolicy":
+		return ec.fieldContext_Connection_conflictPolicy(ctx, field)
 	case "lastSyncAt":
 		return ec.fieldContext_Connection_lastSyncAt(ctx, field)
 	case "createdAt":
@@ -5811,6 +5962,8 @@ func (ec *executionContext) childFields_Contact(ctx context.Context, field graph
 		return ec.fieldContext_Contact_notes(ctx, field)
 	case "responsibleUser":
 		return ec.fieldContext_Contact_responsibleUser(ctx, field)
+	case "fieldSources":
+		return ec.fieldContext_Contact_fieldSources(ctx, field)
 	case "consents":
 		return ec.fieldContext_Contact_consents(ctx, field)
 	case "consentHistory":
@@ -5927,6 +6080,8 @@ func (ec *executionContext) childFields_Deal(ctx context.Context, field graphql.
 		return ec.fieldContext_Deal_contacts(ctx, field)
 	case "externalRefs":
 		return ec.fieldContext_Deal_externalRefs(ctx, field)
+	case "fieldSources":
+		return ec.fieldContext_Deal_fieldSources(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Deal_createdAt(ctx, field)
 	case "updatedAt":
@@ -6011,6 +6166,34 @@ func (ec *executionContext) childFields_ExternalRef(ctx context.Context, field g
 		return ec.fieldContext_ExternalRef_externalId(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ExternalRef", field.Name)
+}
+
+func (ec *executionContext) childFields_FieldConflict(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "recordId":
+		return ec.fieldContext_FieldConflict_recordId(ctx, field)
+	case "field":
+		return ec.fieldContext_FieldConflict_field(ctx, field)
+	case "hubValue":
+		return ec.fieldContext_FieldConflict_hubValue(ctx, field)
+	case "remoteValue":
+		return ec.fieldContext_FieldConflict_remoteValue(ctx, field)
+	case "winner":
+		return ec.fieldContext_FieldConflict_winner(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FieldConflict", field.Name)
+}
+
+func (ec *executionContext) childFields_FieldSource(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "field":
+		return ec.fieldContext_FieldSource_field(ctx, field)
+	case "source":
+		return ec.fieldContext_FieldSource_source(ctx, field)
+	case "at":
+		return ec.fieldContext_FieldSource_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FieldSource", field.Name)
 }
 
 func (ec *executionContext) childFields_Identifier(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6329,6 +6512,8 @@ func (ec *executionContext) childFields_SyncRun(ctx context.Context, field graph
 		return ec.fieldContext_SyncRun_stats(ctx, field)
 	case "errors":
 		return ec.fieldContext_SyncRun_errors(ctx, field)
+	case "fieldConflicts":
+		return ec.fieldContext_SyncRun_fieldConflicts(ctx, field)
 	case "plan":
 		return ec.fieldContext_SyncRun_plan(ctx, field)
 	}
@@ -8791,6 +8976,29 @@ func (ec *executionContext) fieldContext_Connection_rateLimitPerMinute(_ context
 	return graphql.NewScalarFieldContext("Connection", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
+func (ec *executionContext) _Connection_conflictPolicy(ctx context.Context, field graphql.CollectedField, obj *crmhub.Connection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Connection_conflictPolicy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConflictPolicy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crmhub.ConflictPolicy) graphql.Marshaler {
+			return ec.marshalNConflictPolicy2githubᚗcomᚋcrmhubᚋcrmhubᚐConflictPolicy(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Connection_conflictPolicy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Connection", field, false, false, errors.New("field of type ConflictPolicy does not have child fields"))
+}
+
 func (ec *executionContext) _Connection_lastSyncAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.Connection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9680,6 +9888,38 @@ func (ec *executionContext) fieldContext_Contact_responsibleUser(_ context.Conte
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Contact_fieldSources(ctx context.Context, field graphql.CollectedField, obj *crmhub.Contact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Contact_fieldSources(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Contact().FieldSources(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.FieldSource) graphql.Marshaler {
+			return ec.marshalNFieldSource2ᚕᚖgithubᚗcomᚋcrmhubᚋcrmhubᚋgraphᚋmodelᚐFieldSourceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Contact_fieldSources(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Contact",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FieldSource(ctx, field)
 		},
 	}
 	return fc, nil
@@ -10815,6 +11055,38 @@ func (ec *executionContext) fieldContext_Deal_externalRefs(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Deal_fieldSources(ctx context.Context, field graphql.CollectedField, obj *crmhub.Deal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Deal_fieldSources(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Deal().FieldSources(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.FieldSource) graphql.Marshaler {
+			return ec.marshalNFieldSource2ᚕᚖgithubᚗcomᚋcrmhubᚋcrmhubᚋgraphᚋmodelᚐFieldSourceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Deal_fieldSources(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Deal",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FieldSource(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Deal_createdAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.Deal) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11396,6 +11668,190 @@ func (ec *executionContext) _ExternalRef_externalId(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_ExternalRef_externalId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ExternalRef", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _FieldConflict_recordId(ctx context.Context, field graphql.CollectedField, obj *crmhub.FieldConflict) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldConflict_recordId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RecordID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FieldConflict_recordId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldConflict", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _FieldConflict_field(ctx context.Context, field graphql.CollectedField, obj *crmhub.FieldConflict) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldConflict_field(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Field, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FieldConflict_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldConflict", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _FieldConflict_hubValue(ctx context.Context, field graphql.CollectedField, obj *crmhub.FieldConflict) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldConflict_hubValue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HubValue, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FieldConflict_hubValue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldConflict", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _FieldConflict_remoteValue(ctx context.Context, field graphql.CollectedField, obj *crmhub.FieldConflict) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldConflict_remoteValue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RemoteValue, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FieldConflict_remoteValue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldConflict", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _FieldConflict_winner(ctx context.Context, field graphql.CollectedField, obj *crmhub.FieldConflict) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldConflict_winner(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Winner, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crmhub.ConflictWinner) graphql.Marshaler {
+			return ec.marshalNConflictWinner2githubᚗcomᚋcrmhubᚋcrmhubᚐConflictWinner(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FieldConflict_winner(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldConflict", field, false, false, errors.New("field of type ConflictWinner does not have child fields"))
+}
+
+func (ec *executionContext) _FieldSource_field(ctx context.Context, field graphql.CollectedField, obj *model.FieldSource) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldSource_field(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Field, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FieldSource_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldSource", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _FieldSource_source(ctx context.Context, field graphql.CollectedField, obj *model.FieldSource) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldSource_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FieldSource_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldSource", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _FieldSource_at(ctx context.Context, field graphql.CollectedField, obj *model.FieldSource) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldSource_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FieldSource_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldSource", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _Identifier_type(ctx context.Context, field graphql.CollectedField, obj *crmhub.Identifier) (ret graphql.Marshaler) {
@@ -18268,6 +18724,38 @@ func (ec *executionContext) fieldContext_SyncRun_errors(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _SyncRun_fieldConflicts(ctx context.Context, field graphql.CollectedField, obj *crmhub.SyncRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRun_fieldConflicts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FieldConflicts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []crmhub.FieldConflict) graphql.Marshaler {
+			return ec.marshalNFieldConflict2ᚕgithubᚗcomᚋcrmhubᚋcrmhubᚐFieldConflictᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRun_fieldConflicts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SyncRun",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FieldConflict(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _SyncRun_plan(ctx context.Context, field graphql.CollectedField, obj *crmhub.SyncRun) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -21536,7 +22024,7 @@ func (ec *executionContext) unmarshalInputConnectionInput(ctx context.Context, o
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"kind", "name", "baseUrl", "apiKey", "direction", "entities", "options", "scheduleMinutes", "rateLimitPerMinute", "enabled"}
+	fieldsInOrder := [...]string{"kind", "name", "baseUrl", "apiKey", "direction", "entities", "options", "scheduleMinutes", "rateLimitPerMinute", "enabled", "conflictPolicy"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -21613,6 +22101,13 @@ func (ec *executionContext) unmarshalInputConnectionInput(ctx context.Context, o
 				return it, err
 			}
 			it.Enabled = data
+		case "conflictPolicy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("conflictPolicy"))
+			data, err := ec.unmarshalOConflictPolicy2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConflictPolicy(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConflictPolicy = data
 		}
 	}
 	return it, nil
@@ -21629,7 +22124,7 @@ func (ec *executionContext) unmarshalInputConnectionPatch(ctx context.Context, o
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "baseUrl", "apiKey", "direction", "entities", "options", "scheduleMinutes", "rateLimitPerMinute", "enabled"}
+	fieldsInOrder := [...]string{"name", "baseUrl", "apiKey", "direction", "entities", "options", "scheduleMinutes", "rateLimitPerMinute", "enabled", "conflictPolicy"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -21699,6 +22194,13 @@ func (ec *executionContext) unmarshalInputConnectionPatch(ctx context.Context, o
 				return it, err
 			}
 			it.Enabled = data
+		case "conflictPolicy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("conflictPolicy"))
+			data, err := ec.unmarshalOConflictPolicy2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConflictPolicy(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConflictPolicy = data
 		}
 	}
 	return it, nil
@@ -22948,6 +23450,11 @@ func (ec *executionContext) _Connection(ctx context.Context, sel ast.SelectionSe
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "conflictPolicy":
+			out.Values[i] = ec._Connection_conflictPolicy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "lastSyncAt":
 			out.Values[i] = ec._Connection_lastSyncAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -23647,6 +24154,44 @@ func (ec *executionContext) _Contact(ctx context.Context, sel ast.SelectionSet, 
 				}()
 				res = ec._Contact_responsibleUser(ctx, field, obj)
 				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "fieldSources":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Contact_fieldSources(ctx, field, obj)
+				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
 				return res
@@ -24501,6 +25046,44 @@ func (ec *executionContext) _Deal(ctx context.Context, sel ast.SelectionSet, obj
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "fieldSources":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Deal_fieldSources(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "createdAt":
 			out.Values[i] = ec._Deal_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -24943,6 +25526,112 @@ func (ec *executionContext) _ExternalRef(ctx context.Context, sel ast.SelectionS
 			}
 		case "externalId":
 			out.Values[i] = ec._ExternalRef_externalId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var fieldConflictImplementors = []string{"FieldConflict"}
+
+func (ec *executionContext) _FieldConflict(ctx context.Context, sel ast.SelectionSet, obj *crmhub.FieldConflict) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, fieldConflictImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FieldConflict")
+		case "recordId":
+			out.Values[i] = ec._FieldConflict_recordId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "field":
+			out.Values[i] = ec._FieldConflict_field(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hubValue":
+			out.Values[i] = ec._FieldConflict_hubValue(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "remoteValue":
+			out.Values[i] = ec._FieldConflict_remoteValue(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "winner":
+			out.Values[i] = ec._FieldConflict_winner(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var fieldSourceImplementors = []string{"FieldSource"}
+
+func (ec *executionContext) _FieldSource(ctx context.Context, sel ast.SelectionSet, obj *model.FieldSource) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, fieldSourceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FieldSource")
+		case "field":
+			out.Values[i] = ec._FieldSource_field(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "source":
+			out.Values[i] = ec._FieldSource_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._FieldSource_at(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -27467,6 +28156,11 @@ func (ec *executionContext) _SyncRun(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "fieldConflicts":
+			out.Values[i] = ec._SyncRun_fieldConflicts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "plan":
 			out.Values[i] = ec._SyncRun_plan(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -29317,6 +30011,36 @@ var (
 	}
 )
 
+func (ec *executionContext) unmarshalNConflictPolicy2githubᚗcomᚋcrmhubᚋcrmhubᚐConflictPolicy(ctx context.Context, v any) (crmhub.ConflictPolicy, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNConflictPolicy2githubᚗcomᚋcrmhubᚋcrmhubᚐConflictPolicy[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNConflictPolicy2githubᚗcomᚋcrmhubᚋcrmhubᚐConflictPolicy(ctx context.Context, sel ast.SelectionSet, v crmhub.ConflictPolicy) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNConflictPolicy2githubᚗcomᚋcrmhubᚋcrmhubᚐConflictPolicy[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNConflictPolicy2githubᚗcomᚋcrmhubᚋcrmhubᚐConflictPolicy = map[string]crmhub.ConflictPolicy{
+		"NEWEST_WINS": crmhub.NewestWins,
+		"HUB_WINS":    crmhub.HubWins,
+		"REMOTE_WINS": crmhub.RemoteWins,
+	}
+	marshalNConflictPolicy2githubᚗcomᚋcrmhubᚋcrmhubᚐConflictPolicy = map[crmhub.ConflictPolicy]string{
+		crmhub.NewestWins: "NEWEST_WINS",
+		crmhub.HubWins:    "HUB_WINS",
+		crmhub.RemoteWins: "REMOTE_WINS",
+	}
+)
+
 func (ec *executionContext) unmarshalNConflictResolution2githubᚗcomᚋcrmhubᚋcrmhubᚐConflictResolution(ctx context.Context, v any) (crmhub.ConflictResolution, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := unmarshalNConflictResolution2githubᚗcomᚋcrmhubᚋcrmhubᚐConflictResolution[tmp]
@@ -29370,6 +30094,34 @@ var (
 	marshalNConflictStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐConflictStatus = map[crmhub.ConflictStatus]string{
 		crmhub.ConflictOpen:     "OPEN",
 		crmhub.ConflictResolved: "RESOLVED",
+	}
+)
+
+func (ec *executionContext) unmarshalNConflictWinner2githubᚗcomᚋcrmhubᚋcrmhubᚐConflictWinner(ctx context.Context, v any) (crmhub.ConflictWinner, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNConflictWinner2githubᚗcomᚋcrmhubᚋcrmhubᚐConflictWinner[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNConflictWinner2githubᚗcomᚋcrmhubᚋcrmhubᚐConflictWinner(ctx context.Context, sel ast.SelectionSet, v crmhub.ConflictWinner) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNConflictWinner2githubᚗcomᚋcrmhubᚋcrmhubᚐConflictWinner[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNConflictWinner2githubᚗcomᚋcrmhubᚋcrmhubᚐConflictWinner = map[string]crmhub.ConflictWinner{
+		"HUB":    crmhub.WinnerHub,
+		"REMOTE": crmhub.WinnerRemote,
+	}
+	marshalNConflictWinner2githubᚗcomᚋcrmhubᚋcrmhubᚐConflictWinner = map[crmhub.ConflictWinner]string{
+		crmhub.WinnerHub:    "HUB",
+		crmhub.WinnerRemote: "REMOTE",
 	}
 )
 
@@ -29907,6 +30659,52 @@ func (ec *executionContext) marshalNExternalRef2ᚕgithubᚗcomᚋcrmhubᚋcrmhu
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNFieldConflict2githubᚗcomᚋcrmhubᚋcrmhubᚐFieldConflict(ctx context.Context, sel ast.SelectionSet, v crmhub.FieldConflict) graphql.Marshaler {
+	return ec._FieldConflict(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNFieldConflict2ᚕgithubᚗcomᚋcrmhubᚋcrmhubᚐFieldConflictᚄ(ctx context.Context, sel ast.SelectionSet, v []crmhub.FieldConflict) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFieldConflict2githubᚗcomᚋcrmhubᚋcrmhubᚐFieldConflict(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFieldSource2ᚕᚖgithubᚗcomᚋcrmhubᚋcrmhubᚋgraphᚋmodelᚐFieldSourceᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.FieldSource) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFieldSource2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚋgraphᚋmodelᚐFieldSource(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFieldSource2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚋgraphᚋmodelᚐFieldSource(ctx context.Context, sel ast.SelectionSet, v *model.FieldSource) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._FieldSource(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
@@ -31316,6 +32114,38 @@ var (
 		crmhub.ChannelTelegram:  "TELEGRAM",
 		crmhub.ChannelInstagram: "INSTAGRAM",
 		crmhub.ChannelVK:        "VK",
+	}
+)
+
+func (ec *executionContext) unmarshalOConflictPolicy2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConflictPolicy(ctx context.Context, v any) (*crmhub.ConflictPolicy, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOConflictPolicy2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConflictPolicy[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOConflictPolicy2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConflictPolicy(ctx context.Context, sel ast.SelectionSet, v *crmhub.ConflictPolicy) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOConflictPolicy2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConflictPolicy[*v])
+	return res
+}
+
+var (
+	unmarshalOConflictPolicy2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConflictPolicy = map[string]crmhub.ConflictPolicy{
+		"NEWEST_WINS": crmhub.NewestWins,
+		"HUB_WINS":    crmhub.HubWins,
+		"REMOTE_WINS": crmhub.RemoteWins,
+	}
+	marshalOConflictPolicy2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConflictPolicy = map[crmhub.ConflictPolicy]string{
+		crmhub.NewestWins: "NEWEST_WINS",
+		crmhub.HubWins:    "HUB_WINS",
+		crmhub.RemoteWins: "REMOTE_WINS",
 	}
 )
 

@@ -60,7 +60,7 @@ func (r *mutationResolver) DeleteConnection(ctx context.Context, id string) (*cr
 func connectionInput(in model.ConnectionInput) crmhub.ConnectionInput {
 	out := crmhub.ConnectionInput{Kind: in.Kind, Name: in.Name, BaseURL: in.BaseURL, APIKey: in.APIKey,
 		Direction: deref(in.Direction), Entities: in.Entities, Options: in.Options, Enabled: in.Enabled,
-		RateLimit: deref(in.RateLimitPerMinute)}
+		RateLimit: deref(in.RateLimitPerMinute), ConflictPolicy: deref(in.ConflictPolicy)}
 	if in.ScheduleMinutes != nil {
 		out.Schedule = minutes(*in.ScheduleMinutes)
 	}
@@ -71,7 +71,8 @@ func connectionInput(in model.ConnectionInput) crmhub.ConnectionInput {
 // apart from one left out; gqlgen decodes the former to an empty slice.
 func connectionPatch(in model.ConnectionPatch) crmhub.ConnectionPatch {
 	p := crmhub.ConnectionPatch{Name: in.Name, BaseURL: in.BaseURL, APIKey: in.APIKey, Direction: in.Direction,
-		Entities: in.Entities, Options: in.Options, Enabled: in.Enabled, RateLimit: in.RateLimitPerMinute}
+		Entities: in.Entities, Options: in.Options, Enabled: in.Enabled, RateLimit: in.RateLimitPerMinute,
+		ConflictPolicy: in.ConflictPolicy}
 	if in.ScheduleMinutes != nil {
 		d := minutes(*in.ScheduleMinutes)
 		p.Schedule = &d

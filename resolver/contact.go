@@ -287,3 +287,8 @@ func nilIfNotFound[T any](v *T, err error) (*T, error) {
 	}
 	return v, err
 }
+
+// FieldSources says who set each field of the contact.
+func (r *contactResolver) FieldSources(_ context.Context, obj *crmhub.Contact) ([]*model.FieldSource, error) {
+	return fieldSources(obj.FieldSources), nil
+}

@@ -151,3 +151,12 @@ func itemErrorOf(err error) crmhub.ItemError {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// fieldSources lists a record's provenance in field order.
+func fieldSources(f crmhub.FieldSources) []*model.FieldSource {
+	out := make([]*model.FieldSource, 0, len(f))
+	for _, name := range f.Fields() {
+		out = append(out, &model.FieldSource{Field: name, Source: f[name].Source, At: f[name].At})
+	}
+	return out
+}

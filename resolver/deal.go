@@ -190,3 +190,8 @@ func dealInput(in *model.DealUpsertInput) (crmhub.DealUpsertInput, error) {
 func (r *mutationResolver) DeleteDeals(ctx context.Context, ids []string) ([]string, error) {
 	return deleteByIDs(ctx, crmhub.KindDeal, ids, r.Deals.DeleteDeals)
 }
+
+// FieldSources says who set each field of the deal.
+func (r *dealResolver) FieldSources(_ context.Context, obj *crmhub.Deal) ([]*model.FieldSource, error) {
+	return fieldSources(obj.FieldSources), nil
+}

@@ -62,6 +62,9 @@ type changes struct {
 	links     map[string]crmhub.SyncLink
 	prints    map[string][]byte
 	unchanged []string
+	// bases are the next bases of the links of applied records (see
+	// policy.go); a record without one keeps its stored base.
+	bases map[string]snapshot
 }
 
 func (r *runner) triage(entity crmhub.SyncEntity, ids []string, records []any) (*changes, []int, error) {
@@ -69,7 +72,7 @@ func (r *runner) triage(entity crmhub.SyncEntity, ids []string, records []any) (
 	if err != nil {
 		return nil, nil, err
 	}
-	c := &changes{links: links, prints: map[string][]byte{}}
+	c := &changes{links: links, prints: map[string][]byte{}, bases: map[string]snapshot{}}
 	var todo []int
 	for i, id := range ids {
 		fp := fingerprint(records[i])
@@ -183,7 +186,7 @@ func (r *runner) linkUpserted(entity crmhub.SyncEntity, c *changes, ids []string
 			continue
 		}
 		r.count(entity, status, ext)
-		links = append(links, crmhub.SyncLink{ExternalID: ext, LocalID: localID(j), Fingerprint: c.prints[ext]})
+		links = append(links, crmhub.SyncLink{ExternalID: ext, LocalID: localID(j), Fingerprint: c.prints[ext], Base: c.bases[ext]})
 	}
 	return links
 }
@@ -221,7 +224,10 @@ func (r *runner) applyContacts(items []connectors.RemoteContact) error {
 	}
 	in := make([]crmhub.ContactInput, len(todo))
 	for j, i := range todo {
-		in[j] = r.contactInput(&items[i], users, true)
+		in[j] = r.contactInput(&items[i], users)
+	}
+	if err := r.reconcileContacts(items, todo, in, c); err != nil {
+		return err
 	}
 	res, err := r.e.Contacts.UpsertContacts(r.write, in)
 	if err != nil {
@@ -233,7 +239,7 @@ func (r *runner) applyContacts(items []connectors.RemoteContact) error {
 		ext := items[i].ExternalID
 		status, contact := res[j].Status, res[j].Contact
 		if status == crmhub.UpsertFailed && isConflict(res[j].Errors) {
-			status, contact, err = r.conflict(&items[i], c.links[ext], res[j].Errors[0], users)
+			status, contact, err = r.conflict(&items[i], c.links[ext], res[j].Errors[0], in[j])
 			if err != nil {
 				return err
 			}
@@ -247,7 +253,7 @@ func (r *runner) applyContacts(items []connectors.RemoteContact) error {
 			continue
 		}
 		r.count(crmhub.SyncContacts, status, ext)
-		links = append(links, crmhub.SyncLink{ExternalID: ext, LocalID: contact.ID, Fingerprint: c.prints[ext]})
+		links = append(links, crmhub.SyncLink{ExternalID: ext, LocalID: contact.ID, Fingerprint: c.prints[ext], Base: c.bases[ext]})
 		pulled = append(pulled, pulledContact{ext: ext, local: contact.ID})
 	}
 	// Consents before the links: a run that stops in between pulls the
@@ -259,14 +265,10 @@ func (r *runner) applyContacts(items []connectors.RemoteContact) error {
 }
 
 // contactInput maps a remote contact to upsert input: its EXTERNAL_ID
-// (source: the connection) first, then every identifier it carries unless
-// only the external id should match.
-func (r *runner) contactInput(rc *connectors.RemoteContact, users map[string]uuid.UUID, allIdentifiers bool) crmhub.ContactInput {
+// (source: the connection) first, then every identifier it carries.
+func (r *runner) contactInput(rc *connectors.RemoteContact, users map[string]uuid.UUID) crmhub.ContactInput {
 	in := crmhub.ContactInput{Name: rc.Name, URI: rc.URI, Tags: rc.Tags, CustomFields: rc.CustomFields,
-		Identifiers: []crmhub.Identifier{r.externalID(rc.ExternalID)}}
-	if allIdentifiers {
-		in.Identifiers = append(in.Identifiers, rc.Identifiers...)
-	}
+		Identifiers: append([]crmhub.Identifier{r.externalID(rc.ExternalID)}, rc.Identifiers...)}
 	if u := rc.ResponsibleUserExternalID; u != nil {
 		if id, ok := users[*u]; ok {
 			in.ResponsibleUserID = &id
@@ -286,14 +288,16 @@ func isConflict(errs []crmhub.ItemError) bool {
 // conflict handles a record whose identifiers point at different hub
 // contacts. When the record is already linked to one of them (it was
 // synced before, or an operator picked that contact), that contact keeps
-// the record: it is updated through its EXTERNAL_ID alone and the other
-// identifiers stay with their owners. Otherwise the conflict is recorded
-// for an operator, never merged; it returns an empty status then.
+// the record: it is updated (with in, the record's reconciled input)
+// through its EXTERNAL_ID alone and the other identifiers stay with their
+// owners. Otherwise the conflict is recorded for an operator, never
+// merged; it returns an empty status then.
 func (r *runner) conflict(rc *connectors.RemoteContact, link crmhub.SyncLink, e crmhub.ItemError,
-	users map[string]uuid.UUID) (crmhub.UpsertStatus, *crmhub.Contact, error) {
+	in crmhub.ContactInput) (crmhub.UpsertStatus, *crmhub.Contact, error) {
 	candidates := e.ContactIDs
 	if link.LocalID != uuid.Nil && slices.Contains(candidates, link.LocalID) {
-		res, err := r.e.Contacts.UpsertContacts(r.write, []crmhub.ContactInput{r.contactInput(rc, users, false)})
+		in.Identifiers = in.Identifiers[:1] // the EXTERNAL_ID
+		res, err := r.e.Contacts.UpsertContacts(r.write, []crmhub.ContactInput{in})
 		if err != nil {
 			return "", nil, err
 		}
@@ -352,6 +356,9 @@ func (r *runner) applyDeals(items []connectors.RemoteDeal) error {
 			}
 		}
 		in[j].ContactIDs = &cs
+	}
+	if err := r.reconcileDeals(items, todo, in, c); err != nil {
+		return err
 	}
 	res, err := r.e.Deals.UpsertDeals(r.write, in)
 	if err != nil {

@@ -176,6 +176,9 @@ type outgoing[T any] struct {
 	linked bool
 	rec    T
 	fp     []byte
+	// base is the hub record's snapshot: once the remote takes the
+	// record, both sides hold it (see policy.go).
+	base snapshot
 }
 
 // pushBatches sends records in batches the remote accepts, counts each
@@ -236,7 +239,7 @@ func pushBatches[T any](r *runner, entity crmhub.SyncEntity, recs []outgoing[T],
 				o.ext, o.rec = res.ExternalID, withID(o.rec, res.ExternalID)
 				o.fp = fingerprint(o.rec)
 			}
-			saved = append(saved, crmhub.SyncLink{ExternalID: o.ext, LocalID: o.local, Fingerprint: o.fp})
+			saved = append(saved, crmhub.SyncLink{ExternalID: o.ext, LocalID: o.local, Fingerprint: o.fp, Base: o.base})
 			sent = append(sent, o)
 		}
 		if err := r.e.Store.SaveLinks(r.as, r.ws, r.conn.ID, entity, saved, nil); err != nil {
@@ -328,7 +331,8 @@ func (r *runner) pushContacts(ids []uuid.UUID) error {
 			}
 			rc.Identifiers = append(rc.Identifiers, crmhub.Identifier{Type: id.Type, Value: id.Value})
 		}
-		recs = append(recs, outgoing[connectors.RemoteContact]{local: c.ID, ext: ext, linked: linked, rec: rc})
+		recs = append(recs, outgoing[connectors.RemoteContact]{local: c.ID, ext: ext, linked: linked, rec: rc,
+			base: hubContactSnapshot(c)})
 	}
 	sent, err := pushBatches(r, crmhub.SyncContacts, recs, links, r.remote.UpsertContacts,
 		func(c connectors.RemoteContact, id string) connectors.RemoteContact { c.ExternalID = id; return c })
@@ -438,7 +442,7 @@ func (r *runner) pushDeals(ids []uuid.UUID) error {
 				rd.ContactExternalIDs = append(rd.ContactExternalIDs, cl.ExternalID)
 			}
 		}
-		recs = append(recs, outgoing[connectors.RemoteDeal]{local: d.ID, ext: ext, rec: rd})
+		recs = append(recs, outgoing[connectors.RemoteDeal]{local: d.ID, ext: ext, rec: rd, base: hubDealSnapshot(d)})
 	}
 	_, err = pushBatches(r, crmhub.SyncDeals, recs, links, remote.UpsertDeals,
 		func(d connectors.RemoteDeal, id string) connectors.RemoteDeal { d.ExternalID = id; return d })

@@ -42,6 +42,8 @@ type ConnectionInput struct {
 	RateLimitPerMinute *int `json:"rateLimitPerMinute,omitempty"`
 	// Default true.
 	Enabled *bool `json:"enabled,omitempty"`
+	// Default NEWEST_WINS.
+	ConflictPolicy *crmhub.ConflictPolicy `json:"conflictPolicy,omitempty"`
 }
 
 // Fields left out stay as they are.
@@ -64,6 +66,8 @@ type ConnectionPatch struct {
 	RateLimitPerMinute *int `json:"rateLimitPerMinute,omitempty"`
 	// false stops new runs from starting; true allows them again.
 	Enabled *bool `json:"enabled,omitempty"`
+	// A new conflict policy, used from the next run.
+	ConflictPolicy *crmhub.ConflictPolicy `json:"conflictPolicy,omitempty"`
 }
 
 // Narrows a contact listing; fields left out do not filter, and given ones must all match.
@@ -200,6 +204,16 @@ type ExternalRefInput struct {
 	Source string `json:"source"`
 	// The id in that system, 1 to 100 characters after trimming.
 	ExternalID string `json:"externalId"`
+}
+
+// Provenance of one field's current value.
+type FieldSource struct {
+	// The field: name, responsibleUser, customFields.<key>, or for deals also status, amount, currency, stage.
+	Field string `json:"field"`
+	// Who wrote the value: the global id of an API key (key_...) or connection (conn_...), merge for a value a merge carried over, or system for the server's own tools.
+	Source string `json:"source"`
+	// When the value was written.
+	At time.Time `json:"at"`
 }
 
 // An identifier as a client gives it, to find or link a contact.
