@@ -87,7 +87,9 @@ type Connection struct {
 	Schedule time.Duration
 	// RateLimit is the most requests per minute sent to the remote; zero
 	// leaves the connector's own pacing.
-	RateLimit  int
+	RateLimit int
+	// Hook is the registration of the connection's hook URL at its CRM.
+	Hook       HookState
 	LastSyncAt *time.Time
 	CreatedAt  time.Time
 	UpdatedAt  time.Time

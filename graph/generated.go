@@ -89,6 +89,7 @@ type ComplexityRoot struct {
 		Enabled         func(childComplexity int) int
 		Entities        func(childComplexity int) int
 		GlobalID        func(childComplexity int) int
+		Hook            func(childComplexity int) int
 		Kind            func(childComplexity int) int
 		LastSyncAt      func(childComplexity int) int
 		Name            func(childComplexity int) int
@@ -238,6 +239,15 @@ type ComplexityRoot struct {
 	ExternalRef struct {
 		ExternalID func(childComplexity int) int
 		Source     func(childComplexity int) int
+	}
+
+	HookRegistration struct {
+		Attempts      func(childComplexity int) int
+		NextAttemptAt func(childComplexity int) int
+		Note          func(childComplexity int) int
+		Status        func(childComplexity int) int
+		URL           func(childComplexity int) int
+		UpdatedAt     func(childComplexity int) int
 	}
 
 	Identifier struct {
@@ -921,6 +931,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Connection.GlobalID(childComplexity), true
+	case "Connection.hookRegistration":
+		if e.ComplexityRoot.Connection.Hook == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Connection.Hook(childComplexity), true
 	case "Connection.kind":
 		if e.ComplexityRoot.Connection.Kind == nil {
 			break
@@ -1556,6 +1572,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ExternalRef.Source(childComplexity), true
+
+	case "HookRegistration.attempts":
+		if e.ComplexityRoot.HookRegistration.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HookRegistration.Attempts(childComplexity), true
+	case "HookRegistration.nextAttemptAt":
+		if e.ComplexityRoot.HookRegistration.NextAttemptAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HookRegistration.NextAttemptAt(childComplexity), true
+	case "HookRegistration.note":
+		if e.ComplexityRoot.HookRegistration.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HookRegistration.Note(childComplexity), true
+	case "HookRegistration.status":
+		if e.ComplexityRoot.HookRegistration.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HookRegistration.Status(childComplexity), true
+	case "HookRegistration.url":
+		if e.ComplexityRoot.HookRegistration.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HookRegistration.URL(childComplexity), true
+	case "HookRegistration.updatedAt":
+		if e.ComplexityRoot.HookRegistration.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HookRegistration.UpdatedAt(childComplexity), true
 
 	case "Identifier.source":
 		if e.ComplexityRoot.Identifier.Source == nil {
@@ -5216,6 +5269,43 @@ type Connection implements Node {
   ?token=<the secret setConnectionWebhookSecret returned>.
   """
   webhookPath: String!
+  """
+  The registration of the hook URL at the CRM: with CRMHUB_PUBLIC_URL set, creating
+  or enabling a connection to a CRM that can register webhooks (Wazzup, Wazera)
+  registers <CRMHUB_PUBLIC_URL><webhookPath> there with a fresh secret, and
+  disabling or deleting it removes it; failed attempts are retried.
+  """
+  hookRegistration: HookRegistration!
+}
+
+"Where the registration of a connection's hook URL at its CRM stands."
+enum HookStatus {
+  "The hub does not register (the CRM has no API for it, or CRMHUB_PUBLIC_URL is not set): set the hook up in the CRM by hand; the note says why."
+  MANUAL
+  "A registration or removal is queued and runs shortly."
+  PENDING
+  "The CRM sends its webhooks to the hub."
+  REGISTERED
+  "The connection is disabled and its registration removed from the CRM."
+  UNREGISTERED
+  "The last attempt failed; the note says what the CRM answered, and nextAttemptAt when it is retried."
+  FAILED
+}
+
+"The registration of a connection's hook URL at its CRM."
+type HookRegistration {
+  "Where it stands."
+  status: HookStatus!
+  "The hook URL registered (or being registered), without its token; null when none is."
+  url: String
+  "Why the hub does not register, or what the CRM answered to the last attempt; null when all is well."
+  note: String
+  "Failed attempts since the last success."
+  attempts: Int!
+  "When the next attempt is due; null when none is."
+  nextAttemptAt: Time
+  "When an attempt last changed it."
+  updatedAt: Time
 }
 
 "One messenger account of an external CRM."
@@ -5525,6 +5615,8 @@ func (ec *executionContext) childFields_Connection(ctx context.Context, field gr
 		return ec.fieldContext_Connection_channels(ctx, field)
 	case "webhookPath":
 		return ec.fieldContext_Connection_webhookPath(ctx, field)
+	case "hookRegistration":
+		return ec.fieldContext_Connection_hookRegistration(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Connection", field.Name)
 }
@@ -5807,6 +5899,24 @@ func (ec *executionContext) childFields_ExternalRef(ctx context.Context, field g
 		return ec.fieldContext_ExternalRef_externalId(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ExternalRef", field.Name)
+}
+
+func (ec *executionContext) childFields_HookRegistration(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "status":
+		return ec.fieldContext_HookRegistration_status(ctx, field)
+	case "url":
+		return ec.fieldContext_HookRegistration_url(ctx, field)
+	case "note":
+		return ec.fieldContext_HookRegistration_note(ctx, field)
+	case "attempts":
+		return ec.fieldContext_HookRegistration_attempts(ctx, field)
+	case "nextAttemptAt":
+		return ec.fieldContext_HookRegistration_nextAttemptAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_HookRegistration_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HookRegistration", field.Name)
 }
 
 func (ec *executionContext) childFields_Identifier(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8677,6 +8787,38 @@ func (ec *executionContext) fieldContext_Connection_webhookPath(_ context.Contex
 	return graphql.NewScalarFieldContext("Connection", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _Connection_hookRegistration(ctx context.Context, field graphql.CollectedField, obj *crmhub.Connection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Connection_hookRegistration(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hook, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crmhub.HookState) graphql.Marshaler {
+			return ec.marshalNHookRegistration2githubᚗcomᚋcrmhubᚋcrmhubᚐHookState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Connection_hookRegistration(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Connection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HookRegistration(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ConnectionChannel_channelId(ctx context.Context, field graphql.CollectedField, obj *crmhub.ConnectionChannel) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11052,6 +11194,144 @@ func (ec *executionContext) _ExternalRef_externalId(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_ExternalRef_externalId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ExternalRef", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _HookRegistration_status(ctx context.Context, field graphql.CollectedField, obj *crmhub.HookState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HookRegistration_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crmhub.HookStatus) graphql.Marshaler {
+			return ec.marshalNHookStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐHookStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HookRegistration_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HookRegistration", field, false, false, errors.New("field of type HookStatus does not have child fields"))
+}
+
+func (ec *executionContext) _HookRegistration_url(ctx context.Context, field graphql.CollectedField, obj *crmhub.HookState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HookRegistration_url(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.URL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HookRegistration_url(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HookRegistration", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _HookRegistration_note(ctx context.Context, field graphql.CollectedField, obj *crmhub.HookState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HookRegistration_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HookRegistration_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HookRegistration", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _HookRegistration_attempts(ctx context.Context, field graphql.CollectedField, obj *crmhub.HookState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HookRegistration_attempts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attempts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HookRegistration_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HookRegistration", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _HookRegistration_nextAttemptAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.HookState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HookRegistration_nextAttemptAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NextAttemptAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HookRegistration_nextAttemptAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HookRegistration", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _HookRegistration_updatedAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.HookState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HookRegistration_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HookRegistration_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HookRegistration", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _Identifier_type(ctx context.Context, field graphql.CollectedField, obj *crmhub.Identifier) (ret graphql.Marshaler) {
@@ -22340,6 +22620,11 @@ func (ec *executionContext) _Connection(ctx context.Context, sel ast.SelectionSe
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "hookRegistration":
+			out.Values[i] = ec._Connection_hookRegistration(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -24169,6 +24454,69 @@ func (ec *executionContext) _ExternalRef(ctx context.Context, sel ast.SelectionS
 		case "externalId":
 			out.Values[i] = ec._ExternalRef_externalId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var hookRegistrationImplementors = []string{"HookRegistration"}
+
+func (ec *executionContext) _HookRegistration(ctx context.Context, sel ast.SelectionSet, obj *crmhub.HookState) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, hookRegistrationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HookRegistration")
+		case "status":
+			out.Values[i] = ec._HookRegistration_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "url":
+			out.Values[i] = ec._HookRegistration_url(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "note":
+			out.Values[i] = ec._HookRegistration_note(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "attempts":
+			out.Values[i] = ec._HookRegistration_attempts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nextAttemptAt":
+			out.Values[i] = ec._HookRegistration_nextAttemptAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._HookRegistration_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -29023,6 +29371,44 @@ func (ec *executionContext) marshalNExternalRef2ᚕgithubᚗcomᚋcrmhubᚋcrmhu
 
 	return ret
 }
+
+func (ec *executionContext) marshalNHookRegistration2githubᚗcomᚋcrmhubᚋcrmhubᚐHookState(ctx context.Context, sel ast.SelectionSet, v crmhub.HookState) graphql.Marshaler {
+	return ec._HookRegistration(ctx, sel, &v)
+}
+
+func (ec *executionContext) unmarshalNHookStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐHookStatus(ctx context.Context, v any) (crmhub.HookStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNHookStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐHookStatus[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNHookStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐHookStatus(ctx context.Context, sel ast.SelectionSet, v crmhub.HookStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNHookStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐHookStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNHookStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐHookStatus = map[string]crmhub.HookStatus{
+		"MANUAL":       crmhub.HookManual,
+		"PENDING":      crmhub.HookPending,
+		"REGISTERED":   crmhub.HookRegistered,
+		"UNREGISTERED": crmhub.HookUnregistered,
+		"FAILED":       crmhub.HookFailed,
+	}
+	marshalNHookStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐHookStatus = map[crmhub.HookStatus]string{
+		crmhub.HookManual:       "MANUAL",
+		crmhub.HookPending:      "PENDING",
+		crmhub.HookRegistered:   "REGISTERED",
+		crmhub.HookUnregistered: "UNREGISTERED",
+		crmhub.HookFailed:       "FAILED",
+	}
+)
 
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalID(v)

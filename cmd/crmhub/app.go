@@ -26,6 +26,9 @@ const (
 	dispatchInterval  = time.Second
 	retentionInterval = time.Hour
 	scheduleInterval  = time.Minute
+	// hookInterval is how often due hook registrations are looked for;
+	// a connection changed in this process wakes the loop at once.
+	hookInterval = 15 * time.Second
 )
 
 // app is the running service apart from HTTP: the domain services and the
@@ -133,6 +136,8 @@ func newApp(d *db.DB, cfg Config, tp trace.TracerProvider, log *slog.Logger) (*a
 			db.NewWebhookDispatcher(webhooks, dispatchInterval),
 			db.NewRetention(d, cfg.EventRetention, retentionInterval, log),
 			db.NewSyncScheduler(sync.syncs, scheduleInterval, log),
+			sync.connections.HookLoop(&inbound.Registrar{Registry: registry(), HTTPClient: connectorClient(cfg, tp)},
+				hookInterval, log),
 		},
 		log: log,
 	}, nil

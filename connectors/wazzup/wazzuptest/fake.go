@@ -76,6 +76,10 @@ type Options struct {
 	// DefaultRequestLog when zero.
 	RequestLog int
 
+	// HookClient sends the webhooks' test request and SendWebhook's
+	// deliveries; http.DefaultClient when nil.
+	HookClient *http.Client
+
 	// Contacts, Deals, Users and Channels seed the state.
 	Contacts []Contact
 	Deals    []Deal
@@ -127,6 +131,8 @@ type Fake struct {
 	users    []User // in the order they were first added
 	channels []Channel
 	messages []Message
+	// webhooksURL is where webhooks go, "" while they are off.
+	webhooksURL string
 }
 
 // New returns a Fake seeded from opts.
@@ -169,6 +175,7 @@ func New(opts Options) *Fake {
 	for pattern, h := range routes {
 		f.mux.Handle(pattern, h)
 	}
+	f.routeWebhooks()
 	return f
 }
 
