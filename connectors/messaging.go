@@ -46,6 +46,11 @@ type Inbound struct {
 	Message *InboundMessage
 	Status  *StatusUpdate
 	Channel *ChannelState
+	// Conversation, Contact and Campaign are the CRM's conversation,
+	// contact and campaign events (remote_events.go).
+	Conversation *ConversationEvent
+	Contact      *RemoteContact
+	Campaign     *CampaignEvent
 }
 
 // InboundMessage is a message a CRM received from (or, for Direction
@@ -70,7 +75,10 @@ type InboundMessage struct {
 	ContentURL  *string
 	// QuotedExternalID is the remote id of the message this one quotes.
 	QuotedExternalID *string
-	SentAt           *time.Time
+	// ConversationID is the remote's id of the conversation, when it
+	// reports one: its conversation events name it.
+	ConversationID string
+	SentAt         *time.Time
 }
 
 // StatusUpdate is a change of an outgoing message's status.

@@ -4971,6 +4971,14 @@ input InboundMessageInput {
   for an id that names no connection of the workspace.
   """
   connectionId: ID
+  """
+  More identities of the sender than the chat, at most 20: e.g. the CRM's contact
+  id as {type: EXTERNAL_ID, value: "...", source: "conn_..."}. The sender is matched
+  by them too and a new contact gets them; ones that belong to another contact
+  than the chat's are left out (the chat decides). VALIDATION_ERROR (field
+  input.senderIdentifiers[i]...) for one that does not normalize.
+  """
+  senderIdentifiers: [IdentifierInput!]
 }
 
 # ---------------------------------------------------------------------------
@@ -4991,7 +4999,9 @@ type Event {
   deal.created deal.updated deal.deleted conversation.created
   conversation.assigned conversation.status_changed message.received
   message.sent message.status_changed user.upserted user.deleted
-  sync.completed sync.record_gone.
+  sync.completed sync.record_gone campaign.completed (a CRM's broadcast campaign
+  finished; the subject is the connection, the payload {connectionId campaignId
+  name stats completedAt}).
   """
   type: String!
   "When the change was committed."
@@ -21868,7 +21878,7 @@ func (ec *executionContext) unmarshalInputInboundMessageInput(ctx context.Contex
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"channel", "chatId", "senderName", "type", "text", "contentUrl", "externalId", "receivedAt", "connectionId"}
+	fieldsInOrder := [...]string{"channel", "chatId", "senderName", "type", "text", "contentUrl", "externalId", "receivedAt", "connectionId", "senderIdentifiers"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -21938,6 +21948,13 @@ func (ec *executionContext) unmarshalInputInboundMessageInput(ctx context.Contex
 				return it, err
 			}
 			it.ConnectionID = data
+		case "senderIdentifiers":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("senderIdentifiers"))
+			data, err := ec.unmarshalOIdentifierInput2ᚕᚖgithubᚗcomᚋcrmhubᚋcrmhubᚋgraphᚋmodelᚐIdentifierInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SenderIdentifiers = data
 		}
 	}
 	return it, nil
@@ -31086,6 +31103,23 @@ func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.Se
 	_ = ctx
 	res := graphql.MarshalID(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOIdentifierInput2ᚕᚖgithubᚗcomᚋcrmhubᚋcrmhubᚋgraphᚋmodelᚐIdentifierInputᚄ(ctx context.Context, v any) ([]*model.IdentifierInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.IdentifierInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNIdentifierInput2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚋgraphᚋmodelᚐIdentifierInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) unmarshalOIdentifierInput2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚋgraphᚋmodelᚐIdentifierInput(ctx context.Context, v any) (*model.IdentifierInput, error) {

@@ -112,7 +112,7 @@ func newApp(d *db.DB, cfg Config, tp trace.TracerProvider, log *slog.Logger) (*a
 			Webhooks:      webhooks,
 			Connections:   sync.connections,
 			Hooks: &inbound.Receiver{Hooks: sync.connections, Registry: registry(), Conversations: conversations,
-				HTTPClient: connectorClient(cfg, tp), Log: log},
+				Contacts: db.NewContactService(d), Users: db.NewUserService(d), HTTPClient: connectorClient(cfg, tp), Log: log},
 			Sync:             sync.syncs,
 			MaxSubscriptions: cfg.MaxSubscriptions,
 			ReadScope:        d.ReadScope,
