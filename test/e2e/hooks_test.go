@@ -106,14 +106,18 @@ type hubConversation struct {
 	ChatID   string
 	Status   string
 	Assignee *struct{ ExternalID, Name string }
-	Messages struct{ Edges []struct{ Node struct{ Text string } } }
+	Messages struct {
+		Edges []struct{ Node struct{ Text string } }
+	}
 }
 
 // conversations lists the workspace's conversations.
 func (s *server) conversations(t *testing.T) []hubConversation {
 	t.Helper()
 	var out struct {
-		Conversations struct{ Edges []struct{ Node hubConversation } }
+		Conversations struct {
+			Edges []struct{ Node hubConversation }
+		}
 	}
 	s.do(t, `{ conversations(first: 10) { edges { node { chatId status assignee { externalId name }
 		messages(first: 10) { edges { node { text } } } } } } }`, nil, &out)
