@@ -232,3 +232,21 @@ func TestHookRegistrationManual(t *testing.T) {
 		}
 	})
 }
+
+// TestHookLoopIsWoken: a running loop with a long interval registers a
+// new connection at once: creating it wakes the loop.
+func TestHookLoopIsWoken(t *testing.T) {
+	e := newHookEnv(t, true)
+	fake := wazzuptest.NewServer(t, wazzuptest.Options{})
+	ctx, _, _ := dbtest.Workspace(t, e.d)
+	e.loop.Ran.Init()
+	e.loop.Start(ctx)
+	t.Cleanup(e.loop.Stop)
+	dbtest.Await(t, &e.loop.Ran, "the first pass")
+	c := e.create(t, ctx, crmhub.ConnectorWazzup, fake.URL, fake.APIKey())
+	dbtest.Await(t, &e.loop.Ran, "the pass the creation woke")
+	got, err := e.svc.Connection(ctx, c.ID)
+	if err != nil || got.Hook.Status != crmhub.HookRegistered || fake.WebhooksURL() == "" {
+		t.Fatalf("hook %+v %v, webhooksUrl %q", got.Hook, err, fake.WebhooksURL())
+	}
+}

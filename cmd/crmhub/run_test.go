@@ -293,6 +293,9 @@ func TestUsage(t *testing.T) {
 			t.Errorf("crmhub %s: exit %d, stdout %q; want 0 and usage", strings.Join(args, " "), code, out)
 		}
 	}
+	if _, out, _ := run(t, getenv, "serve", "--help"); !strings.Contains(out, "-public-url") || !strings.Contains(out, "CRMHUB_PUBLIC_URL") {
+		t.Errorf("serve --help does not name --public-url and CRMHUB_PUBLIC_URL:\n%s", out)
+	}
 }
 
 func TestConfig(t *testing.T) {
@@ -317,6 +320,7 @@ func TestConfig(t *testing.T) {
 		"CRMHUB_SHUTDOWN_TIMEOUT":      "3s",
 		"CRMHUB_WEBHOOK_ALLOW_PRIVATE": "true",
 		"CRMHUB_DB_MAX_CONNS":          "7",
+		"CRMHUB_PUBLIC_URL":            "https://hub.example.com/",
 	}
 	cfg, err = loadConfig(func(k string) string { return vars[k] })
 	if err != nil {
@@ -324,7 +328,8 @@ func TestConfig(t *testing.T) {
 	}
 	if cfg.Addr != "127.0.0.1:9999" || strings.Join(cfg.CORSOrigins, " ") != "https://a.example https://b.example" ||
 		cfg.Introspection || cfg.ComplexityLimit != 250 || cfg.RateLimitPoints != 0 || cfg.LogFormat != "json" || cfg.LogLevel != slog.LevelDebug ||
-		cfg.ShutdownTimeout != 3*time.Second || !cfg.WebhookAllowPrivate || cfg.DBMaxConns != 7 {
+		cfg.ShutdownTimeout != 3*time.Second || !cfg.WebhookAllowPrivate || cfg.DBMaxConns != 7 ||
+		cfg.PublicURL != "https://hub.example.com" {
 		t.Errorf("from environment = %+v", cfg)
 	}
 
@@ -338,6 +343,7 @@ func TestConfig(t *testing.T) {
 		"CRMHUB_SHUTDOWN_TIMEOUT":      "20",
 		"CRMHUB_WEBHOOK_ALLOW_PRIVATE": "yes please",
 		"CRMHUB_DB_MAX_CONNS":          "0",
+		"CRMHUB_PUBLIC_URL":            "https://hub.example.com/?x=1",
 	} {
 		getenv := func(k string) string {
 			if k == name {
