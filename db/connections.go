@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -184,13 +185,13 @@ func (s *ConnectionService) UpdateConnection(ctx context.Context, id uuid.UUID, 
 	var row connectionRow
 	rehook := false
 	err := s.db.write(ctx, crmhub.ScopeConnectorsManage, func(ctx context.Context, t *tx) error {
-		err := t.NewSelect().Model(&row).Column(connectionColumns...).Where("workspace_id = ? AND id = ?", t.ws, id).
-			For("UPDATE").Scan(ctx)
+		err := t.NewSelect().Model(&row).Column(slices.Concat(connectionColumns, []string{"api_key"})...).
+			Where("workspace_id = ? AND id = ?", t.ws, id).For("UPDATE").Scan(ctx)
 		if err != nil {
 			return notFound(err, crmhub.KindConnection, "load connection")
 		}
+		old := row
 		c := row.domain()
-		wasEnabled := c.Enabled
 		key, err := patch.Apply(c)
 		if err != nil {
 			return err
@@ -199,12 +200,11 @@ func (s *ConnectionService) UpdateConnection(ctx context.Context, id uuid.UUID, 
 		row.UpdatedAt = t.now
 		cols := []string{"name", "base_url", "direction", "entities", "options", "enabled", "schedule_seconds",
 			"rate_limit_per_minute", "updated_at"}
-		if c.Enabled != wasEnabled && s.cfg.PublicURL != "" {
-			// Enabling registers the hook URL, disabling removes it.
-			s.initialHook(&row, t.now)
-			cols = append(cols, hookColumns...)
-			rehook = true
+		hookCols, err := s.rehook(ctx, t, &old, &row, key != nil)
+		if err != nil {
+			return err
 		}
+		cols, rehook = append(cols, hookCols...), len(hookCols) > 0
 		if key != nil {
 			row.APIKey = s.cfg.Sealer.seal([]byte(*key), apiKeyAAD(t.ws, row.ID))
 			cols = append(cols, "api_key")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -64,6 +65,29 @@ func (s *ConnectionService) initialHook(r *connectionRow, now time.Time) {
 
 // hookColumns are the columns initialHook sets.
 var hookColumns = []string{"hook_status", "hook_note", "hook_due_at", "hook_updated_at"}
+
+// rehook says what an update of a connection (old, as it was; row, as it
+// will be) means for its registration, and returns the hook columns to
+// write, none when it means nothing: enabling registers, disabling
+// removes, a new API key registers again with it, and a new base URL
+// (another account, perhaps) removes the registration at the old address
+// with the old settings and registers at the new one.
+func (s *ConnectionService) rehook(ctx context.Context, t *tx, old, row *connectionRow, rekeyed bool) ([]string, error) {
+	moved := old.HookURL != nil && old.BaseURL != row.BaseURL
+	if s.cfg.PublicURL == "" || (old.Enabled == row.Enabled && !moved && !(rekeyed && old.HookURL != nil)) {
+		return nil, nil
+	}
+	cols := hookColumns
+	if moved {
+		if err := queueRemoval(ctx, t, old); err != nil {
+			return nil, err
+		}
+		row.HookURL, row.HookRemoteID = nil, nil
+		cols = slices.Concat(cols, []string{"hook_url", "hook_remote_id"})
+	}
+	s.initialHook(row, t.now)
+	return cols, nil
+}
 
 // wakeHooks asks the registration loop of this process, if any, for a
 // pass now instead of at its next tick.

@@ -250,3 +250,31 @@ func TestHookLoopIsWoken(t *testing.T) {
 		t.Fatalf("hook %+v %v, webhooksUrl %q", got.Hook, err, fake.WebhooksURL())
 	}
 }
+
+// TestHookFollowsTheAccount: a new API key registers again with it; a new
+// base URL removes the registration at the old address (with the old
+// key) and registers at the new one.
+func TestHookFollowsTheAccount(t *testing.T) {
+	e := newHookEnv(t, true)
+	first := wazeratest.NewServer(t, wazeratest.Options{APIKey: "key-1"})
+	second := wazeratest.NewServer(t, wazeratest.Options{APIKey: "key-2"})
+	ctx, _, _ := dbtest.Workspace(t, e.d)
+	c := e.run(t, ctx, e.create(t, ctx, crmhub.ConnectorWazera, first.URL, "key-1"))
+	if c.Hook.Status != crmhub.HookRegistered || len(first.Webhooks()) != 1 {
+		t.Fatalf("hook %+v", c.Hook)
+	}
+	key := "key-1" // the same account's key, rotated: registered again
+	if c, _ = e.svc.UpdateConnection(ctx, c.ID, crmhub.ConnectionPatch{APIKey: &key}); c.Hook.Status != crmhub.HookPending {
+		t.Fatalf("after a new key: %+v", c.Hook)
+	}
+	if c = e.run(t, ctx, c); c.Hook.Status != crmhub.HookRegistered || len(first.Webhooks()) != 1 {
+		t.Fatalf("registered again: %+v, %d webhooks", c.Hook, len(first.Webhooks()))
+	}
+	base, key2 := second.URL, "key-2"
+	if _, err := e.svc.UpdateConnection(ctx, c.ID, crmhub.ConnectionPatch{BaseURL: &base, APIKey: &key2}); err != nil {
+		t.Fatal(err)
+	}
+	if c = e.run(t, ctx, c); c.Hook.Status != crmhub.HookRegistered || len(first.Webhooks()) != 0 || len(second.Webhooks()) != 1 {
+		t.Fatalf("moved: %+v, webhooks at the old %d, at the new %d", c.Hook, len(first.Webhooks()), len(second.Webhooks()))
+	}
+}
