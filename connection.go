@@ -110,6 +110,8 @@ type Connection struct {
 	LastSyncAt     *time.Time
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	// Hook is the registration of the connection's hook URL at its CRM.
+	Hook HookState
 }
 
 // GlobalID is the connection's API id.

@@ -187,6 +187,16 @@ type InboundMessageInput struct {
 	// Post is the social network post the message concerns (a comment
 	// under an Instagram post), as the CRM reported it; stored clipped.
 	Post *MessagePost
+	// SenderIdentifiers are more identities of the sender than the chat,
+	// e.g. the CRM's contact id as an EXTERNAL_ID whose source is the
+	// connection: the sender is matched by them too, and a new contact
+	// gets them. Ones that point at another contact than the chat does
+	// are left out (the chat decides).
+	SenderIdentifiers []Identifier
+	// RemoteConversationID is the CRM's id of the conversation, kept on
+	// it (with ConnectionID) so that the CRM's later conversation events
+	// find it.
+	RemoteConversationID *string
 }
 
 // ConversationFilter narrows a conversation listing.
@@ -292,4 +302,10 @@ type ConversationService interface {
 	// UnansweredCount counts conversations (not CLOSED) whose last message
 	// is inbound; with userID, only those assigned to that user.
 	UnansweredCount(ctx context.Context, userID *uuid.UUID) (int, error)
+	// ApplyRemoteConversation applies an external CRM's report about one of
+	// its conversations: opened if the hub does not know it (given a chat),
+	// then assigned and moved to the status reported, with the usual
+	// events. ENOTFOUND (unknown without a chat, or an unknown user),
+	// EINVALID, ECONFLICT (reopening beside another live conversation).
+	ApplyRemoteConversation(ctx context.Context, in RemoteConversationInput) (*Conversation, error)
 }

@@ -48,6 +48,9 @@ const (
 	// different hub contacts; an operator must resolve it
 	// (IdentityConflictPayload).
 	EventIdentityConflict EventType = "identity.conflict"
+	// EventCampaignCompleted: an external CRM reported that one of its
+	// broadcast campaigns finished sending (CampaignPayload).
+	EventCampaignCompleted EventType = "campaign.completed"
 )
 
 // EventTypes lists every event type.
@@ -55,7 +58,7 @@ var EventTypes = []EventType{EventContactCreated, EventContactUpdated, EventCont
 	EventIdentityLinked, EventConsentChanged, EventSuppressionChanged, EventDealCreated, EventDealUpdated,
 	EventDealDeleted, EventConversationCreated, EventConversationAssigned, EventConversationStatusChanged,
 	EventMessageReceived, EventMessageSent, EventMessageStatusChanged, EventUserUpserted, EventUserDeleted,
-	EventSyncCompleted, EventSyncRecordGone, EventIdentityConflict}
+	EventSyncCompleted, EventSyncRecordGone, EventIdentityConflict, EventCampaignCompleted}
 
 // Valid reports whether t is a known event type.
 func (t EventType) Valid() bool { return slices.Contains(EventTypes, t) }

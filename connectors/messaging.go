@@ -49,6 +49,11 @@ type Inbound struct {
 	// ChannelList is the CRM's complete list of accounts (Wazzup's
 	// channelsList): accounts the hub knows that it lacks are gone.
 	ChannelList *ChannelList
+	// Conversation, Contact and Campaign are the CRM's conversation,
+	// contact and campaign events (remote_events.go).
+	Conversation *ConversationEvent
+	Contact      *RemoteContact
+	Campaign     *CampaignEvent
 }
 
 // InboundMessage is a message a CRM received from (or, for Direction
@@ -77,6 +82,9 @@ type InboundMessage struct {
 	// Post is the social network post the message concerns (Wazzup's
 	// instPost); nil when none.
 	Post *crmhub.MessagePost
+	// ConversationID is the remote's id of the conversation, when it
+	// reports one: its conversation events name it.
+	ConversationID string
 }
 
 // StatusUpdate is a change of an outgoing message's status.

@@ -28,13 +28,15 @@ func (s *ConnectionService) SetWebhookSecret(ctx context.Context, id uuid.UUID, 
 				crmhub.MinWebhookSecretLength, crmhub.MaxWebhookSecretLength)
 		}
 	} else {
-		b := make([]byte, 24)
-		rand.Read(b)
-		value = "whk_" + base64.RawURLEncoding.EncodeToString(b)
+		value = newWebhookToken()
 	}
 	err := s.db.write(ctx, crmhub.ScopeConnectorsManage, func(ctx context.Context, t *tx) error {
+		// A registered hook is registered again with the new secret (a
+		// new token in Wazzup's URL, a new signing key at Wazera).
 		res, err := t.NewUpdate().Model((*connectionRow)(nil)).
 			Set("webhook_secret = ?, updated_at = ?", s.cfg.Sealer.seal([]byte(value), webhookSecretAAD(t.ws, id)), t.now).
+			Set("hook_status = CASE WHEN enabled AND hook_status IN ('REGISTERED', 'FAILED') THEN 'PENDING' ELSE hook_status END").
+			Set("hook_due_at = CASE WHEN enabled AND hook_status IN ('REGISTERED', 'FAILED') THEN ?::timestamptz ELSE hook_due_at END", t.now).
 			Where("workspace_id = ? AND id = ?", t.ws, id).Exec(ctx)
 		if err != nil {
 			return err
@@ -47,7 +49,16 @@ func (s *ConnectionService) SetWebhookSecret(ctx context.Context, id uuid.UUID, 
 	if err != nil {
 		return "", passOrWrap(err, "set webhook secret")
 	}
+	s.wakeHooks()
 	return value, nil
+}
+
+// newWebhookToken returns a new random webhook secret, usable as a URL's
+// token too.
+func newWebhookToken() string {
+	b := make([]byte, 24)
+	rand.Read(b)
+	return "whk_" + base64.RawURLEncoding.EncodeToString(b)
 }
 
 // OpenHook finds a connection by id alone, for the inbound webhook

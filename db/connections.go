@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/crmhub/crmhub"
@@ -23,6 +25,11 @@ type ConnectionConfig struct {
 	// and other non-public addresses (as WebhookConfig.AllowPrivate does
 	// for endpoints). Off, such URLs are refused when saved.
 	AllowPrivate bool
+	// PublicURL is the base URL at which CRMs reach this server
+	// (CRMHUB_PUBLIC_URL), without a trailing slash. Set, connections to
+	// CRMs that can register webhooks have the hub's hook URL registered
+	// there (see HookLoop); empty, hooks are set up by hand.
+	PublicURL string
 }
 
 // ConnectionService implements crmhub.ConnectionService: connections to
@@ -31,6 +38,8 @@ type ConnectionConfig struct {
 type ConnectionService struct {
 	db  *DB
 	cfg ConnectionConfig
+	// hookWake wakes this process's HookLoop, when it runs one.
+	hookWake atomic.Pointer[func()]
 }
 
 // NewConnectionService returns the service. It panics without a Sealer:
@@ -39,6 +48,7 @@ func NewConnectionService(d *DB, cfg ConnectionConfig) *ConnectionService {
 	if cfg.Sealer == nil {
 		panic("db: NewConnectionService: a Sealer (secret key) is required")
 	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	return &ConnectionService{db: d, cfg: cfg}
 }
 
@@ -62,18 +72,32 @@ type connectionRow struct {
 	LastSyncAt      *time.Time     `bun:"last_sync_at"`
 	CreatedAt       time.Time      `bun:"created_at"`
 	UpdatedAt       time.Time      `bun:"updated_at"`
+	// The registration of the hook URL at the CRM (hook_registration.go).
+	HookStatus    string     `bun:"hook_status"`
+	HookNote      *string    `bun:"hook_note"`
+	HookURL       *string    `bun:"hook_url"`
+	HookRemoteID  *string    `bun:"hook_remote_id"`
+	HookAttempts  int        `bun:"hook_attempts"`
+	HookDueAt     *time.Time `bun:"hook_due_at"`
+	HookUpdatedAt *time.Time `bun:"hook_updated_at"`
 }
 
 // connectionColumns are those a read needs: all but the sealed key, which
 // only Open and the writes touch.
 var connectionColumns = []string{"workspace_id", "id", "kind", "name", "base_url", "direction", "entities", "options",
-	"enabled", "schedule_seconds", "rate_limit_per_minute", "conflict_policy", "push_position", "last_sync_at", "created_at", "updated_at"}
+	"enabled", "schedule_seconds", "rate_limit_per_minute", "conflict_policy", "push_position", "last_sync_at", "created_at", "updated_at",
+	"hook_status", "hook_note", "hook_url", "hook_remote_id", "hook_attempts", "hook_due_at", "hook_updated_at"}
 
 func (r *connectionRow) domain() *crmhub.Connection {
 	c := &crmhub.Connection{ID: r.ID, Kind: crmhub.ConnectorKind(r.Kind), Name: r.Name, BaseURL: r.BaseURL,
 		Direction: crmhub.SyncDirection(r.Direction), Entities: make([]crmhub.SyncEntity, len(r.Entities)),
 		Options: r.Options, Enabled: r.Enabled, Schedule: time.Duration(r.ScheduleSeconds) * time.Second,
-		RateLimit: r.RateLimit, ConflictPolicy: crmhub.ConflictPolicy(r.ConflictPolicy), LastSyncAt: r.LastSyncAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		RateLimit: r.RateLimit, ConflictPolicy: crmhub.ConflictPolicy(r.ConflictPolicy), LastSyncAt: r.LastSyncAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		Hook: crmhub.HookState{Status: crmhub.HookStatus(r.HookStatus), URL: r.HookURL, Note: r.HookNote,
+			Attempts: r.HookAttempts, NextAttemptAt: r.HookDueAt, UpdatedAt: r.HookUpdatedAt}}
+	if c.Hook.Status == "" {
+		c.Hook.Status = crmhub.HookManual
+	}
 	for i, e := range r.Entities {
 		c.Entities[i] = crmhub.SyncEntity(e)
 	}
@@ -138,6 +162,7 @@ func (s *ConnectionService) CreateConnection(ctx context.Context, in crmhub.Conn
 		}
 		row.WorkspaceID, row.CreatedAt, row.UpdatedAt = t.ws, t.now, t.now
 		row.APIKey = s.cfg.Sealer.seal([]byte(in.APIKey), apiKeyAAD(t.ws, row.ID))
+		s.initialHook(row, t.now)
 		if _, err := t.NewInsert().Model(row).Exec(ctx); err != nil {
 			return fmt.Errorf("db: insert connection: %w", err)
 		}
@@ -146,6 +171,7 @@ func (s *ConnectionService) CreateConnection(ctx context.Context, in crmhub.Conn
 	if err != nil {
 		return nil, passOrWrap(err, "create connection")
 	}
+	s.wakeHooks()
 	return row.domain(), nil
 }
 
@@ -160,12 +186,14 @@ func (s *ConnectionService) UpdateConnection(ctx context.Context, id uuid.UUID, 
 		}
 	}
 	var row connectionRow
+	rehook := false
 	err := s.db.write(ctx, crmhub.ScopeConnectorsManage, func(ctx context.Context, t *tx) error {
-		err := t.NewSelect().Model(&row).Column(connectionColumns...).Where("workspace_id = ? AND id = ?", t.ws, id).
-			For("UPDATE").Scan(ctx)
+		err := t.NewSelect().Model(&row).Column(slices.Concat(connectionColumns, []string{"api_key"})...).
+			Where("workspace_id = ? AND id = ?", t.ws, id).For("UPDATE").Scan(ctx)
 		if err != nil {
 			return notFound(err, crmhub.KindConnection, "load connection")
 		}
+		old := row
 		c := row.domain()
 		key, err := patch.Apply(c)
 		if err != nil {
@@ -175,6 +203,11 @@ func (s *ConnectionService) UpdateConnection(ctx context.Context, id uuid.UUID, 
 		row.UpdatedAt = t.now
 		cols := []string{"name", "base_url", "direction", "entities", "options", "enabled", "schedule_seconds",
 			"rate_limit_per_minute", "conflict_policy", "updated_at"}
+		hookCols, err := s.rehook(ctx, t, &old, &row, key != nil)
+		if err != nil {
+			return err
+		}
+		cols, rehook = append(cols, hookCols...), len(hookCols) > 0
 		if key != nil {
 			row.APIKey = s.cfg.Sealer.seal([]byte(*key), apiKeyAAD(t.ws, row.ID))
 			cols = append(cols, "api_key")
@@ -185,6 +218,9 @@ func (s *ConnectionService) UpdateConnection(ctx context.Context, id uuid.UUID, 
 	if err != nil {
 		return nil, passOrWrap(err, "update connection")
 	}
+	if rehook {
+		s.wakeHooks()
+	}
 	return row.domain(), nil
 }
 
@@ -194,17 +230,20 @@ func (s *ConnectionService) DeleteConnection(ctx context.Context, id uuid.UUID) 
 	var row connectionRow
 	err := s.db.write(ctx, crmhub.ScopeConnectorsManage, func(ctx context.Context, t *tx) error {
 		_, err := t.NewDelete().Model(&row).Where("workspace_id = ? AND id = ?", t.ws, id).
-			Returning(strings.Join(connectionColumns, ", ")).Exec(ctx, &row)
+			Returning(strings.Join(connectionColumns, ", ")+", api_key").Exec(ctx, &row)
 		if err == nil && row.ID == uuid.Nil {
 			err = errNoRows
 		}
 		if err != nil {
 			return notFound(err, crmhub.KindConnection, "delete connection")
 		}
-		return nil
+		return queueRemoval(ctx, t, &row)
 	})
 	if err != nil {
 		return nil, passOrWrap(err, "delete connection")
+	}
+	if row.HookURL != nil {
+		s.wakeHooks()
 	}
 	return row.domain(), nil
 }

@@ -47,8 +47,10 @@ type conversationRow struct {
 	// (and which of its channels) the conversation's messages came.
 	ConnectionID    *uuid.UUID `bun:"connection_id,type:uuid"`
 	RemoteChannelID *string    `bun:"remote_channel_id"`
-	CreatedAt       time.Time  `bun:"created_at"`
-	UpdatedAt       time.Time  `bun:"updated_at"`
+	// ExternalID is the connection's CRM's id of the conversation.
+	ExternalID *string   `bun:"external_id"`
+	CreatedAt  time.Time `bun:"created_at"`
+	UpdatedAt  time.Time `bun:"updated_at"`
 }
 
 func (r *conversationRow) domain() *crmhub.Conversation {
@@ -258,29 +260,37 @@ func (s *ConversationService) ConversationsByContact(ctx context.Context, keys [
 
 // AssignConversation sets or clears the assignee.
 func (s *ConversationService) AssignConversation(ctx context.Context, id uuid.UUID, userID *uuid.UUID) (*crmhub.Conversation, error) {
-	var row conversationRow
-	err := s.db.write(ctx, crmhub.ScopeConversationsWrite, func(ctx context.Context, t *tx) error {
-		if userID != nil {
-			ok, err := t.NewSelect().Table("users").Where("workspace_id = ? AND id = ?", t.ws, *userID).Exists(ctx)
-			if err != nil {
-				return fmt.Errorf("db: find user: %w", err)
-			}
-			if !ok {
-				return &crmhub.Error{Code: crmhub.ENOTFOUND, Field: "userId", Message: "user not found"}
-			}
-		}
-		err := t.NewUpdate().Model(&row).Set("assignee_id = ?, updated_at = ?", userID, t.now).
-			Where("workspace_id = ? AND id = ?", t.ws, id).Returning("*").Scan(ctx)
-		if err != nil {
-			return notFound(err, crmhub.KindConversation, "assign conversation")
-		}
-		t.emit(crmhub.EventConversationAssigned, row.domain().GlobalID(), conversationPayload(&row))
-		return nil
+	var row *conversationRow
+	err := s.db.write(ctx, crmhub.ScopeConversationsWrite, func(ctx context.Context, t *tx) (err error) {
+		row, err = assign(ctx, t, id, userID)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return row.domain(), nil
+}
+
+// assign sets or clears a conversation's assignee and emits
+// conversation.assigned.
+func assign(ctx context.Context, t *tx, id uuid.UUID, userID *uuid.UUID) (*conversationRow, error) {
+	if userID != nil {
+		ok, err := t.NewSelect().Table("users").Where("workspace_id = ? AND id = ?", t.ws, *userID).Exists(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("db: find user: %w", err)
+		}
+		if !ok {
+			return nil, &crmhub.Error{Code: crmhub.ENOTFOUND, Field: "userId", Message: "user not found"}
+		}
+	}
+	var row conversationRow
+	err := t.NewUpdate().Model(&row).Set("assignee_id = ?, updated_at = ?", userID, t.now).
+		Where("workspace_id = ? AND id = ?", t.ws, id).Returning("*").Scan(ctx)
+	if err != nil {
+		return nil, notFound(err, crmhub.KindConversation, "assign conversation")
+	}
+	t.emit(crmhub.EventConversationAssigned, row.domain().GlobalID(), conversationPayload(&row))
+	return &row, nil
 }
 
 // SetConversationStatus moves a conversation to a status. Reopening a
@@ -290,32 +300,40 @@ func (s *ConversationService) SetConversationStatus(ctx context.Context, id uuid
 	if !slices.Contains(crmhub.ConversationStatuses, status) {
 		return nil, crmhub.Invalid("status", "unknown conversation status %q", status)
 	}
-	var row conversationRow
-	err := s.db.write(ctx, crmhub.ScopeConversationsWrite, func(ctx context.Context, t *tx) error {
-		var prev string
-		if err := t.NewSelect().Model((*conversationRow)(nil)).Column("status").
-			Where("workspace_id = ? AND id = ?", t.ws, id).For("UPDATE").Scan(ctx, &prev); err != nil {
-			return notFound(err, crmhub.KindConversation, "set conversation status")
-		}
-		err := t.NewUpdate().Model(&row).Set("status = ?, updated_at = ?", string(status), t.now).
-			Where("workspace_id = ? AND id = ?", t.ws, id).Returning("*").Scan(ctx)
-		if pgCode(err) == codeUniqueViolation {
-			return crmhub.Errorf(crmhub.ECONFLICT, "another conversation with this contact on this chat is open")
-		}
-		if err != nil {
-			return fmt.Errorf("db: set conversation status: %w", err)
-		}
-		if prev != string(status) {
-			p := conversationPayload(&row)
-			p.PreviousStatus = crmhub.ConversationStatus(prev)
-			t.emit(crmhub.EventConversationStatusChanged, row.domain().GlobalID(), p)
-		}
-		return nil
+	var row *conversationRow
+	err := s.db.write(ctx, crmhub.ScopeConversationsWrite, func(ctx context.Context, t *tx) (err error) {
+		row, err = setStatus(ctx, t, id, status)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return row.domain(), nil
+}
+
+// setStatus moves a conversation to a known status and emits
+// conversation.status_changed when it changed.
+func setStatus(ctx context.Context, t *tx, id uuid.UUID, status crmhub.ConversationStatus) (*conversationRow, error) {
+	var prev string
+	if err := t.NewSelect().Model((*conversationRow)(nil)).Column("status").
+		Where("workspace_id = ? AND id = ?", t.ws, id).For("UPDATE").Scan(ctx, &prev); err != nil {
+		return nil, notFound(err, crmhub.KindConversation, "set conversation status")
+	}
+	var row conversationRow
+	err := t.NewUpdate().Model(&row).Set("status = ?, updated_at = ?", string(status), t.now).
+		Where("workspace_id = ? AND id = ?", t.ws, id).Returning("*").Scan(ctx)
+	if pgCode(err) == codeUniqueViolation {
+		return nil, crmhub.Errorf(crmhub.ECONFLICT, "another conversation with this contact on this chat is open")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("db: set conversation status: %w", err)
+	}
+	if prev != string(status) {
+		p := conversationPayload(&row)
+		p.PreviousStatus = crmhub.ConversationStatus(prev)
+		t.emit(crmhub.EventConversationStatusChanged, row.domain().GlobalID(), p)
+	}
+	return &row, nil
 }
 
 // UnansweredCount counts live conversations whose last message is inbound.

@@ -31,6 +31,8 @@ type loop struct {
 	mu   sync.Mutex
 	stop chan struct{}
 	done chan struct{}
+	// wake holds one request for a pass before the next tick (Wake).
+	wake chan struct{}
 }
 
 // init sets the loop up; a loop is embedded by value and inited in its
@@ -40,6 +42,17 @@ func (l *loop) init(name string, interval time.Duration, log *slog.Logger, pass 
 		log = slog.Default()
 	}
 	l.name, l.interval, l.log, l.pass = name, interval, log, pass
+	l.wake = make(chan struct{}, 1)
+}
+
+// Wake asks for a pass now rather than at the next tick, for work that a
+// request of this process has just made due. It never blocks; wakes
+// that come while one is pending count once.
+func (l *loop) Wake() {
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
 }
 
 // Start runs the loop until Stop or ctx ends. Starting a running loop does
@@ -78,6 +91,7 @@ func (l *loop) Start(ctx context.Context) {
 			case <-stop:
 				return
 			case <-tick.C:
+			case <-l.wake:
 			}
 		}
 	}()

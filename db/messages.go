@@ -79,9 +79,17 @@ func (s *ConversationService) RecordInboundMessage(ctx context.Context, in crmhu
 	if err != nil {
 		return nil, err
 	}
-	sender, err := crmhub.NormalizeName(in.SenderName)
+	name, err := crmhub.NormalizeName(in.SenderName)
 	if err != nil {
 		return nil, err.(*crmhub.Error).WithField("senderName")
+	}
+	extra, err := normalizeSenderIDs(in.SenderIdentifiers, "senderIdentifiers")
+	if err != nil {
+		return nil, err
+	}
+	remoteConv, err := crmhub.OptionalText(in.RemoteConversationID, "remoteConversationId", crmhub.MaxIdentifierValueLength)
+	if err != nil {
+		return nil, err
 	}
 	dir := in.Direction
 	switch dir {
@@ -89,7 +97,7 @@ func (s *ConversationService) RecordInboundMessage(ctx context.Context, in crmhu
 		dir = crmhub.Inbound
 	case crmhub.Inbound:
 	case crmhub.Outbound:
-		sender = nil // the agent's name, not the contact's
+		name = nil // the agent's name, not the contact's
 	default:
 		return nil, crmhub.Invalid("direction", "unknown direction %q", dir)
 	}
@@ -111,26 +119,10 @@ func (s *ConversationService) RecordInboundMessage(ctx context.Context, in crmhu
 				return fmt.Errorf("db: find message by external id: %w", err)
 			}
 		}
-		ident := crmhub.Identifier{Type: in.Channel.IdentityType(), Value: chatID}
-		res, err := applyChanges(ctx, t, []contactChange{{mode: crmhub.MatchUpsert, ids: []crmhub.Identifier{ident}, nameIfNew: sender}})
+		conv, err := liveConversationOf(ctx, t, sender{channel: in.Channel, chatID: chatID, name: name, ids: extra,
+			connectionID: in.ConnectionID, remoteChannelID: in.RemoteChannelID, remoteConversationID: remoteConv})
 		if err != nil {
 			return err
-		}
-		if res[0].err != nil {
-			return res[0].err
-		}
-		conv, err := openConversation(ctx, t, res[0].contact.ID, in.Channel, chatID)
-		if err != nil {
-			return err
-		}
-		if in.ConnectionID != nil {
-			_, err := t.NewRaw(`UPDATE conversations SET connection_id = ?, remote_channel_id = coalesce(?, remote_channel_id)
-				WHERE workspace_id = ? AND id = ?`, *in.ConnectionID, trimmed(in.RemoteChannelID), t.ws, conv.ID).Exec(ctx)
-			if pgCode(err) == codeForeignKey {
-				return &crmhub.Error{Code: crmhub.ENOTFOUND, Field: "connectionId", Message: "connection not found"}
-			} else if err != nil {
-				return fmt.Errorf("db: tie conversation to its connection: %w", err)
-			}
 		}
 		status, event := crmhub.MessageDelivered, crmhub.EventMessageReceived
 		if dir == crmhub.Outbound {

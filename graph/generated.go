@@ -91,6 +91,7 @@ type ComplexityRoot struct {
 		Enabled         func(childComplexity int) int
 		Entities        func(childComplexity int) int
 		GlobalID        func(childComplexity int) int
+		Hook            func(childComplexity int) int
 		Kind            func(childComplexity int) int
 		LastSyncAt      func(childComplexity int) int
 		Name            func(childComplexity int) int
@@ -256,6 +257,15 @@ type ComplexityRoot struct {
 		At     func(childComplexity int) int
 		Field  func(childComplexity int) int
 		Source func(childComplexity int) int
+	}
+
+	HookRegistration struct {
+		Attempts      func(childComplexity int) int
+		NextAttemptAt func(childComplexity int) int
+		Note          func(childComplexity int) int
+		Status        func(childComplexity int) int
+		URL           func(childComplexity int) int
+		UpdatedAt     func(childComplexity int) int
 	}
 
 	Identifier struct {
@@ -980,6 +990,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Connection.GlobalID(childComplexity), true
+	case "Connection.hookRegistration":
+		if e.ComplexityRoot.Connection.Hook == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Connection.Hook(childComplexity), true
 	case "Connection.kind":
 		if e.ComplexityRoot.Connection.Kind == nil {
 			break
@@ -1677,6 +1693,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.FieldSource.Source(childComplexity), true
+
+	case "HookRegistration.attempts":
+		if e.ComplexityRoot.HookRegistration.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HookRegistration.Attempts(childComplexity), true
+	case "HookRegistration.nextAttemptAt":
+		if e.ComplexityRoot.HookRegistration.NextAttemptAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HookRegistration.NextAttemptAt(childComplexity), true
+	case "HookRegistration.note":
+		if e.ComplexityRoot.HookRegistration.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HookRegistration.Note(childComplexity), true
+	case "HookRegistration.status":
+		if e.ComplexityRoot.HookRegistration.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HookRegistration.Status(childComplexity), true
+	case "HookRegistration.url":
+		if e.ComplexityRoot.HookRegistration.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HookRegistration.URL(childComplexity), true
+	case "HookRegistration.updatedAt":
+		if e.ComplexityRoot.HookRegistration.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HookRegistration.UpdatedAt(childComplexity), true
 
 	case "Identifier.source":
 		if e.ComplexityRoot.Identifier.Source == nil {
@@ -5197,6 +5250,14 @@ input InboundMessageInput {
   for an id that names no connection of the workspace.
   """
   connectionId: ID
+  """
+  More identities of the sender than the chat, at most 20: e.g. the CRM's contact
+  id as {type: EXTERNAL_ID, value: "...", source: "conn_..."}. The sender is matched
+  by them too and a new contact gets them; ones that belong to another contact
+  than the chat's are left out (the chat decides). VALIDATION_ERROR (field
+  input.senderIdentifiers[i]...) for one that does not normalize.
+  """
+  senderIdentifiers: [IdentifierInput!]
 }
 
 # ---------------------------------------------------------------------------
@@ -5217,7 +5278,9 @@ type Event {
   deal.created deal.updated deal.deleted conversation.created
   conversation.assigned conversation.status_changed message.received
   message.sent message.status_changed user.upserted user.deleted
-  sync.completed sync.record_gone.
+  sync.completed sync.record_gone campaign.completed (a CRM's broadcast campaign
+  finished; the subject is the connection, the payload {connectionId campaignId
+  name stats completedAt}).
   """
   type: String!
   "When the change was committed."
@@ -5561,6 +5624,43 @@ type Connection implements Node {
     "The contact's chat on this channel opens first; needs contactId."
     activeChannel: Channel
   ): String @hasScope(scope: "conversations:read")
+  """
+  The registration of the hook URL at the CRM: with CRMHUB_PUBLIC_URL set, creating
+  or enabling a connection to a CRM that can register webhooks (Wazzup, Wazera)
+  registers <CRMHUB_PUBLIC_URL><webhookPath> there with a fresh secret, and
+  disabling or deleting it removes it; failed attempts are retried.
+  """
+  hookRegistration: HookRegistration!
+}
+
+"Where the registration of a connection's hook URL at its CRM stands."
+enum HookStatus {
+  "The hub does not register (the CRM has no API for it, or CRMHUB_PUBLIC_URL is not set): set the hook up in the CRM by hand; the note says why."
+  MANUAL
+  "A registration or removal is queued and runs shortly."
+  PENDING
+  "The CRM sends its webhooks to the hub."
+  REGISTERED
+  "The connection is disabled and its registration removed from the CRM."
+  UNREGISTERED
+  "The last attempt failed; the note says what the CRM answered, and nextAttemptAt when it is retried."
+  FAILED
+}
+
+"The registration of a connection's hook URL at its CRM."
+type HookRegistration {
+  "Where it stands."
+  status: HookStatus!
+  "The hook URL registered (or being registered), without its token; null when none is."
+  url: String
+  "Why the hub does not register, or what the CRM answered to the last attempt; null when all is well."
+  note: String
+  "Failed attempts since the last success."
+  attempts: Int!
+  "When the next attempt is due; null when none is."
+  nextAttemptAt: Time
+  "When an attempt last changed it."
+  updatedAt: Time
 }
 
 "One messenger account of an external CRM."
@@ -5880,6 +5980,8 @@ func (ec *executionContext) childFields_Connection(ctx context.Context, field gr
 		return ec.fieldContext_Connection_webhookPath(ctx, field)
 	case "chatWindowUrl":
 		return ec.fieldContext_Connection_chatWindowUrl(ctx, field)
+	case "hookRegistration":
+		return ec.fieldContext_Connection_hookRegistration(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Connection", field.Name)
 }
@@ -6194,6 +6296,24 @@ func (ec *executionContext) childFields_FieldSource(ctx context.Context, field g
 		return ec.fieldContext_FieldSource_at(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type FieldSource", field.Name)
+}
+
+func (ec *executionContext) childFields_HookRegistration(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "status":
+		return ec.fieldContext_HookRegistration_status(ctx, field)
+	case "url":
+		return ec.fieldContext_HookRegistration_url(ctx, field)
+	case "note":
+		return ec.fieldContext_HookRegistration_note(ctx, field)
+	case "attempts":
+		return ec.fieldContext_HookRegistration_attempts(ctx, field)
+	case "nextAttemptAt":
+		return ec.fieldContext_HookRegistration_nextAttemptAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_HookRegistration_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HookRegistration", field.Name)
 }
 
 func (ec *executionContext) childFields_Identifier(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9229,6 +9349,38 @@ func (ec *executionContext) fieldContext_Connection_chatWindowUrl(ctx context.Co
 	return fc, nil
 }
 
+func (ec *executionContext) _Connection_hookRegistration(ctx context.Context, field graphql.CollectedField, obj *crmhub.Connection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Connection_hookRegistration(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hook, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crmhub.HookState) graphql.Marshaler {
+			return ec.marshalNHookRegistration2githubᚗcomᚋcrmhubᚋcrmhubᚐHookState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Connection_hookRegistration(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Connection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HookRegistration(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ConnectionChannel_channelId(ctx context.Context, field graphql.CollectedField, obj *crmhub.ConnectionChannel) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11852,6 +12004,144 @@ func (ec *executionContext) _FieldSource_at(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_FieldSource_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("FieldSource", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _HookRegistration_status(ctx context.Context, field graphql.CollectedField, obj *crmhub.HookState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HookRegistration_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crmhub.HookStatus) graphql.Marshaler {
+			return ec.marshalNHookStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐHookStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HookRegistration_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HookRegistration", field, false, false, errors.New("field of type HookStatus does not have child fields"))
+}
+
+func (ec *executionContext) _HookRegistration_url(ctx context.Context, field graphql.CollectedField, obj *crmhub.HookState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HookRegistration_url(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.URL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HookRegistration_url(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HookRegistration", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _HookRegistration_note(ctx context.Context, field graphql.CollectedField, obj *crmhub.HookState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HookRegistration_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HookRegistration_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HookRegistration", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _HookRegistration_attempts(ctx context.Context, field graphql.CollectedField, obj *crmhub.HookState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HookRegistration_attempts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attempts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HookRegistration_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HookRegistration", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _HookRegistration_nextAttemptAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.HookState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HookRegistration_nextAttemptAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NextAttemptAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HookRegistration_nextAttemptAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HookRegistration", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _HookRegistration_updatedAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.HookState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HookRegistration_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HookRegistration_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HookRegistration", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _Identifier_type(ctx context.Context, field graphql.CollectedField, obj *crmhub.Identifier) (ret graphql.Marshaler) {
@@ -22827,7 +23117,7 @@ func (ec *executionContext) unmarshalInputInboundMessageInput(ctx context.Contex
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"channel", "chatId", "senderName", "type", "text", "contentUrl", "externalId", "receivedAt", "connectionId"}
+	fieldsInOrder := [...]string{"channel", "chatId", "senderName", "type", "text", "contentUrl", "externalId", "receivedAt", "connectionId", "senderIdentifiers"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -22897,6 +23187,13 @@ func (ec *executionContext) unmarshalInputInboundMessageInput(ctx context.Contex
 				return it, err
 			}
 			it.ConnectionID = data
+		case "senderIdentifiers":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("senderIdentifiers"))
+			data, err := ec.unmarshalOIdentifierInput2ᚕᚖgithubᚗcomᚋcrmhubᚋcrmhubᚋgraphᚋmodelᚐIdentifierInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SenderIdentifiers = data
 		}
 	}
 	return it, nil
@@ -23622,6 +23919,11 @@ func (ec *executionContext) _Connection(ctx context.Context, sel ast.SelectionSe
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "hookRegistration":
+			out.Values[i] = ec._Connection_hookRegistration(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -25633,6 +25935,69 @@ func (ec *executionContext) _FieldSource(ctx context.Context, sel ast.SelectionS
 		case "at":
 			out.Values[i] = ec._FieldSource_at(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var hookRegistrationImplementors = []string{"HookRegistration"}
+
+func (ec *executionContext) _HookRegistration(ctx context.Context, sel ast.SelectionSet, obj *crmhub.HookState) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, hookRegistrationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HookRegistration")
+		case "status":
+			out.Values[i] = ec._HookRegistration_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "url":
+			out.Values[i] = ec._HookRegistration_url(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "note":
+			out.Values[i] = ec._HookRegistration_note(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "attempts":
+			out.Values[i] = ec._HookRegistration_attempts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nextAttemptAt":
+			out.Values[i] = ec._HookRegistration_nextAttemptAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._HookRegistration_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -30707,6 +31072,44 @@ func (ec *executionContext) marshalNFieldSource2ᚖgithubᚗcomᚋcrmhubᚋcrmhu
 	return ec._FieldSource(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNHookRegistration2githubᚗcomᚋcrmhubᚋcrmhubᚐHookState(ctx context.Context, sel ast.SelectionSet, v crmhub.HookState) graphql.Marshaler {
+	return ec._HookRegistration(ctx, sel, &v)
+}
+
+func (ec *executionContext) unmarshalNHookStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐHookStatus(ctx context.Context, v any) (crmhub.HookStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNHookStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐHookStatus[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNHookStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐHookStatus(ctx context.Context, sel ast.SelectionSet, v crmhub.HookStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNHookStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐHookStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNHookStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐHookStatus = map[string]crmhub.HookStatus{
+		"MANUAL":       crmhub.HookManual,
+		"PENDING":      crmhub.HookPending,
+		"REGISTERED":   crmhub.HookRegistered,
+		"UNREGISTERED": crmhub.HookUnregistered,
+		"FAILED":       crmhub.HookFailed,
+	}
+	marshalNHookStatus2githubᚗcomᚋcrmhubᚋcrmhubᚐHookStatus = map[crmhub.HookStatus]string{
+		crmhub.HookManual:       "MANUAL",
+		crmhub.HookPending:      "PENDING",
+		crmhub.HookRegistered:   "REGISTERED",
+		crmhub.HookUnregistered: "UNREGISTERED",
+		crmhub.HookFailed:       "FAILED",
+	}
+)
+
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -32417,6 +32820,23 @@ func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.Se
 	_ = ctx
 	res := graphql.MarshalID(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOIdentifierInput2ᚕᚖgithubᚗcomᚋcrmhubᚋcrmhubᚋgraphᚋmodelᚐIdentifierInputᚄ(ctx context.Context, v any) ([]*model.IdentifierInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.IdentifierInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNIdentifierInput2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚋgraphᚋmodelᚐIdentifierInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) unmarshalOIdentifierInput2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚋgraphᚋmodelᚐIdentifierInput(ctx context.Context, v any) (*model.IdentifierInput, error) {

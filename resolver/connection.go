@@ -102,7 +102,7 @@ func (r *connectionResolver) Channels(ctx context.Context, obj *crmhub.Connectio
 }
 
 func (r *connectionResolver) WebhookPath(_ context.Context, obj *crmhub.Connection) (string, error) {
-	return "/hooks/" + obj.GlobalID(), nil
+	return crmhub.HookPath(obj.ID), nil
 }
 
 func (r *mutationResolver) SetConnectionWebhookSecret(ctx context.Context, id string, secret *string) (string, error) {

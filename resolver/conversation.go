@@ -177,7 +177,8 @@ func (r *mutationResolver) RecordInboundMessage(ctx context.Context, input model
 	}
 	m, err := r.Conversations.RecordInboundMessage(ctx, crmhub.InboundMessageInput{Channel: input.Channel, ChatID: input.ChatID,
 		SenderName: input.SenderName, Type: input.Type, Text: input.Text, ContentURL: input.ContentURL,
-		ExternalID: input.ExternalID, ReceivedAt: input.ReceivedAt, ConnectionID: conn})
+		ExternalID: input.ExternalID, ReceivedAt: input.ReceivedAt, ConnectionID: conn,
+		SenderIdentifiers: identifiers(input.SenderIdentifiers)})
 	return m, inArgAny("input", err)
 }
 

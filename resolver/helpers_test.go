@@ -112,6 +112,7 @@ func newEnvHub(t *testing.T, d *db.DB, hubCfg db.HubConfig, opts ...func(*resolv
 		Connections:     e.connections,
 		Sync:            e.sync,
 		Hooks: &inbound.Receiver{Hooks: e.connections, Conversations: e.conversations, Log: log,
+			Contacts: db.NewContactService(d), Users: db.NewUserService(d),
 			Registry: connectors.Registry{crmhub.ConnectorWazzup: wazzup.NewConnector}},
 		Clock:       d,
 		Ready:       d.Ping,

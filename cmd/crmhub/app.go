@@ -27,6 +27,9 @@ const (
 	dispatchInterval  = time.Second
 	retentionInterval = time.Hour
 	scheduleInterval  = time.Minute
+	// hookInterval is how often due hook registrations are looked for;
+	// a connection changed in this process wakes the loop at once.
+	hookInterval = 15 * time.Second
 )
 
 // app is the running service apart from HTTP: the domain services and the
@@ -111,7 +114,7 @@ func newApp(d *db.DB, cfg Config, tp trace.TracerProvider, log *slog.Logger) (*a
 			Webhooks:      webhooks,
 			Connections:   sync.connections,
 			Hooks: &inbound.Receiver{Hooks: sync.connections, Registry: registry(), Conversations: conversations,
-				HTTPClient: connectorClient(cfg, tp), Log: log},
+				Contacts: contacts, Users: users, HTTPClient: connectorClient(cfg, tp), Log: log},
 			Sync: sync.syncs,
 			ChatWindows: &chatwindow.Service{Connections: sync.connections, Users: users, Contacts: contacts,
 				Registry: registry(), HTTPClient: connectorClient(cfg, tp)},
@@ -138,6 +141,8 @@ func newApp(d *db.DB, cfg Config, tp trace.TracerProvider, log *slog.Logger) (*a
 			db.NewRetention(d, cfg.EventRetention, retentionInterval, log),
 			db.NewSyncScheduler(sync.syncs, scheduleInterval, log),
 			db.NewSyncTakeover(sync.syncs, log),
+			sync.connections.HookLoop(&inbound.Registrar{Registry: registry(), HTTPClient: connectorClient(cfg, tp)},
+				hookInterval, log),
 		},
 		log: log,
 	}, nil

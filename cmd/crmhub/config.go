@@ -63,6 +63,12 @@ type Config struct {
 	// private and loopback addresses (CRMHUB_CONNECTOR_ALLOW_PRIVATE), for
 	// a CRM on the local network or `crmhub fake-crm`. Default false.
 	ConnectorAllowPrivate bool
+	// PublicURL is the base URL at which external CRMs reach this server
+	// (CRMHUB_PUBLIC_URL, --public-url), e.g. https://hub.example.com.
+	// Set, connections to CRMs that can register webhooks (Wazzup,
+	// Wazera) register their hook URL under it; empty, hooks are set up
+	// by hand. Default empty.
+	PublicURL string
 	// SyncWorkers is how many sync runs one process works at once
 	// (CRMHUB_SYNC_WORKERS). Default 4.
 	SyncWorkers int
@@ -174,6 +180,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	env("CRMHUB_SHUTDOWN_TIMEOUT", setDuration(&cfg.ShutdownTimeout))
 	env("CRMHUB_WEBHOOK_ALLOW_PRIVATE", setBool(&cfg.WebhookAllowPrivate))
 	env("CRMHUB_CONNECTOR_ALLOW_PRIVATE", setBool(&cfg.ConnectorAllowPrivate))
+	env("CRMHUB_PUBLIC_URL", (*publicURLValue)(&cfg.PublicURL).Set)
 	env("CRMHUB_SYNC_WORKERS", setPositiveInt(&cfg.SyncWorkers))
 	env("CRMHUB_SYNC_LEASE", (*positiveDurationValue)(&cfg.SyncLease).Set)
 	env("CRMHUB_DB_MAX_CONNS", setPositiveInt(&cfg.DBMaxConns))
@@ -298,6 +305,27 @@ func (l *listValue) Set(v string) error {
 	return nil
 }
 
+// publicURLValue is an absolute http(s) URL without credentials, query
+// or fragment, kept without a trailing slash; "" unsets it.
+type publicURLValue string
+
+func (p *publicURLValue) String() string { return string(*p) }
+
+func (p *publicURLValue) Set(v string) error {
+	v = strings.TrimRight(strings.TrimSpace(v), "/")
+	if v == "" {
+		*p = ""
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		u.RawQuery != "" || u.Fragment != "" {
+		return errors.New("want an absolute http(s) URL without credentials, query or fragment, such as https://hub.example.com")
+	}
+	*p = publicURLValue(v)
+	return nil
+}
+
 // logFormatValue is "text" or "json".
 type logFormatValue string
 
@@ -349,6 +377,7 @@ func serveFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long in-flight requests may finish after a stop signal (CRMHUB_SHUTDOWN_TIMEOUT)")
 	fs.Var((*logFormatValue)(&cfg.LogFormat), "log-format", "log `format`: text or json (CRMHUB_LOG_FORMAT)")
 	fs.Var((*logLevelValue)(&cfg.LogLevel), "log-level", "least severe log `level`: debug, info, warn or error (CRMHUB_LOG_LEVEL)")
+	fs.Var((*publicURLValue)(&cfg.PublicURL), "public-url", "base `URL` at which external CRMs reach this server; connections register their hook URLs under it (CRMHUB_PUBLIC_URL)")
 	fs.BoolVar(&cfg.DevKey, "dev-key", cfg.DevKey, "print an admin API key of a development workspace (see --dev-key-file)")
 	fs.StringVar(&cfg.DevKeyFile, "dev-key-file", cfg.DevKeyFile, "`file` where --dev-key keeps its key to reuse it on the next run")
 	fs.Var((*positiveDurationValue)(&cfg.SyncLease), "sync-lease", "how long a sync run's claim lasts without a heartbeat; a run whose process died is taken over after it (CRMHUB_SYNC_LEASE)")

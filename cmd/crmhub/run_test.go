@@ -293,6 +293,9 @@ func TestUsage(t *testing.T) {
 			t.Errorf("crmhub %s: exit %d, stdout %q; want 0 and usage", strings.Join(args, " "), code, out)
 		}
 	}
+	if _, out, _ := run(t, getenv, "serve", "--help"); !strings.Contains(out, "-public-url") || !strings.Contains(out, "CRMHUB_PUBLIC_URL") {
+		t.Errorf("serve --help does not name --public-url and CRMHUB_PUBLIC_URL:\n%s", out)
+	}
 }
 
 func TestConfig(t *testing.T) {
@@ -321,6 +324,7 @@ func TestConfig(t *testing.T) {
 		"CRMHUB_DB_MAX_CONNS":          "7",
 		"CRMHUB_SYNC_LEASE":            "90s",
 		"CRMHUB_LISTEN_DATABASE_URL":   "postgres://owner@db:5432/crmhub",
+		"CRMHUB_PUBLIC_URL":            "https://hub.example.com/",
 	}
 	cfg, err = loadConfig(func(k string) string { return vars[k] })
 	if err != nil {
@@ -330,7 +334,8 @@ func TestConfig(t *testing.T) {
 		cfg.Introspection || cfg.ComplexityLimit != 250 || cfg.RateLimitPoints != 0 || cfg.LogFormat != "json" || cfg.LogLevel != slog.LevelDebug ||
 		cfg.ShutdownTimeout != 3*time.Second || !cfg.WebhookAllowPrivate || cfg.DBMaxConns != 7 ||
 		cfg.SyncLease != 90*time.Second ||
-		cfg.sessionURL() != "postgres://owner@db:5432/crmhub" {
+		cfg.sessionURL() != "postgres://owner@db:5432/crmhub" ||
+		cfg.PublicURL != "https://hub.example.com" {
 		t.Errorf("from environment = %+v", cfg)
 	}
 
@@ -346,6 +351,7 @@ func TestConfig(t *testing.T) {
 		"CRMHUB_DB_MAX_CONNS":          "0",
 		"CRMHUB_SYNC_LEASE":            "0s",
 		"CRMHUB_LISTEN_DATABASE_URL":   "mysql://root:hunter2@db/x",
+		"CRMHUB_PUBLIC_URL":            "https://hub.example.com/?x=1",
 	} {
 		getenv := func(k string) string {
 			if k == name {

@@ -43,7 +43,8 @@ type syncParts struct {
 // works runs through the domain services, keeping its state in the sync
 // service.
 func newSync(d *db.DB, cfg Config, sealer *db.Sealer, tp trace.TracerProvider, log *slog.Logger) (*syncParts, error) {
-	conns := db.NewConnectionService(d, db.ConnectionConfig{Sealer: sealer, AllowPrivate: cfg.ConnectorAllowPrivate})
+	conns := db.NewConnectionService(d, db.ConnectionConfig{Sealer: sealer, AllowPrivate: cfg.ConnectorAllowPrivate,
+		PublicURL: cfg.PublicURL})
 	syncs, err := db.NewSyncService(d, db.SyncConfig{Workers: cfg.SyncWorkers, Lease: cfg.SyncLease, Log: log})
 	if err != nil {
 		return nil, err

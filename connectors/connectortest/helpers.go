@@ -167,3 +167,16 @@ func (f *ServerFake) InjectServerError() { f.Fail(500, "") }
 
 // Requests returns Total.
 func (f *ServerFake) Requests() int { return f.Total() }
+
+// SetEvents counts the event pointers of in that are set; a parser must
+// set exactly one.
+func SetEvents(in connectors.Inbound) int {
+	n := 0
+	for _, set := range []bool{in.Message != nil, in.Status != nil, in.Channel != nil, in.Conversation != nil,
+		in.Contact != nil, in.Campaign != nil} {
+		if set {
+			n++
+		}
+	}
+	return n
+}

@@ -35,19 +35,32 @@ import (
 // MaxBody bounds a webhook request body.
 const MaxBody = 1 << 20
 
-// Hooks finds a connection by id and stores its channels: SaveChannels
+// Hooks finds a connection by id, stores its channels (SaveChannels
 // updates the channels given, ReplaceChannels makes them the connection's
-// only ones. *db.ConnectionService implements it.
+// only ones) and records its campaign reports; *db.ConnectionService
+// implements it.
 type Hooks interface {
 	OpenHook(ctx context.Context, id uuid.UUID) (*crmhub.HookTarget, error)
 	SaveChannels(ctx context.Context, ws, conn uuid.UUID, channels []crmhub.ConnectionChannel) error
 	ReplaceChannels(ctx context.Context, ws, conn uuid.UUID, channels []crmhub.ConnectionChannel) error
+	RecordCampaign(ctx context.Context, conn uuid.UUID, p crmhub.CampaignPayload) error
 }
 
 // Conversations is what the receiver needs of the conversation service.
 type Conversations interface {
 	RecordInboundMessage(ctx context.Context, in crmhub.InboundMessageInput) (*crmhub.Message, error)
 	ApplyRemoteStatus(ctx context.Context, externalID string, status crmhub.MessageStatus, errorCode *string) (*crmhub.Message, error)
+	ApplyRemoteConversation(ctx context.Context, in crmhub.RemoteConversationInput) (*crmhub.Conversation, error)
+}
+
+// Contacts upserts the contacts a CRM reports created or updated.
+type Contacts interface {
+	UpsertContacts(ctx context.Context, items []crmhub.ContactInput) ([]crmhub.UpsertContactResult, error)
+}
+
+// Users upserts the agents a CRM assigns conversations to.
+type Users interface {
+	UpsertUsers(ctx context.Context, in []crmhub.UserInput) ([]crmhub.UpsertUserResult, error)
 }
 
 // Receiver is the http.Handler of POST /hooks/{connectionId}.
@@ -55,6 +68,8 @@ type Receiver struct {
 	Hooks         Hooks
 	Registry      connectors.Registry
 	Conversations Conversations
+	Contacts      Contacts
+	Users         Users
 	HTTPClient    *http.Client
 	Log           *slog.Logger
 }
@@ -169,7 +184,7 @@ func (rc *Receiver) apply(ctx context.Context, target *crmhub.HookTarget, events
 			_, err := rc.Conversations.RecordInboundMessage(ctx, crmhub.InboundMessageInput{Channel: m.Channel, ChatID: m.ChatID,
 				SenderName: m.SenderName, Type: m.Type, Text: m.Text, ContentURL: m.ContentURL, ExternalID: &ext,
 				ReceivedAt: m.SentAt, ConnectionID: &conn.ID, RemoteChannelID: opt.NonEmpty(m.ChannelID), Direction: m.Direction,
-				Post: m.Post})
+				Post: m.Post, SenderIdentifiers: withSource(m.Identifiers, conn), RemoteConversationID: opt.NonEmpty(m.ConversationID)})
 			if err != nil {
 				if err := skip("message "+ext, err); err != nil {
 					return res, err
@@ -181,6 +196,14 @@ func (rc *Receiver) apply(ctx context.Context, target *crmhub.HookTarget, events
 			s := ev.Status
 			if _, err := rc.Conversations.ApplyRemoteStatus(ctx, s.ExternalID, s.Status, s.ErrorCode); err != nil {
 				if err := skip("status of "+s.ExternalID, err); err != nil {
+					return res, err
+				}
+				continue
+			}
+			res.Received++
+		case ev.Conversation != nil || ev.Contact != nil || ev.Campaign != nil:
+			if err := rc.applyRecord(ctx, conn, ev); err != nil {
+				if err := skip("event "+ev.ID, err); err != nil {
 					return res, err
 				}
 				continue
@@ -210,6 +233,76 @@ func (rc *Receiver) apply(ctx context.Context, target *crmhub.HookTarget, events
 
 func connectionChannel(conn uuid.UUID, c connectors.ChannelState) crmhub.ConnectionChannel {
 	return crmhub.ConnectionChannel{ConnectionID: conn, ChannelID: c.ChannelID, Transport: c.Transport, PlainID: c.PlainID, State: c.State}
+}
+
+// applyRecord applies a conversation, contact or campaign event.
+func (rc *Receiver) applyRecord(ctx context.Context, conn *crmhub.Connection, ev connectors.Inbound) error {
+	switch {
+	case ev.Conversation != nil:
+		return rc.applyConversation(ctx, conn, ev.Conversation)
+	case ev.Contact != nil:
+		return rc.upsertContact(ctx, conn, ev.Contact)
+	}
+	c := ev.Campaign
+	return rc.Hooks.RecordCampaign(ctx, conn.ID, crmhub.CampaignPayload{CampaignID: c.ExternalID, Name: c.Name,
+		Stats: c.Stats, CompletedAt: c.CompletedAt})
+}
+
+// applyConversation applies a conversation event; its agent becomes (or
+// is) the hub user of that external id.
+func (rc *Receiver) applyConversation(ctx context.Context, conn *crmhub.Connection, c *connectors.ConversationEvent) error {
+	in := crmhub.RemoteConversationInput{ConnectionID: conn.ID, ExternalID: c.ExternalID, Channel: c.Channel,
+		ChatID: c.ChatID, SenderName: c.SenderName, Identifiers: withSource(c.Identifiers, conn), Status: c.Status}
+	if a := c.Assignee; a != nil {
+		name := a.Name
+		if name == "" {
+			name = a.ExternalID
+		}
+		res, err := rc.Users.UpsertUsers(ctx, []crmhub.UserInput{{ExternalID: a.ExternalID, Name: name, Email: a.Email}})
+		if err != nil {
+			return err
+		}
+		if res[0].User == nil {
+			return crmhub.Errorf(crmhub.EINVALID, "the agent %q cannot be kept as a user", a.ExternalID)
+		}
+		in.AssigneeID = &res[0].User.ID
+	}
+	_, err := rc.Conversations.ApplyRemoteConversation(ctx, in)
+	return err
+}
+
+// upsertContact upserts a contact the CRM reports, known by its
+// EXTERNAL_ID (whose source is the connection, as the sync's links) and
+// its other identifiers.
+func (rc *Receiver) upsertContact(ctx context.Context, conn *crmhub.Connection, c *connectors.RemoteContact) error {
+	ids := withSource(append([]crmhub.Identifier{{Type: crmhub.IdentityExternalID, Value: c.ExternalID}}, c.Identifiers...), conn)
+	res, err := rc.Contacts.UpsertContacts(ctx, []crmhub.ContactInput{{Name: c.Name, Identifiers: ids, URI: c.URI,
+		Tags: c.Tags, CustomFields: c.CustomFields}})
+	if err != nil {
+		return err
+	}
+	if r := res[0]; r.Status == crmhub.UpsertFailed {
+		why := "refused"
+		if len(r.Errors) > 0 {
+			why = r.Errors[0].Message
+		}
+		return crmhub.Errorf(crmhub.EINVALID, "contact %q: %s", c.ExternalID, why)
+	}
+	return nil
+}
+
+// withSource gives the EXTERNAL_ID identifiers a CRM reports without a
+// source the connection's global id as source: the CRM's ids are the
+// connection's.
+func withSource(ids []crmhub.Identifier, conn *crmhub.Connection) []crmhub.Identifier {
+	out := make([]crmhub.Identifier, len(ids))
+	for i, id := range ids {
+		if id.Type == crmhub.IdentityExternalID && id.Source == "" {
+			id.Source = conn.GlobalID()
+		}
+		out[i] = id
+	}
+	return out
 }
 
 func fail(w http.ResponseWriter, status int, msg string) {

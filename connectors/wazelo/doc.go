@@ -54,7 +54,10 @@
 //     found by their phone (which Wazelo requires) after the create's 409.
 //   - No deals or users are documented: the Connector is neither a
 //     connectors.DealSyncer nor a UserSyncer. Conversations and campaigns
-//     are not used.
+//     have no documented routes: the hub learns conversations from the
+//     webhooks and records campaign.completed; it does not create
+//     campaigns. Webhooks are registered in Wazelo's settings, not by API,
+//     so the Connector is no connectors.HookRegistrar.
 //   - Messages: POST /messages with {to, type, text, media_url, template
 //     {name, language, components}, reply_to}; type is text, image, audio,
 //     video, document or template; 201 with data {message_id, status}.
@@ -70,6 +73,16 @@
 //     is the message id for a message and "id:delivered" or "id:read" for
 //     a status, so the two updates of one message are not taken for a
 //     replay of each other.
+//   - The conversation, contact and campaign events show no data in the
+//     document; they are read as record_events.go describes:
+//     conversation.assigned and conversation.resolved carry
+//     conversation_id (the one message.received carries), contact_id and
+//     the number ("from" or "phone"), and for an assignment assigned_to,
+//     the agent {id, name, email} or its id; contact.created carries the
+//     contact as the contacts resource has it; campaign.completed carries
+//     campaign_id (or id), name, stats and completed_at. An event lacking
+//     its ids is skipped. The coverage of the whole document is in
+//     COVERAGE.md.
 //
 // How the sync engine's decisions map onto Wazelo: a backfilled hub
 // record is updated under its id, else created asking for that id, and

@@ -88,7 +88,10 @@ func VerifySignature(header http.Header, body []byte, secret string) error {
 
 // ParseWebhook verifies body's signature and decodes its event: a
 // message.received becomes an InboundMessage, message.delivered and
-// message.read a StatusUpdate; the other events are skipped. A body that
+// message.read a StatusUpdate, conversation.assigned and
+// conversation.resolved a ConversationEvent, contact.created a Contact
+// and campaign.completed a CampaignEvent (record_events.go); events
+// the document does not list are skipped. A body that
 // is a JSON array of events is read event by event.
 func (c *Connector) ParseWebhook(header http.Header, body []byte, secret string) ([]connectors.Inbound, error) {
 	if err := VerifySignature(header, body, secret); err != nil {
@@ -140,7 +143,7 @@ func inboundFromEvent(ev WebhookEvent) (in connectors.Inbound, ok bool, err erro
 	case EventMessageRead:
 		status = crmhub.MessageRead
 	default:
-		return in, false, nil
+		return recordEvent(ev)
 	}
 	var d MessageEvent
 	if err := json.Unmarshal(ev.Data, &d); err != nil {
@@ -176,6 +179,8 @@ func messageFromEvent(d MessageEvent, timestamp string) *connectors.InboundMessa
 		Text:       nonEmpty(&d.Text),
 		ContentURL: nonEmpty(&d.MediaURL),
 		SentAt:     firstTime(d.ReceivedAt, timestamp),
+
+		ConversationID: d.ConversationID,
 	}
 	if d.ContactID != "" {
 		m.Identifiers = []crmhub.Identifier{{Type: crmhub.IdentityExternalID, Value: d.ContactID}}

@@ -38,6 +38,8 @@ func TestParseWebhookDocumentExample(t *testing.T) {
 		Type:        crmhub.MessageText,
 		Text:        ptr("Hi, I want to book a site visit"),
 		SentAt:      &at,
+
+		ConversationID: "conv_01HX7Q1",
 	}}}
 	connectortest.WantEqual(t, "inbound", got, want)
 }
@@ -90,9 +92,12 @@ func TestWebhookStatusesAndSkippedEvents(t *testing.T) {
 	}
 	delivered := time.Date(2025, 4, 19, 10, 15, 0, 0, time.UTC)
 	read := time.Date(2025, 4, 19, 10, 15, 30, 0, time.UTC)
+	// The assignment without an agent and the campaign without an id
+	// are skipped; the contact has its id.
 	connectortest.WantEqual(t, "statuses", got, []connectors.Inbound{
 		{ID: "msg_1:delivered", Status: &connectors.StatusUpdate{ExternalID: "msg_1", Status: crmhub.MessageDelivered, At: &delivered}},
 		{ID: "msg_1:read", Status: &connectors.StatusUpdate{ExternalID: "msg_1", Status: crmhub.MessageRead, At: &read}},
+		{ID: "cnt_1", Contact: &connectors.RemoteContact{ExternalID: "cnt_1"}},
 	})
 }
 

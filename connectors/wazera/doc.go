@@ -59,6 +59,18 @@
 //     "whatsapp_account_id". Only WhatsApp text and template messages are
 //     documented; the hub's template components map is sent as Wazera's
 //     components array (see templateComponents).
+//   - Outgoing webhooks are registered through GET and POST /webhooks
+//     (hooks.go, a connectors.HookRegistrar): one webhook for every
+//     documented event, signed with the connection's secret; one already
+//     pointing at the hub's URL is deleted first. Removal uses DELETE
+//     /webhooks/{id}, which the document does not list (the REST
+//     reading); a 404 there means it is gone already.
+//   - Conversation events carry the conversation {id, status, assigned_to,
+//     contact {id, name, phone, email}} as GET /conversations would list
+//     it; contact events carry the contact. conversation.created opens the
+//     hub conversation (setting no status, so a late delivery does not
+//     reopen a closed one), conversation.closed closes it. The coverage of
+//     the whole document is in COVERAGE.md.
 //
 // How the sync engine's decisions map onto Wazera: a backfilled hub record
 // is created (Wazera gives it its own id, which the hub then links) unless

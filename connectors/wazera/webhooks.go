@@ -52,6 +52,7 @@ type webhookMessage struct {
 	ID                ID              `json:"id"`
 	MessageID         ID              `json:"message_id"`
 	WhatsAppAccountID ID              `json:"whatsapp_account_id"`
+	ConversationID    ID              `json:"conversation_id"`
 	Direction         string          `json:"direction"`
 	From              string          `json:"from"`
 	To                string          `json:"to"`
@@ -110,8 +111,10 @@ func (c *Connector) ParseWebhook(header http.Header, body []byte, secret string)
 // decodes the event. message.received becomes an inbound Message;
 // message.sent, message.delivered and message.read a Status of the
 // message id messages/send returned (FAILED, with the error's code, when
-// the data's status says failed). Conversation and contact events, and
-// message types the hub has no type for, are skipped. A message.sent is
+// the data's status says failed); conversation.created and
+// conversation.closed a Conversation, contact.created and
+// contact.updated a Contact (record_events.go). Message types the hub
+// has no type for are skipped. A message.sent is
 // only a status: a message an agent sends from Wazera's own inbox is not
 // mirrored into the hub.
 func ParseWebhook(header http.Header, body []byte, secret string) ([]connectors.Inbound, error) {
@@ -131,7 +134,7 @@ func ParseWebhook(header http.Header, body []byte, secret string) ([]connectors.
 	}
 	_, isStatus := statusEvents[event]
 	if event != EventMessageReceived && !isStatus {
-		return nil, nil
+		return recordEvent(event, hook.Data), nil
 	}
 	var m webhookMessage
 	if err := json.Unmarshal(hook.Data, &m); err != nil {
@@ -203,6 +206,7 @@ func inboundMessage(id string, m webhookMessage, at *time.Time) *connectors.Inbo
 	msg := &connectors.InboundMessage{
 		ExternalID: id, Direction: crmhub.Inbound, Channel: crmhub.ChannelWhatsApp,
 		ChatID: e164(from), ChannelID: string(m.WhatsAppAccountID), Type: typ, SentAt: at,
+		ConversationID: string(m.ConversationID),
 	}
 	switch {
 	case typ.IsMedia():

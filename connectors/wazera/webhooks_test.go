@@ -38,18 +38,20 @@ func parse(t *testing.T, e wazeratest.Event) []connectors.Inbound {
 // the fake builds, and parses each as the hub would.
 func TestWebhookExamples(t *testing.T) {
 	at := time.Date(2026, 3, 15, 10, 0, 0, 0, time.UTC)
+	closed := crmhub.ConversationClosed
 	want := map[string][]connectors.Inbound{
 		EventMessageReceived: {{ID: "988", Message: &connectors.InboundMessage{
 			ExternalID: "988", Direction: crmhub.Inbound, Channel: crmhub.ChannelWhatsApp, ChatID: "+1234567890",
 			ChannelID: "1", SenderName: ptr("John Doe"), Type: crmhub.MessageText, Text: ptr("Hello from WhatsApp!"),
-			Identifiers: []crmhub.Identifier{{Type: crmhub.IdentityExternalID, Value: "12"}}, SentAt: &at}}},
+			Identifiers: []crmhub.Identifier{{Type: crmhub.IdentityExternalID, Value: "12"}}, SentAt: &at,
+			ConversationID: "45"}}},
 		EventMessageSent:         {{ID: "987", Status: &connectors.StatusUpdate{ExternalID: "987", Status: crmhub.MessageSent, At: &at}}},
 		EventMessageDelivered:    {{ID: "987", Status: &connectors.StatusUpdate{ExternalID: "987", Status: crmhub.MessageDelivered, At: &at}}},
 		EventMessageRead:         {{ID: "987", Status: &connectors.StatusUpdate{ExternalID: "987", Status: crmhub.MessageRead, At: &at}}},
-		EventConversationCreated: nil,
-		EventConversationClosed:  nil,
-		EventContactCreated:      nil,
-		EventContactUpdated:      nil,
+		EventConversationCreated: {{ID: "45:conversation.created", Conversation: conversation(nil)}},
+		EventConversationClosed:  {{ID: "45:conversation.closed", Conversation: conversation(&closed)}},
+		EventContactCreated:      {{ID: "12:contact.created", Contact: johnDoe(at)}},
+		EventContactUpdated:      {{ID: "12:contact.updated", Contact: johnDoe(at)}},
 	}
 	examples := wazeratest.Examples()
 	if len(examples) != len(want) {
@@ -70,6 +72,38 @@ func TestWebhookExamples(t *testing.T) {
 			connectortest.WantJSONEqual(t, file, body, connectortest.ReadTestdata(t, filepath.Base(file)))
 			connectortest.WantEqual(t, "parsed", parse(t, e), want[event])
 		})
+	}
+}
+
+// conversation is the examples' conversation 45 with John Doe, moved to
+// status when not nil.
+func conversation(status *crmhub.ConversationStatus) *connectors.ConversationEvent {
+	return &connectors.ConversationEvent{ExternalID: "45", Channel: crmhub.ChannelWhatsApp, ChatID: "+1234567890",
+		SenderName: ptr("John Doe"), Identifiers: []crmhub.Identifier{{Type: crmhub.IdentityExternalID, Value: "12"}},
+		Status: status}
+}
+
+// johnDoe is the document's example contact, id 12.
+func johnDoe(at time.Time) *connectors.RemoteContact {
+	return &connectors.RemoteContact{ExternalID: "12", Name: ptr("John Doe"),
+		Identifiers: []crmhub.Identifier{{Type: crmhub.IdentityWhatsApp, Value: "+1234567890"},
+			{Type: crmhub.IdentityEmail, Value: "john@example.com"}},
+		Tags: []string{"customer", "vip"}, CustomFields: map[string]any{"company": "Acme Inc"}, UpdatedAt: &at}
+}
+
+// TestConversationAssignee: an assigned conversation names its agent by
+// Wazera's user id; a creation sets no status.
+func TestConversationAssignee(t *testing.T) {
+	agent := int64(3)
+	got := parse(t, wazeratest.Event{Event: EventConversationCreated, Data: wazeratest.WebhookConversation{ID: 46,
+		Status: "pending", AssignedTo: &agent}})
+	c := got[0].Conversation
+	if c == nil || c.Status != nil || c.Assignee == nil || c.Assignee.ExternalID != "3" || c.ChatID != "" {
+		t.Fatalf("parsed %+v", c)
+	}
+	// Without its id the event is skipped.
+	if got := parse(t, wazeratest.Event{Event: EventContactUpdated, Data: map[string]any{"name": "x"}}); len(got) != 0 {
+		t.Fatalf("a contact without id parsed to %+v", got)
 	}
 }
 

@@ -248,6 +248,12 @@ type InboundMessageInput struct {
 	// so replies leave through that CRM. NOT_FOUND (field input.connectionId)
 	// for an id that names no connection of the workspace.
 	ConnectionID *string `json:"connectionId,omitempty"`
+	// More identities of the sender than the chat, at most 20: e.g. the CRM's contact
+	// id as {type: EXTERNAL_ID, value: "...", source: "conn_..."}. The sender is matched
+	// by them too and a new contact gets them; ones that belong to another contact
+	// than the chat's are left out (the chat decides). VALIDATION_ERROR (field
+	// input.senderIdentifiers[i]...) for one that does not normalize.
+	SenderIdentifiers []*IdentifierInput `json:"senderIdentifiers,omitempty"`
 }
 
 // Write operations. Each emits its events in the transaction that makes its

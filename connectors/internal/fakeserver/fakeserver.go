@@ -6,6 +6,10 @@
 package fakeserver
 
 import (
+	"bytes"
+	"context"
+	"io"
+
 	"github.com/crmhub/crmhub/connectors/internal/wait"
 	"maps"
 	"net/http"
@@ -190,4 +194,35 @@ func (w *StatusWriter) WriteHeader(status int) {
 // client is still there. A d of zero or less returns true at once.
 func Delay(r *http.Request, d time.Duration) bool {
 	return d <= 0 || wait.Sleep(r.Context(), d) == nil
+}
+
+// hookTimeout bounds one webhook a fake sends.
+const hookTimeout = 10 * time.Second
+
+// PostWebhook sends a fake CRM's webhook: a POST of body with header to u
+// through client (http.DefaultClient when nil), and returns the answer's
+// status.
+func PostWebhook(ctx context.Context, client *http.Client, u string, header http.Header, body []byte) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, hookTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	if req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, nil
 }

@@ -76,6 +76,9 @@ type Options struct {
 	// DefaultRequestLog when zero.
 	RequestLog int
 
+	// HookClient sends Deliver's webhooks; http.DefaultClient when nil.
+	HookClient *http.Client
+
 	// Contacts seed the state; a zero ID is assigned.
 	Contacts []Contact
 }
@@ -129,6 +132,9 @@ type Fake struct {
 	nextID    int64
 	messages  []Message
 	nextMsgID int64
+
+	webhooks   map[int64]Webhook
+	nextHookID int64
 }
 
 // New returns a Fake seeded from opts.
@@ -167,6 +173,7 @@ func New(opts Options) *Fake {
 	for pattern, h := range routes {
 		f.mux.Handle(pattern, h)
 	}
+	f.routeWebhooks()
 	return f
 }
 

@@ -91,6 +91,10 @@ type Options struct {
 	// DefaultRequestLog when zero.
 	RequestLog int
 
+	// HookClient sends the webhooks' test request and SendWebhook's
+	// deliveries; http.DefaultClient when nil.
+	HookClient *http.Client
+
 	// Contacts, Deals, Users and Channels seed the state.
 	Contacts []Contact
 	Deals    []Deal
@@ -143,6 +147,8 @@ type Fake struct {
 	channels []Channel
 	messages []Message
 	iframes  []Iframe
+	// webhooksURL is where webhooks go, "" while they are off.
+	webhooksURL string
 }
 
 // New returns a Fake seeded from opts.
@@ -186,6 +192,7 @@ func New(opts Options) *Fake {
 	for pattern, h := range routes {
 		f.mux.Handle(pattern, h)
 	}
+	f.routeWebhooks()
 	return f
 }
 

@@ -1,0 +1,12 @@
+DROP INDEX IF EXISTS conversations_external;
+ALTER TABLE conversations DROP COLUMN IF EXISTS external_id;
+DROP FUNCTION IF EXISTS hooks_due(timestamptz, int);
+DROP TABLE IF EXISTS hook_removals;
+DROP INDEX IF EXISTS connections_hook_due;
+ALTER TABLE connections DROP COLUMN IF EXISTS hook_updated_at;
+ALTER TABLE connections DROP COLUMN IF EXISTS hook_due_at;
+ALTER TABLE connections DROP COLUMN IF EXISTS hook_attempts;
+ALTER TABLE connections DROP COLUMN IF EXISTS hook_remote_id;
+ALTER TABLE connections DROP COLUMN IF EXISTS hook_url;
+ALTER TABLE connections DROP COLUMN IF EXISTS hook_note;
+ALTER TABLE connections DROP COLUMN IF EXISTS hook_status;
