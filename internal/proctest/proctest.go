@@ -82,9 +82,9 @@ func (l *Lines) Next(t testing.TB, prefix string) string {
 	}
 }
 
-// GraphQL runs an operation that must succeed against the server at base
-// with API key key, and decodes its data into out (when not nil).
-func GraphQL(t testing.TB, base, key, query string, vars map[string]any, out any) {
+// Post sends an operation to the server at base with API key key and
+// returns the answer's status and body, whatever they are.
+func Post(t testing.TB, base, key, query string, vars map[string]any) (int, []byte) {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
 	req, _ := http.NewRequest(http.MethodPost, base+"/graphql", bytes.NewReader(body))
@@ -96,12 +96,20 @@ func GraphQL(t testing.TB, base, key, query string, vars map[string]any, out any
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, b
+}
+
+// GraphQL runs an operation that must succeed against the server at base
+// with API key key, and decodes its data into out (when not nil).
+func GraphQL(t testing.TB, base, key, query string, vars map[string]any, out any) {
+	t.Helper()
+	status, b := Post(t, base, key, query, vars)
 	var r struct {
 		Data   json.RawMessage
 		Errors []any
 	}
-	if err := json.Unmarshal(b, &r); err != nil || res.StatusCode != http.StatusOK || len(r.Errors) > 0 {
-		t.Fatalf("%s: status %d %s", query, res.StatusCode, b)
+	if err := json.Unmarshal(b, &r); err != nil || status != http.StatusOK || len(r.Errors) > 0 {
+		t.Fatalf("%s: status %d %s", query, status, b)
 	}
 	if out != nil {
 		if err := json.Unmarshal(r.Data, out); err != nil {
