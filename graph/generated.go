@@ -280,9 +280,10 @@ type ComplexityRoot struct {
 	}
 
 	ItemError struct {
-		Code    func(childComplexity int) int
-		Field   func(childComplexity int) int
-		Message func(childComplexity int) int
+		Code             func(childComplexity int) int
+		ContactGlobalIDs func(childComplexity int) int
+		Field            func(childComplexity int) int
+		Message          func(childComplexity int) int
 	}
 
 	Message struct {
@@ -1712,6 +1713,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ItemError.Code(childComplexity), true
+	case "ItemError.contactIds":
+		if e.ComplexityRoot.ItemError.ContactGlobalIDs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ItemError.ContactGlobalIDs(childComplexity), true
 	case "ItemError.field":
 		if e.ComplexityRoot.ItemError.Field == nil {
 			break
@@ -3806,6 +3813,12 @@ type ItemError {
   code: String!
   "A human-readable explanation."
   message: String!
+  """
+  For a CONFLICT over identifiers, the contacts (ct_...) they already belong
+  to, as resolveContact's extensions.contactIds; null for any other error.
+  Only contacts of the caller's workspace.
+  """
+  contactIds: [ID!]
 }
 
 "The result of one item of upsertContacts."
@@ -5895,6 +5908,8 @@ func (ec *executionContext) childFields_ItemError(ctx context.Context, field gra
 		return ec.fieldContext_ItemError_code(ctx, field)
 	case "message":
 		return ec.fieldContext_ItemError_message(ctx, field)
+	case "contactIds":
+		return ec.fieldContext_ItemError_contactIds(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ItemError", field.Name)
 }
@@ -11736,6 +11751,29 @@ func (ec *executionContext) _ItemError_message(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_ItemError_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ItemError", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ItemError_contactIds(ctx context.Context, field graphql.CollectedField, obj *crmhub.ItemError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ItemError_contactIds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ContactGlobalIDs(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalOID2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ItemError_contactIds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ItemError", field, true, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _Message_id(ctx context.Context, field graphql.CollectedField, obj *crmhub.Message) (ret graphql.Marshaler) {
@@ -24667,6 +24705,11 @@ func (ec *executionContext) _ItemError(ctx context.Context, sel ast.SelectionSet
 		case "message":
 			out.Values[i] = ec._ItemError_message(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "contactIds":
+			out.Values[i] = ec._ItemError_contactIds(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
