@@ -3765,7 +3765,7 @@ input ContactInput {
 input ContactPatch {
   "New name, at most 200 characters; an empty string removes the name."
   name: String
-  "Merged by key into the stored fields; a key set to null is removed."
+  "Merged by key into the stored fields; a key set to null is removed. A result of more than 100 keys is VALIDATION_ERROR (field input.customFields) and changes nothing."
   customFields: JSON
   "Replaces the contact's tags."
   tags: [String!]
@@ -3783,7 +3783,7 @@ input ContactUpsertInput {
   name: String
   "1 to 20 identifiers; none matching creates a contact, one contact updates it, several fail the item with CONFLICT."
   identifiers: [IdentifierInput!]!
-  "Merged by key into the stored fields, as in ContactPatch; a key set to null is removed."
+  "Merged by key into the stored fields, as in ContactPatch; a key set to null is removed. A result of more than 100 keys fails the item with VALIDATION_ERROR (field customFields)."
   customFields: JSON
   "Replaces the contact's tags when given."
   tags: [String!]

@@ -108,7 +108,7 @@ type ContactOrder struct {
 type ContactPatch struct {
 	// New name, at most 200 characters; an empty string removes the name.
 	Name *string `json:"name,omitempty"`
-	// Merged by key into the stored fields; a key set to null is removed.
+	// Merged by key into the stored fields; a key set to null is removed. A result of more than 100 keys is VALIDATION_ERROR (field input.customFields) and changes nothing.
 	CustomFields map[string]any `json:"customFields,omitempty"`
 	// Replaces the contact's tags.
 	Tags []string `json:"tags,omitempty"`
@@ -126,7 +126,7 @@ type ContactUpsertInput struct {
 	Name *string `json:"name,omitempty"`
 	// 1 to 20 identifiers; none matching creates a contact, one contact updates it, several fail the item with CONFLICT.
 	Identifiers []*IdentifierInput `json:"identifiers"`
-	// Merged by key into the stored fields, as in ContactPatch; a key set to null is removed.
+	// Merged by key into the stored fields, as in ContactPatch; a key set to null is removed. A result of more than 100 keys fails the item with VALIDATION_ERROR (field customFields).
 	CustomFields map[string]any `json:"customFields,omitempty"`
 	// Replaces the contact's tags when given.
 	Tags []string `json:"tags,omitempty"`
