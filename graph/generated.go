@@ -4673,7 +4673,7 @@ input DealUpsertInput {
   currency: String
   "The pipeline stage, at most 100 characters."
   stage: String
-  "The user in charge (usr_...); NOT_FOUND (field responsibleUserId) for an unknown one."
+  "The user in charge (usr_...); NOT_FOUND (field responsibleUserId) for an unknown one. An explicit null removes the deal's responsible user; left out, it stays."
   responsibleUserId: ID
   "Replaces the deal's contacts when given."
   contactIds: [ID!]
@@ -21484,7 +21484,7 @@ func (ec *executionContext) unmarshalInputDealUpsertInput(ctx context.Context, o
 			if err != nil {
 				return it, err
 			}
-			it.ResponsibleUserID = data
+			it.ResponsibleUserID = graphql.OmittableOf(data)
 		case "contactIds":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contactIds"))
 			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/crmhub/crmhub"
 )
 
@@ -180,8 +181,8 @@ type DealUpsertInput struct {
 	Currency *string `json:"currency,omitempty"`
 	// The pipeline stage, at most 100 characters.
 	Stage *string `json:"stage,omitempty"`
-	// The user in charge (usr_...); NOT_FOUND (field responsibleUserId) for an unknown one.
-	ResponsibleUserID *string `json:"responsibleUserId,omitempty"`
+	// The user in charge (usr_...); NOT_FOUND (field responsibleUserId) for an unknown one. An explicit null removes the deal's responsible user; left out, it stays.
+	ResponsibleUserID graphql.Omittable[*string] `json:"responsibleUserId,omitempty"`
 	// Replaces the deal's contacts when given.
 	ContactIds []string `json:"contactIds,omitempty"`
 }
