@@ -12,9 +12,13 @@ LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
 .PHONY: run run-cluster help build image test flake fuzz generate bench bench-go lint staticcheck pg clean
 
-## run: start PostgreSQL, build, and serve with a development API key
+## run: start PostgreSQL, build, and serve with a development API key;
+## connections and webhooks may reach this machine (the fake CRMs, a local
+## webhook receiver) unless the environment says otherwise
 run: pg build
-	CRMHUB_CONNECTOR_ALLOW_PRIVATE=$${CRMHUB_CONNECTOR_ALLOW_PRIVATE:-true} ./$(BIN) serve --dev-key
+	CRMHUB_CONNECTOR_ALLOW_PRIVATE=$${CRMHUB_CONNECTOR_ALLOW_PRIVATE:-true} \
+	CRMHUB_WEBHOOK_ALLOW_PRIVATE=$${CRMHUB_WEBHOOK_ALLOW_PRIVATE:-true} \
+	./$(BIN) serve --dev-key
 
 ## help: list these targets with what they do
 help:

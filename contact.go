@@ -108,6 +108,20 @@ type ItemError struct {
 	ContactIDs []uuid.UUID
 }
 
+// ContactGlobalIDs is ContactIDs as the API names contacts (ct_...), nil
+// when the error is about no contacts. They were matched inside the
+// caller's workspace, so they never name another workspace's contacts.
+func (e ItemError) ContactGlobalIDs() []string {
+	if len(e.ContactIDs) == 0 {
+		return nil
+	}
+	ids := make([]string, len(e.ContactIDs))
+	for i, id := range e.ContactIDs {
+		ids[i] = GlobalID(KindContact, id)
+	}
+	return ids
+}
+
 // UpsertContactResult reports one item of UpsertContacts, in input order.
 type UpsertContactResult struct {
 	Index   int

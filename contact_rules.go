@@ -129,8 +129,10 @@ func checkCustomValue(v any, field string, depth int) error {
 
 // MergeCustomFields applies a patch to stored fields: keys in the patch are
 // set, keys set to nil are removed, others stay. It returns a new map and
-// whether anything changed.
-func MergeCustomFields(stored, patch map[string]any) (map[string]any, bool) {
+// whether anything changed. A result of more than MaxCustomFields keys is
+// VALIDATION_ERROR (field customFields): the caller asked for a change
+// that cannot be stored, and must hear so rather than see nothing saved.
+func MergeCustomFields(stored, patch map[string]any) (map[string]any, bool, error) {
 	out := maps.Clone(stored)
 	if out == nil {
 		out = map[string]any{}
@@ -151,9 +153,11 @@ func MergeCustomFields(stored, patch map[string]any) (map[string]any, bool) {
 		}
 	}
 	if len(out) > MaxCustomFields {
-		return stored, false
+		return stored, false, Invalid("customFields",
+			"at most %d custom fields are allowed: with this patch the contact would have %d (set keys to null to remove them)",
+			MaxCustomFields, len(out))
 	}
-	return out, changed
+	return out, changed, nil
 }
 
 // Normalize validates a patch and returns it in canonical form. Field paths

@@ -1,8 +1,10 @@
 package crmhub_test
 
 import (
+	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/crmhub/crmhub"
@@ -107,13 +109,34 @@ func TestGlobalIDs(t *testing.T) {
 
 func TestMergeCustomFields(t *testing.T) {
 	stored := map[string]any{"a": 1.0, "b": "x"}
-	out, changed := crmhub.MergeCustomFields(stored, map[string]any{"a": 1.0})
-	if changed || len(out) != 2 {
-		t.Errorf("same value reported as a change")
+	out, changed, err := crmhub.MergeCustomFields(stored, map[string]any{"a": 1.0})
+	if changed || len(out) != 2 || err != nil {
+		t.Errorf("same value reported as a change (%v)", err)
 	}
-	out, changed = crmhub.MergeCustomFields(stored, map[string]any{"a": nil, "c": []any{"y"}})
-	if !changed || len(out) != 2 || out["c"] == nil || stored["a"] == nil {
-		t.Errorf("merge = %v (changed %v); stored %v must stay untouched", out, changed, stored)
+	out, changed, err = crmhub.MergeCustomFields(stored, map[string]any{"a": nil, "c": []any{"y"}})
+	if !changed || len(out) != 2 || out["c"] == nil || stored["a"] == nil || err != nil {
+		t.Errorf("merge = %v (changed %v, %v); stored %v must stay untouched", out, changed, err, stored)
+	}
+}
+
+// TestMergeCustomFieldsLimit: a patch that would leave more than
+// MaxCustomFields keys is VALIDATION_ERROR naming the limit; one that
+// removes as many keys as it adds is fine at the limit.
+func TestMergeCustomFieldsLimit(t *testing.T) {
+	full := map[string]any{}
+	for i := range crmhub.MaxCustomFields {
+		full[fmt.Sprintf("k%d", i)] = 1.0
+	}
+	out, changed, err := crmhub.MergeCustomFields(full, map[string]any{"one more": 1.0})
+	if crmhub.ErrorCode(err) != crmhub.EINVALID || !strings.Contains(crmhub.ErrorMessage(err), "at most 100") || changed || len(out) != len(full) {
+		t.Fatalf("past the limit: %v (changed %v, %d keys)", err, changed, len(out))
+	}
+	if e, ok := err.(*crmhub.Error); !ok || e.Field != "customFields" {
+		t.Fatalf("error field: %#v", err)
+	}
+	out, changed, err = crmhub.MergeCustomFields(full, map[string]any{"one more": 1.0, "k0": nil})
+	if err != nil || !changed || len(out) != crmhub.MaxCustomFields {
+		t.Fatalf("swap at the limit: %v (changed %v, %d keys)", err, changed, len(out))
 	}
 }
 

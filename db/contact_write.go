@@ -151,7 +151,14 @@ func applyChanges(ctx context.Context, t *tx, changes []contactChange) ([]change
 		if status == crmhub.UpsertCreated && c.patch.Name == nil {
 			c.patch.Name = c.nameIfNew
 		}
-		changed, linked := applyToState(t, st, c, hasType)
+		changed, linked, err := applyToState(t, st, c, hasType)
+		if err != nil {
+			if status == crmhub.UpsertCreated {
+				delete(states, targets[i]) // not created after all
+			}
+			results[i] = changeResult{status: crmhub.UpsertFailed, err: err}
+			continue
+		}
 		switch {
 		case status == crmhub.UpsertCreated:
 			// The creation event lists the identities; none is "linked".
@@ -190,9 +197,17 @@ func applyChanges(ctx context.Context, t *tx, changes []contactChange) ([]change
 }
 
 // applyToState changes st by c and returns the names of the changed fields
-// and the identities c linked to the contact.
-func applyToState(t *tx, st *contactState, c contactChange, hasType map[identTypeKey]bool) (changed []string, linked []identityRow) {
+// and the identities c linked to the contact. A change that cannot be
+// stored (custom fields past their limit) is an error and changes nothing.
+func applyToState(t *tx, st *contactState, c contactChange, hasType map[identTypeKey]bool) (changed []string, linked []identityRow, err *crmhub.Error) {
 	r := st.row
+	fields, fieldsChanged := r.CustomFields, false
+	if c.patch.CustomFields != nil {
+		var merr error
+		if fields, fieldsChanged, merr = crmhub.MergeCustomFields(r.CustomFields, c.patch.CustomFields); merr != nil {
+			return nil, nil, merr.(*crmhub.Error)
+		}
+	}
 	if setString(&r.Name, c.patch.Name) {
 		changed = append(changed, "name")
 	}
@@ -204,11 +219,9 @@ func applyToState(t *tx, st *contactState, c contactChange, hasType map[identTyp
 		changed = append(changed, "responsibleUser")
 	}
 	before := r.CustomFields
-	if c.patch.CustomFields != nil {
-		if merged, ok := crmhub.MergeCustomFields(r.CustomFields, c.patch.CustomFields); ok {
-			r.CustomFields = merged
-			changed = append(changed, "customFields")
-		}
+	if fieldsChanged {
+		r.CustomFields = fields
+		changed = append(changed, "customFields")
 	}
 	tags := st.tags
 	if c.patch.Tags != nil {
@@ -243,7 +256,7 @@ func applyToState(t *tx, st *contactState, c contactChange, hasType map[identTyp
 		linked = append(linked, row)
 	}
 	r.FieldSources.Record(t.source(), t.now, changed, before, r.CustomFields)
-	return changed, linked
+	return changed, linked, nil
 }
 
 // encodeSources is a row's field sources as the jsonb column takes them.

@@ -308,9 +308,10 @@ type ComplexityRoot struct {
 	}
 
 	ItemError struct {
-		Code    func(childComplexity int) int
-		Field   func(childComplexity int) int
-		Message func(childComplexity int) int
+		Code             func(childComplexity int) int
+		ContactGlobalIDs func(childComplexity int) int
+		Field            func(childComplexity int) int
+		Message          func(childComplexity int) int
 	}
 
 	Message struct {
@@ -1886,6 +1887,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ItemError.Code(childComplexity), true
+	case "ItemError.contactIds":
+		if e.ComplexityRoot.ItemError.ContactGlobalIDs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ItemError.ContactGlobalIDs(childComplexity), true
 	case "ItemError.field":
 		if e.ComplexityRoot.ItemError.Field == nil {
 			break
@@ -4036,7 +4043,7 @@ input ContactInput {
 input ContactPatch {
   "New name, at most 200 characters; an empty string removes the name."
   name: String
-  "Merged by key into the stored fields; a key set to null is removed."
+  "Merged by key into the stored fields; a key set to null is removed. A result of more than 100 keys is VALIDATION_ERROR (field input.customFields) and changes nothing."
   customFields: JSON
   "Replaces the contact's tags."
   tags: [String!]
@@ -4054,7 +4061,7 @@ input ContactUpsertInput {
   name: String
   "1 to 20 identifiers; none matching creates a contact, one contact updates it, several fail the item with CONFLICT."
   identifiers: [IdentifierInput!]!
-  "Merged by key into the stored fields, as in ContactPatch; a key set to null is removed."
+  "Merged by key into the stored fields, as in ContactPatch; a key set to null is removed. A result of more than 100 keys fails the item with VALIDATION_ERROR (field customFields)."
   customFields: JSON
   "Replaces the contact's tags when given."
   tags: [String!]
@@ -4084,6 +4091,12 @@ type ItemError {
   code: String!
   "A human-readable explanation."
   message: String!
+  """
+  For a CONFLICT over identifiers, the contacts (ct_...) they already belong
+  to, as resolveContact's extensions.contactIds; null for any other error.
+  Only contacts of the caller's workspace.
+  """
+  contactIds: [ID!]
 }
 
 "The result of one item of upsertContacts."
@@ -4960,7 +4973,7 @@ input DealUpsertInput {
   currency: String
   "The pipeline stage, at most 100 characters."
   stage: String
-  "The user in charge (usr_...); NOT_FOUND (field responsibleUserId) for an unknown one."
+  "The user in charge (usr_...); NOT_FOUND (field responsibleUserId) for an unknown one. An explicit null removes the deal's responsible user; left out, it stays."
   responsibleUserId: ID
   "Replaces the deal's contacts when given."
   contactIds: [ID!]
@@ -6402,6 +6415,8 @@ func (ec *executionContext) childFields_ItemError(ctx context.Context, field gra
 		return ec.fieldContext_ItemError_code(ctx, field)
 	case "message":
 		return ec.fieldContext_ItemError_message(ctx, field)
+	case "contactIds":
+		return ec.fieldContext_ItemError_contactIds(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ItemError", field.Name)
 }
@@ -12826,6 +12841,29 @@ func (ec *executionContext) _ItemError_message(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_ItemError_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ItemError", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ItemError_contactIds(ctx context.Context, field graphql.CollectedField, obj *crmhub.ItemError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ItemError_contactIds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ContactGlobalIDs(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalOID2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ItemError_contactIds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ItemError", field, true, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _Message_id(ctx context.Context, field graphql.CollectedField, obj *crmhub.Message) (ret graphql.Marshaler) {
@@ -22975,7 +23013,7 @@ func (ec *executionContext) unmarshalInputDealUpsertInput(ctx context.Context, o
 			if err != nil {
 				return it, err
 			}
-			it.ResponsibleUserID = data
+			it.ResponsibleUserID = graphql.OmittableOf(data)
 		case "contactIds":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contactIds"))
 			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
@@ -26496,6 +26534,11 @@ func (ec *executionContext) _ItemError(ctx context.Context, sel ast.SelectionSet
 		case "message":
 			out.Values[i] = ec._ItemError_message(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "contactIds":
+			out.Values[i] = ec._ItemError_contactIds(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:

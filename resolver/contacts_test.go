@@ -189,7 +189,7 @@ func TestDeleteContact(t *testing.T) {
 }
 
 const upsertQuery = `mutation($input: [ContactUpsertInput!]!) { upsertContacts(input: $input) {
-	results { index status contact { id name tags updatedAt } errors { field code message } } } }`
+	results { index status contact { id name tags updatedAt } errors { field code message contactIds } } } }`
 
 type upsertResult struct {
 	Index   int
@@ -200,7 +200,10 @@ type upsertResult struct {
 		Tags      []string
 		UpdatedAt string
 	}
-	Errors []struct{ Field, Code, Message string }
+	Errors []struct {
+		Field, Code, Message string
+		ContactIDs           []string `json:"contactIds"`
+	}
 }
 
 func (c *client) upsert(items []map[string]any) []upsertResult {
@@ -264,6 +267,9 @@ func TestUpsertContacts(t *testing.T) {
 	if e := third[1].Errors; len(e) != 1 || e[0].Code != "CONFLICT" {
 		t.Fatalf("conflicting item = %+v", third[1])
 	}
+	if first[2].Errors[0].ContactIDs != nil {
+		t.Fatalf("a VALIDATION_ERROR names contacts: %+v", first[2].Errors)
+	}
 	if c.count() != 3 {
 		t.Fatalf("count = %d", c.count())
 	}
@@ -284,6 +290,31 @@ func TestUpsertContacts(t *testing.T) {
 	// Exactly 100 is fine.
 	if got := c.upsert(many[:100]); len(got) != 100 || got[99].Status != "CREATED" {
 		t.Fatalf("100 items: %d results", len(got))
+	}
+}
+
+// TestUpsertConflictNamesContacts: an item whose identifiers belong to
+// several contacts names them in ItemError.contactIds, and only those of
+// the caller's workspace, though another workspace holds the same
+// identifiers.
+func TestUpsertConflictNamesContacts(t *testing.T) {
+	e := newEnv(t)
+	a, b := e.workspace(), e.workspace()
+	email, phone := ident("EMAIL", "ann@example.com"), ident("PHONE", "+14155552671")
+	for _, c := range []*client{b, a} {
+		c.createContact("Ann", email)
+		c.createContact("Ann's phone", phone)
+	}
+	want := []string{a.resolve(email).ID, a.resolve(phone).ID}
+	got := a.upsert([]map[string]any{{"identifiers": []any{email, phone}}})
+	if len(got) != 1 || len(got[0].Errors) != 1 || got[0].Errors[0].Code != "CONFLICT" {
+		t.Fatalf("conflicting item = %+v", got)
+	}
+	ids := got[0].Errors[0].ContactIDs
+	slices.Sort(ids)
+	slices.Sort(want)
+	if !slices.Equal(ids, want) {
+		t.Fatalf("contactIds = %v, want this workspace's %v", ids, want)
 	}
 }
 

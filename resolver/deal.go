@@ -158,7 +158,8 @@ func (r *mutationResolver) UpsertDeals(ctx context.Context, input []*model.DealU
 }
 
 // dealInput decodes the ids of a deal item; an id of the wrong kind or
-// another workspace's fails the item as NOT_FOUND on its field.
+// another workspace's fails the item as NOT_FOUND on its field. A
+// responsibleUserId given as null clears the user; left out, it stays.
 func dealInput(in *model.DealUpsertInput) (crmhub.DealUpsertInput, error) {
 	var out crmhub.DealUpsertInput
 	if in == nil {
@@ -172,9 +173,11 @@ func dealInput(in *model.DealUpsertInput) (crmhub.DealUpsertInput, error) {
 	if in.ExternalRef != nil {
 		out.ExternalRef = &crmhub.ExternalRef{Source: in.ExternalRef.Source, ExternalID: in.ExternalRef.ExternalID}
 	}
-	if out.ResponsibleUserID, err = optionalID(crmhub.KindUser, in.ResponsibleUserID); err != nil {
+	user, given := in.ResponsibleUserID.ValueOK()
+	if out.ResponsibleUserID, err = optionalID(crmhub.KindUser, user); err != nil {
 		return out, fieldNotFound(err, "responsibleUserId")
 	}
+	out.ClearResponsibleUser = given && user == nil // an explicit null
 	if in.ContactIds != nil {
 		ids := make([]uuid.UUID, len(in.ContactIds))
 		for i, s := range in.ContactIds {

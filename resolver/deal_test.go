@@ -128,6 +128,30 @@ func TestUpsertDeals(t *testing.T) {
 	}
 }
 
+// TestUpsertDealClearsResponsibleUser: responsibleUserId left out keeps
+// the deal's user; given as null, it removes the user.
+func TestUpsertDealClearsResponsibleUser(t *testing.T) {
+	c := newEnv(t).workspace()
+	u := c.newUser("u1", "Ann")
+	created := c.upsertDeals(map[string]any{"name": "Alpha", "responsibleUserId": u})[0].Deal
+	kept := c.upsertDeals(map[string]any{"id": created.ID, "name": "Alpha 2"})
+	if d := kept[0].Deal; kept[0].Status != "UPDATED" || d.ResponsibleUser == nil || d.ResponsibleUser.ID != u {
+		t.Fatalf("left out: %+v", kept[0])
+	}
+	cleared := c.upsertDeals(map[string]any{"id": created.ID, "responsibleUserId": nil})
+	if cleared[0].Status != "UPDATED" || cleared[0].Deal.ResponsibleUser != nil {
+		t.Fatalf("explicit null: %+v", cleared[0])
+	}
+	if again := c.upsertDeals(map[string]any{"id": created.ID, "responsibleUserId": nil}); again[0].Status != "UNCHANGED" {
+		t.Fatalf("null again: %+v", again[0])
+	}
+	var read struct{ Node deal }
+	c.do(`query($id: ID!) { node(id: $id) { ... on Deal { name responsibleUser { id } } } }`, map[string]any{"id": created.ID}, &read)
+	if read.Node.ResponsibleUser != nil || deref(read.Node.Name) != "Alpha 2" {
+		t.Fatalf("stored deal: %+v", read.Node)
+	}
+}
+
 func TestDealBadInput(t *testing.T) {
 	c := newEnv(t).workspace()
 	c.newDeal(map[string]any{"name": "Existing"})

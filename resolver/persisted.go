@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/crmhub/crmhub"
@@ -13,21 +14,32 @@ import (
 )
 
 // PersistedQueries is an allow-list of operations: the SHA-256 (hex) of
-// each document's text and the text. It is the manifest graphql-codegen's
-// client preset writes (persisted-documents.json) or one of the same shape.
+// each document's text and the text.
 type PersistedQueries map[string]string
 
-// ParsePersistedQueries reads a manifest and checks that each hash is the
-// SHA-256 of its document, so a typo cannot allow another document.
+// sha256Prefix marks a document identifier of the GraphQL-over-HTTP
+// persisted documents appendix ("sha256:<hex>"), the keys graphql-codegen's
+// client preset writes. Clients send the bare hex in the automatic
+// persisted queries extension, so the prefix is dropped on reading.
+const sha256Prefix = "sha256:"
+
+// ParsePersistedQueries reads a manifest, {"<sha256 hex>": "<document>"},
+// as graphql-codegen's client preset writes it (persisted-documents.json,
+// whose keys carry the "sha256:" prefix) or without the prefix, and checks
+// that each hash is the SHA-256 of its document, so a typo cannot allow
+// another document.
 func ParsePersistedQueries(b []byte) (PersistedQueries, error) {
-	var m PersistedQueries
-	if err := json.Unmarshal(b, &m); err != nil {
+	var manifest map[string]string
+	if err := json.Unmarshal(b, &manifest); err != nil {
 		return nil, fmt.Errorf("persisted queries: not a JSON object of hash to document: %w", err)
 	}
-	for hash, doc := range m {
+	m := make(PersistedQueries, len(manifest))
+	for key, doc := range manifest {
+		hash := strings.TrimPrefix(key, sha256Prefix)
 		if queryHash(doc) != hash {
 			return nil, fmt.Errorf("persisted queries: %.16s... is not the SHA-256 of its document", hash)
 		}
+		m[hash] = doc
 	}
 	return m, nil
 }

@@ -64,6 +64,15 @@ func TestPersistedQueryAllowList(t *testing.T) {
 	if _, err := resolver.ParsePersistedQueries([]byte(`{"` + hashOf("x") + `": "{ viewer { scopes } }"}`)); err == nil {
 		t.Fatal("a manifest whose hash is not its document's was taken")
 	}
+	// graphql-codegen's client preset writes "sha256:<hex>" keys; the
+	// documents are then named by the bare hex, as clients send it.
+	codegen, err := resolver.ParsePersistedQueries([]byte(`{"sha256:` + hashOf(q) + `": "{ viewer { scopes } }"}`))
+	if err != nil || codegen[hashOf(q)] != q {
+		t.Fatalf("codegen's manifest: %v %v", codegen, err)
+	}
+	if _, err := resolver.ParsePersistedQueries([]byte(`{"sha256:` + hashOf("x") + `": "{ viewer { scopes } }"}`)); err == nil {
+		t.Fatal("a codegen manifest whose hash is not its document's was taken")
+	}
 	e := newEnv(t, func(c *resolver.Config) { c.PersistedQueries = list })
 	c := e.workspace()
 	want := `{"data":{"viewer":{"scopes":["admin"]}}}`

@@ -82,6 +82,9 @@ func (t httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 	default:
 		params, body, err = postParams(w, r)
 	}
+	if err == nil && params.Query == "" && !hasPersistedQuery(params) {
+		err = badRequest("the request has no query: send the document in query, or its hash in extensions.persistedQuery")
+	}
 	if err != nil {
 		if err.status == http.StatusRequestTimeout || err.status == http.StatusRequestEntityTooLarge {
 			// The rest of the body is not worth reading.
@@ -114,11 +117,12 @@ func (t httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 	}
 	if errs != nil {
 		status := http.StatusOK
-		if errcode.GetErrorKind(errs) == errcode.KindProtocol {
-			status = http.StatusUnprocessableEntity
-			if ctype == mediaGraphQLResponse {
-				status = http.StatusBadRequest
-			}
+		if errcode.GetErrorKind(errs) == errcode.KindProtocol && ctype == mediaGraphQLResponse {
+			// A document that does not parse or validate, or variables
+			// that do not coerce: the spec has 400 for the newer media
+			// type and 200 for application/json, whose clients read the
+			// errors of any answer they can parse.
+			status = http.StatusBadRequest
 		}
 		w.WriteHeader(status)
 		writeErrors(w, exec.DispatchError(graphql.WithOperationContext(ctx, oc), errs))
@@ -191,6 +195,13 @@ func (t httpTransport) idempotent(ctx context.Context, w http.ResponseWriter, ke
 		t.log.ErrorContext(ctx, "idempotency: store the answer", "err", err)
 	}
 	w.Write(answer)
+}
+
+// hasPersistedQuery tells whether a request names its document by hash
+// (the automatic persisted queries extension) instead of sending it.
+func hasPersistedQuery(p *graphql.RawParams) bool {
+	_, ok := p.Extensions["persistedQuery"]
+	return ok
 }
 
 // requestError is a request that is not a GraphQL request.

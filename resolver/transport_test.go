@@ -127,26 +127,49 @@ func TestChunkedBodyOverLimit(t *testing.T) {
 }
 
 // TestParseAndValidationFailuresHaveNoData: a document that fails to parse
-// or validate never executed, so the answer has no "data" entry, in either
-// media type.
+// or validate, or whose variables do not coerce, never executed, so the
+// answer has no "data" entry, in either media type; its status is what the
+// GraphQL-over-HTTP spec asks: 200 for application/json, 400 for
+// application/graphql-response+json.
 func TestParseAndValidationFailuresHaveNoData(t *testing.T) {
 	e := newEnv(t)
 	admin := e.workspace()
-	for _, q := range []string{"{ viewer { scopes }", "{ noSuchField }"} {
+	for _, body := range []map[string]any{
+		{"query": "{ viewer { scopes }"},
+		{"query": "{ noSuchField }"},
+		{"query": "query($id: ID!) { node(id: $id) { id } }", "variables": map[string]any{"id": nil}},
+	} {
 		for _, accept := range []string{"application/json", "application/graphql-response+json"} {
-			body, _ := json.Marshal(map[string]any{"query": q})
-			req, _ := http.NewRequest(http.MethodPost, admin.url, strings.NewReader(string(body)))
+			b, _ := json.Marshal(body)
+			req, _ := http.NewRequest(http.MethodPost, admin.url, strings.NewReader(string(b)))
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Accept", accept)
 			req.Header.Set("Authorization", "Bearer "+admin.key)
 			a := e.raw(t, req)
-			want := http.StatusUnprocessableEntity
+			want := http.StatusOK
 			if accept == "application/graphql-response+json" {
 				want = http.StatusBadRequest
 			}
 			if a.hasData || len(a.errors) == 0 || a.status != want {
-				t.Errorf("%q with Accept %s: %d %s", q, accept, a.status, a.body)
+				t.Errorf("%s with Accept %s: %d %s", b, accept, a.status, a.body)
 			}
+		}
+	}
+}
+
+// TestRequestWithoutQuery: a request that carries neither a document nor a
+// persisted query's hash (e.g. a misspelt "query" key) is not a GraphQL
+// request: 400 BAD_REQUEST, over POST and GET.
+func TestRequestWithoutQuery(t *testing.T) {
+	e := newEnv(t)
+	admin := e.workspace()
+	post, _ := http.NewRequest(http.MethodPost, admin.url, strings.NewReader(`{"qeury":"{ viewer { scopes } }"}`))
+	post.Header.Set("Content-Type", "application/json")
+	get, _ := http.NewRequest(http.MethodGet, admin.url+"?operationName=x", nil)
+	for _, req := range []*http.Request{post, get} {
+		req.Header.Set("Authorization", "Bearer "+admin.key)
+		if a := e.raw(t, req); a.status != http.StatusBadRequest || a.code() != "BAD_REQUEST" || a.hasData {
+			t.Errorf("%s without a query: %d %s", req.Method, a.status, a.body)
 		}
 	}
 }

@@ -153,3 +153,46 @@ func TestCustomFieldsNestingIsBounded(t *testing.T) {
 		t.Fatalf("stored %v", out.CreateContact.CustomFields)
 	}
 }
+
+// TestCustomFieldsPatchPastTheLimit: a patch that would leave a contact
+// with more than 100 custom fields is VALIDATION_ERROR naming the limit,
+// through updateContact and on an upsertContacts item, and saves nothing;
+// a patch that removes as many keys as it adds is fine at the limit.
+func TestCustomFieldsPatchPastTheLimit(t *testing.T) {
+	c := newEnv(t).workspace()
+	fields := func(prefix string, n int) map[string]any {
+		m := map[string]any{}
+		for i := range n {
+			m[fmt.Sprintf("%s%d", prefix, i)] = i
+		}
+		return m
+	}
+	email := ident("EMAIL", "many@example.com")
+	id := c.createContact("Many", email).ID
+	c.update(id, map[string]any{"customFields": fields("a", 60)})
+	c.update(id, map[string]any{"customFields": fields("b", 40)})
+
+	e := c.fail(updateQuery, map[string]any{"id": id, "input": map[string]any{"customFields": map[string]any{"one more": 1}}},
+		"VALIDATION_ERROR", "input.customFields")
+	if !strings.Contains(e.Message, "at most 100 custom fields") {
+		t.Fatalf("message %q does not name the limit", e.Message)
+	}
+	res := c.upsert([]map[string]any{
+		{"identifiers": []any{email}, "customFields": map[string]any{"one more": 1}},
+		{"identifiers": []any{ident("EMAIL", "other@example.com")}, "customFields": map[string]any{"x": 1}},
+	})
+	if got := statuses(res); got != "FAILED,CREATED" {
+		t.Fatalf("statuses = %s", got)
+	}
+	if e := res[0].Errors; len(e) != 1 || e[0].Code != "VALIDATION_ERROR" || e[0].Field != "customFields" || !strings.Contains(e[0].Message, "at most 100") {
+		t.Fatalf("item past the limit: %+v", res[0])
+	}
+	if got := c.getContact(id).CustomFields; len(got) != 100 || got["one more"] != nil {
+		t.Fatalf("stored %d fields (one more: %v), want the 100 before", len(got), got["one more"])
+	}
+
+	swap := c.update(id, map[string]any{"customFields": map[string]any{"one more": 1, "a0": nil}})
+	if len(swap.CustomFields) != 100 || swap.CustomFields["one more"] == nil || swap.CustomFields["a0"] != nil {
+		t.Fatalf("swap at the limit: %d fields", len(swap.CustomFields))
+	}
+}

@@ -98,7 +98,7 @@ type Config struct {
 	// default; it must never be reachable from outside the host.
 	PprofAddr string
 	// PersistedQueriesFile, when set, names a manifest of the only
-	// documents serve runs ({"<sha256 hex>": "<document>"}, as
+	// documents serve runs ({"[sha256:]<sha256 hex>": "<document>"}, as
 	// graphql-codegen's persisted-documents.json), for production
 	// (CRMHUB_PERSISTED_QUERIES). Without it, automatic persisted queries
 	// are open to any client.

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/crmhub/crmhub"
 )
 
@@ -112,7 +113,7 @@ type ContactOrder struct {
 type ContactPatch struct {
 	// New name, at most 200 characters; an empty string removes the name.
 	Name *string `json:"name,omitempty"`
-	// Merged by key into the stored fields; a key set to null is removed.
+	// Merged by key into the stored fields; a key set to null is removed. A result of more than 100 keys is VALIDATION_ERROR (field input.customFields) and changes nothing.
 	CustomFields map[string]any `json:"customFields,omitempty"`
 	// Replaces the contact's tags.
 	Tags []string `json:"tags,omitempty"`
@@ -130,7 +131,7 @@ type ContactUpsertInput struct {
 	Name *string `json:"name,omitempty"`
 	// 1 to 20 identifiers; none matching creates a contact, one contact updates it, several fail the item with CONFLICT.
 	Identifiers []*IdentifierInput `json:"identifiers"`
-	// Merged by key into the stored fields, as in ContactPatch; a key set to null is removed.
+	// Merged by key into the stored fields, as in ContactPatch; a key set to null is removed. A result of more than 100 keys fails the item with VALIDATION_ERROR (field customFields).
 	CustomFields map[string]any `json:"customFields,omitempty"`
 	// Replaces the contact's tags when given.
 	Tags []string `json:"tags,omitempty"`
@@ -184,8 +185,8 @@ type DealUpsertInput struct {
 	Currency *string `json:"currency,omitempty"`
 	// The pipeline stage, at most 100 characters.
 	Stage *string `json:"stage,omitempty"`
-	// The user in charge (usr_...); NOT_FOUND (field responsibleUserId) for an unknown one.
-	ResponsibleUserID *string `json:"responsibleUserId,omitempty"`
+	// The user in charge (usr_...); NOT_FOUND (field responsibleUserId) for an unknown one. An explicit null removes the deal's responsible user; left out, it stays.
+	ResponsibleUserID graphql.Omittable[*string] `json:"responsibleUserId,omitempty"`
 	// Replaces the deal's contacts when given.
 	ContactIds []string `json:"contactIds,omitempty"`
 }

@@ -84,6 +84,34 @@ func (l *Lines) Next(t testing.TB, prefix string) string {
 	}
 }
 
+// Post sends an operation to the server at base with API key key and
+// returns the answer's status and body, whatever they are.
+func Post(t testing.TB, base, key, query string, vars map[string]any) (int, []byte) {
+	t.Helper()
+	status, b, err := post(base, key, query, vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return status, b
+}
+
+func post(base, key, query string, vars map[string]any) (int, []byte, error) {
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req, err := http.NewRequest(http.MethodPost, base+"/graphql", bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	return res.StatusCode, b, err
+}
+
 // GraphQL runs an operation that must succeed against the server at base
 // with API key key, and decodes its data into out (when not nil).
 func GraphQL(t testing.TB, base, key, query string, vars map[string]any, out any) {
@@ -97,25 +125,16 @@ func GraphQL(t testing.TB, base, key, query string, vars map[string]any, out any
 // other than 200, or GraphQL errors) instead of failing a test, for a
 // server that may be gone or a request meant to fail.
 func TryGraphQL(base, key, query string, vars map[string]any, out any) error {
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	req, err := http.NewRequest(http.MethodPost, base+"/graphql", bytes.NewReader(body))
+	status, b, err := post(base, key, query, vars)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+key)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
 	var r struct {
 		Data   json.RawMessage
 		Errors []any
 	}
-	if err := json.Unmarshal(b, &r); err != nil || res.StatusCode != http.StatusOK || len(r.Errors) > 0 {
-		return fmt.Errorf("%s: status %d %s", query, res.StatusCode, b)
+	if err := json.Unmarshal(b, &r); err != nil || status != http.StatusOK || len(r.Errors) > 0 {
+		return fmt.Errorf("%s: status %d %s", query, status, b)
 	}
 	if out != nil {
 		return json.Unmarshal(r.Data, out)

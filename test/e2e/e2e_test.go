@@ -4,7 +4,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -30,44 +30,91 @@ import (
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
+// debianPackage names the Debian package of each program the tests run.
+var debianPackage = map[string]string{"node": "nodejs", "npm": "npm", "go": "golang-go"}
+
 // tool finds a program the tests need; CI machines have go, node and npm, so
 // a missing one is a failure, not a reason to skip.
 func tool(t *testing.T, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		t.Fatalf("%s is required by the end-to-end tests (install Node.js 20 or later): %v", name, err)
+		t.Fatalf("%s is required by the end-to-end tests: install the Debian package %s (apt-get install %[2]s; Node.js 20 or later): %v",
+			name, debianPackage[name], err)
 	}
 	return p
+}
+
+// npmCI installs the exact packages of dir's package-lock.json with npm ci
+// (from npm's cache when it holds them), unless node_modules already holds
+// that lock file's tree: npm records the tree it installed in
+// node_modules/.package-lock.json, newer than the lock file it came from.
+func npmCI(t *testing.T, dir string) {
+	t.Helper()
+	npm := tool(t, "npm")
+	lock, errLock := os.Stat(filepath.Join(dir, "package-lock.json"))
+	installed, errInstalled := os.Stat(filepath.Join(dir, "node_modules", ".package-lock.json"))
+	if errLock == nil && errInstalled == nil && installed.ModTime().After(lock.ModTime()) {
+		return
+	}
+	ctx, cancel := proctest.Deadline(t)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, npm, "ci", "--prefer-offline", "--no-audit", "--no-fund")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
+	}
+}
+
+// runNode runs a Node program in dir with env added to its environment
+// and returns its output and how it ended.
+func runNode(t *testing.T, dir string, env []string, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := proctest.Deadline(t)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, tool(t, "node"), args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// nodeAgainst runs a Node program in dir against the server s, which it
+// finds in CRMHUB_HTTP and CRMHUB_KEY; a non-zero exit fails the test.
+func nodeAgainst(t *testing.T, s *server, dir string, args ...string) string {
+	t.Helper()
+	out, err := runNode(t, dir, []string{"CRMHUB_HTTP=" + s.Base + "/graphql", "CRMHUB_KEY=" + s.Key}, args...)
+	if err != nil {
+		t.Fatalf("node %s: %v\n%s\nserver log:\n%s", strings.Join(args, " "), err, out, s.Stderr)
+	}
+	return out
 }
 
 // TestNodeSubscriptions runs subscriptions.test.mjs with the real
 // graphql-ws client against the real binary.
 func TestNodeSubscriptions(t *testing.T) {
-	node, npm := tool(t, "node"), tool(t, "npm")
-	if _, err := os.Stat("node_modules/graphql-ws"); err != nil {
-		ctx, cancel := proctest.Deadline(t)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("npm ci: %v\n%s", err, out)
-		}
-	}
+	npmCI(t, ".")
 	dir := t.TempDir()
 	s := start(t, build(t, dir), filepath.Join(dir, "dev-key"), []string{"DATABASE_URL=" + dbtest.URL(t)})
-
-	ctx, cancel := proctest.Deadline(t)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "--test", "subscriptions.test.mjs")
-	cmd.Env = append(os.Environ(), "CRMHUB_HTTP="+s.Base+"/graphql", "CRMHUB_KEY="+s.Key)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("node --test subscriptions.test.mjs: %v\n%s\nserver log:\n%s", err, out, s.Stderr)
-	}
-	if !bytes.Contains(out, []byte("# pass 2")) || !bytes.Contains(out, []byte("# fail 0")) {
+	out := nodeAgainst(t, s, ".", "--test", "subscriptions.test.mjs")
+	if !strings.Contains(out, "# pass 2") || !strings.Contains(out, "# fail 0") {
 		t.Fatalf("node ran other than the two tests:\n%s", out)
 	}
 	t.Logf("node:\n%s", out)
+}
+
+// TestGraphQLOverHTTPAudit runs graphql-http's audit of the
+// GraphQL-over-HTTP spec (audit.mjs) against the real binary: a failed
+// MUST, a warning (a failed SHOULD) or a notice (a MAY) fails it.
+func TestGraphQLOverHTTPAudit(t *testing.T) {
+	npmCI(t, ".")
+	dir := t.TempDir()
+	s := start(t, build(t, dir), filepath.Join(dir, "dev-key"), []string{"DATABASE_URL=" + dbtest.URL(t)})
+	out := nodeAgainst(t, s, ".", "audit.mjs")
+	if !strings.Contains(out, " 0 not ok") {
+		t.Fatalf("the audit did not report its results:\n%s", out)
+	}
+	t.Logf("%s", out)
 }
 
 // build compiles cmd/crmhub into dir and returns the binary's path.
