@@ -13,7 +13,9 @@ import (
 // TestHubDealsGetRemoteIDs: deals created in the hub reach Wazzup under
 // integer ids the hub allocates above the remote's deals and its own
 // links, keep them as the connection's external ref and link, and come
-// back from the next full pull as the same deals.
+// back from the next full pull as the same deals; a hub deal whose
+// remote copy was deleted is sent again by the full run's backfill under
+// the id it holds.
 func TestHubDealsGetRemoteIDs(t *testing.T) {
 	e := newEnv(t, wazzuptest.Options{Users: users(), Deals: []wazzuptest.Deal{
 		{ID: 5, Name: "Theirs", Contacts: []string{}}, {ID: 40, Name: "Also theirs", Contacts: []string{}}}},
@@ -41,7 +43,9 @@ func TestHubDealsGetRemoteIDs(t *testing.T) {
 	for _, d := range e.fake.Deals() {
 		ids = append(ids, d.ID)
 	}
-	if !slices.Equal(ids, []int64{5, 40, 41, 42, 43}) {
+	// 41 is not sent again: its link says Wazzup holds the deal as the hub
+	// does, and an incremental run does not look for remote deletions.
+	if !slices.Equal(ids, []int64{5, 40, 42, 43}) {
 		t.Fatalf("remote deal ids %v", ids)
 	}
 	got, err := e.deals.DealsByIDs(e.ctx, []uuid.UUID{a.ID, b.ID, linked.ID})
@@ -78,6 +82,15 @@ func TestHubDealsGetRemoteIDs(t *testing.T) {
 	}
 	if n := e.fake.Calls(wazzuptest.RouteListDeals) - before; n != 1 {
 		t.Fatalf("%d deal listings, want the pull's one (no allocation)", n)
+	}
+	// The full run finds 41 gone from Wazzup and unlinks it; its backfill
+	// then sends the hub deal again under the id it already holds.
+	ids = ids[:0]
+	for _, d := range e.fake.Deals() {
+		ids = append(ids, d.ID)
+	}
+	if !slices.Equal(ids, []int64{5, 40, 41, 42, 43}) {
+		t.Fatalf("remote deal ids after the full run %v", ids)
 	}
 }
 
