@@ -37,9 +37,16 @@ const DefaultSyncLease = time.Minute
 // its connection (one just cancelled) still holds its lease.
 const connectionBusySnooze = time.Second
 
-// LeaseTerm is how long a claim on a run lasts without a heartbeat; the
-// engine renews it (Heartbeat) several times per term.
+// LeaseTerm is the lease setting (CRMHUB_SYNC_LEASE): the engine renews
+// its claim (Heartbeat) every quarter of it.
 func (s *SyncService) LeaseTerm() time.Duration { return s.cfg.Lease }
+
+// leaseDeadline is when a claim renewed at now lapses: half a lease
+// later. With heartbeats every quarter lease a live holder keeps a
+// quarter lease of margin, and with takeover sweeps every quarter lease a
+// dead holder's run is handed out at most three quarters of a lease after
+// it died: within CRMHUB_SYNC_LEASE, as the contract promises.
+func (s *SyncService) leaseDeadline(now time.Time) time.Time { return now.Add(s.cfg.Lease / 2) }
 
 // ClaimRun claims a run for this caller: a QUEUED run, or a RUNNING one
 // whose lease lapsed or was released, becomes RUNNING under a new lease
@@ -58,7 +65,7 @@ func (s *SyncService) ClaimRun(ctx context.Context, ws, id uuid.UUID) (*crmhub.S
 			  AND NOT EXISTS (SELECT FROM sync_runs o WHERE o.workspace_id = r.workspace_id AND o.connection_id = r.connection_id
 			                  AND o.id <> r.id AND o.lease_owner IS NOT NULL AND o.lease_until >= ?)
 			RETURNING r.*`,
-			string(crmhub.SyncRunning), t.now, lease, t.now.Add(s.cfg.Lease), ws, id,
+			string(crmhub.SyncRunning), t.now, lease, s.leaseDeadline(t.now), ws, id,
 			string(crmhub.SyncQueued), string(crmhub.SyncRunning), t.now, t.now).Scan(ctx, &row)
 		if !isNoRows(err) {
 			return err
@@ -146,7 +153,7 @@ func (s *SyncService) SaveRun(ctx context.Context, ws uuid.UUID, run *crmhub.Syn
 				lease_until = CASE WHEN status = ? THEN ?::timestamptz END
 			WHERE workspace_id = ? AND id = ? AND lease_owner = ? RETURNING status`,
 			progress, run.Stats, run.Errors, run.Plan, fieldConflicts(run), string(crmhub.SyncRunning), string(crmhub.SyncRunning),
-			t.now.Add(s.cfg.Lease), ws, run.ID, run.Lease).Scan(ctx, &status)
+			s.leaseDeadline(t.now), ws, run.ID, run.Lease).Scan(ctx, &status)
 		if isNoRows(err) {
 			return crmhub.ErrSyncLeaseLost
 		}
@@ -169,7 +176,7 @@ func (s *SyncService) SaveRun(ctx context.Context, ws uuid.UUID, run *crmhub.Syn
 // run is no longer this claim's to work.
 func (s *SyncService) Heartbeat(ctx context.Context, ws uuid.UUID, run *crmhub.SyncRun) error {
 	err := s.db.inWorkspace(ctx, ws, "system", false, func(ctx context.Context, t *tx) error {
-		return underLease(ctx, t, run, t.NewUpdate().Model((*syncRunRow)(nil)).Set("lease_until = ?", t.now.Add(s.cfg.Lease)))
+		return underLease(ctx, t, run, t.NewUpdate().Model((*syncRunRow)(nil)).Set("lease_until = ?", s.leaseDeadline(t.now)))
 	})
 	if err != nil && !errors.Is(err, crmhub.ErrSyncRunCancelled) && !errors.Is(err, crmhub.ErrSyncLeaseLost) {
 		return fmt.Errorf("db: renew sync run lease: %w", err)

@@ -72,10 +72,9 @@ type Config struct {
 	// SyncWorkers is how many sync runs one process works at once
 	// (CRMHUB_SYNC_WORKERS). Default 4.
 	SyncWorkers int
-	// SyncLease is how long a process's claim on a sync run lasts without
-	// a heartbeat (CRMHUB_SYNC_LEASE, --sync-lease): a run whose process
-	// died is taken over by a live one about this long after its last
-	// heartbeat. Default 60s.
+	// SyncLease (CRMHUB_SYNC_LEASE, --sync-lease) is the longest a sync
+	// run whose process died waits before a live process takes it over
+	// (see db.SyncService's leaseDeadline). Default 60s.
 	SyncLease time.Duration
 	// SecretKey encrypts secrets at rest (webhook signing secrets,
 	// connections' API keys): base64
@@ -380,5 +379,5 @@ func serveFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.Var((*publicURLValue)(&cfg.PublicURL), "public-url", "base `URL` at which external CRMs reach this server; connections register their hook URLs under it (CRMHUB_PUBLIC_URL)")
 	fs.BoolVar(&cfg.DevKey, "dev-key", cfg.DevKey, "print an admin API key of a development workspace (see --dev-key-file)")
 	fs.StringVar(&cfg.DevKeyFile, "dev-key-file", cfg.DevKeyFile, "`file` where --dev-key keeps its key to reuse it on the next run")
-	fs.Var((*positiveDurationValue)(&cfg.SyncLease), "sync-lease", "how long a sync run's claim lasts without a heartbeat; a run whose process died is taken over after it (CRMHUB_SYNC_LEASE)")
+	fs.Var((*positiveDurationValue)(&cfg.SyncLease), "sync-lease", "the longest a sync run whose process died waits before a live process takes it over (CRMHUB_SYNC_LEASE)")
 }
