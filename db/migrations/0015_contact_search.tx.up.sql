@@ -50,16 +50,24 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON contact_search TO crmhub_app;
 -- no longer exists is skipped (its document goes with it, by cascade). An
 -- unchanged document is not rewritten. Line breaks in a name become
 -- spaces (searches get the same treatment), so a match never spans two
--- lines, that is two fields; identity values hold none.
+-- lines, that is two fields; identity values hold none. The identities
+-- are read with `= ANY` over the ids, which only the btree index on
+-- (workspace_id, contact_id) answers: a lookup per contact went to the
+-- GiST index of the exclusion constraint instead, which reads the whole
+-- workspace's part of it each time (seeding slowed down quadratically).
 CREATE FUNCTION contact_search_refresh(ws uuid[], ids uuid[]) RETURNS void
   LANGUAGE sql VOLATILE SET search_path = public
   AS $$
+    WITH k AS (SELECT DISTINCT * FROM unnest(ws, ids) AS k (workspace_id, contact_id))
     INSERT INTO contact_search (workspace_id, contact_id, doc)
-    SELECT c.workspace_id, c.id, translate(lower(coalesce(c.name, '')), E'\n', ' ') || coalesce((
-        SELECT string_agg(E'\n' || i.value, '' ORDER BY i.value) FROM contact_identities i
-        WHERE i.workspace_id = c.workspace_id AND i.contact_id = c.id AND i.match_class IN ('phone', 'email')), '')
-    FROM (SELECT DISTINCT * FROM unnest(ws, ids)) AS k (workspace_id, contact_id)
-    JOIN contacts c ON c.workspace_id = k.workspace_id AND c.id = k.contact_id
+    SELECT c.workspace_id, c.id, translate(lower(coalesce(c.name, '')), E'\n', ' ') || coalesce(d.doc, '')
+    FROM k JOIN contacts c ON c.workspace_id = k.workspace_id AND c.id = k.contact_id
+    LEFT JOIN (
+      SELECT i.workspace_id, i.contact_id, string_agg(E'\n' || i.value, '' ORDER BY i.value) AS doc
+      FROM contact_identities i
+      WHERE i.workspace_id = ANY(ws) AND i.contact_id = ANY(ids) AND i.match_class IN ('phone', 'email')
+      GROUP BY i.workspace_id, i.contact_id
+    ) d ON d.workspace_id = c.workspace_id AND d.contact_id = c.id
     ON CONFLICT (workspace_id, contact_id) DO UPDATE SET doc = EXCLUDED.doc
       WHERE contact_search.doc IS DISTINCT FROM EXCLUDED.doc
   $$;
