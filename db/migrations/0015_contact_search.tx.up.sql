@@ -26,8 +26,9 @@
 -- superuser); writes to contacts and contact_identities wait for it
 -- (CREATE TRIGGER takes a SHARE ROW EXCLUSIVE lock). The index is built on
 -- a new table nobody reads yet, so CREATE INDEX CONCURRENTLY would gain
--- nothing. At 1,000,000 contacts (2.4 million identities) it took ~70 s on
--- the shared 2-core benchmark machine (BENCHMARKS.md, Scaling).
+-- nothing. At 1,000,000 contacts (2.4 million identities) it took 4 minutes
+-- on the 2-core benchmark machine while other work loaded it heavily
+-- (BENCHMARKS.md, Scaling).
 
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 
