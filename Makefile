@@ -10,7 +10,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: run run-cluster help build image test flake fuzz generate bench bench-go lint staticcheck pg clean
+.PHONY: run run-cluster help build image test flake fuzz generate bench bench-scale bench-go lint staticcheck pg clean
 
 ## run: start PostgreSQL, build, and serve with a development API key;
 ## connections and webhooks may reach this machine (the fake CRMs, a local
@@ -79,6 +79,15 @@ generate:
 ## PostGraphile and the raw-SQL floor, alternating; writes BENCHMARKS.md (needs npm)
 bench: pg build
 	$(GO) run ./bench/cmd/crmhub-bench $(BENCHFLAGS)
+
+## bench-scale: how cost grows with the table: seeds 100k and 1M contacts (a
+## database each, dropped after) and measures the same requests at both, one at
+## a time and 8 in flight; prints the table (BENCHMARKS.md, Scaling). Heavy
+## (the 1M seed takes several minutes), so it runs under nice -n 10;
+## BENCHSCALEFLAGS adds flags (-sizes, -duration, -keep, -out)
+bench-scale: pg build
+	$(GO) build -o bin/crmhub-bench ./bench/cmd/crmhub-bench
+	nice -n 10 bin/crmhub-bench scale $(BENCHSCALEFLAGS)
 
 ## bench-go: the Go micro-benchmarks (testing.B, -benchmem) of the domain services
 bench-go: pg

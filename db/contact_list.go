@@ -3,12 +3,12 @@ package db
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
 	"github.com/crmhub/crmhub"
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect/pgdialect"
 )
 
 // orderColumn is the SQL expression a contact order sorts by.
@@ -55,7 +55,9 @@ func (s *ContactService) Contacts(ctx context.Context, filter crmhub.ContactFilt
 	var rows []contactRow
 	err = s.db.read(ctx, crmhub.ScopeContactsRead, func(ctx context.Context, t *tx) error {
 		q := t.NewSelect().Model(&rows).Where("c.workspace_id = ?", t.ws)
-		applyFilter(q, t, filter)
+		if err := applyFilter(ctx, q, t, filter); err != nil {
+			return err
+		}
 		if cur != nil {
 			cmp := ">"
 			if order.Desc {
@@ -107,15 +109,22 @@ func (s *ContactService) Contacts(ctx context.Context, filter crmhub.ContactFilt
 	return conn, nil
 }
 
-// CountContacts counts the contacts a filter keeps.
+// CountContacts counts the contacts a filter keeps. Without a filter it
+// reads the workspace's count, which triggers keep with every insert and
+// delete (migration 0015): counting a million contacts takes 100 ms.
 func (s *ContactService) CountContacts(ctx context.Context, filter crmhub.ContactFilter) (int, error) {
 	if err := normalizeFilter(&filter); err != nil {
 		return 0, err
 	}
 	var n int
 	err := s.db.read(ctx, crmhub.ScopeContactsRead, func(ctx context.Context, t *tx) error {
+		if unfiltered(filter) {
+			return t.NewRaw("SELECT contact_count FROM workspaces WHERE id = ?", t.ws).Scan(ctx, &n)
+		}
 		q := t.NewSelect().Model((*contactRow)(nil)).Where("c.workspace_id = ?", t.ws)
-		applyFilter(q, t, filter)
+		if err := applyFilter(ctx, q, t, filter); err != nil {
+			return err
+		}
 		c, err := q.Count(ctx)
 		n = int(c)
 		return err
@@ -124,6 +133,16 @@ func (s *ContactService) CountContacts(ctx context.Context, filter crmhub.Contac
 		return 0, fmt.Errorf("db: count contacts: %w", err)
 	}
 	return n, nil
+}
+
+// unfiltered reports whether f keeps every contact. It compares the whole
+// struct, so a filter field added later counts as a filter until said
+// otherwise; an empty tag list filters nothing.
+func unfiltered(f crmhub.ContactFilter) bool {
+	if len(f.Tags) == 0 {
+		f.Tags = nil
+	}
+	return reflect.ValueOf(f).IsZero()
 }
 
 func normalizeFilter(f *crmhub.ContactFilter) error {
@@ -149,20 +168,22 @@ func normalizeFilter(f *crmhub.ContactFilter) error {
 }
 
 // applyFilter adds the filter's conditions; the contacts table is "c".
-func applyFilter(q *bun.SelectQuery, t *tx, f crmhub.ContactFilter) {
+// Every condition can be answered from an index under row-level security:
+// see searchCondition for search; each tag is a semi-join on contact_tags,
+// which PostgreSQL runs either from the tag's index (a rare tag) or as a
+// probe per contact while walking the listing's order (a common one),
+// instead of reading every contact that carries the tags.
+func applyFilter(ctx context.Context, q *bun.SelectQuery, t *tx, f crmhub.ContactFilter) error {
 	if f.Search != "" {
-		like := "%" + escapeLike(strings.ToLower(f.Search)) + "%"
-		cond := `(lower(c.name) LIKE ? OR EXISTS (SELECT 1 FROM contact_identities i
-			WHERE i.workspace_id = c.workspace_id AND i.contact_id = c.id AND i.match_class IN ('phone', 'email') AND i.value LIKE ?))`
-		valueLike := like
-		if digits := onlyDigits(f.Search); len(digits) >= 3 && len(digits) >= len(f.Search)/2 {
-			valueLike = "%" + digits + "%"
+		cond, args, err := searchCondition(ctx, t, f.Search)
+		if err != nil {
+			return err
 		}
-		q.Where(cond, like, valueLike)
+		q.Where(cond, args...)
 	}
-	if len(f.Tags) > 0 {
-		q.Where(`c.id IN (SELECT contact_id FROM contact_tags WHERE workspace_id = ? AND tag = ANY(?)
-			GROUP BY contact_id HAVING count(*) = ?)`, t.ws, pgdialect.Array(f.Tags), len(f.Tags))
+	for _, tag := range f.Tags {
+		q.Where(`EXISTS (SELECT 1 FROM contact_tags g WHERE g.workspace_id = c.workspace_id AND g.contact_id = c.id
+			AND g.tag = ?)`, tag)
 	}
 	if id := f.Identity; id != nil {
 		if id.Type == crmhub.IdentityContactID {
@@ -180,18 +201,5 @@ func applyFilter(q *bun.SelectQuery, t *tx, f crmhub.ContactFilter) {
 	if f.ResponsibleUserID != nil {
 		q.Where("c.responsible_user_id = ?", *f.ResponsibleUserID)
 	}
-}
-
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(s)
-}
-
-func onlyDigits(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if r >= '0' && r <= '9' {
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
+	return nil
 }

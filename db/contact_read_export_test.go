@@ -6,3 +6,7 @@ var (
 	PointReadIdentitiesSQL = "SELECT " + identityColumns + " FROM contact_identities i WHERE i.workspace_id = $1 AND i.contact_id = " +
 		redirectedID + " ORDER BY i.created_at, i.type, i.value"
 )
+
+// SearchIDsMax lets a test move the threshold between a search's two
+// plans (see searchCondition); tests that set it must not run in parallel.
+var SearchIDsMax = &searchIDsMax

@@ -658,6 +658,43 @@ func TestContactsFilter(t *testing.T) {
 	}
 }
 
+// TestCountAndSearchFollowWrites: totalCount without a filter and search
+// read structures the database keeps beside the contacts (a count per
+// workspace, a search document per contact; migration 0015). Renames,
+// new identities, merges and deletes must show in both at once.
+func TestCountAndSearchFollowWrites(t *testing.T) {
+	e := newEnv(t)
+	c, other := e.workspace(), e.workspace()
+	a := c.createContact("Ivan", ident("EMAIL", "ivan@example.com"))
+	b := c.createContact("Anna", ident("PHONE", "+44 7700 900123"))
+	other.createContact("Ivan elsewhere", ident("EMAIL", "ivan@example.org"))
+	search := func(s string) []string {
+		t.Helper()
+		return c.list(map[string]any{"filter": map[string]any{"search": s}}).names()
+	}
+	if c.count() != 2 || other.count() != 1 || !slices.Equal(search("ivan"), []string{"Ivan"}) {
+		t.Fatalf("before: counts %d and %d, search %v", c.count(), other.count(), search("ivan"))
+	}
+	c.do(`mutation($id: ID!) { updateContact(id: $id, input: {name: "Ivanka"}) { id } }`, map[string]any{"id": b.ID}, nil)
+	c.do(`mutation($id: ID!) { addContactIdentities(contactId: $id, identifiers: [{type: EMAIL, value: "anna@example.net"}]) { id } }`,
+		map[string]any{"id": b.ID}, nil)
+	if got := search("ivan"); !slices.Equal(got, []string{"Ivan", "Ivanka"}) {
+		t.Fatalf("after the rename: %v", got)
+	}
+	if got := search("anna@"); !slices.Equal(got, []string{"Ivanka"}) {
+		t.Fatalf("after the new email: %v", got)
+	}
+	c.do(`mutation($t: ID!, $s: [ID!]!) { mergeContacts(targetId: $t, sourceIds: $s) { id } }`,
+		map[string]any{"t": a.ID, "s": []string{b.ID}}, nil)
+	if got := search("7700 900"); c.count() != 1 || !slices.Equal(got, []string{"Ivan"}) {
+		t.Fatalf("after the merge: count %d, the source's phone finds %v", c.count(), got)
+	}
+	c.do(`mutation($id: ID!) { deleteContact(id: $id) }`, map[string]any{"id": a.ID}, nil)
+	if got := search("ivan"); c.count() != 0 || other.count() != 1 || len(got) != 0 {
+		t.Fatalf("after the delete: counts %d and %d, search %v", c.count(), other.count(), got)
+	}
+}
+
 func TestNode(t *testing.T) {
 	c := newEnv(t).workspace()
 	a := c.createContact("A", ident("EMAIL", "a@example.com"))

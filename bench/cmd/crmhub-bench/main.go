@@ -7,6 +7,8 @@
 // Usage:
 //
 //	crmhub-bench [flags]            run the benchmarks (see -help)
+//	crmhub-bench scale [flags]      how cost grows: the same requests at
+//	                                100k and 1M contacts (make bench-scale)
 //	crmhub-bench floor -addr A -database-url U
 //	                                serve the floor (the runner starts it)
 package main
@@ -30,11 +32,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/bench/floor"
 	"github.com/crmhub/crmhub/bench/run"
 	"github.com/crmhub/crmhub/bench/workloads"
 	"github.com/crmhub/crmhub/db"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -42,9 +44,12 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var err error
-	if len(os.Args) > 1 && os.Args[1] == "floor" {
+	switch {
+	case len(os.Args) > 1 && os.Args[1] == "floor":
 		err = serveFloor(ctx, os.Args[2:])
-	} else {
+	case len(os.Args) > 1 && os.Args[1] == "scale":
+		err = scale(ctx, os.Args[2:])
+	default:
 		err = bench(ctx, os.Args[1:])
 	}
 	if err != nil {
@@ -173,53 +178,20 @@ func setUp(ctx context.Context, o options, log *slog.Logger) (*run.Env, func(), 
 	if err := recreate(ctx, o.databaseURL); err != nil {
 		return nil, cleanup, err
 	}
-	seedArgs := []string{"seed", "--new-workspace", "Bench", "--json"}
+	var seedArgs []string
 	if o.quick {
-		seedArgs = append(seedArgs, "--contacts", "3000", "--deals", "600", "--conversations", "1500", "--users", "20")
+		seedArgs = []string{"--contacts", "3000", "--deals", "600", "--conversations", "1500", "--users", "20"}
 	}
 	log.Info("seeding", "database", redact(o.databaseURL))
-	out, err := crmhubCmd(ctx, bin, o.databaseURL, seedArgs...)
+	env, err := seed(ctx, bin, o.databaseURL, seedArgs...)
 	if err != nil {
 		return nil, cleanup, err
 	}
-	var seeded struct {
-		WorkspaceID string `json:"workspaceId"`
-		APIKey      string `json:"apiKey"`
-		run.SeedStats
-	}
-	if err := json.Unmarshal(out, &seeded); err != nil {
-		return nil, cleanup, fmt.Errorf("crmhub seed --json: %w: %s", err, out)
-	}
-	pool, err := pgxpool.New(ctx, o.databaseURL)
+	env.Quick, env.Rounds, env.Duration, env.Log = o.quick, o.rounds, o.duration, log
+	stops = append(stops, env.Pool.Close)
+	stop, err := serveCrmhub(ctx, bin, env)
+	stops = append(stops, stop)
 	if err != nil {
-		return nil, cleanup, err
-	}
-	stops = append(stops, pool.Close)
-	env := &run.Env{DatabaseURL: o.databaseURL, Pool: pool, WorkspaceID: seeded.WorkspaceID, APIKey: seeded.APIKey,
-		Seed: seeded.SeedStats, Quick: o.quick, Rounds: o.rounds, Duration: o.duration, Log: log}
-	if err := pool.QueryRow(ctx, "SELECT id FROM workspaces").Scan(&env.Workspace); err != nil {
-		return nil, cleanup, fmt.Errorf("seeded workspace: %w", err)
-	}
-
-	// crmhub, as `crmhub serve` with a throwaway secret key.
-	secret, err := crmhubCmd(ctx, bin, o.databaseURL, "secret-key")
-	if err != nil {
-		return nil, cleanup, err
-	}
-	addr, err := run.FreeAddr()
-	if err != nil {
-		return nil, cleanup, err
-	}
-	serveEnv := append([]string{"DATABASE_URL=" + o.databaseURL, "CRMHUB_ADDR=" + addr,
-		"CRMHUB_SECRET_KEY=" + strings.TrimSpace(string(secret)), "CRMHUB_CONNECTOR_ALLOW_PRIVATE=true",
-		"CRMHUB_LOG_FORMAT=json"}, workloads.ServeEnv...)
-	p, err := run.Start(".", serveEnv, bin, "serve")
-	if err != nil {
-		return nil, cleanup, err
-	}
-	stops = append(stops, p.Stop)
-	env.Crmhub = &run.Target{Name: "crmhub", URL: "http://" + addr, PID: p.PID()}
-	if err := p.WaitHTTP(env.Crmhub.URL+"/readyz", nil, time.Minute); err != nil {
 		return nil, cleanup, err
 	}
 
@@ -228,10 +200,11 @@ func setUp(ctx context.Context, o options, log *slog.Logger) (*run.Env, func(), 
 	if err != nil {
 		return nil, cleanup, err
 	}
-	if addr, err = run.FreeAddr(); err != nil {
+	addr, err := run.FreeAddr()
+	if err != nil {
 		return nil, cleanup, err
 	}
-	p, err = run.Start(".", nil, self, "floor", "-addr", addr, "-database-url", o.databaseURL)
+	p, err := run.Start(".", nil, self, "floor", "-addr", addr, "-database-url", o.databaseURL)
 	if err != nil {
 		return nil, cleanup, err
 	}
@@ -253,6 +226,57 @@ func setUp(ctx context.Context, o options, log *slog.Logger) (*run.Env, func(), 
 	return env, cleanup, nil
 }
 
+// seed seeds a new workspace of the (migrated or empty) database with
+// `crmhub seed` and the extra arguments, and returns the environment of
+// the workloads without targets, its pool open.
+func seed(ctx context.Context, bin, databaseURL string, args ...string) (*run.Env, error) {
+	out, err := crmhubCmd(ctx, bin, databaseURL, append([]string{"seed", "--new-workspace", "Bench", "--json"}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	var seeded struct {
+		WorkspaceID string `json:"workspaceId"`
+		APIKey      string `json:"apiKey"`
+		run.SeedStats
+	}
+	if err := json.Unmarshal(out, &seeded); err != nil {
+		return nil, fmt.Errorf("crmhub seed --json: %w: %s", err, out)
+	}
+	ws, err := crmhub.ParseID(crmhub.KindWorkspace, seeded.WorkspaceID)
+	if err != nil {
+		return nil, fmt.Errorf("seeded workspace: %w", err)
+	}
+	pool, err := pgxpool.New(ctx, databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	return &run.Env{DatabaseURL: databaseURL, Pool: pool, Workspace: ws, WorkspaceID: seeded.WorkspaceID,
+		APIKey: seeded.APIKey, Seed: seeded.SeedStats}, nil
+}
+
+// serveCrmhub starts `crmhub serve` on env's database with a throwaway
+// secret key and sets env.Crmhub; stop ends it (also after an error).
+func serveCrmhub(ctx context.Context, bin string, env *run.Env) (stop func(), err error) {
+	stop = func() {}
+	secret, err := crmhubCmd(ctx, bin, env.DatabaseURL, "secret-key")
+	if err != nil {
+		return stop, err
+	}
+	addr, err := run.FreeAddr()
+	if err != nil {
+		return stop, err
+	}
+	serveEnv := append([]string{"DATABASE_URL=" + env.DatabaseURL, "CRMHUB_ADDR=" + addr,
+		"CRMHUB_SECRET_KEY=" + strings.TrimSpace(string(secret)), "CRMHUB_CONNECTOR_ALLOW_PRIVATE=true",
+		"CRMHUB_LOG_FORMAT=json"}, workloads.ServeEnv...)
+	p, err := run.Start(".", serveEnv, bin, "serve")
+	if err != nil {
+		return stop, err
+	}
+	env.Crmhub = &run.Target{Name: "crmhub", URL: "http://" + addr, PID: p.PID()}
+	return p.Stop, p.WaitHTTP(env.Crmhub.URL+"/readyz", nil, time.Minute)
+}
+
 // crmhubCmd runs a crmhub command against the database and returns its
 // standard output.
 func crmhubCmd(ctx context.Context, bin, databaseURL string, args ...string) ([]byte, error) {
@@ -269,27 +293,27 @@ func crmhubCmd(ctx context.Context, bin, databaseURL string, args ...string) ([]
 
 // recreate drops the benchmark database and creates it empty.
 func recreate(ctx context.Context, databaseURL string) error {
+	if err := dropDatabase(ctx, databaseURL); err != nil {
+		return err
+	}
+	return adminExec(ctx, databaseURL, "CREATE DATABASE %s")
+}
+
+// adminURL returns the name of the database of databaseURL, and the URL of
+// the same server's "postgres" database. The database must be one of its
+// own: the runners drop it.
+func adminURL(databaseURL string) (name, admin string, err error) {
 	u, err := url.Parse(databaseURL)
 	if err != nil {
-		return err
+		return "", "", err
 	}
-	name := strings.TrimPrefix(u.Path, "/")
+	name = strings.TrimPrefix(u.Path, "/")
 	if name == "" || name == "postgres" {
-		return errors.New("-database-url must name a database of its own: it is dropped and recreated")
+		return "", "", errors.New("-database-url must name a database of its own: it is dropped and recreated")
 	}
-	admin := *u
-	admin.Path = "/postgres"
-	conn, err := pgx.Connect(ctx, admin.String())
-	if err != nil {
-		return fmt.Errorf("connect to %s: %w", redact(admin.String()), err)
-	}
-	defer conn.Close(ctx)
-	ident := pgx.Identifier{name}.Sanitize()
-	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err != nil {
-		return err
-	}
-	_, err = conn.Exec(ctx, "CREATE DATABASE "+ident)
-	return err
+	a := *u
+	a.Path = "/postgres"
+	return name, a.String(), nil
 }
 
 func redact(raw string) string {

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crmhub/crmhub/bench/run"
 	"github.com/crmhub/crmhub/bench/workloads"
@@ -24,28 +26,13 @@ func TestQuickRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds two binaries and seeds a database")
 	}
-	dir := t.TempDir()
-	crmhub := filepath.Join(dir, "crmhub")
-	runner := filepath.Join(dir, "crmhub-bench")
-	for _, b := range [][]string{{crmhub, "../../../cmd/crmhub"}, {runner, "."}} {
-		if out, err := exec.Command("go", "build", "-o", b[0], b[1]).CombinedOutput(); err != nil {
-			t.Fatalf("go build %s: %v\n%s", b[1], err, out)
+	dir, crmhub, runner := build(t)
+	u := databaseURL(t, "bench_quick")
+	t.Cleanup(func() {
+		if err := dropDatabase(context.Background(), u.String()); err != nil {
+			t.Log(err)
 		}
-	}
-	server := os.Getenv(dbtest.EnvURL)
-	if server == "" {
-		server = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
-	u, err := url.Parse(server)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name, err := dbtest.NewName("bench_quick")
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	t.Cleanup(func() { dropDatabase(t, u) })
+	})
 
 	report := filepath.Join(dir, "BENCHMARKS.md")
 	before := "# Benchmarks\n\nIntro.\n\n" + run.BeginMarker + "\nold results\n" + run.EndMarker + "\n\n## History\n\nKept.\n"
@@ -77,17 +64,82 @@ func TestQuickRun(t *testing.T) {
 	}
 }
 
-func dropDatabase(t *testing.T, u *url.URL) {
-	admin := *u
-	admin.Path = "/postgres"
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, admin.String())
-	if err != nil {
-		t.Log(err)
-		return
+// build compiles crmhub and this runner into a temporary directory.
+func build(t *testing.T) (dir, crmhub, runner string) {
+	t.Helper()
+	dir = t.TempDir()
+	crmhub = filepath.Join(dir, "crmhub")
+	runner = filepath.Join(dir, "crmhub-bench")
+	for _, b := range [][]string{{crmhub, "../../../cmd/crmhub"}, {runner, "."}} {
+		if out, err := exec.Command("go", "build", "-o", b[0], b[1]).CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", b[1], err, out)
+		}
 	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{u.Path[1:]}.Sanitize()+" WITH (FORCE)"); err != nil {
-		t.Log(err)
+	return dir, crmhub, runner
+}
+
+// databaseURL is the URL of a database named for this test run (what)
+// on the test server.
+func databaseURL(t *testing.T, what string) *url.URL {
+	t.Helper()
+	server := os.Getenv(dbtest.EnvURL)
+	if server == "" {
+		server = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	}
+	u, err := url.Parse(server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, err := dbtest.NewName(what)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u
+}
+
+// TestScaleQuickRun runs `make bench-scale`'s runner at two small sizes:
+// every request must be answered at both, the table must show each, and
+// the databases must be gone afterwards.
+func TestScaleQuickRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds two binaries and seeds two databases")
+	}
+	_, crmhub, runner := build(t)
+	u := databaseURL(t, "bench_scale")
+	u.Path += "_%d"
+	pattern := strings.Replace(u.String(), "_%25d", "_%d", 1)
+	sizes := []int{1000, 2000}
+	t.Cleanup(func() {
+		for _, n := range sizes {
+			if err := dropDatabase(context.Background(), fmt.Sprintf(pattern, n)); err != nil {
+				t.Log(err)
+			}
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, runner, "scale", "-crmhub", crmhub, "-database-url", pattern,
+		"-sizes", "1000,2000", "-duration", "200ms").Output()
+	if err != nil {
+		var stderr []byte
+		if e, ok := err.(*exec.ExitError); ok {
+			stderr = e.Stderr
+		}
+		t.Fatalf("crmhub-bench scale: %v\n%s\n%s", err, out, stderr)
+	}
+	table := string(out)
+	for _, want := range []string{"| request | 1k: p50, 1 at a time | 1k: req/s, 8 in flight | 2k: p50", "| point read |",
+		"| resolve by phone |", "| page of 20 contacts |", "| updatedSince", "| page of 50 deals |", "| event feed",
+		`| search "ivan" |`, `| tags ["vip"] |`, "| totalCount |", "- 2k contacts: seeded in"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("the table has no %q:\n%s", want, table)
+		}
+	}
+	for _, n := range sizes {
+		if conn, err := pgx.Connect(ctx, fmt.Sprintf(pattern, n)); err == nil {
+			conn.Close(ctx)
+			t.Errorf("the database of %d contacts is still there", n)
+		}
 	}
 }

@@ -1,0 +1,14 @@
+DROP FUNCTION IF EXISTS contact_search_ids(text, text, int);
+DROP TRIGGER IF EXISTS contact_identities_deleted ON contact_identities;
+DROP TRIGGER IF EXISTS contact_identities_updated ON contact_identities;
+DROP TRIGGER IF EXISTS contact_identities_inserted ON contact_identities;
+DROP TRIGGER IF EXISTS contacts_deleted ON contacts;
+DROP TRIGGER IF EXISTS contacts_updated ON contacts;
+DROP TRIGGER IF EXISTS contacts_inserted ON contacts;
+DROP FUNCTION IF EXISTS contact_identities_changed();
+DROP FUNCTION IF EXISTS contacts_deleted();
+DROP FUNCTION IF EXISTS contacts_updated();
+DROP FUNCTION IF EXISTS contacts_inserted();
+DROP FUNCTION IF EXISTS contact_search_refresh(uuid[], uuid[]);
+DROP TABLE IF EXISTS contact_search;
+ALTER TABLE workspaces DROP COLUMN IF EXISTS contact_count;
