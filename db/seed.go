@@ -193,6 +193,12 @@ func Seed(ctx context.Context, d *DB, ws uuid.UUID, cfg SeedConfig) (SeedStats, 
 	if err := l.run(ctx, cfg.Parallel, jobs); err != nil {
 		return l.stats, err
 	}
+	if err := l.run(ctx, 1, []seedJob{func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, "SELECT contact_search_rebuild($1)", ws)
+		return err
+	}}); err != nil {
+		return l.stats, fmt.Errorf("db: seed: rebuild the search documents: %w", err)
+	}
 	if err := analyze(ctx, d); err != nil {
 		return l.stats, err
 	}
@@ -324,7 +330,10 @@ func (l *seedLoader) run(ctx context.Context, parallel int, jobs []seedJob) erro
 		wg.Go(func() {
 			for job := range next {
 				err := pgx.BeginFunc(ctx, l.d.Pool, func(tx pgx.Tx) error {
-					if _, err := tx.Exec(ctx, "SELECT set_config('app.workspace_id', $1, true)", l.ws.String()); err != nil {
+					// A bulk load: the search documents are rewritten once
+					// at the end (rebuildSearch), not per batch.
+					if _, err := tx.Exec(ctx, "SELECT set_config('app.workspace_id', $1, true), set_config('crmhub.bulk_load', 'on', true)",
+						l.ws.String()); err != nil {
 						return fmt.Errorf("db: seed: set tenant: %w", err)
 					}
 					return job(ctx, tx)

@@ -10,5 +10,7 @@ DROP FUNCTION IF EXISTS contacts_deleted();
 DROP FUNCTION IF EXISTS contacts_updated();
 DROP FUNCTION IF EXISTS contacts_inserted();
 DROP FUNCTION IF EXISTS contact_search_refresh(uuid[], uuid[]);
+DROP FUNCTION IF EXISTS contact_search_rebuild(uuid);
+DROP FUNCTION IF EXISTS contact_search_bulk_load();
 DROP TABLE IF EXISTS contact_search;
 ALTER TABLE workspaces DROP COLUMN IF EXISTS contact_count;

@@ -73,6 +73,37 @@ CREATE FUNCTION contact_search_refresh(ws uuid[], ids uuid[]) RETURNS void
       WHERE contact_search.doc IS DISTINCT FROM EXCLUDED.doc
   $$;
 
+-- contact_search_bulk_load tells whether the transaction is a bulk load
+-- (crmhub seed) that set crmhub.bulk_load: the triggers then leave the
+-- documents alone, row batch by row batch, and the loader rewrites them
+-- all once at its end with contact_search_rebuild, one pass instead of a
+-- refresh per batch (whose lookups made seeding quadratic). The count is
+-- kept either way. A transaction that sets it and does not rebuild only
+-- leaves its own workspace's search stale (row-level security).
+CREATE FUNCTION contact_search_bulk_load() RETURNS boolean
+  LANGUAGE sql STABLE
+  AS $$ SELECT coalesce(current_setting('crmhub.bulk_load', true), '') = 'on' $$;
+
+-- contact_search_rebuild rewrites the documents of every contact of
+-- workspace ws in one statement (after a bulk load); unchanged documents
+-- are not rewritten.
+CREATE FUNCTION contact_search_rebuild(ws uuid) RETURNS void
+  LANGUAGE sql VOLATILE SET search_path = public
+  AS $$
+    INSERT INTO contact_search (workspace_id, contact_id, doc)
+    SELECT c.workspace_id, c.id, translate(lower(coalesce(c.name, '')), E'\n', ' ') || coalesce(d.doc, '')
+    FROM contacts c
+    LEFT JOIN (
+      SELECT i.contact_id, string_agg(E'\n' || i.value, '' ORDER BY i.value) AS doc
+      FROM contact_identities i
+      WHERE i.workspace_id = ws AND i.match_class IN ('phone', 'email')
+      GROUP BY i.contact_id
+    ) d ON d.contact_id = c.id
+    WHERE c.workspace_id = ws
+    ON CONFLICT (workspace_id, contact_id) DO UPDATE SET doc = EXCLUDED.doc
+      WHERE contact_search.doc IS DISTINCT FROM EXCLUDED.doc
+  $$;
+
 -- After contacts are inserted: count them and write their documents.
 CREATE FUNCTION contacts_inserted() RETURNS trigger
   LANGUAGE plpgsql SET search_path = public
@@ -81,7 +112,9 @@ CREATE FUNCTION contacts_inserted() RETURNS trigger
     UPDATE workspaces w SET contact_count = w.contact_count + d.n
     FROM (SELECT workspace_id, count(*) AS n FROM new_rows GROUP BY workspace_id) d
     WHERE w.id = d.workspace_id;
-    PERFORM contact_search_refresh(array_agg(workspace_id), array_agg(id)) FROM new_rows HAVING count(*) > 0;
+    IF NOT contact_search_bulk_load() THEN
+      PERFORM contact_search_refresh(array_agg(workspace_id), array_agg(id)) FROM new_rows HAVING count(*) > 0;
+    END IF;
     RETURN NULL;
   END $$;
 
@@ -90,6 +123,9 @@ CREATE FUNCTION contacts_updated() RETURNS trigger
   LANGUAGE plpgsql SET search_path = public
   AS $$
   BEGIN
+    IF contact_search_bulk_load() THEN
+      RETURN NULL;
+    END IF;
     PERFORM contact_search_refresh(array_agg(n.workspace_id), array_agg(n.id))
     FROM new_rows n JOIN old_rows o ON o.workspace_id = n.workspace_id AND o.id = n.id
     WHERE n.name IS DISTINCT FROM o.name
@@ -114,6 +150,9 @@ CREATE FUNCTION contact_identities_changed() RETURNS trigger
   LANGUAGE plpgsql SET search_path = public
   AS $$
   BEGIN
+    IF contact_search_bulk_load() THEN
+      RETURN NULL;
+    END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
       PERFORM contact_search_refresh(array_agg(workspace_id), array_agg(contact_id))
       FROM new_rows WHERE match_class IN ('phone', 'email') HAVING count(*) > 0;
