@@ -113,19 +113,31 @@ func merge(ctx context.Context, t *tx, target uuid.UUID, sources []uuid.UUID) (*
 		}
 	}
 
-	moved, err := t.NewUpdate().Model((*identityRow)(nil)).Set("contact_id = ?", tid).
-		Where("workspace_id = ? AND contact_id = ANY(?)", t.ws, pgdialect.Array(srcs)).Exec(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("db: merge: move identities: %w", err)
+	// Identities move by delete, then re-insert, not by an UPDATE: one
+	// number held under two types (WHATSAPP and PHONE share a match class)
+	// would be on two contacts between the UPDATE's rows, and the exclusion
+	// constraint checks each row as it goes (in one statement too, so the
+	// two are separate statements).
+	var movedIdents []identityRow
+	if err := t.NewDelete().Model(&movedIdents).Where("workspace_id = ? AND contact_id = ANY(?)", t.ws, pgdialect.Array(srcs)).
+		Returning("*").Scan(ctx); err != nil && !isNoRows(err) {
+		return nil, fmt.Errorf("db: merge: take identities: %w", err)
 	}
-	n, _ := moved.RowsAffected()
-	res.MovedIdentities = int(n)
-	moved, err = t.NewUpdate().Model((*noteRow)(nil)).Set("contact_id = ?", tid).
+	for i := range movedIdents {
+		movedIdents[i].ContactID = tid
+	}
+	if len(movedIdents) > 0 {
+		if _, err := t.NewInsert().Model(&movedIdents).Exec(ctx); err != nil {
+			return nil, fmt.Errorf("db: merge: move identities: %w", err)
+		}
+	}
+	res.MovedIdentities = len(movedIdents)
+	moved, err := t.NewUpdate().Model((*noteRow)(nil)).Set("contact_id = ?", tid).
 		Where("workspace_id = ? AND contact_id = ANY(?)", t.ws, pgdialect.Array(srcs)).Exec(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("db: merge: move notes: %w", err)
 	}
-	n, _ = moved.RowsAffected()
+	n, _ := moved.RowsAffected()
 	res.MovedNotes = int(n)
 	if _, err := t.NewRaw(`INSERT INTO contact_tags (workspace_id, contact_id, tag, created_at)
 		SELECT workspace_id, ?, tag, created_at FROM contact_tags WHERE workspace_id = ? AND contact_id = ANY(?)

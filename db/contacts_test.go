@@ -387,3 +387,35 @@ func TestConcurrentUpsertsCreateOneContact(t *testing.T) {
 		t.Errorf("8 concurrent upserts of 2 identities made %d contacts, want 2", n)
 	}
 }
+
+// A contact holding one number under two types (WHATSAPP and PHONE share
+// the phone match class, as a Wazapin pull leaves them) merges like any
+// other: both identities move to the survivor. Moving them one row at a
+// time had the exclusion constraint see the number on two contacts.
+func TestMergeMovesOneNumberUnderTwoTypes(t *testing.T) {
+	d := dbtest.Open(t, nil)
+	svc := db.NewContactService(d)
+	ctx, _, _ := dbtest.Workspace(t, d)
+	tgt, err := svc.CreateContact(ctx, crmhub.ContactInput{Identifiers: []crmhub.Identifier{email("t2@x.io")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := svc.CreateContact(ctx, crmhub.ContactInput{Identifiers: []crmhub.Identifier{
+		{Type: crmhub.IdentityWhatsApp, Value: "+78880000002"}, phone("+78880000002")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := svc.MergeContacts(ctx, tgt.ID, []uuid.UUID{src.ID}, false)
+	if err != nil || res.MovedIdentities != 2 {
+		t.Fatalf("merge: %+v %v", res, err)
+	}
+	idents, err := svc.IdentitiesByContact(ctx, []uuid.UUID{tgt.ID})
+	if err != nil || len(idents[tgt.ID]) != 3 {
+		t.Fatalf("survivor's identities %+v %v, want its email and the number twice", idents[tgt.ID], err)
+	}
+	for _, id := range []crmhub.Identifier{{Type: crmhub.IdentityWhatsApp, Value: "+78880000002"}, phone("+78880000002")} {
+		if r, err := svc.ResolveContact(ctx, []crmhub.Identifier{id}); err != nil || r == nil || r.ID != tgt.ID {
+			t.Fatalf("resolve %v after the merge: %+v %v", id, r, err)
+		}
+	}
+}

@@ -47,14 +47,7 @@ func TestSyncBackfillQuietAndMerge(t *testing.T) {
 		map[string]any{"url": rc.URL}, nil)
 
 	// Four hub contacts, before any connection.
-	hub := make([]string, 4)
-	for i := range hub {
-		var c struct{ CreateContact struct{ ID string } }
-		s.do(t, `mutation($name: String!, $chat: String!) { createContact(input: {name: $name,
-			identifiers: [{type: WHATSAPP, value: $chat}]}) { id } }`,
-			map[string]any{"name": fmt.Sprintf("Hub %d", i), "chat": fmt.Sprintf("+7888000000%d", i)}, &c)
-		hub[i] = c.CreateContact.ID
-	}
+	hub := createHubContacts(t, s, 4)
 	fake := wazzuptest.NewServer(t, wazzuptest.Options{
 		Users: []wazzuptest.User{{ID: "u1", Name: "Agent 1"}},
 		Contacts: []wazzuptest.Contact{{ID: "r1", ResponsibleUserID: "u1", Name: "Remote 1",
@@ -118,4 +111,19 @@ func TestSyncBackfillQuietAndMerge(t *testing.T) {
 		t.Fatalf("the survivor at Wazzup: %+v %v", c, ok)
 	}
 	quiet("FULL")
+}
+
+// createHubContacts creates n hub contacts "Hub i" with the WhatsApp
+// number +7888000000i and returns their ids.
+func createHubContacts(t *testing.T, s *server, n int) []string {
+	t.Helper()
+	hub := make([]string, n)
+	for i := range hub {
+		var c struct{ CreateContact struct{ ID string } }
+		s.do(t, `mutation($name: String!, $chat: String!) { createContact(input: {name: $name,
+			identifiers: [{type: WHATSAPP, value: $chat}]}) { id } }`,
+			map[string]any{"name": fmt.Sprintf("Hub %d", i), "chat": fmt.Sprintf("+7888000000%d", i)}, &c)
+		hub[i] = c.CreateContact.ID
+	}
+	return hub
 }
