@@ -12,5 +12,6 @@ DROP FUNCTION IF EXISTS contacts_inserted();
 DROP FUNCTION IF EXISTS contact_search_refresh(uuid[], uuid[]);
 DROP FUNCTION IF EXISTS contact_search_rebuild(uuid);
 DROP FUNCTION IF EXISTS contact_search_bulk_load();
+DROP FUNCTION IF EXISTS contact_search_doc(text, text);
 DROP TABLE IF EXISTS contact_search;
 ALTER TABLE workspaces DROP COLUMN IF EXISTS contact_count;

@@ -46,6 +46,13 @@ CREATE POLICY tenant ON contact_search USING (workspace_id = app_workspace_id())
   WITH CHECK (workspace_id = app_workspace_id());
 GRANT SELECT, INSERT, UPDATE, DELETE ON contact_search TO crmhub_app;
 
+-- contact_search_doc is a contact's search document from its name and
+-- its identities' lines (each "\n" || value): the one definition that
+-- contact_search_refresh and contact_search_rebuild share.
+CREATE FUNCTION contact_search_doc(name text, identities text) RETURNS text
+  LANGUAGE sql IMMUTABLE
+  AS $$ SELECT translate(lower(coalesce(name, '')), E'\n', ' ') || coalesce(identities, '') $$;
+
 -- contact_search_refresh rewrites the documents of the contacts named by
 -- the two arrays (workspace ids and contact ids, pairwise); a contact that
 -- no longer exists is skipped (its document goes with it, by cascade). An
@@ -61,7 +68,7 @@ CREATE FUNCTION contact_search_refresh(ws uuid[], ids uuid[]) RETURNS void
   AS $$
     WITH k AS (SELECT DISTINCT * FROM unnest(ws, ids) AS k (workspace_id, contact_id))
     INSERT INTO contact_search (workspace_id, contact_id, doc)
-    SELECT c.workspace_id, c.id, translate(lower(coalesce(c.name, '')), E'\n', ' ') || coalesce(d.doc, '')
+    SELECT c.workspace_id, c.id, contact_search_doc(c.name, d.doc)
     FROM k JOIN contacts c ON c.workspace_id = k.workspace_id AND c.id = k.contact_id
     LEFT JOIN (
       SELECT i.workspace_id, i.contact_id, string_agg(E'\n' || i.value, '' ORDER BY i.value) AS doc
@@ -91,7 +98,7 @@ CREATE FUNCTION contact_search_rebuild(ws uuid) RETURNS void
   LANGUAGE sql VOLATILE SET search_path = public
   AS $$
     INSERT INTO contact_search (workspace_id, contact_id, doc)
-    SELECT c.workspace_id, c.id, translate(lower(coalesce(c.name, '')), E'\n', ' ') || coalesce(d.doc, '')
+    SELECT c.workspace_id, c.id, contact_search_doc(c.name, d.doc)
     FROM contacts c
     LEFT JOIN (
       SELECT i.contact_id, string_agg(E'\n' || i.value, '' ORDER BY i.value) AS doc
