@@ -55,7 +55,7 @@ func (s *ContactService) Contacts(ctx context.Context, filter crmhub.ContactFilt
 	var rows []contactRow
 	err = s.db.read(ctx, crmhub.ScopeContactsRead, func(ctx context.Context, t *tx) error {
 		q := t.NewSelect().Model(&rows).Where("c.workspace_id = ?", t.ws)
-		if err := applyFilter(ctx, q, t, filter); err != nil {
+		if err := applyFilter(ctx, q, t, filter, n+1); err != nil {
 			return err
 		}
 		if cur != nil {
@@ -122,7 +122,7 @@ func (s *ContactService) CountContacts(ctx context.Context, filter crmhub.Contac
 			return t.NewRaw("SELECT contact_count FROM workspaces WHERE id = ?", t.ws).Scan(ctx, &n)
 		}
 		q := t.NewSelect().Model((*contactRow)(nil)).Where("c.workspace_id = ?", t.ws)
-		if err := applyFilter(ctx, q, t, filter); err != nil {
+		if err := applyFilter(ctx, q, t, filter, 0); err != nil {
 			return err
 		}
 		c, err := q.Count(ctx)
@@ -168,14 +168,16 @@ func normalizeFilter(f *crmhub.ContactFilter) error {
 }
 
 // applyFilter adds the filter's conditions; the contacts table is "c".
+// need is how many rows the statement reads (a page's, plus one), or 0 for
+// all of them (a count); a search chooses its plan by it.
 // Every condition can be answered from an index under row-level security:
 // see searchCondition for search; each tag is a semi-join on contact_tags,
 // which PostgreSQL runs either from the tag's index (a rare tag) or as a
 // probe per contact while walking the listing's order (a common one),
 // instead of reading every contact that carries the tags.
-func applyFilter(ctx context.Context, q *bun.SelectQuery, t *tx, f crmhub.ContactFilter) error {
+func applyFilter(ctx context.Context, q *bun.SelectQuery, t *tx, f crmhub.ContactFilter, need int) error {
 	if f.Search != "" {
-		cond, args, err := searchCondition(ctx, t, f.Search)
+		cond, args, err := searchCondition(ctx, t, f.Search, need)
 		if err != nil {
 			return err
 		}

@@ -10,13 +10,11 @@ import (
 	"github.com/uptrace/bun/dialect/pgdialect"
 )
 
-// searchIDsMax is how many matches a search may have for the listing to
-// start from them. Past it the term is common, and walking the contacts in
-// the listing's order while checking each one's document finds a page
-// sooner: at 1,000,000 contacts a term matching 5,000 needs ~4,000 rows
-// walked for a page of 20, and one matching 65,000 ("ivan") ~300, while
-// collecting every match of the latter costs ~100 ms. Both sides of the
-// threshold stay under a few milliseconds plus the index read.
+// searchIDsMax caps how many matches a search collects from the trigram
+// index (contact_search_ids, migration 0016): past it the listing walks its
+// own order instead. The function picks that walk beforehand when the
+// planner's estimate makes it cheaper; the cap guards against an estimate
+// that is far off.
 var searchIDsMax = 5000
 
 // searchCondition returns the condition on contacts "c" that keeps the
@@ -27,14 +25,18 @@ var searchIDsMax = 5000
 // digits (at least three, and at least half of it), its digits alone are
 // matched too, so "+7 (916) 123" finds the phone +79161234567.
 //
-// When the search has letters or digits enough for the trigram index (a
-// run of three), the matching contacts are looked up there first, through
-// contact_search_ids; if they are few the condition is the list of their
-// ids, which PostgreSQL joins in any order the listing asks. Otherwise
-// (a common term, or one too short for trigrams) it checks each contact's
-// document while walking the listing's own index order, which stops at the
-// end of the page.
-func searchCondition(ctx context.Context, t *tx, search string) (string, []any, error) {
+// need is how many matching rows the statement reads in the listing's
+// order (a page and one more), or 0 for all (a count). There are two ways
+// to find them. The trigram index returns every document that holds the
+// term, from which the condition becomes the list of their ids, joined in
+// any order the listing asks; or the listing walks its own index order and
+// checks each contact's document, stopping at the end of the page, about
+// need / (the share of contacts that match) rows. contact_search_ids
+// estimates both from the planner's statistics and returns the ids when
+// the index is cheaper (a rare term), NULL when the walk is (a common one:
+// at 1,000,000 contacts "ivan" matches 65,000, and a page of 20 is found
+// within ~320 contacts). A search too short for trigrams always walks.
+func searchCondition(ctx context.Context, t *tx, search string, need int) (string, []any, error) {
 	// Documents hold one field per line, names with spaces for line breaks.
 	pattern := "%" + escapeLike(strings.ReplaceAll(strings.ToLower(search), "\n", " ")) + "%"
 	alt := pattern
@@ -44,8 +46,8 @@ func searchCondition(ctx context.Context, t *tx, search string) (string, []any, 
 	if hasTrigram(pattern) && hasTrigram(alt) {
 		var common bool
 		var ids []uuid.UUID
-		err := t.NewRaw("SELECT m IS NULL, coalesce(m, '{}') FROM contact_search_ids(?, ?, ?) AS m",
-			pattern, alt, searchIDsMax).Scan(ctx, &common, pgdialect.Array(&ids))
+		err := t.NewRaw("SELECT m IS NULL, coalesce(m, '{}') FROM contact_search_ids(?, ?, ?, ?) AS m",
+			pattern, alt, searchIDsMax, need).Scan(ctx, &common, pgdialect.Array(&ids))
 		if err != nil {
 			return "", nil, fmt.Errorf("db: search contacts: %w", err)
 		}

@@ -168,20 +168,36 @@ func TestContactSearch(t *testing.T) {
 		{"two\nlines", []uuid.UUID{twoLines}},
 		{"two lines", []uuid.UUID{twoLines}},
 	} {
+		// Both plans: the index's ids or the walk of the order (max), in
+		// pages of 20 and of 1 (by name, descending).
 		for _, max := range []int{1000, 0} {
 			*db.SearchIDsMax = max
-			page, err := svc.Contacts(ctx, crmhub.ContactFilter{Search: tc.search}, crmhub.ContactOrder{}, 20, "")
-			if err != nil {
-				t.Fatalf("search %q: %v", tc.search, err)
-			}
-			var got []uuid.UUID
-			for _, e := range page.Edges {
-				got = append(got, e.Node.ID)
-			}
-			slices.SortFunc(got, uuidCompare)
-			want := slices.SortedFunc(slices.Values(tc.want), uuidCompare)
-			if !slices.Equal(got, want) {
-				t.Errorf("search %q (at most %d ids from the index): %v, want %v", tc.search, max, got, want)
+			for _, size := range []int{20, 1} {
+				order := crmhub.ContactOrder{}
+				if size == 1 {
+					order = crmhub.ContactOrder{Field: crmhub.ContactOrderName, Desc: true}
+				}
+				var got []uuid.UUID
+				after := ""
+				for range 10 {
+					page, err := svc.Contacts(ctx, crmhub.ContactFilter{Search: tc.search}, order, size, after)
+					if err != nil {
+						t.Fatalf("search %q: %v", tc.search, err)
+					}
+					for _, e := range page.Edges {
+						got = append(got, e.Node.ID)
+					}
+					if !page.PageInfo.HasNextPage {
+						break
+					}
+					after = *page.PageInfo.EndCursor
+				}
+				slices.SortFunc(got, uuidCompare)
+				want := slices.SortedFunc(slices.Values(tc.want), uuidCompare)
+				if !slices.Equal(got, want) {
+					t.Errorf("search %q (at most %d ids from the index, pages of %d): %v, want %v",
+						tc.search, max, size, got, want)
+				}
 			}
 			n, err := svc.CountContacts(ctx, crmhub.ContactFilter{Search: tc.search})
 			if err != nil || n != len(tc.want) {
