@@ -25,7 +25,7 @@ trap 'rm -rf "$tmp"; "${pg[@]}" -c "DROP FUNCTION IF EXISTS contact_search_ids_e
 sed -n '/^CREATE FUNCTION contact_search_ids/,/END \$\$;/p' "$here/db/migrations/0016_contact_search_estimate.tx.up.sql" |
 	sed 's/^CREATE FUNCTION contact_search_ids/CREATE FUNCTION contact_search_ids_est/' >"$tmp/est.sql"
 "${pg[@]}" -f "$tmp/est.sql" -c "GRANT EXECUTE ON FUNCTION contact_search_ids_est(text, text, int, int) TO crmhub_app" \
-	-c "ALTER TABLE contact_search ALTER COLUMN doc SET STATISTICS 1000" -c "ANALYZE contact_search"
+	-c "ALTER TABLE contact_search ALTER COLUMN doc SET STATISTICS 300" -c "ANALYZE contact_search"
 ws=$("${pg[@]}" -c "SELECT id FROM workspaces LIMIT 1")
 
 for term in "$@"; do
