@@ -36,7 +36,14 @@ type revocationWatcher interface {
 // accepted, so that it can close it later with a code of its own.
 type wsSocket struct {
 	mu   sync.Mutex
-	conn transport.WebsocketConn
+	conn wsCloser
+}
+
+// wsCloser is a socket that closeSocket can end: gqlgen's
+// transport.WebsocketConn, or a wsConn of wsTransport.
+type wsCloser interface {
+	WriteClose(code int, reason string) error
+	Close() error
 }
 
 type wsSocketKey struct{}
