@@ -1,12 +1,10 @@
 package resolver
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -32,13 +30,7 @@ const (
 	transportWSSubprotocol = "graphql-transport-ws"
 )
 
-// Buffers of one socket. net/http hands a hijacked connection over with a
-// 4 KiB reader and a 4 KiB writer, which a socket keeps for its life
-// although nearly all of it is idle; client messages are small, and a
-// larger write goes past the buffer to the connection.
 const (
-	wsReadBuffer  = 512
-	wsWriteBuffer = 1024
 	// wsWriteTimeout bounds one write to a socket; a client that takes
 	// longer loses it (the hub ends its subscriptions before that).
 	wsWriteTimeout = 10 * time.Second
@@ -54,8 +46,11 @@ const (
 // cancellation, one per operation) and a wrapper of buffers around
 // coder/websocket's. Here a socket is its read loop, which is the request's
 // own goroutine, and one goroutine per operation; keep-alive pings are
-// timers (time.AfterFunc), cancellation is context.AfterFunc, and the
-// hijacked connection's buffers are small. Clients of the older graphql-ws
+// timers (time.AfterFunc) and cancellation is context.AfterFunc. (The
+// hijacked connection keeps net/http's 4 KiB reader and writer: the
+// handler's goroutine, which must last as long as the socket for the
+// request's span and the socket gauge, holds them anyway, so smaller ones
+// of our own only added to them.) Clients of the older graphql-ws
 // protocol (subprotocol "graphql-ws" or none) still go to gqlgen's
 // transport (legacy).
 type wsTransport struct {
@@ -80,7 +75,7 @@ func (t *wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 	}
 	opts := t.accept
 	opts.Subprotocols = []string{transportWSSubprotocol}
-	conn, err := websocket.Accept(smallBuffers{w}, r, &opts)
+	conn, err := websocket.Accept(w, r, &opts)
 	if err != nil {
 		t.log.DebugContext(r.Context(), "websocket not accepted", "err", err)
 		return // Accept has answered
@@ -110,41 +105,6 @@ func offersSubprotocol(r *http.Request, proto string) bool {
 		}
 	}
 	return false
-}
-
-// smallBuffers hands coder/websocket the hijacked connection with buffers
-// of wsReadBuffer and wsWriteBuffer bytes instead of net/http's 4 KiB each.
-type smallBuffers struct{ http.ResponseWriter }
-
-func (w smallBuffers) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
-	if err != nil {
-		return nil, nil, err
-	}
-	// What the client sent past the request (a frame sent before the
-	// answer) must stay in front: coder/websocket reads what is buffered
-	// first.
-	size := wsReadBuffer
-	var r io.Reader = conn
-	if n := brw.Reader.Buffered(); n > 0 {
-		b, _ := brw.Reader.Peek(n)
-		size = max(size, n)
-		r = io.MultiReader(bytes.NewReader(bytes.Clone(b)), conn)
-	}
-	br := bufio.NewReaderSize(r, size)
-	if n := brw.Reader.Buffered(); n > 0 {
-		if _, err := br.Peek(n); err != nil {
-			conn.Close()
-			return nil, nil, err
-		}
-	}
-	if err := brw.Writer.Flush(); err != nil {
-		conn.Close()
-		return nil, nil, err
-	}
-	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(conn, wsWriteBuffer)), nil
 }
 
 // wsConn is one socket.
