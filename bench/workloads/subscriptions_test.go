@@ -200,3 +200,22 @@ func TestSubscriptionsGraphQLWSPeer(t *testing.T) {
 		t.Errorf("a peer that dropped an event is compared:\n%s\n%+v", sec.Body, sec.Ratios)
 	}
 }
+
+// TestSubscriptionsReusedRoundsAreNotCompared checks that a later round,
+// which measures the same process again, gives no RSS per connection: it
+// starts from the memory the first round left (here it even shrank).
+func TestSubscriptionsReusedRoundsAreNotCompared(t *testing.T) {
+	sc := subsScale{Subscribers: 10, Rate: 10, Batch: 1, Duration: time.Second}
+	crm := &subsTarget{name: "crmhub"}
+	first := subsResult{Subscribers: 10, Connected: 10, Primed: 10, Expected: 10, Delivered: 10, Sent: 10,
+		RSSBefore: 0, RSSConnected: 10 * 50 << 10} // 50 KiB per connection
+	second := first
+	second.RSSBefore, second.RSSConnected, second.Reused = 900<<20, 800<<20, true
+	sec := subsSection(sc, []*subsTarget{crm}, map[string][]subsResult{"crmhub": {first, second}})
+	if r := sec.Ratios[2]; r.Value != 50 || r.Met {
+		t.Errorf("RSS per connection %+v, want 50 KiB from the first round only", r)
+	}
+	if !strings.Contains(sec.Body, "(process reused)") {
+		t.Errorf("the reused round shows a figure:\n%s", sec.Body)
+	}
+}
