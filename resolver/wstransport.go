@@ -137,7 +137,11 @@ type wsMessage struct {
 // serve reads the client's messages until the socket closes.
 func (c *wsConn) serve() {
 	defer c.shutdown()
-	initTimer := time.AfterFunc(c.t.initTimeout, func() {
+	timeout := c.t.initTimeout
+	if timeout <= 0 {
+		timeout = wsInitTimeout
+	}
+	initTimer := time.AfterFunc(timeout, func() {
 		c.mu.Lock()
 		acked := c.acked
 		c.mu.Unlock()
