@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/crmhub/crmhub/bench/run"
 	"github.com/crmhub/crmhub/db"
 	"github.com/crmhub/crmhub/db/dbtest"
@@ -33,6 +34,10 @@ import (
 //
 //	CRMHUB_BENCH_SUBSMEM=/tmp/a/crmhub,/tmp/b/crmhub nice go test ./bench/workloads \
 //	    -run TestSubscriptionMemory -v -timeout 30m
+//
+// With CRMHUB_BENCH_SUBSMEM_INITONLY set, the sockets only connect and
+// initialise (no operation, no priming), which isolates what a socket
+// costs before its subscription.
 //
 // Extra environment for all servers comes from CRMHUB_BENCH_SUBSMEM_ENV
 // (comma-separated NAME=VALUE); for one arm, from its entry:
@@ -121,6 +126,29 @@ func TestSubscriptionMemory(t *testing.T) {
 				primed["live"] = goMetrics(t, target.URL)["go_memstats_heap_inuse_bytes"]
 				return nil
 			}
+			if os.Getenv("CRMHUB_BENCH_SUBSMEM_INITONLY") != "" {
+				// Sockets that only connect and initialise: the cost of a
+				// socket without its operation.
+				before := goMetrics(t, target.URL)
+				var conns []*websocket.Conn
+				for range contacts {
+					conn, err := dialInitOnly(ctx, st)
+					if err != nil {
+						t.Fatal(err)
+					}
+					conns = append(conns, conn)
+				}
+				after := goMetrics(t, target.URL)
+				t.Logf("round %d arm %d %s, sockets without operations: per socket stacks %s, heap in use %s, %.2f goroutines",
+					round+1, i, arm, kib((after["go_memstats_stack_inuse_bytes"]-before["go_memstats_stack_inuse_bytes"])/float64(len(conns))),
+					kib((after["go_memstats_heap_inuse_bytes"]-before["go_memstats_heap_inuse_bytes"])/float64(len(conns))),
+					(after["go_goroutines"]-before["go_goroutines"])/float64(len(conns)))
+				for _, c := range conns {
+					c.CloseNow()
+				}
+				p.Stop()
+				continue
+			}
 			start := time.Now()
 			res, err := measureSubscriptions(ctx, st, contacts, sc)
 			p.Stop()
@@ -146,6 +174,23 @@ func TestSubscriptionMemory(t *testing.T) {
 		t.Logf("| %d | %s | %s | %s | %s | %s | %.2f | %s |", i/len(strings.Split(bins, ","))+1, r.bin, kib(r.rss), kib(r.heap), kib(r.live),
 			kib(r.stack), r.goroutines, run.Ms(r.res.P99))
 	}
+}
+
+// dialInitOnly opens a socket to t and waits for its connection_ack.
+func dialInitOnly(ctx context.Context, t *subsTarget) (*websocket.Conn, error) {
+	conn, _, err := websocket.Dial(ctx, t.wsURL, &websocket.DialOptions{
+		Subprotocols: []string{"graphql-transport-ws"}, CompressionMode: websocket.CompressionDisabled})
+	if err != nil {
+		return nil, err
+	}
+	if err := writeMsg(ctx, conn, wsMessage{Type: "connection_init", Payload: mustJSON(t.init)}); err != nil {
+		return nil, err
+	}
+	if _, _, err := conn.Read(ctx); err != nil {
+		return nil, err
+	}
+	conn.CloseRead(context.Background())
+	return conn, nil
 }
 
 func splitEnv(s string) []string {
