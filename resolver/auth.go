@@ -97,20 +97,26 @@ func wsInit(auth crmhub.AuthService, log *slog.Logger) transport.WebsocketInitFu
 			token = t
 		}
 		if token == "" {
-			return unauthorized(ctx), nil, errors.New("unauthenticated: connection_init must carry an API key")
+			return unauthorized(ctx), nil, unauthorizedError("unauthenticated: connection_init must carry an API key")
 		}
 		p, err := auth.Authenticate(ctx, token)
 		if err != nil {
 			if crmhub.ErrorCode(err) != crmhub.EUNAUTHENTICATED {
 				log.ErrorContext(ctx, "auth: authenticate websocket", "err", err)
 				ctx = transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, closeInternal), "Internal error")
-				return ctx, nil, errors.New("internal error")
+				return ctx, nil, &wsCloseError{code: closeInternal, reason: "Internal error", err: errors.New("internal error")}
 			}
-			return unauthorized(ctx), nil, errors.New("unauthenticated: " + crmhub.ErrorMessage(err))
+			return unauthorized(ctx), nil, unauthorizedError("unauthenticated: " + crmhub.ErrorMessage(err))
 		}
 		ctx = context.WithValue(ctx, wsTokenKey{}, token)
 		return crmhub.NewContext(ctx, p), nil, nil
 	}
+}
+
+// unauthorizedError closes the socket with 4401 on wsTransport (gqlgen's
+// transport reads the code from the context, unauthorized).
+func unauthorizedError(msg string) error {
+	return &wsCloseError{code: closeUnauthorized, reason: "Unauthorized", err: errors.New(msg)}
 }
 
 func unauthorized(ctx context.Context) context.Context {

@@ -112,7 +112,7 @@ func (r *noteConnectionResolver) TotalCount(ctx context.Context, obj *crmhub.Not
 }
 
 func (r *noteResolver) Contact(ctx context.Context, obj *crmhub.Note) (*crmhub.Contact, error) {
-	c, err := r.loadersFor(ctx).contacts.Load(ctx, obj.ContactID)()
+	c, err := r.loadersFor(ctx).contacts().Load(ctx, obj.ContactID)()
 	if c == nil && err == nil {
 		return nil, crmhub.Errorf(crmhub.ENOTFOUND, "contact not found")
 	}

@@ -6,11 +6,9 @@ import (
 	"slices"
 	"sync/atomic"
 
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/graph/model"
 	"github.com/google/uuid"
-	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
 func (r *queryResolver) Events(ctx context.Context, first *int, after *string, filter *model.EventFilter) (*crmhub.EventConnection, error) {
@@ -107,8 +105,7 @@ func forward[T any](ctx context.Context, sub crmhub.Subscription, release func()
 					// may already be reading the errors as its context
 					// ends (it reads them without a lock).
 					if err := sub.Err(); err != nil && ctx.Err() == nil && err != crmhub.ErrShuttingDown {
-						transport.AddSubscriptionError(ctx, &gqlerror.Error{Message: crmhub.ErrorMessage(err),
-							Extensions: map[string]any{"code": crmhub.ErrorCode(err)}})
+						addSubscriptionError(ctx, subscriptionError(err))
 					}
 					return
 				}
@@ -159,7 +156,7 @@ func (r *subscriptionResolver) Events(ctx context.Context, types []string, after
 	if err != nil {
 		return nil, err
 	}
-	return forward(ctx, sub, release, func(e *crmhub.Event) (*crmhub.Event, bool) { return e, true }), nil
+	return passEvents(ctx, sub, release), nil
 }
 
 var contactEventTypes = []crmhub.EventType{crmhub.EventContactCreated, crmhub.EventContactUpdated, crmhub.EventContactDeleted,
@@ -178,7 +175,7 @@ func (r *subscriptionResolver) ContactChanged(ctx context.Context, id *string) (
 	if err != nil {
 		return nil, err
 	}
-	return forward(ctx, sub, release, func(e *crmhub.Event) (*crmhub.Event, bool) { return e, true }), nil
+	return passEvents(ctx, sub, release), nil
 }
 
 var messageEventTypes = []crmhub.EventType{crmhub.EventMessageReceived, crmhub.EventMessageSent}

@@ -157,18 +157,25 @@ func newGraphQLServer(cfg Config, m *metrics, log *slog.Logger, limits *rateLimi
 	}))
 	srv := handler.New(es)
 	srv.SetParserTokenLimit(maxTokens)
-	srv.AddTransport(transport.Websocket{
-		Implementation: wsImplementation{transport.CoderWebsocketImplementation{
-			AcceptOptions: websocket.AcceptOptions{OriginPatterns: cfg.CORSOrigins},
-		}},
-		InitFunc:              withSubscriptionLimit(wsKeyWatch(wsInit(cfg.Auth, log), cfg.Auth, log), cfg.MaxSubscriptions),
-		InitTimeout:           wsInitTimeout,
-		KeepAlivePingInterval: wsPingInterval, // graphql-ws (legacy) clients
-		PingPongInterval:      wsPingInterval, // graphql-transport-ws clients
-		MissingPongOk:         true,
-		ErrorFunc: func(ctx context.Context, err error) {
-			log.DebugContext(ctx, "websocket", "err", err)
+	wsInitFunc := withSubscriptionLimit(wsKeyWatch(wsInit(cfg.Auth, log), cfg.Auth, log), cfg.MaxSubscriptions)
+	srv.AddTransport(&wsTransport{
+		// Clients of the older graphql-ws protocol.
+		legacy: transport.Websocket{
+			Implementation: wsImplementation{transport.CoderWebsocketImplementation{
+				AcceptOptions: websocket.AcceptOptions{OriginPatterns: cfg.CORSOrigins},
+			}},
+			InitFunc:              wsInitFunc,
+			InitTimeout:           wsInitTimeout,
+			KeepAlivePingInterval: wsPingInterval,
+			ErrorFunc: func(ctx context.Context, err error) {
+				log.DebugContext(ctx, "websocket", "err", err)
+			},
 		},
+		accept:       websocket.AcceptOptions{OriginPatterns: cfg.CORSOrigins},
+		init:         wsInitFunc,
+		initTimeout:  wsInitTimeout,
+		pingInterval: wsPingInterval,
+		log:          log,
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(httpTransport{limits: limits, idem: cfg.Idempotency, log: log})

@@ -43,31 +43,48 @@ const (
 // operation runs its root fields in order and a later field must see the
 // earlier writes.
 type loaders struct {
-	s          crmhub.ContactService
-	identities *dataloader.Loader[uuid.UUID, []*crmhub.Identity]
-	tags       *dataloader.Loader[uuid.UUID, []string]
-	notes      *dataloader.Loader[crmhub.NotesKey, *crmhub.NoteConnection]
-	contacts   *dataloader.Loader[uuid.UUID, *crmhub.Contact]
+	s crmhub.ContactService
+	// The dataloaders are made on first use: most operations (every
+	// subscription, which holds its set for as long as it lives) use none.
+	identitiesOnce sync.Once
+	identitiesL    *dataloader.Loader[uuid.UUID, []*crmhub.Identity]
+	tagsOnce       sync.Once
+	tagsL          *dataloader.Loader[uuid.UUID, []string]
+	notesOnce      sync.Once
+	notesL         *dataloader.Loader[crmhub.NotesKey, *crmhub.NoteConnection]
+	contactsOnce   sync.Once
+	contactsL      *dataloader.Loader[uuid.UUID, *crmhub.Contact]
 
 	// r reaches the other services for the reads of deals, users,
 	// conversations and messages, which always go through groups.
 	r *Resolver
 
 	mu    sync.Mutex
-	pages map[any]*pageGroup // by parent pointer (*crmhub.Contact, *crmhub.Deal, ...)
+	pages map[any]*pageGroup // by parent pointer (*crmhub.Contact, *crmhub.Deal, ...); made on first use
 }
 
 func newLoaders(r *Resolver) *loaders {
-	s := r.Contacts
-	return &loaders{
-		r:          r,
-		s:          s,
-		identities: newLoader(s.IdentitiesByContact),
-		tags:       newLoader(s.TagsByContact),
-		notes:      newLoader(s.NotesByContact),
-		contacts:   newLoader(contactsByID(s)),
-		pages:      map[any]*pageGroup{},
-	}
+	return &loaders{r: r, s: r.Contacts}
+}
+
+func (l *loaders) identities() *dataloader.Loader[uuid.UUID, []*crmhub.Identity] {
+	l.identitiesOnce.Do(func() { l.identitiesL = newLoader(l.s.IdentitiesByContact) })
+	return l.identitiesL
+}
+
+func (l *loaders) tags() *dataloader.Loader[uuid.UUID, []string] {
+	l.tagsOnce.Do(func() { l.tagsL = newLoader(l.s.TagsByContact) })
+	return l.tagsL
+}
+
+func (l *loaders) notes() *dataloader.Loader[crmhub.NotesKey, *crmhub.NoteConnection] {
+	l.notesOnce.Do(func() { l.notesL = newLoader(l.s.NotesByContact) })
+	return l.notesL
+}
+
+func (l *loaders) contacts() *dataloader.Loader[uuid.UUID, *crmhub.Contact] {
+	l.contactsOnce.Do(func() { l.contactsL = newLoader(contactsByID(l.s)) })
+	return l.contactsL
 }
 
 // newLoader wraps a batch read that returns a map keyed like its input into
@@ -149,6 +166,9 @@ func addGroup[P any](l *loaders, items []*P, id func(*P) uuid.UUID) {
 	g := &pageGroup{ids: make([]uuid.UUID, 0, len(items)), reads: map[any]*groupRead{}}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.pages == nil {
+		l.pages = map[any]*pageGroup{}
+	}
 	for _, it := range items {
 		if it != nil {
 			g.ids = append(g.ids, id(it))
@@ -222,12 +242,12 @@ const (
 
 func (l *loaders) identitiesOf(ctx context.Context, c *crmhub.Contact) ([]*crmhub.Identity, error) {
 	return load(ctx, l, c, c.ID, readIdentities, l.s.IdentitiesByContact,
-		func() ([]*crmhub.Identity, error) { return l.identities.Load(ctx, c.ID)() })
+		func() ([]*crmhub.Identity, error) { return l.identities().Load(ctx, c.ID)() })
 }
 
 func (l *loaders) tagsOf(ctx context.Context, c *crmhub.Contact) ([]string, error) {
 	return load(ctx, l, c, c.ID, readTags, l.s.TagsByContact,
-		func() ([]string, error) { return l.tags.Load(ctx, c.ID)() })
+		func() ([]string, error) { return l.tags().Load(ctx, c.ID)() })
 }
 
 // notesOf reads one page of c's notes; key carries the page arguments.
@@ -250,7 +270,7 @@ func (l *loaders) notesOf(ctx context.Context, c *crmhub.Contact, key crmhub.Not
 	key.ContactID = c.ID
 	args := crmhub.NotesKey{First: key.First, After: key.After}
 	return load(ctx, l, c, c.ID, args, fetch,
-		func() (*crmhub.NoteConnection, error) { return l.notes.Load(ctx, key)() })
+		func() (*crmhub.NoteConnection, error) { return l.notes().Load(ctx, key)() })
 }
 
 type loadersKey struct{}

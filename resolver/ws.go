@@ -36,7 +36,14 @@ type revocationWatcher interface {
 // accepted, so that it can close it later with a code of its own.
 type wsSocket struct {
 	mu   sync.Mutex
-	conn transport.WebsocketConn
+	conn wsCloser
+}
+
+// wsCloser is a socket that closeSocket can end: gqlgen's
+// transport.WebsocketConn, or a wsConn of wsTransport.
+type wsCloser interface {
+	WriteClose(code int, reason string) error
+	Close() error
 }
 
 type wsSocketKey struct{}
@@ -145,9 +152,11 @@ var (
 
 // wsKeyWatch closes an authenticated socket with 4401 once its key is
 // revoked: at once when the auth service can tell (revocationWatcher), and
-// in any case at the next periodic check of the key.
+// in any case at the next periodic check of the key. The sockets of one key
+// share one watch (wsKeys): a goroutine per key, not per socket.
 func wsKeyWatch(init transport.WebsocketInitFunc, auth crmhub.AuthService, log *slog.Logger) transport.WebsocketInitFunc {
-	watcher, _ := auth.(revocationWatcher)
+	keys := &wsKeys{auth: auth, log: log, keys: map[string]*wsKey{}}
+	keys.watcher, _ = auth.(revocationWatcher)
 	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 		ctx, ack, err := init(ctx, payload)
 		if err != nil {
@@ -158,31 +167,94 @@ func wsKeyWatch(init transport.WebsocketInitFunc, auth crmhub.AuthService, log *
 		if p == nil || token == "" {
 			return ctx, ack, nil
 		}
+		keys.add(ctx, p, token)
+		return ctx, ack, nil
+	}
+}
+
+// wsKeys are the API keys of open sockets, each watched by one goroutine
+// for as long as one of its sockets is open.
+type wsKeys struct {
+	auth    crmhub.AuthService
+	watcher revocationWatcher // nil: the periodic check only
+	log     *slog.Logger
+
+	mu   sync.Mutex
+	keys map[string]*wsKey // by token
+}
+
+// wsKey is one key's open sockets (their contexts, which closeSocket
+// takes), and what ends its watch once the last one closes.
+type wsKey struct {
+	sockets map[context.Context]struct{}
+	done    chan struct{}
+}
+
+// add watches the key of the socket of ctx until the socket's context
+// ends.
+func (k *wsKeys) add(ctx context.Context, p *crmhub.Principal, token string) {
+	k.mu.Lock()
+	w := k.keys[token]
+	if w == nil {
+		w = &wsKey{sockets: map[context.Context]struct{}{}, done: make(chan struct{})}
+		k.keys[token] = w
+		// Watching starts before the first socket is acknowledged, so a
+		// revocation right after cannot be missed.
 		revoked := make(<-chan struct{})
 		stop := func() {}
-		if watcher != nil {
-			revoked, stop = watcher.WatchRevocation(p)
+		if k.watcher != nil {
+			revoked, stop = k.watcher.WatchRevocation(p)
 		}
-		go func() {
-			defer stop()
-			tick := time.NewTicker(wsRecheckInterval)
-			defer tick.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-revoked:
-				case <-tick.C:
-					if _, err := auth.Authenticate(ctx, token); crmhub.ErrorCode(err) != crmhub.EUNAUTHENTICATED {
-						continue
-					}
-				}
-				log.InfoContext(ctx, "websocket closed: its API key was revoked")
-				closeSocket(ctx, closeUnauthorized, "API key revoked")
-				return
+		go k.watch(token, w, revoked, stop)
+	}
+	w.sockets[ctx] = struct{}{}
+	k.mu.Unlock()
+	context.AfterFunc(ctx, func() {
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		delete(w.sockets, ctx)
+		if len(w.sockets) == 0 && k.keys[token] == w {
+			delete(k.keys, token)
+			close(w.done)
+		}
+	})
+}
+
+// watch waits for the key's revocation, or for the last of its sockets to
+// close; on revocation it closes every socket of the key with 4401.
+func (k *wsKeys) watch(token string, w *wsKey, revoked <-chan struct{}, stop func()) {
+	defer stop()
+	tick := time.NewTicker(wsRecheckInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-w.done:
+			return
+		case <-revoked:
+		case <-tick.C:
+			ctx, cancel := context.WithTimeout(context.Background(), wsRecheckInterval)
+			_, err := k.auth.Authenticate(ctx, token)
+			cancel()
+			if crmhub.ErrorCode(err) != crmhub.EUNAUTHENTICATED {
+				continue
 			}
-		}()
-		return ctx, ack, nil
+		}
+		k.mu.Lock()
+		if k.keys[token] == w {
+			delete(k.keys, token)
+		}
+		sockets := make([]context.Context, 0, len(w.sockets))
+		for ctx := range w.sockets {
+			sockets = append(sockets, ctx)
+		}
+		k.mu.Unlock()
+		for _, ctx := range sockets {
+			k.log.InfoContext(ctx, "websocket closed: its API key was revoked")
+			// The close handshake may wait for the client: one slow
+			// client must not hold up the others' closing.
+			go closeSocket(ctx, closeUnauthorized, "API key revoked")
+		}
+		return
 	}
 }
 

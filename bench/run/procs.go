@@ -103,16 +103,8 @@ func PostGraphile(ctx context.Context, dir, databaseURL string) (*Target, *Proce
 	}
 	node := filepath.Join(dir, "node_modules", ".bin", "node")
 	cli := filepath.Join(dir, "node_modules", "postgraphile", "dist", "cli-run.js")
-	if !exists(node) || !exists(cli) {
-		npm, err := exec.LookPath("npm")
-		if err != nil {
-			return nil, nil, fmt.Errorf("PostGraphile needs npm on PATH to install bench/postgraphile (npm ci): %w", err)
-		}
-		cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return nil, nil, fmt.Errorf("npm ci in %s: %w\n%s", dir, err, out)
-		}
+	if err := npmCI(ctx, dir, node, cli); err != nil {
+		return nil, nil, err
 	}
 	addr, err := FreeAddr()
 	if err != nil {
@@ -130,6 +122,62 @@ func PostGraphile(ctx context.Context, dir, databaseURL string) (*Target, *Proce
 		return nil, nil, err
 	}
 	return t, p, nil
+}
+
+// GraphQLWSChannel is the NOTIFY channel the graphql-ws peer listens on.
+const GraphQLWSChannel = "bench_contacts"
+
+// GraphQLWS installs bench/graphqlws if needed (npm ci: the lockfile pins
+// graphql-ws, ws, graphql, pg and node 22) and starts the reference
+// graphql-ws server on a free port against databaseURL, listening on
+// GraphQLWSChannel. dir is bench/graphqlws.
+func GraphQLWS(ctx context.Context, dir, databaseURL string) (*Target, *Process, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	node := filepath.Join(dir, "node_modules", ".bin", "node")
+	if err := npmCI(ctx, dir, node, filepath.Join(dir, "node_modules", "graphql-ws", "package.json")); err != nil {
+		return nil, nil, err
+	}
+	addr, err := FreeAddr()
+	if err != nil {
+		return nil, nil, err
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	p, err := Start(dir, []string{"NODE_ENV=production", "GQLWS_PORT=" + port, "GQLWS_DATABASE_URL=" + databaseURL,
+		"GQLWS_CHANNEL=" + GraphQLWSChannel}, node, "server.mjs")
+	if err != nil {
+		return nil, nil, err
+	}
+	t := &Target{Name: "graphql-ws", URL: "http://" + addr, PID: p.PID()}
+	if err := p.WaitHTTP(t.URL+"/healthz", nil, 90*time.Second); err != nil {
+		p.Stop()
+		return nil, nil, err
+	}
+	return t, p, nil
+}
+
+// npmCI runs `npm ci` in dir unless every one of the files it brings
+// (need) is there already.
+func npmCI(ctx context.Context, dir string, need ...string) error {
+	missing := false
+	for _, f := range need {
+		missing = missing || !exists(f)
+	}
+	if !missing {
+		return nil
+	}
+	npm, err := exec.LookPath("npm")
+	if err != nil {
+		return fmt.Errorf("npm is needed on PATH to install %s (npm ci): %w", dir, err)
+	}
+	cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("npm ci in %s: %w\n%s", dir, err, out)
+	}
+	return nil
 }
 
 func exists(path string) bool {

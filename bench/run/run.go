@@ -43,6 +43,15 @@ type Env struct {
 	// route per workload) and PostGraphile 5 (GraphQL and websocket at
 	// /graphql, X-Workspace-Id header). Each runs in its own process.
 	Crmhub, Floor, PostGraphile *Target
+	// GraphQLWS is the reference graphql-ws server on node (bench/graphqlws),
+	// a peer of the subscriptions workload only: contactChanged over
+	// graphql-transport-ws, fed by one LISTEN on GraphQLWSChannel.
+	GraphQLWS *Target
+	// CrmhubBaseline, when set, is a second `crmhub serve` of another
+	// binary (`crmhub-bench -crmhub-baseline`), measured beside Crmhub by
+	// the workloads that take it (subscriptions), for an A/B of two builds
+	// in one run.
+	CrmhubBaseline *Target
 
 	// Quick asks for short measurements (the runner's own test and
 	// `crmhub-bench --quick`): correctness, not numbers.

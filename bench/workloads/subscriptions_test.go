@@ -65,7 +65,7 @@ func TestSubscriptionsQuick(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := measureSubscriptions(context.Background(), crmhubSubsTarget(env), contacts, sc)
+	res, err := measureSubscriptions(context.Background(), crmhubSubsTarget(env, env.Crmhub), contacts, sc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,8 +84,8 @@ func TestSubscriptionsQuick(t *testing.T) {
 		t.Errorf("implausible measurements: %s", res)
 	}
 
-	sec := subsSection(sc, []*subsTarget{crmhubSubsTarget(env)}, map[string][]subsResult{"crmhub": {res}})
-	if !strings.Contains(sec.Body, "| crmhub | 1 | 200/200 |") || len(sec.Ratios) != 2 || !sec.Ratios[1].Met {
+	sec := subsSection(sc, []*subsTarget{crmhubSubsTarget(env, env.Crmhub)}, map[string][]subsResult{"crmhub": {res}})
+	if !strings.Contains(sec.Body, "| crmhub | 1 | 200/200 |") || len(sec.Ratios) != 3 || !sec.Ratios[1].Met {
 		t.Errorf("section:\n%s\n%+v", sec.Body, sec.Ratios)
 	}
 }
@@ -149,5 +149,73 @@ func TestSubscriptionsFull(t *testing.T) {
 	t.Logf("%s\n\n%s", sec.Title, sec.Body)
 	for _, r := range sec.Ratios {
 		t.Logf("%s: %.2f %s (goal %s, met %v)", r.What, r.Value, r.Unit, r.Goal, r.Met)
+	}
+}
+
+// TestSubscriptionsGraphQLWSPeer runs the graphql-ws peer (bench/graphqlws,
+// installed by npm ci if needed) at quick scale: it must send what crmhub
+// sends for the same change, and deliver every change to its subscriber
+// exactly once; the report must then compare crmhub's memory with it.
+func TestSubscriptionsGraphQLWSPeer(t *testing.T) {
+	if _, err := os.Stat("../graphqlws/node_modules/.bin/node"); err != nil {
+		if _, err := exec.LookPath("npm"); err != nil {
+			t.Skip("bench/graphqlws is not installed and there is no npm to install it")
+		}
+	}
+	env := subsEnv(t, 300)
+	ctx := context.Background()
+	gt, gp, err := run.GraphQLWS(ctx, "../graphqlws", env.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(gp.Stop)
+	env.GraphQLWS = gt
+	sc := subsScaleFor(env)
+	contacts, err := subsContacts(ctx, env, sc.Subscribers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crm, peer := crmhubSubsTarget(env, env.Crmhub), graphqlwsSubsTarget(env)
+	if err := subsCheckPeer(ctx, crm, peer, contacts[0]); err != nil {
+		t.Fatal(err)
+	}
+	res, err := measureSubscriptions(ctx, peer, contacts, sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(res)
+	if !res.deliveredAll() {
+		t.Errorf("graphql-ws did not deliver every change: %s (ended: %s, write: %s)", res, res.EndReason, res.WriteErr)
+	}
+	crmRes := res
+	crmRes.RSSBefore, crmRes.RSSConnected = 0, 1024*int64(res.Connected) // 1 KiB per connection
+	sec := subsSection(sc, []*subsTarget{crm, peer}, map[string][]subsResult{"crmhub": {crmRes}, "graphql-ws": {res}})
+	if len(sec.Ratios) != 4 || !strings.Contains(sec.Ratios[3].What, "crmhub / graphql-ws") || sec.Ratios[3].Value <= 0 {
+		t.Errorf("no memory ratio against the peer that delivered:\n%s\n%+v", sec.Body, sec.Ratios)
+	}
+	// A peer that dropped one event is not compared.
+	res.Dropped, res.Delivered = 1, res.Delivered-1
+	sec = subsSection(sc, []*subsTarget{crm, peer}, map[string][]subsResult{"crmhub": {crmRes}, "graphql-ws": {res}})
+	if len(sec.Ratios) != 3 || !strings.Contains(sec.Body, "graphql-ws did not deliver every event") {
+		t.Errorf("a peer that dropped an event is compared:\n%s\n%+v", sec.Body, sec.Ratios)
+	}
+}
+
+// TestSubscriptionsReusedRoundsAreNotCompared checks that a later round,
+// which measures the same process again, gives no RSS per connection: it
+// starts from the memory the first round left (here it even shrank).
+func TestSubscriptionsReusedRoundsAreNotCompared(t *testing.T) {
+	sc := subsScale{Subscribers: 10, Rate: 10, Batch: 1, Duration: time.Second}
+	crm := &subsTarget{name: "crmhub"}
+	first := subsResult{Subscribers: 10, Connected: 10, Primed: 10, Expected: 10, Delivered: 10, Sent: 10,
+		RSSBefore: 0, RSSConnected: 10 * 50 << 10} // 50 KiB per connection
+	second := first
+	second.RSSBefore, second.RSSConnected, second.Reused = 900<<20, 800<<20, true
+	sec := subsSection(sc, []*subsTarget{crm}, map[string][]subsResult{"crmhub": {first, second}})
+	if r := sec.Ratios[2]; r.Value != 50 || r.Met {
+		t.Errorf("RSS per connection %+v, want 50 KiB from the first round only", r)
+	}
+	if !strings.Contains(sec.Body, "(process reused)") {
+		t.Errorf("the reused round shows a figure:\n%s", sec.Body)
 	}
 }

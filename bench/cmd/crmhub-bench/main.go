@@ -61,9 +61,10 @@ func main() {
 // options are the runner's flags.
 type options struct {
 	crmhub, databaseURL, out, pglDir, only string
+	gqlwsDir, baseline                     string
 	rounds                                 int
 	duration, timeout                      time.Duration
-	quick, noPostGraphile                  bool
+	quick, noPostGraphile, noGraphQLWS     bool
 }
 
 func bench(ctx context.Context, args []string) error {
@@ -74,12 +75,18 @@ func bench(ctx context.Context, args []string) error {
 		"the benchmark database, as a superuser; it is DROPPED and recreated")
 	fs.StringVar(&o.out, "out", "BENCHMARKS.md", "the report to write (between its crmhub-bench markers); empty: print it")
 	fs.StringVar(&o.pglDir, "postgraphile-dir", "bench/postgraphile", "PostGraphile's package (npm ci runs there if needed)")
+	fs.StringVar(&o.gqlwsDir, "graphqlws-dir", "bench/graphqlws", "the graphql-ws peer's package (npm ci runs there if needed)")
+	fs.StringVar(&o.baseline, "crmhub-baseline", "", "a second crmhub binary, measured beside -crmhub as crmhub-baseline "+
+		"by the subscriptions workload (an A/B of two builds in one run)")
 	fs.StringVar(&o.only, "only", "", "comma-separated workloads to run (default all): "+strings.Join(names(), ", "))
 	fs.IntVar(&o.rounds, "rounds", 3, "measurements of each target per workload, alternating targets")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of one measurement")
 	fs.DurationVar(&o.timeout, "workload-timeout", 12*time.Minute, "longest a workload may run")
+	fs.IntVar(&workloads.SubscriptionsRounds, "subscriptions-rounds", workloads.SubscriptionsRounds,
+		"measurements of each target by the subscriptions workload, alternating targets (one takes minutes)")
 	fs.BoolVar(&o.quick, "quick", false, "a small dataset and short measurements: checks that everything runs, not numbers")
 	fs.BoolVar(&o.noPostGraphile, "no-postgraphile", false, "do not start PostGraphile (its arms are left out)")
+	fs.BoolVar(&o.noGraphQLWS, "no-graphqlws", false, "do not start the graphql-ws peer (its arms are left out)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -189,10 +196,23 @@ func setUp(ctx context.Context, o options, log *slog.Logger) (*run.Env, func(), 
 	}
 	env.Quick, env.Rounds, env.Duration, env.Log = o.quick, o.rounds, o.duration, log
 	stops = append(stops, env.Pool.Close)
-	stop, err := serveCrmhub(ctx, bin, env)
+	var stop func()
+	env.Crmhub, stop, err = serveCrmhub(ctx, bin, env)
 	stops = append(stops, stop)
 	if err != nil {
 		return nil, cleanup, err
+	}
+	if o.baseline != "" {
+		base, err := filepath.Abs(o.baseline)
+		if err != nil {
+			return nil, cleanup, err
+		}
+		env.CrmhubBaseline, stop, err = serveCrmhub(ctx, base, env)
+		stops = append(stops, stop)
+		if err != nil {
+			return nil, cleanup, err
+		}
+		env.CrmhubBaseline.Name = "crmhub-baseline"
 	}
 
 	// The floor, this program again in its own process.
@@ -222,6 +242,15 @@ func setUp(ctx context.Context, o options, log *slog.Logger) (*run.Env, func(), 
 		}
 		stops = append(stops, p.Stop)
 		env.PostGraphile = t
+	}
+	if !o.noGraphQLWS {
+		log.Info("starting the graphql-ws peer")
+		t, p, err := run.GraphQLWS(ctx, o.gqlwsDir, o.databaseURL)
+		if err != nil {
+			return nil, cleanup, err
+		}
+		stops = append(stops, p.Stop)
+		env.GraphQLWS = t
 	}
 	return env, cleanup, nil
 }
@@ -254,27 +283,27 @@ func seed(ctx context.Context, bin, databaseURL string, args ...string) (*run.En
 		APIKey: seeded.APIKey, Seed: seeded.SeedStats}, nil
 }
 
-// serveCrmhub starts `crmhub serve` on env's database with a throwaway
-// secret key and sets env.Crmhub; stop ends it (also after an error).
-func serveCrmhub(ctx context.Context, bin string, env *run.Env) (stop func(), err error) {
+// serveCrmhub starts `crmhub serve` of bin on env's database with a
+// throwaway secret key; stop ends it (also after an error).
+func serveCrmhub(ctx context.Context, bin string, env *run.Env) (t *run.Target, stop func(), err error) {
 	stop = func() {}
 	secret, err := crmhubCmd(ctx, bin, env.DatabaseURL, "secret-key")
 	if err != nil {
-		return stop, err
+		return nil, stop, err
 	}
 	addr, err := run.FreeAddr()
 	if err != nil {
-		return stop, err
+		return nil, stop, err
 	}
 	serveEnv := append([]string{"DATABASE_URL=" + env.DatabaseURL, "CRMHUB_ADDR=" + addr,
 		"CRMHUB_SECRET_KEY=" + strings.TrimSpace(string(secret)), "CRMHUB_CONNECTOR_ALLOW_PRIVATE=true",
 		"CRMHUB_LOG_FORMAT=json"}, workloads.ServeEnv...)
 	p, err := run.Start(".", serveEnv, bin, "serve")
 	if err != nil {
-		return stop, err
+		return nil, stop, err
 	}
-	env.Crmhub = &run.Target{Name: "crmhub", URL: "http://" + addr, PID: p.PID()}
-	return p.Stop, p.WaitHTTP(env.Crmhub.URL+"/readyz", nil, time.Minute)
+	t = &run.Target{Name: "crmhub", URL: "http://" + addr, PID: p.PID()}
+	return t, p.Stop, p.WaitHTTP(t.URL+"/readyz", nil, time.Minute)
 }
 
 // crmhubCmd runs a crmhub command against the database and returns its

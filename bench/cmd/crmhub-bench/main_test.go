@@ -41,7 +41,7 @@ func TestQuickRun(t *testing.T) {
 	}
 	ctx, cancel := proctest.Deadline(t)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, runner, "--quick", "--no-postgraphile", "--crmhub", crmhub,
+	cmd := exec.CommandContext(ctx, runner, "--quick", "--no-postgraphile", "--no-graphqlws", "--crmhub", crmhub,
 		"--database-url", u.String(), "--out", report)
 	out, err := cmd.CombinedOutput()
 	if err != nil {

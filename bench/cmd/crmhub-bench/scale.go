@@ -88,8 +88,9 @@ func scaleOne(ctx context.Context, log *slog.Logger, bin, url string, n int, d t
 			}
 		}
 	}()
-	stop, err := serveCrmhub(ctx, bin, env)
+	t, stop, err := serveCrmhub(ctx, bin, env)
 	defer stop()
+	env.Crmhub = t
 	if err != nil {
 		return col, err
 	}

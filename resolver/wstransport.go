@@ -1,0 +1,489 @@
+package resolver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/coder/websocket"
+	"github.com/crmhub/crmhub"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+)
+
+// graphql-transport-ws close codes (the protocol's, besides closeUnauthorized
+// and closeBadInit).
+const (
+	closeForbidden         = 4403
+	closeInitTimeout       = 4408
+	closeDuplicateID       = 4409
+	closeTooManyInits      = 4429
+	transportWSSubprotocol = "graphql-transport-ws"
+)
+
+const (
+	// wsWriteTimeout bounds one write to a socket; a client that takes
+	// longer loses it (the hub ends its subscriptions before that).
+	wsWriteTimeout = 10 * time.Second
+	// wsReadLimit bounds one client message, as gqlgen's transport did.
+	wsReadLimit = 1 << 20
+)
+
+// wsTransport serves GraphQL over websockets with the graphql-transport-ws
+// protocol (https://github.com/enisdenjo/graphql-ws/blob/master/PROTOCOL.md),
+// behind gqlgen's graphql.Transport. It replaces gqlgen's transport for
+// that protocol because of what a socket costs there: four goroutines per
+// connection (the read loop, a keep-alive ticker, one closing the socket on
+// cancellation, one per operation) and a wrapper of buffers around
+// coder/websocket's. Here a socket is its read loop, which is the request's
+// own goroutine, and one goroutine per operation; keep-alive pings are
+// timers (time.AfterFunc) and cancellation is context.AfterFunc. (The
+// hijacked connection keeps net/http's 4 KiB reader and writer: the
+// handler's goroutine, which must last as long as the socket for the
+// request's span and the socket gauge, holds them anyway, so smaller ones
+// of our own only added to them.) Clients of the older graphql-ws
+// protocol (subprotocol "graphql-ws" or none) still go to gqlgen's
+// transport (legacy).
+type wsTransport struct {
+	legacy      transport.Websocket
+	accept      websocket.AcceptOptions
+	init        transport.WebsocketInitFunc
+	initTimeout time.Duration
+	// pingInterval is how often an idle socket gets a ping (0: never),
+	// which keeps proxies from dropping it; a missing pong is fine.
+	pingInterval time.Duration
+	log          *slog.Logger
+}
+
+var _ graphql.Transport = (*wsTransport)(nil)
+
+func (t *wsTransport) Supports(r *http.Request) bool { return r.Header.Get("Upgrade") != "" }
+
+func (t *wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	if !offersSubprotocol(r, transportWSSubprotocol) {
+		t.legacy.Do(w, r, exec)
+		return
+	}
+	opts := t.accept
+	opts.Subprotocols = []string{transportWSSubprotocol}
+	conn, err := websocket.Accept(w, r, &opts)
+	if err != nil {
+		t.log.DebugContext(r.Context(), "websocket not accepted", "err", err)
+		return // Accept has answered
+	}
+	conn.SetReadLimit(wsReadLimit)
+	c := &wsConn{t: t, conn: conn, exec: exec, headers: r.Header, ops: map[string]context.CancelFunc{}}
+	// The request's context ends only when this handler returns (the
+	// connection is hijacked); the socket's own ends when it closes.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	c.ctx, c.cancel = ctx, cancel
+	if s, _ := r.Context().Value(wsSocketKey{}).(*wsSocket); s != nil {
+		s.mu.Lock()
+		s.conn = c
+		s.mu.Unlock()
+	}
+	c.serve()
+}
+
+// offersSubprotocol reports whether the client offers proto.
+func offersSubprotocol(r *http.Request, proto string) bool {
+	for _, v := range r.Header.Values("Sec-WebSocket-Protocol") {
+		for p := range strings.SplitSeq(v, ",") {
+			if strings.TrimSpace(p) == proto {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// wsConn is one socket.
+type wsConn struct {
+	t       *wsTransport
+	conn    *websocket.Conn
+	exec    graphql.GraphExecutor
+	headers http.Header
+
+	// ctx is the socket's context, after connection_init the
+	// authenticated one; cancel ends it (and every operation).
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu     sync.Mutex
+	ops    map[string]context.CancelFunc // live operations by id
+	closed bool
+	acked  bool
+	ping   *time.Timer
+	wmu    sync.Mutex // one writer at a time
+}
+
+// wsMessage is one protocol message.
+type wsMessage struct {
+	ID      string          `json:"id,omitempty"`
+	Type    string          `json:"type"`
+	Payload json.RawMessage `json:"payload,omitempty"`
+}
+
+// serve reads the client's messages until the socket closes.
+func (c *wsConn) serve() {
+	defer c.shutdown()
+	timeout := c.t.initTimeout
+	if timeout <= 0 {
+		timeout = wsInitTimeout
+	}
+	initTimer := time.AfterFunc(timeout, func() {
+		c.mu.Lock()
+		acked := c.acked
+		c.mu.Unlock()
+		if !acked {
+			c.close(closeInitTimeout, "Connection initialisation timeout")
+		}
+	})
+	defer initTimer.Stop()
+	initialised := false
+	for {
+		_, b, err := c.conn.Read(c.ctx)
+		if err != nil {
+			if c.ctx.Err() == nil && websocket.CloseStatus(err) == -1 && !errors.Is(err, net.ErrClosed) {
+				c.t.log.DebugContext(c.ctx, "websocket read", "err", err)
+			}
+			return
+		}
+		start := graphql.Now()
+		var m wsMessage
+		if err := json.Unmarshal(b, &m); err != nil {
+			c.close(closeBadInit, "Invalid message received")
+			return
+		}
+		switch m.Type {
+		case "connection_init":
+			if initialised {
+				c.close(closeTooManyInits, "Too many initialisation requests")
+				return
+			}
+			initialised = true
+			if !c.initialise(m.Payload) {
+				return
+			}
+			initTimer.Stop()
+		case "ping":
+			c.write(wsMessage{Type: "pong", Payload: m.Payload})
+		case "pong":
+		case "subscribe":
+			c.mu.Lock()
+			acked := c.acked
+			_, dup := c.ops[m.ID]
+			c.mu.Unlock()
+			switch {
+			case !acked:
+				c.close(closeUnauthorized, "Unauthorized")
+				return
+			case m.ID == "":
+				c.close(closeBadInit, "Invalid message received")
+				return
+			case dup:
+				c.close(closeDuplicateID, "Subscriber for "+m.ID+" already exists")
+				return
+			}
+			c.subscribe(start, m.ID, m.Payload)
+		case "complete":
+			c.mu.Lock()
+			cancel := c.ops[m.ID]
+			c.mu.Unlock()
+			if cancel != nil {
+				cancel()
+			}
+		default:
+			c.close(closeBadInit, "Invalid message received")
+			return
+		}
+	}
+}
+
+// initialise runs the init function on connection_init's payload and
+// acknowledges; on failure it closes the socket and returns false.
+func (c *wsConn) initialise(raw json.RawMessage) bool {
+	var payload transport.InitPayload
+	if p := bytes.TrimSpace(raw); len(p) > 0 {
+		if p[0] != '{' && !bytes.Equal(p, []byte("null")) {
+			c.close(closeBadInit, errBadInit.Error())
+			return false
+		}
+		if err := json.Unmarshal(p, &payload); err != nil {
+			c.close(closeBadInit, errBadInit.Error())
+			return false
+		}
+	}
+	var ack *transport.InitPayload
+	if c.t.init != nil {
+		ctx, a, err := c.t.init(c.ctx, payload)
+		if err != nil {
+			code, reason := closeForbidden, "Forbidden"
+			var ce *wsCloseError
+			if errors.As(err, &ce) {
+				code, reason = ce.code, ce.reason
+			}
+			c.close(code, reason)
+			return false
+		}
+		// The init function's context derives from the socket's: it ends
+		// with it.
+		c.ctx, ack = ctx, a
+	}
+	msg := wsMessage{Type: "connection_ack"}
+	if ack != nil {
+		b, err := json.Marshal(*ack)
+		if err != nil {
+			c.close(closeInternal, "Internal error")
+			return false
+		}
+		msg.Payload = b
+	}
+	c.mu.Lock()
+	c.acked = true
+	if c.t.pingInterval > 0 {
+		c.ping = time.AfterFunc(c.t.pingInterval, c.sendPing)
+	}
+	c.mu.Unlock()
+	c.write(msg)
+	return true
+}
+
+// sendPing pings the client and sets the next ping.
+func (c *wsConn) sendPing() {
+	if c.write(wsMessage{Type: "ping"}) != nil {
+		return
+	}
+	c.mu.Lock()
+	if !c.closed {
+		c.ping.Reset(c.t.pingInterval)
+	}
+	c.mu.Unlock()
+}
+
+// subscribe starts operation id; it runs in a goroutine of its own until
+// it completes, the client completes it, or the socket closes.
+func (c *wsConn) subscribe(start time.Time, id string, payload json.RawMessage) {
+	ctx := graphql.StartOperationTrace(c.ctx)
+	params := &graphql.RawParams{}
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.UseNumber()
+	if err := dec.Decode(params); err != nil {
+		c.sendErrors(id, &gqlerror.Error{Message: "invalid json"})
+		c.complete(id)
+		return
+	}
+	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
+	params.Headers = c.headers
+	rc, err := c.exec.CreateOperationContext(ctx, params)
+	if err != nil {
+		resp := c.exec.DispatchError(graphql.WithOperationContext(ctx, rc), err)
+		if errcode.GetErrorKind(err) == errcode.KindProtocol {
+			c.sendErrors(id, resp.Errors...)
+		} else {
+			c.sendResponse(id, &graphql.Response{Errors: err})
+		}
+		c.complete(id)
+		return
+	}
+	ctx = graphql.WithOperationContext(ctx, rc)
+	op := &wsOperation{}
+	ctx, cancel := context.WithCancel(context.WithValue(ctx, wsOperationKey{}, op))
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		cancel()
+		return
+	}
+	c.ops[id] = cancel
+	c.mu.Unlock()
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				err := rc.Recover(ctx, r)
+				var gqlerr *gqlerror.Error
+				if !errors.As(err, &gqlerr) {
+					gqlerr = &gqlerror.Error{}
+					if err != nil {
+						gqlerr.Message = err.Error()
+					}
+				}
+				c.sendErrors(id, gqlerr)
+			}
+			errs := op.errors(ctx)
+			c.mu.Lock()
+			delete(c.ops, id)
+			c.mu.Unlock()
+			cancel()
+			if len(errs) > 0 {
+				c.sendErrors(id, errs...)
+			} else {
+				c.complete(id)
+			}
+		}()
+		responses, ctx := c.exec.DispatchOperation(ctx, rc)
+		for {
+			response := responses(ctx)
+			if response == nil {
+				return
+			}
+			c.sendResponse(id, response)
+		}
+	}()
+}
+
+func (c *wsConn) sendResponse(id string, r *graphql.Response) {
+	b, err := json.Marshal(r)
+	if err != nil {
+		panic(err)
+	}
+	c.write(wsMessage{ID: id, Type: "next", Payload: b})
+}
+
+func (c *wsConn) sendErrors(id string, errs ...*gqlerror.Error) {
+	b, err := json.Marshal(errs)
+	if err != nil {
+		panic(err)
+	}
+	c.write(wsMessage{ID: id, Type: "error", Payload: b})
+}
+
+func (c *wsConn) complete(id string) { c.write(wsMessage{ID: id, Type: "complete"}) }
+
+// write sends one message, one writer at a time.
+func (c *wsConn) write(m wsMessage) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), wsWriteTimeout)
+	defer cancel()
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if err := c.conn.Write(ctx, websocket.MessageText, b); err != nil {
+		c.t.log.DebugContext(c.ctx, "websocket write", "err", err)
+		return err
+	}
+	return nil
+}
+
+// close ends every operation and closes the socket with code and reason
+// (once). The close handshake waits for the client, so the caller must
+// not be the only reader of the socket: serve's loop reads on.
+func (c *wsConn) close(code int, reason string) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	if c.ping != nil {
+		c.ping.Stop()
+	}
+	for _, cancel := range c.ops {
+		cancel()
+	}
+	c.mu.Unlock()
+	c.conn.Close(websocket.StatusCode(code), reason)
+}
+
+// shutdown is the end of serve: whatever is still open closes.
+func (c *wsConn) shutdown() {
+	c.close(int(websocket.StatusNormalClosure), "")
+	c.cancel()
+}
+
+// WriteClose and Close let closeSocket end the socket with a code of its
+// own (a revoked key).
+func (c *wsConn) WriteClose(code int, reason string) error {
+	c.close(code, reason)
+	return nil
+}
+
+func (c *wsConn) Close() error { return c.conn.CloseNow() }
+
+// wsCloseError is an init function's refusal with the close code the
+// socket ends with.
+type wsCloseError struct {
+	code   int
+	reason string
+	err    error
+}
+
+func (e *wsCloseError) Error() string { return e.err.Error() }
+func (e *wsCloseError) Unwrap() error { return e.err }
+
+// wsOperation is what an operation on a wsTransport socket reports at its
+// end: errors that end it with an error message instead of complete, and
+// subscriptions whose end by the server does the same.
+type wsOperation struct {
+	mu   sync.Mutex
+	errs []*gqlerror.Error
+	subs []crmhub.Subscription
+}
+
+type wsOperationKey struct{}
+
+// errors lists the operation's errors once it has ended.
+func (o *wsOperation) errors(ctx context.Context) []*gqlerror.Error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	errs := o.errs
+	if ctx.Err() != nil {
+		return errs // ended by the client or the socket: no one to tell
+	}
+	for _, s := range o.subs {
+		if err := s.Err(); err != nil && !errors.Is(err, crmhub.ErrShuttingDown) {
+			errs = append(errs, subscriptionError(err))
+		}
+	}
+	return errs
+}
+
+// subscriptionError is what a client learns of a subscription the server
+// ended.
+func subscriptionError(err error) *gqlerror.Error {
+	return &gqlerror.Error{Message: crmhub.ErrorMessage(err), Extensions: map[string]any{"code": crmhub.ErrorCode(err)}}
+}
+
+// addSubscriptionError ends the operation of ctx with err as an error
+// message, on either transport.
+func addSubscriptionError(ctx context.Context, err *gqlerror.Error) {
+	if op, ok := ctx.Value(wsOperationKey{}).(*wsOperation); ok {
+		op.mu.Lock()
+		op.errs = append(op.errs, err)
+		op.mu.Unlock()
+		return
+	}
+	transport.AddSubscriptionError(ctx, err)
+}
+
+// passEvents hands gqlgen the subscription's own channel when the
+// transport can learn how it ended (wsTransport): no goroutine stands
+// between the hub and the operation. The subscription closes, and its slot
+// is released, when the operation ends. Elsewhere (gqlgen's transport, a
+// resolver called directly) it forwards.
+func passEvents(ctx context.Context, sub crmhub.Subscription, release func()) <-chan *crmhub.Event {
+	op, ok := ctx.Value(wsOperationKey{}).(*wsOperation)
+	if !ok {
+		return forward(ctx, sub, release, func(e *crmhub.Event) (*crmhub.Event, bool) { return e, true })
+	}
+	op.mu.Lock()
+	op.subs = append(op.subs, sub)
+	op.mu.Unlock()
+	context.AfterFunc(ctx, func() {
+		sub.Close()
+		release()
+	})
+	return sub.C()
+}
