@@ -143,7 +143,10 @@ func start(t *testing.T, bin, keyFile string, env []string, args ...string) *ser
 // do runs a GraphQL operation that must succeed.
 func (s *server) do(t *testing.T, query string, vars map[string]any, out any) {
 	t.Helper()
-	proctest.GraphQL(t, s.Base, s.Key, query, vars, out)
+	// The answer alone says "internal error"; the cause is in the log.
+	if err := proctest.TryGraphQL(s.Base, s.Key, query, vars, out); err != nil {
+		t.Fatalf("%v\nserver log:\n%s", err, s.Stderr)
+	}
 }
 
 // hit is one request the receiver got.
