@@ -163,7 +163,7 @@ func pointRead(ctx context.Context, env *run.Env) (*run.Section, error) {
 				Goal: "<= 1.0x", Met: p99 <= 1.0})
 	}
 	ratios = append(ratios,
-		run.Ratio{What: "point read req/s, crmhub / floor", Value: floorRatio, Unit: "x", Goal: ">= 0.6x", Met: floorRatio >= 0.6},
+		run.Ratio{What: "point read req/s, crmhub / floor", Value: floorRatio, Unit: "x", Goal: ">= 0.75x", Met: floorRatio >= 0.75},
 		run.Ratio{What: "point read round trips per request (crmhub)", Value: sql.trips, Unit: "round trips",
 			Goal: "<= 2", Met: sql.trips <= 2})
 	return &run.Section{Title: "Point read: a contact by id with its email and identities", Body: b.String(), Ratios: ratios}, nil
