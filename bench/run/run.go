@@ -140,6 +140,16 @@ func (e *Env) CrmhubRequest(query string, vars map[string]any) (*http.Request, e
 	return req, err
 }
 
+// BaselineRequest is CrmhubRequest to CrmhubBaseline, the other build of
+// an A/B run.
+func (e *Env) BaselineRequest(query string, vars map[string]any) (*http.Request, error) {
+	req, err := jsonPost(e.CrmhubBaseline.URL+"/graphql", map[string]any{"query": query, "variables": vars})
+	if err == nil {
+		req.Header.Set("Authorization", "Bearer "+e.APIKey)
+	}
+	return req, err
+}
+
 // FloorRequest is a POST of {"variables": vars} to the floor's route path
 // ("/contact"), with the same key as crmhub: the floor checks it too.
 func (e *Env) FloorRequest(path string, vars map[string]any) (*http.Request, error) {

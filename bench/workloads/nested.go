@@ -172,6 +172,12 @@ func nestedPage(ctx context.Context, env *run.Env) (*run.Section, error) {
 			return env.FloorRequest("/deals", vars(crmhubAfter, int(i%int64(pages))))
 		}}},
 	}
+	if env.CrmhubBaseline != nil {
+		arms = append(arms, run.Arm{Name: env.CrmhubBaseline.Name, Load: load.Config{Workers: nestedWorkers, Check: check,
+			Request: func(i int64) (*http.Request, error) {
+				return env.BaselineRequest(nestedQuery, vars(crmhubAfter, int(i%int64(pages))))
+			}}})
+	}
 	if env.PostGraphile != nil {
 		arms = append(arms, run.Arm{Name: "postgraphile", Load: load.Config{Workers: nestedWorkers, Check: check,
 			Request: func(i int64) (*http.Request, error) {

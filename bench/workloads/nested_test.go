@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -106,16 +107,27 @@ func nestedWorkload(t *testing.T, env *run.Env) {
 //	go test ./bench/workloads -run '^$' -bench NestedPage -cpuprofile cpu.out
 func BenchmarkNestedPage(b *testing.B) {
 	env, _ := nestedEnv(b, false)
-	b.SetParallelism(nestedWorkers / runtime.GOMAXPROCS(0)) // nestedWorkers in flight
+	benchRequests(b, env, func(int) map[string]any { return map[string]any{"first": nestedFirst} }, nestedQuery)
+}
+
+// benchRequests sends query to crmhub with vars(i) for the i-th request,
+// nestedWorkers in flight over kept-alive connections, and fails on any
+// answer but 200 without errors.
+func benchRequests(b *testing.B, env *run.Env, vars func(i int) map[string]any, query string) {
+	b.Helper()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2 * nestedWorkers}}
+	b.Cleanup(client.CloseIdleConnections)
+	var n atomic.Int64
+	b.SetParallelism(max(1, nestedWorkers/runtime.GOMAXPROCS(0))) // nestedWorkers in flight
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			req, err := env.CrmhubRequest(nestedQuery, map[string]any{"first": nestedFirst})
+			req, err := env.CrmhubRequest(query, vars(int(n.Add(1))))
 			if err != nil {
 				b.Fatal(err)
 			}
-			res, err := http.DefaultClient.Do(req)
+			res, err := client.Do(req)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -115,6 +115,10 @@ func pointRead(ctx context.Context, env *run.Env) (*run.Section, error) {
 			return env.FloorRequest("/contact", crmhubVars(i))
 		}}},
 	}
+	if env.CrmhubBaseline != nil {
+		arms = append(arms, run.Arm{Name: env.CrmhubBaseline.Name, Load: load.Config{Workers: pointWorkers, Check: check,
+			Request: func(i int64) (*http.Request, error) { return env.BaselineRequest(pointQuery, crmhubVars(i)) }}})
+	}
 	if env.PostGraphile != nil {
 		arms = append(arms, run.Arm{Name: "postgraphile", Load: load.Config{Workers: pointWorkers, Check: check,
 			Request: func(i int64) (*http.Request, error) { return env.PostGraphileRequest(pglPointQuery, pglVars(i)) }}})

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/bench/floor"
 	"github.com/crmhub/crmhub/bench/run"
 	"github.com/crmhub/crmhub/db"
@@ -25,7 +26,7 @@ import (
 // counters on /metrics), by the floor on a pool of its own, and by
 // PostGraphile when bench/postgraphile is installed and asked for (never
 // needed: `make test` has no npm).
-func servedEnv(t *testing.T, withPostGraphile bool) *run.Env {
+func servedEnv(t testing.TB, withPostGraphile bool) *run.Env {
 	env, _ := servedSeed(t, db.SeedConfig{Contacts: 300, Deals: 10, Conversations: 10,
 		MessagesPerConversation: 1, Users: 3, Seed: 11}, withPostGraphile)
 	return env
@@ -121,4 +122,29 @@ func TestPointReadAndResolve(t *testing.T) {
 			t.Logf("\n%s", s.Body)
 		})
 	}
+}
+
+// BenchmarkPointRead times crmhub's handler in-process on the point read
+// (8 in flight), for CPU profiles and A/B runs of two builds:
+//
+//	go test ./bench/workloads -run '^$' -bench PointRead -cpuprofile cpu.out
+func BenchmarkPointRead(b *testing.B) {
+	env := servedEnv(b, false)
+	ids, err := sampleContacts(b.Context(), env, 300)
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchRequests(b, env, func(i int) map[string]any {
+		return map[string]any{"id": crmhub.GlobalID(crmhub.KindContact, ids[i%len(ids)])}
+	}, pointQuery)
+}
+
+// BenchmarkResolve is BenchmarkPointRead for resolveContact by phone.
+func BenchmarkResolve(b *testing.B) {
+	env := servedEnv(b, false)
+	phones, err := samplePhones(b.Context(), env, 300)
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchRequests(b, env, func(i int) map[string]any { return map[string]any{"phone": phones[i%len(phones)]} }, resolveQuery)
 }

@@ -63,6 +63,10 @@ func resolve(ctx context.Context, env *run.Env) (*run.Section, error) {
 			return env.FloorRequest("/resolve", vars(i))
 		}}},
 	}
+	if env.CrmhubBaseline != nil {
+		arms = append(arms, run.Arm{Name: env.CrmhubBaseline.Name, Load: load.Config{Workers: resolveWorkers, Check: check,
+			Request: func(i int64) (*http.Request, error) { return env.BaselineRequest(resolveQuery, vars(i)) }}})
+	}
 	rs, err := run.Compare(ctx, env, arms)
 	if err != nil {
 		return nil, err

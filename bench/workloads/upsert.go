@@ -176,6 +176,9 @@ func upsert(ctx context.Context, env *run.Env) (*run.Section, error) {
 		stream     *upsertStream
 	}
 	arms := []arm{{name: "crmhub"}, {name: "floor", path: "/upsert"}, {name: "floor-copy", path: "/upsert-copy"}}
+	if env.CrmhubBaseline != nil {
+		arms = append(arms, arm{name: env.CrmhubBaseline.Name})
+	}
 	var loads []run.Arm
 	for i := range arms {
 		a := &arms[i]
@@ -184,6 +187,8 @@ func upsert(ctx context.Context, env *run.Env) (*run.Section, error) {
 		request := func(int64) (*http.Request, error) { return env.CrmhubRequest(upsertMutation, a.stream.next()) }
 		if a.path != "" {
 			request = func(int64) (*http.Request, error) { return env.FloorRequest(a.path, a.stream.next()) }
+		} else if a.name != "crmhub" {
+			request = func(int64) (*http.Request, error) { return env.BaselineRequest(upsertMutation, a.stream.next()) }
 		}
 		loads = append(loads, run.Arm{Name: a.name, Load: load.Config{Workers: upsertWorkers, Request: request, Check: checkMixed}})
 	}

@@ -77,7 +77,8 @@ func bench(ctx context.Context, args []string) error {
 	fs.StringVar(&o.pglDir, "postgraphile-dir", "bench/postgraphile", "PostGraphile's package (npm ci runs there if needed)")
 	fs.StringVar(&o.gqlwsDir, "graphqlws-dir", "bench/graphqlws", "the graphql-ws peer's package (npm ci runs there if needed)")
 	fs.StringVar(&o.baseline, "crmhub-baseline", "", "a second crmhub binary, measured beside -crmhub as crmhub-baseline "+
-		"by the subscriptions workload (an A/B of two builds in one run)")
+		"by every HTTP and websocket workload (an A/B of two builds in one run); `bin@NAME=VALUE@...` also sets its environment "+
+		"(bin@GOGC=400: one build, two settings)")
 	fs.StringVar(&o.only, "only", "", "comma-separated workloads to run (default all): "+strings.Join(names(), ", "))
 	fs.IntVar(&o.rounds, "rounds", 3, "measurements of each target per workload, alternating targets")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of one measurement")
@@ -203,11 +204,16 @@ func setUp(ctx context.Context, o options, log *slog.Logger) (*run.Env, func(), 
 		return nil, cleanup, err
 	}
 	if o.baseline != "" {
-		base, err := filepath.Abs(o.baseline)
+		path, extra, _ := strings.Cut(o.baseline, "@")
+		base, err := filepath.Abs(path)
 		if err != nil {
 			return nil, cleanup, err
 		}
-		env.CrmhubBaseline, stop, err = serveCrmhub(ctx, base, env)
+		var baseEnv []string
+		if extra != "" {
+			baseEnv = strings.Split(extra, "@")
+		}
+		env.CrmhubBaseline, stop, err = serveCrmhub(ctx, base, env, baseEnv...)
 		stops = append(stops, stop)
 		if err != nil {
 			return nil, cleanup, err
@@ -285,7 +291,7 @@ func seed(ctx context.Context, bin, databaseURL string, args ...string) (*run.En
 
 // serveCrmhub starts `crmhub serve` of bin on env's database with a
 // throwaway secret key; stop ends it (also after an error).
-func serveCrmhub(ctx context.Context, bin string, env *run.Env) (t *run.Target, stop func(), err error) {
+func serveCrmhub(ctx context.Context, bin string, env *run.Env, extraEnv ...string) (t *run.Target, stop func(), err error) {
 	stop = func() {}
 	secret, err := crmhubCmd(ctx, bin, env.DatabaseURL, "secret-key")
 	if err != nil {
@@ -298,6 +304,7 @@ func serveCrmhub(ctx context.Context, bin string, env *run.Env) (t *run.Target, 
 	serveEnv := append([]string{"DATABASE_URL=" + env.DatabaseURL, "CRMHUB_ADDR=" + addr,
 		"CRMHUB_SECRET_KEY=" + strings.TrimSpace(string(secret)), "CRMHUB_CONNECTOR_ALLOW_PRIVATE=true",
 		"CRMHUB_LOG_FORMAT=json"}, workloads.ServeEnv...)
+	serveEnv = append(serveEnv, extraEnv...)
 	p, err := run.Start(".", serveEnv, bin, "serve")
 	if err != nil {
 		return nil, stop, err
