@@ -128,6 +128,15 @@ func (s *ContactService) IdentitiesByContact(ctx context.Context, ids []uuid.UUI
 	return out, nil
 }
 
+// IdentitiesAhead returns the identities of contact id when a batched read
+// of this operation fetched them with the contact (a point read, a
+// resolve, an upsert's answer), and false otherwise. It never queries: the
+// GraphQL layer asks it before queueing id for a batched read.
+func (s *ContactService) IdentitiesAhead(ctx context.Context, id uuid.UUID) ([]*crmhub.Identity, bool) {
+	got, ok := identitiesAhead(ctx, []uuid.UUID{id})
+	return got[id], ok
+}
+
 // TagsByContact returns the tags of each contact, sorted.
 func (s *ContactService) TagsByContact(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID][]string, error) {
 	var out map[uuid.UUID][]string

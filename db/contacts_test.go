@@ -419,3 +419,56 @@ func TestMergeMovesOneNumberUnderTwoTypes(t *testing.T) {
 		}
 	}
 }
+
+// TestIdentitiesAhead: within a read scope, a contact read by id or
+// resolved keeps its identities for IdentitiesAhead, which never queries;
+// a contact not read that way, and any read outside a scope, has none.
+func TestIdentitiesAhead(t *testing.T) {
+	d := dbtest.Open(t, nil)
+	svc := db.NewContactService(d)
+	ctx, _, _ := dbtest.Workspace(t, d)
+	a, err := svc.CreateContact(ctx, crmhub.ContactInput{Identifiers: []crmhub.Identifier{email("ahead@x.io"), phone("+78880000031")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := svc.CreateContact(ctx, crmhub.ContactInput{Identifiers: []crmhub.Identifier{phone("+78880000032")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := svc.IdentitiesAhead(ctx, a.ID); ok {
+		t.Fatal("identities ahead without a read scope")
+	}
+	sctx, end, err := d.ReadScope(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer end()
+	if _, err := svc.Contact(sctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.ResolveContact(sctx, []crmhub.Identifier{phone("+78880000032")}); err != nil {
+		t.Fatal(err)
+	}
+	want, err := svc.IdentitiesByContact(ctx, []uuid.UUID{a.ID, b.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := d.QueryStats().Statements
+	for _, c := range []*crmhub.Contact{a, b} {
+		got, ok := svc.IdentitiesAhead(sctx, c.ID)
+		if !ok || len(got) != len(want[c.ID]) || len(got) == 0 {
+			t.Fatalf("contact %s: ahead %v %+v, want %+v", c.ID, ok, got, want[c.ID])
+		}
+		for i := range got {
+			if got[i].Type != want[c.ID][i].Type || got[i].Value != want[c.ID][i].Value {
+				t.Fatalf("contact %s: identity %d is %+v, want %+v", c.ID, i, got[i], want[c.ID][i])
+			}
+		}
+	}
+	if _, ok := svc.IdentitiesAhead(sctx, uuid.New()); ok {
+		t.Fatal("identities ahead for a contact never read")
+	}
+	if n := d.QueryStats().Statements - before; n != 0 {
+		t.Fatalf("IdentitiesAhead ran %d statements", n)
+	}
+}

@@ -240,9 +240,26 @@ const (
 	readTags
 )
 
+// identitiesAhead is implemented by a ContactService that keeps the
+// identities it read with their contacts for the rest of the operation.
+type identitiesAhead interface {
+	IdentitiesAhead(ctx context.Context, id uuid.UUID) ([]*crmhub.Identity, bool)
+}
+
 func (l *loaders) identitiesOf(ctx context.Context, c *crmhub.Contact) ([]*crmhub.Identity, error) {
 	return load(ctx, l, c, c.ID, readIdentities, l.s.IdentitiesByContact,
-		func() ([]*crmhub.Identity, error) { return l.identities().Load(ctx, c.ID)() })
+		func() ([]*crmhub.Identity, error) {
+			// A contact read on its own usually came with its identities:
+			// answering from them skips the dataloader's goroutine and
+			// its window (a point read's email and identities waited
+			// 200 µs for a batch that needed no statement).
+			if a, ok := l.s.(identitiesAhead); ok {
+				if ids, ok := a.IdentitiesAhead(ctx, c.ID); ok {
+					return ids, nil
+				}
+			}
+			return l.identities().Load(ctx, c.ID)()
+		})
 }
 
 func (l *loaders) tagsOf(ctx context.Context, c *crmhub.Contact) ([]string, error) {
