@@ -105,6 +105,10 @@ type Config struct {
 	// MaxSubscriptions bounds the subscriptions of one websocket
 	// (CRMHUB_MAX_SUBSCRIPTIONS). Default 20.
 	MaxSubscriptions int
+	// GCHeadroomMB is the least heap growth, in MiB, between two garbage
+	// collections (CRMHUB_GC_HEADROOM_MB). Default 64; 0 leaves Go's
+	// pacing alone, as does setting GOGC. See internal/gcpace.
+	GCHeadroomMB int
 	// NoMigrate skips applying migrations at start (--no-migrate, flag only).
 	NoMigrate bool
 	// DevKey makes serve print an admin key of a development workspace
@@ -127,6 +131,7 @@ const (
 	defaultEventRetention   = 30 * 24 * time.Hour
 	defaultSyncWorkers      = 4
 	defaultDBMaxConns       = 20
+	defaultGCHeadroomMB     = 64
 )
 
 // loadConfig returns the defaults overridden by the environment read through
@@ -146,6 +151,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		SyncWorkers:      defaultSyncWorkers,
 		SyncLease:        db.DefaultSyncLease,
 		DBMaxConns:       defaultDBMaxConns,
+		GCHeadroomMB:     defaultGCHeadroomMB,
 	}
 	var errs []error
 	env := func(name string, set func(string) error) {
@@ -194,6 +200,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	})
 	env("CRMHUB_MAX_SUBSCRIPTIONS", setPositiveInt(&cfg.MaxSubscriptions))
 	env("CRMHUB_EVENT_RETENTION", setDuration(&cfg.EventRetention))
+	env("CRMHUB_GC_HEADROOM_MB", setNonNegativeInt(&cfg.GCHeadroomMB))
 	return cfg, errors.Join(errs...)
 }
 

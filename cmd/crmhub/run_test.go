@@ -306,7 +306,7 @@ func TestConfig(t *testing.T) {
 	}
 	if cfg.DatabaseURL != db.DefaultURL || cfg.Addr != ":8080" || !cfg.Introspection || cfg.ComplexityLimit != 50000 || cfg.RateLimitPoints != 10000 ||
 		cfg.LogFormat != "text" || cfg.LogLevel != slog.LevelInfo || cfg.ShutdownTimeout != 20*time.Second || cfg.WebhookAllowPrivate || cfg.DBMaxConns != 20 ||
-		cfg.SyncLease != time.Minute ||
+		cfg.SyncLease != time.Minute || cfg.GCHeadroomMB != 64 ||
 		cfg.sessionURL() != db.DefaultURL {
 		t.Errorf("defaults = %+v", cfg)
 	}
@@ -323,6 +323,7 @@ func TestConfig(t *testing.T) {
 		"CRMHUB_WEBHOOK_ALLOW_PRIVATE": "true",
 		"CRMHUB_DB_MAX_CONNS":          "7",
 		"CRMHUB_SYNC_LEASE":            "90s",
+		"CRMHUB_GC_HEADROOM_MB":        "0",
 		"CRMHUB_LISTEN_DATABASE_URL":   "postgres://owner@db:5432/crmhub",
 		"CRMHUB_PUBLIC_URL":            "https://hub.example.com/",
 	}
@@ -333,7 +334,7 @@ func TestConfig(t *testing.T) {
 	if cfg.Addr != "127.0.0.1:9999" || strings.Join(cfg.CORSOrigins, " ") != "https://a.example https://b.example" ||
 		cfg.Introspection || cfg.ComplexityLimit != 250 || cfg.RateLimitPoints != 0 || cfg.LogFormat != "json" || cfg.LogLevel != slog.LevelDebug ||
 		cfg.ShutdownTimeout != 3*time.Second || !cfg.WebhookAllowPrivate || cfg.DBMaxConns != 7 ||
-		cfg.SyncLease != 90*time.Second ||
+		cfg.SyncLease != 90*time.Second || cfg.GCHeadroomMB != 0 ||
 		cfg.sessionURL() != "postgres://owner@db:5432/crmhub" ||
 		cfg.PublicURL != "https://hub.example.com" {
 		t.Errorf("from environment = %+v", cfg)
@@ -350,6 +351,7 @@ func TestConfig(t *testing.T) {
 		"CRMHUB_WEBHOOK_ALLOW_PRIVATE": "yes please",
 		"CRMHUB_DB_MAX_CONNS":          "0",
 		"CRMHUB_SYNC_LEASE":            "0s",
+		"CRMHUB_GC_HEADROOM_MB":        "-1",
 		"CRMHUB_LISTEN_DATABASE_URL":   "mysql://root:hunter2@db/x",
 		"CRMHUB_PUBLIC_URL":            "https://hub.example.com/?x=1",
 	} {

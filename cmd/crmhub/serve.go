@@ -18,6 +18,7 @@ import (
 
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/db"
+	"github.com/crmhub/crmhub/internal/gcpace"
 	"github.com/crmhub/crmhub/internal/reqlog"
 	"github.com/crmhub/crmhub/internal/telemetry"
 	"github.com/crmhub/crmhub/resolver"
@@ -114,6 +115,10 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
+	}
+	// The GC pacing is the operator's when they set GOGC.
+	if _, set := os.LookupEnv("GOGC"); !set && cfg.GCHeadroomMB > 0 {
+		defer gcpace.Start(uint64(cfg.GCHeadroomMB) << 20).Stop()
 	}
 	if cfg.PprofAddr != "" {
 		stop, err := servePprof(cfg.PprofAddr, log)
