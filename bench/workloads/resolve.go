@@ -79,20 +79,43 @@ func resolve(ctx context.Context, env *run.Env) (*run.Section, error) {
 	// Half of crmhub's maximum, open model: each round as long as a
 	// closed-model one.
 	rate := maxRate / 2
-	var open []load.Result
-	for round := range max(1, env.Rounds) {
+	openRun := func(round int, name string, request func(int64) (*http.Request, error)) (load.Result, error) {
 		res, err := load.Run(ctx, load.Config{Workers: resolveOpenCap, Rate: rate, Duration: env.Duration,
-			Warmup: env.Duration / 5, Check: check, Request: crmhubRequest})
+			Warmup: env.Duration / 5, Check: check, Request: request})
 		if err != nil {
-			return nil, fmt.Errorf("open model, round %d: %w", round+1, err)
+			return res, fmt.Errorf("%s open model, round %d: %w", name, round+1, err)
 		}
 		if res.Errors > 0 {
-			return nil, fmt.Errorf("open model, round %d: %d of %d requests failed, first: %s", round+1, res.Errors, res.Requests, res.FirstError)
+			return res, fmt.Errorf("%s open model, round %d: %d of %d requests failed, first: %s", name, round+1, res.Errors, res.Requests, res.FirstError)
 		}
 		if env.Log != nil {
-			env.Log.Info("measured", "arm", "crmhub open model", "round", round+1, "result", res.String())
+			env.Log.Info("measured", "arm", name+" open model", "round", round+1, "result", res.String())
+		}
+		return res, nil
+	}
+	var open, baseOpen, floorOpen []load.Result
+	for round := range max(1, env.Rounds) {
+		res, err := openRun(round, "crmhub", crmhubRequest)
+		if err != nil {
+			return nil, err
 		}
 		open = append(open, res)
+		// The floor at the same rate: the tail this machine gives a
+		// server that does next to nothing.
+		res, err = openRun(round, "floor", func(i int64) (*http.Request, error) { return env.FloorRequest("/resolve", vars(i)) })
+		if err != nil {
+			return nil, err
+		}
+		floorOpen = append(floorOpen, res)
+		if env.CrmhubBaseline != nil { // the other build at the same rate, alternating
+			res, err := openRun(round, env.CrmhubBaseline.Name, func(i int64) (*http.Request, error) {
+				return env.BaselineRequest(resolveQuery, vars(i))
+			})
+			if err != nil {
+				return nil, err
+			}
+			baseOpen = append(baseOpen, res)
+		}
 	}
 	openMedian := run.Median(open)
 	var missed int64
@@ -120,6 +143,27 @@ func resolve(ctx context.Context, env *run.Env) (*run.Section, error) {
 		"flight), %d round(s) of %s: p50 %s, p90 %s, p99 %s (per round: %s), %d requests missed.\n",
 		rate, resolveOpenCap, len(open), env.Duration, run.Ms(openMedian.P50), run.Ms(openMedian.P90), run.Ms(openMedian.P99),
 		strings.Join(p99s, ", "), missed)
+	others := []struct {
+		name string
+		res  []load.Result
+	}{{"The floor", floorOpen}}
+	if len(baseOpen) > 0 {
+		others = append(others, struct {
+			name string
+			res  []load.Result
+		}{env.CrmhubBaseline.Name, baseOpen})
+	}
+	for _, o := range others {
+		m := run.Median(o.res)
+		var per []string
+		var missed int64
+		for _, r := range o.res {
+			per = append(per, run.Ms(r.P99))
+			missed += r.Missed
+		}
+		fmt.Fprintf(&b, "%s at the same rate, rounds alternating with crmhub's: p50 %s, p90 %s, p99 %s (per round: %s), "+
+			"%d requests missed.\n", o.name, run.Ms(m.P50), run.Ms(m.P90), run.Ms(m.P99), strings.Join(per, ", "), missed)
+	}
 	fmt.Fprintf(&b, "\ncrmhub's SQL per request (its pool's counters over %s): **%.2f statements in %.2f round trips**.\n",
 		sql.over, sql.statements, sql.trips)
 
