@@ -119,7 +119,7 @@ func (s *ContactService) CountContacts(ctx context.Context, filter crmhub.Contac
 	var n int
 	err := s.db.read(ctx, crmhub.ScopeContactsRead, func(ctx context.Context, t *tx) error {
 		if unfiltered(filter) {
-			return t.NewRaw("SELECT contact_count FROM workspaces WHERE id = ?", t.ws).Scan(ctx, &n)
+			return t.NewRaw("SELECT coalesce(sum(n), 0)::bigint FROM contact_counts WHERE workspace_id = ?", t.ws).Scan(ctx, &n)
 		}
 		q := t.NewSelect().Model((*contactRow)(nil)).Where("c.workspace_id = ?", t.ws)
 		if err := applyFilter(ctx, q, t, filter, 0); err != nil {

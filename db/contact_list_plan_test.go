@@ -138,7 +138,9 @@ func TestContactListPlans(t *testing.T) {
 				t.Errorf("%s: a sequential scan:\n%s\n%s", tc.name, sql, plan)
 			}
 			// The tag filter grouped every tagged contact of the workspace.
-			if strings.Contains(plan, "Aggregate") {
+			// (An unfiltered count sums the workspace's count slots, at
+			// most 16 rows of contact_counts.)
+			if strings.Contains(plan, "Aggregate") && !strings.Contains(sql, "FROM contact_counts") {
 				t.Errorf("%s: aggregates what it matched before the page:\n%s\n%s", tc.name, sql, plan)
 			}
 		}

@@ -2,6 +2,7 @@ package db_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -41,7 +42,7 @@ func checkDerived(t *testing.T, conn *pgx.Conn, ws uuid.UUID, step string) {
 		), got AS (SELECT contact_id AS id, doc FROM contact_search WHERE workspace_id = $1)
 		SELECT (SELECT count(*) FROM want FULL JOIN got USING (id) WHERE want.doc IS DISTINCT FROM got.doc),
 			(SELECT count(*) FROM contacts WHERE workspace_id = $1),
-			(SELECT contact_count FROM workspaces WHERE id = $1)`, ws).Scan(&wrongDocs, &contacts, &counted)
+			(SELECT coalesce(sum(n), 0)::bigint FROM contact_counts WHERE workspace_id = $1)`, ws).Scan(&wrongDocs, &contacts, &counted)
 	if err != nil {
 		t.Fatalf("%s: %v", step, err)
 	}
@@ -209,3 +210,89 @@ func TestContactSearch(t *testing.T) {
 }
 
 func uuidCompare(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) }
+
+// TestContactCountSlots: writers on several connections create and delete
+// contacts of one workspace at once, each counting in its connection's
+// slot; the count stays exact. Two transactions that both created contacts
+// and have not committed do not wait for each other (they did while the
+// count was one row of workspaces).
+func TestContactCountSlots(t *testing.T) {
+	d := dbtest.Open(t, nil)
+	svc := db.NewContactService(d)
+	conn := ownerConn(t)
+	ctx, ws, _ := dbtest.Workspace(t, d)
+
+	errs := make(chan error, 8)
+	for w := range 8 {
+		go func() {
+			var err error
+			for i := range 10 {
+				var c *crmhub.Contact
+				c, err = svc.CreateContact(ctx, crmhub.ContactInput{Identifiers: []crmhub.Identifier{
+					email(fmt.Sprintf("slot%d-%d@example.com", w, i))}})
+				if err == nil && i%3 == 0 {
+					err = svc.DeleteContact(ctx, c.ID)
+				}
+				if err != nil {
+					break
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkDerived(t, conn, ws.ID, "concurrent creates and deletes")
+	if n, err := svc.CountContacts(ctx, crmhub.ContactFilter{}); err != nil || n != 8*6 {
+		t.Fatalf("totalCount %d (%v), want %d", n, err, 8*6)
+	}
+
+	// Two open transactions, on two connections, each inserting a contact
+	// of the same workspace: the second must not wait for the first.
+	// (Connections whose process ids fall in the same slot would share a
+	// row; the second is opened until they do not.)
+	slots := map[int]bool{}
+	open := func(i int) pgx.Tx {
+		var c *pgx.Conn
+		for c == nil {
+			got, err := pgx.Connect(t.Context(), dbtest.ServiceURL(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { got.Close(context.Background()) })
+			if slot := int(got.PgConn().PID() % 16); !slots[slot] {
+				slots[slot], c = true, got
+			}
+		}
+		tx, err := c.Begin(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { tx.Rollback(context.Background()) })
+		if _, err := tx.Exec(t.Context(), "SELECT set_config('app.workspace_id', $1, true)", ws.ID.String()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(t.Context(), "SET LOCAL lock_timeout = '2s'"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(t.Context(), "SET LOCAL ROLE crmhub_app"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(t.Context(), "INSERT INTO contacts (workspace_id, id, name, created_at, updated_at) VALUES ($1, $2, $3, now(), now())",
+			ws.ID, uuid.New(), fmt.Sprintf("open %d", i)); err != nil {
+			t.Fatalf("insert in open transaction %d: %v", i, err)
+		}
+		return tx
+	}
+	first, second := open(1), open(2)
+	if err := second.Commit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Commit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	checkDerived(t, conn, ws.ID, "two open transactions")
+}
