@@ -84,5 +84,5 @@ CREATE OR REPLACE FUNCTION contact_search_ids(pattern text, alt text, max_ids in
 REVOKE ALL ON FUNCTION contact_search_ids(text, text, int, int) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION contact_search_ids(text, text, int, int) TO crmhub_app;
 
-DROP FUNCTION contact_count_slot();
+DROP FUNCTION contact_count_add(uuid, bigint);
 DROP TABLE contact_counts;

@@ -9,10 +9,14 @@
 -- pg_stat_activity found a crmhub transaction waiting for another's
 -- transaction id at that INSERT.
 --
--- The count is now spread over up to 16 rows per workspace (slot: the
--- backend's process id modulo 16); a write adds to its backend's slot and
--- a count sums the slots. Concurrent writers on different connections
--- touch different rows. Events are still numbered under the workspace's
+-- The count is now spread over up to 16 rows per workspace (slots); a
+-- write adds to a slot no other open transaction holds, and a count sums
+-- the slots. Concurrent writers touch different rows: a writer skips the
+-- slots others hold (FOR UPDATE SKIP LOCKED), and a new slot is made only
+-- when every existing one is held, so a workspace has as many rows as it
+-- has had concurrent writers, at most 16. (Slots by backend process id
+-- alone still collided: 4 writers on 16 slots share one a third of the
+-- time, and pooled connections keep their ids for the whole run.) Events are still numbered under the workspace's
 -- row (workspaces.event_seq), but only in the transaction's last
 -- statement before COMMIT.
 
@@ -28,16 +32,39 @@ CREATE POLICY tenant ON contact_counts USING (workspace_id = app_workspace_id())
   WITH CHECK (workspace_id = app_workspace_id());
 GRANT SELECT, INSERT, UPDATE, DELETE ON contact_counts TO crmhub_app;
 
--- contact_count_slot is the slot this connection adds to. The setting
--- crmhub.contact_count_one_slot = on puts every writer in slot 0, one row
--- per workspace as before this migration: it exists to measure the
+-- contact_count_add adds delta to one of workspace ws's count slots: the
+-- first, from this backend's own (process id modulo 16), that no other
+-- open transaction holds; when every existing slot is held (or there is
+-- none yet), a new one (the first free number from this backend's own);
+-- with all 16 held, it waits for this backend's own. The setting
+-- crmhub.contact_count_one_slot = on always takes slot 0, one row per
+-- workspace as before this migration: it exists to measure the
 -- difference (bench: crmhub-baseline with it set on its connections).
-CREATE FUNCTION contact_count_slot() RETURNS smallint
-  LANGUAGE sql STABLE
+CREATE FUNCTION contact_count_add(ws uuid, delta bigint) RETURNS void
+  LANGUAGE plpgsql SET search_path = public
   AS $$
-    SELECT CASE WHEN current_setting('crmhub.contact_count_one_slot', true) = 'on' THEN 0
-      ELSE pg_backend_pid() % 16 END::smallint
-  $$;
+  DECLARE
+    own smallint := pg_backend_pid() % 16;
+    free smallint;
+  BEGIN
+    IF current_setting('crmhub.contact_count_one_slot', true) = 'on' THEN
+      own := 0;
+    ELSE
+      SELECT c.slot INTO free FROM contact_counts c WHERE c.workspace_id = ws
+        ORDER BY (c.slot + 16 - own) % 16 LIMIT 1 FOR UPDATE SKIP LOCKED;
+      IF FOUND THEN
+        UPDATE contact_counts SET n = n + delta WHERE workspace_id = ws AND slot = free;
+        RETURN;
+      END IF;
+      -- Every slot there is is held: a new one, from this backend's own.
+      SELECT s INTO free FROM generate_series(0, 15) s
+        WHERE NOT EXISTS (SELECT FROM contact_counts c WHERE c.workspace_id = ws AND c.slot = s)
+        ORDER BY (s + 16 - own) % 16 LIMIT 1;
+      own := coalesce(free, own);
+    END IF;
+    INSERT INTO contact_counts AS cc (workspace_id, slot, n) VALUES (ws, own, delta)
+    ON CONFLICT (workspace_id, slot) DO UPDATE SET n = cc.n + EXCLUDED.n;
+  END $$;
 
 -- The counts so far, into slot 0. As in 0015, an owner subject to the
 -- forced row-level security of the two tables would see no rows, so for
@@ -61,30 +88,26 @@ BEGIN
   END IF;
 END $$;
 
--- After contacts are inserted: count them in this connection's slot and
+-- After contacts are inserted: count them in a free slot and
 -- write their documents.
 CREATE OR REPLACE FUNCTION contacts_inserted() RETURNS trigger
   LANGUAGE plpgsql SET search_path = public
   AS $$
   BEGIN
-    INSERT INTO contact_counts AS cc (workspace_id, slot, n)
-    SELECT workspace_id, contact_count_slot(), count(*) FROM new_rows GROUP BY workspace_id
-    ON CONFLICT (workspace_id, slot) DO UPDATE SET n = cc.n + EXCLUDED.n;
+    PERFORM contact_count_add(workspace_id, count(*)) FROM new_rows GROUP BY workspace_id;
     IF NOT contact_search_bulk_load() THEN
       PERFORM contact_search_refresh(array_agg(workspace_id), array_agg(id)) FROM new_rows HAVING count(*) > 0;
     END IF;
     RETURN NULL;
   END $$;
 
--- After contacts are deleted: uncount them in this connection's slot
+-- After contacts are deleted: uncount them in a free slot
 -- (their documents cascade). A slot may go below zero; the sum is right.
 CREATE OR REPLACE FUNCTION contacts_deleted() RETURNS trigger
   LANGUAGE plpgsql SET search_path = public
   AS $$
   BEGIN
-    INSERT INTO contact_counts AS cc (workspace_id, slot, n)
-    SELECT workspace_id, contact_count_slot(), -count(*) FROM old_rows GROUP BY workspace_id
-    ON CONFLICT (workspace_id, slot) DO UPDATE SET n = cc.n + EXCLUDED.n;
+    PERFORM contact_count_add(workspace_id, -count(*)) FROM old_rows GROUP BY workspace_id;
     RETURN NULL;
   END $$;
 
