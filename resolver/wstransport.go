@@ -360,8 +360,17 @@ func (c *wsConn) sendErrors(id string, errs ...*gqlerror.Error) {
 
 func (c *wsConn) complete(id string) { c.write(wsMessage{ID: id, Type: "complete"}) }
 
-// write sends one message, one writer at a time.
+// write sends one message, one writer at a time. Once close has begun it
+// sends nothing: an operation cancelled by the close (a duplicate id
+// closes the socket while the first operation is still starting) would
+// otherwise race its error into the socket ahead of the close frame.
 func (c *wsConn) write(m wsMessage) error {
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if closed {
+		return net.ErrClosed
+	}
 	b, err := json.Marshal(m)
 	if err != nil {
 		return err
