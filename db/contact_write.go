@@ -354,6 +354,16 @@ const (
 		WHERE c.workspace_id = $1 AND c.id = v.id`
 	insertIdentitiesSQL = `INSERT INTO contact_identities (workspace_id, match_class, match_source, value, type, contact_id, source, created_at)
 		SELECT $1, v.*, $8 FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::text[]) AS v`
+	// insertContactsAndIdentitiesSQL is both inserts in one statement
+	// (identities from $9 on, the time $7): the triggers that keep the
+	// search documents run once the statement is over, so a new contact's
+	// document is written once, with its identities, instead of once by
+	// the contacts' trigger and again by the identities'. (The foreign key
+	// from identities to contacts is checked at the end of the statement
+	// too.)
+	insertContactsAndIdentitiesSQL = `WITH new_contacts AS (` + insertContactsSQL + `)
+		INSERT INTO contact_identities (workspace_id, match_class, match_source, value, type, contact_id, source, created_at)
+		SELECT $1, v.*, $7 FROM unnest($9::text[], $10::text[], $11::text[], $12::text[], $13::uuid[], $14::text[]) AS v`
 	deleteTagsSQL = `DELETE FROM contact_tags WHERE workspace_id = $1
 		AND (contact_id, tag) IN (SELECT * FROM unnest($2::uuid[], $3::text[]))`
 	insertTagsSQL = `INSERT INTO contact_tags (workspace_id, contact_id, tag, created_at)
@@ -410,6 +420,12 @@ func queueWrites(t *tx, states map[uuid.UUID]*contactState) error {
 				return err
 			}
 			ids[i], names[i], uris[i], fields[i], responsible[i] = r.ID, r.Name, r.URI, b, r.ResponsibleUserID
+		}
+		if w.sql == insertContactsSQL && len(idContacts) > 0 {
+			t.queue(insertContactsAndIdentitiesSQL, t.ws, ids, names, uris, fields, responsible, t.now, sources,
+				idClasses, idSources, idValues, idTypes, idContacts, idOrigins)
+			idContacts = nil
+			continue
 		}
 		t.queue(w.sql, t.ws, ids, names, uris, fields, responsible, t.now, sources)
 	}
