@@ -143,15 +143,13 @@ func resolve(ctx context.Context, env *run.Env) (*run.Section, error) {
 		"flight), %d round(s) of %s: p50 %s, p90 %s, p99 %s (per round: %s), %d requests missed.\n",
 		rate, resolveOpenCap, len(open), env.Duration, run.Ms(openMedian.P50), run.Ms(openMedian.P90), run.Ms(openMedian.P99),
 		strings.Join(p99s, ", "), missed)
-	others := []struct {
+	type openArm struct {
 		name string
 		res  []load.Result
-	}{{"The floor", floorOpen}}
+	}
+	others := []openArm{{"The floor", floorOpen}}
 	if len(baseOpen) > 0 {
-		others = append(others, struct {
-			name string
-			res  []load.Result
-		}{env.CrmhubBaseline.Name, baseOpen})
+		others = append(others, openArm{env.CrmhubBaseline.Name, baseOpen})
 	}
 	for _, o := range others {
 		m := run.Median(o.res)
