@@ -160,6 +160,16 @@ type Subscription interface {
 	Close()
 }
 
+// SubscriptionAnnouncer is a Subscription that can say when a reader of C
+// is wanted, so that none has to wait on C all the time: a transport
+// with thousands of idle subscriptions then parks no goroutine for them.
+type SubscriptionAnnouncer interface {
+	// Announce has the subscription call f once before each value it
+	// hands over on C, its close included; values it began to hand over
+	// before Announce are announced by Announce itself. f must not block.
+	Announce(f func())
+}
+
 // EventService reads and streams the event log (events:read).
 type EventService interface {
 	// Events lists one page of the log after a cursor. EINVALID for an

@@ -451,9 +451,41 @@ type subscription struct {
 
 	errMu sync.Mutex
 	err   error
+
+	// announce, once set (Announce), is called before each handover on
+	// out; unannounced counts those begun before it was set.
+	annMu       sync.Mutex
+	announce    func()
+	unannounced int
 }
 
+var _ crmhub.SubscriptionAnnouncer = (*subscription)(nil)
+
 func (s *subscription) C() <-chan *crmhub.Event { return s.out }
+
+func (s *subscription) Announce(f func()) {
+	s.annMu.Lock()
+	s.announce = f
+	n := s.unannounced
+	s.unannounced = 0
+	s.annMu.Unlock()
+	for range n {
+		f()
+	}
+}
+
+// handover announces the next value on out, or its close.
+func (s *subscription) handover() {
+	s.annMu.Lock()
+	f := s.announce
+	if f == nil {
+		s.unannounced++
+	}
+	s.annMu.Unlock()
+	if f != nil {
+		f()
+	}
+}
 
 func (s *subscription) Done() <-chan struct{} { return s.done }
 
@@ -495,7 +527,10 @@ func (s *subscription) matches(e *crmhub.Event) bool {
 // can have been fanned out yet), then forwards the live events.
 func (s *subscription) run(ctx context.Context, pos int64, replay bool) {
 	defer close(s.done)
-	defer close(s.out)
+	defer func() {
+		s.handover()
+		close(s.out)
+	}()
 	defer s.hub.remove(s)
 	var err error
 	if replay {
@@ -558,6 +593,7 @@ func (s *subscription) replay(ctx context.Context, pos int64) (int64, error) {
 // send delivers one event, giving up when the subscriber is gone or has not
 // taken it within SendTimeout.
 func (s *subscription) send(ctx context.Context, e *crmhub.Event) bool {
+	s.handover()
 	t := time.NewTimer(s.hub.cfg.SendTimeout)
 	defer t.Stop()
 	select {

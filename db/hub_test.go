@@ -319,3 +319,67 @@ func TestLiveSubscriptionsNeedNoQuery(t *testing.T) {
 		}
 	}
 }
+
+// TestSubscriptionAnnouncesEachHandover: a subscription announces every
+// value before it is on C, those it began to hand over before Announce
+// included, and its close; no value comes unannounced and no announcement
+// goes without its value. (The websocket transport answers announcements
+// instead of keeping a goroutine on C.)
+func TestSubscriptionAnnouncesEachHandover(t *testing.T) {
+	d := dbtest.Open(t, nil)
+	hub := startHub(t, d, db.HubConfig{})
+	events := db.NewEventService(d, hub)
+	svc := db.NewContactService(d)
+	ctx, _, _ := dbtest.Workspace(t, d)
+	createN(t, svc, ctx, "before", 2)
+	sub, err := events.Subscribe(ctx, crmhub.EventFilter{}, crmhub.EventCursor(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	// The replay's first event waits on C before anyone listens.
+	time.Sleep(100 * time.Millisecond)
+	announced := make(chan struct{}, 100)
+	sub.(crmhub.SubscriptionAnnouncer).Announce(func() { announced <- struct{}{} })
+
+	next := func() (*crmhub.Event, bool) {
+		t.Helper()
+		select {
+		case <-announced:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no announcement")
+		}
+		select {
+		case e, ok := <-sub.C():
+			return e, ok
+		case <-time.After(10 * time.Second):
+			t.Fatal("announced, but nothing on C")
+		}
+		return nil, false
+	}
+	quiet := func() {
+		t.Helper()
+		select {
+		case <-announced:
+			t.Fatal("an announcement without a value")
+		case e := <-sub.C():
+			t.Fatalf("an unannounced event at %d", e.Position)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	for want := int64(1); want <= 2; want++ {
+		if e, ok := next(); !ok || e.Position != want {
+			t.Fatalf("got %v %v, want the event at %d", e, ok, want)
+		}
+	}
+	quiet()
+	createN(t, svc, ctx, "live", 1)
+	if e, ok := next(); !ok || e.Position != 3 {
+		t.Fatalf("got %v %v, want the live event at 3", e, ok)
+	}
+	quiet()
+	sub.Close()
+	if e, ok := next(); ok {
+		t.Fatalf("got %v, want the close", e)
+	}
+}

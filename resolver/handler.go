@@ -132,7 +132,7 @@ func newRouter(cfg Config) http.Handler {
 	r.Get("/readyz", readyz(cfg.Ready, log))
 	r.Handle("/metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
 	limits := newRateLimits(cfg.RateLimitPoints, nil)
-	r.With(authenticate(cfg.Auth, log), withSocket, m.countSockets).Handle("/graphql", newGraphQLServer(cfg, m, log, limits))
+	r.With(authenticate(cfg.Auth, log), withSocket).Handle("/graphql", newGraphQLServer(cfg, m, log, limits))
 	if cfg.Hooks != nil {
 		r.Handle("/hooks/{connectionId}", limitHooks(limits, cfg.Hooks))
 	}
@@ -176,6 +176,7 @@ func newGraphQLServer(cfg Config, m *metrics, log *slog.Logger, limits *rateLimi
 		initTimeout:  wsInitTimeout,
 		pingInterval: wsPingInterval,
 		log:          log,
+		sockets:      m.websockets,
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(httpTransport{limits: limits, idem: cfg.Idempotency, log: log})

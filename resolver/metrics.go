@@ -52,18 +52,6 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 }
 
-// countSockets counts a websocket request as an open socket while its
-// handler runs, which is as long as the socket stays open.
-func (m *metrics) countSockets(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if isWebsocket(r) {
-			m.websockets.Inc()
-			defer m.websockets.Dec()
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
 // register registers c, or returns the collector already registered under
 // the same description, so that several handlers (tests, a reload) can
 // share one registry.

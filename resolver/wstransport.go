@@ -1,10 +1,12 @@
 package resolver
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -17,6 +19,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/coder/websocket"
 	"github.com/crmhub/crmhub"
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
@@ -44,15 +48,16 @@ const (
 // that protocol because of what a socket costs there: four goroutines per
 // connection (the read loop, a keep-alive ticker, one closing the socket on
 // cancellation, one per operation) and a wrapper of buffers around
-// coder/websocket's. Here a socket is its read loop, which is the request's
-// own goroutine, and one goroutine per operation; keep-alive pings are
-// timers (time.AfterFunc) and cancellation is context.AfterFunc. (The
-// hijacked connection keeps net/http's 4 KiB reader and writer: the
-// handler's goroutine, which must last as long as the socket for the
-// request's span and the socket gauge, holds them anyway, so smaller ones
-// of our own only added to them.) Clients of the older graphql-ws
-// protocol (subprotocol "graphql-ws" or none) still go to gqlgen's
-// transport (legacy).
+// coder/websocket's. Here a socket is its read loop and one goroutine per
+// operation; keep-alive pings are timers (time.AfterFunc) and cancellation
+// is context.AfterFunc. The handler returns once the socket is accepted,
+// and the read loop is a goroutine of its own: a request's goroutine, deep
+// in net/http, chi and the middlewares, keeps a 16 KiB stack, the request
+// and net/http's connection buffers for as long as it runs, which for a
+// socket is hours (see BENCHMARKS.md, "Subscriptions against a peer that
+// delivers"). Clients of the older graphql-ws protocol (subprotocol
+// "graphql-ws" or none) still go to gqlgen's transport (legacy), which
+// holds the request for the socket's life.
 type wsTransport struct {
 	legacy      transport.Websocket
 	accept      websocket.AcceptOptions
@@ -62,6 +67,8 @@ type wsTransport struct {
 	// which keeps proxies from dropping it; a missing pong is fine.
 	pingInterval time.Duration
 	log          *slog.Logger
+	// sockets counts the open sockets of both protocols.
+	sockets prometheus.Gauge
 }
 
 var _ graphql.Transport = (*wsTransport)(nil)
@@ -70,30 +77,78 @@ func (t *wsTransport) Supports(r *http.Request) bool { return r.Header.Get("Upgr
 
 func (t *wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	if !offersSubprotocol(r, transportWSSubprotocol) {
+		t.sockets.Inc()
+		defer t.sockets.Dec()
 		t.legacy.Do(w, r, exec)
 		return
 	}
 	opts := t.accept
 	opts.Subprotocols = []string{transportWSSubprotocol}
-	conn, err := websocket.Accept(w, r, &opts)
+	conn, err := websocket.Accept(leanHijacker{w}, r, &opts)
 	if err != nil {
 		t.log.DebugContext(r.Context(), "websocket not accepted", "err", err)
 		return // Accept has answered
 	}
 	conn.SetReadLimit(wsReadLimit)
 	c := &wsConn{t: t, conn: conn, exec: exec, headers: r.Header, ops: map[string]context.CancelFunc{}}
-	// The request's context ends only when this handler returns (the
-	// connection is hijacked); the socket's own ends when it closes.
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
+	ctx, cancel := context.WithCancel(socketContext(r.Context()))
 	c.ctx, c.cancel = ctx, cancel
 	if s, _ := r.Context().Value(wsSocketKey{}).(*wsSocket); s != nil {
 		s.mu.Lock()
 		s.conn = c
 		s.mu.Unlock()
 	}
-	c.serve()
+	t.sockets.Inc()
+	go func() {
+		defer t.sockets.Dec()
+		c.serve()
+	}()
 }
+
+// socketContext is the context a socket lives in once its handler has
+// returned: the request's values (its id for the logs, its trace, the
+// socket's slot for closeSocket) without its cancellation, which net/http
+// fires as the handler returns. chi's route context is masked: chi hands
+// it to the next request once this one's handler has returned.
+func socketContext(ctx context.Context) context.Context {
+	return context.WithValue(context.WithoutCancel(ctx), chi.RouteCtxKey, nil)
+}
+
+// wsReadBuffer and wsWriteBuffer size a socket's buffers, which stay
+// allocated for its life: a client message or a "next" bigger than them
+// costs more system calls, not an error.
+const (
+	wsReadBuffer  = 512
+	wsWriteBuffer = 1024
+)
+
+// leanHijacker gives coder/websocket buffers of its own size in place of
+// net/http's 4 KiB pair, which would otherwise last as long as the socket.
+type leanHijacker struct{ http.ResponseWriter }
+
+func (w leanHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	// Bytes the client sent right behind its upgrade request are already
+	// in net/http's reader; they must be in the new reader's buffer, not
+	// only ahead in its source, because Accept resets that source. (The 101
+	// is flushed before Hijack returns, so net/http's writer holds nothing.)
+	n := brw.Reader.Buffered()
+	br := bufio.NewReaderSize(conn, max(wsReadBuffer, n))
+	if n > 0 {
+		b, _ := brw.Reader.Peek(n)
+		br.Reset(io.MultiReader(bytes.NewReader(bytes.Clone(b)), conn))
+		if _, err := br.Peek(n); err != nil {
+			conn.Close()
+			return nil, nil, err
+		}
+	}
+	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(conn, wsWriteBuffer)), nil
+}
+
+func (w leanHijacker) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // offersSubprotocol reports whether the client offers proto.
 func offersSubprotocol(r *http.Request, proto string) bool {
@@ -297,8 +352,9 @@ func (c *wsConn) subscribe(start time.Time, id string, payload json.RawMessage) 
 		return
 	}
 	ctx = graphql.WithOperationContext(ctx, rc)
-	op := &wsOperation{}
+	op := &wsOperation{c: c, id: id, rc: rc}
 	ctx, cancel := context.WithCancel(context.WithValue(ctx, wsOperationKey{}, op))
+	op.ctx, op.cancel = ctx, cancel
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -307,39 +363,7 @@ func (c *wsConn) subscribe(start time.Time, id string, payload json.RawMessage) 
 	}
 	c.ops[id] = cancel
 	c.mu.Unlock()
-	go func() {
-		defer func() {
-			if r := recover(); r != nil {
-				err := rc.Recover(ctx, r)
-				var gqlerr *gqlerror.Error
-				if !errors.As(err, &gqlerr) {
-					gqlerr = &gqlerror.Error{}
-					if err != nil {
-						gqlerr.Message = err.Error()
-					}
-				}
-				c.sendErrors(id, gqlerr)
-			}
-			errs := op.errors(ctx)
-			c.mu.Lock()
-			delete(c.ops, id)
-			c.mu.Unlock()
-			cancel()
-			if len(errs) > 0 {
-				c.sendErrors(id, errs...)
-			} else {
-				c.complete(id)
-			}
-		}()
-		responses, ctx := c.exec.DispatchOperation(ctx, rc)
-		for {
-			response := responses(ctx)
-			if response == nil {
-				return
-			}
-			c.sendResponse(id, response)
-		}
-	}()
+	go op.start()
 }
 
 func (c *wsConn) sendResponse(id string, r *graphql.Response) {
@@ -432,23 +456,149 @@ type wsCloseError struct {
 func (e *wsCloseError) Error() string { return e.err.Error() }
 func (e *wsCloseError) Unwrap() error { return e.err }
 
-// wsOperation is what an operation on a wsTransport socket reports at its
-// end: errors that end it with an error message instead of complete, and
-// subscriptions whose end by the server does the same.
+// wsOperation is one operation of a socket. It runs in a goroutine of its
+// own until its end, except a subscription whose events are announced
+// (passEvents): once set up, it has no goroutine while it waits, and each
+// announced event is answered by a goroutine that ends when none is left
+// (drain). It reports at its end errors that end it with an error message
+// instead of complete, and subscriptions whose end by the server does the
+// same.
 type wsOperation struct {
+	c      *wsConn
+	id     string
+	rc     *graphql.OperationContext
+	ctx    context.Context
+	cancel context.CancelFunc
+
 	mu   sync.Mutex
 	errs []*gqlerror.Error
 	subs []crmhub.Subscription
+	// announced: the subscription announces its events (wake); responses
+	// answers them once the operation is set up; pending counts those
+	// announced and not answered; draining is set while a goroutine
+	// answers them; ended once the operation has ended.
+	announced bool
+	responses graphql.ResponseHandler
+	rctx      context.Context
+	pending   int
+	draining  bool
+	ended     bool
 }
 
 type wsOperationKey struct{}
 
+// start sets the operation up and, unless its events are announced, runs
+// it to its end.
+func (o *wsOperation) start() {
+	defer o.recover()
+	responses, ctx := o.c.exec.DispatchOperation(o.ctx, o.rc)
+	o.mu.Lock()
+	if o.announced {
+		o.responses, o.rctx = responses, ctx
+		drain := o.pending > 0 && !o.draining
+		o.draining = drain
+		o.mu.Unlock()
+		if drain {
+			o.drain()
+		}
+		return
+	}
+	o.mu.Unlock()
+	for {
+		response := responses(ctx)
+		if response == nil {
+			o.end(nil)
+			return
+		}
+		o.c.sendResponse(o.id, response)
+	}
+}
+
+// wake is the subscription's announcement of an event or of its end.
+func (o *wsOperation) wake() {
+	o.mu.Lock()
+	o.pending++
+	drain := o.responses != nil && !o.draining && !o.ended
+	if drain {
+		o.draining = true
+	}
+	o.mu.Unlock()
+	if drain {
+		go func() {
+			defer o.recover()
+			o.drain()
+		}()
+	}
+}
+
+// drain answers the announced events until none is left, or ends the
+// operation at the subscription's end.
+func (o *wsOperation) drain() {
+	for {
+		response := o.responses(o.rctx)
+		if response == nil {
+			o.end(nil)
+			return
+		}
+		o.c.sendResponse(o.id, response)
+		o.mu.Lock()
+		o.pending--
+		if o.pending <= 0 {
+			o.draining = false
+			o.mu.Unlock()
+			return
+		}
+		o.mu.Unlock()
+	}
+}
+
+// recover ends the operation with the error of a panic in it.
+func (o *wsOperation) recover() {
+	r := recover()
+	if r == nil {
+		return
+	}
+	err := o.rc.Recover(o.ctx, r)
+	var gqlerr *gqlerror.Error
+	if !errors.As(err, &gqlerr) {
+		gqlerr = &gqlerror.Error{}
+		if err != nil {
+			gqlerr.Message = err.Error()
+		}
+	}
+	o.end(gqlerr)
+}
+
+// end ends the operation (once): the client gets its errors, or complete.
+func (o *wsOperation) end(panicked *gqlerror.Error) {
+	o.mu.Lock()
+	if o.ended {
+		o.mu.Unlock()
+		return
+	}
+	o.ended = true
+	o.mu.Unlock()
+	if panicked != nil {
+		o.c.sendErrors(o.id, panicked)
+	}
+	errs := o.errors()
+	o.c.mu.Lock()
+	delete(o.c.ops, o.id)
+	o.c.mu.Unlock()
+	o.cancel()
+	if len(errs) > 0 {
+		o.c.sendErrors(o.id, errs...)
+	} else {
+		o.c.complete(o.id)
+	}
+}
+
 // errors lists the operation's errors once it has ended.
-func (o *wsOperation) errors(ctx context.Context) []*gqlerror.Error {
+func (o *wsOperation) errors() []*gqlerror.Error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	errs := o.errs
-	if ctx.Err() != nil {
+	if o.ctx.Err() != nil {
 		return errs // ended by the client or the socket: no one to tell
 	}
 	for _, s := range o.subs {
@@ -487,12 +637,19 @@ func passEvents(ctx context.Context, sub crmhub.Subscription, release func()) <-
 	if !ok {
 		return forward(ctx, sub, release, func(e *crmhub.Event) (*crmhub.Event, bool) { return e, true })
 	}
+	a, announces := sub.(crmhub.SubscriptionAnnouncer)
 	op.mu.Lock()
 	op.subs = append(op.subs, sub)
+	// gqlgen reads this channel and no other: the operation may wait for
+	// the subscription's announcements instead of on the channel.
+	op.announced = announces && len(op.subs) == 1
 	op.mu.Unlock()
 	context.AfterFunc(ctx, func() {
 		sub.Close()
 		release()
 	})
+	if op.announced {
+		a.Announce(op.wake)
+	}
 	return sub.C()
 }

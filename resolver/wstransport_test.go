@@ -1,10 +1,17 @@
 package resolver_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 )
@@ -83,4 +90,118 @@ func TestWebsocketPingPong(t *testing.T) {
 	if err != nil || string(b) != `{"type":"pong","payload":{"n":1}}` {
 		t.Fatalf("want the pong, got %s %v", b, err)
 	}
+}
+
+// TestWebsocketFrameBehindUpgrade: a client that sends its first frames in
+// the same packet as its upgrade request (net/http has read them by the
+// time the socket is hijacked) is served as one that waited for the 101,
+// including a message bigger than the socket's read buffer.
+func TestWebsocketFrameBehindUpgrade(t *testing.T) {
+	e := newEnv(t)
+	admin := e.workspace()
+	u, _ := url.Parse(e.srv.URL)
+	conn, err := net.DialTimeout("tcp", u.Host, wsWait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(wsWait))
+	init := `{"type":"connection_init","payload":{"Authorization":"Bearer ` + admin.key + `"}}`
+	ping := `{"type":"ping","payload":{"pad":"` + strings.Repeat("x", 3000) + `"}}`
+	req := "GET /graphql HTTP/1.1\r\nHost: " + u.Host + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
+		"Sec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n"
+	if _, err := conn.Write(append(append([]byte(req), maskedFrame(init)...), maskedFrame(ping)...)); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(conn)
+	res, err := http.ReadResponse(r, nil)
+	if err != nil || res.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %v %v", res, err)
+	}
+	for _, want := range []string{`{"type":"connection_ack"}`, strings.Replace(ping, "ping", "pong", 1)} {
+		if got := readFrame(t, r); got != want {
+			t.Fatalf("got %.80s, want %.80s", got, want)
+		}
+	}
+}
+
+// maskedFrame is one text frame as a client sends it (masked, key 0: the
+// payload as is).
+func maskedFrame(payload string) []byte {
+	b := []byte{0x81}
+	switch n := len(payload); {
+	case n < 126:
+		b = append(b, 0x80|byte(n))
+	default:
+		b = append(b, 0x80|126, byte(n>>8), byte(n))
+	}
+	b = append(b, 0, 0, 0, 0)
+	return append(b, payload...)
+}
+
+// readFrame reads one unmasked text frame of up to 64 KiB from the server.
+func readFrame(t *testing.T, r *bufio.Reader) string {
+	t.Helper()
+	h := make([]byte, 2)
+	if _, err := io.ReadFull(r, h); err != nil {
+		t.Fatal(err)
+	}
+	n := int(h[1] & 0x7f)
+	if n == 126 {
+		if _, err := io.ReadFull(r, h); err != nil {
+			t.Fatal(err)
+		}
+		n = int(h[0])<<8 | int(h[1])
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(r, b); err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestIdleSubscriptionsParkNoGoroutine: a live subscription whose events
+// the hub announces has no goroutine of the transport waiting for them
+// (gqlgen's stream select): one is started per announced event and ends
+// with it. Its events still arrive.
+func TestIdleSubscriptionsParkNoGoroutine(t *testing.T) {
+	e := newEnv(t)
+	c := e.workspace()
+	sock := e.ws(c.key)
+	const n = 10
+	subs := make([]*wsSub, n)
+	for i := range subs {
+		subs[i] = sock.subscribe(`subscription { contactChanged { id type } }`, nil)
+	}
+	e.waitSubscribers(n)
+	c.createContact("x", ident("EMAIL", "x@example.com"))
+	for _, s := range subs {
+		var ev wsEvent
+		if s.next("contactChanged", &ev); ev.Type != "contact.created" {
+			t.Fatalf("got %+v", ev)
+		}
+	}
+	// Each operation's goroutine may still be on its way out.
+	deadline := time.Now().Add(wsWait)
+	for parked := streamWaiters(); parked > 0; parked = streamWaiters() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines wait on a subscription's stream", parked)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// streamWaiters counts the goroutines inside gqlgen's subscription stream
+// (graphql.ResolveFieldStream), where a goroutine waits for the next event.
+func streamWaiters() int {
+	buf := make([]byte, 1<<22)
+	buf = buf[:runtime.Stack(buf, true)]
+	n := 0
+	for g := range strings.SplitSeq(string(buf), "\n\n") {
+		if strings.Contains(g, "graphql.ResolveFieldStream") {
+			n++
+		}
+	}
+	return n
 }
