@@ -243,15 +243,16 @@ func (h *Hub) subscribe(ctx context.Context, ws uuid.UUID, f crmhub.EventFilter,
 		buffer = min(buffer, subjectBuffer)
 	}
 	s := &subscription{hub: h, ws: ws, filter: f, live: make(chan *crmhub.Event, buffer),
-		out: make(chan *crmhub.Event), done: make(chan struct{}), cancel: cancel}
+		out: make(chan *crmhub.Event), done: make(chan struct{}), ctx: ctx, cancel: cancel}
+	// Its end needs a worker: the one at work, or one started for it.
+	context.AfterFunc(ctx, s.kick)
 	// "From now" (after < 0) in a workspace the hub already follows is the
 	// last position it fanned out: registered under the same lock, the
 	// subscription is pushed every later event, so it needs no replay and
 	// no query at all.
 	fromNow := after < 0
 	if fromNow {
-		if last, ok := h.registerLive(s); ok {
-			go s.run(ctx, last, false)
+		if h.registerLive(s) {
 			return s, nil
 		}
 	}
@@ -268,6 +269,10 @@ func (h *Hub) subscribe(ctx context.Context, ws uuid.UUID, f crmhub.EventFilter,
 			return nil, fmt.Errorf("db: subscribe: read log end: %w", err)
 		}
 	}
+	// The first worker replays the log after `after` (set before the hub
+	// can push, which starts one).
+	s.pos = after
+	s.gap.Store(true)
 	h.mu.Lock()
 	if h.stop != nil {
 		h.mu.Unlock()
@@ -290,7 +295,7 @@ func (h *Hub) subscribe(ctx context.Context, ws uuid.UUID, f crmhub.EventFilter,
 	h.TestSignals.SubscribersChanged.Signal()
 	// Registered before the replay reads the log, so nothing committed from
 	// now on can be missed; the position check drops the overlap.
-	go s.run(ctx, after, true)
+	s.kick()
 	return s, nil
 }
 
@@ -322,19 +327,20 @@ func (h *Hub) waitFannedOut(ctx context.Context, ws uuid.UUID, pos int64) error 
 	}
 }
 
-// registerLive registers s if the hub follows its workspace, and returns
-// the last position fanned out there, from which s starts.
-func (h *Hub) registerLive(s *subscription) (int64, bool) {
+// registerLive registers s if the hub follows its workspace, to start
+// after the last position fanned out there.
+func (h *Hub) registerLive(s *subscription) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	last, ok := h.last[s.ws]
 	w := h.subs[s.ws]
 	if !ok || w == nil || h.stop != nil {
-		return 0, false
+		return false
 	}
+	s.pos = last // before the hub can push to s
 	w.add(s)
 	h.TestSignals.SubscribersChanged.Signal()
-	return last, true
+	return true
 }
 
 func (h *Hub) remove(s *subscription) {
@@ -439,15 +445,29 @@ func (w *workspaceSubs) all() []*subscription {
 	return out
 }
 
+// subscription is one subscriber's stream. It has a goroutine only while
+// there is work: the hub's push, a gap to read from the log, or the
+// subscription's end starts one (kick), which hands the events over and
+// ends once none is left, so that thousands of idle subscriptions park no
+// goroutine.
 type subscription struct {
 	hub    *Hub
 	ws     uuid.UUID
 	filter crmhub.EventFilter
 	live   chan *crmhub.Event
+	// gap: live events were dropped (the buffer was full), or the replay
+	// has not run yet; the worker reads the log after pos.
 	gap    atomic.Bool
 	out    chan *crmhub.Event
 	done   chan struct{}
+	ctx    context.Context
 	cancel context.CancelFunc
+
+	// working is set while a worker runs, and for good once the
+	// subscription has ended; pos, the last position handed over or
+	// skipped, is the worker's.
+	working atomic.Bool
+	pos     int64
 
 	errMu sync.Mutex
 	err   error
@@ -514,6 +534,76 @@ func (s *subscription) push(e *crmhub.Event) {
 	default:
 		s.gap.Store(true)
 	}
+	s.kick()
+}
+
+// kick starts a worker unless one runs.
+func (s *subscription) kick() {
+	if s.working.CompareAndSwap(false, true) {
+		go s.work()
+	}
+}
+
+// work hands the pending events over, then ends; the subscription's end
+// is the worker's too.
+func (s *subscription) work() {
+	for {
+		if s.step() {
+			s.finish()
+			return
+		}
+		s.working.Store(false)
+		// Work that came between step's last look and the store above
+		// found a worker and started none: look again.
+		if !s.pending() || !s.working.CompareAndSwap(false, true) {
+			return
+		}
+	}
+}
+
+// pending reports whether a worker has something to do.
+func (s *subscription) pending() bool {
+	return len(s.live) > 0 || s.gap.Load() || s.ctx.Err() != nil
+}
+
+// step hands over what is pending: the log after pos when there is a
+// gap, then the live events. It reports whether the subscription has
+// ended.
+func (s *subscription) step() bool {
+	for {
+		if s.ctx.Err() != nil {
+			return true
+		}
+		if s.gap.Swap(false) {
+			var err error
+			if s.pos, err = s.replay(s.ctx, s.pos); err != nil {
+				s.fail(err)
+				return true
+			}
+			continue
+		}
+		select {
+		case e := <-s.live:
+			if e.Position <= s.pos {
+				continue
+			}
+			s.pos = e.Position
+			if s.matches(e) && !s.send(s.ctx, e) {
+				return true
+			}
+		default:
+			return false
+		}
+	}
+}
+
+// finish ends the subscription; working stays set, so no worker starts
+// again.
+func (s *subscription) finish() {
+	s.hub.remove(s)
+	s.handover()
+	close(s.out)
+	close(s.done)
 }
 
 func (s *subscription) matches(e *crmhub.Event) bool {
@@ -521,44 +611,6 @@ func (s *subscription) matches(e *crmhub.Event) bool {
 		return false
 	}
 	return s.filter.SubjectID == "" || s.filter.SubjectID == e.SubjectID
-}
-
-// run replays the log after pos (unless replay is false: nothing after pos
-// can have been fanned out yet), then forwards the live events.
-func (s *subscription) run(ctx context.Context, pos int64, replay bool) {
-	defer close(s.done)
-	defer func() {
-		s.handover()
-		close(s.out)
-	}()
-	defer s.hub.remove(s)
-	var err error
-	if replay {
-		if pos, err = s.replay(ctx, pos); err != nil {
-			s.fail(err)
-			return
-		}
-	}
-	for {
-		if s.gap.Swap(false) {
-			if pos, err = s.replay(ctx, pos); err != nil {
-				s.fail(err)
-				return
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case e := <-s.live:
-			if e.Position <= pos {
-				continue
-			}
-			pos = e.Position
-			if s.matches(e) && !s.send(ctx, e) {
-				return
-			}
-		}
-	}
 }
 
 // replay sends the logged events after pos and returns the last position

@@ -12,7 +12,9 @@ import (
 // for every change.
 func TestWorkspaceSubsPushesByFilter(t *testing.T) {
 	sub := func(f crmhub.EventFilter) *subscription {
-		return &subscription{filter: f, live: make(chan *crmhub.Event, 4)}
+		s := &subscription{filter: f, live: make(chan *crmhub.Event, 4)}
+		s.working.Store(true) // as if busy: the pushes stay in live
+		return s
 	}
 	a := sub(crmhub.EventFilter{SubjectID: "ct_a"})
 	a2 := sub(crmhub.EventFilter{SubjectID: "ct_a", Types: []crmhub.EventType{crmhub.EventContactDeleted}})

@@ -90,7 +90,7 @@ func (t *wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 		return // Accept has answered
 	}
 	conn.SetReadLimit(wsReadLimit)
-	c := &wsConn{t: t, conn: conn, exec: exec, headers: r.Header, ops: map[string]context.CancelFunc{}}
+	c := &wsConn{t: t, conn: conn, exec: exec, ops: map[string]context.CancelFunc{}}
 	ctx, cancel := context.WithCancel(socketContext(r.Context()))
 	c.ctx, c.cancel = ctx, cancel
 	if s, _ := r.Context().Value(wsSocketKey{}).(*wsSocket); s != nil {
@@ -164,10 +164,12 @@ func offersSubprotocol(r *http.Request, proto string) bool {
 
 // wsConn is one socket.
 type wsConn struct {
-	t       *wsTransport
-	conn    *websocket.Conn
-	exec    graphql.GraphExecutor
-	headers http.Header
+	t    *wsTransport
+	conn *websocket.Conn
+	// exec runs the operations. (Unlike on HTTP, they get no request
+	// headers: nothing reads them, and they would last as long as the
+	// socket.)
+	exec graphql.GraphExecutor
 
 	// ctx is the socket's context, after connection_init the
 	// authenticated one; cancel ends it (and every operation).
@@ -326,44 +328,21 @@ func (c *wsConn) sendPing() {
 	c.mu.Unlock()
 }
 
-// subscribe starts operation id; it runs in a goroutine of its own until
-// it completes, the client completes it, or the socket closes.
-func (c *wsConn) subscribe(start time.Time, id string, payload json.RawMessage) {
-	ctx := graphql.StartOperationTrace(c.ctx)
-	params := &graphql.RawParams{}
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.UseNumber()
-	if err := dec.Decode(params); err != nil {
-		c.sendErrors(id, &gqlerror.Error{Message: "invalid json"})
-		c.complete(id)
-		return
-	}
-	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
-	params.Headers = c.headers
-	rc, err := c.exec.CreateOperationContext(ctx, params)
-	if err != nil {
-		resp := c.exec.DispatchError(graphql.WithOperationContext(ctx, rc), err)
-		if errcode.GetErrorKind(err) == errcode.KindProtocol {
-			c.sendErrors(id, resp.Errors...)
-		} else {
-			c.sendResponse(id, &graphql.Response{Errors: err})
-		}
-		c.complete(id)
-		return
-	}
-	ctx = graphql.WithOperationContext(ctx, rc)
-	op := &wsOperation{c: c, id: id, rc: rc}
-	ctx, cancel := context.WithCancel(context.WithValue(ctx, wsOperationKey{}, op))
-	op.ctx, op.cancel = ctx, cancel
+// subscribe starts operation id in a goroutine of its own (start): the
+// read loop, which lasts as long as the socket, stays shallow, and its
+// stack small, if parsing, validation and the resolvers run elsewhere.
+func (c *wsConn) subscribe(read time.Time, id string, payload json.RawMessage) {
+	op := &wsOperation{c: c, id: id}
+	op.ctx, op.cancel = context.WithCancel(context.WithValue(graphql.StartOperationTrace(c.ctx), wsOperationKey{}, op))
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		cancel()
+		op.cancel()
 		return
 	}
-	c.ops[id] = cancel
+	c.ops[id] = op.cancel
 	c.mu.Unlock()
-	go op.start()
+	go op.start(read, payload)
 }
 
 func (c *wsConn) sendResponse(id string, r *graphql.Response) {
@@ -466,11 +445,11 @@ func (e *wsCloseError) Unwrap() error { return e.err }
 type wsOperation struct {
 	c      *wsConn
 	id     string
-	rc     *graphql.OperationContext
 	ctx    context.Context
 	cancel context.CancelFunc
 
 	mu   sync.Mutex
+	rc   *graphql.OperationContext // once parsed
 	errs []*gqlerror.Error
 	subs []crmhub.Subscription
 	// announced: the subscription announces its events (wake); responses
@@ -487,11 +466,33 @@ type wsOperation struct {
 
 type wsOperationKey struct{}
 
-// start sets the operation up and, unless its events are announced, runs
-// it to its end.
-func (o *wsOperation) start() {
+// start parses and sets the operation up and, unless its events are
+// announced, runs it to its end.
+func (o *wsOperation) start(read time.Time, payload json.RawMessage) {
 	defer o.recover()
-	responses, ctx := o.c.exec.DispatchOperation(o.ctx, o.rc)
+	params := &graphql.RawParams{}
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.UseNumber()
+	if err := dec.Decode(params); err != nil {
+		o.end(&gqlerror.Error{Message: "invalid json"})
+		return
+	}
+	params.ReadTime = graphql.TraceTiming{Start: read, End: graphql.Now()}
+	rc, err := o.c.exec.CreateOperationContext(o.ctx, params)
+	if err != nil {
+		resp := o.c.exec.DispatchError(graphql.WithOperationContext(o.ctx, rc), err)
+		if errcode.GetErrorKind(err) == errcode.KindProtocol {
+			o.c.sendErrors(o.id, resp.Errors...)
+		} else {
+			o.c.sendResponse(o.id, &graphql.Response{Errors: err})
+		}
+		o.end(nil)
+		return
+	}
+	o.mu.Lock()
+	o.rc = rc
+	o.mu.Unlock()
+	responses, ctx := o.c.exec.DispatchOperation(graphql.WithOperationContext(o.ctx, rc), rc)
 	o.mu.Lock()
 	if o.announced {
 		o.responses, o.rctx = responses, ctx
@@ -558,7 +559,13 @@ func (o *wsOperation) recover() {
 	if r == nil {
 		return
 	}
-	err := o.rc.Recover(o.ctx, r)
+	o.mu.Lock()
+	rc := o.rc
+	o.mu.Unlock()
+	var err error = errors.New("internal error")
+	if rc != nil {
+		err = rc.Recover(o.ctx, r)
+	}
 	var gqlerr *gqlerror.Error
 	if !errors.As(err, &gqlerr) {
 		gqlerr = &gqlerror.Error{}
@@ -569,8 +576,10 @@ func (o *wsOperation) recover() {
 	o.end(gqlerr)
 }
 
-// end ends the operation (once): the client gets its errors, or complete.
-func (o *wsOperation) end(panicked *gqlerror.Error) {
+// end ends the operation (once): the client gets first, the error that
+// stopped it if any (a panic, a payload that is not JSON), then the
+// operation's errors, or complete.
+func (o *wsOperation) end(stopped *gqlerror.Error) {
 	o.mu.Lock()
 	if o.ended {
 		o.mu.Unlock()
@@ -578,8 +587,8 @@ func (o *wsOperation) end(panicked *gqlerror.Error) {
 	}
 	o.ended = true
 	o.mu.Unlock()
-	if panicked != nil {
-		o.c.sendErrors(o.id, panicked)
+	if stopped != nil {
+		o.c.sendErrors(o.id, stopped)
 	}
 	errs := o.errors()
 	o.c.mu.Lock()
