@@ -92,9 +92,9 @@ func loadDealContacts(ctx context.Context, t *tx, ids []uuid.UUID) (map[uuid.UUI
 	if len(ids) == 0 {
 		return out, nil
 	}
-	var rows []dealContactRow
-	err := t.NewSelect().Model(&rows).Where("workspace_id = ? AND deal_id = ANY(?)", t.ws, pgdialect.Array(ids)).
-		Order("deal_id", "contact_id").Scan(ctx)
+	rows, err := queryRows(ctx, t, func(r *dealContactRow) []any { return []any{uuidCol(&r.DealID), uuidCol(&r.ContactID)} },
+		"SELECT deal_id, contact_id FROM deal_contacts WHERE workspace_id = $1 AND deal_id = ANY($2::uuid[]) ORDER BY deal_id, contact_id",
+		t.ws, ids)
 	if err != nil {
 		return nil, fmt.Errorf("db: load deal contacts: %w", err)
 	}

@@ -11,7 +11,6 @@ import (
 	"github.com/crmhub/crmhub"
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect/pgdialect"
 )
 
 // This file holds the paging helpers that the list queries of this package
@@ -100,16 +99,18 @@ func page[R any](rows []R, n int, hasPrev bool, cur func(*R) cursor) ([]*R, page
 	return out, info
 }
 
-// pagedQuery describes a child table paged newest first per parent.
+// pagedQuery describes a child table paged newest first per parent:
+// columns are what its rows are scanned from, in the order of the row
+// type's destinations (see queryRows).
 type pagedQuery struct {
-	table, parent, sortExpr, order string
+	table, parent, sortExpr, order, columns string
 }
 
 // pagesByParent loads one page per key with one statement per distinct
 // (first, after) pair: for each parent, a LATERAL subquery reads its
 // newest n+1 rows, so a parent with many rows (a long conversation) costs
 // one page of them, off the (workspace_id, parent, ...) index, not all.
-func pagesByParent[R any](ctx context.Context, t *tx, keys []crmhub.PageKey, q pagedQuery,
+func pagesByParent[R any](ctx context.Context, t *tx, keys []crmhub.PageKey, q pagedQuery, dest func(*R) []any,
 	emit func(rows []R, k crmhub.PageKey, n int, hasPrev bool), parentOf func(*R) uuid.UUID) error {
 	type group struct {
 		first int
@@ -132,21 +133,20 @@ func pagesByParent[R any](ctx context.Context, t *tx, keys []crmhub.PageKey, q p
 			return err
 		}
 		cond := ""
-		args := []any{pgdialect.Array(parents), t.ws}
+		args := []any{parents, t.ws}
 		if cur != nil {
 			ts, err := cursorTime(cur)
 			if err != nil {
 				return err
 			}
-			cond = fmt.Sprintf(" AND (%s, id) < (?, ?)", q.sortExpr)
+			cond = fmt.Sprintf(" AND (%s, id) < ($3, $4)", q.sortExpr)
 			args = append(args, ts, cur.ID)
 		}
 		args = append(args, n+1)
-		var rows []R
-		err = t.NewRaw(fmt.Sprintf(`SELECT p.* FROM unnest(?::uuid[]) AS k(parent_id) CROSS JOIN LATERAL (
-				SELECT * FROM %[1]s WHERE workspace_id = ? AND %[2]s = k.parent_id%[4]s
-				ORDER BY %[3]s DESC, id DESC LIMIT ?) AS p
-			ORDER BY %[2]s, %[3]s DESC, id DESC`, q.table, q.parent, q.sortExpr, cond), args...).Scan(ctx, &rows)
+		rows, err := queryRows(ctx, t, dest, fmt.Sprintf(`SELECT %[5]s FROM unnest($1::uuid[]) AS k(parent_id) CROSS JOIN LATERAL (
+				SELECT * FROM %[1]s WHERE workspace_id = $2 AND %[2]s = k.parent_id%[4]s
+				ORDER BY %[3]s DESC, id DESC LIMIT $%[6]d) AS p
+			ORDER BY %[2]s, %[3]s DESC, id DESC`, q.table, q.parent, q.sortExpr, cond, q.columns, len(args)), args...)
 		if err != nil {
 			return fmt.Errorf("db: page %s: %w", q.table, err)
 		}

@@ -9,7 +9,6 @@ import (
 	"github.com/crmhub/crmhub"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
 )
 
@@ -126,7 +125,7 @@ func (db *DB) inReadScope(ctx context.Context, ws uuid.UUID, actor string, fn fu
 			return false, nil
 		}
 	}
-	err := fn(ctx, &tx{Tx: *s.tx, ws: ws, now: db.clock.Now(), actor: actor})
+	err := fn(ctx, &tx{Tx: *s.tx, ws: ws, now: db.clock.Now(), actor: actor, conn: rawConn(s.conn)})
 	s.fail(err)
 	return true, err
 }
@@ -187,7 +186,7 @@ func (db *DB) readBatch(ctx context.Context, scope crmhub.Scope, queue func(b *p
 		s.broken = true
 		return send(db.Pool, nil)
 	}
-	err = s.conn.Raw(func(dc any) error { return send(dc.(*stdlib.Conn).Conn(), s) })
+	err = rawConn(s.conn)(func(c *pgx.Conn) error { return send(c, s) })
 	s.fail(err)
 	return err
 }
