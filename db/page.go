@@ -3,9 +3,11 @@ package db
 import (
 	"context"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/crmhub/crmhub"
@@ -27,9 +29,52 @@ type cursor struct {
 	ID    uuid.UUID `json:"i"`
 }
 
+// encode writes the cursor as the base64 of its JSON. Every edge of a page
+// carries one (a nested page has hundreds), so the JSON of a cursor whose
+// strings need no escaping (an order name, a time) is written here, byte
+// for byte what json.Marshal writes; any other goes through json.Marshal.
 func (c cursor) encode() string {
-	b, _ := json.Marshal(c)
+	if !plainJSON(c.Order) || !plainJSON(c.Value) {
+		b, _ := json.Marshal(c)
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+	var buf [128]byte
+	b := append(buf[:0], `{"o":"`...)
+	b = append(b, c.Order...)
+	b = append(b, `","v":"`...)
+	b = append(b, c.Value...)
+	b = append(b, `","i":"`...)
+	b = appendUUID(b, c.ID)
+	b = append(b, `"}`...)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// plainJSON reports whether json.Marshal writes s as it is, between
+// quotes: printable ASCII that is not a quote, a backslash, or one of the
+// characters it escapes for HTML (<, >, &).
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; b < 0x20 || b >= 0x7f || strings.IndexByte(`"\\<>&`, b) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// appendUUID appends u in its canonical text form, as uuid.UUID.String
+// writes it, without the string.
+func appendUUID(b []byte, u uuid.UUID) []byte {
+	var text [36]byte
+	hex.Encode(text[0:8], u[0:4])
+	text[8] = '-'
+	hex.Encode(text[9:13], u[4:6])
+	text[13] = '-'
+	hex.Encode(text[14:18], u[6:8])
+	text[18] = '-'
+	hex.Encode(text[19:23], u[8:10])
+	text[23] = '-'
+	hex.Encode(text[24:], u[10:])
+	return append(b, text[:]...)
 }
 
 // decodeCursor parses an `after` argument for the given order. An empty
@@ -150,10 +195,16 @@ func pagesByParent[R any](ctx context.Context, t *tx, keys []crmhub.PageKey, q p
 		if err != nil {
 			return fmt.Errorf("db: page %s: %w", q.table, err)
 		}
-		byParent := map[uuid.UUID][]R{}
-		for i := range rows {
-			p := parentOf(&rows[i])
-			byParent[p] = append(byParent[p], rows[i])
+		// The rows come ordered by parent: each parent's rows are one run
+		// of them, handed on as a slice of rows rather than copied.
+		byParent := make(map[uuid.UUID][]R, len(parents))
+		for start := 0; start < len(rows); {
+			p, end := parentOf(&rows[start]), start+1
+			for end < len(rows) && parentOf(&rows[end]) == p {
+				end++
+			}
+			byParent[p] = rows[start:end:end]
+			start = end
 		}
 		for _, p := range parents {
 			emit(byParent[p], crmhub.PageKey{ParentID: p, First: g.first, After: g.after}, n, cur != nil)
