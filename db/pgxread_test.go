@@ -11,12 +11,13 @@ import (
 	"github.com/google/uuid"
 )
 
-// TestPgxReadsMatchBun: the loaders that scan their rows with pgx
-// (messages and conversations by parent, contacts by id) give the same
-// objects, field for field, as the reads that scan through bun (a message
-// or conversation by id, the contact list), on rows whose nullable and
-// JSON columns are set: a post, a template, a reply, an error code, an
-// assignee, custom fields and a responsible user.
+// TestPgxReadsMatchBun: the reads that scan their rows with pgx (messages
+// and conversations by parent, contacts and users by id, the deal list)
+// give the same objects, field for field, as the reads that scan through
+// bun (a message, conversation or deal by id, the contact and user lists),
+// on rows whose nullable and JSON columns are set: a post, a template, a
+// reply, an error code, an assignee, custom fields, a responsible user, an
+// amount, a closing time, field sources.
 //
 // It runs on the system clock: events stamped with dbtest's clock would be
 // old enough for TestEventRetention to prune along with its own.
@@ -124,5 +125,44 @@ func TestPgxReadsMatchBun(t *testing.T) {
 	}
 	if len(list.Edges) != 2 || !sawRich {
 		t.Fatalf("contacts %+v: want Ana and Rich, with Rich's fields", got[1:])
+	}
+
+	// The deal list against deals by id, users by id against the user list.
+	deals := db.NewDealService(f.d)
+	if _, err := deals.UpsertDeals(f.ctx, []crmhub.DealUpsertInput{
+		{ExternalRef: &crmhub.ExternalRef{Source: "crm", ExternalID: "d1"}, Name: ptr("Big"), Status: ptr(crmhub.DealWon),
+			Amount: ptr(1234.56), Currency: ptr("EUR"), Stage: ptr("signed"), ResponsibleUserID: &user, ContactIDs: &[]uuid.UUID{rich.ID}},
+		{Name: ptr("Bare")},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	dealPage, err := deals.Deals(f.ctx, crmhub.DealFilter{}, 10, "")
+	if err != nil || len(dealPage.Edges) != 2 {
+		t.Fatalf("%d deals listed: %v", len(dealPage.Edges), err)
+	}
+	var big *crmhub.Deal
+	for _, e := range dealPage.Edges {
+		if e.Node.Name != nil && *e.Node.Name == "Big" {
+			big = e.Node
+		}
+		want, err := deals.Deal(f.ctx, e.Node.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(e.Node, want) {
+			t.Errorf("listed deal\n%+v\nby id\n%+v", e.Node, want)
+		}
+	}
+	if big == nil || big.Amount == nil || big.ResponsibleUserID == nil || big.ClosedAt == nil || len(big.ExternalRefs) != 1 || len(big.FieldSources) == 0 {
+		t.Errorf("the deal read lacks fields: %+v", big)
+	}
+	userSvc := db.NewUserService(f.d)
+	users, err := userSvc.Users(f.ctx, 10, "")
+	if err != nil || len(users.Edges) != 1 {
+		t.Fatalf("users %+v: %v", users, err)
+	}
+	byID, err := userSvc.UsersByIDs(f.ctx, []uuid.UUID{user})
+	if err != nil || len(byID) != 1 || !reflect.DeepEqual(byID[0], users.Edges[0].Node) {
+		t.Errorf("user by id %+v, listed %+v: %v", byID, users.Edges[0].Node, err)
 	}
 }
