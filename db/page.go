@@ -133,9 +133,10 @@ func page[R any](rows []R, n int, hasPrev bool, cur func(*R) cursor) ([]*R, page
 		info.HasNextPage = true
 	}
 	out := make([]*R, len(rows))
+	info.cursors = make([]string, len(rows))
 	for i := range rows {
 		out[i] = &rows[i]
-		info.cursors = append(info.cursors, cur(&rows[i]).encode())
+		info.cursors[i] = cur(&rows[i]).encode()
 	}
 	if len(out) > 0 {
 		info.StartCursor = &info.cursors[0]
