@@ -19,9 +19,11 @@ import (
 //   - Batched reads (readBatch: the contact by id, resolveContact) send the
 //     tenant and their statements in one pgx batch, one round trip, which
 //     runs as one implicit transaction when no transaction is open.
-//   - The first bun read begins a read-only transaction on the connection
-//     and sets the tenant; later bun reads share it, instead of BEGIN,
-//     tenant, SELECT, COMMIT for each service call.
+//   - The first read through db.read begins a read-only transaction on the
+//     connection and sets the tenant; later ones share it, instead of
+//     BEGIN, tenant, SELECT, COMMIT for each service call. Their
+//     statements go through bun, or straight through pgx on the same
+//     connection (queryRows).
 //
 // Reads of a scope run one at a time (a connection serves one statement at
 // a time), and an operation never holds more than one connection, so

@@ -28,9 +28,9 @@ type tx struct {
 	origin string
 	events []pendingEvent
 
-	// conn runs f on the transaction's connection, for the pgx batches of
-	// queue and flush (written only by write transactions) and the reads of
-	// queryRows.
+	// conn runs f on the transaction's connection: for the pgx batches of
+	// queue and flush, which only write transactions send, and for the
+	// reads of queryRows.
 	conn func(f func(*pgx.Conn) error) error
 	// batch holds the statements queued for the next round trip.
 	batch *pgx.Batch
