@@ -15,11 +15,23 @@ import (
 // the identities kept in the operation's read scope for the Contact fields
 // that ask for them (identities, email, phone). See readBatch.
 
-// contactColumns are contactRow's columns in scanContact's order.
+// contactColumns are contactRow's columns in the order of contactRow.dest.
 const contactColumns = "c.workspace_id, c.id, c.name, c.uri, c.custom_fields, c.responsible_user_id, c.field_sources, c.created_at, c.updated_at"
 
-// identityColumns are what identityRow.domain needs, in scanIdentities' order.
+// dest returns the destinations of contactColumns.
+func (r *contactRow) dest() []any {
+	return []any{uuidCol(&r.WorkspaceID), uuidCol(&r.ID), &r.Name, &r.URI, &r.CustomFields, nullUUIDCol(&r.ResponsibleUserID),
+		&r.FieldSources, &r.CreatedAt, &r.UpdatedAt}
+}
+
+// identityColumns are what identityRow.domain needs, in the order of
+// identityRow.dest.
 const identityColumns = "i.contact_id, i.type, i.value, i.source, i.created_at"
+
+// dest returns the destinations of identityColumns.
+func (r *identityRow) dest() []any {
+	return []any{uuidCol(&r.ContactID), &r.Type, &r.Value, &r.Source, &r.CreatedAt}
+}
 
 // Two lookups find contacts by what names them, and each is spelled once,
 // here: identities by match key (identitiesByKeysSQL), and contact ids
@@ -126,7 +138,7 @@ func batchRows(res pgx.BatchResults) pgx.Rows {
 
 func scanContact(row pgx.CollectableRow) (contactRow, error) {
 	var r contactRow
-	err := row.Scan(&r.WorkspaceID, &r.ID, &r.Name, &r.URI, &r.CustomFields, &r.ResponsibleUserID, &r.FieldSources, &r.CreatedAt, &r.UpdatedAt)
+	err := row.Scan(r.dest()...)
 	return r, err
 }
 
@@ -135,17 +147,23 @@ func scanContact(row pgx.CollectableRow) (contactRow, error) {
 func scanIdentities(rows pgx.Rows) (map[uuid.UUID][]*crmhub.Identity, error) {
 	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (identityRow, error) {
 		var r identityRow
-		err := row.Scan(&r.ContactID, &r.Type, &r.Value, &r.Source, &r.CreatedAt)
+		err := row.Scan(r.dest()...)
 		return r, err
 	})
 	if err != nil {
 		return nil, err
 	}
-	out := map[uuid.UUID][]*crmhub.Identity{}
+	return identitiesByContact(list, 0), nil
+}
+
+// identitiesByContact groups identity rows by contact, in their order;
+// contacts is how many contacts there are, if known.
+func identitiesByContact(list []identityRow, contacts int) map[uuid.UUID][]*crmhub.Identity {
+	out := make(map[uuid.UUID][]*crmhub.Identity, contacts)
 	for i := range list {
 		out[list[i].ContactID] = append(out[list[i].ContactID], list[i].domain())
 	}
-	return out, nil
+	return out
 }
 
 // readContacts takes the results of a contacts statement and an identities

@@ -99,8 +99,10 @@ func (r *noteRow) domain() *crmhub.Note {
 // ContactsByIDs returns contacts in the order of ids, nil where missing.
 func (s *ContactService) ContactsByIDs(ctx context.Context, ids []uuid.UUID) ([]*crmhub.Contact, error) {
 	var rows []contactRow
-	err := s.db.read(ctx, crmhub.ScopeContactsRead, func(ctx context.Context, t *tx) error {
-		return t.NewSelect().Model(&rows).Where("workspace_id = ? AND id = ANY(?)", t.ws, pgdialect.Array(ids)).Scan(ctx)
+	err := s.db.read(ctx, crmhub.ScopeContactsRead, func(ctx context.Context, t *tx) (err error) {
+		rows, err = queryRows(ctx, t, (*contactRow).dest,
+			"SELECT "+contactColumns+" FROM contacts c WHERE c.workspace_id = $1 AND c.id = ANY($2::uuid[])", t.ws, ids)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("db: contacts by id: %w", err)
@@ -114,18 +116,16 @@ func (s *ContactService) IdentitiesByContact(ctx context.Context, ids []uuid.UUI
 		return got, nil // read with the contacts, in this operation
 	}
 	var rows []identityRow
-	err := s.db.read(ctx, crmhub.ScopeContactsRead, func(ctx context.Context, t *tx) error {
-		return t.NewSelect().Model(&rows).Where("workspace_id = ? AND contact_id = ANY(?)", t.ws, pgdialect.Array(ids)).
-			Order("created_at", "type", "value").Scan(ctx)
+	err := s.db.read(ctx, crmhub.ScopeContactsRead, func(ctx context.Context, t *tx) (err error) {
+		rows, err = queryRows(ctx, t, (*identityRow).dest, "SELECT "+identityColumns+
+			" FROM contact_identities i WHERE i.workspace_id = $1 AND i.contact_id = ANY($2::uuid[]) ORDER BY i.created_at, i.type, i.value",
+			t.ws, ids)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("db: identities by contact: %w", err)
 	}
-	out := make(map[uuid.UUID][]*crmhub.Identity, len(ids))
-	for i := range rows {
-		out[rows[i].ContactID] = append(out[rows[i].ContactID], rows[i].domain())
-	}
-	return out, nil
+	return identitiesByContact(rows, len(ids)), nil
 }
 
 // IdentitiesAhead returns the identities of contact id when a batched read

@@ -60,6 +60,17 @@ func (r *conversationRow) domain() *crmhub.Conversation {
 		RemoteChannelID: r.RemoteChannelID, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
+// conversationColumns are the columns conversationRow.domain needs, in
+// the order of conversationRow.dest.
+const conversationColumns = "id, contact_id, channel, chat_id, status, assignee_id, last_message_at, last_inbound_at, unanswered, " +
+	"connection_id, remote_channel_id, created_at, updated_at"
+
+// dest returns the destinations of conversationColumns, for queryRows.
+func (r *conversationRow) dest() []any {
+	return []any{uuidCol(&r.ID), uuidCol(&r.ContactID), &r.Channel, &r.ChatID, &r.Status, nullUUIDCol(&r.AssigneeID),
+		&r.LastMessageAt, &r.LastInboundAt, &r.Unanswered, nullUUIDCol(&r.ConnectionID), &r.RemoteChannelID, &r.CreatedAt, &r.UpdatedAt}
+}
+
 type messageRow struct {
 	bun.BaseModel `bun:"table:messages,alias:m"`
 
@@ -88,6 +99,17 @@ func (r *messageRow) domain() *crmhub.Message {
 		Type: crmhub.MessageType(r.Type), Text: r.Text, ContentURL: r.ContentURL, Template: r.Template,
 		ReplyToID: r.ReplyToID, Status: crmhub.MessageStatus(r.Status), ErrorCode: r.ErrorCode,
 		ExternalID: r.ExternalID, Post: r.Post, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+}
+
+// messageColumns are the columns messageRow.domain needs, in the order of
+// messageRow.dest.
+const messageColumns = "id, conversation_id, direction, type, text, content_url, template, reply_to_id, status, error_code, " +
+	"external_id, post, created_at, updated_at"
+
+// dest returns the destinations of messageColumns, for queryRows.
+func (r *messageRow) dest() []any {
+	return []any{uuidCol(&r.ID), uuidCol(&r.ConversationID), &r.Direction, &r.Type, &r.Text, &r.ContentURL, &r.Template,
+		nullUUIDCol(&r.ReplyToID), &r.Status, &r.ErrorCode, &r.ExternalID, &r.Post, &r.CreatedAt, &r.UpdatedAt}
 }
 
 // conversationPayload is the payload of the conversation events.
@@ -245,7 +267,8 @@ func (s *ConversationService) ConversationsByContact(ctx context.Context, keys [
 	out := make(map[crmhub.PageKey]*crmhub.ConversationConnection, len(keys))
 	err := s.db.read(ctx, crmhub.ScopeConversationsRead, func(ctx context.Context, t *tx) error {
 		return pagesByParent(ctx, t, keys, pagedQuery{table: "conversations", parent: "contact_id",
-			sortExpr: "coalesce(last_message_at, created_at)", order: conversationOrder},
+			sortExpr: "coalesce(last_message_at, created_at)", order: conversationOrder, columns: conversationColumns},
+			(*conversationRow).dest,
 			func(rows []conversationRow, k crmhub.PageKey, n int, hasPrev bool) {
 				conn := &crmhub.ConversationConnection{}
 				conn.Edges, conn.PageInfo = conversationEdges(rows, n, hasPrev)

@@ -47,6 +47,17 @@ func (r *dealRow) domain(refs []crmhub.ExternalRef) *crmhub.Deal {
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ClosedAt: r.ClosedAt}
 }
 
+// dealColumns are dealRow's columns (deals is "d") in the order of
+// dealRow.dest.
+const dealColumns = "d.workspace_id, d.id, d.name, d.status, d.amount, d.currency, d.stage, d.responsible_user_id, d.field_sources, " +
+	"d.created_at, d.updated_at, d.closed_at"
+
+// dest returns the destinations of dealColumns, for queryRows.
+func (r *dealRow) dest() []any {
+	return []any{uuidCol(&r.WorkspaceID), uuidCol(&r.ID), &r.Name, &r.Status, &r.Amount, &r.Currency, &r.Stage,
+		nullUUIDCol(&r.ResponsibleUserID), &r.FieldSources, &r.CreatedAt, &r.UpdatedAt, &r.ClosedAt}
+}
+
 type dealRefRow struct {
 	bun.BaseModel `bun:"table:deal_external_refs"`
 
@@ -74,9 +85,9 @@ func loadDealRefs(ctx context.Context, t *tx, ids []uuid.UUID) (map[uuid.UUID][]
 	if len(ids) == 0 {
 		return out, nil
 	}
-	var rows []dealRefRow
-	err := t.NewSelect().Model(&rows).Where("workspace_id = ? AND deal_id = ANY(?)", t.ws, pgdialect.Array(ids)).
-		OrderExpr(`source COLLATE "C", external_id COLLATE "C"`).Scan(ctx)
+	rows, err := queryRows(ctx, t, func(r *dealRefRow) []any { return []any{uuidCol(&r.DealID), &r.Source, &r.ExternalID} },
+		`SELECT deal_id, source, external_id FROM deal_external_refs WHERE workspace_id = $1 AND deal_id = ANY($2::uuid[])
+		ORDER BY source COLLATE "C", external_id COLLATE "C"`, t.ws, ids)
 	if err != nil {
 		return nil, fmt.Errorf("db: load deal refs: %w", err)
 	}
@@ -92,9 +103,9 @@ func loadDealContacts(ctx context.Context, t *tx, ids []uuid.UUID) (map[uuid.UUI
 	if len(ids) == 0 {
 		return out, nil
 	}
-	var rows []dealContactRow
-	err := t.NewSelect().Model(&rows).Where("workspace_id = ? AND deal_id = ANY(?)", t.ws, pgdialect.Array(ids)).
-		Order("deal_id", "contact_id").Scan(ctx)
+	rows, err := queryRows(ctx, t, func(r *dealContactRow) []any { return []any{uuidCol(&r.DealID), uuidCol(&r.ContactID)} },
+		"SELECT deal_id, contact_id FROM deal_contacts WHERE workspace_id = $1 AND deal_id = ANY($2::uuid[]) ORDER BY deal_id, contact_id",
+		t.ws, ids)
 	if err != nil {
 		return nil, fmt.Errorf("db: load deal contacts: %w", err)
 	}
@@ -146,22 +157,31 @@ func checkDealFilter(f crmhub.DealFilter) error {
 	return nil
 }
 
-// applyDealFilter adds the filter's conditions; the deals table is "d". A
-// merged contact's id finds the deals of the contact it was merged into.
-func applyDealFilter(q *bun.SelectQuery, t *tx, f crmhub.DealFilter) {
+// dealWhere is the WHERE of a statement over deals ("d") in t's workspace
+// that keeps what the filter keeps, its arguments appended to args (the
+// workspace first, as $1). A merged contact's id finds the deals of the
+// contact it was merged into.
+func dealWhere(t *tx, f crmhub.DealFilter, args *[]any) string {
+	*args = append(*args, t.ws)
+	where := "d.workspace_id = $1"
+	arg := func(v any) string {
+		*args = append(*args, v)
+		return fmt.Sprintf("$%d", len(*args))
+	}
 	if f.Status != nil {
-		q.Where("d.status = ?", string(*f.Status))
+		where += " AND d.status = " + arg(string(*f.Status))
 	}
 	if f.ResponsibleUserID != nil {
-		q.Where("d.responsible_user_id = ?", *f.ResponsibleUserID)
+		where += " AND d.responsible_user_id = " + arg(*f.ResponsibleUserID)
 	}
 	if id := f.ContactID; id != nil {
-		q.Where(`EXISTS (SELECT 1 FROM deal_contacts dc WHERE dc.workspace_id = d.workspace_id AND dc.deal_id = d.id
-			AND dc.contact_id = `+redirectedIDSQL("?", "?")+`)`, t.ws, *id, *id)
+		where += ` AND EXISTS (SELECT 1 FROM deal_contacts dc WHERE dc.workspace_id = d.workspace_id AND dc.deal_id = d.id
+			AND dc.contact_id = ` + redirectedIDSQL("$1", arg(*id)) + ")"
 	}
 	if f.UpdatedSince != nil {
-		q.Where("d.updated_at >= ?", *f.UpdatedSince)
+		where += " AND d.updated_at >= " + arg(*f.UpdatedSince)
 	}
+	return where
 }
 
 func dealCursor(r *dealRow) cursor {
@@ -188,17 +208,20 @@ func (s *DealService) Deals(ctx context.Context, filter crmhub.DealFilter, first
 	}
 	var conn *crmhub.DealConnection
 	err = s.db.read(ctx, crmhub.ScopeDealsRead, func(ctx context.Context, t *tx) error {
-		var rows []dealRow
-		q := t.NewSelect().Model(&rows).Where("d.workspace_id = ?", t.ws)
-		applyDealFilter(q, t, filter)
+		var args []any
+		where := dealWhere(t, filter, &args)
 		if cur != nil {
 			ts, err := cursorTime(cur)
 			if err != nil {
 				return err
 			}
-			q.Where("(d.created_at, d.id) < (?, ?)", ts, cur.ID)
+			args = append(args, ts, cur.ID)
+			where += fmt.Sprintf(" AND (d.created_at, d.id) < ($%d, $%d)", len(args)-1, len(args))
 		}
-		if err := q.OrderExpr("d.created_at DESC, d.id DESC").Limit(int64(n + 1)).Scan(ctx); err != nil {
+		args = append(args, n+1)
+		rows, err := queryRows(ctx, t, (*dealRow).dest, fmt.Sprintf("SELECT %s FROM deals d WHERE %s ORDER BY d.created_at DESC, d.id DESC LIMIT $%d",
+			dealColumns, where, len(args)), args...)
+		if err != nil {
 			return fmt.Errorf("db: list deals: %w", err)
 		}
 		refs, err := dealRefsOf(ctx, t, rows)
@@ -219,18 +242,17 @@ func (s *DealService) CountDeals(ctx context.Context, filter crmhub.DealFilter) 
 	if err := checkDealFilter(filter); err != nil {
 		return 0, err
 	}
-	var n int
-	err := s.db.read(ctx, crmhub.ScopeDealsRead, func(ctx context.Context, t *tx) error {
-		q := t.NewSelect().Model((*dealRow)(nil)).Where("d.workspace_id = ?", t.ws)
-		applyDealFilter(q, t, filter)
-		c, err := q.Count(ctx)
-		n = int(c)
+	var n []int64
+	err := s.db.read(ctx, crmhub.ScopeDealsRead, func(ctx context.Context, t *tx) (err error) {
+		var args []any
+		where := dealWhere(t, filter, &args)
+		n, err = queryRows(ctx, t, func(n *int64) []any { return []any{n} }, "SELECT count(*) FROM deals d WHERE "+where, args...)
 		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("db: count deals: %w", err)
 	}
-	return n, nil
+	return int(n[0]), nil
 }
 
 // ContactIDsByDeal returns each deal's linked contact ids in one statement.

@@ -43,7 +43,8 @@ func (s *ConversationService) MessagesByIDs(ctx context.Context, ids []uuid.UUID
 func (s *ConversationService) MessagesByConversation(ctx context.Context, keys []crmhub.PageKey) (map[crmhub.PageKey]*crmhub.MessageConnection, error) {
 	out := make(map[crmhub.PageKey]*crmhub.MessageConnection, len(keys))
 	err := s.db.read(ctx, crmhub.ScopeConversationsRead, func(ctx context.Context, t *tx) error {
-		return pagesByParent(ctx, t, keys, pagedQuery{table: "messages", parent: "conversation_id", sortExpr: "created_at", order: messageOrder},
+		return pagesByParent(ctx, t, keys, pagedQuery{table: "messages", parent: "conversation_id", sortExpr: "created_at",
+			order: messageOrder, columns: messageColumns}, (*messageRow).dest,
 			func(rows []messageRow, k crmhub.PageKey, n int, hasPrev bool) {
 				conn := &crmhub.MessageConnection{ConversationID: k.ParentID}
 				conn.Edges, conn.PageInfo = edges(rows, n, hasPrev, func(r *messageRow) cursor {

@@ -3,15 +3,16 @@ package db
 import (
 	"context"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/crmhub/crmhub"
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect/pgdialect"
 )
 
 // This file holds the paging helpers that the list queries of this package
@@ -28,9 +29,52 @@ type cursor struct {
 	ID    uuid.UUID `json:"i"`
 }
 
+// encode writes the cursor as the base64 of its JSON. Every edge of a page
+// carries one (a nested page has hundreds), so the JSON of a cursor whose
+// strings need no escaping (an order name, a time) is written here, byte
+// for byte what json.Marshal writes; any other goes through json.Marshal.
 func (c cursor) encode() string {
-	b, _ := json.Marshal(c)
+	if !plainJSON(c.Order) || !plainJSON(c.Value) {
+		b, _ := json.Marshal(c)
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+	var buf [128]byte
+	b := append(buf[:0], `{"o":"`...)
+	b = append(b, c.Order...)
+	b = append(b, `","v":"`...)
+	b = append(b, c.Value...)
+	b = append(b, `","i":"`...)
+	b = appendUUID(b, c.ID)
+	b = append(b, `"}`...)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// plainJSON reports whether json.Marshal writes s as it is, between
+// quotes: printable ASCII that is not a quote, a backslash, or one of the
+// characters it escapes for HTML (<, >, &).
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; b < 0x20 || b >= 0x7f || strings.IndexByte(`"\\<>&`, b) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// appendUUID appends u in its canonical text form, as uuid.UUID.String
+// writes it, without the string.
+func appendUUID(b []byte, u uuid.UUID) []byte {
+	var text [36]byte
+	hex.Encode(text[0:8], u[0:4])
+	text[8] = '-'
+	hex.Encode(text[9:13], u[4:6])
+	text[13] = '-'
+	hex.Encode(text[14:18], u[6:8])
+	text[18] = '-'
+	hex.Encode(text[19:23], u[8:10])
+	text[23] = '-'
+	hex.Encode(text[24:], u[10:])
+	return append(b, text[:]...)
 }
 
 // decodeCursor parses an `after` argument for the given order. An empty
@@ -89,9 +133,10 @@ func page[R any](rows []R, n int, hasPrev bool, cur func(*R) cursor) ([]*R, page
 		info.HasNextPage = true
 	}
 	out := make([]*R, len(rows))
+	info.cursors = make([]string, len(rows))
 	for i := range rows {
 		out[i] = &rows[i]
-		info.cursors = append(info.cursors, cur(&rows[i]).encode())
+		info.cursors[i] = cur(&rows[i]).encode()
 	}
 	if len(out) > 0 {
 		info.StartCursor = &info.cursors[0]
@@ -100,16 +145,18 @@ func page[R any](rows []R, n int, hasPrev bool, cur func(*R) cursor) ([]*R, page
 	return out, info
 }
 
-// pagedQuery describes a child table paged newest first per parent.
+// pagedQuery describes a child table paged newest first per parent:
+// columns are what its rows are scanned from, in the order of the row
+// type's destinations (see queryRows).
 type pagedQuery struct {
-	table, parent, sortExpr, order string
+	table, parent, sortExpr, order, columns string
 }
 
 // pagesByParent loads one page per key with one statement per distinct
 // (first, after) pair: for each parent, a LATERAL subquery reads its
 // newest n+1 rows, so a parent with many rows (a long conversation) costs
 // one page of them, off the (workspace_id, parent, ...) index, not all.
-func pagesByParent[R any](ctx context.Context, t *tx, keys []crmhub.PageKey, q pagedQuery,
+func pagesByParent[R any](ctx context.Context, t *tx, keys []crmhub.PageKey, q pagedQuery, dest func(*R) []any,
 	emit func(rows []R, k crmhub.PageKey, n int, hasPrev bool), parentOf func(*R) uuid.UUID) error {
 	type group struct {
 		first int
@@ -132,28 +179,33 @@ func pagesByParent[R any](ctx context.Context, t *tx, keys []crmhub.PageKey, q p
 			return err
 		}
 		cond := ""
-		args := []any{pgdialect.Array(parents), t.ws}
+		args := []any{parents, t.ws}
 		if cur != nil {
 			ts, err := cursorTime(cur)
 			if err != nil {
 				return err
 			}
-			cond = fmt.Sprintf(" AND (%s, id) < (?, ?)", q.sortExpr)
+			cond = fmt.Sprintf(" AND (%s, id) < ($3, $4)", q.sortExpr)
 			args = append(args, ts, cur.ID)
 		}
 		args = append(args, n+1)
-		var rows []R
-		err = t.NewRaw(fmt.Sprintf(`SELECT p.* FROM unnest(?::uuid[]) AS k(parent_id) CROSS JOIN LATERAL (
-				SELECT * FROM %[1]s WHERE workspace_id = ? AND %[2]s = k.parent_id%[4]s
-				ORDER BY %[3]s DESC, id DESC LIMIT ?) AS p
-			ORDER BY %[2]s, %[3]s DESC, id DESC`, q.table, q.parent, q.sortExpr, cond), args...).Scan(ctx, &rows)
+		rows, err := queryRows(ctx, t, dest, fmt.Sprintf(`SELECT %[5]s FROM unnest($1::uuid[]) AS k(parent_id) CROSS JOIN LATERAL (
+				SELECT * FROM %[1]s WHERE workspace_id = $2 AND %[2]s = k.parent_id%[4]s
+				ORDER BY %[3]s DESC, id DESC LIMIT $%[6]d) AS p
+			ORDER BY %[2]s, %[3]s DESC, id DESC`, q.table, q.parent, q.sortExpr, cond, q.columns, len(args)), args...)
 		if err != nil {
 			return fmt.Errorf("db: page %s: %w", q.table, err)
 		}
-		byParent := map[uuid.UUID][]R{}
-		for i := range rows {
-			p := parentOf(&rows[i])
-			byParent[p] = append(byParent[p], rows[i])
+		// The rows come ordered by parent: each parent's rows are one run
+		// of them, handed on as a slice of rows rather than copied.
+		byParent := make(map[uuid.UUID][]R, len(parents))
+		for start := 0; start < len(rows); {
+			p, end := parentOf(&rows[start]), start+1
+			for end < len(rows) && parentOf(&rows[end]) == p {
+				end++
+			}
+			byParent[p] = rows[start:end:end]
+			start = end
 		}
 		for _, p := range parents {
 			emit(byParent[p], crmhub.PageKey{ParentID: p, First: g.first, After: g.after}, n, cur != nil)

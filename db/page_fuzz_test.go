@@ -1,6 +1,8 @@
 package db
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -33,6 +35,9 @@ func FuzzDecodeCursor(f *testing.F) {
 		}
 		if c.Order != order || !crmhub.Storable(c.Value) {
 			t.Fatalf("%q accepted as %+v for order %q", s, c, order)
+		}
+		if b, _ := json.Marshal(c); c.encode() != base64.RawURLEncoding.EncodeToString(b) {
+			t.Fatalf("%+v encodes to %s, not to its JSON %s", c, c.encode(), b)
 		}
 		again, err := decodeCursor(c.encode(), order)
 		if err != nil || *again != *c {

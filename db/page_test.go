@@ -1,6 +1,8 @@
 package db
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -106,5 +108,30 @@ func TestEdges(t *testing.T) {
 	if es, info := edges([]row{}, 2, false, cur, func(c string, r *row) edge { return edge{c, r.ID} }); es == nil || len(es) != 0 ||
 		info.HasNextPage || info.StartCursor != nil {
 		t.Errorf("empty page: %v, %+v; want no edges (not nil) and no cursors", es, info)
+	}
+}
+
+// A cursor encodes to the base64 of what json.Marshal writes for it,
+// whether its strings need escaping or not: cursors handed out before
+// encode wrote the usual ones itself must still read the same.
+func TestCursorEncodeIsJSON(t *testing.T) {
+	id := uuid.MustParse("0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b")
+	for _, c := range []cursor{
+		{Order: messageOrder, Value: time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC).Format(time.RFC3339Nano), ID: id},
+		{Order: "id", ID: id},
+		{},
+		{Order: "NAME", Value: `O"Brien \ <b> & co`, ID: id},
+		{Order: "NAME", Value: "Zoë\u2028\x01", ID: id},
+		{Order: "NAME", Value: "~ ", ID: id},
+		{Order: "NAME", Value: "a<b>&c", ID: id},
+		{Order: "NAME", Value: `back\slash`, ID: id},
+	} {
+		b, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := c.encode(), base64.RawURLEncoding.EncodeToString(b); got != want {
+			t.Errorf("%+v encodes to %s, want %s (%s)", c, got, want, b)
+		}
 	}
 }

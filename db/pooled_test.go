@@ -8,6 +8,7 @@ import (
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/db"
 	"github.com/crmhub/crmhub/db/dbtest"
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -50,5 +51,33 @@ func TestOpenPooled(t *testing.T) {
 	}
 	if _, err := contacts.Contact(other, c.ID); crmhub.ErrorCode(err) != crmhub.ENOTFOUND {
 		t.Errorf("another workspace reads the contact: %v", err)
+	}
+	// The reads that send arguments with pgx (uuid arrays, times, text)
+	// work without described statements too.
+	if got, err := contacts.ContactsByIDs(mine, []uuid.UUID{c.ID}); err != nil || got[0] == nil || got[0].ID != c.ID {
+		t.Errorf("contacts by id: %v %v", got, err)
+	}
+	if got, err := contacts.ContactsByIDs(other, []uuid.UUID{c.ID}); err != nil || got[0] != nil {
+		t.Errorf("another workspace reads the contact by id: %v %v", got, err)
+	}
+	if got, err := contacts.IdentitiesByContact(mine, []uuid.UUID{c.ID}); err != nil || len(got[c.ID]) != 1 {
+		t.Errorf("identities by contact: %v %v", got, err)
+	}
+	deals := db.NewDealService(d)
+	if _, err := deals.UpsertDeals(mine, []crmhub.DealUpsertInput{{Name: ptr("a"), ContactIDs: &[]uuid.UUID{c.ID}},
+		{Name: ptr("b"), ContactIDs: &[]uuid.UUID{c.ID}}}); err != nil {
+		t.Fatal(err)
+	}
+	open := crmhub.DealFilter{Status: ptr(crmhub.DealOpen), ContactID: &c.ID}
+	first, err := deals.Deals(mine, open, 1, "")
+	if err != nil || len(first.Edges) != 1 || first.PageInfo.EndCursor == nil {
+		t.Fatalf("first deal: %+v %v", first, err)
+	}
+	second, err := deals.Deals(mine, open, 1, *first.PageInfo.EndCursor)
+	if err != nil || len(second.Edges) != 1 || second.Edges[0].Node.ID == first.Edges[0].Node.ID {
+		t.Errorf("second deal: %+v %v", second, err)
+	}
+	if n, err := deals.CountDeals(mine, open); err != nil || n != 2 {
+		t.Errorf("count: %d %v", n, err)
 	}
 }

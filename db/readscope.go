@@ -9,7 +9,6 @@ import (
 	"github.com/crmhub/crmhub"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
 )
 
@@ -20,9 +19,11 @@ import (
 //   - Batched reads (readBatch: the contact by id, resolveContact) send the
 //     tenant and their statements in one pgx batch, one round trip, which
 //     runs as one implicit transaction when no transaction is open.
-//   - The first bun read begins a read-only transaction on the connection
-//     and sets the tenant; later bun reads share it, instead of BEGIN,
-//     tenant, SELECT, COMMIT for each service call.
+//   - The first read through db.read begins a read-only transaction on the
+//     connection and sets the tenant; later ones share it, instead of
+//     BEGIN, tenant, SELECT, COMMIT for each service call. Their
+//     statements go through bun, or straight through pgx on the same
+//     connection (queryRows).
 //
 // Reads of a scope run one at a time (a connection serves one statement at
 // a time), and an operation never holds more than one connection, so
@@ -126,7 +127,7 @@ func (db *DB) inReadScope(ctx context.Context, ws uuid.UUID, actor string, fn fu
 			return false, nil
 		}
 	}
-	err := fn(ctx, &tx{Tx: *s.tx, ws: ws, now: db.clock.Now(), actor: actor})
+	err := fn(ctx, &tx{Tx: *s.tx, ws: ws, now: db.clock.Now(), actor: actor, conn: rawConn(s.conn)})
 	s.fail(err)
 	return true, err
 }
@@ -187,7 +188,7 @@ func (db *DB) readBatch(ctx context.Context, scope crmhub.Scope, queue func(b *p
 		s.broken = true
 		return send(db.Pool, nil)
 	}
-	err = s.conn.Raw(func(dc any) error { return send(dc.(*stdlib.Conn).Conn(), s) })
+	err = rawConn(s.conn)(func(c *pgx.Conn) error { return send(c, s) })
 	s.fail(err)
 	return err
 }

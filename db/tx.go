@@ -28,8 +28,9 @@ type tx struct {
 	origin string
 	events []pendingEvent
 
-	// conn runs f on the transaction's connection, for the pgx batches of
-	// queue and flush; nil in a read scope.
+	// conn runs f on the transaction's connection: for the pgx batches of
+	// queue and flush, which only write transactions send, and for the
+	// reads of queryRows.
 	conn func(f func(*pgx.Conn) error) error
 	// batch holds the statements queued for the next round trip.
 	batch *pgx.Batch
@@ -93,9 +94,7 @@ func (db *DB) inWorkspace(ctx context.Context, ws uuid.UUID, actor string, readO
 		}
 		t := newTx(ws, db.clock.Now(), actor)
 		t.Tx = btx
-		t.conn = func(f func(*pgx.Conn) error) error {
-			return conn.Raw(func(dc any) error { return f(dc.(*stdlib.Conn).Conn()) })
-		}
+		t.conn = rawConn(&conn)
 		if err := fn(ctx, t); err != nil {
 			return err
 		}
@@ -124,6 +123,14 @@ func unstorable(err error) error {
 		return crmhub.Errorf(crmhub.EINVALID, "text holds a character that cannot be stored (NUL or invalid UTF-8)")
 	}
 	return err
+}
+
+// rawConn runs f on the pgx connection under c, which may be in a
+// transaction begun through bun: f's statements then run in it.
+func rawConn(c *bun.Conn) func(f func(*pgx.Conn) error) error {
+	return func(f func(*pgx.Conn) error) error {
+		return c.Raw(func(dc any) error { return f(dc.(*stdlib.Conn).Conn()) })
+	}
 }
 
 func newTx(ws uuid.UUID, now time.Time, actor string) *tx {

@@ -284,8 +284,11 @@ func (s *UserService) User(ctx context.Context, id uuid.UUID) (*crmhub.User, err
 // UsersByIDs returns users in the order of ids, nil where missing.
 func (s *UserService) UsersByIDs(ctx context.Context, ids []uuid.UUID) ([]*crmhub.User, error) {
 	var rows []userRow
-	err := s.db.read(ctx, crmhub.ScopeUsersRead, func(ctx context.Context, t *tx) error {
-		return t.NewSelect().Model(&rows).Where("workspace_id = ? AND id = ANY(?)", t.ws, pgdialect.Array(ids)).Scan(ctx)
+	err := s.db.read(ctx, crmhub.ScopeUsersRead, func(ctx context.Context, t *tx) (err error) {
+		rows, err = queryRows(ctx, t, func(r *userRow) []any {
+			return []any{uuidCol(&r.ID), &r.ExternalID, &r.Name, &r.Email, &r.CreatedAt, &r.UpdatedAt}
+		}, "SELECT id, external_id, name, email, created_at, updated_at FROM users WHERE workspace_id = $1 AND id = ANY($2::uuid[])", t.ws, ids)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("db: users by id: %w", err)
