@@ -23,9 +23,13 @@ func TestEventRetention(t *testing.T) {
 	if n, err := db.NewRetention(d, 0, time.Hour, nil).RunOnce(ctx); n != 0 || err != nil {
 		t.Fatalf("retention 0 deleted %d (%v); it must keep everything", n, err)
 	}
+	// Retention prunes every workspace: events that other tests of this
+	// package left, stamped by a test clock of their own, may go too, so
+	// the count is at least this workspace's 3, and what is left of this
+	// workspace is checked below.
 	n, err := db.NewRetention(d, 24*time.Hour, time.Hour, nil).RunOnce(ctx)
-	if err != nil || n != 3 {
-		t.Fatalf("pruned %d (%v), want the 3 events older than a day", n, err)
+	if err != nil || n < 3 {
+		t.Fatalf("pruned %d (%v), want at least the 3 events older than a day", n, err)
 	}
 	if got := countAllEvents(t, d, ws.ID); got != 2 {
 		t.Errorf("%d events left, want 2", got)
