@@ -48,9 +48,10 @@ const (
 // that protocol because of what a socket costs there: four goroutines per
 // connection (the read loop, a keep-alive ticker, one closing the socket on
 // cancellation, one per operation) and a wrapper of buffers around
-// coder/websocket's. Here a socket is its read loop and one goroutine per
-// operation; keep-alive pings are timers (time.AfterFunc) and cancellation
-// is context.AfterFunc. The handler returns once the socket is accepted,
+// coder/websocket's. Here a socket is its read loop, and an operation has
+// a goroutine while it works (an idle subscription has none: see
+// wsOperation); keep-alive pings are timers (time.AfterFunc) and
+// cancellation is context.AfterFunc. The handler returns once the socket is accepted,
 // and the read loop is a goroutine of its own: a request's goroutine, deep
 // in net/http, chi and the middlewares, keeps a 16 KiB stack, the request
 // and net/http's connection buffers for as long as it runs, which for a
@@ -328,9 +329,9 @@ func (c *wsConn) sendPing() {
 	c.mu.Unlock()
 }
 
-// subscribe starts operation id in a goroutine of its own (start): the
-// read loop, which lasts as long as the socket, stays shallow, and its
-// stack small, if parsing, validation and the resolvers run elsewhere.
+// subscribe starts operation id in a goroutine of its own (start), so
+// that the read loop does not wait while the operation is parsed,
+// validated and set up (its resolvers may query the database).
 func (c *wsConn) subscribe(read time.Time, id string, payload json.RawMessage) {
 	op := &wsOperation{c: c, id: id}
 	op.ctx, op.cancel = context.WithCancel(context.WithValue(graphql.StartOperationTrace(c.ctx), wsOperationKey{}, op))
