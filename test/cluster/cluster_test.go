@@ -259,24 +259,19 @@ func TestWebhooksDeliveredOnce(t *testing.T) {
 // webhookJobsLeft counts River's webhook jobs that are not completed.
 func webhookJobsLeft(t *testing.T) int {
 	t.Helper()
-	conn := ownerConn(t)
+	// A connection per call, closed at once: waitFor calls this every
+	// 20 ms, and connections kept until the test's end ran PostgreSQL out
+	// of them (53300, "too many clients") when the jobs took seconds.
+	conn, err := pgx.Connect(ctx, ownerURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
 	var n int
 	if err := conn.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind LIKE '%webhook%' AND state <> 'completed'`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
-}
-
-// ownerConn is a connection as the schema's owner, for looking at River's
-// jobs; closed when the test ends.
-func ownerConn(t *testing.T) *pgx.Conn {
-	t.Helper()
-	conn, err := pgx.Connect(ctx, ownerURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close(ctx) })
-	return conn
 }
 
 // TestChangesReachEveryProcess: what one process changes is in force on
