@@ -104,16 +104,34 @@ const (
 //	GET /healthz         200 "ok" while the process runs
 //	GET /readyz          200 when cfg.Ready succeeds, else 503
 //	GET /metrics         Prometheus
-func NewHandler(cfg Config) http.Handler {
-	r := newRouter(cfg)
-	if cfg.TracerProvider == nil {
-		return r
+func NewHandler(cfg Config) *Handler {
+	r, ws := newRouter(cfg)
+	h := &Handler{Handler: r, ws: ws}
+	if cfg.TracerProvider != nil {
+		h.Handler = otelhttp.NewHandler(r, "crmhub", otelhttp.WithTracerProvider(cfg.TracerProvider),
+			otelhttp.WithPropagators(propagation.TraceContext{}))
 	}
-	return otelhttp.NewHandler(r, "crmhub", otelhttp.WithTracerProvider(cfg.TracerProvider),
-		otelhttp.WithPropagators(propagation.TraceContext{}))
+	return h
 }
 
-func newRouter(cfg Config) http.Handler {
+// Handler is the API's HTTP handler (NewHandler). Its websockets outlive
+// their requests, so http.Server.Shutdown, which forgets hijacked
+// connections, neither closes nor waits for them: Shutdown does.
+type Handler struct {
+	http.Handler
+	ws *wsTransport
+}
+
+// Shutdown closes every open websocket with 1001 (going away), which
+// graphql-ws clients take as a cue to reconnect, elsewhere once this
+// process has stopped listening, and resume from their cursor. It returns
+// once the sockets and their operations have ended, or with ctx's error.
+// Upgrades from then on are refused with 503. Call it after
+// http.Server.Shutdown, before closing what the operations use (the event
+// hub, the database).
+func (h *Handler) Shutdown(ctx context.Context) error { return h.ws.shutdown(ctx) }
+
+func newRouter(cfg Config) (http.Handler, *wsTransport) {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
@@ -132,18 +150,19 @@ func newRouter(cfg Config) http.Handler {
 	r.Get("/readyz", readyz(cfg.Ready, log))
 	r.Handle("/metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
 	limits := newRateLimits(cfg.RateLimitPoints, nil)
-	r.With(authenticate(cfg.Auth, log), withSocket).Handle("/graphql", newGraphQLServer(cfg, m, log, limits))
+	gql, ws := newGraphQLServer(cfg, m, log, limits)
+	r.With(authenticate(cfg.Auth, log), withSocket).Handle("/graphql", gql)
 	if cfg.Hooks != nil {
 		r.Handle("/hooks/{connectionId}", limitHooks(limits, cfg.Hooks))
 	}
-	return r
+	return r, ws
 }
 
 // newGraphQLServer builds the gqlgen server by hand (NewDefaultServer is
 // deprecated and would enable introspection unconditionally). The
 // websocket transport comes first: the HTTP transports would otherwise
 // claim GET upgrade requests.
-func newGraphQLServer(cfg Config, m *metrics, log *slog.Logger, limits *rateLimits) *handler.Server {
+func newGraphQLServer(cfg Config, m *metrics, log *slog.Logger, limits *rateLimits) (*handler.Server, *wsTransport) {
 	res := &Resolver{Contacts: cfg.Contacts, APIKeys: cfg.APIKeys, Workspaces: cfg.Workspaces,
 		Consents: cfg.Consents, Users: cfg.Users, Deals: cfg.Deals, Conversations: cfg.Conversations,
 		Events: cfg.Events, Webhooks: cfg.Webhooks, Connections: cfg.Connections, Sync: cfg.Sync, ChatWindows: cfg.ChatWindows,
@@ -158,7 +177,7 @@ func newGraphQLServer(cfg Config, m *metrics, log *slog.Logger, limits *rateLimi
 	srv := handler.New(es)
 	srv.SetParserTokenLimit(maxTokens)
 	wsInitFunc := withSubscriptionLimit(wsKeyWatch(wsInit(cfg.Auth, log), cfg.Auth, log), cfg.MaxSubscriptions)
-	srv.AddTransport(&wsTransport{
+	ws := &wsTransport{
 		// Clients of the older graphql-ws protocol.
 		legacy: transport.Websocket{
 			Implementation: wsImplementation{transport.CoderWebsocketImplementation{
@@ -177,7 +196,8 @@ func newGraphQLServer(cfg Config, m *metrics, log *slog.Logger, limits *rateLimi
 		pingInterval: wsPingInterval,
 		log:          log,
 		sockets:      m.websockets,
-	})
+	}
+	srv.AddTransport(ws)
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(httpTransport{limits: limits, idem: cfg.Idempotency, log: log})
 
@@ -211,7 +231,7 @@ func newGraphQLServer(cfg Config, m *metrics, log *slog.Logger, limits *rateLimi
 	if cfg.ReadScope != nil {
 		srv.AroundResponses(readScopeMiddleware(cfg.ReadScope, log))
 	}
-	return srv
+	return srv, ws
 }
 
 // registries picks where metrics are registered and where /metrics reads

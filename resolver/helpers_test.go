@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/connectors"
@@ -29,6 +30,8 @@ type env struct {
 	t   *testing.T
 	db  *db.DB
 	srv *httptest.Server
+	// handler is what srv serves; its Shutdown runs at the test's end.
+	handler *resolver.Handler
 	// ch is the outbound channel sendMessage delivers to.
 	ch *loopback.Channel
 	// hub fans events out to subscriptions; it listens before newEnv returns.
@@ -123,8 +126,19 @@ func newEnvHub(t *testing.T, d *db.DB, hubCfg db.HubConfig, opts ...func(*resolv
 	for _, o := range opts {
 		o(&cfg)
 	}
-	e.srv = httptest.NewServer(resolver.NewHandler(cfg))
+	h := resolver.NewHandler(cfg)
+	e.handler = h
+	e.srv = httptest.NewServer(h)
 	t.Cleanup(e.srv.Close)
+	// Before the server and the hub close (cleanups run last first): the
+	// sockets' operations may log through t until they have ended.
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := h.Shutdown(ctx); err != nil {
+			t.Errorf("handler shutdown: %v", err)
+		}
+	})
 	return e
 }
 

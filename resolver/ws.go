@@ -37,6 +37,38 @@ type revocationWatcher interface {
 type wsSocket struct {
 	mu   sync.Mutex
 	conn wsCloser
+	// code and reason close the socket as it is accepted when close came
+	// first (a shutdown racing the upgrade).
+	code   int
+	reason string
+}
+
+// set records the socket its request accepted; it closes at once when
+// close came first.
+func (s *wsSocket) set(c wsCloser) {
+	s.mu.Lock()
+	s.conn = c
+	code, reason := s.code, s.reason
+	s.mu.Unlock()
+	if code != 0 {
+		_ = c.WriteClose(code, reason)
+		_ = c.Close()
+	}
+}
+
+// close closes the socket with code and reason, or, before it is
+// accepted, as soon as it is.
+func (s *wsSocket) close(code int, reason string) {
+	s.mu.Lock()
+	c := s.conn
+	if c == nil {
+		s.code, s.reason = code, reason
+	}
+	s.mu.Unlock()
+	if c != nil {
+		_ = c.WriteClose(code, reason)
+		_ = c.Close()
+	}
 }
 
 // wsCloser is a socket that closeSocket can end: gqlgen's
@@ -60,16 +92,8 @@ func withSocket(next http.Handler) http.Handler {
 
 // closeSocket closes the request's socket with code and reason.
 func closeSocket(ctx context.Context, code int, reason string) {
-	s, _ := ctx.Value(wsSocketKey{}).(*wsSocket)
-	if s == nil {
-		return
-	}
-	s.mu.Lock()
-	c := s.conn
-	s.mu.Unlock()
-	if c != nil {
-		_ = c.WriteClose(code, reason)
-		_ = c.Close()
+	if s, _ := ctx.Value(wsSocketKey{}).(*wsSocket); s != nil {
+		s.close(code, reason)
 	}
 }
 
@@ -88,9 +112,7 @@ func (i wsImplementation) Accept(w http.ResponseWriter, r *http.Request, opts tr
 	}
 	checked := &checkedConn{WebsocketConn: c}
 	if s, _ := r.Context().Value(wsSocketKey{}).(*wsSocket); s != nil {
-		s.mu.Lock()
-		s.conn = checked
-		s.mu.Unlock()
+		s.set(checked)
 	}
 	return checked, nil
 }

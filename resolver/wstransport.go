@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -70,6 +71,14 @@ type wsTransport struct {
 	log          *slog.Logger
 	// sockets counts the open sockets of both protocols.
 	sockets prometheus.Gauge
+
+	// mu guards open and closing (set by shutdown). running counts the
+	// open sockets (their read loops, or the legacy transport's Do) and
+	// the live operations, for shutdown to wait for.
+	mu      sync.Mutex
+	open    map[*wsSocket]struct{}
+	closing bool
+	running sync.WaitGroup
 }
 
 var _ graphql.Transport = (*wsTransport)(nil)
@@ -77,9 +86,19 @@ var _ graphql.Transport = (*wsTransport)(nil)
 func (t *wsTransport) Supports(r *http.Request) bool { return r.Header.Get("Upgrade") != "" }
 
 func (t *wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	s, _ := r.Context().Value(wsSocketKey{}).(*wsSocket)
+	if s == nil { // withSocket makes room for it; without that router, here
+		s = &wsSocket{}
+		r = r.WithContext(context.WithValue(r.Context(), wsSocketKey{}, s))
+	}
+	if !t.enter(s) {
+		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+		return
+	}
 	if !offersSubprotocol(r, transportWSSubprotocol) {
 		t.sockets.Inc()
 		defer t.sockets.Dec()
+		defer t.leave(s)
 		t.legacy.Do(w, r, exec)
 		return
 	}
@@ -87,6 +106,7 @@ func (t *wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 	opts.Subprotocols = []string{transportWSSubprotocol}
 	conn, err := websocket.Accept(leanHijacker{w}, r, &opts)
 	if err != nil {
+		t.leave(s)
 		t.log.DebugContext(r.Context(), "websocket not accepted", "err", err)
 		return // Accept has answered
 	}
@@ -94,16 +114,66 @@ func (t *wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 	c := &wsConn{t: t, conn: conn, exec: exec, ops: map[string]context.CancelFunc{}}
 	ctx, cancel := context.WithCancel(socketContext(r.Context()))
 	c.ctx, c.cancel = ctx, cancel
-	if s, _ := r.Context().Value(wsSocketKey{}).(*wsSocket); s != nil {
-		s.mu.Lock()
-		s.conn = c
-		s.mu.Unlock()
-	}
 	t.sockets.Inc()
 	go func() {
+		defer t.leave(s)
 		defer t.sockets.Dec()
+		s.set(c) // here: a shutdown that came first closes it, reading its answer
 		c.serve()
 	}()
+}
+
+// enter counts a socket in, unless shutdown has begun.
+func (t *wsTransport) enter(s *wsSocket) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closing {
+		return false
+	}
+	if t.open == nil {
+		t.open = map[*wsSocket]struct{}{}
+	}
+	t.open[s] = struct{}{}
+	t.running.Add(1)
+	return true
+}
+
+// leave counts a socket out once it has closed.
+func (t *wsTransport) leave(s *wsSocket) {
+	t.mu.Lock()
+	delete(t.open, s)
+	t.mu.Unlock()
+	t.running.Done()
+}
+
+// shutdown closes every socket with 1001 (going away) and waits for them
+// and their operations to end (Handler.Shutdown).
+func (t *wsTransport) shutdown(ctx context.Context) error {
+	t.mu.Lock()
+	t.closing = true
+	open := make([]*wsSocket, 0, len(t.open))
+	for s := range t.open {
+		open = append(open, s)
+	}
+	t.mu.Unlock()
+	// A close waits for the client's answer (up to coder/websocket's 5 s):
+	// the sockets close side by side.
+	var closers sync.WaitGroup
+	for _, s := range open {
+		closers.Go(func() { s.close(int(websocket.StatusGoingAway), "Server shutting down") })
+	}
+	done := make(chan struct{})
+	go func() {
+		closers.Wait()
+		t.running.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("websockets still open: %w", context.Cause(ctx))
+	}
 }
 
 // socketContext is the context a socket lives in once its handler has
@@ -342,6 +412,7 @@ func (c *wsConn) subscribe(read time.Time, id string, payload json.RawMessage) {
 		return
 	}
 	c.ops[id] = op.cancel
+	c.t.running.Add(1) // done in op.end; the socket's own count is held
 	c.mu.Unlock()
 	go op.start(read, payload)
 }
@@ -588,6 +659,7 @@ func (o *wsOperation) end(stopped *gqlerror.Error) {
 	}
 	o.ended = true
 	o.mu.Unlock()
+	defer o.c.t.running.Done()
 	if stopped != nil {
 		o.c.sendErrors(o.id, stopped)
 	}

@@ -206,3 +206,63 @@ func subscriptionGoroutines() int {
 	}
 	return n
 }
+
+// TestShutdownClosesWebsockets: Handler.Shutdown closes the sockets of
+// both protocols with 1001 (going away), so that clients reconnect and
+// resume rather than take their subscriptions as complete; it returns
+// once their operations have ended, and refuses upgrades from then on.
+func TestShutdownClosesWebsockets(t *testing.T) {
+	e := newEnv(t)
+	c := e.workspace()
+	sock := e.ws(c.key)
+	sub := sock.subscribe(eventsSubscription, nil)
+
+	ctx, cancel := context.WithTimeout(context.Background(), wsWait)
+	defer cancel()
+	wsURL := "ws" + strings.TrimPrefix(e.srv.URL, "http") + "/graphql"
+	legacy, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{Subprotocols: []string{"graphql-ws"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer legacy.CloseNow()
+	for _, m := range []string{
+		`{"type":"connection_init","payload":{"Authorization":"Bearer ` + c.key + `"}}`,
+		`{"id":"1","type":"start","payload":{"query":"subscription { events { id } }"}}`,
+	} {
+		if err := legacy.Write(ctx, websocket.MessageText, []byte(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if msg, err := wsRead(ctx, legacy); err != nil || msg["type"] != "connection_ack" {
+		t.Fatalf("legacy init: got %v, %v; want connection_ack", msg, err)
+	}
+	e.waitSubscribers(2)
+
+	if err := e.handler.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	e.waitSubscribers(0)
+	if err := sock.closeErr(); websocket.CloseStatus(err) != websocket.StatusGoingAway {
+		t.Fatalf("graphql-transport-ws socket ended with %v, want close 1001", err)
+	}
+	if m, ok := sub.msg(); ok {
+		t.Fatalf("the subscription got %s %s before the close; want nothing (it is not complete)", m.Type, m.Payload)
+	}
+	for {
+		msg, err := wsRead(ctx, legacy)
+		if err != nil {
+			if websocket.CloseStatus(err) != websocket.StatusGoingAway {
+				t.Fatalf("graphql-ws socket ended with %v, want close 1001", err)
+			}
+			break
+		}
+		if msg["type"] != "ka" {
+			t.Fatalf("graphql-ws socket got %v before the close; want nothing but keep-alives", msg)
+		}
+	}
+
+	_, resp, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("upgrade after Shutdown: %v, %v; want 503", resp, err)
+	}
+}

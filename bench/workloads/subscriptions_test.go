@@ -43,9 +43,17 @@ func subsEnv(t *testing.T, contacts int) *run.Env {
 		t.Fatal("the hub did not listen")
 	}
 	auth := db.NewAuthService(d)
-	srv := httptest.NewServer(resolver.NewHandler(resolver.Config{Contacts: db.NewContactService(d), Auth: auth,
-		APIKeys: auth, Workspaces: auth, Events: db.NewEventService(d, hub), ReadScope: d.ReadScope, Logger: log}))
+	h := resolver.NewHandler(resolver.Config{Contacts: db.NewContactService(d), Auth: auth,
+		APIKeys: auth, Workspaces: auth, Events: db.NewEventService(d, hub), ReadScope: d.ReadScope, Logger: log})
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
+	t.Cleanup(func() { // before the hub stops: the sockets' operations end first
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := h.Shutdown(ctx); err != nil {
+			t.Errorf("handler shutdown: %v", err)
+		}
+	})
 	pool, err := pgxpool.New(ctx, dbtest.URL(t))
 	if err != nil {
 		t.Fatal(err)

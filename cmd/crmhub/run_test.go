@@ -1,20 +1,22 @@
 package main
 
 import (
-	"net/url"
-
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/jackc/pgx/v5"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/crmhub/crmhub"
 	"github.com/crmhub/crmhub/db"
@@ -480,6 +482,39 @@ func TestServe(t *testing.T) {
 		t.Errorf("second ensureDevKey = %q, %v; want the saved key", again, err)
 	}
 
+	// A websocket with a live subscription, open when ctx is cancelled:
+	// its close code is read as it comes.
+	sockClosed := make(chan error, 1)
+	{
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		defer cancel()
+		sock, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/graphql",
+			&websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sock.CloseNow()
+		for _, m := range []string{
+			`{"type":"connection_init","payload":{"Authorization":"Bearer ` + key + `"}}`,
+			`{"id":"1","type":"subscribe","payload":{"query":"subscription { events { id } }"}}`,
+		} {
+			if err := sock.Write(ctx, websocket.MessageText, []byte(m)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		go func() {
+			for {
+				if _, b, err := sock.Read(ctx); err != nil {
+					sockClosed <- err
+					return
+				} else if !strings.Contains(string(b), `"connection_ack"`) {
+					sockClosed <- fmt.Errorf("got %s before the close", b)
+					return
+				}
+			}
+		}()
+	}
+
 	// Graceful shutdown: a request in flight when ctx is cancelled finishes.
 	slowDone := make(chan string, 1)
 	go func() {
@@ -515,6 +550,10 @@ func TestServe(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not return after its last request finished")
+	}
+	// The websocket, which http.Server does not track, closed with 1001.
+	if err := <-sockClosed; websocket.CloseStatus(err) != websocket.StatusGoingAway {
+		t.Errorf("websocket ended with %v, want close 1001 (going away)", err)
 	}
 	if !strings.Contains(stderr.String(), `"msg":"stopped"`) {
 		t.Errorf("no JSON log line for the stop:\n%s", stderr.String())

@@ -97,7 +97,8 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		defer cancel()
 		a.stop(sctx)
 	}()
-	var h http.Handler = resolver.NewHandler(a.handler)
+	api := resolver.NewHandler(a.handler)
+	var h http.Handler = api
 	if c.wrap != nil {
 		h = c.wrap(h)
 	}
@@ -149,8 +150,16 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	err = srv.Shutdown(sctx)
+	if err != nil {
 		srv.Close()
+	}
+	// Websockets are no requests to http.Server: they close here, before
+	// the deferred stops end the hub and close the database under them.
+	if werr := api.Shutdown(sctx); werr != nil {
+		log.Warn("websockets cut off at shutdown", "err", werr)
+	}
+	if err != nil {
 		return fmt.Errorf("requests still running after %s were cut off: %w", cfg.ShutdownTimeout, err)
 	}
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
