@@ -472,3 +472,79 @@ func TestIdentitiesAhead(t *testing.T) {
 		t.Fatalf("IdentitiesAhead ran %d statements", n)
 	}
 }
+
+// TestReadScopeHoldsOneConnection: a read scope holds one connection at
+// most, whichever reads it serves: batched reads hold one straight from
+// pgx's pool, a bun read after them trades it for the transaction's, and
+// a batched read after that runs in the transaction. Each read answers as
+// it does outside a scope, and a scope of batched reads only gives its
+// connection back at its end.
+func TestReadScopeHoldsOneConnection(t *testing.T) {
+	d := dbtest.Open(t, nil)
+	svc := db.NewContactService(d)
+	ctx, _, _ := dbtest.Workspace(t, d)
+	a, err := svc.CreateContact(ctx, crmhub.ContactInput{Name: ptr("A"), Identifiers: []crmhub.Identifier{phone("+78880000041")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.AddNote(ctx, a.ID, "a note"); err != nil {
+		t.Fatal(err)
+	}
+	held := func() int32 { return d.Pool.Stat().AcquiredConns() }
+
+	base := held()
+	sctx, end, err := d.ReadScope(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if c, err := svc.Contact(sctx, a.ID); err != nil || c.ID != a.ID || *c.Name != "A" {
+			t.Fatalf("batched read in the scope: %+v %v", c, err)
+		}
+	}
+	if n := held(); n != base+1 {
+		t.Fatalf("%d connections held during batched reads, want %d", n, base+1)
+	}
+	end()
+	if n := held(); n != base {
+		t.Fatalf("%d connections held after the scope of batched reads, want %d", n, base)
+	}
+
+	base = held()
+	sctx, end, err = d.ReadScope(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer end()
+	steps := []func() error{
+		func() error {
+			c, err := svc.Contact(sctx, a.ID)
+			if err == nil && c.ID != a.ID {
+				err = fmt.Errorf("got contact %s", c.ID)
+			}
+			return err
+		},
+		func() error {
+			n, err := svc.CountNotes(sctx, a.ID)
+			if err == nil && n != 1 {
+				err = fmt.Errorf("%d notes, want 1", n)
+			}
+			return err
+		},
+		func() error {
+			c, err := svc.ResolveContact(sctx, []crmhub.Identifier{phone("+78880000041")})
+			if err == nil && (c == nil || c.ID != a.ID) {
+				err = fmt.Errorf("resolved %+v", c)
+			}
+			return err
+		},
+	}
+	for i, step := range steps {
+		if err := step(); err != nil {
+			t.Fatalf("read %d in the scope: %v", i, err)
+		}
+		if n := held(); n > base+1 {
+			t.Fatalf("after read %d, %d connections held, want at most %d", i, n, base+1)
+		}
+	}
+}

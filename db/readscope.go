@@ -9,6 +9,7 @@ import (
 	"github.com/crmhub/crmhub"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/uptrace/bun"
 )
 
@@ -18,7 +19,11 @@ import (
 //
 //   - Batched reads (readBatch: the contact by id, resolveContact) send the
 //     tenant and their statements in one pgx batch, one round trip, which
-//     runs as one implicit transaction when no transaction is open.
+//     runs as one implicit transaction when no transaction is open. Until
+//     a read needs the transaction, the scope holds its connection straight
+//     from pgx's pool: database/sql's pool keeps two idle connections, so
+//     under load most operations got one it wrapped anew and closed after
+//     (BENCHMARKS.md, "The read scope's connection": the point read 1.09x).
 //   - The first read through db.read begins a read-only transaction on the
 //     connection and sets the tenant; later ones share it, instead of
 //     BEGIN, tenant, SELECT, COMMIT for each service call. Their
@@ -36,10 +41,14 @@ type readScope struct {
 	db *DB
 	ws uuid.UUID
 
-	mu     sync.Mutex
-	conn   *bun.Conn // pinned at the first read
-	tx     *bun.Tx   // begun at the first bun read
-	broken bool      // ended, or failed: reads go their own way
+	mu sync.Mutex
+	// The connection, pinned at the first read: pc while only batched
+	// reads have run, conn (the same or another of the pool's) once a bun
+	// read needs the transaction. The scope holds one of them at most.
+	pc     *pgxpool.Conn
+	conn   *bun.Conn
+	tx     *bun.Tx // begun at the first bun read
+	broken bool    // ended, or failed: reads go their own way
 
 	// identities read ahead by batched reads, by contact.
 	identities map[uuid.UUID][]*crmhub.Identity
@@ -74,6 +83,10 @@ func (s *readScope) end() {
 		s.conn.Close() // a connection left in a transaction is discarded, not reused
 		s.conn = nil
 	}
+	if s.pc != nil {
+		s.pc.Release() // likewise
+		s.pc = nil
+	}
 }
 
 // scopeOf returns ctx's read scope for ws, locked, or nil when there is no
@@ -91,10 +104,15 @@ func scopeOf(ctx context.Context, ws uuid.UUID) *readScope {
 	return s
 }
 
-// pin takes the scope's connection from the pool at its first read.
+// pin takes the scope's connection for bun from the pool at its first bun
+// read, giving back the one batched reads held (they leave nothing open).
 func (s *readScope) pin(ctx context.Context) error {
 	if s.conn != nil {
 		return nil
+	}
+	if s.pc != nil {
+		s.pc.Release()
+		s.pc = nil
 	}
 	c, err := s.db.Bun.Conn(ctx)
 	if err != nil {
@@ -184,11 +202,17 @@ func (db *DB) readBatch(ctx context.Context, scope crmhub.Scope, queue func(b *p
 		return send(db.Pool, nil)
 	}
 	defer s.mu.Unlock()
-	if err := s.pin(ctx); err != nil {
-		s.broken = true
-		return send(db.Pool, nil)
+	if s.conn != nil {
+		err = rawConn(s.conn)(func(c *pgx.Conn) error { return send(c, s) })
+	} else {
+		if s.pc == nil {
+			if s.pc, err = db.Pool.Acquire(ctx); err != nil {
+				s.broken = true
+				return send(db.Pool, nil)
+			}
+		}
+		err = send(s.pc.Conn(), s)
 	}
-	err = rawConn(s.conn)(func(c *pgx.Conn) error { return send(c, s) })
 	s.fail(err)
 	return err
 }
