@@ -51,8 +51,7 @@ func (s *wsSocket) set(c wsCloser) {
 	code, reason := s.code, s.reason
 	s.mu.Unlock()
 	if code != 0 {
-		_ = c.WriteClose(code, reason)
-		_ = c.Close()
+		closeWith(c, code, reason)
 	}
 }
 
@@ -66,9 +65,14 @@ func (s *wsSocket) close(code int, reason string) {
 	}
 	s.mu.Unlock()
 	if c != nil {
-		_ = c.WriteClose(code, reason)
-		_ = c.Close()
+		closeWith(c, code, reason)
 	}
+}
+
+// closeWith sends the close frame, then lets the socket go.
+func closeWith(c wsCloser, code int, reason string) {
+	_ = c.WriteClose(code, reason)
+	_ = c.Close()
 }
 
 // wsCloser is a socket that closeSocket can end: gqlgen's
