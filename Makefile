@@ -74,7 +74,7 @@ fuzz: pg
 
 ## generate: regenerate graph/ from schema.graphqls and gqlgen.yml
 generate:
-	$(GO) tool gqlgen generate
+	$(GO) run ./cmd/crmhub-generate
 
 ## bench: seed a fresh benchmark database and run every workload against crmhub,
 ## PostGraphile and the raw-SQL floor, alternating; writes BENCHMARKS.md (needs npm)

@@ -30332,7 +30332,7 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 // region    ***************************** type.gotpl *****************************
 
 func (ec *executionContext) marshalNApiKey2ᚕᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐAPIKeyᚄ(ctx context.Context, sel ast.SelectionSet, v []*crmhub.APIKey) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNApiKey2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐAPIKey(ctx, sel, v[i])
@@ -30544,7 +30544,7 @@ func (ec *executionContext) marshalNConnection2ᚖgithubᚗcomᚋcrmhubᚋcrmhub
 }
 
 func (ec *executionContext) marshalNConnectionChannel2ᚕᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConnectionChannelᚄ(ctx context.Context, sel ast.SelectionSet, v []*crmhub.ConnectionChannel) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNConnectionChannel2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConnectionChannel(ctx, sel, v[i])
@@ -30580,7 +30580,7 @@ func (ec *executionContext) marshalNConnectionConnection2ᚖgithubᚗcomᚋcrmhu
 }
 
 func (ec *executionContext) marshalNConnectionEdge2ᚕᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConnectionEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*crmhub.ConnectionEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNConnectionEdge2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConnectionEdge(ctx, sel, v[i])
@@ -30648,7 +30648,7 @@ var (
 )
 
 func (ec *executionContext) marshalNConsent2ᚕᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConsentᚄ(ctx context.Context, sel ast.SelectionSet, v []*crmhub.Consent) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNConsent2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConsent(ctx, sel, v[i])
@@ -30704,7 +30704,7 @@ var (
 )
 
 func (ec *executionContext) marshalNContact2ᚕᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐContactᚄ(ctx context.Context, sel ast.SelectionSet, v []*crmhub.Contact) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNContact2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐContact(ctx, sel, v[i])
@@ -30740,7 +30740,7 @@ func (ec *executionContext) marshalNContactConnection2ᚖgithubᚗcomᚋcrmhub�
 }
 
 func (ec *executionContext) marshalNContactEdge2ᚕᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐContactEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*crmhub.ContactEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNContactEdge2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐContactEdge(ctx, sel, v[i])
@@ -30825,7 +30825,7 @@ func (ec *executionContext) marshalNConversationConnection2ᚖgithubᚗcomᚋcrm
 }
 
 func (ec *executionContext) marshalNConversationEdge2ᚕᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConversationEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*crmhub.ConversationEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNConversationEdge2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐConversationEdge(ctx, sel, v[i])
@@ -30901,7 +30901,7 @@ func (ec *executionContext) marshalNDealConnection2ᚖgithubᚗcomᚋcrmhubᚋcr
 }
 
 func (ec *executionContext) marshalNDealEdge2ᚕᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐDealEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*crmhub.DealEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNDealEdge2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐDealEdge(ctx, sel, v[i])
@@ -31024,7 +31024,7 @@ func (ec *executionContext) marshalNEventConnection2ᚖgithubᚗcomᚋcrmhubᚋc
 }
 
 func (ec *executionContext) marshalNEventEdge2ᚕᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐEventEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*crmhub.EventEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNEventEdge2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐEventEdge(ctx, sel, v[i])
@@ -31054,7 +31054,7 @@ func (ec *executionContext) marshalNExternalRef2githubᚗcomᚋcrmhubᚋcrmhub�
 }
 
 func (ec *executionContext) marshalNExternalRef2ᚕgithubᚗcomᚋcrmhubᚋcrmhubᚐExternalRefᚄ(ctx context.Context, sel ast.SelectionSet, v []crmhub.ExternalRef) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNExternalRef2githubᚗcomᚋcrmhubᚋcrmhubᚐExternalRef(ctx, sel, v[i])
@@ -31074,7 +31074,7 @@ func (ec *executionContext) marshalNFieldConflict2githubᚗcomᚋcrmhubᚋcrmhub
 }
 
 func (ec *executionContext) marshalNFieldConflict2ᚕgithubᚗcomᚋcrmhubᚋcrmhubᚐFieldConflictᚄ(ctx context.Context, sel ast.SelectionSet, v []crmhub.FieldConflict) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNFieldConflict2githubᚗcomᚋcrmhubᚋcrmhubᚐFieldConflict(ctx, sel, v[i])
@@ -31090,7 +31090,7 @@ func (ec *executionContext) marshalNFieldConflict2ᚕgithubᚗcomᚋcrmhubᚋcrm
 }
 
 func (ec *executionContext) marshalNFieldSource2ᚕᚖgithubᚗcomᚋcrmhubᚋcrmhubᚋgraphᚋmodelᚐFieldSourceᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.FieldSource) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNFieldSource2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚋgraphᚋmodelᚐFieldSource(ctx, sel, v[i])
@@ -31203,7 +31203,7 @@ func (ec *executionContext) marshalNIdentifier2githubᚗcomᚋcrmhubᚋcrmhubᚐ
 }
 
 func (ec *executionContext) marshalNIdentifier2ᚕgithubᚗcomᚋcrmhubᚋcrmhubᚐIdentifierᚄ(ctx context.Context, sel ast.SelectionSet, v []crmhub.Identifier) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNIdentifier2githubᚗcomᚋcrmhubᚋcrmhubᚐIdentifier(ctx, sel, v[i])
@@ -31243,7 +31243,7 @@ func (ec *executionContext) unmarshalNIdentifierInput2ᚖgithubᚗcomᚋcrmhub�
 }
 
 func (ec *executionContext) marshalNIdentity2ᚕᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐIdentityᚄ(ctx context.Context, sel ast.SelectionSet, v []*crmhub.Identity) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNIdentity2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐIdentity(ctx, sel, v[i])
@@ -31289,7 +31289,7 @@ func (ec *executionContext) marshalNIdentityConflictConnection2ᚖgithubᚗcom�
 }
 
 func (ec *executionContext) marshalNIdentityConflictEdge2ᚕᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐIdentityConflictEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*crmhub.IdentityConflictEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNIdentityConflictEdge2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐIdentityConflictEdge(ctx, sel, v[i])
@@ -31382,7 +31382,7 @@ func (ec *executionContext) marshalNItemError2githubᚗcomᚋcrmhubᚋcrmhubᚐI
 }
 
 func (ec *executionContext) marshalNItemError2ᚕgithubᚗcomᚋcrmhubᚋcrmhubᚐItemErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []crmhub.ItemError) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNItemError2githubᚗcomᚋcrmhubᚋcrmhubᚐItemError(ctx, sel, v[i])
@@ -31440,7 +31440,7 @@ func (ec *executionContext) marshalNMessageConnection2ᚖgithubᚗcomᚋcrmhub�
 }
 
 func (ec *executionContext) marshalNMessageEdge2ᚕᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐMessageEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*crmhub.MessageEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNMessageEdge2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐMessageEdge(ctx, sel, v[i])
@@ -31556,7 +31556,7 @@ func (ec *executionContext) marshalNNoteConnection2ᚖgithubᚗcomᚋcrmhubᚋcr
 }
 
 func (ec *executionContext) marshalNNoteEdge2ᚕᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐNoteEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*crmhub.NoteEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNNoteEdge2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐNoteEdge(ctx, sel, v[i])
@@ -31666,7 +31666,7 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 }
 
 func (ec *executionContext) marshalNSuppression2ᚕᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐSuppressionᚄ(ctx context.Context, sel ast.SelectionSet, v []*crmhub.Suppression) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSuppression2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐSuppression(ctx, sel, v[i])
@@ -31766,7 +31766,7 @@ func (ec *executionContext) unmarshalNSyncEntity2ᚕgithubᚗcomᚋcrmhubᚋcrmh
 }
 
 func (ec *executionContext) marshalNSyncEntity2ᚕgithubᚗcomᚋcrmhubᚋcrmhubᚐSyncEntityᚄ(ctx context.Context, sel ast.SelectionSet, v []crmhub.SyncEntity) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSyncEntity2githubᚗcomᚋcrmhubᚋcrmhubᚐSyncEntity(ctx, sel, v[i])
@@ -31786,7 +31786,7 @@ func (ec *executionContext) marshalNSyncError2githubᚗcomᚋcrmhubᚋcrmhubᚐS
 }
 
 func (ec *executionContext) marshalNSyncError2ᚕgithubᚗcomᚋcrmhubᚋcrmhubᚐSyncErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []crmhub.SyncError) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSyncError2githubᚗcomᚋcrmhubᚋcrmhubᚐSyncError(ctx, sel, v[i])
@@ -31834,7 +31834,7 @@ func (ec *executionContext) marshalNSyncPlanItem2githubᚗcomᚋcrmhubᚋcrmhub�
 }
 
 func (ec *executionContext) marshalNSyncPlanItem2ᚕgithubᚗcomᚋcrmhubᚋcrmhubᚐSyncPlanItemᚄ(ctx context.Context, sel ast.SelectionSet, v []crmhub.SyncPlanItem) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSyncPlanItem2githubᚗcomᚋcrmhubᚋcrmhubᚐSyncPlanItem(ctx, sel, v[i])
@@ -31870,7 +31870,7 @@ func (ec *executionContext) marshalNSyncRunConnection2ᚖgithubᚗcomᚋcrmhub�
 }
 
 func (ec *executionContext) marshalNSyncRunEdge2ᚕᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐSyncRunEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*crmhub.SyncRunEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSyncRunEdge2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐSyncRunEdge(ctx, sel, v[i])
@@ -31950,7 +31950,7 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 }
 
 func (ec *executionContext) marshalNUpsertContactResult2ᚕᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐUpsertContactResultᚄ(ctx context.Context, sel ast.SelectionSet, v []*crmhub.UpsertContactResult) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNUpsertContactResult2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐUpsertContactResult(ctx, sel, v[i])
@@ -31986,7 +31986,7 @@ func (ec *executionContext) marshalNUpsertContactsPayload2ᚖgithubᚗcomᚋcrmh
 }
 
 func (ec *executionContext) marshalNUpsertDealResult2ᚕᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐUpsertDealResultᚄ(ctx context.Context, sel ast.SelectionSet, v []*crmhub.UpsertDealResult) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNUpsertDealResult2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐUpsertDealResult(ctx, sel, v[i])
@@ -32054,7 +32054,7 @@ var (
 )
 
 func (ec *executionContext) marshalNUpsertUserResult2ᚕᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐUpsertUserResultᚄ(ctx context.Context, sel ast.SelectionSet, v []*crmhub.UpsertUserResult) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNUpsertUserResult2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐUpsertUserResult(ctx, sel, v[i])
@@ -32090,7 +32090,7 @@ func (ec *executionContext) marshalNUpsertUsersPayload2ᚖgithubᚗcomᚋcrmhub�
 }
 
 func (ec *executionContext) marshalNUser2ᚕᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐUserᚄ(ctx context.Context, sel ast.SelectionSet, v []*crmhub.User) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNUser2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐUser(ctx, sel, v[i])
@@ -32126,7 +32126,7 @@ func (ec *executionContext) marshalNUserConnection2ᚖgithubᚗcomᚋcrmhubᚋcr
 }
 
 func (ec *executionContext) marshalNUserEdge2ᚕᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐUserEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*crmhub.UserEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNUserEdge2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐUserEdge(ctx, sel, v[i])
@@ -32181,7 +32181,7 @@ func (ec *executionContext) marshalNViewer2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚋg
 }
 
 func (ec *executionContext) marshalNWebhookAttempt2ᚕᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐWebhookAttemptᚄ(ctx context.Context, sel ast.SelectionSet, v []*crmhub.WebhookAttempt) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNWebhookAttempt2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐWebhookAttempt(ctx, sel, v[i])
@@ -32227,7 +32227,7 @@ func (ec *executionContext) marshalNWebhookDeliveryConnection2ᚖgithubᚗcomᚋ
 }
 
 func (ec *executionContext) marshalNWebhookDeliveryEdge2ᚕᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐWebhookDeliveryEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*crmhub.WebhookDeliveryEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNWebhookDeliveryEdge2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐWebhookDeliveryEdge(ctx, sel, v[i])
@@ -32305,7 +32305,7 @@ func (ec *executionContext) marshalNWebhookEndpointConnection2ᚖgithubᚗcomᚋ
 }
 
 func (ec *executionContext) marshalNWebhookEndpointEdge2ᚕᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐWebhookEndpointEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*crmhub.WebhookEndpointEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNWebhookEndpointEdge2ᚖgithubᚗcomᚋcrmhubᚋcrmhubᚐWebhookEndpointEdge(ctx, sel, v[i])
@@ -32360,7 +32360,7 @@ func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlge
 }
 
 func (ec *executionContext) marshalN__Directive2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirectiveᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Directive) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx, sel, v[i])
@@ -32406,7 +32406,7 @@ func (ec *executionContext) unmarshalN__DirectiveLocation2ᚕstringᚄ(ctx conte
 }
 
 func (ec *executionContext) marshalN__DirectiveLocation2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__DirectiveLocation2string(ctx, sel, v[i])
@@ -32434,7 +32434,7 @@ func (ec *executionContext) marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlg
 }
 
 func (ec *executionContext) marshalN__InputValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.InputValue) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -32454,7 +32454,7 @@ func (ec *executionContext) marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋg
 }
 
 func (ec *executionContext) marshalN__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐTypeᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Type) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])
@@ -33065,7 +33065,7 @@ func (ec *executionContext) marshalOSyncEntity2ᚕgithubᚗcomᚋcrmhubᚋcrmhub
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSyncEntity2githubᚗcomᚋcrmhubᚋcrmhubᚐSyncEntity(ctx, sel, v[i])
@@ -33168,7 +33168,7 @@ func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgq
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__EnumValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValue(ctx, sel, v[i])
@@ -33187,7 +33187,7 @@ func (ec *executionContext) marshalO__Field2ᚕgithubᚗcomᚋ99designsᚋgqlgen
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Field2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐField(ctx, sel, v[i])
@@ -33206,7 +33206,7 @@ func (ec *executionContext) marshalO__InputValue2ᚕgithubᚗcomᚋ99designsᚋg
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -33232,7 +33232,7 @@ func (ec *executionContext) marshalO__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgen�
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])

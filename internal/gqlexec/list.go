@@ -1,0 +1,96 @@
+// Package gqlexec is what crmhub's generated executor (graph/) calls beyond
+// gqlgen's runtime: lists marshaled in order when nothing in them can wait.
+//
+// gqlgen marshals every element of a list of objects on a goroutine of its
+// own (graphql.MarshalSliceConcurrently), so that resolvers under sibling
+// elements run side by side and a dataloader can gather their keys. For a
+// list whose elements select no resolver at all (the messages of a
+// conversation page, a contact's identities) those goroutines buy nothing:
+// each one only copies struct fields into the response, on a stack that
+// grows as it descends. In the nested page of BENCHMARKS.md such lists are
+// 515 of the 670 elements.
+//
+// cmd/crmhub-generate rewrites gqlgen's calls into MarshalList and writes,
+// from gqlgen's own model of the schema, which fields gqlgen resolves on a
+// goroutine of their own (graph/lists_gen.go).
+package gqlexec
+
+import (
+	"context"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// Fields names, by type (object or interface), the fields gqlgen resolves on
+// a goroutine of their own: those with a resolver or a method that takes a
+// context. Every object and interface type of the schema has an entry, empty
+// when none of its fields is concurrent; a type without one is treated as if
+// all its fields were.
+type Fields map[string]map[string]bool
+
+// MarshalList marshals the n elements of a list whose elements' selection
+// is sel, as graphql.MarshalSliceConcurrently does: each element in a field
+// context of its own with its index, a panic recovered into an error on that
+// element's path (unless omitPanicHandler) that makes the whole list null.
+// When sel selects a concurrent field, anywhere below it, the elements go to
+// MarshalSliceConcurrently; otherwise they are marshaled in order on the
+// calling goroutine, since none of them can wait on anything.
+func MarshalList(ctx context.Context, concurrent Fields, sel ast.SelectionSet, n int, workerLimit int64,
+	omitPanicHandler bool, marshal func(ctx context.Context, i int) graphql.Marshaler) graphql.Array {
+	if n < 2 || concurrent.Selects(sel) {
+		return graphql.MarshalSliceConcurrently(ctx, n, workerLimit, omitPanicHandler, marshal)
+	}
+	ret := make(graphql.Array, n)
+	failed := false
+	for i := range n {
+		ctx := graphql.WithFieldContext(ctx, &graphql.FieldContext{Index: &i})
+		if omitPanicHandler {
+			ret[i] = marshal(ctx, i)
+			continue
+		}
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					graphql.AddError(ctx, graphql.Recover(ctx, r))
+					failed = true
+				}
+			}()
+			ret[i] = marshal(ctx, i)
+		}()
+	}
+	if failed {
+		return nil
+	}
+	return ret
+}
+
+// Selects reports whether sel, its fragments and everything nested below
+// them select a field that gqlgen resolves on a goroutine of its own. A
+// selection it cannot place (a field of a type it does not know, a
+// fragment without its definition) counts as one that does.
+func (c Fields) Selects(sel ast.SelectionSet) bool {
+	for _, s := range sel {
+		switch s := s.(type) {
+		case *ast.Field:
+			if s.ObjectDefinition == nil {
+				return true
+			}
+			fields, known := c[s.ObjectDefinition.Name]
+			if !known || fields[s.Name] || c.Selects(s.SelectionSet) {
+				return true
+			}
+		case *ast.InlineFragment:
+			if c.Selects(s.SelectionSet) {
+				return true
+			}
+		case *ast.FragmentSpread:
+			if s.Definition == nil || c.Selects(s.Definition.SelectionSet) {
+				return true
+			}
+		default:
+			return true
+		}
+	}
+	return false
+}

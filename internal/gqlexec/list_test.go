@@ -1,0 +1,154 @@
+package gqlexec
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+var schema = gqlparser.MustLoadSchema(&ast.Source{Name: "test.graphqls", Input: `
+type Query { conversations: [Conversation!]! node: Node }
+interface Node { id: ID! }
+type Conversation implements Node { id: ID! title: String messages: [Message!]! contact: Contact }
+type Message implements Node { id: ID! text: String replyTo: Message }
+type Contact implements Node { id: ID! name: String tags: [String!]! }
+`})
+
+// fields is what cmd/crmhub-generate writes for the schema above, had its
+// messages, contact, replyTo and tags resolvers.
+var fields = Fields{
+	"Query":        {"conversations": true, "node": true},
+	"Node":         {},
+	"Conversation": {"messages": true, "contact": true},
+	"Message":      {"replyTo": true},
+	"Contact":      {"tags": true},
+}
+
+// elements returns the selection of the conversations list's elements.
+func elements(t *testing.T, query string) ast.SelectionSet {
+	t.Helper()
+	doc, errs := gqlparser.LoadQuery(schema, query)
+	if errs != nil {
+		t.Fatalf("%s: %v", query, errs)
+	}
+	return doc.Operations[0].SelectionSet[0].(*ast.Field).SelectionSet
+}
+
+func TestSelects(t *testing.T) {
+	for _, tc := range []struct {
+		query string
+		want  bool
+	}{
+		{`{ conversations { id title __typename } }`, false},
+		{`{ conversations { id messages { id } } }`, true},
+		{`{ conversations { ... on Conversation { title } } }`, false},
+		{`{ conversations { ... on Conversation { contact { id } } } }`, true},
+		{`{ conversations { ...F } } fragment F on Conversation { id title }`, false},
+		{`{ conversations { ...F } } fragment F on Conversation { id ...G } fragment G on Conversation { contact { name } }`, true},
+		{`{ conversations { ... on Node { id } } }`, false},
+		{`{ conversations { t: title @include(if: false) } }`, false},
+		{`{ conversations { id m: messages @skip(if: true) { id } } }`, true}, // directives are not read: the worst is assumed
+	} {
+		if got := fields.Selects(elements(t, tc.query)); got != tc.want {
+			t.Errorf("%s: Selects = %v, want %v", tc.query, got, tc.want)
+		}
+	}
+
+	// A type the table does not know, or a selection it cannot place,
+	// counts as concurrent.
+	sel := elements(t, `{ conversations { id title } }`)
+	partial := Fields{"Query": {}}
+	if !partial.Selects(sel) {
+		t.Error("a field of a type missing from the table counted as not concurrent")
+	}
+	sel[0].(*ast.Field).ObjectDefinition = nil
+	if !fields.Selects(sel) {
+		t.Error("a field without its definition counted as not concurrent")
+	}
+	if !fields.Selects(ast.SelectionSet{&ast.FragmentSpread{Name: "F"}}) {
+		t.Error("a fragment spread without its definition counted as not concurrent")
+	}
+}
+
+// marshalCtx is an operation's context as gqlgen's executor makes it, at
+// the list field "conversations".
+func marshalCtx() context.Context {
+	ctx := graphql.WithResponseContext(context.Background(), graphql.DefaultErrorPresenter, graphql.DefaultRecover)
+	return graphql.WithFieldContext(ctx, &graphql.FieldContext{Field: graphql.CollectedField{Field: &ast.Field{Alias: "conversations"}}})
+}
+
+func TestMarshalListInOrder(t *testing.T) {
+	sel := elements(t, `{ conversations { id title } }`)
+	var order []int
+	ret := MarshalList(marshalCtx(), fields, sel, 4, 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		order = append(order, i) // unsynchronized: the race detector objects unless the calls are in order
+		if got := graphql.GetPath(ctx).String(); got != fmt.Sprintf("conversations[%d]", i) {
+			t.Errorf("element %d: path %s", i, got)
+		}
+		return graphql.MarshalInt(i)
+	})
+	if fmt.Sprint(order) != "[0 1 2 3]" {
+		t.Errorf("elements marshaled in the order %v", order)
+	}
+	var b strings.Builder
+	ret.MarshalGQL(&b)
+	if b.String() != "[0,1,2,3]" {
+		t.Errorf("list = %s", b.String())
+	}
+}
+
+func TestMarshalListPanic(t *testing.T) {
+	ctx := marshalCtx()
+	sel := elements(t, `{ conversations { id } }`)
+	var seen []int
+	ret := MarshalList(ctx, fields, sel, 3, 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		seen = append(seen, i)
+		if i == 1 {
+			panic("boom")
+		}
+		return graphql.MarshalInt(i)
+	})
+	if ret != nil {
+		t.Errorf("a list with a panicking element = %v, want nil", ret)
+	}
+	if fmt.Sprint(seen) != "[0 1 2]" {
+		t.Errorf("elements marshaled: %v, want all three", seen)
+	}
+	errs := graphql.GetErrors(ctx)
+	if len(errs) != 1 || errs[0].Path.String() != "conversations[1]" || strings.Contains(errs[0].Message, "boom") {
+		t.Errorf("errors = %v, want one internal error at conversations[1]", errs)
+	}
+}
+
+func TestMarshalListConcurrent(t *testing.T) {
+	// Elements that select a resolver still run side by side: each waits
+	// for all the others to start, which in order would never happen.
+	sel := elements(t, `{ conversations { messages { id } } }`)
+	const n = 8
+	started := make(chan struct{})
+	arrived := make(chan int, n)
+	go func() {
+		for range n {
+			<-arrived
+		}
+		close(started)
+	}()
+	ret := MarshalList(marshalCtx(), fields, sel, n, 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		arrived <- i
+		select {
+		case <-started:
+		case <-time.After(10 * time.Second):
+			t.Errorf("element %d: the others did not start beside it", i)
+		}
+		return graphql.MarshalInt(i)
+	})
+	if len(ret) != n {
+		t.Fatalf("list of %d", len(ret))
+	}
+}
