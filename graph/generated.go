@@ -8685,7 +8685,7 @@ func (ec *executionContext) _ApiKey_id(ctx context.Context, field graphql.Collec
 	)
 }
 func (ec *executionContext) fieldContext_ApiKey_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ApiKey", field, true, false, errors.New("field of type ID does not have child fields"))
+	return scalarFieldContext("ApiKey", field, true, false, "ID")
 }
 
 func (ec *executionContext) _ApiKey_name(ctx context.Context, field graphql.CollectedField, obj *crmhub.APIKey) (ret graphql.Marshaler) {
@@ -8708,7 +8708,7 @@ func (ec *executionContext) _ApiKey_name(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_ApiKey_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ApiKey", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("ApiKey", field, false, false, "String")
 }
 
 func (ec *executionContext) _ApiKey_prefix(ctx context.Context, field graphql.CollectedField, obj *crmhub.APIKey) (ret graphql.Marshaler) {
@@ -8731,7 +8731,7 @@ func (ec *executionContext) _ApiKey_prefix(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_ApiKey_prefix(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ApiKey", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("ApiKey", field, false, false, "String")
 }
 
 func (ec *executionContext) _ApiKey_scopes(ctx context.Context, field graphql.CollectedField, obj *crmhub.APIKey) (ret graphql.Marshaler) {
@@ -8754,7 +8754,7 @@ func (ec *executionContext) _ApiKey_scopes(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_ApiKey_scopes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ApiKey", field, true, true, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("ApiKey", field, true, true, "String")
 }
 
 func (ec *executionContext) _ApiKey_createdAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.APIKey) (ret graphql.Marshaler) {
@@ -8777,7 +8777,7 @@ func (ec *executionContext) _ApiKey_createdAt(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_ApiKey_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ApiKey", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("ApiKey", field, false, false, "Time")
 }
 
 func (ec *executionContext) _ApiKey_lastUsedAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.APIKey) (ret graphql.Marshaler) {
@@ -8800,7 +8800,7 @@ func (ec *executionContext) _ApiKey_lastUsedAt(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_ApiKey_lastUsedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ApiKey", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("ApiKey", field, false, false, "Time")
 }
 
 func (ec *executionContext) _ApiKey_revokedAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.APIKey) (ret graphql.Marshaler) {
@@ -8823,7 +8823,7 @@ func (ec *executionContext) _ApiKey_revokedAt(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_ApiKey_revokedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ApiKey", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("ApiKey", field, false, false, "Time")
 }
 
 func (ec *executionContext) _ApiKeyWithSecret_apiKey(ctx context.Context, field graphql.CollectedField, obj *model.APIKeyWithSecret) (ret graphql.Marshaler) {
@@ -8878,7 +8878,7 @@ func (ec *executionContext) _ApiKeyWithSecret_secret(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_ApiKeyWithSecret_secret(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ApiKeyWithSecret", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("ApiKeyWithSecret", field, false, false, "String")
 }
 
 func (ec *executionContext) _Connection_id(ctx context.Context, field graphql.CollectedField, obj *crmhub.Connection) (ret graphql.Marshaler) {
@@ -8901,7 +8901,7 @@ func (ec *executionContext) _Connection_id(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Connection_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Connection", field, true, false, errors.New("field of type ID does not have child fields"))
+	return scalarFieldContext("Connection", field, true, false, "ID")
 }
 
 func (ec *executionContext) _Connection_kind(ctx context.Context, field graphql.CollectedField, obj *crmhub.Connection) (ret graphql.Marshaler) {
@@ -8924,7 +8924,7 @@ func (ec *executionContext) _Connection_kind(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Connection_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Connection", field, false, false, errors.New("field of type ConnectorKind does not have child fields"))
+	return scalarFieldContext("Connection", field, false, false, "ConnectorKind")
 }
 
 func (ec *executionContext) _Connection_name(ctx context.Context, field graphql.CollectedField, obj *crmhub.Connection) (ret graphql.Marshaler) {
@@ -8947,7 +8947,7 @@ func (ec *executionContext) _Connection_name(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Connection_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Connection", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("Connection", field, false, false, "String")
 }
 
 func (ec *executionContext) _Connection_baseUrl(ctx context.Context, field graphql.CollectedField, obj *crmhub.Connection) (ret graphql.Marshaler) {
@@ -8970,7 +8970,7 @@ func (ec *executionContext) _Connection_baseUrl(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Connection_baseUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Connection", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("Connection", field, false, false, "String")
 }
 
 func (ec *executionContext) _Connection_direction(ctx context.Context, field graphql.CollectedField, obj *crmhub.Connection) (ret graphql.Marshaler) {
@@ -8993,7 +8993,7 @@ func (ec *executionContext) _Connection_direction(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Connection_direction(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Connection", field, false, false, errors.New("field of type SyncDirection does not have child fields"))
+	return scalarFieldContext("Connection", field, false, false, "SyncDirection")
 }
 
 func (ec *executionContext) _Connection_entities(ctx context.Context, field graphql.CollectedField, obj *crmhub.Connection) (ret graphql.Marshaler) {
@@ -9016,7 +9016,7 @@ func (ec *executionContext) _Connection_entities(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Connection_entities(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Connection", field, false, false, errors.New("field of type SyncEntity does not have child fields"))
+	return scalarFieldContext("Connection", field, false, false, "SyncEntity")
 }
 
 func (ec *executionContext) _Connection_options(ctx context.Context, field graphql.CollectedField, obj *crmhub.Connection) (ret graphql.Marshaler) {
@@ -9039,7 +9039,7 @@ func (ec *executionContext) _Connection_options(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Connection_options(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Connection", field, false, false, errors.New("field of type JSON does not have child fields"))
+	return scalarFieldContext("Connection", field, false, false, "JSON")
 }
 
 func (ec *executionContext) _Connection_enabled(ctx context.Context, field graphql.CollectedField, obj *crmhub.Connection) (ret graphql.Marshaler) {
@@ -9062,7 +9062,7 @@ func (ec *executionContext) _Connection_enabled(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Connection_enabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Connection", field, false, false, errors.New("field of type Boolean does not have child fields"))
+	return scalarFieldContext("Connection", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Connection_scheduleMinutes(ctx context.Context, field graphql.CollectedField, obj *crmhub.Connection) (ret graphql.Marshaler) {
@@ -9085,7 +9085,7 @@ func (ec *executionContext) _Connection_scheduleMinutes(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_Connection_scheduleMinutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Connection", field, true, true, errors.New("field of type Int does not have child fields"))
+	return scalarFieldContext("Connection", field, true, true, "Int")
 }
 
 func (ec *executionContext) _Connection_rateLimitPerMinute(ctx context.Context, field graphql.CollectedField, obj *crmhub.Connection) (ret graphql.Marshaler) {
@@ -9108,7 +9108,7 @@ func (ec *executionContext) _Connection_rateLimitPerMinute(ctx context.Context, 
 	)
 }
 func (ec *executionContext) fieldContext_Connection_rateLimitPerMinute(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Connection", field, false, false, errors.New("field of type Int does not have child fields"))
+	return scalarFieldContext("Connection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Connection_conflictPolicy(ctx context.Context, field graphql.CollectedField, obj *crmhub.Connection) (ret graphql.Marshaler) {
@@ -9131,7 +9131,7 @@ func (ec *executionContext) _Connection_conflictPolicy(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_Connection_conflictPolicy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Connection", field, false, false, errors.New("field of type ConflictPolicy does not have child fields"))
+	return scalarFieldContext("Connection", field, false, false, "ConflictPolicy")
 }
 
 func (ec *executionContext) _Connection_lastSyncAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.Connection) (ret graphql.Marshaler) {
@@ -9154,7 +9154,7 @@ func (ec *executionContext) _Connection_lastSyncAt(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_Connection_lastSyncAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Connection", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("Connection", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Connection_createdAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.Connection) (ret graphql.Marshaler) {
@@ -9177,7 +9177,7 @@ func (ec *executionContext) _Connection_createdAt(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Connection_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Connection", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("Connection", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Connection_updatedAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.Connection) (ret graphql.Marshaler) {
@@ -9200,7 +9200,7 @@ func (ec *executionContext) _Connection_updatedAt(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Connection_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Connection", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("Connection", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Connection_syncRuns(ctx context.Context, field graphql.CollectedField, obj *crmhub.Connection) (ret graphql.Marshaler) {
@@ -9299,7 +9299,7 @@ func (ec *executionContext) _Connection_webhookPath(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_Connection_webhookPath(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Connection", field, true, true, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("Connection", field, true, true, "String")
 }
 
 func (ec *executionContext) _Connection_chatWindowUrl(ctx context.Context, field graphql.CollectedField, obj *crmhub.Connection) (ret graphql.Marshaler) {
@@ -9416,7 +9416,7 @@ func (ec *executionContext) _ConnectionChannel_channelId(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_ConnectionChannel_channelId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ConnectionChannel", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("ConnectionChannel", field, false, false, "String")
 }
 
 func (ec *executionContext) _ConnectionChannel_transport(ctx context.Context, field graphql.CollectedField, obj *crmhub.ConnectionChannel) (ret graphql.Marshaler) {
@@ -9439,7 +9439,7 @@ func (ec *executionContext) _ConnectionChannel_transport(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_ConnectionChannel_transport(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ConnectionChannel", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("ConnectionChannel", field, false, false, "String")
 }
 
 func (ec *executionContext) _ConnectionChannel_plainId(ctx context.Context, field graphql.CollectedField, obj *crmhub.ConnectionChannel) (ret graphql.Marshaler) {
@@ -9462,7 +9462,7 @@ func (ec *executionContext) _ConnectionChannel_plainId(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_ConnectionChannel_plainId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ConnectionChannel", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("ConnectionChannel", field, false, false, "String")
 }
 
 func (ec *executionContext) _ConnectionChannel_state(ctx context.Context, field graphql.CollectedField, obj *crmhub.ConnectionChannel) (ret graphql.Marshaler) {
@@ -9485,7 +9485,7 @@ func (ec *executionContext) _ConnectionChannel_state(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_ConnectionChannel_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ConnectionChannel", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("ConnectionChannel", field, false, false, "String")
 }
 
 func (ec *executionContext) _ConnectionChannel_updatedAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.ConnectionChannel) (ret graphql.Marshaler) {
@@ -9508,7 +9508,7 @@ func (ec *executionContext) _ConnectionChannel_updatedAt(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_ConnectionChannel_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ConnectionChannel", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("ConnectionChannel", field, false, false, "Time")
 }
 
 func (ec *executionContext) _ConnectionConnection_edges(ctx context.Context, field graphql.CollectedField, obj *crmhub.ConnectionConnection) (ret graphql.Marshaler) {
@@ -9595,7 +9595,7 @@ func (ec *executionContext) _ConnectionConnection_totalCount(ctx context.Context
 	)
 }
 func (ec *executionContext) fieldContext_ConnectionConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ConnectionConnection", field, true, true, errors.New("field of type Int does not have child fields"))
+	return scalarFieldContext("ConnectionConnection", field, true, true, "Int")
 }
 
 func (ec *executionContext) _ConnectionEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *crmhub.ConnectionEdge) (ret graphql.Marshaler) {
@@ -9618,7 +9618,7 @@ func (ec *executionContext) _ConnectionEdge_cursor(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_ConnectionEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ConnectionEdge", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("ConnectionEdge", field, false, false, "String")
 }
 
 func (ec *executionContext) _ConnectionEdge_node(ctx context.Context, field graphql.CollectedField, obj *crmhub.ConnectionEdge) (ret graphql.Marshaler) {
@@ -9673,7 +9673,7 @@ func (ec *executionContext) _Consent_channel(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Consent_channel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Consent", field, false, false, errors.New("field of type Channel does not have child fields"))
+	return scalarFieldContext("Consent", field, false, false, "Channel")
 }
 
 func (ec *executionContext) _Consent_status(ctx context.Context, field graphql.CollectedField, obj *crmhub.Consent) (ret graphql.Marshaler) {
@@ -9696,7 +9696,7 @@ func (ec *executionContext) _Consent_status(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Consent_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Consent", field, false, false, errors.New("field of type ConsentStatus does not have child fields"))
+	return scalarFieldContext("Consent", field, false, false, "ConsentStatus")
 }
 
 func (ec *executionContext) _Consent_source(ctx context.Context, field graphql.CollectedField, obj *crmhub.Consent) (ret graphql.Marshaler) {
@@ -9719,7 +9719,7 @@ func (ec *executionContext) _Consent_source(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Consent_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Consent", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("Consent", field, false, false, "String")
 }
 
 func (ec *executionContext) _Consent_evidence(ctx context.Context, field graphql.CollectedField, obj *crmhub.Consent) (ret graphql.Marshaler) {
@@ -9742,7 +9742,7 @@ func (ec *executionContext) _Consent_evidence(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Consent_evidence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Consent", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("Consent", field, false, false, "String")
 }
 
 func (ec *executionContext) _Consent_at(ctx context.Context, field graphql.CollectedField, obj *crmhub.Consent) (ret graphql.Marshaler) {
@@ -9765,7 +9765,7 @@ func (ec *executionContext) _Consent_at(ctx context.Context, field graphql.Colle
 	)
 }
 func (ec *executionContext) fieldContext_Consent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Consent", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("Consent", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Consent_recordedAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.Consent) (ret graphql.Marshaler) {
@@ -9788,7 +9788,7 @@ func (ec *executionContext) _Consent_recordedAt(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Consent_recordedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Consent", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("Consent", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Contact_id(ctx context.Context, field graphql.CollectedField, obj *crmhub.Contact) (ret graphql.Marshaler) {
@@ -9811,7 +9811,7 @@ func (ec *executionContext) _Contact_id(ctx context.Context, field graphql.Colle
 	)
 }
 func (ec *executionContext) fieldContext_Contact_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Contact", field, true, false, errors.New("field of type ID does not have child fields"))
+	return scalarFieldContext("Contact", field, true, false, "ID")
 }
 
 func (ec *executionContext) _Contact_name(ctx context.Context, field graphql.CollectedField, obj *crmhub.Contact) (ret graphql.Marshaler) {
@@ -9834,7 +9834,7 @@ func (ec *executionContext) _Contact_name(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_Contact_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Contact", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("Contact", field, false, false, "String")
 }
 
 func (ec *executionContext) _Contact_email(ctx context.Context, field graphql.CollectedField, obj *crmhub.Contact) (ret graphql.Marshaler) {
@@ -9857,7 +9857,7 @@ func (ec *executionContext) _Contact_email(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Contact_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Contact", field, true, true, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("Contact", field, true, true, "String")
 }
 
 func (ec *executionContext) _Contact_phone(ctx context.Context, field graphql.CollectedField, obj *crmhub.Contact) (ret graphql.Marshaler) {
@@ -9880,7 +9880,7 @@ func (ec *executionContext) _Contact_phone(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Contact_phone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Contact", field, true, true, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("Contact", field, true, true, "String")
 }
 
 func (ec *executionContext) _Contact_uri(ctx context.Context, field graphql.CollectedField, obj *crmhub.Contact) (ret graphql.Marshaler) {
@@ -9903,7 +9903,7 @@ func (ec *executionContext) _Contact_uri(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_Contact_uri(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Contact", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("Contact", field, false, false, "String")
 }
 
 func (ec *executionContext) _Contact_customFields(ctx context.Context, field graphql.CollectedField, obj *crmhub.Contact) (ret graphql.Marshaler) {
@@ -9926,7 +9926,7 @@ func (ec *executionContext) _Contact_customFields(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Contact_customFields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Contact", field, true, true, errors.New("field of type JSON does not have child fields"))
+	return scalarFieldContext("Contact", field, true, true, "JSON")
 }
 
 func (ec *executionContext) _Contact_tags(ctx context.Context, field graphql.CollectedField, obj *crmhub.Contact) (ret graphql.Marshaler) {
@@ -9949,7 +9949,7 @@ func (ec *executionContext) _Contact_tags(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_Contact_tags(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Contact", field, true, true, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("Contact", field, true, true, "String")
 }
 
 func (ec *executionContext) _Contact_identities(ctx context.Context, field graphql.CollectedField, obj *crmhub.Contact) (ret graphql.Marshaler) {
@@ -10308,7 +10308,7 @@ func (ec *executionContext) _Contact_createdAt(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Contact_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Contact", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("Contact", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Contact_updatedAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.Contact) (ret graphql.Marshaler) {
@@ -10331,7 +10331,7 @@ func (ec *executionContext) _Contact_updatedAt(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Contact_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Contact", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("Contact", field, false, false, "Time")
 }
 
 func (ec *executionContext) _ContactConnection_edges(ctx context.Context, field graphql.CollectedField, obj *crmhub.ContactConnection) (ret graphql.Marshaler) {
@@ -10418,7 +10418,7 @@ func (ec *executionContext) _ContactConnection_totalCount(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_ContactConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ContactConnection", field, true, true, errors.New("field of type Int does not have child fields"))
+	return scalarFieldContext("ContactConnection", field, true, true, "Int")
 }
 
 func (ec *executionContext) _ContactEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *crmhub.ContactEdge) (ret graphql.Marshaler) {
@@ -10441,7 +10441,7 @@ func (ec *executionContext) _ContactEdge_cursor(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_ContactEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ContactEdge", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("ContactEdge", field, false, false, "String")
 }
 
 func (ec *executionContext) _ContactEdge_node(ctx context.Context, field graphql.CollectedField, obj *crmhub.ContactEdge) (ret graphql.Marshaler) {
@@ -10496,7 +10496,7 @@ func (ec *executionContext) _Conversation_id(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Conversation_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Conversation", field, true, false, errors.New("field of type ID does not have child fields"))
+	return scalarFieldContext("Conversation", field, true, false, "ID")
 }
 
 func (ec *executionContext) _Conversation_contact(ctx context.Context, field graphql.CollectedField, obj *crmhub.Conversation) (ret graphql.Marshaler) {
@@ -10551,7 +10551,7 @@ func (ec *executionContext) _Conversation_channel(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Conversation_channel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Conversation", field, false, false, errors.New("field of type Channel does not have child fields"))
+	return scalarFieldContext("Conversation", field, false, false, "Channel")
 }
 
 func (ec *executionContext) _Conversation_chatId(ctx context.Context, field graphql.CollectedField, obj *crmhub.Conversation) (ret graphql.Marshaler) {
@@ -10574,7 +10574,7 @@ func (ec *executionContext) _Conversation_chatId(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Conversation_chatId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Conversation", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("Conversation", field, false, false, "String")
 }
 
 func (ec *executionContext) _Conversation_status(ctx context.Context, field graphql.CollectedField, obj *crmhub.Conversation) (ret graphql.Marshaler) {
@@ -10597,7 +10597,7 @@ func (ec *executionContext) _Conversation_status(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Conversation_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Conversation", field, false, false, errors.New("field of type ConversationStatus does not have child fields"))
+	return scalarFieldContext("Conversation", field, false, false, "ConversationStatus")
 }
 
 func (ec *executionContext) _Conversation_assignee(ctx context.Context, field graphql.CollectedField, obj *crmhub.Conversation) (ret graphql.Marshaler) {
@@ -10652,7 +10652,7 @@ func (ec *executionContext) _Conversation_lastMessageAt(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_Conversation_lastMessageAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Conversation", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("Conversation", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Conversation_lastInboundAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.Conversation) (ret graphql.Marshaler) {
@@ -10675,7 +10675,7 @@ func (ec *executionContext) _Conversation_lastInboundAt(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_Conversation_lastInboundAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Conversation", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("Conversation", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Conversation_unanswered(ctx context.Context, field graphql.CollectedField, obj *crmhub.Conversation) (ret graphql.Marshaler) {
@@ -10698,7 +10698,7 @@ func (ec *executionContext) _Conversation_unanswered(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_Conversation_unanswered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Conversation", field, false, false, errors.New("field of type Boolean does not have child fields"))
+	return scalarFieldContext("Conversation", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Conversation_messages(ctx context.Context, field graphql.CollectedField, obj *crmhub.Conversation) (ret graphql.Marshaler) {
@@ -10765,7 +10765,7 @@ func (ec *executionContext) _Conversation_createdAt(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_Conversation_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Conversation", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("Conversation", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Conversation_updatedAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.Conversation) (ret graphql.Marshaler) {
@@ -10788,7 +10788,7 @@ func (ec *executionContext) _Conversation_updatedAt(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_Conversation_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Conversation", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("Conversation", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Conversation_connection(ctx context.Context, field graphql.CollectedField, obj *crmhub.Conversation) (ret graphql.Marshaler) {
@@ -10907,7 +10907,7 @@ func (ec *executionContext) _ConversationConnection_totalCount(ctx context.Conte
 	)
 }
 func (ec *executionContext) fieldContext_ConversationConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ConversationConnection", field, true, true, errors.New("field of type Int does not have child fields"))
+	return scalarFieldContext("ConversationConnection", field, true, true, "Int")
 }
 
 func (ec *executionContext) _ConversationEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *crmhub.ConversationEdge) (ret graphql.Marshaler) {
@@ -10930,7 +10930,7 @@ func (ec *executionContext) _ConversationEdge_cursor(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_ConversationEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ConversationEdge", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("ConversationEdge", field, false, false, "String")
 }
 
 func (ec *executionContext) _ConversationEdge_node(ctx context.Context, field graphql.CollectedField, obj *crmhub.ConversationEdge) (ret graphql.Marshaler) {
@@ -10985,7 +10985,7 @@ func (ec *executionContext) _Deal_id(ctx context.Context, field graphql.Collecte
 	)
 }
 func (ec *executionContext) fieldContext_Deal_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Deal", field, true, false, errors.New("field of type ID does not have child fields"))
+	return scalarFieldContext("Deal", field, true, false, "ID")
 }
 
 func (ec *executionContext) _Deal_name(ctx context.Context, field graphql.CollectedField, obj *crmhub.Deal) (ret graphql.Marshaler) {
@@ -11008,7 +11008,7 @@ func (ec *executionContext) _Deal_name(ctx context.Context, field graphql.Collec
 	)
 }
 func (ec *executionContext) fieldContext_Deal_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Deal", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("Deal", field, false, false, "String")
 }
 
 func (ec *executionContext) _Deal_status(ctx context.Context, field graphql.CollectedField, obj *crmhub.Deal) (ret graphql.Marshaler) {
@@ -11031,7 +11031,7 @@ func (ec *executionContext) _Deal_status(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_Deal_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Deal", field, false, false, errors.New("field of type DealStatus does not have child fields"))
+	return scalarFieldContext("Deal", field, false, false, "DealStatus")
 }
 
 func (ec *executionContext) _Deal_closed(ctx context.Context, field graphql.CollectedField, obj *crmhub.Deal) (ret graphql.Marshaler) {
@@ -11054,7 +11054,7 @@ func (ec *executionContext) _Deal_closed(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_Deal_closed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Deal", field, true, false, errors.New("field of type Boolean does not have child fields"))
+	return scalarFieldContext("Deal", field, true, false, "Boolean")
 }
 
 func (ec *executionContext) _Deal_amount(ctx context.Context, field graphql.CollectedField, obj *crmhub.Deal) (ret graphql.Marshaler) {
@@ -11077,7 +11077,7 @@ func (ec *executionContext) _Deal_amount(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_Deal_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Deal", field, false, false, errors.New("field of type Float does not have child fields"))
+	return scalarFieldContext("Deal", field, false, false, "Float")
 }
 
 func (ec *executionContext) _Deal_currency(ctx context.Context, field graphql.CollectedField, obj *crmhub.Deal) (ret graphql.Marshaler) {
@@ -11100,7 +11100,7 @@ func (ec *executionContext) _Deal_currency(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Deal_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Deal", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("Deal", field, false, false, "String")
 }
 
 func (ec *executionContext) _Deal_stage(ctx context.Context, field graphql.CollectedField, obj *crmhub.Deal) (ret graphql.Marshaler) {
@@ -11123,7 +11123,7 @@ func (ec *executionContext) _Deal_stage(ctx context.Context, field graphql.Colle
 	)
 }
 func (ec *executionContext) fieldContext_Deal_stage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Deal", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("Deal", field, false, false, "String")
 }
 
 func (ec *executionContext) _Deal_responsibleUser(ctx context.Context, field graphql.CollectedField, obj *crmhub.Deal) (ret graphql.Marshaler) {
@@ -11274,7 +11274,7 @@ func (ec *executionContext) _Deal_createdAt(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Deal_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Deal", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("Deal", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Deal_updatedAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.Deal) (ret graphql.Marshaler) {
@@ -11297,7 +11297,7 @@ func (ec *executionContext) _Deal_updatedAt(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Deal_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Deal", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("Deal", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Deal_closedAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.Deal) (ret graphql.Marshaler) {
@@ -11320,7 +11320,7 @@ func (ec *executionContext) _Deal_closedAt(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Deal_closedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Deal", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("Deal", field, false, false, "Time")
 }
 
 func (ec *executionContext) _DealConnection_edges(ctx context.Context, field graphql.CollectedField, obj *crmhub.DealConnection) (ret graphql.Marshaler) {
@@ -11407,7 +11407,7 @@ func (ec *executionContext) _DealConnection_totalCount(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_DealConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("DealConnection", field, true, true, errors.New("field of type Int does not have child fields"))
+	return scalarFieldContext("DealConnection", field, true, true, "Int")
 }
 
 func (ec *executionContext) _DealEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *crmhub.DealEdge) (ret graphql.Marshaler) {
@@ -11430,7 +11430,7 @@ func (ec *executionContext) _DealEdge_cursor(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_DealEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("DealEdge", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("DealEdge", field, false, false, "String")
 }
 
 func (ec *executionContext) _DealEdge_node(ctx context.Context, field graphql.CollectedField, obj *crmhub.DealEdge) (ret graphql.Marshaler) {
@@ -11485,7 +11485,7 @@ func (ec *executionContext) _Event_id(ctx context.Context, field graphql.Collect
 	)
 }
 func (ec *executionContext) fieldContext_Event_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Event", field, true, true, errors.New("field of type ID does not have child fields"))
+	return scalarFieldContext("Event", field, true, true, "ID")
 }
 
 func (ec *executionContext) _Event_cursor(ctx context.Context, field graphql.CollectedField, obj *crmhub.Event) (ret graphql.Marshaler) {
@@ -11508,7 +11508,7 @@ func (ec *executionContext) _Event_cursor(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_Event_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Event", field, true, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("Event", field, true, false, "String")
 }
 
 func (ec *executionContext) _Event_type(ctx context.Context, field graphql.CollectedField, obj *crmhub.Event) (ret graphql.Marshaler) {
@@ -11531,7 +11531,7 @@ func (ec *executionContext) _Event_type(ctx context.Context, field graphql.Colle
 	)
 }
 func (ec *executionContext) fieldContext_Event_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Event", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("Event", field, false, false, "String")
 }
 
 func (ec *executionContext) _Event_occurredAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.Event) (ret graphql.Marshaler) {
@@ -11554,7 +11554,7 @@ func (ec *executionContext) _Event_occurredAt(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Event_occurredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Event", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("Event", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Event_subjectId(ctx context.Context, field graphql.CollectedField, obj *crmhub.Event) (ret graphql.Marshaler) {
@@ -11577,7 +11577,7 @@ func (ec *executionContext) _Event_subjectId(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Event_subjectId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Event", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("Event", field, false, false, "String")
 }
 
 func (ec *executionContext) _Event_actor(ctx context.Context, field graphql.CollectedField, obj *crmhub.Event) (ret graphql.Marshaler) {
@@ -11600,7 +11600,7 @@ func (ec *executionContext) _Event_actor(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_Event_actor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Event", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("Event", field, false, false, "String")
 }
 
 func (ec *executionContext) _Event_origin(ctx context.Context, field graphql.CollectedField, obj *crmhub.Event) (ret graphql.Marshaler) {
@@ -11623,7 +11623,7 @@ func (ec *executionContext) _Event_origin(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_Event_origin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Event", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("Event", field, false, false, "String")
 }
 
 func (ec *executionContext) _Event_payload(ctx context.Context, field graphql.CollectedField, obj *crmhub.Event) (ret graphql.Marshaler) {
@@ -11646,7 +11646,7 @@ func (ec *executionContext) _Event_payload(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Event_payload(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Event", field, true, true, errors.New("field of type JSON does not have child fields"))
+	return scalarFieldContext("Event", field, true, true, "JSON")
 }
 
 func (ec *executionContext) _EventConnection_edges(ctx context.Context, field graphql.CollectedField, obj *crmhub.EventConnection) (ret graphql.Marshaler) {
@@ -11733,7 +11733,7 @@ func (ec *executionContext) _EventConnection_totalCount(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_EventConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EventConnection", field, true, true, errors.New("field of type Int does not have child fields"))
+	return scalarFieldContext("EventConnection", field, true, true, "Int")
 }
 
 func (ec *executionContext) _EventEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *crmhub.EventEdge) (ret graphql.Marshaler) {
@@ -11756,7 +11756,7 @@ func (ec *executionContext) _EventEdge_cursor(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_EventEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EventEdge", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("EventEdge", field, false, false, "String")
 }
 
 func (ec *executionContext) _EventEdge_node(ctx context.Context, field graphql.CollectedField, obj *crmhub.EventEdge) (ret graphql.Marshaler) {
@@ -11811,7 +11811,7 @@ func (ec *executionContext) _ExternalRef_source(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_ExternalRef_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExternalRef", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("ExternalRef", field, false, false, "String")
 }
 
 func (ec *executionContext) _ExternalRef_externalId(ctx context.Context, field graphql.CollectedField, obj *crmhub.ExternalRef) (ret graphql.Marshaler) {
@@ -11834,7 +11834,7 @@ func (ec *executionContext) _ExternalRef_externalId(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_ExternalRef_externalId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExternalRef", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("ExternalRef", field, false, false, "String")
 }
 
 func (ec *executionContext) _FieldConflict_recordId(ctx context.Context, field graphql.CollectedField, obj *crmhub.FieldConflict) (ret graphql.Marshaler) {
@@ -11857,7 +11857,7 @@ func (ec *executionContext) _FieldConflict_recordId(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_FieldConflict_recordId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FieldConflict", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("FieldConflict", field, false, false, "String")
 }
 
 func (ec *executionContext) _FieldConflict_field(ctx context.Context, field graphql.CollectedField, obj *crmhub.FieldConflict) (ret graphql.Marshaler) {
@@ -11880,7 +11880,7 @@ func (ec *executionContext) _FieldConflict_field(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_FieldConflict_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FieldConflict", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("FieldConflict", field, false, false, "String")
 }
 
 func (ec *executionContext) _FieldConflict_hubValue(ctx context.Context, field graphql.CollectedField, obj *crmhub.FieldConflict) (ret graphql.Marshaler) {
@@ -11903,7 +11903,7 @@ func (ec *executionContext) _FieldConflict_hubValue(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_FieldConflict_hubValue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FieldConflict", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("FieldConflict", field, false, false, "String")
 }
 
 func (ec *executionContext) _FieldConflict_remoteValue(ctx context.Context, field graphql.CollectedField, obj *crmhub.FieldConflict) (ret graphql.Marshaler) {
@@ -11926,7 +11926,7 @@ func (ec *executionContext) _FieldConflict_remoteValue(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_FieldConflict_remoteValue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FieldConflict", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("FieldConflict", field, false, false, "String")
 }
 
 func (ec *executionContext) _FieldConflict_winner(ctx context.Context, field graphql.CollectedField, obj *crmhub.FieldConflict) (ret graphql.Marshaler) {
@@ -11949,7 +11949,7 @@ func (ec *executionContext) _FieldConflict_winner(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_FieldConflict_winner(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FieldConflict", field, false, false, errors.New("field of type ConflictWinner does not have child fields"))
+	return scalarFieldContext("FieldConflict", field, false, false, "ConflictWinner")
 }
 
 func (ec *executionContext) _FieldSource_field(ctx context.Context, field graphql.CollectedField, obj *model.FieldSource) (ret graphql.Marshaler) {
@@ -11972,7 +11972,7 @@ func (ec *executionContext) _FieldSource_field(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_FieldSource_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FieldSource", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("FieldSource", field, false, false, "String")
 }
 
 func (ec *executionContext) _FieldSource_source(ctx context.Context, field graphql.CollectedField, obj *model.FieldSource) (ret graphql.Marshaler) {
@@ -11995,7 +11995,7 @@ func (ec *executionContext) _FieldSource_source(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_FieldSource_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FieldSource", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("FieldSource", field, false, false, "String")
 }
 
 func (ec *executionContext) _FieldSource_at(ctx context.Context, field graphql.CollectedField, obj *model.FieldSource) (ret graphql.Marshaler) {
@@ -12018,7 +12018,7 @@ func (ec *executionContext) _FieldSource_at(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_FieldSource_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FieldSource", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("FieldSource", field, false, false, "Time")
 }
 
 func (ec *executionContext) _HookRegistration_status(ctx context.Context, field graphql.CollectedField, obj *crmhub.HookState) (ret graphql.Marshaler) {
@@ -12041,7 +12041,7 @@ func (ec *executionContext) _HookRegistration_status(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_HookRegistration_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("HookRegistration", field, false, false, errors.New("field of type HookStatus does not have child fields"))
+	return scalarFieldContext("HookRegistration", field, false, false, "HookStatus")
 }
 
 func (ec *executionContext) _HookRegistration_url(ctx context.Context, field graphql.CollectedField, obj *crmhub.HookState) (ret graphql.Marshaler) {
@@ -12064,7 +12064,7 @@ func (ec *executionContext) _HookRegistration_url(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_HookRegistration_url(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("HookRegistration", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("HookRegistration", field, false, false, "String")
 }
 
 func (ec *executionContext) _HookRegistration_note(ctx context.Context, field graphql.CollectedField, obj *crmhub.HookState) (ret graphql.Marshaler) {
@@ -12087,7 +12087,7 @@ func (ec *executionContext) _HookRegistration_note(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_HookRegistration_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("HookRegistration", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("HookRegistration", field, false, false, "String")
 }
 
 func (ec *executionContext) _HookRegistration_attempts(ctx context.Context, field graphql.CollectedField, obj *crmhub.HookState) (ret graphql.Marshaler) {
@@ -12110,7 +12110,7 @@ func (ec *executionContext) _HookRegistration_attempts(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_HookRegistration_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("HookRegistration", field, false, false, errors.New("field of type Int does not have child fields"))
+	return scalarFieldContext("HookRegistration", field, false, false, "Int")
 }
 
 func (ec *executionContext) _HookRegistration_nextAttemptAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.HookState) (ret graphql.Marshaler) {
@@ -12133,7 +12133,7 @@ func (ec *executionContext) _HookRegistration_nextAttemptAt(ctx context.Context,
 	)
 }
 func (ec *executionContext) fieldContext_HookRegistration_nextAttemptAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("HookRegistration", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("HookRegistration", field, false, false, "Time")
 }
 
 func (ec *executionContext) _HookRegistration_updatedAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.HookState) (ret graphql.Marshaler) {
@@ -12156,7 +12156,7 @@ func (ec *executionContext) _HookRegistration_updatedAt(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_HookRegistration_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("HookRegistration", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("HookRegistration", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Identifier_type(ctx context.Context, field graphql.CollectedField, obj *crmhub.Identifier) (ret graphql.Marshaler) {
@@ -12179,7 +12179,7 @@ func (ec *executionContext) _Identifier_type(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Identifier_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Identifier", field, false, false, errors.New("field of type IdentityType does not have child fields"))
+	return scalarFieldContext("Identifier", field, false, false, "IdentityType")
 }
 
 func (ec *executionContext) _Identifier_value(ctx context.Context, field graphql.CollectedField, obj *crmhub.Identifier) (ret graphql.Marshaler) {
@@ -12202,7 +12202,7 @@ func (ec *executionContext) _Identifier_value(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Identifier_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Identifier", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("Identifier", field, false, false, "String")
 }
 
 func (ec *executionContext) _Identifier_source(ctx context.Context, field graphql.CollectedField, obj *crmhub.Identifier) (ret graphql.Marshaler) {
@@ -12225,7 +12225,7 @@ func (ec *executionContext) _Identifier_source(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Identifier_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Identifier", field, true, true, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("Identifier", field, true, true, "String")
 }
 
 func (ec *executionContext) _Identity_type(ctx context.Context, field graphql.CollectedField, obj *crmhub.Identity) (ret graphql.Marshaler) {
@@ -12248,7 +12248,7 @@ func (ec *executionContext) _Identity_type(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Identity_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Identity", field, false, false, errors.New("field of type IdentityType does not have child fields"))
+	return scalarFieldContext("Identity", field, false, false, "IdentityType")
 }
 
 func (ec *executionContext) _Identity_value(ctx context.Context, field graphql.CollectedField, obj *crmhub.Identity) (ret graphql.Marshaler) {
@@ -12271,7 +12271,7 @@ func (ec *executionContext) _Identity_value(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Identity_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Identity", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("Identity", field, false, false, "String")
 }
 
 func (ec *executionContext) _Identity_source(ctx context.Context, field graphql.CollectedField, obj *crmhub.Identity) (ret graphql.Marshaler) {
@@ -12294,7 +12294,7 @@ func (ec *executionContext) _Identity_source(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Identity_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Identity", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("Identity", field, false, false, "String")
 }
 
 func (ec *executionContext) _Identity_createdAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.Identity) (ret graphql.Marshaler) {
@@ -12317,7 +12317,7 @@ func (ec *executionContext) _Identity_createdAt(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Identity_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Identity", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("Identity", field, false, false, "Time")
 }
 
 func (ec *executionContext) _IdentityConflict_id(ctx context.Context, field graphql.CollectedField, obj *crmhub.IdentityConflict) (ret graphql.Marshaler) {
@@ -12340,7 +12340,7 @@ func (ec *executionContext) _IdentityConflict_id(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_IdentityConflict_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("IdentityConflict", field, true, false, errors.New("field of type ID does not have child fields"))
+	return scalarFieldContext("IdentityConflict", field, true, false, "ID")
 }
 
 func (ec *executionContext) _IdentityConflict_connection(ctx context.Context, field graphql.CollectedField, obj *crmhub.IdentityConflict) (ret graphql.Marshaler) {
@@ -12395,7 +12395,7 @@ func (ec *executionContext) _IdentityConflict_entity(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_IdentityConflict_entity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("IdentityConflict", field, false, false, errors.New("field of type SyncEntity does not have child fields"))
+	return scalarFieldContext("IdentityConflict", field, false, false, "SyncEntity")
 }
 
 func (ec *executionContext) _IdentityConflict_externalId(ctx context.Context, field graphql.CollectedField, obj *crmhub.IdentityConflict) (ret graphql.Marshaler) {
@@ -12418,7 +12418,7 @@ func (ec *executionContext) _IdentityConflict_externalId(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_IdentityConflict_externalId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("IdentityConflict", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("IdentityConflict", field, false, false, "String")
 }
 
 func (ec *executionContext) _IdentityConflict_identifiers(ctx context.Context, field graphql.CollectedField, obj *crmhub.IdentityConflict) (ret graphql.Marshaler) {
@@ -12505,7 +12505,7 @@ func (ec *executionContext) _IdentityConflict_status(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_IdentityConflict_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("IdentityConflict", field, false, false, errors.New("field of type ConflictStatus does not have child fields"))
+	return scalarFieldContext("IdentityConflict", field, false, false, "ConflictStatus")
 }
 
 func (ec *executionContext) _IdentityConflict_resolution(ctx context.Context, field graphql.CollectedField, obj *crmhub.IdentityConflict) (ret graphql.Marshaler) {
@@ -12528,7 +12528,7 @@ func (ec *executionContext) _IdentityConflict_resolution(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_IdentityConflict_resolution(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("IdentityConflict", field, false, false, errors.New("field of type ConflictResolution does not have child fields"))
+	return scalarFieldContext("IdentityConflict", field, false, false, "ConflictResolution")
 }
 
 func (ec *executionContext) _IdentityConflict_contact(ctx context.Context, field graphql.CollectedField, obj *crmhub.IdentityConflict) (ret graphql.Marshaler) {
@@ -12583,7 +12583,7 @@ func (ec *executionContext) _IdentityConflict_createdAt(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_IdentityConflict_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("IdentityConflict", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("IdentityConflict", field, false, false, "Time")
 }
 
 func (ec *executionContext) _IdentityConflict_updatedAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.IdentityConflict) (ret graphql.Marshaler) {
@@ -12606,7 +12606,7 @@ func (ec *executionContext) _IdentityConflict_updatedAt(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_IdentityConflict_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("IdentityConflict", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("IdentityConflict", field, false, false, "Time")
 }
 
 func (ec *executionContext) _IdentityConflict_resolvedAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.IdentityConflict) (ret graphql.Marshaler) {
@@ -12629,7 +12629,7 @@ func (ec *executionContext) _IdentityConflict_resolvedAt(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_IdentityConflict_resolvedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("IdentityConflict", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("IdentityConflict", field, false, false, "Time")
 }
 
 func (ec *executionContext) _IdentityConflictConnection_edges(ctx context.Context, field graphql.CollectedField, obj *crmhub.IdentityConflictConnection) (ret graphql.Marshaler) {
@@ -12716,7 +12716,7 @@ func (ec *executionContext) _IdentityConflictConnection_totalCount(ctx context.C
 	)
 }
 func (ec *executionContext) fieldContext_IdentityConflictConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("IdentityConflictConnection", field, true, true, errors.New("field of type Int does not have child fields"))
+	return scalarFieldContext("IdentityConflictConnection", field, true, true, "Int")
 }
 
 func (ec *executionContext) _IdentityConflictEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *crmhub.IdentityConflictEdge) (ret graphql.Marshaler) {
@@ -12739,7 +12739,7 @@ func (ec *executionContext) _IdentityConflictEdge_cursor(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_IdentityConflictEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("IdentityConflictEdge", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("IdentityConflictEdge", field, false, false, "String")
 }
 
 func (ec *executionContext) _IdentityConflictEdge_node(ctx context.Context, field graphql.CollectedField, obj *crmhub.IdentityConflictEdge) (ret graphql.Marshaler) {
@@ -12794,7 +12794,7 @@ func (ec *executionContext) _ItemError_field(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_ItemError_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ItemError", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("ItemError", field, false, false, "String")
 }
 
 func (ec *executionContext) _ItemError_code(ctx context.Context, field graphql.CollectedField, obj *crmhub.ItemError) (ret graphql.Marshaler) {
@@ -12817,7 +12817,7 @@ func (ec *executionContext) _ItemError_code(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_ItemError_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ItemError", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("ItemError", field, false, false, "String")
 }
 
 func (ec *executionContext) _ItemError_message(ctx context.Context, field graphql.CollectedField, obj *crmhub.ItemError) (ret graphql.Marshaler) {
@@ -12840,7 +12840,7 @@ func (ec *executionContext) _ItemError_message(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_ItemError_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ItemError", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("ItemError", field, false, false, "String")
 }
 
 func (ec *executionContext) _ItemError_contactIds(ctx context.Context, field graphql.CollectedField, obj *crmhub.ItemError) (ret graphql.Marshaler) {
@@ -12863,7 +12863,7 @@ func (ec *executionContext) _ItemError_contactIds(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_ItemError_contactIds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ItemError", field, true, false, errors.New("field of type ID does not have child fields"))
+	return scalarFieldContext("ItemError", field, true, false, "ID")
 }
 
 func (ec *executionContext) _Message_id(ctx context.Context, field graphql.CollectedField, obj *crmhub.Message) (ret graphql.Marshaler) {
@@ -12886,7 +12886,7 @@ func (ec *executionContext) _Message_id(ctx context.Context, field graphql.Colle
 	)
 }
 func (ec *executionContext) fieldContext_Message_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Message", field, true, false, errors.New("field of type ID does not have child fields"))
+	return scalarFieldContext("Message", field, true, false, "ID")
 }
 
 func (ec *executionContext) _Message_conversation(ctx context.Context, field graphql.CollectedField, obj *crmhub.Message) (ret graphql.Marshaler) {
@@ -12941,7 +12941,7 @@ func (ec *executionContext) _Message_direction(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Message_direction(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Message", field, false, false, errors.New("field of type Direction does not have child fields"))
+	return scalarFieldContext("Message", field, false, false, "Direction")
 }
 
 func (ec *executionContext) _Message_type(ctx context.Context, field graphql.CollectedField, obj *crmhub.Message) (ret graphql.Marshaler) {
@@ -12964,7 +12964,7 @@ func (ec *executionContext) _Message_type(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_Message_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Message", field, false, false, errors.New("field of type MessageType does not have child fields"))
+	return scalarFieldContext("Message", field, false, false, "MessageType")
 }
 
 func (ec *executionContext) _Message_text(ctx context.Context, field graphql.CollectedField, obj *crmhub.Message) (ret graphql.Marshaler) {
@@ -12987,7 +12987,7 @@ func (ec *executionContext) _Message_text(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_Message_text(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Message", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("Message", field, false, false, "String")
 }
 
 func (ec *executionContext) _Message_contentUrl(ctx context.Context, field graphql.CollectedField, obj *crmhub.Message) (ret graphql.Marshaler) {
@@ -13010,7 +13010,7 @@ func (ec *executionContext) _Message_contentUrl(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Message_contentUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Message", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("Message", field, false, false, "String")
 }
 
 func (ec *executionContext) _Message_template(ctx context.Context, field graphql.CollectedField, obj *crmhub.Message) (ret graphql.Marshaler) {
@@ -13097,7 +13097,7 @@ func (ec *executionContext) _Message_status(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Message_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Message", field, false, false, errors.New("field of type MessageStatus does not have child fields"))
+	return scalarFieldContext("Message", field, false, false, "MessageStatus")
 }
 
 func (ec *executionContext) _Message_errorCode(ctx context.Context, field graphql.CollectedField, obj *crmhub.Message) (ret graphql.Marshaler) {
@@ -13120,7 +13120,7 @@ func (ec *executionContext) _Message_errorCode(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Message_errorCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Message", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("Message", field, false, false, "String")
 }
 
 func (ec *executionContext) _Message_externalId(ctx context.Context, field graphql.CollectedField, obj *crmhub.Message) (ret graphql.Marshaler) {
@@ -13143,7 +13143,7 @@ func (ec *executionContext) _Message_externalId(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Message_externalId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Message", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("Message", field, false, false, "String")
 }
 
 func (ec *executionContext) _Message_post(ctx context.Context, field graphql.CollectedField, obj *crmhub.Message) (ret graphql.Marshaler) {
@@ -13198,7 +13198,7 @@ func (ec *executionContext) _Message_createdAt(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Message_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Message", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("Message", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Message_updatedAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.Message) (ret graphql.Marshaler) {
@@ -13221,7 +13221,7 @@ func (ec *executionContext) _Message_updatedAt(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Message_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Message", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("Message", field, false, false, "Time")
 }
 
 func (ec *executionContext) _MessageConnection_edges(ctx context.Context, field graphql.CollectedField, obj *crmhub.MessageConnection) (ret graphql.Marshaler) {
@@ -13308,7 +13308,7 @@ func (ec *executionContext) _MessageConnection_totalCount(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_MessageConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("MessageConnection", field, true, true, errors.New("field of type Int does not have child fields"))
+	return scalarFieldContext("MessageConnection", field, true, true, "Int")
 }
 
 func (ec *executionContext) _MessageEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *crmhub.MessageEdge) (ret graphql.Marshaler) {
@@ -13331,7 +13331,7 @@ func (ec *executionContext) _MessageEdge_cursor(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_MessageEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("MessageEdge", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("MessageEdge", field, false, false, "String")
 }
 
 func (ec *executionContext) _MessageEdge_node(ctx context.Context, field graphql.CollectedField, obj *crmhub.MessageEdge) (ret graphql.Marshaler) {
@@ -13386,7 +13386,7 @@ func (ec *executionContext) _MessagePost_id(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_MessagePost_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("MessagePost", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("MessagePost", field, false, false, "String")
 }
 
 func (ec *executionContext) _MessagePost_url(ctx context.Context, field graphql.CollectedField, obj *crmhub.MessagePost) (ret graphql.Marshaler) {
@@ -13409,7 +13409,7 @@ func (ec *executionContext) _MessagePost_url(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_MessagePost_url(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("MessagePost", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("MessagePost", field, false, false, "String")
 }
 
 func (ec *executionContext) _MessagePost_author(ctx context.Context, field graphql.CollectedField, obj *crmhub.MessagePost) (ret graphql.Marshaler) {
@@ -13432,7 +13432,7 @@ func (ec *executionContext) _MessagePost_author(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_MessagePost_author(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("MessagePost", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("MessagePost", field, false, false, "String")
 }
 
 func (ec *executionContext) _MessagePost_authorName(ctx context.Context, field graphql.CollectedField, obj *crmhub.MessagePost) (ret graphql.Marshaler) {
@@ -13455,7 +13455,7 @@ func (ec *executionContext) _MessagePost_authorName(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_MessagePost_authorName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("MessagePost", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("MessagePost", field, false, false, "String")
 }
 
 func (ec *executionContext) _MessagePost_description(ctx context.Context, field graphql.CollectedField, obj *crmhub.MessagePost) (ret graphql.Marshaler) {
@@ -13478,7 +13478,7 @@ func (ec *executionContext) _MessagePost_description(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_MessagePost_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("MessagePost", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("MessagePost", field, false, false, "String")
 }
 
 func (ec *executionContext) _MessagePost_imageUrl(ctx context.Context, field graphql.CollectedField, obj *crmhub.MessagePost) (ret graphql.Marshaler) {
@@ -13501,7 +13501,7 @@ func (ec *executionContext) _MessagePost_imageUrl(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_MessagePost_imageUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("MessagePost", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("MessagePost", field, false, false, "String")
 }
 
 func (ec *executionContext) _MessagePost_previewUrl(ctx context.Context, field graphql.CollectedField, obj *crmhub.MessagePost) (ret graphql.Marshaler) {
@@ -13524,7 +13524,7 @@ func (ec *executionContext) _MessagePost_previewUrl(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_MessagePost_previewUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("MessagePost", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("MessagePost", field, false, false, "String")
 }
 
 func (ec *executionContext) _MessagePost_imageSha1(ctx context.Context, field graphql.CollectedField, obj *crmhub.MessagePost) (ret graphql.Marshaler) {
@@ -13547,7 +13547,7 @@ func (ec *executionContext) _MessagePost_imageSha1(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_MessagePost_imageSha1(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("MessagePost", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("MessagePost", field, false, false, "String")
 }
 
 func (ec *executionContext) _MessagePost_previewSha1(ctx context.Context, field graphql.CollectedField, obj *crmhub.MessagePost) (ret graphql.Marshaler) {
@@ -13570,7 +13570,7 @@ func (ec *executionContext) _MessagePost_previewSha1(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_MessagePost_previewSha1(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("MessagePost", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("MessagePost", field, false, false, "String")
 }
 
 func (ec *executionContext) _MessagePost_likes(ctx context.Context, field graphql.CollectedField, obj *crmhub.MessagePost) (ret graphql.Marshaler) {
@@ -13593,7 +13593,7 @@ func (ec *executionContext) _MessagePost_likes(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_MessagePost_likes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("MessagePost", field, false, false, errors.New("field of type Int does not have child fields"))
+	return scalarFieldContext("MessagePost", field, false, false, "Int")
 }
 
 func (ec *executionContext) _MessagePost_comments(ctx context.Context, field graphql.CollectedField, obj *crmhub.MessagePost) (ret graphql.Marshaler) {
@@ -13616,7 +13616,7 @@ func (ec *executionContext) _MessagePost_comments(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_MessagePost_comments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("MessagePost", field, false, false, errors.New("field of type Int does not have child fields"))
+	return scalarFieldContext("MessagePost", field, false, false, "Int")
 }
 
 func (ec *executionContext) _MessagePost_publishedAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.MessagePost) (ret graphql.Marshaler) {
@@ -13639,7 +13639,7 @@ func (ec *executionContext) _MessagePost_publishedAt(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_MessagePost_publishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("MessagePost", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("MessagePost", field, false, false, "Time")
 }
 
 func (ec *executionContext) _MessagePost_updatedAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.MessagePost) (ret graphql.Marshaler) {
@@ -13662,7 +13662,7 @@ func (ec *executionContext) _MessagePost_updatedAt(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_MessagePost_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("MessagePost", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("MessagePost", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Mutation_createContact(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -16227,7 +16227,7 @@ func (ec *executionContext) _Note_id(ctx context.Context, field graphql.Collecte
 	)
 }
 func (ec *executionContext) fieldContext_Note_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Note", field, true, false, errors.New("field of type ID does not have child fields"))
+	return scalarFieldContext("Note", field, true, false, "ID")
 }
 
 func (ec *executionContext) _Note_contact(ctx context.Context, field graphql.CollectedField, obj *crmhub.Note) (ret graphql.Marshaler) {
@@ -16282,7 +16282,7 @@ func (ec *executionContext) _Note_body(ctx context.Context, field graphql.Collec
 	)
 }
 func (ec *executionContext) fieldContext_Note_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Note", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("Note", field, false, false, "String")
 }
 
 func (ec *executionContext) _Note_createdAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.Note) (ret graphql.Marshaler) {
@@ -16305,7 +16305,7 @@ func (ec *executionContext) _Note_createdAt(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Note_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Note", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("Note", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Note_updatedAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.Note) (ret graphql.Marshaler) {
@@ -16328,7 +16328,7 @@ func (ec *executionContext) _Note_updatedAt(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Note_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Note", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("Note", field, false, false, "Time")
 }
 
 func (ec *executionContext) _NoteConnection_edges(ctx context.Context, field graphql.CollectedField, obj *crmhub.NoteConnection) (ret graphql.Marshaler) {
@@ -16415,7 +16415,7 @@ func (ec *executionContext) _NoteConnection_totalCount(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_NoteConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("NoteConnection", field, true, true, errors.New("field of type Int does not have child fields"))
+	return scalarFieldContext("NoteConnection", field, true, true, "Int")
 }
 
 func (ec *executionContext) _NoteEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *crmhub.NoteEdge) (ret graphql.Marshaler) {
@@ -16438,7 +16438,7 @@ func (ec *executionContext) _NoteEdge_cursor(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_NoteEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("NoteEdge", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("NoteEdge", field, false, false, "String")
 }
 
 func (ec *executionContext) _NoteEdge_node(ctx context.Context, field graphql.CollectedField, obj *crmhub.NoteEdge) (ret graphql.Marshaler) {
@@ -16493,7 +16493,7 @@ func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_PageInfo_hasNextPage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PageInfo", field, false, false, errors.New("field of type Boolean does not have child fields"))
+	return scalarFieldContext("PageInfo", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _PageInfo_hasPreviousPage(ctx context.Context, field graphql.CollectedField, obj *crmhub.PageInfo) (ret graphql.Marshaler) {
@@ -16516,7 +16516,7 @@ func (ec *executionContext) _PageInfo_hasPreviousPage(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_PageInfo_hasPreviousPage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PageInfo", field, false, false, errors.New("field of type Boolean does not have child fields"))
+	return scalarFieldContext("PageInfo", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _PageInfo_startCursor(ctx context.Context, field graphql.CollectedField, obj *crmhub.PageInfo) (ret graphql.Marshaler) {
@@ -16539,7 +16539,7 @@ func (ec *executionContext) _PageInfo_startCursor(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_PageInfo_startCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PageInfo", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("PageInfo", field, false, false, "String")
 }
 
 func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graphql.CollectedField, obj *crmhub.PageInfo) (ret graphql.Marshaler) {
@@ -16562,7 +16562,7 @@ func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PageInfo", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("PageInfo", field, false, false, "String")
 }
 
 func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -18027,7 +18027,7 @@ func (ec *executionContext) _ReplaceUsersPayload_created(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_ReplaceUsersPayload_created(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ReplaceUsersPayload", field, false, false, errors.New("field of type Int does not have child fields"))
+	return scalarFieldContext("ReplaceUsersPayload", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ReplaceUsersPayload_updated(ctx context.Context, field graphql.CollectedField, obj *crmhub.ReplaceUsersResult) (ret graphql.Marshaler) {
@@ -18050,7 +18050,7 @@ func (ec *executionContext) _ReplaceUsersPayload_updated(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_ReplaceUsersPayload_updated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ReplaceUsersPayload", field, false, false, errors.New("field of type Int does not have child fields"))
+	return scalarFieldContext("ReplaceUsersPayload", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ReplaceUsersPayload_unchanged(ctx context.Context, field graphql.CollectedField, obj *crmhub.ReplaceUsersResult) (ret graphql.Marshaler) {
@@ -18073,7 +18073,7 @@ func (ec *executionContext) _ReplaceUsersPayload_unchanged(ctx context.Context, 
 	)
 }
 func (ec *executionContext) fieldContext_ReplaceUsersPayload_unchanged(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ReplaceUsersPayload", field, false, false, errors.New("field of type Int does not have child fields"))
+	return scalarFieldContext("ReplaceUsersPayload", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ReplaceUsersPayload_deleted(ctx context.Context, field graphql.CollectedField, obj *crmhub.ReplaceUsersResult) (ret graphql.Marshaler) {
@@ -18096,7 +18096,7 @@ func (ec *executionContext) _ReplaceUsersPayload_deleted(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_ReplaceUsersPayload_deleted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ReplaceUsersPayload", field, false, false, errors.New("field of type Int does not have child fields"))
+	return scalarFieldContext("ReplaceUsersPayload", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ReplaceUsersPayload_users(ctx context.Context, field graphql.CollectedField, obj *crmhub.ReplaceUsersResult) (ret graphql.Marshaler) {
@@ -18461,7 +18461,7 @@ func (ec *executionContext) _Suppression_id(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Suppression_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Suppression", field, true, false, errors.New("field of type ID does not have child fields"))
+	return scalarFieldContext("Suppression", field, true, false, "ID")
 }
 
 func (ec *executionContext) _Suppression_contact(ctx context.Context, field graphql.CollectedField, obj *crmhub.Suppression) (ret graphql.Marshaler) {
@@ -18516,7 +18516,7 @@ func (ec *executionContext) _Suppression_channel(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Suppression_channel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Suppression", field, false, false, errors.New("field of type Channel does not have child fields"))
+	return scalarFieldContext("Suppression", field, false, false, "Channel")
 }
 
 func (ec *executionContext) _Suppression_reason(ctx context.Context, field graphql.CollectedField, obj *crmhub.Suppression) (ret graphql.Marshaler) {
@@ -18539,7 +18539,7 @@ func (ec *executionContext) _Suppression_reason(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Suppression_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Suppression", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("Suppression", field, false, false, "String")
 }
 
 func (ec *executionContext) _Suppression_createdAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.Suppression) (ret graphql.Marshaler) {
@@ -18562,7 +18562,7 @@ func (ec *executionContext) _Suppression_createdAt(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_Suppression_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Suppression", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("Suppression", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Suppression_expiresAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.Suppression) (ret graphql.Marshaler) {
@@ -18585,7 +18585,7 @@ func (ec *executionContext) _Suppression_expiresAt(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_Suppression_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Suppression", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("Suppression", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Suppression_liftedAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.Suppression) (ret graphql.Marshaler) {
@@ -18608,7 +18608,7 @@ func (ec *executionContext) _Suppression_liftedAt(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Suppression_liftedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Suppression", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("Suppression", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Suppression_active(ctx context.Context, field graphql.CollectedField, obj *crmhub.Suppression) (ret graphql.Marshaler) {
@@ -18631,7 +18631,7 @@ func (ec *executionContext) _Suppression_active(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Suppression_active(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Suppression", field, true, true, errors.New("field of type Boolean does not have child fields"))
+	return scalarFieldContext("Suppression", field, true, true, "Boolean")
 }
 
 func (ec *executionContext) _SyncError_message(ctx context.Context, field graphql.CollectedField, obj *crmhub.SyncError) (ret graphql.Marshaler) {
@@ -18654,7 +18654,7 @@ func (ec *executionContext) _SyncError_message(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_SyncError_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SyncError", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("SyncError", field, false, false, "String")
 }
 
 func (ec *executionContext) _SyncError_code(ctx context.Context, field graphql.CollectedField, obj *crmhub.SyncError) (ret graphql.Marshaler) {
@@ -18677,7 +18677,7 @@ func (ec *executionContext) _SyncError_code(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_SyncError_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SyncError", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("SyncError", field, false, false, "String")
 }
 
 func (ec *executionContext) _SyncError_recordId(ctx context.Context, field graphql.CollectedField, obj *crmhub.SyncError) (ret graphql.Marshaler) {
@@ -18700,7 +18700,7 @@ func (ec *executionContext) _SyncError_recordId(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_SyncError_recordId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SyncError", field, true, true, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("SyncError", field, true, true, "String")
 }
 
 func (ec *executionContext) _SyncPlanItem_entity(ctx context.Context, field graphql.CollectedField, obj *crmhub.SyncPlanItem) (ret graphql.Marshaler) {
@@ -18723,7 +18723,7 @@ func (ec *executionContext) _SyncPlanItem_entity(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_SyncPlanItem_entity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SyncPlanItem", field, false, false, errors.New("field of type SyncEntity does not have child fields"))
+	return scalarFieldContext("SyncPlanItem", field, false, false, "SyncEntity")
 }
 
 func (ec *executionContext) _SyncPlanItem_action(ctx context.Context, field graphql.CollectedField, obj *crmhub.SyncPlanItem) (ret graphql.Marshaler) {
@@ -18746,7 +18746,7 @@ func (ec *executionContext) _SyncPlanItem_action(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_SyncPlanItem_action(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SyncPlanItem", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("SyncPlanItem", field, false, false, "String")
 }
 
 func (ec *executionContext) _SyncPlanItem_recordId(ctx context.Context, field graphql.CollectedField, obj *crmhub.SyncPlanItem) (ret graphql.Marshaler) {
@@ -18769,7 +18769,7 @@ func (ec *executionContext) _SyncPlanItem_recordId(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_SyncPlanItem_recordId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SyncPlanItem", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("SyncPlanItem", field, false, false, "String")
 }
 
 func (ec *executionContext) _SyncRun_id(ctx context.Context, field graphql.CollectedField, obj *crmhub.SyncRun) (ret graphql.Marshaler) {
@@ -18792,7 +18792,7 @@ func (ec *executionContext) _SyncRun_id(ctx context.Context, field graphql.Colle
 	)
 }
 func (ec *executionContext) fieldContext_SyncRun_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SyncRun", field, true, false, errors.New("field of type ID does not have child fields"))
+	return scalarFieldContext("SyncRun", field, true, false, "ID")
 }
 
 func (ec *executionContext) _SyncRun_connection(ctx context.Context, field graphql.CollectedField, obj *crmhub.SyncRun) (ret graphql.Marshaler) {
@@ -18847,7 +18847,7 @@ func (ec *executionContext) _SyncRun_mode(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_SyncRun_mode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SyncRun", field, false, false, errors.New("field of type SyncMode does not have child fields"))
+	return scalarFieldContext("SyncRun", field, false, false, "SyncMode")
 }
 
 func (ec *executionContext) _SyncRun_dryRun(ctx context.Context, field graphql.CollectedField, obj *crmhub.SyncRun) (ret graphql.Marshaler) {
@@ -18870,7 +18870,7 @@ func (ec *executionContext) _SyncRun_dryRun(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_SyncRun_dryRun(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SyncRun", field, false, false, errors.New("field of type Boolean does not have child fields"))
+	return scalarFieldContext("SyncRun", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _SyncRun_status(ctx context.Context, field graphql.CollectedField, obj *crmhub.SyncRun) (ret graphql.Marshaler) {
@@ -18893,7 +18893,7 @@ func (ec *executionContext) _SyncRun_status(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_SyncRun_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SyncRun", field, false, false, errors.New("field of type SyncRunStatus does not have child fields"))
+	return scalarFieldContext("SyncRun", field, false, false, "SyncRunStatus")
 }
 
 func (ec *executionContext) _SyncRun_trigger(ctx context.Context, field graphql.CollectedField, obj *crmhub.SyncRun) (ret graphql.Marshaler) {
@@ -18916,7 +18916,7 @@ func (ec *executionContext) _SyncRun_trigger(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_SyncRun_trigger(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SyncRun", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("SyncRun", field, false, false, "String")
 }
 
 func (ec *executionContext) _SyncRun_createdAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.SyncRun) (ret graphql.Marshaler) {
@@ -18939,7 +18939,7 @@ func (ec *executionContext) _SyncRun_createdAt(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_SyncRun_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SyncRun", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("SyncRun", field, false, false, "Time")
 }
 
 func (ec *executionContext) _SyncRun_startedAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.SyncRun) (ret graphql.Marshaler) {
@@ -18962,7 +18962,7 @@ func (ec *executionContext) _SyncRun_startedAt(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_SyncRun_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SyncRun", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("SyncRun", field, false, false, "Time")
 }
 
 func (ec *executionContext) _SyncRun_finishedAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.SyncRun) (ret graphql.Marshaler) {
@@ -18985,7 +18985,7 @@ func (ec *executionContext) _SyncRun_finishedAt(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_SyncRun_finishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SyncRun", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("SyncRun", field, false, false, "Time")
 }
 
 func (ec *executionContext) _SyncRun_stats(ctx context.Context, field graphql.CollectedField, obj *crmhub.SyncRun) (ret graphql.Marshaler) {
@@ -19200,7 +19200,7 @@ func (ec *executionContext) _SyncRunConnection_totalCount(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_SyncRunConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SyncRunConnection", field, true, true, errors.New("field of type Int does not have child fields"))
+	return scalarFieldContext("SyncRunConnection", field, true, true, "Int")
 }
 
 func (ec *executionContext) _SyncRunEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *crmhub.SyncRunEdge) (ret graphql.Marshaler) {
@@ -19223,7 +19223,7 @@ func (ec *executionContext) _SyncRunEdge_cursor(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_SyncRunEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SyncRunEdge", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("SyncRunEdge", field, false, false, "String")
 }
 
 func (ec *executionContext) _SyncRunEdge_node(ctx context.Context, field graphql.CollectedField, obj *crmhub.SyncRunEdge) (ret graphql.Marshaler) {
@@ -19278,7 +19278,7 @@ func (ec *executionContext) _SyncStats_fetched(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_SyncStats_fetched(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SyncStats", field, false, false, errors.New("field of type Int does not have child fields"))
+	return scalarFieldContext("SyncStats", field, false, false, "Int")
 }
 
 func (ec *executionContext) _SyncStats_created(ctx context.Context, field graphql.CollectedField, obj *crmhub.SyncStats) (ret graphql.Marshaler) {
@@ -19301,7 +19301,7 @@ func (ec *executionContext) _SyncStats_created(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_SyncStats_created(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SyncStats", field, false, false, errors.New("field of type Int does not have child fields"))
+	return scalarFieldContext("SyncStats", field, false, false, "Int")
 }
 
 func (ec *executionContext) _SyncStats_updated(ctx context.Context, field graphql.CollectedField, obj *crmhub.SyncStats) (ret graphql.Marshaler) {
@@ -19324,7 +19324,7 @@ func (ec *executionContext) _SyncStats_updated(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_SyncStats_updated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SyncStats", field, false, false, errors.New("field of type Int does not have child fields"))
+	return scalarFieldContext("SyncStats", field, false, false, "Int")
 }
 
 func (ec *executionContext) _SyncStats_unchanged(ctx context.Context, field graphql.CollectedField, obj *crmhub.SyncStats) (ret graphql.Marshaler) {
@@ -19347,7 +19347,7 @@ func (ec *executionContext) _SyncStats_unchanged(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_SyncStats_unchanged(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SyncStats", field, false, false, errors.New("field of type Int does not have child fields"))
+	return scalarFieldContext("SyncStats", field, false, false, "Int")
 }
 
 func (ec *executionContext) _SyncStats_conflicts(ctx context.Context, field graphql.CollectedField, obj *crmhub.SyncStats) (ret graphql.Marshaler) {
@@ -19370,7 +19370,7 @@ func (ec *executionContext) _SyncStats_conflicts(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_SyncStats_conflicts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SyncStats", field, false, false, errors.New("field of type Int does not have child fields"))
+	return scalarFieldContext("SyncStats", field, false, false, "Int")
 }
 
 func (ec *executionContext) _SyncStats_failed(ctx context.Context, field graphql.CollectedField, obj *crmhub.SyncStats) (ret graphql.Marshaler) {
@@ -19393,7 +19393,7 @@ func (ec *executionContext) _SyncStats_failed(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_SyncStats_failed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SyncStats", field, false, false, errors.New("field of type Int does not have child fields"))
+	return scalarFieldContext("SyncStats", field, false, false, "Int")
 }
 
 func (ec *executionContext) _SyncStats_pushed(ctx context.Context, field graphql.CollectedField, obj *crmhub.SyncStats) (ret graphql.Marshaler) {
@@ -19416,7 +19416,7 @@ func (ec *executionContext) _SyncStats_pushed(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_SyncStats_pushed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SyncStats", field, false, false, errors.New("field of type Int does not have child fields"))
+	return scalarFieldContext("SyncStats", field, false, false, "Int")
 }
 
 func (ec *executionContext) _SyncStats_deleted(ctx context.Context, field graphql.CollectedField, obj *crmhub.SyncStats) (ret graphql.Marshaler) {
@@ -19439,7 +19439,7 @@ func (ec *executionContext) _SyncStats_deleted(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_SyncStats_deleted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SyncStats", field, false, false, errors.New("field of type Int does not have child fields"))
+	return scalarFieldContext("SyncStats", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Template_name(ctx context.Context, field graphql.CollectedField, obj *crmhub.Template) (ret graphql.Marshaler) {
@@ -19462,7 +19462,7 @@ func (ec *executionContext) _Template_name(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Template_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Template", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("Template", field, false, false, "String")
 }
 
 func (ec *executionContext) _Template_language(ctx context.Context, field graphql.CollectedField, obj *crmhub.Template) (ret graphql.Marshaler) {
@@ -19485,7 +19485,7 @@ func (ec *executionContext) _Template_language(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Template_language(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Template", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("Template", field, false, false, "String")
 }
 
 func (ec *executionContext) _Template_components(ctx context.Context, field graphql.CollectedField, obj *crmhub.Template) (ret graphql.Marshaler) {
@@ -19508,7 +19508,7 @@ func (ec *executionContext) _Template_components(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Template_components(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Template", field, false, false, errors.New("field of type JSON does not have child fields"))
+	return scalarFieldContext("Template", field, false, false, "JSON")
 }
 
 func (ec *executionContext) _UpsertContactResult_index(ctx context.Context, field graphql.CollectedField, obj *crmhub.UpsertContactResult) (ret graphql.Marshaler) {
@@ -19531,7 +19531,7 @@ func (ec *executionContext) _UpsertContactResult_index(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_UpsertContactResult_index(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("UpsertContactResult", field, false, false, errors.New("field of type Int does not have child fields"))
+	return scalarFieldContext("UpsertContactResult", field, false, false, "Int")
 }
 
 func (ec *executionContext) _UpsertContactResult_status(ctx context.Context, field graphql.CollectedField, obj *crmhub.UpsertContactResult) (ret graphql.Marshaler) {
@@ -19554,7 +19554,7 @@ func (ec *executionContext) _UpsertContactResult_status(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_UpsertContactResult_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("UpsertContactResult", field, false, false, errors.New("field of type UpsertStatus does not have child fields"))
+	return scalarFieldContext("UpsertContactResult", field, false, false, "UpsertStatus")
 }
 
 func (ec *executionContext) _UpsertContactResult_contact(ctx context.Context, field graphql.CollectedField, obj *crmhub.UpsertContactResult) (ret graphql.Marshaler) {
@@ -19673,7 +19673,7 @@ func (ec *executionContext) _UpsertDealResult_index(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_UpsertDealResult_index(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("UpsertDealResult", field, false, false, errors.New("field of type Int does not have child fields"))
+	return scalarFieldContext("UpsertDealResult", field, false, false, "Int")
 }
 
 func (ec *executionContext) _UpsertDealResult_status(ctx context.Context, field graphql.CollectedField, obj *crmhub.UpsertDealResult) (ret graphql.Marshaler) {
@@ -19696,7 +19696,7 @@ func (ec *executionContext) _UpsertDealResult_status(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_UpsertDealResult_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("UpsertDealResult", field, false, false, errors.New("field of type UpsertStatus does not have child fields"))
+	return scalarFieldContext("UpsertDealResult", field, false, false, "UpsertStatus")
 }
 
 func (ec *executionContext) _UpsertDealResult_deal(ctx context.Context, field graphql.CollectedField, obj *crmhub.UpsertDealResult) (ret graphql.Marshaler) {
@@ -19815,7 +19815,7 @@ func (ec *executionContext) _UpsertUserResult_index(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_UpsertUserResult_index(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("UpsertUserResult", field, false, false, errors.New("field of type Int does not have child fields"))
+	return scalarFieldContext("UpsertUserResult", field, false, false, "Int")
 }
 
 func (ec *executionContext) _UpsertUserResult_status(ctx context.Context, field graphql.CollectedField, obj *crmhub.UpsertUserResult) (ret graphql.Marshaler) {
@@ -19838,7 +19838,7 @@ func (ec *executionContext) _UpsertUserResult_status(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_UpsertUserResult_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("UpsertUserResult", field, false, false, errors.New("field of type UpsertStatus does not have child fields"))
+	return scalarFieldContext("UpsertUserResult", field, false, false, "UpsertStatus")
 }
 
 func (ec *executionContext) _UpsertUserResult_user(ctx context.Context, field graphql.CollectedField, obj *crmhub.UpsertUserResult) (ret graphql.Marshaler) {
@@ -19957,7 +19957,7 @@ func (ec *executionContext) _User_id(ctx context.Context, field graphql.Collecte
 	)
 }
 func (ec *executionContext) fieldContext_User_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("User", field, true, false, errors.New("field of type ID does not have child fields"))
+	return scalarFieldContext("User", field, true, false, "ID")
 }
 
 func (ec *executionContext) _User_externalId(ctx context.Context, field graphql.CollectedField, obj *crmhub.User) (ret graphql.Marshaler) {
@@ -19980,7 +19980,7 @@ func (ec *executionContext) _User_externalId(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_User_externalId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("User", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("User", field, false, false, "String")
 }
 
 func (ec *executionContext) _User_name(ctx context.Context, field graphql.CollectedField, obj *crmhub.User) (ret graphql.Marshaler) {
@@ -20003,7 +20003,7 @@ func (ec *executionContext) _User_name(ctx context.Context, field graphql.Collec
 	)
 }
 func (ec *executionContext) fieldContext_User_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("User", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("User", field, false, false, "String")
 }
 
 func (ec *executionContext) _User_email(ctx context.Context, field graphql.CollectedField, obj *crmhub.User) (ret graphql.Marshaler) {
@@ -20026,7 +20026,7 @@ func (ec *executionContext) _User_email(ctx context.Context, field graphql.Colle
 	)
 }
 func (ec *executionContext) fieldContext_User_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("User", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("User", field, false, false, "String")
 }
 
 func (ec *executionContext) _User_createdAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.User) (ret graphql.Marshaler) {
@@ -20049,7 +20049,7 @@ func (ec *executionContext) _User_createdAt(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_User_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("User", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("User", field, false, false, "Time")
 }
 
 func (ec *executionContext) _User_updatedAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.User) (ret graphql.Marshaler) {
@@ -20072,7 +20072,7 @@ func (ec *executionContext) _User_updatedAt(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_User_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("User", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("User", field, false, false, "Time")
 }
 
 func (ec *executionContext) _UserConnection_edges(ctx context.Context, field graphql.CollectedField, obj *crmhub.UserConnection) (ret graphql.Marshaler) {
@@ -20159,7 +20159,7 @@ func (ec *executionContext) _UserConnection_totalCount(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_UserConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("UserConnection", field, true, true, errors.New("field of type Int does not have child fields"))
+	return scalarFieldContext("UserConnection", field, true, true, "Int")
 }
 
 func (ec *executionContext) _UserEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *crmhub.UserEdge) (ret graphql.Marshaler) {
@@ -20182,7 +20182,7 @@ func (ec *executionContext) _UserEdge_cursor(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_UserEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("UserEdge", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("UserEdge", field, false, false, "String")
 }
 
 func (ec *executionContext) _UserEdge_node(ctx context.Context, field graphql.CollectedField, obj *crmhub.UserEdge) (ret graphql.Marshaler) {
@@ -20301,7 +20301,7 @@ func (ec *executionContext) _Viewer_scopes(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Viewer_scopes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Viewer", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("Viewer", field, false, false, "String")
 }
 
 func (ec *executionContext) _WebhookAttempt_at(ctx context.Context, field graphql.CollectedField, obj *crmhub.WebhookAttempt) (ret graphql.Marshaler) {
@@ -20324,7 +20324,7 @@ func (ec *executionContext) _WebhookAttempt_at(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_WebhookAttempt_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("WebhookAttempt", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("WebhookAttempt", field, false, false, "Time")
 }
 
 func (ec *executionContext) _WebhookAttempt_statusCode(ctx context.Context, field graphql.CollectedField, obj *crmhub.WebhookAttempt) (ret graphql.Marshaler) {
@@ -20347,7 +20347,7 @@ func (ec *executionContext) _WebhookAttempt_statusCode(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_WebhookAttempt_statusCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("WebhookAttempt", field, false, false, errors.New("field of type Int does not have child fields"))
+	return scalarFieldContext("WebhookAttempt", field, false, false, "Int")
 }
 
 func (ec *executionContext) _WebhookAttempt_latencyMs(ctx context.Context, field graphql.CollectedField, obj *crmhub.WebhookAttempt) (ret graphql.Marshaler) {
@@ -20370,7 +20370,7 @@ func (ec *executionContext) _WebhookAttempt_latencyMs(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_WebhookAttempt_latencyMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("WebhookAttempt", field, false, false, errors.New("field of type Int does not have child fields"))
+	return scalarFieldContext("WebhookAttempt", field, false, false, "Int")
 }
 
 func (ec *executionContext) _WebhookAttempt_responseSnippet(ctx context.Context, field graphql.CollectedField, obj *crmhub.WebhookAttempt) (ret graphql.Marshaler) {
@@ -20393,7 +20393,7 @@ func (ec *executionContext) _WebhookAttempt_responseSnippet(ctx context.Context,
 	)
 }
 func (ec *executionContext) fieldContext_WebhookAttempt_responseSnippet(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("WebhookAttempt", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("WebhookAttempt", field, false, false, "String")
 }
 
 func (ec *executionContext) _WebhookAttempt_error(ctx context.Context, field graphql.CollectedField, obj *crmhub.WebhookAttempt) (ret graphql.Marshaler) {
@@ -20416,7 +20416,7 @@ func (ec *executionContext) _WebhookAttempt_error(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_WebhookAttempt_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("WebhookAttempt", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("WebhookAttempt", field, false, false, "String")
 }
 
 func (ec *executionContext) _WebhookDelivery_id(ctx context.Context, field graphql.CollectedField, obj *crmhub.WebhookDelivery) (ret graphql.Marshaler) {
@@ -20439,7 +20439,7 @@ func (ec *executionContext) _WebhookDelivery_id(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_WebhookDelivery_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("WebhookDelivery", field, true, false, errors.New("field of type ID does not have child fields"))
+	return scalarFieldContext("WebhookDelivery", field, true, false, "ID")
 }
 
 func (ec *executionContext) _WebhookDelivery_endpoint(ctx context.Context, field graphql.CollectedField, obj *crmhub.WebhookDelivery) (ret graphql.Marshaler) {
@@ -20494,7 +20494,7 @@ func (ec *executionContext) _WebhookDelivery_eventType(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_WebhookDelivery_eventType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("WebhookDelivery", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("WebhookDelivery", field, false, false, "String")
 }
 
 func (ec *executionContext) _WebhookDelivery_webhookId(ctx context.Context, field graphql.CollectedField, obj *crmhub.WebhookDelivery) (ret graphql.Marshaler) {
@@ -20517,7 +20517,7 @@ func (ec *executionContext) _WebhookDelivery_webhookId(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_WebhookDelivery_webhookId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("WebhookDelivery", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("WebhookDelivery", field, false, false, "String")
 }
 
 func (ec *executionContext) _WebhookDelivery_status(ctx context.Context, field graphql.CollectedField, obj *crmhub.WebhookDelivery) (ret graphql.Marshaler) {
@@ -20540,7 +20540,7 @@ func (ec *executionContext) _WebhookDelivery_status(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_WebhookDelivery_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("WebhookDelivery", field, false, false, errors.New("field of type WebhookDeliveryStatus does not have child fields"))
+	return scalarFieldContext("WebhookDelivery", field, false, false, "WebhookDeliveryStatus")
 }
 
 func (ec *executionContext) _WebhookDelivery_attemptCount(ctx context.Context, field graphql.CollectedField, obj *crmhub.WebhookDelivery) (ret graphql.Marshaler) {
@@ -20563,7 +20563,7 @@ func (ec *executionContext) _WebhookDelivery_attemptCount(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_WebhookDelivery_attemptCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("WebhookDelivery", field, false, false, errors.New("field of type Int does not have child fields"))
+	return scalarFieldContext("WebhookDelivery", field, false, false, "Int")
 }
 
 func (ec *executionContext) _WebhookDelivery_attempts(ctx context.Context, field graphql.CollectedField, obj *crmhub.WebhookDelivery) (ret graphql.Marshaler) {
@@ -20618,7 +20618,7 @@ func (ec *executionContext) _WebhookDelivery_nextAttemptAt(ctx context.Context, 
 	)
 }
 func (ec *executionContext) fieldContext_WebhookDelivery_nextAttemptAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("WebhookDelivery", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("WebhookDelivery", field, false, false, "Time")
 }
 
 func (ec *executionContext) _WebhookDelivery_createdAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.WebhookDelivery) (ret graphql.Marshaler) {
@@ -20641,7 +20641,7 @@ func (ec *executionContext) _WebhookDelivery_createdAt(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_WebhookDelivery_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("WebhookDelivery", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("WebhookDelivery", field, false, false, "Time")
 }
 
 func (ec *executionContext) _WebhookDelivery_updatedAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.WebhookDelivery) (ret graphql.Marshaler) {
@@ -20664,7 +20664,7 @@ func (ec *executionContext) _WebhookDelivery_updatedAt(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_WebhookDelivery_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("WebhookDelivery", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("WebhookDelivery", field, false, false, "Time")
 }
 
 func (ec *executionContext) _WebhookDeliveryConnection_edges(ctx context.Context, field graphql.CollectedField, obj *crmhub.WebhookDeliveryConnection) (ret graphql.Marshaler) {
@@ -20751,7 +20751,7 @@ func (ec *executionContext) _WebhookDeliveryConnection_totalCount(ctx context.Co
 	)
 }
 func (ec *executionContext) fieldContext_WebhookDeliveryConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("WebhookDeliveryConnection", field, true, true, errors.New("field of type Int does not have child fields"))
+	return scalarFieldContext("WebhookDeliveryConnection", field, true, true, "Int")
 }
 
 func (ec *executionContext) _WebhookDeliveryEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *crmhub.WebhookDeliveryEdge) (ret graphql.Marshaler) {
@@ -20774,7 +20774,7 @@ func (ec *executionContext) _WebhookDeliveryEdge_cursor(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_WebhookDeliveryEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("WebhookDeliveryEdge", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("WebhookDeliveryEdge", field, false, false, "String")
 }
 
 func (ec *executionContext) _WebhookDeliveryEdge_node(ctx context.Context, field graphql.CollectedField, obj *crmhub.WebhookDeliveryEdge) (ret graphql.Marshaler) {
@@ -20829,7 +20829,7 @@ func (ec *executionContext) _WebhookEndpoint_id(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_WebhookEndpoint_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("WebhookEndpoint", field, true, false, errors.New("field of type ID does not have child fields"))
+	return scalarFieldContext("WebhookEndpoint", field, true, false, "ID")
 }
 
 func (ec *executionContext) _WebhookEndpoint_url(ctx context.Context, field graphql.CollectedField, obj *crmhub.WebhookEndpoint) (ret graphql.Marshaler) {
@@ -20852,7 +20852,7 @@ func (ec *executionContext) _WebhookEndpoint_url(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_WebhookEndpoint_url(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("WebhookEndpoint", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("WebhookEndpoint", field, false, false, "String")
 }
 
 func (ec *executionContext) _WebhookEndpoint_events(ctx context.Context, field graphql.CollectedField, obj *crmhub.WebhookEndpoint) (ret graphql.Marshaler) {
@@ -20875,7 +20875,7 @@ func (ec *executionContext) _WebhookEndpoint_events(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_WebhookEndpoint_events(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("WebhookEndpoint", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("WebhookEndpoint", field, false, false, "String")
 }
 
 func (ec *executionContext) _WebhookEndpoint_description(ctx context.Context, field graphql.CollectedField, obj *crmhub.WebhookEndpoint) (ret graphql.Marshaler) {
@@ -20898,7 +20898,7 @@ func (ec *executionContext) _WebhookEndpoint_description(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_WebhookEndpoint_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("WebhookEndpoint", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("WebhookEndpoint", field, false, false, "String")
 }
 
 func (ec *executionContext) _WebhookEndpoint_enabled(ctx context.Context, field graphql.CollectedField, obj *crmhub.WebhookEndpoint) (ret graphql.Marshaler) {
@@ -20921,7 +20921,7 @@ func (ec *executionContext) _WebhookEndpoint_enabled(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_WebhookEndpoint_enabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("WebhookEndpoint", field, false, false, errors.New("field of type Boolean does not have child fields"))
+	return scalarFieldContext("WebhookEndpoint", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _WebhookEndpoint_disabledReason(ctx context.Context, field graphql.CollectedField, obj *crmhub.WebhookEndpoint) (ret graphql.Marshaler) {
@@ -20944,7 +20944,7 @@ func (ec *executionContext) _WebhookEndpoint_disabledReason(ctx context.Context,
 	)
 }
 func (ec *executionContext) fieldContext_WebhookEndpoint_disabledReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("WebhookEndpoint", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("WebhookEndpoint", field, false, false, "String")
 }
 
 func (ec *executionContext) _WebhookEndpoint_previousSecretExpiresAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.WebhookEndpoint) (ret graphql.Marshaler) {
@@ -20967,7 +20967,7 @@ func (ec *executionContext) _WebhookEndpoint_previousSecretExpiresAt(ctx context
 	)
 }
 func (ec *executionContext) fieldContext_WebhookEndpoint_previousSecretExpiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("WebhookEndpoint", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("WebhookEndpoint", field, false, false, "Time")
 }
 
 func (ec *executionContext) _WebhookEndpoint_createdAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.WebhookEndpoint) (ret graphql.Marshaler) {
@@ -20990,7 +20990,7 @@ func (ec *executionContext) _WebhookEndpoint_createdAt(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_WebhookEndpoint_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("WebhookEndpoint", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("WebhookEndpoint", field, false, false, "Time")
 }
 
 func (ec *executionContext) _WebhookEndpoint_updatedAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.WebhookEndpoint) (ret graphql.Marshaler) {
@@ -21013,7 +21013,7 @@ func (ec *executionContext) _WebhookEndpoint_updatedAt(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_WebhookEndpoint_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("WebhookEndpoint", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("WebhookEndpoint", field, false, false, "Time")
 }
 
 func (ec *executionContext) _WebhookEndpointConnection_edges(ctx context.Context, field graphql.CollectedField, obj *crmhub.WebhookEndpointConnection) (ret graphql.Marshaler) {
@@ -21100,7 +21100,7 @@ func (ec *executionContext) _WebhookEndpointConnection_totalCount(ctx context.Co
 	)
 }
 func (ec *executionContext) fieldContext_WebhookEndpointConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("WebhookEndpointConnection", field, true, true, errors.New("field of type Int does not have child fields"))
+	return scalarFieldContext("WebhookEndpointConnection", field, true, true, "Int")
 }
 
 func (ec *executionContext) _WebhookEndpointEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *crmhub.WebhookEndpointEdge) (ret graphql.Marshaler) {
@@ -21123,7 +21123,7 @@ func (ec *executionContext) _WebhookEndpointEdge_cursor(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_WebhookEndpointEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("WebhookEndpointEdge", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("WebhookEndpointEdge", field, false, false, "String")
 }
 
 func (ec *executionContext) _WebhookEndpointEdge_node(ctx context.Context, field graphql.CollectedField, obj *crmhub.WebhookEndpointEdge) (ret graphql.Marshaler) {
@@ -21210,7 +21210,7 @@ func (ec *executionContext) _WebhookEndpointWithSecret_secret(ctx context.Contex
 	)
 }
 func (ec *executionContext) fieldContext_WebhookEndpointWithSecret_secret(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("WebhookEndpointWithSecret", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("WebhookEndpointWithSecret", field, false, false, "String")
 }
 
 func (ec *executionContext) _Workspace_id(ctx context.Context, field graphql.CollectedField, obj *crmhub.Workspace) (ret graphql.Marshaler) {
@@ -21233,7 +21233,7 @@ func (ec *executionContext) _Workspace_id(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_Workspace_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Workspace", field, true, false, errors.New("field of type ID does not have child fields"))
+	return scalarFieldContext("Workspace", field, true, false, "ID")
 }
 
 func (ec *executionContext) _Workspace_name(ctx context.Context, field graphql.CollectedField, obj *crmhub.Workspace) (ret graphql.Marshaler) {
@@ -21256,7 +21256,7 @@ func (ec *executionContext) _Workspace_name(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Workspace_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Workspace", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("Workspace", field, false, false, "String")
 }
 
 func (ec *executionContext) _Workspace_createdAt(ctx context.Context, field graphql.CollectedField, obj *crmhub.Workspace) (ret graphql.Marshaler) {
@@ -21279,7 +21279,7 @@ func (ec *executionContext) _Workspace_createdAt(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Workspace_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Workspace", field, false, false, errors.New("field of type Time does not have child fields"))
+	return scalarFieldContext("Workspace", field, false, false, "Time")
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -21302,7 +21302,7 @@ func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext___Directive_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("__Directive", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("__Directive", field, false, false, "String")
 }
 
 func (ec *executionContext) ___Directive_description(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -21325,7 +21325,7 @@ func (ec *executionContext) ___Directive_description(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext___Directive_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("__Directive", field, true, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("__Directive", field, true, false, "String")
 }
 
 func (ec *executionContext) ___Directive_isRepeatable(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -21348,7 +21348,7 @@ func (ec *executionContext) ___Directive_isRepeatable(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext___Directive_isRepeatable(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("__Directive", field, false, false, errors.New("field of type Boolean does not have child fields"))
+	return scalarFieldContext("__Directive", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) ___Directive_locations(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -21371,7 +21371,7 @@ func (ec *executionContext) ___Directive_locations(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext___Directive_locations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("__Directive", field, false, false, errors.New("field of type __DirectiveLocation does not have child fields"))
+	return scalarFieldContext("__Directive", field, false, false, "__DirectiveLocation")
 }
 
 func (ec *executionContext) ___Directive_args(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -21437,7 +21437,7 @@ func (ec *executionContext) ___EnumValue_name(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext___EnumValue_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("__EnumValue", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("__EnumValue", field, false, false, "String")
 }
 
 func (ec *executionContext) ___EnumValue_description(ctx context.Context, field graphql.CollectedField, obj *introspection.EnumValue) (ret graphql.Marshaler) {
@@ -21460,7 +21460,7 @@ func (ec *executionContext) ___EnumValue_description(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext___EnumValue_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("__EnumValue", field, true, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("__EnumValue", field, true, false, "String")
 }
 
 func (ec *executionContext) ___EnumValue_isDeprecated(ctx context.Context, field graphql.CollectedField, obj *introspection.EnumValue) (ret graphql.Marshaler) {
@@ -21483,7 +21483,7 @@ func (ec *executionContext) ___EnumValue_isDeprecated(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext___EnumValue_isDeprecated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("__EnumValue", field, true, false, errors.New("field of type Boolean does not have child fields"))
+	return scalarFieldContext("__EnumValue", field, true, false, "Boolean")
 }
 
 func (ec *executionContext) ___EnumValue_deprecationReason(ctx context.Context, field graphql.CollectedField, obj *introspection.EnumValue) (ret graphql.Marshaler) {
@@ -21506,7 +21506,7 @@ func (ec *executionContext) ___EnumValue_deprecationReason(ctx context.Context, 
 	)
 }
 func (ec *executionContext) fieldContext___EnumValue_deprecationReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("__EnumValue", field, true, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("__EnumValue", field, true, false, "String")
 }
 
 func (ec *executionContext) ___Field_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Field) (ret graphql.Marshaler) {
@@ -21529,7 +21529,7 @@ func (ec *executionContext) ___Field_name(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext___Field_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("__Field", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("__Field", field, false, false, "String")
 }
 
 func (ec *executionContext) ___Field_description(ctx context.Context, field graphql.CollectedField, obj *introspection.Field) (ret graphql.Marshaler) {
@@ -21552,7 +21552,7 @@ func (ec *executionContext) ___Field_description(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext___Field_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("__Field", field, true, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("__Field", field, true, false, "String")
 }
 
 func (ec *executionContext) ___Field_args(ctx context.Context, field graphql.CollectedField, obj *introspection.Field) (ret graphql.Marshaler) {
@@ -21650,7 +21650,7 @@ func (ec *executionContext) ___Field_isDeprecated(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext___Field_isDeprecated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("__Field", field, true, false, errors.New("field of type Boolean does not have child fields"))
+	return scalarFieldContext("__Field", field, true, false, "Boolean")
 }
 
 func (ec *executionContext) ___Field_deprecationReason(ctx context.Context, field graphql.CollectedField, obj *introspection.Field) (ret graphql.Marshaler) {
@@ -21673,7 +21673,7 @@ func (ec *executionContext) ___Field_deprecationReason(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext___Field_deprecationReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("__Field", field, true, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("__Field", field, true, false, "String")
 }
 
 func (ec *executionContext) ___InputValue_name(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
@@ -21696,7 +21696,7 @@ func (ec *executionContext) ___InputValue_name(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext___InputValue_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("__InputValue", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("__InputValue", field, false, false, "String")
 }
 
 func (ec *executionContext) ___InputValue_description(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
@@ -21719,7 +21719,7 @@ func (ec *executionContext) ___InputValue_description(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext___InputValue_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("__InputValue", field, true, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("__InputValue", field, true, false, "String")
 }
 
 func (ec *executionContext) ___InputValue_type(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
@@ -21774,7 +21774,7 @@ func (ec *executionContext) ___InputValue_defaultValue(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext___InputValue_defaultValue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("__InputValue", field, false, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("__InputValue", field, false, false, "String")
 }
 
 func (ec *executionContext) ___InputValue_isDeprecated(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
@@ -21797,7 +21797,7 @@ func (ec *executionContext) ___InputValue_isDeprecated(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext___InputValue_isDeprecated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("__InputValue", field, true, false, errors.New("field of type Boolean does not have child fields"))
+	return scalarFieldContext("__InputValue", field, true, false, "Boolean")
 }
 
 func (ec *executionContext) ___InputValue_deprecationReason(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
@@ -21820,7 +21820,7 @@ func (ec *executionContext) ___InputValue_deprecationReason(ctx context.Context,
 	)
 }
 func (ec *executionContext) fieldContext___InputValue_deprecationReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("__InputValue", field, true, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("__InputValue", field, true, false, "String")
 }
 
 func (ec *executionContext) ___Schema_description(ctx context.Context, field graphql.CollectedField, obj *introspection.Schema) (ret graphql.Marshaler) {
@@ -21843,7 +21843,7 @@ func (ec *executionContext) ___Schema_description(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext___Schema_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("__Schema", field, true, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("__Schema", field, true, false, "String")
 }
 
 func (ec *executionContext) ___Schema_types(ctx context.Context, field graphql.CollectedField, obj *introspection.Schema) (ret graphql.Marshaler) {
@@ -22026,7 +22026,7 @@ func (ec *executionContext) ___Type_kind(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext___Type_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("__Type", field, true, false, errors.New("field of type __TypeKind does not have child fields"))
+	return scalarFieldContext("__Type", field, true, false, "__TypeKind")
 }
 
 func (ec *executionContext) ___Type_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (ret graphql.Marshaler) {
@@ -22049,7 +22049,7 @@ func (ec *executionContext) ___Type_name(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext___Type_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("__Type", field, true, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("__Type", field, true, false, "String")
 }
 
 func (ec *executionContext) ___Type_description(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (ret graphql.Marshaler) {
@@ -22072,7 +22072,7 @@ func (ec *executionContext) ___Type_description(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext___Type_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("__Type", field, true, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("__Type", field, true, false, "String")
 }
 
 func (ec *executionContext) ___Type_specifiedByURL(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (ret graphql.Marshaler) {
@@ -22095,7 +22095,7 @@ func (ec *executionContext) ___Type_specifiedByURL(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext___Type_specifiedByURL(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("__Type", field, true, false, errors.New("field of type String does not have child fields"))
+	return scalarFieldContext("__Type", field, true, false, "String")
 }
 
 func (ec *executionContext) ___Type_fields(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (ret graphql.Marshaler) {
@@ -22334,7 +22334,7 @@ func (ec *executionContext) ___Type_isOneOf(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("__Type", field, true, false, errors.New("field of type Boolean does not have child fields"))
+	return scalarFieldContext("__Type", field, true, false, "Boolean")
 }
 
 // endregion **************************** field.gotpl *****************************
@@ -23639,7 +23639,7 @@ func (ec *executionContext) _ApiKey(ctx context.Context, sel ast.SelectionSet, o
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -23682,7 +23682,7 @@ func (ec *executionContext) _ApiKeyWithSecret(ctx context.Context, sel ast.Selec
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -23975,7 +23975,7 @@ func (ec *executionContext) _Connection(ctx context.Context, sel ast.SelectionSe
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -24033,7 +24033,7 @@ func (ec *executionContext) _ConnectionChannel(ctx context.Context, sel ast.Sele
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -24114,7 +24114,7 @@ func (ec *executionContext) _ConnectionConnection(ctx context.Context, sel ast.S
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -24157,7 +24157,7 @@ func (ec *executionContext) _ConnectionEdge(ctx context.Context, sel ast.Selecti
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -24220,7 +24220,7 @@ func (ec *executionContext) _Consent(ctx context.Context, sel ast.SelectionSet, 
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -24772,7 +24772,7 @@ func (ec *executionContext) _Contact(ctx context.Context, sel ast.SelectionSet, 
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -24853,7 +24853,7 @@ func (ec *executionContext) _ContactConnection(ctx context.Context, sel ast.Sele
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -24896,7 +24896,7 @@ func (ec *executionContext) _ContactEdge(ctx context.Context, sel ast.SelectionS
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -25126,7 +25126,7 @@ func (ec *executionContext) _Conversation(ctx context.Context, sel ast.Selection
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -25207,7 +25207,7 @@ func (ec *executionContext) _ConversationConnection(ctx context.Context, sel ast
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -25250,7 +25250,7 @@ func (ec *executionContext) _ConversationEdge(ctx context.Context, sel ast.Selec
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -25452,7 +25452,7 @@ func (ec *executionContext) _Deal(ctx context.Context, sel ast.SelectionSet, obj
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -25533,7 +25533,7 @@ func (ec *executionContext) _DealConnection(ctx context.Context, sel ast.Selecti
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -25576,7 +25576,7 @@ func (ec *executionContext) _DealEdge(ctx context.Context, sel ast.SelectionSet,
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -25715,7 +25715,7 @@ func (ec *executionContext) _Event(ctx context.Context, sel ast.SelectionSet, ob
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -25796,7 +25796,7 @@ func (ec *executionContext) _EventConnection(ctx context.Context, sel ast.Select
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -25839,7 +25839,7 @@ func (ec *executionContext) _EventEdge(ctx context.Context, sel ast.SelectionSet
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -25882,7 +25882,7 @@ func (ec *executionContext) _ExternalRef(ctx context.Context, sel ast.SelectionS
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -25940,7 +25940,7 @@ func (ec *executionContext) _FieldConflict(ctx context.Context, sel ast.Selectio
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -25988,7 +25988,7 @@ func (ec *executionContext) _FieldSource(ctx context.Context, sel ast.SelectionS
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -26051,7 +26051,7 @@ func (ec *executionContext) _HookRegistration(ctx context.Context, sel ast.Selec
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -26132,7 +26132,7 @@ func (ec *executionContext) _Identifier(ctx context.Context, sel ast.SelectionSe
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -26185,7 +26185,7 @@ func (ec *executionContext) _Identity(ctx context.Context, sel ast.SelectionSet,
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -26377,7 +26377,7 @@ func (ec *executionContext) _IdentityConflict(ctx context.Context, sel ast.Selec
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -26458,7 +26458,7 @@ func (ec *executionContext) _IdentityConflictConnection(ctx context.Context, sel
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -26501,7 +26501,7 @@ func (ec *executionContext) _IdentityConflictEdge(ctx context.Context, sel ast.S
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -26554,7 +26554,7 @@ func (ec *executionContext) _ItemError(ctx context.Context, sel ast.SelectionSet
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -26723,7 +26723,7 @@ func (ec *executionContext) _Message(ctx context.Context, sel ast.SelectionSet, 
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -26804,7 +26804,7 @@ func (ec *executionContext) _MessageConnection(ctx context.Context, sel ast.Sele
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -26847,7 +26847,7 @@ func (ec *executionContext) _MessageEdge(ctx context.Context, sel ast.SelectionS
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -26945,7 +26945,7 @@ func (ec *executionContext) _MessagePost(ctx context.Context, sel ast.SelectionS
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -27273,7 +27273,7 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -27364,7 +27364,7 @@ func (ec *executionContext) _Note(ctx context.Context, sel ast.SelectionSet, obj
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -27445,7 +27445,7 @@ func (ec *executionContext) _NoteConnection(ctx context.Context, sel ast.Selecti
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -27488,7 +27488,7 @@ func (ec *executionContext) _NoteEdge(ctx context.Context, sel ast.SelectionSet,
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -27541,7 +27541,7 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -28102,7 +28102,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -28160,7 +28160,7 @@ func (ec *executionContext) _ReplaceUsersPayload(ctx context.Context, sel ast.Se
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -28327,7 +28327,7 @@ func (ec *executionContext) _Suppression(ctx context.Context, sel ast.SelectionS
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -28408,7 +28408,7 @@ func (ec *executionContext) _SyncError(ctx context.Context, sel ast.SelectionSet
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -28456,7 +28456,7 @@ func (ec *executionContext) _SyncPlanItem(ctx context.Context, sel ast.Selection
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -28587,7 +28587,7 @@ func (ec *executionContext) _SyncRun(ctx context.Context, sel ast.SelectionSet, 
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -28668,7 +28668,7 @@ func (ec *executionContext) _SyncRunConnection(ctx context.Context, sel ast.Sele
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -28711,7 +28711,7 @@ func (ec *executionContext) _SyncRunEdge(ctx context.Context, sel ast.SelectionS
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -28784,7 +28784,7 @@ func (ec *executionContext) _SyncStats(ctx context.Context, sel ast.SelectionSet
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -28832,7 +28832,7 @@ func (ec *executionContext) _Template(ctx context.Context, sel ast.SelectionSet,
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -28885,7 +28885,7 @@ func (ec *executionContext) _UpsertContactResult(ctx context.Context, sel ast.Se
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -28923,7 +28923,7 @@ func (ec *executionContext) _UpsertContactsPayload(ctx context.Context, sel ast.
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -28976,7 +28976,7 @@ func (ec *executionContext) _UpsertDealResult(ctx context.Context, sel ast.Selec
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -29014,7 +29014,7 @@ func (ec *executionContext) _UpsertDealsPayload(ctx context.Context, sel ast.Sel
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -29067,7 +29067,7 @@ func (ec *executionContext) _UpsertUserResult(ctx context.Context, sel ast.Selec
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -29105,7 +29105,7 @@ func (ec *executionContext) _UpsertUsersPayload(ctx context.Context, sel ast.Sel
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -29168,7 +29168,7 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -29249,7 +29249,7 @@ func (ec *executionContext) _UserConnection(ctx context.Context, sel ast.Selecti
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -29292,7 +29292,7 @@ func (ec *executionContext) _UserEdge(ctx context.Context, sel ast.SelectionSet,
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -29340,7 +29340,7 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -29398,7 +29398,7 @@ func (ec *executionContext) _WebhookAttempt(ctx context.Context, sel ast.Selecti
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -29514,7 +29514,7 @@ func (ec *executionContext) _WebhookDelivery(ctx context.Context, sel ast.Select
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -29595,7 +29595,7 @@ func (ec *executionContext) _WebhookDeliveryConnection(ctx context.Context, sel 
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -29638,7 +29638,7 @@ func (ec *executionContext) _WebhookDeliveryEdge(ctx context.Context, sel ast.Se
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -29716,7 +29716,7 @@ func (ec *executionContext) _WebhookEndpoint(ctx context.Context, sel ast.Select
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -29797,7 +29797,7 @@ func (ec *executionContext) _WebhookEndpointConnection(ctx context.Context, sel 
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -29840,7 +29840,7 @@ func (ec *executionContext) _WebhookEndpointEdge(ctx context.Context, sel ast.Se
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -29883,7 +29883,7 @@ func (ec *executionContext) _WebhookEndpointWithSecret(ctx context.Context, sel 
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -29931,7 +29931,7 @@ func (ec *executionContext) _Workspace(ctx context.Context, sel ast.SelectionSet
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -29989,7 +29989,7 @@ func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionS
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -30042,7 +30042,7 @@ func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionS
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -30105,7 +30105,7 @@ func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, 
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -30168,7 +30168,7 @@ func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.Selection
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -30231,7 +30231,7 @@ func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet,
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})
@@ -30319,7 +30319,7 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 	ec.ProcessDeferredGroup(graphql.DeferredGroup{
 		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
+		Path:     deferredPath(ctx, deferLabelToView),
 		FieldSet: deferredFieldSet,
 		Context:  ctx,
 	})

@@ -1,12 +1,19 @@
 // Command crmhub-generate is `make generate`: gqlgen's generate, as `go tool
-// gqlgen generate` runs it from gqlgen.yml, plus one change to its output.
-// Lists of objects are marshaled through gqlexec.MarshalList instead of
-// graphql.MarshalSliceConcurrently, so that a list whose elements select no
-// resolver is marshaled in order, without a goroutine per element (see
-// internal/gqlexec). To decide that at run time, MarshalList needs to know
-// which fields gqlgen resolves on a goroutine of their own; this command
-// writes them from gqlgen's own model of the schema into graph/lists_gen.go,
-// so they cannot drift from the executor that uses them.
+// gqlgen generate` runs it from gqlgen.yml, plus three changes to its output
+// (see internal/gqlexec for why):
+//
+//   - Lists of objects are marshaled through gqlexec.MarshalList instead of
+//     graphql.MarshalSliceConcurrently, so that a list whose elements select
+//     no resolver is marshaled in order, without a goroutine per element. To
+//     decide that at run time, MarshalList needs to know which fields gqlgen
+//     resolves on a goroutine of their own; this command writes them from
+//     gqlgen's own model of the schema into graph/exec_gen.go, so they cannot
+//     drift from the executor that uses them.
+//   - An object's response path, which gqlgen computes for every object in
+//     case some of its fields are deferred, is computed only for those that
+//     have deferred fields (gqlexec.DeferredPath).
+//   - A scalar field's context is made without a new error and closure for
+//     its Child, which nothing calls (gqlexec.ScalarFieldContext).
 package main
 
 import (
@@ -16,6 +23,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -31,46 +39,59 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := api.Generate(cfg, api.AddPlugin(listsPlugin{})); err != nil {
+	if err := api.Generate(cfg, api.AddPlugin(execPlugin{})); err != nil {
 		log.Fatal(err)
 	}
-	if err := rewriteLists(cfg.Exec.Filename); err != nil {
+	if err := rewriteExec(cfg.Exec.Filename); err != nil {
 		log.Fatal(err)
 	}
 }
 
-// gqlgenCall is how gqlgen's type.gotpl starts each list's marshaling. Every
-// marshal function it is in takes the elements' selection as sel.
-const (
-	gqlgenCall = "graphql.MarshalSliceConcurrently(ctx, len(v), "
-	ourCall    = "marshalList(ctx, sel, len(v), "
-)
+// The rewrites of gqlgen's output: each match of old, as gqlgen's templates
+// write it, becomes new (a regexp.Expand template), and old must match as
+// often as count occurs, which counts the places it belongs in. Every
+// marshal function that starts a list's marshaling takes the elements'
+// selection as sel; every object's marshal function that processes its
+// deferred group holds them in deferLabelToView.
+var rewrites = []struct {
+	old         *regexp.Regexp
+	new, count string
+}{
+	{regexp.MustCompile(`graphql\.MarshalSliceConcurrently\(ctx, len\(v\), `), "marshalList(ctx, sel, len(v), ", "MarshalSliceConcurrently"},
+	{regexp.MustCompile(`Path:     graphql\.GetPath\(ctx\),\n`), "Path:     deferredPath(ctx, deferLabelToView),\n", "ec.ProcessDeferredGroup("},
+	{regexp.MustCompile(`graphql\.NewScalarFieldContext\(("\w+", field, (?:true|false), (?:true|false)), errors\.New\("field of type (\w+) does not have child fields"\)\)`),
+		`scalarFieldContext($1, "$2")`, "graphql.NewScalarFieldContext("},
+}
 
-// rewriteLists points gqlgen's list marshaling in the generated executor at
-// marshalList (graph/lists_gen.go).
-func rewriteLists(filename string) error {
+// rewriteExec applies rewrites to the generated executor.
+func rewriteExec(filename string) error {
 	src, err := os.ReadFile(filename)
 	if err != nil {
 		return err
 	}
-	n := bytes.Count(src, []byte(gqlgenCall))
-	if n == 0 || n != bytes.Count(src, []byte("MarshalSliceConcurrently")) {
-		return fmt.Errorf("%s: gqlgen no longer marshals lists as %q (%d calls): update crmhub-generate", filename, gqlgenCall, n)
+	for _, r := range rewrites {
+		n := len(r.old.FindAllIndex(src, -1))
+		if n == 0 || n != bytes.Count(src, []byte(r.count)) {
+			return fmt.Errorf("%s: %d matches of %s, %d of %q: gqlgen's output changed, update crmhub-generate",
+				filename, n, r.old, bytes.Count(src, []byte(r.count)), r.count)
+		}
+		src = r.old.ReplaceAll(src, []byte(r.new))
 	}
-	out, err := format.Source(bytes.ReplaceAll(src, []byte(gqlgenCall), []byte(ourCall)))
+	out, err := format.Source(src)
 	if err != nil {
 		return fmt.Errorf("%s after the rewrite: %w", filename, err)
 	}
 	return os.WriteFile(filename, out, 0o644)
 }
 
-// listsPlugin writes graph/lists_gen.go: which fields of each object and
-// interface gqlgen resolves on a goroutine of their own, and marshalList.
-type listsPlugin struct{}
+// execPlugin writes graph/exec_gen.go: which fields of each object and
+// interface gqlgen resolves on a goroutine of their own, marshalList and
+// deferredPath.
+type execPlugin struct{}
 
-func (listsPlugin) Name() string { return "crmhub-lists" }
+func (execPlugin) Name() string { return "crmhub-exec" }
 
-func (listsPlugin) GenerateCode(data *codegen.Data) error {
+func (execPlugin) GenerateCode(data *codegen.Data) error {
 	concurrent := map[string][]string{}
 	for _, o := range data.Objects {
 		names := []string{}
@@ -132,10 +153,22 @@ func marshalList(ctx context.Context, sel ast.SelectionSet, n int, workerLimit i
 	marshal func(ctx context.Context, i int) graphql.Marshaler) graphql.Array {
 	return gqlexec.MarshalList(ctx, concurrentFields, sel, n, workerLimit, omitPanicHandler, marshal)
 }
+
+// scalarFieldContext is graphql.NewScalarFieldContext without the two
+// allocations of its Child (gqlexec.ScalarFieldContext).
+func scalarFieldContext(object string, field graphql.CollectedField, isMethod, isResolver bool, typ string) (*graphql.FieldContext, error) {
+	return gqlexec.ScalarFieldContext(object, field, isMethod, isResolver, typ), nil
+}
+
+// deferredPath is the response path of an object whose deferred fields are
+// defers: none when it has none (gqlexec.DeferredPath).
+func deferredPath(ctx context.Context, defers map[string]*graphql.FieldSetView) ast.Path {
+	return gqlexec.DeferredPath(ctx, len(defers))
+}
 `)
 	out, err := format.Source([]byte(b.String()))
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(data.Config.Exec.Dir(), "lists_gen.go"), out, 0o644)
+	return os.WriteFile(filepath.Join(data.Config.Exec.Dir(), "exec_gen.go"), out, 0o644)
 }

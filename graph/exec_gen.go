@@ -96,3 +96,15 @@ func marshalList(ctx context.Context, sel ast.SelectionSet, n int, workerLimit i
 	marshal func(ctx context.Context, i int) graphql.Marshaler) graphql.Array {
 	return gqlexec.MarshalList(ctx, concurrentFields, sel, n, workerLimit, omitPanicHandler, marshal)
 }
+
+// scalarFieldContext is graphql.NewScalarFieldContext without the two
+// allocations of its Child (gqlexec.ScalarFieldContext).
+func scalarFieldContext(object string, field graphql.CollectedField, isMethod, isResolver bool, typ string) (*graphql.FieldContext, error) {
+	return gqlexec.ScalarFieldContext(object, field, isMethod, isResolver, typ), nil
+}
+
+// deferredPath is the response path of an object whose deferred fields are
+// defers: none when it has none (gqlexec.DeferredPath).
+func deferredPath(ctx context.Context, defers map[string]*graphql.FieldSetView) ast.Path {
+	return gqlexec.DeferredPath(ctx, len(defers))
+}

@@ -1,6 +1,8 @@
 // Package gqlexec is what crmhub's generated executor (graph/) calls beyond
-// gqlgen's runtime: lists marshaled in order when nothing in them can wait.
+// gqlgen's runtime, where gqlgen's own way costs the nested pages of
+// BENCHMARKS.md most and no setting of gqlgen's changes it.
 //
+// Lists marshaled in order when nothing in them can wait (MarshalList).
 // gqlgen marshals every element of a list of objects on a goroutine of its
 // own (graphql.MarshalSliceConcurrently), so that resolvers under sibling
 // elements run side by side and a dataloader can gather their keys. For a
@@ -10,13 +12,23 @@
 // grows as it descends. In the nested page of BENCHMARKS.md such lists are
 // 515 of the 670 elements.
 //
-// cmd/crmhub-generate rewrites gqlgen's calls into MarshalList and writes,
-// from gqlgen's own model of the schema, which fields gqlgen resolves on a
-// goroutine of their own (graph/lists_gen.go).
+// An object's response path computed only when it is needed
+// (DeferredPath). gqlgen computes it for every object it marshals, a slice
+// allocated each time, in case some of the object's fields are deferred;
+// it was a fifth of the nested page's allocations.
+//
+// A scalar field's context without allocating an error and a closure for
+// its Child each time (ScalarFieldContext).
+//
+// cmd/crmhub-generate rewrites gqlgen's calls into these and writes, from
+// gqlgen's own model of the schema, which fields gqlgen resolves on a
+// goroutine of their own (graph/exec_gen.go).
 package gqlexec
 
 import (
 	"context"
+	"errors"
+	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -93,4 +105,37 @@ func (c Fields) Selects(sel ast.SelectionSet) bool {
 		}
 	}
 	return false
+}
+
+// DeferredPath is the response path of the object being marshaled in ctx
+// when it has deferred fields (deferred > 0), for the results that carry
+// them; nil when it has none, since then nothing reads it.
+func DeferredPath(ctx context.Context, deferred int) ast.Path {
+	if deferred == 0 {
+		return nil
+	}
+	return graphql.GetPath(ctx)
+}
+
+// noChildren holds, by scalar type name, the Child of its fields' contexts.
+var noChildren sync.Map // string -> func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error)
+
+// ScalarFieldContext is graphql.NewScalarFieldContext for a field of the
+// scalar or enum type typ: the same context, whose Child returns the same
+// error, but made once for each type instead of for each field resolved.
+func ScalarFieldContext(object string, field graphql.CollectedField, isMethod, isResolver bool, typ string) *graphql.FieldContext {
+	child, ok := noChildren.Load(typ)
+	if !ok {
+		err := errors.New("field of type " + typ + " does not have child fields")
+		child, _ = noChildren.LoadOrStore(typ, func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, err
+		})
+	}
+	return &graphql.FieldContext{
+		Object:     object,
+		Field:      field,
+		IsMethod:   isMethod,
+		IsResolver: isResolver,
+		Child:      child.(func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error)),
+	}
 }

@@ -2,6 +2,7 @@ package gqlexec
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -150,5 +151,35 @@ func TestMarshalListConcurrent(t *testing.T) {
 	})
 	if len(ret) != n {
 		t.Fatalf("list of %d", len(ret))
+	}
+}
+
+func TestDeferredPath(t *testing.T) {
+	ctx := graphql.WithFieldContext(marshalCtx(), &graphql.FieldContext{Index: new(int)})
+	if p := DeferredPath(ctx, 0); p != nil {
+		t.Errorf("an object without deferred fields got the path %s", p)
+	}
+	if p := DeferredPath(ctx, 1); p.String() != "conversations[0]" {
+		t.Errorf("an object with a deferred field got the path %q, want conversations[0]", p.String())
+	}
+}
+
+func TestScalarFieldContext(t *testing.T) {
+	field := graphql.CollectedField{Field: &ast.Field{Name: "text"}}
+	want, _ := graphql.NewScalarFieldContext("Message", field, true, false, errors.New("field of type String does not have child fields"))
+	for range 2 { // the second from the type's Child made by the first
+		got := ScalarFieldContext("Message", field, true, false, "String")
+		if got.Object != want.Object || got.Field.Field != want.Field.Field || got.IsMethod != want.IsMethod || got.IsResolver != want.IsResolver {
+			t.Errorf("context = %+v, want %+v", got, want)
+		}
+		_, err := got.Child(context.Background(), field)
+		_, wantErr := want.Child(context.Background(), field)
+		if err == nil || err.Error() != wantErr.Error() {
+			t.Errorf("Child: %v, want %v", err, wantErr)
+		}
+	}
+	if _, err := ScalarFieldContext("Message", field, false, false, "Time").Child(context.Background(), field); err == nil ||
+		err.Error() != "field of type Time does not have child fields" {
+		t.Errorf("Child of a Time field: %v", err)
 	}
 }
