@@ -54,7 +54,7 @@ func main() {
 // selection as sel; every object's marshal function that processes its
 // deferred group holds them in deferLabelToView.
 var rewrites = []struct {
-	old         *regexp.Regexp
+	old        *regexp.Regexp
 	new, count string
 }{
 	{regexp.MustCompile(`graphql\.MarshalSliceConcurrently\(ctx, len\(v\), `), "marshalList(ctx, sel, len(v), ", "MarshalSliceConcurrently"},
