@@ -34,7 +34,7 @@ var fields = Fields{
 // elements returns the selection of the conversations list's elements.
 func elements(t *testing.T, query string) ast.SelectionSet {
 	t.Helper()
-	doc, errs := gqlparser.LoadQuery(schema, query)
+	doc, errs := gqlparser.LoadQueryWithRules(schema, query, nil) // nil: the default rules
 	if errs != nil {
 		t.Fatalf("%s: %v", query, errs)
 	}
