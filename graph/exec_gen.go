@@ -103,6 +103,17 @@ func scalarFieldContext(object string, field graphql.CollectedField, isMethod, i
 	return gqlexec.ScalarFieldContext(object, field, isMethod, isResolver, typ), nil
 }
 
+// recoverField is the panic handler of a field marshaled straight from a
+// struct field of its object (cmd/crmhub-generate's plainFieldFunc), as
+// graphql.ResolveField's: the panic becomes an error on the field's path,
+// and the field null.
+func (ec *executionContext) recoverField(ctx context.Context, ret *graphql.Marshaler) {
+	if r := recover(); r != nil {
+		ec.Error(ctx, ec.Recover(ctx, r))
+		*ret = graphql.Null
+	}
+}
+
 // deferredPath is the response path of an object whose deferred fields are
 // defers: none when it has none (gqlexec.DeferredPath).
 func deferredPath(ctx context.Context, defers map[string]*graphql.FieldSetView) ast.Path {

@@ -2,6 +2,7 @@ package resolver
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -203,26 +204,26 @@ func newGraphQLServer(cfg Config, m *metrics, log *slog.Logger, limits *rateLimi
 
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](queryCacheSize))
 	if cfg.Introspection {
-		srv.Use(extension.Introspection{})
+		useExtension(srv, extension.Introspection{})
 	}
 	if cfg.PersistedQueries != nil {
-		srv.Use(allowList{docs: cfg.PersistedQueries})
+		useExtension(srv, allowList{docs: cfg.PersistedQueries})
 	} else {
-		srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](apqCacheSize)})
+		useExtension(srv, extension.AutomaticPersistedQuery{Cache: lru.New[string](apqCacheSize)})
 	}
-	srv.Use(newDocumentLimits()) // after APQ has put the document in place
+	useExtension(srv, newDocumentLimits()) // after APQ has put the document in place
 	limit := cfg.ComplexityLimit
 	if limit <= 0 {
 		limit = defaultComplexityLimit
 	}
-	srv.Use(extension.FixedComplexityLimit(limit))
+	useExtension(srv, extension.FixedComplexityLimit(limit))
 	if limits != nil {
-		srv.Use(rateLimitExtension{limits: limits}) // after the complexity is known
+		useExtension(srv, rateLimitExtension{limits: limits}) // after the complexity is known
 	}
-	srv.Use(queryLimits{maxDepth: maxDepth, introspection: cfg.Introspection})
+	useExtension(srv, queryLimits{maxDepth: maxDepth, introspection: cfg.Introspection})
 
 	if cfg.TracerProvider != nil {
-		srv.Use(tracing{tracer: cfg.TracerProvider.Tracer(tracerName)})
+		useExtension(srv, tracing{tracer: cfg.TracerProvider.Tracer(tracerName)})
 	}
 	srv.SetErrorPresenter(errorPresenter(log))
 	srv.SetRecoverFunc(recoverFunc(log))
@@ -232,6 +233,17 @@ func newGraphQLServer(cfg Config, m *metrics, log *slog.Logger, limits *rateLimi
 		srv.AroundResponses(readScopeMiddleware(cfg.ReadScope, log))
 	}
 	return srv, ws
+}
+
+// useExtension adds a handler extension to srv. It refuses one that
+// intercepts fields: the generated executor marshals fields read straight
+// from struct fields without running the field middleware
+// (cmd/crmhub-generate), so such an extension would miss them.
+func useExtension(srv *handler.Server, ext graphql.HandlerExtension) {
+	if _, ok := ext.(graphql.FieldInterceptor); ok {
+		panic(fmt.Sprintf("resolver: %s intercepts fields, which the generated executor skips for plain struct fields", ext.ExtensionName()))
+	}
+	srv.Use(ext)
 }
 
 // registries picks where metrics are registered and where /metrics reads

@@ -14,12 +14,19 @@
 //     have deferred fields (gqlexec.DeferredPath).
 //   - A scalar field's context is made without a new error and closure for
 //     its Child, which nothing calls (gqlexec.ScalarFieldContext).
+//   - A field that only reads a struct field of its object (no resolver, no
+//     method, no directive) is marshaled straight from it, as gqlgen's own
+//     template does for a field of a root type, instead of
+//     through graphql.ResolveField's closures, boxing and field middleware
+//     (crmhub registers none: resolver.useExtension refuses one). Which
+//     fields those are comes from gqlgen's model (plainFields).
 package main
 
 import (
 	"bytes"
 	"fmt"
 	"go/format"
+	"go/types"
 	"log"
 	"os"
 	"path/filepath"
@@ -39,10 +46,11 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := api.Generate(cfg, api.AddPlugin(execPlugin{})); err != nil {
+	plain := map[string]bool{}
+	if err := api.Generate(cfg, api.AddPlugin(execPlugin{plain: plain})); err != nil {
 		log.Fatal(err)
 	}
-	if err := rewriteExec(cfg.Exec.Filename); err != nil {
+	if err := rewriteExec(cfg.Exec.Filename, plain); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -66,11 +74,67 @@ var rewrites = []struct {
 		`scalarFieldContext($1, "$2")`, "graphql.NewScalarFieldContext("},
 }
 
-// rewriteExec applies rewrites to the generated executor.
-func rewriteExec(filename string) error {
+// plainField is how gqlgen writes the field function of a field read
+// straight from a struct field of its object, with no directive (a nil
+// middleware chain) and its panic handler on: the function's name, its
+// object's Go type, its field context function, the value and the marshal
+// function of the value's type.
+var plainField = regexp.MustCompile(`(?m)^func \(ec \*executionContext\) (_\w+)\(ctx context\.Context, field graphql\.CollectedField, obj (\*?[\w.]+)\) \(ret graphql\.Marshaler\) \{
+	return graphql\.ResolveField\(
+		ctx,
+		ec\.OperationContext,
+		field,
+		func\(ctx context\.Context, field graphql\.CollectedField\) \(\*graphql\.FieldContext, error\) \{
+			return ec\.(fieldContext_\w+)\(ctx, field\)
+		\},
+		func\(ctx context\.Context\) \(any, error\) \{
+			return (obj\.[\w.]+), nil
+		\},
+		nil,
+		func\(ctx context\.Context, selections ast\.SelectionSet, v [^\n]+\) graphql\.Marshaler \{
+			return ec\.(marshal[^(\s]+)\(ctx, selections, v\)
+		\},
+		true,
+		(?:true|false),
+	\)
+\}
+`)
+
+// plainFieldFunc is what a plainField match becomes: what gqlgen's
+// ResolveField does for it, without its closures, its boxing of the value
+// and the field middleware. The field context is kept, so that an error
+// while marshaling lands on the field's path, and so is the panic handler.
+const plainFieldFunc = `func (ec *executionContext) $1(ctx context.Context, field graphql.CollectedField, obj $2) (ret graphql.Marshaler) {
+	fc, err := ec.$3(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer ec.recoverField(ctx, &ret)
+	return ec.$5(ctx, field.Selections, $4)
+}
+`
+
+// rewriteExec applies rewrites to the generated executor, and rewrites the
+// field functions named in plain (plainFields) as plainFieldFunc; each of
+// them must have plainField's shape.
+func rewriteExec(filename string, plain map[string]bool) error {
 	src, err := os.ReadFile(filename)
 	if err != nil {
 		return err
+	}
+	done := 0
+	src = plainField.ReplaceAllFunc(src, func(m []byte) []byte {
+		sub := plainField.FindSubmatchIndex(m)
+		if !plain[string(m[sub[2]:sub[3]])] {
+			return m
+		}
+		done++
+		return plainField.Expand(nil, []byte(plainFieldFunc), m, sub)
+	})
+	if done != len(plain) {
+		return fmt.Errorf("%s: %d of %d fields read from struct fields have the shape crmhub-generate rewrites: gqlgen's output changed, update crmhub-generate",
+			filename, done, len(plain))
 	}
 	for _, r := range rewrites {
 		n := len(r.old.FindAllIndex(src, -1))
@@ -88,13 +152,39 @@ func rewriteExec(filename string) error {
 }
 
 // execPlugin writes graph/exec_gen.go: which fields of each object and
-// interface gqlgen resolves on a goroutine of their own, marshalList and
-// deferredPath.
-type execPlugin struct{}
+// interface gqlgen resolves on a goroutine of their own, marshalList,
+// deferredPath and recoverField; and fills plain (plainFields).
+type execPlugin struct {
+	plain map[string]bool
+}
 
 func (execPlugin) Name() string { return "crmhub-exec" }
 
-func (execPlugin) GenerateCode(data *codegen.Data) error {
+// plainFields names the field functions (_Object_field) of the fields
+// whose value is a struct field of their object: no resolver, method, map,
+// haser or batch; no directive, so no middleware to run; not of an
+// interface type, whose nil gqlgen's ResolveField tells apart; and not on
+// a root or subscription type, which gqlgen writes otherwise.
+func plainFields(data *codegen.Data) map[string]bool {
+	out := map[string]bool{}
+	for _, o := range data.Objects {
+		if o.Root || o.Stream {
+			continue
+		}
+		for _, f := range o.Fields {
+			if f.IsVariable() && !f.IsResolver && !f.HasHaser && !f.IsBatch() && !f.HasDirectives() &&
+				!f.IsReserved() && !types.IsInterface(f.TypeReference.GO) {
+				out["_"+o.Name+"_"+f.Name] = true
+			}
+		}
+	}
+	return out
+}
+
+func (p execPlugin) GenerateCode(data *codegen.Data) error {
+	for name := range plainFields(data) {
+		p.plain[name] = true
+	}
 	concurrent := map[string][]string{}
 	for _, o := range data.Objects {
 		names := []string{}
@@ -161,6 +251,17 @@ func marshalList(ctx context.Context, sel ast.SelectionSet, n int, workerLimit i
 // allocations of its Child (gqlexec.ScalarFieldContext).
 func scalarFieldContext(object string, field graphql.CollectedField, isMethod, isResolver bool, typ string) (*graphql.FieldContext, error) {
 	return gqlexec.ScalarFieldContext(object, field, isMethod, isResolver, typ), nil
+}
+
+// recoverField is the panic handler of a field marshaled straight from a
+// struct field of its object (cmd/crmhub-generate's plainFieldFunc), as
+// graphql.ResolveField's: the panic becomes an error on the field's path,
+// and the field null.
+func (ec *executionContext) recoverField(ctx context.Context, ret *graphql.Marshaler) {
+	if r := recover(); r != nil {
+		ec.Error(ctx, ec.Recover(ctx, r))
+		*ret = graphql.Null
+	}
 }
 
 // deferredPath is the response path of an object whose deferred fields are
