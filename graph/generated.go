@@ -3674,26 +3674,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	opCtx := graphql.GetOperationContext(ctx)
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
-	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
-		ec.unmarshalInputConnectionInput,
-		ec.unmarshalInputConnectionPatch,
-		ec.unmarshalInputContactFilter,
-		ec.unmarshalInputContactInput,
-		ec.unmarshalInputContactOrder,
-		ec.unmarshalInputContactPatch,
-		ec.unmarshalInputContactUpsertInput,
-		ec.unmarshalInputConversationFilter,
-		ec.unmarshalInputDealFilter,
-		ec.unmarshalInputDealUpsertInput,
-		ec.unmarshalInputEventFilter,
-		ec.unmarshalInputExternalRefInput,
-		ec.unmarshalInputIdentifierInput,
-		ec.unmarshalInputInboundMessageInput,
-		ec.unmarshalInputSendMessageInput,
-		ec.unmarshalInputTemplateInput,
-		ec.unmarshalInputUserInput,
-		ec.unmarshalInputWebhookEndpointPatch,
-	)
 	first := true
 
 	switch opCtx.Operation.Operation {
@@ -3703,7 +3683,6 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			var data graphql.Marshaler
 			if first {
 				first = false
-				ctx = graphql.WithUnmarshalerMap(ctx, inputUnmarshalMap)
 				data = ec._Query(ctx, opCtx.Operation.SelectionSet)
 			} else {
 				if atomic.LoadInt32(&ec.PendingDeferred) > 0 {
@@ -3733,7 +3712,6 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 				return nil
 			}
 			first = false
-			ctx = graphql.WithUnmarshalerMap(ctx, inputUnmarshalMap)
 			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
 			var buf bytes.Buffer
 			data.MarshalGQL(&buf)
