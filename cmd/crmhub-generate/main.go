@@ -1,6 +1,6 @@
 // Command crmhub-generate is `make generate`: gqlgen's generate, as `go tool
-// gqlgen generate` runs it from gqlgen.yml, plus three changes to its output
-// (see internal/gqlexec for why):
+// gqlgen generate` runs it from gqlgen.yml, plus five changes to its output
+// (see internal/gqlexec and BENCHMARKS.md for why):
 //
 //   - Lists of objects are marshaled through gqlexec.MarshalList instead of
 //     graphql.MarshalSliceConcurrently, so that a list whose elements select

@@ -22,7 +22,10 @@
 //
 // cmd/crmhub-generate rewrites gqlgen's calls into these and writes, from
 // gqlgen's own model of the schema, which fields gqlgen resolves on a
-// goroutine of their own (graph/exec_gen.go).
+// goroutine of their own (graph/exec_gen.go). Two more of its rewrites need
+// nothing here: fields that only copy a struct field are marshaled without
+// graphql.ResolveField, and no map of input unmarshalers is built per
+// operation (see its package documentation).
 package gqlexec
 
 import (
