@@ -307,7 +307,9 @@ func nulInOperation(op *graphql.OperationContext) (string, bool) {
 	return walk(op.Operation.SelectionSet)
 }
 
-// nulIn looks through a decoded variable value.
+// nulIn looks through a decoded variable value. The path of what it finds
+// is built on the way back up, so that a value without a NUL, the common
+// case, costs no allocation.
 func nulIn(v any, path string) (string, bool) {
 	switch v := v.(type) {
 	case string:
@@ -317,21 +319,22 @@ func nulIn(v any, path string) (string, bool) {
 			if strings.IndexByte(k, 0) >= 0 {
 				return path, true
 			}
-			if p, ok := nulIn(e, path+"."+k); ok {
-				return p, true
+			if p, ok := nulIn(e, ""); ok {
+				return path + "." + k + p, true
 			}
 		}
 	case []any:
 		for i, e := range v {
-			if p, ok := nulIn(e, path+"["+strconv.Itoa(i)+"]"); ok {
-				return p, true
+			if p, ok := nulIn(e, ""); ok {
+				return path + "[" + strconv.Itoa(i) + "]" + p, true
 			}
 		}
 	}
 	return "", false
 }
 
-// nulInValue looks through an inline argument value.
+// nulInValue looks through an inline argument value, building the path as
+// nulIn does.
 func nulInValue(v *ast.Value, path string) (string, bool) {
 	if v == nil {
 		return "", false
@@ -341,14 +344,14 @@ func nulInValue(v *ast.Value, path string) (string, bool) {
 		return path, strings.IndexByte(v.Raw, 0) >= 0
 	case ast.ObjectValue:
 		for _, c := range v.Children {
-			if p, ok := nulInValue(c.Value, path+"."+c.Name); ok {
-				return p, true
+			if p, ok := nulInValue(c.Value, ""); ok {
+				return path + "." + c.Name + p, true
 			}
 		}
 	case ast.ListValue:
 		for i, c := range v.Children {
-			if p, ok := nulInValue(c.Value, path+"["+strconv.Itoa(i)+"]"); ok {
-				return p, true
+			if p, ok := nulInValue(c.Value, ""); ok {
+				return path + "[" + strconv.Itoa(i) + "]" + p, true
 			}
 		}
 	}
