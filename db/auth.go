@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -43,6 +44,8 @@ type AuthService struct {
 	cache keyCache
 	uses  keyUses
 	log   *slog.Logger
+	// recording holds the key-use writes in flight (Wait).
+	recording sync.WaitGroup
 
 	// TestSignals tell tests about the background work, so that they wait
 	// for it rather than sleep.
@@ -141,7 +144,7 @@ func (s *AuthService) Authenticate(ctx context.Context, token string) (*crmhub.P
 		return nil, unauth
 	}
 	if now := s.db.Now(); s.uses.claim(ref, k.lastUsed, now) {
-		go s.recordUse(context.WithoutCancel(ctx), ref, now)
+		s.recording.Go(func() { s.recordUse(context.WithoutCancel(ctx), ref, now) })
 	}
 	return &crmhub.Principal{WorkspaceID: wsID, APIKeyID: keyID, Scopes: k.scopes}, nil
 }
@@ -173,6 +176,12 @@ func (s *AuthService) loadKey(ctx context.Context, ref keyRef) (*cachedKey, erro
 	}
 	return k, nil
 }
+
+// Wait returns once the key-use writes started so far are done (each gives
+// up after 10 s). Call it after the last request and before closing the
+// database, so that none is cut off by the close and none logs after its
+// logger's owner is gone.
+func (s *AuthService) Wait() { s.recording.Wait() }
 
 // recordUse writes last_used_at in the background; a failure costs only
 // the timestamp's precision.

@@ -82,6 +82,10 @@ func newEnvHub(t *testing.T, d *db.DB, hubCfg db.HubConfig, opts ...func(*resolv
 	auth.TestSignals.KeyNotified.Init()
 	auth.UseHub(e.hub) // as cmd/crmhub wires it: the key cache on
 	e.auth = auth
+	// Before the database closes (its cleanup was registered first, so it
+	// runs last): a key-use write cut off by the close would log into
+	// this test's output after the test ended, a data race.
+	t.Cleanup(auth.Wait)
 	ctx, cancel := context.WithCancel(context.Background())
 	hubDone := make(chan struct{})
 	go func() { e.hub.Run(ctx); close(hubDone) }()

@@ -39,6 +39,7 @@ const (
 type app struct {
 	handler resolver.Config
 	hub     *db.Hub
+	auth    *db.AuthService
 	river   *db.River
 	// loops start in this order and stop in the reverse one: the ones that
 	// make new work stop first.
@@ -134,6 +135,7 @@ func newApp(d *db.DB, cfg Config, tp trace.TracerProvider, log *slog.Logger) (*a
 			GraphiQLDevKeyLink: cfg.DevKey,
 		},
 		hub:   hub,
+		auth:  auth,
 		river: riv,
 		loops: []backgroundLoop{
 			db.NewOutbox(conversations, outboxInterval, log),
@@ -199,4 +201,5 @@ func (a *app) stop(ctx context.Context) {
 	}
 	a.cancel()
 	<-a.hubDone
+	a.auth.Wait() // the last requests' key-use writes, before the database closes
 }
