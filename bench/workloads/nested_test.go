@@ -108,7 +108,7 @@ func nestedWorkload(t *testing.T, env *run.Env) {
 //	go test ./bench/workloads -run '^$' -bench NestedPage -cpuprofile cpu.out
 func BenchmarkNestedPage(b *testing.B) {
 	env, _ := nestedEnv(b, false)
-	benchRequests(b, env, func(int) map[string]any { return map[string]any{"first": nestedFirst} }, nestedQuery)
+	benchRequests(b, crmhubRequests(env, nestedQuery, func(int) map[string]any { return map[string]any{"first": nestedFirst} }))
 }
 
 // processCPU is the CPU time this process has used, user and system, in
@@ -122,10 +122,20 @@ func processCPU() int64 {
 	return ru.Utime.Nano() + ru.Stime.Nano()
 }
 
-// benchRequests sends query to crmhub with vars(i) for the i-th request,
-// nestedWorkers in flight over kept-alive connections, and fails on any
-// answer but 200 without errors.
-func benchRequests(b *testing.B, env *run.Env, vars func(i int) map[string]any, query string) {
+// crmhubRequests builds the i-th request to crmhub: query with vars(i).
+func crmhubRequests(env *run.Env, query string, vars func(i int) map[string]any) func(i int) (*http.Request, error) {
+	return func(i int) (*http.Request, error) { return env.CrmhubRequest(query, vars(i)) }
+}
+
+// floorRequests builds the i-th request to the floor's route with vars(i).
+func floorRequests(env *run.Env, route string, vars func(i int) map[string]any) func(i int) (*http.Request, error) {
+	return func(i int) (*http.Request, error) { return env.FloorRequest(route, vars(i)) }
+}
+
+// benchRequests sends request(i) as the i-th request, nestedWorkers in
+// flight over kept-alive connections, and fails on any answer but 200
+// without errors.
+func benchRequests(b *testing.B, request func(i int) (*http.Request, error)) {
 	b.Helper()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2 * nestedWorkers}}
 	b.Cleanup(client.CloseIdleConnections)
@@ -137,7 +147,7 @@ func benchRequests(b *testing.B, env *run.Env, vars func(i int) map[string]any, 
 	defer func() { b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op") }()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			req, err := env.CrmhubRequest(query, vars(int(n.Add(1))))
+			req, err := request(int(n.Add(1)))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -128,15 +128,21 @@ func TestPointReadAndResolve(t *testing.T) {
 // (8 in flight), for CPU profiles and A/B runs of two builds:
 //
 //	go test ./bench/workloads -run '^$' -bench PointRead -cpuprofile cpu.out
+//
+// Its sub-benchmark floor sends the same reads to the floor in the same
+// process, so the two cpu-ns/op figures show what crmhub's Go side costs
+// over the floor's (the client's share is the same in both).
 func BenchmarkPointRead(b *testing.B) {
 	env := servedEnv(b, false)
 	ids, err := sampleContacts(b.Context(), env, 300)
 	if err != nil {
 		b.Fatal(err)
 	}
-	benchRequests(b, env, func(i int) map[string]any {
+	vars := func(i int) map[string]any {
 		return map[string]any{"id": crmhub.GlobalID(crmhub.KindContact, ids[i%len(ids)])}
-	}, pointQuery)
+	}
+	b.Run("crmhub", func(b *testing.B) { benchRequests(b, crmhubRequests(env, pointQuery, vars)) })
+	b.Run("floor", func(b *testing.B) { benchRequests(b, floorRequests(env, "/contact", vars)) })
 }
 
 // BenchmarkResolve is BenchmarkPointRead for resolveContact by phone.
@@ -146,5 +152,7 @@ func BenchmarkResolve(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	benchRequests(b, env, func(i int) map[string]any { return map[string]any{"phone": phones[i%len(phones)]} }, resolveQuery)
+	vars := func(i int) map[string]any { return map[string]any{"phone": phones[i%len(phones)]} }
+	b.Run("crmhub", func(b *testing.B) { benchRequests(b, crmhubRequests(env, resolveQuery, vars)) })
+	b.Run("floor", func(b *testing.B) { benchRequests(b, floorRequests(env, "/resolve", vars)) })
 }
