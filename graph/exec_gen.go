@@ -20,13 +20,13 @@ var concurrentFields = gqlexec.Fields{
 	"ConnectionConnection":       {"totalCount": true},
 	"ConnectionEdge":             {},
 	"Consent":                    {},
-	"Contact":                    {"email": true, "phone": true, "customFields": true, "tags": true, "identities": true, "notes": true, "responsibleUser": true, "fieldSources": true, "consents": true, "consentHistory": true, "suppressions": true, "deals": true, "conversations": true},
+	"Contact":                    {"email": true, "phone": true, "tags": true, "identities": true, "notes": true, "responsibleUser": true, "consents": true, "consentHistory": true, "suppressions": true, "deals": true, "conversations": true},
 	"ContactConnection":          {"totalCount": true},
 	"ContactEdge":                {},
 	"Conversation":               {"contact": true, "assignee": true, "messages": true, "connection": true},
 	"ConversationConnection":     {"totalCount": true},
 	"ConversationEdge":           {},
-	"Deal":                       {"responsibleUser": true, "contacts": true, "fieldSources": true},
+	"Deal":                       {"responsibleUser": true, "contacts": true},
 	"DealConnection":             {"totalCount": true},
 	"DealEdge":                   {},
 	"Event":                      {"id": true, "payload": true},
@@ -47,7 +47,7 @@ var concurrentFields = gqlexec.Fields{
 	"MessageEdge":                {},
 	"MessagePost":                {},
 	"Mutation":                   {},
-	"Node":                       {"active": true, "assignee": true, "candidates": true, "channels": true, "chatWindowUrl": true, "connection": true, "consentHistory": true, "consents": true, "contact": true, "contacts": true, "conversation": true, "conversations": true, "customFields": true, "deals": true, "email": true, "endpoint": true, "fieldSources": true, "identities": true, "messages": true, "notes": true, "phone": true, "replyTo": true, "responsibleUser": true, "scheduleMinutes": true, "scopes": true, "suppressions": true, "syncRuns": true, "tags": true, "webhookPath": true},
+	"Node":                       {"active": true, "assignee": true, "candidates": true, "channels": true, "chatWindowUrl": true, "connection": true, "consentHistory": true, "consents": true, "contact": true, "contacts": true, "conversation": true, "conversations": true, "deals": true, "email": true, "endpoint": true, "identities": true, "messages": true, "notes": true, "phone": true, "replyTo": true, "responsibleUser": true, "scheduleMinutes": true, "scopes": true, "suppressions": true, "syncRuns": true, "tags": true, "webhookPath": true},
 	"Note":                       {"contact": true},
 	"NoteConnection":             {"totalCount": true},
 	"NoteEdge":                   {},
@@ -101,6 +101,15 @@ func marshalList(ctx context.Context, sel ast.SelectionSet, n int, workerLimit i
 // allocations of its Child (gqlexec.ScalarFieldContext).
 func scalarFieldContext(object string, field graphql.CollectedField, isMethod, isResolver bool, typ string) (*graphql.FieldContext, error) {
 	return gqlexec.ScalarFieldContext(object, field, isMethod, isResolver, typ), nil
+}
+
+// siblingGroup is a group of sibling fields resolved in order on one
+// goroutine (cmd/crmhub-generate's siblingFields, gqlexec.Group).
+type siblingGroup = gqlexec.Group
+
+// joinGroup adds a field to its siblingGroup (gqlexec.Join).
+func joinGroup(g **siblingGroup, out *graphql.FieldSet, i int, resolve func(context.Context) graphql.Marshaler) {
+	gqlexec.Join(g, out, i, resolve)
 }
 
 // recoverField is the panic handler of a field marshaled straight from a

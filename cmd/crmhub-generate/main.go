@@ -1,5 +1,5 @@
 // Command crmhub-generate is `make generate`: gqlgen's generate, as `go tool
-// gqlgen generate` runs it from gqlgen.yml, plus five changes to its output
+// gqlgen generate` runs it from gqlgen.yml, plus six changes to its output
 // (see internal/gqlexec and BENCHMARKS.md for why):
 //
 //   - Lists of objects are marshaled through gqlexec.MarshalList instead of
@@ -24,6 +24,10 @@
 //     builds one (18 bound methods, reflected, in a map) for
 //     graphql.UnmarshalInputFromContext, which nothing in crmhub calls (a
 //     test in this package keeps it so).
+//   - The resolvers named in siblingFields do not get a goroutine each:
+//     those that read the same loader run in order on one
+//     (gqlexec.Group), and those that wait on nothing run where gqlgen
+//     reaches them.
 package main
 
 import (
@@ -54,10 +58,36 @@ func main() {
 	if err := api.Generate(cfg, api.AddPlugin(execPlugin{plain: plain})); err != nil {
 		log.Fatal(err)
 	}
-	if err := rewriteExec(cfg.Exec.Filename, plain); err != nil {
+	if err := rewriteExec(cfg.Exec.Filename, plain, siblingFields); err != nil {
 		log.Fatal(err)
 	}
 }
+
+// siblingFields takes resolvers (Object.field) out of gqlgen's goroutine
+// per concurrent field of an object. A field named inline waits on nothing
+// (it reads its object): it is resolved where gqlgen reaches it, and lists
+// selecting it need no goroutine per element (concurrentFields leaves it
+// out). Fields given the same group name read the same loader: the first
+// to run waits for its batch and the others find their answer in its
+// cache, so they run in order on one goroutine (gqlexec.Group); they stay
+// concurrent for lists, whose elements' goroutines let the loader gather
+// their keys. Naming a field wrongly costs time, never an answer: a field
+// that does wait only waits in turn. Each must be a concurrent field of
+// the schema (execPlugin checks) whose marshaling gqlgen writes in the
+// shape rewriteSiblings knows.
+var siblingFields = map[string]string{
+	// contactResolver.Email, Phone and Identities read loaders.identitiesOf.
+	"Contact.email":      "identities",
+	"Contact.phone":      "identities",
+	"Contact.identities": "identities",
+	// Read from the contact or deal itself.
+	"Contact.customFields": inline,
+	"Contact.fieldSources": inline,
+	"Deal.fieldSources":    inline,
+}
+
+// inline, in siblingFields, names a field that waits on nothing.
+const inline = "inline"
 
 // The rewrites of gqlgen's output: each match of old, as gqlgen's templates
 // write it, becomes new (a regexp.Expand template), and old must match as
@@ -121,13 +151,17 @@ const plainFieldFunc = `func (ec *executionContext) $1(ctx context.Context, fiel
 }
 `
 
-// rewriteExec applies rewrites to the generated executor, and rewrites the
-// field functions named in plain (plainFields) as plainFieldFunc; each of
-// them must have plainField's shape.
-func rewriteExec(filename string, plain map[string]bool) error {
+// rewriteExec applies rewrites to the generated executor, rewrites the
+// field functions named in plain (plainFields) as plainFieldFunc, each of
+// which must have plainField's shape, and the concurrent fields named in
+// siblings (siblingFields) as rewriteSiblings does.
+func rewriteExec(filename string, plain map[string]bool, siblings map[string]string) error {
 	src, err := os.ReadFile(filename)
 	if err != nil {
 		return err
+	}
+	if src, err = rewriteSiblings(src, siblings); err != nil {
+		return fmt.Errorf("%s: %w", filename, err)
 	}
 	done := 0
 	src = plainField.ReplaceAllFunc(src, func(m []byte) []byte {
@@ -155,6 +189,81 @@ func rewriteExec(filename string, plain map[string]bool) error {
 		return fmt.Errorf("%s after the rewrite: %w", filename, err)
 	}
 	return os.WriteFile(filename, out, 0o644)
+}
+
+// objectFunc is the start of an object's marshal function, as gqlgen
+// writes it; its submatch is the object's name.
+var objectFunc = regexp.MustCompile(`(?m)^func \(ec \*executionContext\) _(\w+)\(ctx context\.Context, sel ast\.SelectionSet, obj [^\n]*\) graphql\.Marshaler \{\n`)
+
+// The lines of an object's marshal function that rewriteSiblings changes:
+// where it starts its fields, and where it hands a concurrent field to
+// gqlgen's Dispatch.
+const (
+	newFieldSet = "\tout := graphql.NewFieldSet(fields)\n"
+	concurrent  = "\t\t\tout.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })"
+)
+
+// rewriteSiblings rewrites, in each object's marshal function, the fields
+// named in siblings (Object.field, see siblingFields): an inline one is
+// resolved on the spot, and one of a group is added to that group's
+// gqlexec.Group, joined with joinGroup), declared after the function's
+// FieldSet. Every field named
+// must be found once, in gqlgen's shape.
+func rewriteSiblings(src []byte, siblings map[string]string) ([]byte, error) {
+	done := map[string]bool{}
+	var out []byte
+	last := 0
+	for _, loc := range objectFunc.FindAllSubmatchIndex(src, -1) {
+		object := string(src[loc[2]:loc[3]])
+		end := bytes.Index(src[loc[1]:], []byte("\n}\n"))
+		if end < 0 {
+			return nil, fmt.Errorf("_%s has no end", object)
+		}
+		body := string(src[loc[1] : loc[1]+end])
+		cases := strings.Split(body, "\n\t\tcase \"")
+		var groups []string
+		for k := 1; k < len(cases); k++ {
+			name, _, _ := strings.Cut(cases[k], "\"")
+			key := object + "." + name
+			group, ok := siblings[key]
+			if !ok {
+				continue
+			}
+			if strings.Count(cases[k], concurrent) != 1 {
+				return nil, fmt.Errorf("%s: gqlgen no longer hands it to Dispatch as crmhub-generate expects: update rewriteSiblings", key)
+			}
+			line := "\t\t\tout.Values[i] = innerFunc(ctx, out)"
+			if group != inline {
+				v := "group" + strings.ToUpper(group[:1]) + group[1:]
+				line = "\t\t\tjoinGroup(&" + v + ", out, i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })"
+				if !slices.Contains(groups, v) {
+					groups = append(groups, v)
+				}
+			}
+			cases[k] = strings.Replace(cases[k], concurrent, line, 1)
+			done[key] = true
+		}
+		body = strings.Join(cases, "\n\t\tcase \"")
+		if len(groups) > 0 {
+			if strings.Count(body, newFieldSet) != 1 {
+				return nil, fmt.Errorf("_%s: no FieldSet where crmhub-generate expects it: update rewriteSiblings", object)
+			}
+			decl := ""
+			for _, v := range groups {
+				decl += "\tvar " + v + " *siblingGroup\n"
+			}
+			body = strings.Replace(body, newFieldSet, newFieldSet+decl, 1)
+		}
+		out = append(append(out, src[last:loc[1]]...), body...)
+		last = loc[1] + end
+	}
+	out = append(out, src[last:]...)
+	for key := range siblings {
+		if !done[key] {
+			return nil, fmt.Errorf("%s (siblingFields) was not found as a concurrent field of its object: update siblingFields or rewriteSiblings", key)
+		}
+	}
+	return out, nil
 }
 
 // execPlugin writes graph/exec_gen.go: which fields of each object and
@@ -195,11 +304,17 @@ func (p execPlugin) GenerateCode(data *codegen.Data) error {
 	for _, o := range data.Objects {
 		names := []string{}
 		for _, f := range o.Fields {
-			if f.IsConcurrent() {
+			if f.IsConcurrent() && siblingFields[o.Name+"."+f.Name] != inline {
 				names = append(names, f.Name)
 			}
 		}
 		concurrent[o.Name] = names
+	}
+	for key := range siblingFields {
+		object, name, _ := strings.Cut(key, ".")
+		if f := findField(data, object, name); f == nil || !f.IsConcurrent() || f.Object.Root {
+			return fmt.Errorf("siblingFields names %s, which is not a concurrent field of an object", key)
+		}
 	}
 	// A field selected on an interface runs as its implementation does:
 	// concurrent when it is in any of them.
@@ -259,6 +374,15 @@ func scalarFieldContext(object string, field graphql.CollectedField, isMethod, i
 	return gqlexec.ScalarFieldContext(object, field, isMethod, isResolver, typ), nil
 }
 
+// siblingGroup is a group of sibling fields resolved in order on one
+// goroutine (cmd/crmhub-generate's siblingFields, gqlexec.Group).
+type siblingGroup = gqlexec.Group
+
+// joinGroup adds a field to its siblingGroup (gqlexec.Join).
+func joinGroup(g **siblingGroup, out *graphql.FieldSet, i int, resolve func(context.Context) graphql.Marshaler) {
+	gqlexec.Join(g, out, i, resolve)
+}
+
 // recoverField is the panic handler of a field marshaled straight from a
 // struct field of its object (cmd/crmhub-generate's plainFieldFunc), as
 // graphql.ResolveField's: the panic becomes an error on the field's path,
@@ -281,4 +405,19 @@ func deferredPath(ctx context.Context, defers map[string]*graphql.FieldSetView) 
 		return err
 	}
 	return os.WriteFile(filepath.Join(data.Config.Exec.Dir(), "exec_gen.go"), out, 0o644)
+}
+
+// findField is the field name of the object type object, or nil.
+func findField(data *codegen.Data, object, name string) *codegen.Field {
+	for _, o := range data.Objects {
+		if o.Name != object {
+			continue
+		}
+		for _, f := range o.Fields {
+			if f.Name == name {
+				return f
+			}
+		}
+	}
+	return nil
 }

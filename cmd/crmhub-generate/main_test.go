@@ -41,7 +41,7 @@ func TestRewriteRefusesChangedOutput(t *testing.T) {
 	body := header + "package graph\n\nfunc f() {\n" + unmarshalers + list + deferred + scalar + "}\n"
 
 	write(body)
-	if err := rewriteExec(file, nil); err != nil {
+	if err := rewriteExec(file, nil, nil); err != nil {
 		t.Fatalf("rewrite of gqlgen's shapes: %v", err)
 	}
 	got, _ := os.ReadFile(file)
@@ -64,7 +64,7 @@ func TestRewriteRefusesChangedOutput(t *testing.T) {
 		strings.Replace(body, "ec.unmarshalInputB,", "unmarshalInputB,", 1),
 	} {
 		write(changed)
-		if err := rewriteExec(file, nil); err == nil {
+		if err := rewriteExec(file, nil, nil); err == nil {
 			t.Errorf("rewrite accepted gqlgen output it does not know:\n%s", changed)
 		}
 	}
@@ -106,7 +106,7 @@ func TestRewritePlainFields(t *testing.T) {
 	if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := rewriteExec(file, map[string]bool{"_Identity_source": true}); err != nil {
+	if err := rewriteExec(file, map[string]bool{"_Identity_source": true}, nil); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := os.ReadFile(file)
@@ -133,7 +133,7 @@ func TestRewritePlainFields(t *testing.T) {
 	if err := os.WriteFile(file, []byte(changed), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := rewriteExec(file, map[string]bool{"_Identity_source": true}); err == nil {
+	if err := rewriteExec(file, map[string]bool{"_Identity_source": true}, nil); err == nil {
 		t.Errorf("rewrite accepted a plain field of another shape:\n%s", changed)
 	}
 }
@@ -163,5 +163,54 @@ func TestNothingUnmarshalsInputFromContext(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// concurrentCase is how gqlgen writes a concurrent field in an object's
+// marshal function (its deferred branch left out).
+func concurrentCase(name string) string {
+	return "\t\tcase \"" + name + "\":\n\t\t\tfield := field\n\n" +
+		"\t\t\tinnerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {\n" +
+		"\t\t\t\tres = ec._Contact_" + name + "(ctx, field, obj)\n\t\t\t\treturn res\n\t\t\t}\n\n" +
+		"\t\t\tout.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })\n"
+}
+
+func contactFunc(cases string) string {
+	return "func (ec *executionContext) _Contact(ctx context.Context, sel ast.SelectionSet, obj *crmhub.Contact) graphql.Marshaler {\n" +
+		"\tfields := graphql.CollectFields(ec.OperationContext, sel, contactImplementors)\n\n" +
+		"\tout := graphql.NewFieldSet(fields)\n\tfor i, field := range fields {\n\t\tswitch field.Name {\n" + cases +
+		"\t\t}\n\t}\n\tout.Dispatch(ctx)\n\treturn out\n}\n"
+}
+
+// Fields named in siblingFields: those of a group join it, declared once
+// per object; an inline one is resolved on the spot; any other concurrent
+// field is left to gqlgen. A named field that is missing, or written in
+// another shape, fails generation.
+func TestRewriteSiblings(t *testing.T) {
+	siblings := map[string]string{"Contact.email": "identities", "Contact.identities": "identities", "Contact.customFields": inline}
+	src := contactFunc(concurrentCase("email") + concurrentCase("tags") + concurrentCase("customFields") + concurrentCase("identities"))
+	got, err := rewriteSiblings([]byte(src), siblings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := contactFunc(strings.Replace(concurrentCase("email"), "out.Concurrently(i,", "joinGroup(&groupIdentities, out, i,", 1) +
+		concurrentCase("tags") +
+		strings.Replace(concurrentCase("customFields"), "out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })",
+			"out.Values[i] = innerFunc(ctx, out)", 1) +
+		strings.Replace(concurrentCase("identities"), "out.Concurrently(i,", "joinGroup(&groupIdentities, out, i,", 1))
+	want = strings.Replace(want, "\tout := graphql.NewFieldSet(fields)\n", "\tout := graphql.NewFieldSet(fields)\n\tvar groupIdentities *siblingGroup\n", 1)
+	if string(got) != want {
+		t.Errorf("rewritten:\n%s\nwant:\n%s", got, want)
+	}
+
+	for name, changed := range map[string]string{
+		"missing field":  contactFunc(concurrentCase("email") + concurrentCase("customFields")),
+		"another shape":  strings.Replace(src, "return innerFunc(ctx, out) })\n\t\tcase \"tags\"", "return innerFunc(ctx, fs) })\n\t\tcase \"tags\"", 1),
+		"no field set":   strings.Replace(src, "\tout := graphql.NewFieldSet(fields)\n", "\tout := graphql.NewFieldSet(fields...)\n", 1),
+		"another object": strings.Replace(src, "_Contact(ctx", "_Deal(ctx", 1),
+	} {
+		if _, err := rewriteSiblings([]byte(changed), siblings); err == nil {
+			t.Errorf("%s: rewrite accepted\n%s", name, changed)
+		}
 	}
 }

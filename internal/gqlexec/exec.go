@@ -20,6 +20,13 @@
 // A scalar field's context without allocating an error and a closure for
 // its Child each time (ScalarFieldContext).
 //
+// Sibling fields that read the same loader resolved in order on one
+// goroutine (Group). gqlgen resolves every field with a resolver on a
+// goroutine of its own once an object has two of them: a contact's email
+// and identities, in the point read and the resolve of BENCHMARKS.md, cost
+// a goroutine per contact, whose stack grows as it descends, although
+// the second of them only reads what the first loaded.
+//
 // cmd/crmhub-generate rewrites gqlgen's calls into these and writes, from
 // gqlgen's own model of the schema, which fields gqlgen resolves on a
 // goroutine of their own (graph/exec_gen.go). Two more of its rewrites need
@@ -108,6 +115,49 @@ func (c Fields) Selects(sel ast.SelectionSet) bool {
 		}
 	}
 	return false
+}
+
+// Group is a set of sibling fields of one object that gqlgen would resolve
+// on a goroutine each, resolved instead in order on one: gqlgen's
+// FieldSet.Dispatch runs the group as one of the object's concurrent
+// fields (on the object's own goroutine when it is the only one). It is
+// for fields that read the same loader, where the first waits for the
+// loader's batch and the rest find its answer cached, so a goroutine each
+// would buy nothing. Fields join a group with Join, all to the same
+// FieldSet, before that FieldSet's Dispatch.
+type Group struct {
+	out     *graphql.FieldSet
+	members []member
+	buf     [3]member // the members of a small group, without another allocation
+}
+
+type member struct {
+	i       int
+	resolve func(context.Context) graphql.Marshaler
+}
+
+// Join adds the field at index i of out, resolved by resolve, to the group
+// *g, which it makes on the first call (a group none of whose fields is
+// selected costs nothing). The group takes the place of its first field
+// among out's concurrent fields.
+func Join(g **Group, out *graphql.FieldSet, i int, resolve func(context.Context) graphql.Marshaler) {
+	if *g == nil {
+		*g = &Group{out: out}
+		(*g).members = (*g).buf[:0]
+		out.Concurrently(i, (*g).run)
+	}
+	(*g).members = append((*g).members, member{i: i, resolve: resolve})
+}
+
+// run resolves the group's fields in the order they joined, sets the
+// values of all but the first, and returns the first's, which Dispatch
+// sets.
+func (g *Group) run(ctx context.Context) graphql.Marshaler {
+	first := g.members[0].resolve(ctx)
+	for _, m := range g.members[1:] {
+		g.out.Values[m.i] = m.resolve(ctx)
+	}
+	return first
 }
 
 // DeferredPath is the response path of the object being marshaled in ctx

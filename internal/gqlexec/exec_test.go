@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -182,4 +184,80 @@ func TestScalarFieldContext(t *testing.T) {
 		err.Error() != "field of type Time does not have child fields" {
 		t.Errorf("Child of a Time field: %v", err)
 	}
+}
+
+// A group's fields run in the order they joined, on the goroutine that
+// dispatches the object when the group is its only concurrent work, and
+// each value lands at its own index; a field outside the group still runs
+// beside the group.
+func TestGroup(t *testing.T) {
+	out := graphql.NewFieldSet(make([]graphql.CollectedField, 4))
+	var g *Group
+	var order []int
+	var goroutines sync.Map
+	field := func(i int) func(context.Context) graphql.Marshaler {
+		return func(context.Context) graphql.Marshaler {
+			order = append(order, i)
+			goroutines.Store(goroutineID(), true)
+			return graphql.MarshalInt(10 * i)
+		}
+	}
+	Join(&g, out, 0, field(0))
+	out.Values[1] = graphql.MarshalString("plain")
+	Join(&g, out, 3, field(3))
+	Join(&g, out, 2, field(2))
+	out.Dispatch(context.Background())
+	if fmt.Sprint(order) != "[0 3 2]" {
+		t.Errorf("order %v, want [0 3 2]", order)
+	}
+	n := 0
+	goroutines.Range(func(id, _ any) bool {
+		n++
+		if id != goroutineID() {
+			t.Errorf("the group ran on goroutine %v, not the dispatching one", id)
+		}
+		return true
+	})
+	if n != 1 {
+		t.Errorf("the group ran on %d goroutines", n)
+	}
+	var b strings.Builder
+	for i, want := range []string{"0", `"plain"`, "20", "30"} {
+		b.Reset()
+		out.Values[i].MarshalGQL(&b)
+		if b.String() != want {
+			t.Errorf("value %d = %s, want %s", i, b.String(), want)
+		}
+	}
+
+	// Beside another concurrent field, the group is one task of two: the
+	// other field waits for the group to start, which only works when
+	// they run side by side.
+	out = graphql.NewFieldSet(make([]graphql.CollectedField, 3))
+	g = nil
+	started := make(chan struct{})
+	Join(&g, out, 0, func(context.Context) graphql.Marshaler { close(started); return graphql.MarshalInt(0) })
+	out.Concurrently(1, func(context.Context) graphql.Marshaler {
+		select {
+		case <-started:
+		case <-time.After(10 * time.Second):
+			t.Error("the group did not run beside the other field")
+		}
+		return graphql.MarshalInt(1)
+	})
+	Join(&g, out, 2, func(context.Context) graphql.Marshaler { return graphql.MarshalInt(2) })
+	out.Dispatch(context.Background())
+	for i := range 3 {
+		if out.Values[i] == nil {
+			t.Errorf("value %d not set", i)
+		}
+	}
+}
+
+// goroutineID is the current goroutine's number, from its stack header.
+func goroutineID() string {
+	buf := make([]byte, 64)
+	buf = buf[:runtime.Stack(buf, false)]
+	id, _, _ := strings.Cut(strings.TrimPrefix(string(buf), "goroutine "), " ")
+	return id
 }
