@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/nyaruka/phonenumbers"
 )
 
@@ -166,14 +167,42 @@ func NormalizePhone(s string) (string, error) {
 	if len(digits) < 7 || len(digits) > 15 {
 		return "", fmt.Errorf("phone number %q must have 7 to 15 digits including the country code", truncate(s, 40))
 	}
+	p, ok := parsedPhones.Get(digits)
+	if !ok {
+		p = parsePhone(digits)
+		parsedPhones.Add(digits, p)
+	}
+	if p.problem != "" {
+		return "", fmt.Errorf("phone number %q %s", truncate(s, 40), p.problem)
+	}
+	return p.e164, nil
+}
+
+// parsedPhones remembers the outcome of parsePhone for the phone numbers
+// seen last. Parsing is most of what an upsert of contacts by phone costs
+// in Go (libphonenumber runs several regular expressions per number: a
+// fifth of crmhub's CPU in BENCHMARKS.md's upsert), and the same numbers
+// come back again and again: every pass of a connector's sync, every
+// inbound message resolving its sender. The outcome depends on the digits
+// alone. 8192 entries hold about 1.5 MiB.
+var parsedPhones, _ = lru.New[string, parsedPhone](8192)
+
+// parsedPhone is a phone number's E.164 form, or why it has none.
+type parsedPhone struct {
+	e164, problem string
+}
+
+// parsePhone parses digits (7 to 15, starting with the country code) with
+// libphonenumber.
+func parsePhone(digits string) parsedPhone {
 	num, err := phonenumbers.Parse("+"+digits, "")
 	if err != nil {
-		return "", fmt.Errorf("phone number %q does not parse: it must start with a country code", truncate(s, 40))
+		return parsedPhone{problem: "does not parse: it must start with a country code"}
 	}
 	if phonenumbers.IsPossibleNumberWithReason(num) != phonenumbers.IS_POSSIBLE {
-		return "", fmt.Errorf("phone number %q is not a possible number", truncate(s, 40))
+		return parsedPhone{problem: "is not a possible number"}
 	}
-	return phonenumbers.Format(num, phonenumbers.E164), nil
+	return parsedPhone{e164: phonenumbers.Format(num, phonenumbers.E164)}
 }
 
 func normalizeEmail(s string) (string, error) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -211,4 +212,47 @@ func TestMatchContact(t *testing.T) {
 				tt.name, got, err, tt.code, tt.field, tt.msg, tt.ext, tt.cands)
 		}
 	}
+}
+
+// A number answered from the cache of parsed phones is answered as the
+// parser answers it, errors included, and an error names the input of the
+// call that got it, not of the call that filled the cache.
+func TestNormalizePhoneCached(t *testing.T) {
+	for _, tc := range []struct{ first, again, want, problem string }{
+		{"+7 (999) 111-44-33", "79991114433", "+79991114433", ""},
+		{"+44 20 7946 0958", "442079460958", "+442079460958", ""},
+		{"+0000000000", "0000000000", "", "does not parse"},
+		{"+1 555 00", "155500", "", "must have 7 to 15 digits"},
+		{"+999 1234567", "9991234567", "", "does not parse"},
+		{"+1 555 0000", "15550000", "", "is not a possible number"},
+	} {
+		for _, in := range []string{tc.first, tc.again, tc.first} {
+			got, err := crmhub.NormalizePhone(in)
+			if got != tc.want || (err == nil) != (tc.problem == "") ||
+				err != nil && (!strings.Contains(err.Error(), tc.problem) || !strings.Contains(err.Error(), strconv.Quote(in))) {
+				t.Errorf("NormalizePhone(%q) = %q, %v; want %q, %q", in, got, err, tc.want, tc.problem)
+			}
+		}
+	}
+}
+
+// BenchmarkNormalizePhone: a number seen before (the cache) against a new
+// one each time (libphonenumber's parse).
+func BenchmarkNormalizePhone(b *testing.B) {
+	b.Run("seen", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := crmhub.NormalizePhone("+7 999 111-44-33"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("new", func(b *testing.B) {
+		n := 0
+		for b.Loop() {
+			n++
+			if _, err := crmhub.NormalizePhone(fmt.Sprintf("+4915%08d", n)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
