@@ -205,10 +205,10 @@ const (
 
 // rewriteSiblings rewrites, in each object's marshal function, the fields
 // named in siblings (Object.field, see siblingFields): an inline one is
-// resolved on the spot, and one of a group is added to that group's
-// gqlexec.Group, joined with joinGroup), declared after the function's
-// FieldSet. Every field named
-// must be found once, in gqlgen's shape.
+// resolved on the spot, and one of a group joins that group's
+// gqlexec.Group (joinGroup, in graph/exec_gen.go), declared after the
+// function's FieldSet. Every field named must be found once, in gqlgen's
+// shape.
 func rewriteSiblings(src []byte, siblings map[string]string) ([]byte, error) {
 	done := map[string]bool{}
 	var out []byte
